@@ -1,0 +1,63 @@
+"""The whole 8-step check (manual pass + autograd reference + statistics) against one plain
+autograd forward and backward of the same network, at the default size.
+
+    python benchmarks/check_speed.py [--batch N] [--runs R]
+
+Target (issue 2): session / autograd <= 3.
+"""
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from gradtui.config import RunConfig
+from gradtui.session import DebugSession
+
+
+def median_seconds(function, runs: int) -> float:
+    function()  # warm-up: first-touch page faults, thread pool start
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, default=RunConfig.batch)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    session = DebugSession(RunConfig(device="cpu", batch=args.batch))
+
+    def whole_session():
+        session._reference = None  # recompute autograd's gradients, as a fresh check does
+        session.reset()
+        session.run_to_end()
+
+    x, y = session.data.x, session.data.y
+    leaves = {name: p.detach().clone().requires_grad_() for name, p in session.params.items()}
+    xg = x.detach().requires_grad_()
+
+    def plain_autograd():
+        for leaf in (xg, *leaves.values()):
+            leaf.grad = None
+        l1 = xg @ leaves["w1"] + leaves["b1"]
+        out = l1.clamp_min(0.0) @ leaves["w2"] + leaves["b2"]
+        loss = (out.squeeze(-1) - y).pow(2).mean()
+        loss.backward()
+
+    session_s = median_seconds(whole_session, args.runs)
+    autograd_s = median_seconds(plain_autograd, args.runs)
+    print(f"N={args.batch} float32 cpu threads={torch.get_num_threads()} runs={args.runs} (medians)")
+    print(f"whole 8-step session     {session_s * 1000:8.1f} ms")
+    print(f"autograd forward+backward {autograd_s * 1000:7.1f} ms")
+    print(f"ratio                    {session_s / autograd_s:8.2f}  (target <= 3)")
+
+
+if __name__ == "__main__":
+    main()

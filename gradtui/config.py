@@ -1,0 +1,105 @@
+"""RunConfig: every knob of a run, validated once, shared by the CLI, the app and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+class InputError(ValueError):
+    """Bad input from the user (an option, a file, a device): exit code 2, one line."""
+
+
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
+
+# (rtol, atol) by dtype: one scale for the whole tensor, see DESIGN.md.
+DEFAULT_TOLERANCES = {
+    torch.float64: (1e-9, 1e-12),
+    torch.float32: (1e-4, 1e-7),
+    torch.float16: (1e-2, 1e-3),
+    torch.bfloat16: (1e-2, 1e-3),
+}
+
+INITS = ("notes", "random")
+N_FEATURES = 784  # MNIST's 28 x 28, the lesson's input width
+N_OUT = 1
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """'50,20' -> (50, 20); every width a positive integer."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"--hidden {text!r}: expected positive integers separated by commas, e.g. 50,20") from None
+    if not widths or any(width <= 0 for width in widths):
+        raise InputError(f"--hidden {text!r}: every hidden width must be a positive integer, e.g. 50,20")
+    return widths
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    device: str = "auto"
+    dtype: str = "float32"
+    batch: int = 50_000
+    hidden: tuple[int, ...] = (50,)
+    seed: int = 0
+    init: str = "notes"
+    isolate: bool = False
+    data: Path | None = None
+    layers: Path | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    # bench only
+    versions: tuple[int, ...] | None = None
+    min_time: float = 1.0
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise InputError(f"--dtype {self.dtype!r}: choose one of {', '.join(DTYPES)}")
+        if self.init not in INITS:
+            raise InputError(f"--init {self.init!r}: choose one of {', '.join(INITS)}")
+        if self.batch <= 0:
+            raise InputError(f"--batch {self.batch}: the batch must be a positive number of rows")
+        if not self.hidden or any(width <= 0 for width in self.hidden):
+            raise InputError(f"--hidden {self.hidden}: every hidden width must be a positive integer")
+        for name in ("rtol", "atol"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise InputError(f"--{name} {value}: a tolerance must be a number >= 0")
+        if not self.min_time > 0:
+            raise InputError(f"--min-time {self.min_time}: must be a positive number of seconds")
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def tolerances(self) -> tuple[float, float]:
+        rtol, atol = DEFAULT_TOLERANCES[self.torch_dtype]
+        return (rtol if self.rtol is None else self.rtol, atol if self.atol is None else self.atol)
+
+    def resolve_device(self) -> torch.device:
+        """The torch device this run uses; InputError when it is not available here."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError:
+            raise InputError(f"--device {self.device!r}: expected auto, cpu, cuda or cuda:N") from None
+        if device.type == "cpu":
+            return device
+        if device.type != "cuda":
+            raise InputError(f"--device {self.device!r}: expected auto, cpu, cuda or cuda:N")
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {self.device}: CUDA is not available on this machine; use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise InputError(f"--device {self.device}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}")
+        return device

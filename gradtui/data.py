@@ -1,0 +1,190 @@
+"""The data a run works on: seeded synthetic MNIST-shaped data, or a user's file."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gradtui.config import N_FEATURES, InputError, RunConfig
+
+
+@dataclass(frozen=True)
+class Dataset:
+    x: torch.Tensor  # (N, n_in)
+    y: torch.Tensor  # (N,)
+    source: str  # "synthetic" or the file's path
+    warnings: tuple[str, ...] = ()
+
+
+def synthetic(batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..9 as float, drawn in float32.
+
+    Drawn in float32 whatever the run's dtype, so a float64 run debugs the same numbers.
+    """
+    generator = torch.Generator().manual_seed(2 * seed)
+    x = torch.randn(batch, N_FEATURES, generator=generator)
+    y = torch.randint(0, 10, (batch,), generator=generator).float()
+    return x, y
+
+
+def load_data(config: RunConfig, device: torch.device) -> Dataset:
+    if config.data is None:
+        x, y = synthetic(config.batch, config.seed)
+        return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), "synthetic")
+    path = Path(config.data)
+    x, y = _read_arrays(path)
+    x, y = _validate(path, x, y)
+    warnings = []
+    if config.batch < len(x):
+        x, y = x[: config.batch], y[: config.batch]
+    elif config.batch > len(x):
+        warnings.append(f"{path}: --batch {config.batch} is larger than the file's {len(x)} rows; using all {len(x)}")
+    bad = int((~torch.isfinite(x)).sum() + (~torch.isfinite(y)).sum())
+    if bad:
+        warnings.append(f"{path}: {bad} NaN/Inf value(s) in the data; the debugger shows where they spread")
+    return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), str(path), tuple(warnings))
+
+
+def _read_arrays(path: Path):
+    if not path.is_file():
+        raise InputError(f"--data {path}: no such file")
+    name = path.name.lower()
+    try:
+        if name.endswith(".npz"):
+            return _read_npz(path)
+        if name.endswith((".pt", ".pth")):
+            return _read_torch(path)
+        if name.endswith((".pkl", ".pkl.gz")):
+            return _read_pickle(path)
+        if name.endswith(".csv"):
+            return _read_csv(path)
+    except InputError:
+        raise
+    except Exception as exc:  # a corrupt file raises anything from zipfile to EOFError
+        raise InputError(f"--data {path}: cannot read it ({type(exc).__name__}: {exc})") from None
+    raise InputError(f"--data {path}: unknown file type; use .npz, .pt/.pth, .pkl/.pkl.gz or .csv")
+
+
+def _pick(path: Path, arrays, kind: str):
+    for x_key, y_key in (("x", "y"), ("x_train", "y_train")):
+        if x_key in arrays and y_key in arrays:
+            return arrays[x_key], arrays[y_key]
+    raise InputError(f"--data {path}: expected {kind} with arrays x and y (or x_train and y_train), found {sorted(arrays)}")
+
+
+def _read_npz(path: Path):
+    with np.load(path, allow_pickle=False) as arrays:
+        return _pick(path, {key: arrays[key] for key in arrays.files}, "an .npz")
+
+
+def _read_torch(path: Path):
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        raise InputError(f"--data {path}: holds more than tensors and arrays, refused ({first_line})") from None
+    if isinstance(content, dict):
+        return _pick(path, content, "a dict")
+    if isinstance(content, (tuple, list)) and len(content) == 2:
+        return content
+    raise InputError(f"--data {path}: expected a dict with x and y, or an (x, y) tuple, found {type(content).__name__}")
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Admits only what rebuilds NumPy arrays; anything else is refused before it can run."""
+
+    ALLOWED = {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise InputError(f"refused to load {module}.{name}: only NumPy arrays may be unpickled")
+        module = module.replace("numpy.core.", "numpy._core.") if hasattr(np, "_core") else module
+        return super().find_class(module, name)
+
+
+def _read_pickle(path: Path):
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as file:
+        try:
+            content = _ArraysOnlyUnpickler(file, encoding="latin-1").load()
+        except InputError as exc:
+            raise InputError(f"--data {path}: {exc}") from None
+    # The course's mnist.pkl.gz: ((x_train, y_train), (x_valid, y_valid), (x_test, y_test))
+    if isinstance(content, (tuple, list)) and content and isinstance(content[0], (tuple, list)):
+        content = content[0]
+    if isinstance(content, dict):
+        return _pick(path, content, "a dict")
+    if isinstance(content, (tuple, list)) and len(content) == 2:
+        return content
+    raise InputError(f"--data {path}: expected ((x_train, y_train), ...) as in the course's mnist.pkl.gz")
+
+
+def _read_csv(path: Path):
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    if len(rows) < 2:
+        raise InputError(f"--data {path}: expected a header line and at least one row of numbers")
+    width = len(rows[0])
+    if width < 2:
+        raise InputError(f"--data {path}: expected at least two columns (features, then the target)")
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise InputError(f"--data {path}:{line}: {len(row)} columns, the header has {width}")
+        try:
+            values.append([float(cell) for cell in row])
+        except ValueError:
+            raise InputError(f"--data {path}:{line}: a value that is not a number") from None
+    table = np.asarray(values)
+    return table[:, :-1], table[:, -1]
+
+
+def _validate(path: Path, x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = _as_tensor(path, "x", x), _as_tensor(path, "y", y)
+    if x.dim() == 3:  # images (N, H, W)
+        x = x.flatten(1)
+    if x.dim() != 2:
+        raise InputError(f"--data {path}: x must be 2-D (rows, features) or 3-D images, got shape {tuple(x.shape)}")
+    if y.dim() == 2 and y.shape[1] == 1:
+        y = y.squeeze(1)
+    if y.dim() != 1:
+        raise InputError(f"--data {path}: y must be 1-D (one target per row), got shape {tuple(y.shape)}")
+    if len(x) != len(y):
+        raise InputError(f"--data {path}: x has {len(x)} rows but y has {len(y)}")
+    if len(x) == 0 or x.shape[1] == 0:
+        raise InputError(f"--data {path}: no data (x has shape {tuple(x.shape)})")
+    return x.float(), y.float()
+
+
+def _as_tensor(path: Path, name: str, value) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+    else:
+        try:
+            array = np.asarray(value)
+        except Exception:
+            raise InputError(f"--data {path}: {name} is not an array") from None
+        if array.dtype.kind not in "biuf":
+            raise InputError(f"--data {path}: {name} must be numeric, got dtype {array.dtype}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.is_complex() or not (tensor.is_floating_point() or tensor.dtype in _INTEGER_DTYPES):
+        raise InputError(f"--data {path}: {name} must be numeric, got {tensor.dtype}")
+    return tensor
+
+
+_INTEGER_DTYPES = {torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool}

@@ -1,0 +1,152 @@
+"""The network of a run: its layers (reference or the user's), their names, and its parameters."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gradtui import layers as reference_layers
+from gradtui.config import N_OUT, InputError, RunConfig
+
+LAYER_CLASSES = ("Lin", "Relu", "Mse")
+KIND_CLASS = {"lin": "Lin", "relu": "Relu", "mse": "Mse"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the network, in the notes' names: `lin2` reads `l2` and writes `out`."""
+
+    name: str  # lin1, relu1, ..., mse
+    kind: str  # lin, relu, mse
+    inp: str  # the activation it reads
+    out: str  # the activation it writes
+    params: tuple[str, ...] = ()  # ("w1", "b1") for lin1
+
+    @property
+    def grads(self) -> tuple[str, ...]:
+        """The tensors whose .g this layer's backward sets, in the order DESIGN.md lists them."""
+        if self.kind == "mse":
+            return (self.inp,)
+        return (self.inp, *self.params)
+
+
+def layer_specs(n_hidden: int) -> tuple[LayerSpec, ...]:
+    """Lin, ReLU pairs for each hidden width, a last Lin, then MSE."""
+    specs, activation = [], 0
+    current = "x"
+
+    def next_activation(last: bool) -> str:
+        nonlocal activation
+        if last:
+            return "out"
+        activation += 1
+        return f"l{activation}"
+
+    for k in range(1, n_hidden + 2):
+        last = k == n_hidden + 1
+        lin_out = next_activation(last)
+        specs.append(LayerSpec(f"lin{k}", "lin", current, lin_out, (f"w{k}", f"b{k}")))
+        current = lin_out
+        if not last:
+            relu_out = next_activation(False)
+            specs.append(LayerSpec(f"relu{k}", "relu", current, relu_out))
+            current = relu_out
+    specs.append(LayerSpec("mse", "mse", current, "loss"))
+    return tuple(specs)
+
+
+def init_params(config: RunConfig, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """w = randn(n_in, n_out) / sqrt(n_in), b = zeros (notes) or small random values (--init random)."""
+    generator = torch.Generator().manual_seed(2 * config.seed + 1)  # a stream apart from the data's
+    sizes = (n_in, *config.hidden, N_OUT)
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        w = torch.randn(fan_in, fan_out, generator=generator) / math.sqrt(fan_in)
+        b = torch.zeros(fan_out) if config.init == "notes" else 0.1 * torch.randn(fan_out, generator=generator)
+        params[f"w{k}"] = w.to(device, config.torch_dtype)
+        params[f"b{k}"] = b.to(device, config.torch_dtype)
+    return params
+
+
+def reference_classes() -> dict[str, type]:
+    return {name: getattr(reference_layers, name) for name in LAYER_CLASSES}
+
+
+def load_layer_file(path: Path | str) -> dict[str, type]:
+    """The classes a user's file defines among Lin, Relu, Mse; the reference fills the rest.
+
+    InputError (exit 2) when the file cannot be imported or defines none of the three.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"--layers {path}: no such file")
+    module_name = f"gradtui_user_layers_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise InputError(f"--layers {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a user's file may raise anything, SystemExit included
+        raise InputError(f"--layers {path}: cannot import it: {_describe_import_error(exc, path)}") from None
+    finally:
+        sys.modules.pop(module_name, None)
+    found = {name: getattr(module, name) for name in LAYER_CLASSES if inspect.isclass(getattr(module, name, None))}
+    if not found:
+        raise InputError(f"--layers {path}: defines none of Lin, Relu, Mse (as classes)")
+    return {**reference_classes(), **found}
+
+
+def _describe_import_error(exc: BaseException, path: Path) -> str:
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError at line {exc.lineno}: {exc.msg}"
+    line = next((frame.lineno for frame in reversed(traceback.extract_tb(exc.__traceback__))
+                 if Path(frame.filename) == path), None)
+    where = f" at line {line}" if line else ""
+    return f"{type(exc).__name__}{where}: {exc}"
+
+
+@dataclass(frozen=True)
+class Network:
+    specs: tuple[LayerSpec, ...]
+    classes: dict[str, type]  # "Lin" -> the class used (the user's or the reference)
+    source: str  # "reference" or the layer file's path
+    sizes: tuple[int, ...]
+
+    def class_for(self, spec: LayerSpec) -> type:
+        return self.classes[KIND_CLASS[spec.kind]]
+
+    def build(self, params: dict[str, torch.Tensor], classes: dict[str, type] | None = None) -> list:
+        """Fresh layer objects over `params` (the user's classes unless `classes` says otherwise)."""
+        classes = classes or self.classes
+        built = []
+        for spec in self.specs:
+            cls = classes[KIND_CLASS[spec.kind]]
+            built.append(cls(*(params[name] for name in spec.params)))
+        return built
+
+    def describe(self) -> str:
+        """Lin(784→50) → ReLU → Lin(50→1) → MSE"""
+        parts, sizes = [], iter(zip(self.sizes, self.sizes[1:]))
+        for spec in self.specs:
+            if spec.kind == "lin":
+                fan_in, fan_out = next(sizes)
+                parts.append(f"Lin({fan_in}→{fan_out})")
+            else:
+                parts.append(spec.kind.upper() if spec.kind == "mse" else "ReLU")
+        return " → ".join(parts)
+
+
+def build_network(config: RunConfig, n_in: int) -> Network:
+    classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
+    source = str(config.layers) if config.layers is not None else "reference"
+    return Network(layer_specs(len(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT))

@@ -1,0 +1,55 @@
+"""What the user's layers are judged against.
+
+Backward: autograd through the *same* forward code, on detached copies of the same weights
+and data, so a mismatch says "this backward is inconsistent with this forward".
+Forward: the reference layers of `gradtui.layers` applied to the same inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from gradtui import layers as reference_layers
+from gradtui.model import KIND_CLASS, LayerSpec, Network
+
+
+@dataclass(frozen=True)
+class Reference:
+    grads: dict[str, torch.Tensor | None] = field(default_factory=dict)  # "w1" -> d loss / d w1
+    error: str | None = None  # why autograd could not run the forward, if it could not
+
+
+def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: torch.Tensor,
+                       y: torch.Tensor) -> Reference:
+    leaves = {name: p.detach().clone().requires_grad_() for name, p in params.items()}
+    # x is not copied (157 MB at the default size): autograd refuses in-place changes to a leaf.
+    values = {"x": x.detach().requires_grad_(), **leaves}
+    try:
+        with torch.enable_grad():
+            for spec, layer in zip(network.specs, network.build(leaves)):
+                out = layer(*_inputs(spec, values, y))
+                if isinstance(out, torch.Tensor) and out.requires_grad and not out.is_leaf:
+                    out.retain_grad()
+                values[spec.out] = out
+            loss = values["loss"]
+            if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
+                return Reference(error="the loss does not depend on the weights through autograd")
+            loss.backward()
+    except Exception as exc:  # the user's forward, under autograd
+        return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}")
+    grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
+    return Reference(grads)
+
+
+def _inputs(spec: LayerSpec, values: dict, y: torch.Tensor) -> tuple:
+    return (values[spec.inp], y) if spec.kind == "mse" else (values[spec.inp],)
+
+
+def reference_output(spec: LayerSpec, values: dict, y: torch.Tensor) -> torch.Tensor:
+    """The reference layer's forward on exactly the inputs the user's layer received."""
+    cls = getattr(reference_layers, KIND_CLASS[spec.kind])
+    layer = cls(*(values[name] for name in spec.params))
+    with torch.no_grad():
+        return layer(*_inputs(spec, values, y))
