@@ -85,7 +85,10 @@ def config_from(args: argparse.Namespace) -> RunConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a bad option (already reported)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         config = config_from(args)
@@ -131,8 +134,9 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
         print(json.dumps(check_report(session), indent=2))
     else:
         # Piped output is not cut at 80 columns: the table needs about 100.
-        out = Console(highlight=False)
-        print_check(session, out if out.is_terminal else Console(highlight=False, width=120))
+        # soft_wrap: a verdict or a hint stays one line, whatever the width, for grep and for CI logs
+        out = Console(highlight=False, soft_wrap=True)
+        print_check(session, out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=120))
     return EXIT_OK if session.first_mismatch is None else EXIT_MISMATCH
 
 

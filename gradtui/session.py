@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from gradtui.config import RunConfig
-from gradtui.data import load_data
+from gradtui.data import Dataset, load_data
 from gradtui.model import LayerSpec, build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
 from gradtui.stats import Comparison, HintContext, compare
@@ -89,10 +89,11 @@ def build_steps(specs: tuple[LayerSpec, ...]) -> tuple[Step, ...]:
 
 
 class DebugSession:
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, data: Dataset | None = None):
+        """`data` replaces what config.data / the synthetic default would load (tensors of any width)."""
         self.config = config
         self.device = config.resolve_device()
-        self.data = load_data(config, self.device)
+        self.data = data if data is not None else load_data(config, self.device)
         self.network = build_network(config, self.data.x.shape[1])
         self.params = init_params(config, self.data.x.shape[1], self.device)
         self.steps = build_steps(self.network.specs)
@@ -216,6 +217,8 @@ class DebugSession:
                 out.g = ref_upstream.clone()
                 fed = (f"{spec.out}.g",)
             upstream = getattr(out, "g", None)
+            if not isinstance(upstream, torch.Tensor):
+                return self._not_run(step, f"{spec.out}.g"), {"restore": restore}
         targets = [self.values[name] for name in spec.grads]
         for name, tensor in zip(spec.grads, targets):
             restore.append((tensor, name, tensor.__dict__.pop("g", _ABSENT)))
@@ -224,6 +227,7 @@ class DebugSession:
             layer.backward()
         except Exception as exc:
             error = _step_error(exc, layer)
+        inherited = None if fed or spec.kind == "mse" else self._inherited_mismatch(f"{spec.out}.g")
         context = HintContext(spec.kind, "backward", len(self.data.x),
                               {"inp": self.values[spec.inp], "out_g": upstream, "targ": self.data.y})
         comparisons = []
@@ -234,8 +238,18 @@ class DebugSession:
             comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance, context)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
+            elif inherited and not comparison.match and comparison.diff is not None:
+                comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
         return StepReport(step, tuple(comparisons), error, fed), {"restore": restore}
+
+    def _inherited_mismatch(self, upstream: str) -> str | None:
+        """A hint for gradients computed from an upstream .g that was already wrong."""
+        for report in self.reports:
+            if any(t.name == upstream and not t.match for t in report.tensors):
+                return (f"computed from {upstream}, which already differs from autograd's (step {report.step.index}); "
+                        "fix that step first, or run with --isolate to judge this layer alone")
+        return None
 
     def _not_run(self, step: Step, missing: str) -> StepReport:
         blocker = next((r.step for r in self.reports if r.error), None)

@@ -159,7 +159,8 @@ def _diff(a: torch.Tensor, r: torch.Tensor, a_stats: TensorStats, r_stats: Tenso
     r_max = r_stats.absmax
     max_rel = max_abs / r_max if r_max > 0 else (0.0 if max_abs == 0 else math.inf)
     if a_stats.norm > 0 and r_stats.norm > 0:
-        cosine = float(torch.dot(flat_a, flat_r)) / (a_stats.norm * r_stats.norm)
+        # float32 dot and norms round independently: keep the ratio a cosine
+        cosine = min(1.0, max(-1.0, float(torch.dot(flat_a, flat_r)) / (a_stats.norm * r_stats.norm)))
     else:
         cosine = 1.0 if a_stats.norm == r_stats.norm else 0.0
     worst = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst_flat), tuple(a.shape))) if a.dim() else ()
