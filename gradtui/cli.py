@@ -19,7 +19,7 @@ from rich.text import Text
 from rich_argparse import RichHelpFormatter
 
 from gradtui import __version__
-from gradtui.config import DTYPES, INITS, InputError, RunConfig, parse_hidden
+from gradtui.config import DTYPES, INITS, InputError, RunConfig, parse_hidden, parse_versions
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -58,6 +58,13 @@ def _hidden(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--hidden {text!r}: ")) from None
 
 
+def _versions(text: str) -> tuple[int, ...]:
+    try:
+        return parse_versions(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--versions {text!r}: ")) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = _OneLineParser(
@@ -74,7 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the forward and backward pass step by step, compare every tensor with autograd, "
                     "and name the first gradient that disagrees. Exit 0 when all match, 1 otherwise.")
     check.add_argument("--json", action="store_true", help="print the report as JSON (format in README)")
-    for sub in (check,):
+    bench = commands.add_parser(
+        "bench", parents=[common], formatter_class=RichHelpFormatter,
+        help="time the lesson's six versions of the backward pass, and a tuned seventh",
+        description="Verify each version's gradients against autograd, then time it with torch.utils.benchmark "
+                    "(median and IQR), with its GFLOP/s, its measured peak memory, and the time of the bare "
+                    "matrix products as the floor. A version whose estimated peak exceeds the free memory is "
+                    "skipped. Exit 0 when every version timed matches autograd, 1 otherwise, 130 on Ctrl-C.")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON (format in README)")
+    bench.add_argument("--versions", type=_versions, metavar="V[,V...]", default=argparse.SUPPRESS,
+                       help="which versions to run, e.g. 1,5,7 (default: all seven)")
+    bench.add_argument("--min-time", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
+                       help="least time spent timing each version (default 1.0)")
+    for sub in (check, bench):
         sub.error = parser.error.__func__.__get__(sub)  # one-line errors from subcommands too
     return parser
 
@@ -92,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         config = config_from(args)
+        if args.command == "bench":
+            return _bench(config, args, err)
         return _check(config, args, err)
     except InputError as exc:
         err.print(f"gradtui: {escape(str(exc))}")
@@ -134,10 +155,15 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
         print(json.dumps(check_report(session), indent=2))
     else:
         # Piped output is not cut at 80 columns: the table needs about 100.
-        # soft_wrap: a verdict or a hint stays one line, whatever the width, for grep and for CI logs
-        out = Console(highlight=False, soft_wrap=True)
-        print_check(session, out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=120))
+        print_check(session, _stdout())
     return EXIT_OK if session.first_mismatch is None else EXIT_MISMATCH
+
+
+def _stdout() -> Console:
+    """Piped output is 120 columns, not 80: the tables need about 100. soft_wrap keeps a verdict
+    or a hint on one line, whatever the width, for grep and for CI logs."""
+    out = Console(highlight=False, soft_wrap=True)
+    return out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=120)
 
 
 def _number(value: float | None):
@@ -244,3 +270,84 @@ def step_view(report) -> Group:
     if report.error:
         lines.append(Text(f"  ↳ raised {report.error}", style="red"))
     return Group(table, *lines)
+
+
+# -- bench --------------------------------------------------------------------------------
+
+def _bench(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from gradtui.bench.runner import BenchRunner, Roofline
+    from gradtui.bench.versions import VERSIONS
+
+    runner = BenchRunner(config)
+    rows, roofline, interrupted = [], None, False
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    try:
+        with progress:
+            task = progress.add_task("", total=len(runner.versions) + 1)
+            upcoming = [f"v{n} {VERSIONS[n].name}" for n in runner.versions] + ["roofline: the GEMMs alone"]
+            progress.update(task, description=upcoming[0])
+            for done, result in enumerate(runner.results(), start=1):
+                if isinstance(result, Roofline):
+                    roofline = result
+                else:
+                    rows.append(result)
+                progress.update(task, advance=1, description=upcoming[min(done, len(upcoming) - 1)])
+    except KeyboardInterrupt:
+        interrupted = True
+    if args.json:
+        print(json.dumps(bench_report(runner, rows, roofline), indent=2))
+    else:
+        print_bench(runner, rows, roofline, _stdout())
+    if interrupted:
+        err.print(f"gradtui: interrupted after {len(rows)} of {len(runner.versions)} versions")
+        return EXIT_INTERRUPTED
+    return EXIT_OK if all(row.match is not False for row in rows) else EXIT_MISMATCH
+
+
+def bench_report(runner, rows, roofline) -> dict:
+    from dataclasses import asdict
+
+    return {
+        "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
+                   "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time},
+        "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
+                     for row in rows],
+        "roofline": None if roofline is None else asdict(roofline),
+    }
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "—"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value} B"
+
+
+def print_bench(runner, rows, roofline, out: Console) -> None:
+    out.print(Text.assemble(("gradtui bench ", "bold"), runner.network.describe(),
+                            f"  ·  {runner.device} {runner.config.dtype}  ·  batch {runner.n}"
+                            f"  ·  {runner.threads} threads  ·  min time {runner.config.min_time:g} s"))
+    table = Table(box=None, pad_edge=False, header_style="dim")
+    for column in ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", ""):
+        table.add_column(column, justify="left" if column in ("what it is", "") else "right", no_wrap=True)
+    for row in rows:
+        if row.skipped:
+            table.add_row(str(row.version), row.name, "—", "—", "—", "—", "—", f"[yellow]skipped: {row.skipped}[/]")
+            continue
+        table.add_row(str(row.version), row.name, f"{_seconds(row.median_s)} ± {_seconds(row.iqr_s)} ({row.runs})",
+                      f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—",
+                      f"{row.gflops:.1f}", _bytes(row.peak_bytes), _fmt(row.max_abs_err),
+                      "[green]✓[/]" if row.match else "[red]✗ differs from autograd[/]")
+    if roofline is not None:
+        table.add_row("", f"[dim]floor: {roofline.what}[/]", _seconds(roofline.median_s), "", f"{roofline.gflops:.1f}",
+                      "", "", "", end_section=False)
+    out.print(table)

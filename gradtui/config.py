@@ -28,6 +28,7 @@ DEFAULT_TOLERANCES = {
 }
 
 INITS = ("notes", "random")
+VERSION_NUMBERS = range(1, 8)  # the timing versions of gradtui.bench.versions
 N_FEATURES = 784  # MNIST's 28 x 28, the lesson's input width
 N_OUT = 1
 
@@ -41,6 +42,18 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if not widths or any(width <= 0 for width in widths):
         raise InputError(f"--hidden {text!r}: every hidden width must be a positive integer, e.g. 50,20")
     return widths
+
+
+def parse_versions(text: str) -> tuple[int, ...]:
+    """'1,5,7' -> (1, 5, 7)."""
+    try:
+        numbers = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"--versions {text!r}: expected version numbers separated by commas, e.g. 1,5,7") from None
+    unknown = [n for n in numbers if n not in VERSION_NUMBERS]
+    if unknown:
+        raise InputError(f"--versions {text!r}: no version {', '.join(map(str, unknown))}; choose from 1 to 7")
+    return numbers
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,10 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise InputError(f"--{name} {value}: a tolerance must be a number >= 0")
+        if self.versions is not None:
+            unknown = sorted(set(self.versions) - set(VERSION_NUMBERS))
+            if unknown or not self.versions:
+                raise InputError(f"--versions: no version {', '.join(map(str, unknown))}; choose from 1 to 7")
         if not self.min_time > 0:
             raise InputError(f"--min-time {self.min_time}: must be a positive number of seconds")
 

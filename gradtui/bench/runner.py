@@ -1,0 +1,251 @@
+"""Verify each timing version against autograd, then time it, one version at a time.
+
+`BenchRunner(config).results()` yields a `VersionResult` per requested version, in order,
+then the `Roofline`: a face can show each row as it lands and stop between versions by
+no longer iterating.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+import torch
+from torch.utils import benchmark
+
+from gradtui.bench.versions import VERSIONS, Version
+from gradtui.config import RunConfig
+from gradtui.data import load_data
+from gradtui.model import build_network, init_params
+from gradtui.reference import autograd_reference
+from gradtui.stats import compare
+
+AUTOGRAD = 2
+SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed about this many times
+MEMORY_MARGIN = 0.8  # run a version only if its estimated peak fits in this share of the free memory
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    version: int
+    name: str
+    median_s: float | None = None
+    iqr_s: float | None = None
+    runs: int | None = None
+    ratio_to_autograd: float | None = None
+    gflops: float | None = None
+    peak_bytes: int | None = None
+    max_abs_err: float | None = None
+    match: bool | None = None
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Roofline:
+    median_s: float
+    gflops: float
+    what: str = "the forward and backward GEMMs alone"
+
+
+@dataclass(frozen=True)
+class Timing:
+    median_s: float
+    iqr_s: float
+    runs: int
+
+
+def gemm_flops(n: int, sizes: tuple[int, ...], input_grad: bool = True) -> int:
+    """Multiply-adds ×2 of the matrix products: forward, weight grads, and input grads (x.g too if asked)."""
+    per_layer = [2 * n * a * b for a, b in zip(sizes, sizes[1:])]
+    return 3 * sum(per_layer) - (0 if input_grad else per_layer[0])
+
+
+def estimate_peak_bytes(version: Version, n: int, sizes: tuple[int, ...], itemsize: int) -> int:
+    """Activations, their gradients and x.g; plus the N × n_in × n_out outer product where one is built."""
+    hidden = sum(sizes[1:])
+    base = n * (sizes[0] * version.input_grad + 4 * hidden) * itemsize
+    if version.outer_product:
+        base += n * max(a * b for a, b in zip(sizes, sizes[1:])) * itemsize
+    return base
+
+
+def free_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def gigabytes(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+class PeakMemory:
+    """The memory one call really takes at its peak, measured, not estimated.
+
+    CUDA: the allocator's own peak counter. CPU: the resident-set high-water mark (VmHWM),
+    reset just before the call through /proc/self/clear_refs, after malloc_trim has handed
+    the heap's free pages back (else the call would reuse them unseen); None where Linux
+    does not allow it.
+    """
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.peak_bytes: int | None = None
+
+    def __enter__(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._before = torch.cuda.memory_allocated(self.device)
+        else:
+            if _LIBC is not None:
+                _LIBC.malloc_trim(0)
+            self._before = _proc_status("VmRSS")
+            try:
+                with open("/proc/self/clear_refs", "w") as clear_refs:
+                    clear_refs.write("5")  # resets VmHWM to the current RSS
+            except OSError:
+                self._before = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+            self.peak_bytes = torch.cuda.max_memory_allocated(self.device) - self._before
+        elif self._before is not None:
+            high_water = _proc_status("VmHWM")
+            self.peak_bytes = None if high_water is None else max(0, high_water - self._before)
+        return False
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None  # glibc only
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _proc_status(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def time_call(function: Callable[[], object], min_time: float, first_call_s: float) -> Timing:
+    """torch.utils.benchmark at torch's own thread count (the Timer's default of 1 is wrong here)."""
+    timer = benchmark.Timer(stmt="function()", globals={"function": function}, num_threads=torch.get_num_threads())
+    # A call of seconds (the outer product) gets about SLOW_RUNS blocks of one call each; the
+    # Timer spends one more call sizing its blocks. (timeit() would warm up twice per call.)
+    slow = first_call_s > min_time / 2
+    times = timer.blocked_autorange(min_run_time=(SLOW_RUNS - 0.5) * first_call_s if slow else min_time).times
+    if len(times) > 1:
+        low, _, high = statistics.quantiles(times, n=4, method="inclusive")
+    else:
+        low = high = times[0]
+    return Timing(statistics.median(times), high - low, len(times))
+
+
+class BenchRunner:
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.device = config.resolve_device()
+        data = load_data(config, self.device)
+        self.x, self.y = data.x, data.y
+        self.params = init_params(config, self.x.shape[1], self.device)
+        self.network = build_network(replace(config, layers=None), self.x.shape[1])  # autograd via the reference forward
+        self.sizes = self.network.sizes
+        self.versions = tuple(sorted(config.versions or VERSIONS))
+        self.threads = torch.get_num_threads()
+        self._reference: dict | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.x)
+
+    def results(self) -> Iterator[VersionResult | Roofline]:
+        autograd = None
+        for number in self.versions:
+            if autograd is None:
+                autograd = self.measure(VERSIONS[AUTOGRAD])  # every ratio needs it: measured first, once
+            result = autograd if number == AUTOGRAD else self.measure(VERSIONS[number])
+            yield _with_ratio(result, autograd)
+        yield self.roofline()
+
+    def reference_grads(self) -> dict:
+        if self._reference is None:
+            self._reference = autograd_reference(self.network, self.params, self.x, self.y).grads
+        return self._reference
+
+    def measure(self, version: Version) -> VersionResult:
+        itemsize = self.x.element_size()
+        need, free = estimate_peak_bytes(version, self.n, self.sizes, itemsize), free_bytes(self.device)
+        if need > MEMORY_MARGIN * free:
+            return VersionResult(version.number, version.name, skipped=f"needs {gigabytes(need)}, {gigabytes(free)} free")
+        with PeakMemory(self.device) as memory:  # the build too: v7's reused buffers are its memory
+            function = version.build(self.x, self.y, self.params)
+            start = time.perf_counter()
+            grads = function()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        first_call_s = time.perf_counter() - start
+        max_abs_err, match = self.verify(grads, version)
+        timing = time_call(function, self.config.min_time, first_call_s)
+        flops = gemm_flops(self.n, self.sizes, version.input_grad)
+        return VersionResult(version.number, version.name, timing.median_s, timing.iqr_s, timing.runs,
+                             gflops=flops / timing.median_s / 1e9, peak_bytes=memory.peak_bytes,
+                             max_abs_err=max_abs_err, match=match)
+
+    def verify(self, grads: dict, version: Version) -> tuple[float, bool]:
+        """The largest difference from autograd over every gradient, and whether all match."""
+        reference = self.reference_grads()
+        expected = [name for name in reference if name.startswith(("w", "b")) or (name == "x" and version.input_grad)]
+        worst, match = 0.0, set(grads) == set(expected)
+        for name in expected:
+            comparison = compare(name, grads.get(name), reference[name], self.config.tolerances)
+            match = match and comparison.match
+            worst = max(worst, comparison.diff.max_abs if comparison.diff else math.inf)
+        return worst, match
+
+    def roofline(self) -> Roofline:
+        """The forward and backward matrix products alone, each as torch.mm allocating its output."""
+        weights = [self.params[f"w{k}"] for k in range(1, len(self.sizes))]
+        grads = [torch.randn(self.n, w.shape[1], dtype=self.x.dtype, device=self.device) for w in weights]
+        acts = [self.x] + [torch.randn(self.n, w.shape[1], dtype=self.x.dtype, device=self.device) for w in weights[:-1]]
+
+        def gemms():
+            for inp, w, g in zip(acts, weights, grads):
+                torch.mm(inp, w)
+                torch.mm(inp.t(), g)
+                torch.mm(g, w.t())
+
+        gemms()
+        timing = time_call(gemms, self.config.min_time, 0.0)
+        return Roofline(timing.median_s, gemm_flops(self.n, self.sizes) / timing.median_s / 1e9)
+
+
+def _with_ratio(result: VersionResult, autograd: VersionResult) -> VersionResult:
+    if result.median_s is None or autograd.median_s is None:
+        return result
+    return replace(result, ratio_to_autograd=result.median_s / autograd.median_s)

@@ -1,0 +1,164 @@
+"""The timing versions: each one's gradients, the memory guard, the runner's rows, the CLI."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import cuda, run_cli
+from gradtui.bench import runner as runner_module
+from gradtui.bench.runner import BenchRunner, Roofline, VersionResult, estimate_peak_bytes, gemm_flops
+from gradtui.bench.versions import VERSIONS
+from gradtui.config import RunConfig
+
+FIELDS = {"version", "name", "median_s", "iqr_s", "runs", "ratio_to_autograd", "gflops", "peak_bytes",
+          "max_abs_err", "match", "skipped"}
+
+
+def small_net(batch, sizes, seed, device="cpu"):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, sizes[0], generator=generator, dtype=torch.float64)
+    y = torch.randn(batch, generator=generator, dtype=torch.float64)
+    params = {}
+    for k, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"w{k}"] = torch.randn(a, b, generator=generator, dtype=torch.float64)
+        params[f"b{k}"] = torch.randn(b, generator=generator, dtype=torch.float64)
+    return x.to(device), y.to(device), {k: v.to(device) for k, v in params.items()}
+
+
+def autograd_grads(x, y, params):
+    leaves = {"x": x.clone().requires_grad_(), **{k: v.clone().requires_grad_() for k, v in params.items()}}
+    act = leaves["x"]
+    depth = len(params) // 2
+    for k in range(1, depth + 1):
+        act = act @ leaves[f"w{k}"] + leaves[f"b{k}"]
+        if k < depth:
+            act = act.relu()
+    (act.squeeze(-1) - y).pow(2).mean().backward()
+    return {k: v.grad for k, v in leaves.items()}
+
+
+@pytest.mark.parametrize("number", sorted(VERSIONS))
+@pytest.mark.parametrize("batch, sizes, seed", [(1, (3, 2, 1), 0), (17, (9, 6, 1), 1), (33, (7, 5, 4, 1), 2)])
+def test_each_version_matches_autograd(number, batch, sizes, seed, device="cpu"):
+    x, y, params = small_net(batch, sizes, seed, device)
+    expected = autograd_grads(x, y, params)
+    run = VERSIONS[number].build(x, y, params)
+    for _ in range(2):  # a second call, on reused buffers and earlier .g, gives the same
+        grads = run()
+        names = set(expected) - ({"x"} if not VERSIONS[number].input_grad else set())
+        assert set(grads) == names
+        for name in names:
+            torch.testing.assert_close(grads[name], expected[name], rtol=1e-9, atol=1e-12)
+
+
+@cuda
+@pytest.mark.parametrize("number", sorted(VERSIONS))
+def test_each_version_matches_autograd_on_cuda(number):
+    test_each_version_matches_autograd(number, 33, (7, 5, 4, 1), 2, device="cuda")
+
+
+def test_versions_run_in_float32_and_bfloat16():
+    for dtype in (torch.float32, torch.bfloat16):
+        x, y, params = small_net(16, (8, 4, 1), 3)
+        x, y, params = x.to(dtype), y.to(dtype), {k: v.to(dtype) for k, v in params.items()}
+        for version in VERSIONS.values():
+            grads = version.build(x, y, params)()
+            assert grads["w1"].shape == (8, 4)
+
+
+def tiny(**overrides) -> RunConfig:
+    return RunConfig(**{"device": "cpu", "batch": 64, "hidden": (8,), "min_time": 0.01} | overrides)
+
+
+def test_runner_yields_one_row_per_version_then_the_roofline():
+    results = list(BenchRunner(tiny(versions=(5, 1, 7))).results())
+    rows, roofline = results[:-1], results[-1]
+    assert [r.version for r in rows] == [1, 5, 7]
+    assert isinstance(roofline, Roofline) and roofline.median_s > 0 and roofline.gflops > 0
+    for row in rows:
+        assert row.match is True and row.skipped is None
+        assert row.median_s > 0 and row.iqr_s >= 0 and row.runs >= 1 and row.gflops > 0
+        assert row.ratio_to_autograd > 0 and row.max_abs_err < 1e-4
+        assert row.peak_bytes is None or row.peak_bytes >= 0
+
+
+def test_memory_guard_skips_what_does_not_fit_and_runs_the_rest(monkeypatch):
+    config = tiny(versions=(1, 2, 3, 5))
+    outer = estimate_peak_bytes(VERSIONS[1], 64, (784, 8, 1), 4)
+    plain = estimate_peak_bytes(VERSIONS[5], 64, (784, 8, 1), 4)
+    assert outer > 2 * plain
+    free = int(outer * 0.9)  # the outer product does not fit (with the margin), the rest does
+    monkeypatch.setattr(runner_module, "free_bytes", lambda device: free)
+    rows = [r for r in BenchRunner(config).results() if isinstance(r, VersionResult)]
+    by_version = {r.version: r for r in rows}
+    for skipped in (1, 3):
+        row = by_version[skipped]
+        assert row.skipped == f"needs {outer / 1e9:.1f} GB, {free / 1e9:.1f} GB free"
+        assert row.median_s is None and row.match is None
+    assert by_version[2].match is True and by_version[5].match is True
+
+
+def test_outer_product_estimate_at_the_default_size():
+    # N × n_in × n_hidden float32 elements: 7.8 GB, the figure of DESIGN.md
+    extra = estimate_peak_bytes(VERSIONS[1], 50_000, (784, 50, 1), 4) - estimate_peak_bytes(VERSIONS[5], 50_000, (784, 50, 1), 4)
+    assert extra == 50_000 * 784 * 50 * 4
+
+
+def test_flops():
+    assert gemm_flops(10, (4, 3, 1)) == 3 * (2 * 10 * 4 * 3 + 2 * 10 * 3 * 1)
+    assert gemm_flops(10, (4, 3, 1), input_grad=False) == gemm_flops(10, (4, 3, 1)) - 2 * 10 * 4 * 3
+
+
+def test_bench_json_has_every_field(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--json", "--batch", "32", "--hidden", "4", "--min-time", "0.01",
+                           "--versions", "2,4,6")
+    assert code == 0
+    report = json.loads(out)
+    assert report["config"] == {"device": "cpu", "dtype": "float32", "batch": 32, "sizes": [784, 4, 1],
+                                "threads": torch.get_num_threads(), "min_time": 0.01}
+    assert [v["version"] for v in report["versions"]] == [2, 4, 6]
+    for row in report["versions"]:
+        assert set(row) == FIELDS
+        assert row["match"] is True and row["skipped"] is None
+    assert report["versions"][0]["ratio_to_autograd"] == 1.0
+    assert set(report["roofline"]) == {"median_s", "gflops", "what"}
+
+
+def test_bench_table(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--batch", "32", "--hidden", "4", "--min-time", "0.01", "--versions", "1,7")
+    assert code == 0
+    assert "functions, outer product" in out and "tuned" in out and "floor: the forward and backward GEMMs" in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--versions", "8"], "no version 8"),
+    (["--versions", "1,x"], "--versions"),
+    (["--min-time", "0"], "--min-time"),
+    (["--min-time", "-1"], "--min-time"),
+])
+def test_bench_bad_input(capsys, argv, words):
+    code, out, err = run_cli(capsys, "bench", *argv)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and words in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_bench_cuda_without_cuda(capsys):
+    code, _, err = run_cli(capsys, "bench", "--device", "cuda")
+    assert code == 2 and "CUDA is not available" in err
+
+
+def test_ctrl_c_prints_the_rows_done_and_exits_130(capsys, monkeypatch):
+    real = BenchRunner.measure
+
+    def interrupt_at_v5(self, version):
+        if version.number == 5:
+            raise KeyboardInterrupt
+        return real(self, version)
+
+    monkeypatch.setattr(BenchRunner, "measure", interrupt_at_v5)
+    code, out, err = run_cli(capsys, "bench", "--json", "--batch", "32", "--hidden", "4", "--min-time", "0.01",
+                             "--versions", "2,4,5,6")
+    assert code == 130
+    assert [v["version"] for v in json.loads(out)["versions"]] == [2, 4]
+    assert "interrupted after 2 of 4 versions" in err
