@@ -37,7 +37,7 @@ def _common_options() -> argparse.ArgumentParser:
     group = parent.add_argument_group("run options")
     add = lambda *names, **kw: group.add_argument(*names, default=argparse.SUPPRESS, **kw)  # noqa: E731
     add("--device", metavar="auto|cpu|cuda[:N]", help="where tensors live (auto: cuda when available)")
-    add("--dtype", choices=list(DTYPES), help="float32 (default), float64, bfloat16 or float16")
+    add("--dtype", choices=DTYPES, help="float32 (default), float64, bfloat16 or float16")
     add("--batch", type=int, metavar="N", help="rows of data (default 50000)")
     add("--hidden", type=_hidden, metavar="H[,H...]", help="hidden widths: 50 (default) or 50,20 for a deeper net")
     add("--seed", type=int, metavar="S", help="seed of the synthetic data and the weights (default 0)")

@@ -5,26 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 
 class InputError(ValueError):
     """Bad input from the user (an option, a file, a device): exit code 2, one line."""
 
 
-DTYPES = {
-    "float32": torch.float32,
-    "float64": torch.float64,
-    "bfloat16": torch.bfloat16,
-    "float16": torch.float16,
-}
+# No torch import at module level: `gradtui --help` and a bad option answer at once, without
+# the 1.5 s that importing torch costs.
+DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 # (rtol, atol) by dtype: one scale for the whole tensor, see DESIGN.md.
 DEFAULT_TOLERANCES = {
-    torch.float64: (1e-9, 1e-12),
-    torch.float32: (1e-4, 1e-7),
-    torch.float16: (1e-2, 1e-3),
-    torch.bfloat16: (1e-2, 1e-3),
+    "float64": (1e-9, 1e-12),
+    "float32": (1e-4, 1e-7),
+    "float16": (1e-2, 1e-3),
+    "bfloat16": (1e-2, 1e-3),
 }
 
 INITS = ("notes", "random")
@@ -94,16 +89,20 @@ class RunConfig:
             raise InputError(f"--min-time {self.min_time}: must be a positive number of seconds")
 
     @property
-    def torch_dtype(self) -> torch.dtype:
-        return DTYPES[self.dtype]
+    def torch_dtype(self):
+        import torch
+
+        return getattr(torch, self.dtype)
 
     @property
     def tolerances(self) -> tuple[float, float]:
-        rtol, atol = DEFAULT_TOLERANCES[self.torch_dtype]
+        rtol, atol = DEFAULT_TOLERANCES[self.dtype]
         return (rtol if self.rtol is None else self.rtol, atol if self.atol is None else self.atol)
 
-    def resolve_device(self) -> torch.device:
-        """The torch device this run uses; InputError when it is not available here."""
+    def resolve_device(self):
+        """The torch.device this run uses; InputError when it is not available here."""
+        import torch
+
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         try:
