@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gradtui", parents=[common], formatter_class=RichHelpFormatter,
         description="A terminal debugger for backpropagation: run a hand-written backward pass one layer "
                     "at a time and compare every .g with PyTorch autograd.",
-        epilog="With no command, gradtui runs `check` (the interactive debugger is still to come). "
-               "Exit codes: 0 all gradients match, 1 a mismatch or an error in a step, 2 bad input.")
+        epilog="With no command, gradtui opens the debugger: n steps, p steps back, m runs to the first "
+               "mismatch, t times the versions, ? lists every key. Exit codes: 0 all gradients match, 1 a mismatch or an error in a step, 2 bad input.")
     parser.add_argument("--version", action="version", version=f"gradtui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from(args)
         if args.command == "bench":
             return _bench(config, args, err)
-        return _check(config, args, err)
+        if args.command == "check":
+            return _check(config, args, err)
+        return _app(config, err)
     except InputError as exc:
         err.print(f"gradtui: {escape(str(exc))}")
         return EXIT_BAD_INPUT
@@ -129,6 +131,25 @@ def main(argv: list[str] | None = None) -> int:
         err.print(f"gradtui: unexpected {type(exc).__name__}: {escape(str(exc).splitlines()[0] if str(exc) else '')} "
                   "(run with --debug for the traceback)")
         return EXIT_MISMATCH
+
+
+# -- the app ------------------------------------------------------------------------------
+
+def _app(config: RunConfig, err: Console) -> int:
+    """Everything that can be bad input is checked here, before the screen switches."""
+    from gradtui.data import load_data
+    from gradtui.model import load_layer_file
+
+    device = config.resolve_device()
+    if config.layers is not None:
+        load_layer_file(config.layers)
+    data = load_data(config, device) if config.data is not None else None  # synthetic: built in the app
+
+    from gradtui.ui.app import GradTUI
+
+    app = GradTUI(config, data=data)
+    app.run()
+    return app.return_code or 0
 
 
 # -- check --------------------------------------------------------------------------------

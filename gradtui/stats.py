@@ -324,3 +324,29 @@ def _mse_broadcast_value(context: HintContext) -> float | None:
         return None
     a, t = inp.detach().double().reshape(-1), targ.detach().double().reshape(-1)
     return float((a * a).mean() - 2 * a.mean() * t.mean() + (t * t).mean())
+
+
+# -- histogram ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of a tensor's finite values and of its reference's, over one shared range."""
+
+    low: float
+    high: float
+    counts: tuple[int, ...]
+    ref_counts: tuple[int, ...] | None
+
+
+def histogram(value: torch.Tensor, ref: torch.Tensor | None, bins: int = 40) -> Histogram | None:
+    """None when there is nothing finite to count."""
+    flats = [_float_view(t).float() for t in (value, ref) if isinstance(t, torch.Tensor)]
+    flats = [flat[torch.isfinite(flat)] if not bool(torch.isfinite(flat.sum())) else flat for flat in flats]
+    ranges = [torch.aminmax(flat) for flat in flats if flat.numel()]
+    if not isinstance(value, torch.Tensor) or not ranges or not flats[0].numel():
+        return None
+    low, high = min(float(r[0]) for r in ranges), max(float(r[1]) for r in ranges)
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    counts = [tuple(int(c) for c in torch.histc(flat, bins=bins, min=low, max=high).tolist()) for flat in flats]
+    return Histogram(low, high, counts[0], counts[1] if len(counts) > 1 else None)

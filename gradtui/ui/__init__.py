@@ -1,0 +1,1 @@
+"""The Textual app: a thin face over DebugSession and the bench runner."""

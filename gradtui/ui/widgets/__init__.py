@@ -1,0 +1,1 @@
+"""The panels of the app; each renders what the session reports and computes nothing."""

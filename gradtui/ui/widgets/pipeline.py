@@ -1,0 +1,41 @@
+"""Every step of the pass, with its state: pending, running, done ✓, mismatch ✗, error; and the loss."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from gradtui.session import DebugSession
+
+ARROW = {"forward": "→", "backward": "←"}
+
+
+def step_mark(session: DebugSession, index: int, running: int | None) -> str:
+    """The step's state as theme-coloured markup."""
+    if index == running:
+        return "[bold $accent]⟳[/]"
+    if index >= session.cursor:
+        return "[dim]·[/]"
+    report = session.reports[index]
+    if report.error is not None:
+        return "[bold $error]![/]"
+    return "[$success]✓[/]" if report.ok else "[bold $error]✗[/]"
+
+
+class Pipeline(Static):
+    """The pipeline panel: ▶ marks the step on show (the last one run), ▷ the next one."""
+
+    def show(self, session: DebugSession | None, running: int | None = None) -> None:
+        if session is None:
+            self.update("[dim]building the network…[/]")
+            return
+        lines = []
+        current = session.cursor - 1
+        for step in session.steps:
+            pointer = "▶" if step.index == current else ("▷" if step.index == session.cursor else " ")
+            line = (f"{pointer} {step_mark(session, step.index, running)} {step.index:>2} {ARROW[step.direction]} "
+                    f"{step.layer:<6} [dim]{', '.join(step.produces)}[/]")
+            lines.append(f"[reverse]{line}[/]" if step.index == current else line)
+        loss = session.loss
+        lines.append("")
+        lines.append(f"[b]loss[/] {loss:.6g}" if loss is not None else "[b]loss[/] [dim]—[/]")
+        self.update("\n".join(lines))
