@@ -24,7 +24,7 @@ from gradtui.config import RunConfig
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
-from gradtui.ui.widgets.step import StepPanel
+from gradtui.ui.widgets.step import StepPanel, short_path
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
 
@@ -206,7 +206,7 @@ class GradTUI(App[int]):
         self._running_step = None
         session = self.session
         self.sub_title = (f"{session.network.describe()} · {session.device} · {self.config.dtype} · "
-                          f"batch {len(session.data.x)} · layers: {session.network.source}")
+                          f"batch {len(session.data.x)} · layers: {short_path(session.network.source)}")
         self.query_one(Pipeline).show(session)
         self.query_one(StepPanel).show(session, self.current_theme.dark)
         report = session.reports[-1] if session.reports else None
@@ -288,7 +288,8 @@ class GradTUI(App[int]):
             pane.status(f"[bold $error]timing failed: {message.error}[/]")
         else:
             pane.status("[$warning]cancelled[/] [dim](t runs again)[/]" if message.cancelled
-                        else "[$success]done[/] [dim](t runs again)[/]")
+                        else "[$success]done[/] [dim]· floor: the forward and backward matrix products alone · "
+                             "t runs again[/]")
 
     def action_cancel_timing(self) -> None:
         if self._timing_worker is not None:

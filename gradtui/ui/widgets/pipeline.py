@@ -33,7 +33,7 @@ class Pipeline(Static):
         for step in session.steps:
             pointer = "▶" if step.index == current else ("▷" if step.index == session.cursor else " ")
             line = (f"{pointer} {step_mark(session, step.index, running)} {step.index:>2} {ARROW[step.direction]} "
-                    f"{step.layer:<6} [dim]{', '.join(step.produces)}[/]")
+                    f"{step.layer:<6} [dim]{' '.join(step.produces)}[/]")
             lines.append(f"[reverse]{line}[/]" if step.index == current else line)
         loss = session.loss
         lines.append("")

@@ -76,17 +76,17 @@ class StepPanel(Vertical):
         error = report.error if report else None
         error_view.display = error is not None
         if error is not None:
-            where = f" at {escape(_short(error.file))}:{error.line}" if error.file else ""
+            where = f" at {escape(short_path(error.file))}:{error.line}" if error.file else ""
             error_view.update(f"[bold]{escape(error.type)}[/]{where}: {escape(error.message)}")
         file, first_line, code = session.source(step)
         highlight = {error.line} if error and error.file and Path(error.file).resolve() == Path(file).resolve() else set()
-        source.border_title = f"{_short(file)}:{first_line}"
+        source.border_title = f"{short_path(file)}:{first_line}"
         source.update(Syntax(code.rstrip(), "python", theme="ansi_dark" if theme_is_dark else "ansi_light",
                              line_numbers=True, start_line=first_line, highlight_lines=highlight,
                              background_color="default", word_wrap=False))
 
 
-def _short(path: str) -> str:
+def short_path(path: str) -> str:
     """A path relative to the working directory when it is under it, as the user typed it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))

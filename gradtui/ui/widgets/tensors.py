@@ -22,7 +22,7 @@ def number(value: float | None) -> str:
         return "—"
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    return f"{value:.3g}"
+    return f"{value:.3g}" if value else "0"  # not "-0"
 
 
 def themed(text: str, variable: str, colors: dict[str, str], bold: bool = False) -> Text:

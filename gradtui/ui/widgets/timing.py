@@ -48,7 +48,7 @@ class TimingPane(Vertical):
         colors = self.app.get_css_variables()
         self.query_one(ProgressBar).advance(1)
         if isinstance(result, Roofline):
-            table.add_row("", Text(f"floor: {result.what}", style="dim"), seconds(result.median_s), "",
+            table.add_row("", Text("floor: the GEMMs alone", style="dim"), seconds(result.median_s), "",
                           f"{result.gflops:.1f}", "", "", "", key="roofline")
         elif result.skipped:
             table.add_row(str(result.version), result.name, "—", "—", "—", "—", "—",

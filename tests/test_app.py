@@ -1,0 +1,159 @@
+"""The app's keys drive the session exactly as the DebugSession API would."""
+
+import random
+import time
+
+import pytest
+from textual.widgets import DataTable, Static
+from textual.worker import get_current_worker
+
+from conftest import SAMPLES, drive, fixed_timing_results, settle
+from gradtui.bench.runner import VersionResult
+from gradtui.config import RunConfig
+from gradtui.session import DebugSession
+from gradtui.ui.app import GradTUI
+from gradtui.ui.widgets.pipeline import Pipeline
+from gradtui.ui.widgets.tensors import TensorTable
+
+SMALL = RunConfig(device="cpu", batch=64, hidden=(16,), layers=SAMPLES / "transposed.py")
+API = {"n": DebugSession.step, "right": DebugSession.step, "space": DebugSession.step,
+       "p": DebugSession.back, "left": DebugSession.back, "e": DebugSession.run_to_end,
+       "m": DebugSession.run_to_mismatch, "r": DebugSession.reset}
+
+
+def screen_state(app) -> tuple:
+    """What the user sees of the session: pipeline, step title, tensor rows, hint."""
+    table = app.query_one("#tensor-table", DataTable)
+    rows = tuple(tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count))
+    return (str(app.query_one(Pipeline).render()), app.query_one("#step").border_title, rows,
+            str(app.query_one("#hint", Static).render()))
+
+
+@pytest.mark.parametrize("keys", ["nnnnnn", "nnpnnnpp", "e", "mpm", "nnnrn", "eppppppppn", "right right left space"])
+async def test_keys_drive_the_session_as_the_api_would(keys):
+    keys = keys.split() if " " in keys else list(keys)
+    app = GradTUI(SMALL)
+    mirror = DebugSession(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+            back, forward = key in ("p", "left"), key in ("n", "right", "space", "e", "m")
+            can = not ((back and mirror.cursor == 0) or (forward and mirror.done))
+            if can:
+                API[key](mirror)
+            assert app.session.cursor == mirror.cursor, key
+            assert app.session.reports == mirror.reports, key
+
+
+async def test_m_stops_at_the_samples_first_mismatch_and_shows_its_hint():
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "relu_mask.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        assert app.session.cursor == 7
+        assert app.session.first_mismatch.index == 6 and app.session.first_mismatch.tensor == "l1.g"
+        assert "mask taken from the wrong tensor" in str(app.query_one("#hint", Static).render())
+        assert app.query_one(TensorTable).selected == "l1.g"
+
+
+async def test_p_restores_the_previous_screen():
+    app = GradTUI(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, list("nnnnn"))
+        before = screen_state(app)
+        await drive(pilot, ["n"])
+        assert screen_state(app) != before
+        await drive(pilot, ["p"])
+        assert screen_state(app) == before
+
+
+async def test_back_is_greyed_at_step_zero_and_device_without_cuda(monkeypatch):
+    monkeypatch.setattr("gradtui.ui.app._cuda_available", lambda: False)
+    app = GradTUI(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.check_action("back", ()) is None
+        assert app.check_action("device", ()) is None
+        assert app.check_action("next", ()) is True
+        await pilot.press("p")  # greyed: nothing happens
+        await settle(pilot)
+        assert app.session.cursor == 0
+        await drive(pilot, ["e"])
+        assert app.check_action("next", ()) is None and app.check_action("back", ()) is True
+
+
+async def test_a_user_error_shows_in_the_step_panel_and_the_app_goes_on():
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "raises.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        error = str(app.query_one("#step-error", Static).render())
+        assert "RuntimeError" in error and "raises.py:17" in error
+        await drive(pilot, ["p", "r", "e"])
+        assert app.session.cursor == 8
+
+
+async def test_timing_rows_land_then_the_floor():
+    app = GradTUI(SMALL, bench=fixed_timing_results)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["t"])
+        table = app.query_one("#timing-table", DataTable)
+        assert table.row_count == 8
+        assert "skipped: needs 31.4 GB, 22.9 GB free" in str(table.get_row_at(2)[-1])
+        assert "floor" in str(table.get_row_at(7)[1])
+        assert not app.timing
+
+
+async def test_t_then_escape_cancels_between_versions():
+    landed = []
+
+    def slow_bench(config):
+        yield VersionResult(1, "functions, outer product", 1.0, 0.1, 3, 1.0, 1.0, 1, 0.0, True)
+        landed.append(1)
+        worker = get_current_worker()
+        deadline = time.monotonic() + 10
+        while not worker.is_cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield VersionResult(2, "torch autograd", 1.0, 0.1, 3, 1.0, 1.0, 1, 0.0, True)
+
+    app = GradTUI(SMALL, bench=slow_bench)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        while not landed:
+            await pilot.pause(0.01)
+        assert app.timing and app.check_action("cancel_timing", ()) is True
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not app.timing
+        assert app.query_one("#timing-table", DataTable).row_count == 1
+        assert "cancelled" in str(app.query_one("#timing-status", Static).render())
+
+
+async def test_200_random_keys_raise_nothing():
+    keys = ["n", "p", "e", "m", "r", "t", "escape", "d", "question_mark", "escape", "right", "left", "space",
+            "up", "down", "tab", "enter"]
+    rng = random.Random(0)
+    app = GradTUI(SMALL, bench=fixed_timing_results)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for i in range(200):
+            await pilot.press(rng.choice(keys))
+            if i % 10 == 0:
+                await settle(pilot)
+        await settle(pilot)
+        assert app.is_running
+        assert 0 <= app.session.cursor <= len(app.session.steps)
+        assert len(app.session.reports) == app.session.cursor
+
+
+@pytest.mark.parametrize("size", [(40, 12), (20, 8)])
+async def test_tiny_terminals_and_resizes_raise_nothing(size):
+    app = GradTUI(SMALL, bench=fixed_timing_results)
+    async with app.run_test(size=size) as pilot:
+        await drive(pilot, ["n", "m", "question_mark", "escape", "t", "p"])
+        await pilot.resize_terminal(120, 40)
+        await drive(pilot, ["n"])
+        await pilot.resize_terminal(*size)
+        await drive(pilot, ["e"])
+        assert app.is_running and app.session.done

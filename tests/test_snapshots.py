@@ -1,0 +1,58 @@
+"""Screens of the app, by state. Deterministic: seeded small network, fixed timing results,
+paths relative to the repository, no CUDA, so each SVG changes only when the screen does."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLES, drive, fixed_timing_results
+from gradtui.config import RunConfig
+from gradtui.ui.app import GradTUI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def same_everywhere(monkeypatch):
+    monkeypatch.chdir(ROOT)  # source paths are shown relative to the working directory
+    monkeypatch.setattr("gradtui.ui.app._cuda_available", lambda: False)
+
+
+def app(layers: str | None = None, **options) -> GradTUI:
+    config = RunConfig(**{"device": "cpu", "batch": 64, "seed": 0} | options,
+                       layers=SAMPLES / layers if layers else None)
+    return GradTUI(config, bench=fixed_timing_results)
+
+
+def keys(*pressed):
+    async def run_before(pilot):
+        await drive(pilot, pressed)
+    return run_before
+
+
+def test_first_screen(snap_compare):
+    assert snap_compare(app(), terminal_size=(120, 40), run_before=keys())
+
+
+def test_mid_backward_at_lin2(snap_compare):
+    assert snap_compare(app(), terminal_size=(120, 40), run_before=keys(*"nnnnnn"))
+
+
+def test_sample_bug_stopped_at_its_mismatch(snap_compare):
+    assert snap_compare(app("relu_mask.py"), terminal_size=(120, 40), run_before=keys("m"))
+
+
+def test_error_from_user_code(snap_compare):
+    assert snap_compare(app("raises.py"), terminal_size=(120, 40), run_before=keys("m"))
+
+
+def test_timing_pane_filled(snap_compare):
+    assert snap_compare(app(), terminal_size=(120, 40), run_before=keys("t"))
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(app(), terminal_size=(120, 40), run_before=keys("question_mark"))
+
+
+def test_80x24(snap_compare):
+    assert snap_compare(app("transposed.py"), terminal_size=(80, 24), run_before=keys("m"))
