@@ -13,12 +13,14 @@ import torch
 
 from gradtui import layers as reference_layers
 from gradtui.model import KIND_CLASS, LayerSpec, Network
+from gradtui.stats import TensorStats, tensor_stats
 
 
 @dataclass(frozen=True)
 class Reference:
     grads: dict[str, torch.Tensor | None] = field(default_factory=dict)  # "w1" -> d loss / d w1
     error: str | None = None  # why autograd could not run the forward, if it could not
+    stats: dict[str, TensorStats] = field(default_factory=dict)  # of each gradient, taken once
 
 
 def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: torch.Tensor,
@@ -40,7 +42,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
     except Exception as exc:  # the user's forward, under autograd
         return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}")
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
-    return Reference(grads)
+    return Reference(grads, stats={name: tensor_stats(g) for name, g in grads.items() if g is not None})
 
 
 def _inputs(spec: LayerSpec, values: dict, y: torch.Tensor) -> tuple:

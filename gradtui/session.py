@@ -107,6 +107,7 @@ class DebugSession:
         """Back to step 0 with the same data and weights, fresh layer objects, no .g anywhere."""
         self.layers = self.network.build(self.params)
         self.values: dict[str, torch.Tensor] = {"x": self.data.x, **self.params}
+        self.expected: dict[str, torch.Tensor] = {}  # the reference forward's output, by activation
         for tensor in self.values.values():
             tensor.__dict__.pop("g", None)
         self.reports: list[StepReport] = []
@@ -161,6 +162,7 @@ class DebugSession:
         for tensor, name, prior in self._undo.pop()["restore"]:
             if tensor is None:
                 self.values.pop(name, None)
+                self.expected.pop(name, None)
             elif prior is _ABSENT:
                 tensor.__dict__.pop("g", None)
             else:
@@ -196,6 +198,7 @@ class DebugSession:
         # The reference class on the same input computes the same output: no need to run it twice.
         is_reference = type(layer) in reference_classes().values()
         expected = out if is_reference else reference_output(spec, self.values, self.data.y)
+        self.expected[spec.out] = expected
         context = HintContext(spec.kind, "forward", len(self.data.x),
                               {"inp": args[0], "targ": self.data.y, "b": self.values.get(spec.params[-1]) if spec.params else None})
         comparison = compare(spec.out, out, expected, self.tolerance, context)
@@ -235,7 +238,8 @@ class DebugSession:
             if error is not None and "g" not in tensor.__dict__:
                 continue  # the step raised before it got here: the error says why
             expected = reference.grads.get(name)
-            comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance, context)
+            comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance, context,
+                                 reference.stats.get(name))
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif inherited and not comparison.match and comparison.diff is not None:
@@ -268,14 +272,9 @@ class DebugSession:
         return tensor
 
     def reference_tensor(self, name: str) -> torch.Tensor | None:
-        """Autograd's value for a gradient name ("w2.g"); the reference forward for an activation."""
+        """Autograd's value for a gradient name ("w2.g"); the reference forward's for an activation."""
         base, _, grad = name.partition(".")
-        if grad:
-            return self.reference.grads.get(base)
-        spec = next((s for s in self.network.specs if s.out == base), None)
-        if spec is None or spec.inp not in self.values:
-            return None
-        return reference_output(spec, self.values, self.data.y)
+        return self.reference.grads.get(base) if grad else self.expected.get(base)
 
     def source(self, step: Step) -> tuple[str, int, str]:
         """(file, first line, code) of the method that runs for this step, from the class actually used."""

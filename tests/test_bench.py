@@ -162,3 +162,16 @@ def test_ctrl_c_prints_the_rows_done_and_exits_130(capsys, monkeypatch):
     assert code == 130
     assert [v["version"] for v in json.loads(out)["versions"]] == [2, 4]
     assert "interrupted after 2 of 4 versions" in err
+
+
+def test_subprocess_results_match_the_runner_and_stop_when_closed():
+    import multiprocessing
+
+    config = tiny(versions=(2, 7))
+    rows = [r for r in runner_module.results_in_subprocess(config) if r is not None]
+    assert [type(r).__name__ for r in rows] == ["VersionResult", "VersionResult", "Roofline"]
+    assert [r.version for r in rows[:2]] == [2, 7] and all(r.match for r in rows[:2])
+    results = runner_module.results_in_subprocess(tiny(versions=(1, 2, 3, 4, 5, 6, 7), min_time=5.0))
+    next(results)  # a heartbeat, or the first row
+    results.close()
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]

@@ -249,3 +249,46 @@ def _with_ratio(result: VersionResult, autograd: VersionResult) -> VersionResult
     if result.median_s is None or autograd.median_s is None:
         return result
     return replace(result, ratio_to_autograd=result.median_s / autograd.median_s)
+
+
+def _run_in_child(config: RunConfig, queue) -> None:
+    try:
+        for result in BenchRunner(config).results():
+            queue.put(("result", result))
+        queue.put(("done", None))
+    except BaseException as exc:  # reported to the parent, which raises it there
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator[VersionResult | Roofline | None]:
+    """BenchRunner(config).results(), run in a fresh process, with None every heartbeat_s between rows.
+
+    For a face that must stay live: the outer product frees 8 GB in one go while holding the
+    GIL, which would freeze a UI thread for most of a second; a process does not. The
+    heartbeats let the caller stop between rows and while a version runs; closing the
+    iterator ends the process at once.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads and torch
+    queue = context.Queue()
+    process = context.Process(target=_run_in_child, args=(config, queue), daemon=True)
+    process.start()
+    try:
+        while True:
+            try:
+                kind, payload = queue.get(timeout=heartbeat_s)
+            except Exception:  # queue.Empty: nothing yet
+                if not process.is_alive():
+                    raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.exitcode})")
+                yield None
+                continue
+            if kind == "done":
+                return
+            if kind == "error":
+                raise RuntimeError(payload)
+            yield payload
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join(timeout=5)

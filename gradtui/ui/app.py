@@ -9,6 +9,7 @@ greyed out meanwhile), so the session is never touched by two threads at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterable
 
 from textual import work
@@ -30,9 +31,9 @@ from gradtui.ui.widgets.timing import TimingPane
 
 
 def run_bench(config: RunConfig) -> Iterable:
-    from gradtui.bench.runner import BenchRunner
+    from gradtui.bench.runner import results_in_subprocess
 
-    return BenchRunner(config).results()
+    return results_in_subprocess(config)
 
 
 # Declared once: key binding, footer entry, help screen line and command palette entry.
@@ -43,7 +44,7 @@ KEYS = [
     Binding("m", "to_mismatch", "Mismatch", tooltip="run to the first mismatch (or error)"),
     Binding("r", "reset", "Reset", tooltip="reset to step 0 (same seed, same data)"),
     Binding("t", "timing", "Timing", tooltip="verify and time the lesson's versions (in the Timing tab)"),
-    Binding("escape", "cancel_timing", "Cancel", tooltip="cancel the timing run (between versions)"),
+    Binding("escape", "cancel_timing", "Cancel", tooltip="cancel the timing run"),
     Binding("d", "device", "Device", tooltip="switch device cpu ⇄ cuda (when CUDA is available)"),
     Binding("question_mark", "help", "Help", tooltip="this help"),
     Binding("q", "quit", "Quit", tooltip="quit"),
@@ -79,7 +80,7 @@ class BenchFinished(Message):
 
 
 class GradTUI(App[int]):
-    CSS_PATH = "gradtui.tcss"
+    CSS_PATH = Path(__file__).with_name("gradtui.tcss")  # absolute: subclasses live elsewhere
     TITLE = "gradtui"
     BINDINGS = KEYS
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -163,6 +164,7 @@ class GradTUI(App[int]):
 
         try:
             session = DebugSession(self.config, self._data)
+            session.reference  # autograd's pass now, while loading, not at the first backward key
         except InputError as exc:  # the CLI checks input before the app opens; this is for direct use
             self.call_from_thread(self.exit, return_code=2, message=f"gradtui: {exc}")
             return
@@ -266,16 +268,20 @@ class GradTUI(App[int]):
     @work(thread=True, group="timing", exit_on_error=False)
     def _timing_job(self) -> None:
         worker = get_current_worker()
+        results = iter(self._bench(self.config))
         try:
-            for result in self._bench(self.config):
+            for result in results:  # None: a heartbeat while a version runs, to stop at once
                 if worker.is_cancelled:
                     break
-                self.post_message(BenchRow(result))
-                if worker.is_cancelled:
-                    break
+                if result is not None:
+                    self.post_message(BenchRow(result))
         except Exception as exc:
             self.post_message(BenchFinished(False, f"{type(exc).__name__}: {exc}"))
             return
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # ends the timing process, if it still runs
         self.post_message(BenchFinished(worker.is_cancelled))
 
     def on_bench_row(self, message: BenchRow) -> None:
@@ -294,7 +300,7 @@ class GradTUI(App[int]):
     def action_cancel_timing(self) -> None:
         if self._timing_worker is not None:
             self._timing_worker.cancel()
-            self.query_one(TimingPane).status("[$warning]cancelling after the version in progress…[/]")
+            self.query_one(TimingPane).status("[$warning]cancelling…[/]")
 
 
 def _cuda_available() -> bool:

@@ -26,7 +26,8 @@ class HistogramPanel(Vertical):
             yours_label.update("[dim]no finite values to show[/]" if name else "")
             ref_label.update("")
             return
-        self.border_title = f"histogram · {name} · [{histogram.low:.3g}, {histogram.high:.3g}]"
+        sampled = f" · 1 value in {histogram.every}" if histogram.every > 1 else ""
+        self.border_title = f"histogram · {name} · [{histogram.low:.3g}, {histogram.high:.3g}]{sampled}"
         yours.data = list(histogram.counts)
         yours_label.update(f"{escape(name)} [dim](yours)[/]")
         ref.data = list(histogram.ref_counts or [])
