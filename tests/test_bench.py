@@ -1,6 +1,7 @@
 """The timing versions: each one's gradients, the memory guard, the runner's rows, the CLI."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -164,14 +165,21 @@ def test_ctrl_c_prints_the_rows_done_and_exits_130(capsys, monkeypatch):
     assert "interrupted after 2 of 4 versions" in err
 
 
-def test_subprocess_results_match_the_runner_and_stop_when_closed():
-    import multiprocessing
-
+def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
     config = tiny(versions=(2, 7))
     rows = [r for r in runner_module.results_in_subprocess(config) if r is not None]
     assert [type(r).__name__ for r in rows] == ["VersionResult", "VersionResult", "Roofline"]
     assert [r.version for r in rows[:2]] == [2, 7] and all(r.match for r in rows[:2])
-    results = runner_module.results_in_subprocess(tiny(versions=(1, 2, 3, 4, 5, 6, 7), min_time=5.0))
+
+    started = []
+    real_popen = runner_module.subprocess.Popen
+    monkeypatch.setattr(runner_module.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    results = runner_module.results_in_subprocess(tiny(min_time=5.0))
     next(results)  # a heartbeat, or the first row
     results.close()
-    assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+    assert started[0].poll() is not None  # the process is gone
+
+
+def test_subprocess_errors_are_raised_in_the_parent():
+    with pytest.raises(RuntimeError, match="--layers|no such file|InputError"):
+        list(runner_module.results_in_subprocess(tiny(data=Path("no/such/file.npz"))))

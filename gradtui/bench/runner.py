@@ -11,7 +11,12 @@ import ctypes
 import ctypes.util
 import math
 import os
+import pickle
+import queue
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
@@ -251,13 +256,23 @@ def _with_ratio(result: VersionResult, autograd: VersionResult) -> VersionResult
     return replace(result, ratio_to_autograd=result.median_s / autograd.median_s)
 
 
-def _run_in_child(config: RunConfig, queue) -> None:
+def child_main() -> None:
+    """The timing process: a pickled RunConfig on stdin, pickled (kind, payload) rows on stdout."""
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
+    config = pickle.load(sys.stdin.buffer)
+    os.nice(5)  # the face that started us stays responsive; it is idle while we time, so no figure moves
+
+    def send(kind: str, payload=None) -> None:
+        pickle.dump((kind, payload), channel)
+        channel.flush()
+
     try:
         for result in BenchRunner(config).results():
-            queue.put(("result", result))
-        queue.put(("done", None))
+            send("result", result)
+        send("done")
     except BaseException as exc:  # reported to the parent, which raises it there
-        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+        send("error", f"{type(exc).__name__}: {exc}")
 
 
 def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator[VersionResult | Roofline | None]:
@@ -265,30 +280,40 @@ def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterat
 
     For a face that must stay live: the outer product frees 8 GB in one go while holding the
     GIL, which would freeze a UI thread for most of a second; a process does not. The
-    heartbeats let the caller stop between rows and while a version runs; closing the
-    iterator ends the process at once.
+    heartbeats let the caller stop while a version runs; closing the iterator ends the
+    process at once. (A plain subprocess, not multiprocessing: that hands the child
+    sys.stderr's descriptor, which a UI capturing stdio does not have.)
     """
-    import multiprocessing
+    process = subprocess.Popen([sys.executable, "-c", "from gradtui.bench.runner import child_main; child_main()"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    pickle.dump(config, process.stdin)
+    process.stdin.close()
+    rows: queue.Queue = queue.Queue()
 
-    context = multiprocessing.get_context("spawn")  # no fork of a process with threads and torch
-    queue = context.Queue()
-    process = context.Process(target=_run_in_child, args=(config, queue), daemon=True)
-    process.start()
+    def read() -> None:
+        try:
+            while True:
+                rows.put(pickle.load(process.stdout))  # our own child's rows
+        except (EOFError, OSError, pickle.UnpicklingError):
+            rows.put(("ended", None))
+
+    threading.Thread(target=read, daemon=True, name="gradtui-bench-reader").start()
     try:
         while True:
             try:
-                kind, payload = queue.get(timeout=heartbeat_s)
-            except Exception:  # queue.Empty: nothing yet
-                if not process.is_alive():
-                    raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.exitcode})")
+                kind, payload = rows.get(timeout=heartbeat_s)
+            except queue.Empty:
                 yield None
                 continue
             if kind == "done":
                 return
             if kind == "error":
                 raise RuntimeError(payload)
+            if kind == "ended":
+                raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.wait()})")
             yield payload
     finally:
-        if process.is_alive():
-            process.terminate()
-        process.join(timeout=5)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.stdout.close()
