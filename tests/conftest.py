@@ -24,10 +24,15 @@ def check_json(capsys, *argv: str) -> tuple[int, dict]:
 
 
 async def settle(pilot) -> None:
-    """Until no worker runs and every message they posted has been handled."""
-    for _ in range(3):  # a handler may start another worker (the histogram of a newly selected row)
-        await pilot.app.workers.wait_for_complete()
+    """Until no worker runs and every message they posted has been handled: a handler may start
+    another worker (the histogram of a newly selected row, a key queued during a step)."""
+    app = pilot.app
+    for _ in range(100):
+        await app.workers.wait_for_complete()
         await pilot.pause()
+        if not app.busy and not any(worker.is_running for worker in app.workers):
+            return
+    raise AssertionError("the app did not settle")
 
 
 async def drive(pilot, keys) -> None:

@@ -67,6 +67,21 @@ async def test_p_restores_the_previous_screen():
         assert screen_state(app) == before
 
 
+async def test_keys_typed_while_a_step_runs_are_queued(tmp_path):
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
+                    "class Lin(Fast):\n    def forward(self, inp):\n        time.sleep(0.3)\n"
+                    "        return super().forward(inp)\n")
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("n")  # no settling: the first step is still sleeping
+        assert app.busy
+        await settle(pilot)
+        assert app.session.cursor == 3
+
+
 async def test_back_is_greyed_at_step_zero_and_device_without_cuda(monkeypatch):
     monkeypatch.setattr("gradtui.ui.app._cuda_available", lambda: False)
     app = GradTUI(SMALL)

@@ -8,6 +8,7 @@ greyed out meanwhile), so the session is never touched by two threads at once.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -98,6 +99,7 @@ class GradTUI(App[int]):
         self._bench = bench
         self.session = None  # the DebugSession, built in a worker so the first frame comes at once
         self._running_step: int | None = None
+        self._pending: deque[str] = deque()  # session keys typed while a step ran
         self._timing_worker: Worker | None = None
 
     # -- layout -------------------------------------------------------------------------
@@ -141,8 +143,10 @@ class GradTUI(App[int]):
         if action == "device":
             return True if _cuda_available() and not self.busy else None
         if action in SESSION_ACTIONS:
-            if self.busy or session is None:
+            if session is None or (self.busy and action == "device"):
                 return None
+            if self.busy:
+                return True  # queued: n n n typed during a step runs three steps
             if action == "back":
                 return True if session.cursor > 0 else None
             if action in ("next", "to_end", "to_mismatch"):
@@ -216,6 +220,7 @@ class GradTUI(App[int]):
         self.query_one(HistogramPanel).show(message.selected, message.histogram)
         if message.error:
             self.notify(message.error, title="gradtui failed", severity="error", timeout=10)
+        self._run_pending()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "tensor-table" or self.busy or event.row_key is None:
@@ -232,20 +237,35 @@ class GradTUI(App[int]):
 
     # -- actions ---------------------------------------------------------------------------
 
+    def _queue_or_start(self, action: str, job: Callable, running: bool) -> None:
+        """A key pressed while a step runs waits its turn (up to a few), as typed keys do."""
+        if self.busy:
+            if len(self._pending) < 16:
+                self._pending.append(action)
+            return
+        self._start(job, self.session.cursor if running else None)
+
+    def _run_pending(self) -> None:
+        while self._pending:
+            action = self._pending.popleft()
+            if self.check_action(action, ()) is True:
+                getattr(self, f"action_{action}")()
+                return
+
     def action_next(self) -> None:
-        self._start(lambda session: session.step(), self.session.cursor)
+        self._queue_or_start("next", lambda session: session.step(), running=True)
 
     def action_back(self) -> None:
-        self._start(lambda session: session.back(), None)
+        self._queue_or_start("back", lambda session: session.back(), running=False)
 
     def action_to_end(self) -> None:
-        self._start(lambda session: session.run_to_end(), self.session.cursor)
+        self._queue_or_start("to_end", lambda session: session.run_to_end(), running=True)
 
     def action_to_mismatch(self) -> None:
-        self._start(lambda session: session.run_to_mismatch(), self.session.cursor)
+        self._queue_or_start("to_mismatch", lambda session: session.run_to_mismatch(), running=True)
 
     def action_reset(self) -> None:
-        self._start(lambda session: session.reset(), None)
+        self._queue_or_start("reset", lambda session: session.reset(), running=False)
 
     def action_device(self) -> None:
         current = str(self.session.device)
