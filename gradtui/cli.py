@@ -44,6 +44,8 @@ def _common_options() -> argparse.ArgumentParser:
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
     add("--layers", type=Path, metavar="FILE", help="a Python file defining your own Lin, Relu and/or Mse")
+    add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
+    add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
     add("--rtol", type=float, metavar="R", help="relative tolerance (default by dtype: 1e-4 for float32)")
     add("--atol", type=float, metavar="A", help="absolute tolerance (default by dtype: 1e-7 for float32)")
@@ -195,18 +197,22 @@ def _number(value: float | None):
 def check_report(session) -> dict:
     rtol, atol = session.tolerance
     config = session.config
-    mismatch = session.first_mismatch
+    mismatch, nonfinite = session.first_mismatch, session.first_nonfinite
     return {
         "config": {"device": str(session.device), "dtype": config.dtype, "batch": len(session.data.x),
                    "sizes": list(session.network.sizes), "seed": config.seed, "data": session.data.source,
                    "layers": session.network.source, "rtol": rtol, "atol": atol, "isolate": config.isolate,
-                   "init": config.init},
+                   "init": config.init, "normalize": config.normalize},
         "loss": _number(session.loss),
         "steps": [_step_dict(report) for report in session.reports],
-        "first_mismatch": None if mismatch is None else
-            {"index": mismatch.index, "layer": mismatch.layer, "tensor": mismatch.tensor},
+        "first_mismatch": _location(mismatch),
+        "first_nonfinite": _location(nonfinite),
         "ok": mismatch is None,
     }
+
+
+def _location(location) -> dict | None:
+    return None if location is None else {"index": location.index, "layer": location.layer, "tensor": location.tensor}
 
 
 def _step_dict(report) -> dict:
@@ -257,6 +263,10 @@ def print_check(session, out: Console) -> None:
                             f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}"))
     for report in session.reports:
         out.print(step_view(report))
+    nonfinite = session.first_nonfinite
+    if nonfinite is not None:
+        out.print(Text(f"! NaN/Inf first appears at step {nonfinite.index} ({nonfinite.layer}, {nonfinite.tensor})",
+                       style="bold yellow"))
     mismatch = session.first_mismatch
     if mismatch is None:
         out.print(Text(f"✓ all {len(session.reports)} steps match autograd; loss {_fmt(session.loss)}", style="bold green"))

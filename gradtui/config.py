@@ -61,6 +61,8 @@ class RunConfig:
     init: str = "notes"
     isolate: bool = False
     data: Path | None = None
+    normalize: bool = False  # standardise x with its own mean and std, as the notes do
+    step_timeout: float | None = None  # seconds a step may run before it is reported as timed out
     layers: Path | None = None
     rtol: float | None = None
     atol: float | None = None
@@ -85,6 +87,8 @@ class RunConfig:
             unknown = sorted(set(self.versions) - set(VERSION_NUMBERS))
             if unknown or not self.versions:
                 raise InputError(f"--versions: no version {', '.join(map(str, unknown))}; choose from 1 to 7")
+        if self.step_timeout is not None and not self.step_timeout > 0:
+            raise InputError(f"--step-timeout {self.step_timeout}: must be a positive number of seconds")
         if not self.min_time > 0:
             raise InputError(f"--min-time {self.min_time}: must be a positive number of seconds")
 

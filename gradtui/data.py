@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from gradtui.config import N_FEATURES, InputError, RunConfig
+from gradtui.memory import free_bytes, gigabytes
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,48 @@ def synthetic(batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+# A session holds x, its gradient and autograd's, and as much again in passing: about 4 copies.
+COPIES_OF_X = 4
+
+
+def check_fits(rows: int, features: int, config: RunConfig, device: torch.device) -> None:
+    """InputError, before anything is allocated, when the batch cannot fit in memory."""
+    need = COPIES_OF_X * rows * features * torch.empty((), dtype=config.torch_dtype).element_size()
+    free = free_bytes(device)
+    if need > free:
+        raise InputError(f"--batch {rows}: needs about {gigabytes(need)} for x and its gradients, "
+                         f"{gigabytes(free)} free on {device}; use a smaller --batch")
+
+
 def load_data(config: RunConfig, device: torch.device) -> Dataset:
     if config.data is None:
+        check_fits(config.batch, N_FEATURES, config, device)
         x, y = synthetic(config.batch, config.seed)
-        return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), "synthetic")
-    path = Path(config.data)
-    x, y = _read_arrays(path)
-    x, y = _validate(path, x, y)
-    warnings = []
-    if config.batch < len(x):
-        x, y = x[: config.batch], y[: config.batch]
-    elif config.batch > len(x):
-        warnings.append(f"{path}: --batch {config.batch} is larger than the file's {len(x)} rows; using all {len(x)}")
-    bad = int((~torch.isfinite(x)).sum() + (~torch.isfinite(y)).sum())
-    if bad:
-        warnings.append(f"{path}: {bad} NaN/Inf value(s) in the data; the debugger shows where they spread")
-    return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), str(path), tuple(warnings))
+        source, warnings = "synthetic", []
+    else:
+        source = str(config.data)
+        x, y = _validate(Path(config.data), *_read_arrays(Path(config.data)))
+        warnings = []
+        if config.batch < len(x):
+            x, y = x[: config.batch], y[: config.batch]
+        elif config.batch > len(x) and config.batch != RunConfig.batch:
+            warnings.append(f"--batch {config.batch} is larger than {source}'s {len(x)} rows; using all {len(x)}")
+        check_fits(len(x), x.shape[1], config, device)
+        bad = int((~torch.isfinite(x)).sum() + (~torch.isfinite(y)).sum())
+        if bad:
+            warnings.append(f"{source}: {bad} NaN/Inf value(s) in the data; the debugger shows where they spread")
+    if config.normalize:
+        x = normalize(x)
+    return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), source, tuple(warnings))
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """(x - mean) / std with x's own statistics, as the notes do for MNIST (over the finite values)."""
+    finite = x[torch.isfinite(x)]
+    if finite.numel() < 2:
+        return x
+    std = finite.std()
+    return (x - finite.mean()) / (std if std > 0 else 1.0)
 
 
 def _read_arrays(path: Path):
@@ -108,6 +135,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "scalar"),
         ("numpy.core.numeric", "_frombuffer"),
         ("numpy._core.numeric", "_frombuffer"),
+        ("_codecs", "encode"),  # protocol 2 writes an array's bytes as a latin-1 str and this call
     }
 
     def find_class(self, module, name):

@@ -131,7 +131,12 @@ class Network:
         built = []
         for spec in self.specs:
             cls = classes[KIND_CLASS[spec.kind]]
-            built.append(cls(*(params[name] for name in spec.params)))
+            args = [params[name] for name in spec.params]
+            try:
+                built.append(cls(*args))
+            except Exception as exc:  # the user's __init__ does not take the protocol's arguments
+                call = f"{cls.__name__}({', '.join(spec.params)})"
+                raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {exc}") from None
         return built
 
     def describe(self) -> str:

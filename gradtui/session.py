@@ -8,6 +8,7 @@ runs the layer's backward, and compares each `.g` with autograd's.
 from __future__ import annotations
 
 import inspect
+import threading
 import traceback
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -75,10 +76,16 @@ class StepReport:
 
 
 @dataclass(frozen=True)
-class Mismatch:
+class Location:
+    """Where something first happened: a step, its layer, and the tensor (None: the step raised)."""
+
     index: int
     layer: str
-    tensor: str | None  # None when the step raised
+    tensor: str | None
+
+
+class StepTimeout(Exception):
+    """The user's code ran past --step-timeout."""
 
 
 def build_steps(specs: tuple[LayerSpec, ...]) -> tuple[Step, ...]:
@@ -112,6 +119,7 @@ class DebugSession:
             tensor.__dict__.pop("g", None)
         self.reports: list[StepReport] = []
         self._undo: list[dict] = []
+        self._timed_out: int | None = None  # a step whose code may still be running, abandoned
 
     @property
     def cursor(self) -> int:
@@ -135,11 +143,20 @@ class DebugSession:
         return self._reference
 
     @property
-    def first_mismatch(self) -> Mismatch | None:
+    def first_mismatch(self) -> Location | None:
         for report in self.reports:
             if not report.ok:
                 bad = report.first_mismatch
-                return Mismatch(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
+                return Location(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
+        return None
+
+    @property
+    def first_nonfinite(self) -> Location | None:
+        """The first tensor of the pass that holds a NaN or an Inf: where bad numbers are born."""
+        for report in self.reports:
+            for tensor in report.tensors:
+                if tensor.stats is not None and not tensor.stats.finite:
+                    return Location(report.step.index, report.step.layer, tensor.name)
         return None
 
     # -- moving -----------------------------------------------------------------------
@@ -181,15 +198,44 @@ class DebugSession:
 
     # -- the steps --------------------------------------------------------------------
 
+    def _call_user_code(self, function):
+        """The user's forward or backward; with --step-timeout, in a thread abandoned if it overruns
+        (Python cannot stop a thread: it runs on in the background, and no later step runs)."""
+        if self.config.step_timeout is None:
+            return function()
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = function()
+            except BaseException as exc:  # handed to the session's thread below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name="gradtui-step")
+        thread.start()
+        thread.join(self.config.step_timeout)
+        if thread.is_alive():
+            raise StepTimeout(f"did not finish within {self.config.step_timeout:g} s (--step-timeout)")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+    def _user_error(self, exc: BaseException, step: Step, layer) -> StepError:
+        if isinstance(exc, StepTimeout):
+            self._timed_out = step.index
+            return StepError("Timeout", str(exc), *_source_location(type(layer), "__call__" if step.direction
+                                                                    == "forward" else "backward"))
+        return _step_error(exc, layer)
+
     def _forward(self, step: Step) -> tuple[StepReport, dict]:
         spec, layer = step.spec, self.layers[step.position]
-        if spec.inp not in self.values:
+        if spec.inp not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.inp), {"restore": []}
         args = (self.values[spec.inp], self.data.y) if spec.kind == "mse" else (self.values[spec.inp],)
         try:
-            out = layer(*args)
+            out = self._call_user_code(lambda: layer(*args))
         except Exception as exc:
-            return StepReport(step, error=_step_error(exc, layer)), {"restore": []}
+            return StepReport(step, error=self._user_error(exc, step, layer)), {"restore": []}
         if not isinstance(out, torch.Tensor):
             error = StepError("TypeError", f"{type(layer).__name__} returned a {type(out).__name__}, not a tensor",
                               *_source_location(type(layer), "forward"))
@@ -206,7 +252,7 @@ class DebugSession:
 
     def _backward(self, step: Step) -> tuple[StepReport, dict]:
         spec, layer = step.spec, self.layers[step.position]
-        if spec.out not in self.values:
+        if spec.out not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.out), {"restore": []}
         reference = self.reference
         out = self.values[spec.out]
@@ -227,9 +273,9 @@ class DebugSession:
             restore.append((tensor, name, tensor.__dict__.pop("g", _ABSENT)))
         error = None
         try:
-            layer.backward()
+            self._call_user_code(layer.backward)
         except Exception as exc:
-            error = _step_error(exc, layer)
+            error = self._user_error(exc, step, layer)
         inherited = None if fed or spec.kind == "mse" else self._inherited_mismatch(f"{spec.out}.g")
         context = HintContext(spec.kind, "backward", len(self.data.x),
                               {"inp": self.values[spec.inp], "out_g": upstream, "targ": self.data.y})
@@ -256,9 +302,13 @@ class DebugSession:
         return None
 
     def _not_run(self, step: Step, missing: str) -> StepReport:
-        blocker = next((r.step for r in self.reports if r.error), None)
-        why = f"step {blocker.index} ({blocker.layer}) failed" if blocker else "an earlier step did not run"
-        return StepReport(step, error=StepError("NotRun", f"needs {missing}, which does not exist: {why}"))
+        if self._timed_out is not None:
+            message = f"step {self._timed_out} timed out and may still be running; nothing runs after it"
+        else:
+            blocker = next((r.step for r in self.reports if r.error), None)
+            why = f"step {blocker.index} ({blocker.layer}) failed" if blocker else "an earlier step did not run"
+            message = f"needs {missing}, which does not exist: {why}"
+        return StepReport(step, error=StepError("NotRun", message))
 
     # -- for the faces ----------------------------------------------------------------
 

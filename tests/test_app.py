@@ -175,3 +175,48 @@ async def test_tiny_terminals_and_resizes_raise_nothing(size):
         await pilot.resize_terminal(*size)
         await drive(pilot, ["e"])
         assert app.is_running and app.session.done
+
+
+MASH = ["n", "p", "e", "m", "r", "t", "escape", "d", "question_mark", "right", "left", "space", "up", "down", "tab"]
+
+
+async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing(tmp_path):
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
+                    "class Lin(Fast):\n    def forward(self, inp):\n        time.sleep(0.05)\n"
+                    "        return super().forward(inp)\n")
+
+    def heartbeats(config):
+        for _ in range(200):
+            time.sleep(0.01)
+            yield None
+        yield from fixed_timing_results(config)
+
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow), bench=heartbeats)
+    rng = random.Random(1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for _ in range(120):  # no settling: keys land while steps and the timing run are in flight
+            await pilot.press(rng.choice(MASH))
+        await settle(pilot)
+        assert app.is_running
+        assert len(app.session.reports) == app.session.cursor
+
+
+async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeypatch):
+    from gradtui.bench import runner
+
+    started = []
+    popen = runner.subprocess.Popen
+    monkeypatch.setattr(runner.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+    app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(8,), min_time=30.0))  # the real runner: minutes of work
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        while not started:
+            await pilot.pause(0.01)
+        await pilot.pause(0.5)
+        begun = time.monotonic()
+        await pilot.press("q")
+    assert time.monotonic() - begun < 3
+    assert started[0].wait(timeout=5) is not None  # the timing process is gone, not orphaned

@@ -29,7 +29,7 @@ def test_check_verdict_names_the_first_mismatch(capsys):
 def test_check_json_has_the_design_format(capsys):
     code, report = check_json(capsys, "--batch", "100", "--seed", "3", "--hidden", "20")
     assert code == 0
-    assert set(report) == {"config", "loss", "steps", "first_mismatch", "ok"}
+    assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_nonfinite", "ok"}
     config = report["config"]
     assert {k: config[k] for k in ("device", "dtype", "batch", "sizes", "seed", "data", "layers", "rtol", "atol")} == {
         "device": "cpu", "dtype": "float32", "batch": 100, "sizes": [784, 20, 1], "seed": 3,

@@ -27,6 +27,7 @@ from torch.utils import benchmark
 from gradtui.bench.versions import VERSIONS, Version
 from gradtui.config import RunConfig
 from gradtui.data import load_data
+from gradtui.memory import free_bytes, gigabytes
 from gradtui.model import build_network, init_params
 from gradtui.reference import autograd_reference
 from gradtui.stats import compare
@@ -78,23 +79,6 @@ def estimate_peak_bytes(version: Version, n: int, sizes: tuple[int, ...], itemsi
     if version.outer_product:
         base += n * max(a * b for a, b in zip(sizes, sizes[1:])) * itemsize
     return base
-
-
-def free_bytes(device: torch.device) -> int:
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def gigabytes(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
 
 
 class PeakMemory:

@@ -30,10 +30,13 @@ class Pipeline(Static):
             return
         lines = []
         current = session.cursor - 1
+        nonfinite = session.first_nonfinite
         for step in session.steps:
             pointer = "▶" if step.index == current else ("▷" if step.index == session.cursor else " ")
             line = (f"{pointer} {step_mark(session, step.index, running)} {step.index:>2} {ARROW[step.direction]} "
                     f"{step.layer:<6} [dim]{' '.join(step.produces)}[/]")
+            if nonfinite is not None and step.index == nonfinite.index:
+                line += " [bold $warning]NaN/Inf[/]"
             lines.append(f"[reverse]{line}[/]" if step.index == current else line)
         loss = session.loss
         lines.append("")

@@ -1,0 +1,204 @@
+"""Every row of the README's bad-input table: one clear line and exit 2 for bad input, a failed
+or mismatched step (exit 1) for bad user code, and never a crash or a traceback."""
+
+import gzip
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import check_json, run_cli
+
+
+def one_line_exit_2(capsys, *argv, words):
+    code, out, err = run_cli(capsys, "check", *argv)
+    assert code == 2, err
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+    for word in words if isinstance(words, tuple) else (words,):
+        assert word in err, err
+    return err
+
+
+# -- options ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("argv, words", [
+    (["--batch", "1000000000"], ("needs about", "free on cpu", "smaller --batch")),
+    (["--step-timeout", "0"], "--step-timeout"),
+    (["--device", "cuda:x"], "--device"),
+])
+def test_bad_values(capsys, argv, words):
+    one_line_exit_2(capsys, *argv, words=words)
+
+
+def test_a_cuda_index_the_machine_lacks(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    one_line_exit_2(capsys, "--device", "cuda:7", words="this machine has 1 CUDA device(s), cuda:0..cuda:0")
+
+
+def test_float16_on_cpu_runs_with_half_precision_tolerances(capsys):
+    code, report = check_json(capsys, "--dtype", "float16", "--batch", "300")
+    assert code == 0 and (report["config"]["rtol"], report["config"]["atol"]) == (1e-2, 1e-3)
+
+
+# -- data files ---------------------------------------------------------------------------
+
+def npz(tmp_path, name="data.npz", **arrays):
+    path = tmp_path / name
+    np.savez(path, **arrays)
+    return path
+
+
+X, Y = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32), np.arange(40) % 10
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda tmp: tmp / "missing.npz", "no such file"),
+    (lambda tmp: (tmp / "dir.npz").mkdir() or tmp / "dir.npz", "no such file"),
+    (lambda tmp: (tmp / "empty.npz").write_bytes(b"") and None or tmp / "empty.npz", "cannot read it"),
+    (lambda tmp: (tmp / "empty.csv").write_text("") and None or tmp / "empty.csv", "header line"),
+    (lambda tmp: (tmp / "empty.pt").write_bytes(b"") and None or tmp / "empty.pt", "cannot read it"),
+    (lambda tmp: (tmp / "empty.pkl.gz").write_bytes(b"") and None or tmp / "empty.pkl.gz", "cannot read it"),
+    (lambda tmp: (tmp / "data.txt").write_text("1,2\n") and None or tmp / "data.txt", "unknown file type"),
+    (lambda tmp: npz(tmp, features=X, labels=Y), "expected an .npz with arrays x and y"),
+    (lambda tmp: npz(tmp, x=X.reshape(-1), y=Y), "x must be 2-D"),
+    (lambda tmp: npz(tmp, x=X.reshape(2, 2, 10, 6), y=Y), "x must be 2-D"),
+    (lambda tmp: npz(tmp, x=X, y=np.stack([Y, Y], 1)), "y must be 1-D"),
+    (lambda tmp: npz(tmp, x=X, y=Y[:30]), "x has 40 rows but y has 30"),
+    (lambda tmp: npz(tmp, x=X.astype(str), y=Y), "x must be numeric"),
+    (lambda tmp: npz(tmp, x=X.astype(np.complex64), y=Y), "x must be numeric"),
+    (lambda tmp: npz(tmp, x=X[:0], y=Y[:0]), "no data"),
+    (lambda tmp: (tmp / "d.csv").write_text("a,b,t\n1,2,3\n4,five,6\n") and None or tmp / "d.csv", "d.csv:3: a value that is not a number"),
+    (lambda tmp: (tmp / "d.csv").write_text("a,b,t\n1,2,3\n4,5\n") and None or tmp / "d.csv", "d.csv:3: 2 columns, the header has 3"),
+], ids=["missing", "directory", "empty-npz", "empty-csv", "empty-pt", "empty-pkl", "unknown-suffix", "wrong-keys",
+        "x-1d", "x-4d", "y-2d", "mismatched-length", "strings", "complex", "no-rows", "csv-not-a-number", "csv-ragged"])
+def test_bad_data_file(tmp_path, capsys, make, words):
+    path = make(tmp_path)
+    err = one_line_exit_2(capsys, "--data", str(path), words=words)
+    assert str(path) in err
+
+
+def test_a_hostile_pickle_never_runs(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as file:
+        pickle.dump(((Payload(), np.zeros(3)), None, None), file)
+    one_line_exit_2(capsys, "--data", str(path), words=("refused to load", "system", "only NumPy arrays"))
+    assert not marker.exists()
+
+
+def test_a_pt_file_with_arbitrary_objects_is_refused(tmp_path, capsys):
+    path = tmp_path / "data.pt"
+    torch.save({"x": torch.zeros(3, 2), "y": torch.zeros(3), "model": torch.nn.Linear(2, 1)}, path)
+    one_line_exit_2(capsys, "--data", str(path), words="holds more than tensors and arrays")
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_the_course_pickle_format_loads(tmp_path, capsys, protocol):
+    rng = np.random.default_rng(1)
+    split = lambda n: (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n))  # noqa: E731
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as file:
+        pickle.dump((split(120), split(30), split(30)), file, protocol=protocol)
+    code, report = check_json(capsys, "--data", str(path), "--normalize")
+    assert code == 0 and report["config"]["batch"] == 120 and report["config"]["sizes"] == [784, 50, 1]
+
+
+@pytest.mark.parametrize("suffix", ["npz", "pt", "csv"])
+def test_every_format_loads_images_and_integer_labels(tmp_path, capsys, suffix):
+    images, labels = np.random.default_rng(2).random((30, 4, 5), dtype=np.float32), np.arange(30) % 10
+    path = tmp_path / f"data.{suffix}"
+    if suffix == "npz":
+        np.savez(path, x_train=images, y_train=labels)
+    elif suffix == "pt":
+        torch.save((torch.from_numpy(images), torch.from_numpy(labels)), path)
+    else:
+        rows = np.concatenate([images.reshape(30, -1), labels[:, None]], 1)
+        np.savetxt(path, rows, delimiter=",", header=",".join(f"c{i}" for i in range(21)), comments="")
+    code, report = check_json(capsys, "--data", str(path))
+    assert code == 0 and report["config"]["sizes"] == [20, 50, 1] and report["config"]["batch"] == 30
+
+
+def test_batch_larger_than_the_file_uses_every_row_and_says_so_once(tmp_path, capsys):
+    path = npz(tmp_path, x=X, y=Y)
+    code, out, err = run_cli(capsys, "check", "--json", "--data", str(path), "--batch", "100")
+    assert code == 0
+    assert err.count("\n") == 1 and "--batch 100 is larger than" in err and "using all 40" in err
+
+
+def test_nan_in_the_data_runs_with_one_warning_and_shows_where_it_spreads(tmp_path, capsys):
+    x = X.copy()
+    x[3, 2] = np.nan
+    path = npz(tmp_path, x=x, y=Y)
+    code, out, err = run_cli(capsys, "check", "--json", "--data", str(path))
+    assert err.count("\n") == 1 and "1 NaN/Inf value(s) in the data" in err
+    import json
+    report = json.loads(out)
+    assert report["steps"][0]["tensors"][0]["stats"]["nan"] == 50  # row 3 of l1: NaN in every hidden unit
+    assert report["first_nonfinite"] == {"index": 0, "layer": "lin1", "tensor": "l1"}
+
+
+# -- layer files --------------------------------------------------------------------------
+
+def layer_file(tmp_path, source: str):
+    path = tmp_path / "mine.py"
+    path.write_text(source)
+    return path
+
+
+LIN_HEAD = "from gradtui.layers import Module\n\nclass Lin(Module):\n"
+
+
+def test_a_constructor_with_the_wrong_signature_is_bad_input(tmp_path, capsys):
+    path = layer_file(tmp_path, "class Lin:\n    def __init__(self):\n        pass\n")
+    one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed", "TypeError"))
+
+
+@pytest.mark.parametrize("source, index, words", [
+    (LIN_HEAD + "    def __init__(self, w, b): self.w, self.b = w, b\n    def forward(self): return 1\n",
+     0, "TypeError"),
+    (LIN_HEAD + "    def __init__(self, w, b): self.w, self.b = w, b\n"
+     "    def forward(self, inp): return (inp @ self.w + self.b).numpy()\n", 0, "returned a ndarray, not a tensor"),
+    ("class Mse:\n    def __call__(self, inp, targ): return float(((inp.squeeze(-1) - targ) ** 2).mean())\n"
+     "    def backward(self): pass\n", 3, "returned a float, not a tensor"),
+    ("class Relu:\n    def __call__(self, inp): return None\n    def backward(self): pass\n",
+     1, "returned a NoneType, not a tensor"),
+], ids=["wrong-forward-signature", "returns-numpy", "returns-float", "returns-none"])
+def test_user_forward_that_breaks_the_protocol_is_a_failed_step(tmp_path, capsys, source, index, words):
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50")
+    assert code == 1
+    assert report["first_mismatch"] == {"index": index, "layer": report["steps"][index]["layer"], "tensor": None}
+    error = report["steps"][index]["error"]
+    assert words in f"{error['type']}: {error['message']}"
+    assert all(s["error"]["type"] == "NotRun" for s in report["steps"][index + 1:])
+
+
+def test_a_gradient_that_is_not_a_tensor_is_a_mismatch(tmp_path, capsys):
+    source = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
+              "        return self.out\n    def backward(self):\n        self.inp.g = ((self.inp > 0) * self.out.g).tolist()\n")
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50")
+    assert code == 1 and report["first_mismatch"] == {"index": 6, "layer": "relu1", "tensor": "l1.g"}
+    assert "builtins.list, not a torch tensor" in report["steps"][6]["tensors"][0]["hint"]
+
+
+def test_a_step_that_runs_forever_times_out(tmp_path, capsys):
+    # a busy loop, as a forgotten `while True` is, bounded so that the abandoned thread ends with the test
+    source = ("import time\n\nclass Relu:\n    def __call__(self, inp):\n        self.inp = inp\n"
+              "        self.out = inp.clamp_min(0.)\n        return self.out\n    def backward(self):\n"
+              "        start = time.monotonic()\n        while time.monotonic() - start < 3:\n            pass\n")
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50",
+                              "--step-timeout", "0.5")
+    assert code == 1
+    assert report["first_mismatch"] == {"index": 6, "layer": "relu1", "tensor": None}
+    assert report["steps"][6]["error"]["type"] == "Timeout"
+    assert "0.5 s" in report["steps"][6]["error"]["message"]
+    assert report["steps"][7]["error"]["type"] == "NotRun"
