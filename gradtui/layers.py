@@ -26,7 +26,9 @@ class Relu(Module):
         return inp.clamp_min(0.0)
 
     def bwd(self, out, inp):
-        inp.g = (inp > 0) * out.g
+        # >= 0, not the lesson's > 0: at exactly 0 ReLU has no derivative, and this is the
+        # choice autograd makes for clamp_min, so the reference agrees with autograd everywhere.
+        inp.g = (inp >= 0) * out.g
 
 
 class Lin(Module):

@@ -245,7 +245,7 @@ def diagnose(name: str, value: torch.Tensor, ref: torch.Tensor, stats: TensorSta
     if close(-value):
         return f"sign flipped: {name} is minus autograd's"
     if context.kind == "relu" and context.direction == "backward":
-        hint = _diagnose_relu(name, value, tolerance, context)
+        hint = _diagnose_relu(name, value, ref, tolerance, context)
         if hint:
             return hint
     scale = _scale(value, ref)
@@ -275,11 +275,15 @@ def _diagnose_shape(name, value, stats, ref_stats, close, context, got, want) ->
     return f"{name} has shape {got}, autograd's has {want}"
 
 
-def _diagnose_relu(name, value, tolerance, context) -> str | None:
+def _diagnose_relu(name, value, ref, tolerance, context) -> str | None:
     inp, upstream = context.tensors.get("inp"), context.tensors.get("out_g")
     if not isinstance(inp, torch.Tensor) or not isinstance(upstream, torch.Tensor) or upstream.shape != value.shape:
         return None
     same = lambda candidate: _close(value, candidate, tolerance)  # noqa: E731: "is value this known bug?"
+    at_kink = inp == 0
+    if bool(at_kink.any()) and _close(value.masked_fill(at_kink, 0), ref.masked_fill(at_kink, 0), tolerance):
+        return (f"{name} differs only where inp == 0, where ReLU has no derivative: autograd's clamp_min passes "
+                "out.g there, a mask (inp > 0) does not; use (inp >= 0), or inp.relu() in the forward, to agree")
     if same((inp > 0).to(value.dtype)):
         return f"ReLU gradient is the mask alone: {name} should be (inp > 0) * out.g (missing * out.g)"
     if same(upstream):

@@ -127,3 +127,10 @@ def test_empty_tensors():
     s = tensor_stats(torch.empty(0, 3))
     assert s.numel == 0 and math.isnan(s.mean)
     assert compare("t", torch.empty(0, 3), torch.empty(0, 3), TOL32).match
+
+
+def test_relu_differing_only_at_the_kink_says_so():
+    inp, out_g = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([[5.0, 7.0, 11.0]])
+    autograd = (inp >= 0) * out_g  # what autograd's clamp_min gives
+    assert "only where inp == 0" in hint((inp > 0) * out_g, autograd, kind="relu",
+                                         tensors={"inp": inp, "out_g": out_g})
