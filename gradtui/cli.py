@@ -95,8 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="which versions to run, e.g. 1,5,7 (default: all seven)")
     bench.add_argument("--min-time", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                        help="least time spent timing each version (default 1.0)")
-    for sub in (check, bench):
-        sub.error = parser.error.__func__.__get__(sub)  # one-line errors from subcommands too
     return parser
 
 

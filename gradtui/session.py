@@ -118,7 +118,7 @@ class DebugSession:
         for tensor in self.values.values():
             tensor.__dict__.pop("g", None)
         self.reports: list[StepReport] = []
-        self._undo: list[dict] = []
+        self._undo: list[list] = []  # per step: (tensor, name, .g before) to put back; tensor None: drop name
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
 
     @property
@@ -176,7 +176,7 @@ class DebugSession:
         if not self.reports:
             raise IndexError("the session is at step 0; nothing to undo")
         self.reports.pop()
-        for tensor, name, prior in self._undo.pop()["restore"]:
+        for tensor, name, prior in self._undo.pop():
             if tensor is None:
                 self.values.pop(name, None)
                 self.expected.pop(name, None)
@@ -223,37 +223,36 @@ class DebugSession:
     def _user_error(self, exc: BaseException, step: Step, layer) -> StepError:
         if isinstance(exc, StepTimeout):
             self._timed_out = step.index
-            return StepError("Timeout", str(exc), *_source_location(type(layer), "__call__" if step.direction
-                                                                    == "forward" else "backward"))
+            return StepError("Timeout", str(exc), *_source_location(type(layer), step.direction))
         return _step_error(exc, layer)
 
-    def _forward(self, step: Step) -> tuple[StepReport, dict]:
+    def _forward(self, step: Step) -> tuple[StepReport, list]:
         spec, layer = step.spec, self.layers[step.position]
         if spec.inp not in self.values or self._timed_out is not None:
-            return self._not_run(step, spec.inp), {"restore": []}
+            return self._not_run(step, spec.inp), []
         args = (self.values[spec.inp], self.data.y) if spec.kind == "mse" else (self.values[spec.inp],)
         try:
             out = self._call_user_code(lambda: layer(*args))
         except Exception as exc:
-            return StepReport(step, error=self._user_error(exc, step, layer)), {"restore": []}
+            return StepReport(step, error=self._user_error(exc, step, layer)), []
         if not isinstance(out, torch.Tensor):
             error = StepError("TypeError", f"{type(layer).__name__} returned a {type(out).__name__}, not a tensor",
                               *_source_location(type(layer), "forward"))
-            return StepReport(step, error=error), {"restore": []}
+            return StepReport(step, error=error), []
         self.values[spec.out] = out
         # The reference class on the same input computes the same output: no need to run it twice.
         is_reference = type(layer) in reference_classes().values()
         expected = out if is_reference else reference_output(spec, self.values, self.data.y)
         self.expected[spec.out] = expected
-        context = HintContext(spec.kind, "forward", len(self.data.x),
-                              {"inp": args[0], "targ": self.data.y, "b": self.values.get(spec.params[-1]) if spec.params else None})
+        bias = self.values[spec.params[-1]] if spec.params else None
+        context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": args[0], "targ": self.data.y, "b": bias})
         comparison = compare(spec.out, out, expected, self.tolerance, context)
-        return StepReport(step, (comparison,)), {"restore": [(None, spec.out, None)]}
+        return StepReport(step, (comparison,)), [(None, spec.out, None)]
 
-    def _backward(self, step: Step) -> tuple[StepReport, dict]:
+    def _backward(self, step: Step) -> tuple[StepReport, list]:
         spec, layer = step.spec, self.layers[step.position]
         if spec.out not in self.values or self._timed_out is not None:
-            return self._not_run(step, spec.out), {"restore": []}
+            return self._not_run(step, spec.out), []
         reference = self.reference
         out = self.values[spec.out]
         restore, fed = [], ()
@@ -267,7 +266,7 @@ class DebugSession:
                 fed = (f"{spec.out}.g",)
             upstream = getattr(out, "g", None)
             if not isinstance(upstream, torch.Tensor):
-                return self._not_run(step, f"{spec.out}.g"), {"restore": restore}
+                return self._not_run(step, f"{spec.out}.g"), restore
         targets = [self.values[name] for name in spec.grads]
         for name, tensor in zip(spec.grads, targets):
             restore.append((tensor, name, tensor.__dict__.pop("g", _ABSENT)))
@@ -291,7 +290,7 @@ class DebugSession:
             elif inherited and not comparison.match and comparison.diff is not None:
                 comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
-        return StepReport(step, tuple(comparisons), error, fed), {"restore": restore}
+        return StepReport(step, tuple(comparisons), error, fed), restore
 
     def _inherited_mismatch(self, upstream: str) -> str | None:
         """A hint for gradients computed from an upstream .g that was already wrong."""
@@ -344,11 +343,12 @@ def _method_for(cls: type, direction: str):
     return getattr(cls, names[-1])
 
 
-def _source_location(cls: type, method: str) -> tuple[str | None, int | None]:
+def _source_location(cls: type, direction: str) -> tuple[str | None, int | None]:
+    """Where the method that runs for a step in this direction starts (the user's forward/bwd)."""
     try:
-        function = getattr(cls, method)
-        return inspect.getsourcefile(function), inspect.getsourcelines(function)[1]
-    except (TypeError, OSError, AttributeError):
+        method = _method_for(cls, direction)
+        return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
+    except (TypeError, OSError):
         return None, None
 
 

@@ -8,7 +8,9 @@ from gradtui.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def cuda(test):
+    """Marked `cuda` (select them with -m cuda on a GPU machine) and skipped where there is none."""
+    return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")(test))
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -183,3 +183,13 @@ def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
 def test_subprocess_errors_are_raised_in_the_parent():
     with pytest.raises(RuntimeError, match="--layers|no such file|InputError"):
         list(runner_module.results_in_subprocess(tiny(data=Path("no/such/file.npz"))))
+
+
+@cuda
+def test_bench_json_on_cuda(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--json", "--device", "cuda", "--batch", "256", "--hidden", "16",
+                           "--min-time", "0.05")
+    report = json.loads(out)
+    assert code == 0 and report["config"]["device"].startswith("cuda")
+    assert [v["version"] for v in report["versions"]] == list(range(1, 8))
+    assert all(v["match"] and v["peak_bytes"] is not None for v in report["versions"])

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from conftest import SAMPLES
+from conftest import SAMPLES, cuda
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
 
@@ -134,3 +134,19 @@ def test_default_size_check_passes():
     assert session.data.x.shape == (50_000, 784)
     session.run_to_end()
     assert session.first_mismatch is None
+
+
+@cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_every_step_matches_on_cuda(dtype):
+    session = DebugSession(RunConfig(device="cuda", dtype=dtype, batch=512, hidden=(32, 16), init="random"))
+    session.run_to_end()
+    assert session.first_mismatch is None
+    assert all(t.stats.device.startswith("cuda") for r in session.reports for t in r.tensors)
+
+
+@cuda
+def test_a_sample_bug_is_named_on_cuda():
+    session = DebugSession(RunConfig(device="cuda", batch=512, layers=SAMPLES / "transposed.py"))
+    session.run_to_end()
+    assert (session.first_mismatch.index, session.first_mismatch.tensor) == (5, "w2.g")

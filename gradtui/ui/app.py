@@ -98,7 +98,6 @@ class GradTUI(App[int]):
         self._data = data
         self._bench = bench
         self.session = None  # the DebugSession, built in a worker so the first frame comes at once
-        self._running_step: int | None = None
         self._pending: deque[str] = deque()  # session keys typed while a step ran
         self._timing_worker: Worker | None = None
 
@@ -161,7 +160,7 @@ class GradTUI(App[int]):
 
     # -- session jobs: one at a time, each in a thread worker ---------------------------------
 
-    @work(thread=True, group="session")
+    @work(thread=True, group="session", exit_on_error=False)
     def _load(self) -> None:
         from gradtui.config import InputError
         from gradtui.session import DebugSession
@@ -172,14 +171,16 @@ class GradTUI(App[int]):
         except InputError as exc:  # the CLI checks input before the app opens; this is for direct use
             self.call_from_thread(self.exit, return_code=2, message=f"gradtui: {exc}")
             return
+        except Exception as exc:  # out of memory on a device, say: leave with one line, not a traceback
+            self.call_from_thread(self.exit, return_code=1, message=f"gradtui: {type(exc).__name__}: {exc}")
+            return
         self.session = session
         for warning in session.data.warnings:
-            self.notify(warning, severity="warning", timeout=8)
+            self.call_from_thread(self.notify, warning, severity="warning", timeout=8)
         self.post_message(self._changed())
 
     def _start(self, job: Callable, running: int | None) -> None:
         self.busy = True
-        self._running_step = running
         self.query_one(Pipeline).show(self.session, running)
         self._session_job(job)
 
@@ -209,7 +210,6 @@ class GradTUI(App[int]):
 
     def on_session_changed(self, message: SessionChanged) -> None:
         self.busy = False
-        self._running_step = None
         session = self.session
         self.sub_title = (f"{session.network.describe()} · {session.device} · {self.config.dtype} · "
                           f"batch {len(session.data.x)} · layers: {short_path(session.network.source)}")
