@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -39,7 +38,7 @@ def _common_options() -> argparse.ArgumentParser:
     add("--device", metavar="auto|cpu|cuda[:N]", help="where tensors live (auto: cuda when available)")
     add("--dtype", choices=DTYPES, help="float32 (default), float64, bfloat16 or float16")
     add("--batch", type=int, metavar="N", help="rows of data (default 50000)")
-    add("--hidden", type=_hidden, metavar="H[,H...]", help="hidden widths: 50 (default) or 50,20 for a deeper net")
+    add("--hidden", type=_option_type(parse_hidden, "--hidden"), metavar="H[,H...]", help="hidden widths: 50 (default) or 50,20 for a deeper net")
     add("--seed", type=int, metavar="S", help="seed of the synthetic data and the weights (default 0)")
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
@@ -53,18 +52,14 @@ def _common_options() -> argparse.ArgumentParser:
     return parent
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return parse_hidden(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--hidden {text!r}: ")) from None
-
-
-def _versions(text: str) -> tuple[int, ...]:
-    try:
-        return parse_versions(text)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--versions {text!r}: ")) from None
+def _option_type(parse, option: str):
+    """An argparse type from a config parser: its InputError becomes argparse's one-line error."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option} {text!r}: ")) from None
+    return convert
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "matrix products as the floor. A version whose estimated peak exceeds the free memory is "
                     "skipped. Exit 0 when every version timed matches autograd, 1 otherwise, 130 on Ctrl-C.")
     bench.add_argument("--json", action="store_true", help="print the results as JSON (format in README)")
-    bench.add_argument("--versions", type=_versions, metavar="V[,V...]", default=argparse.SUPPRESS,
+    bench.add_argument("--versions", type=_option_type(parse_versions, "--versions"), metavar="V[,V...]", default=argparse.SUPPRESS,
                        help="which versions to run, e.g. 1,5,7 (default: all seven)")
     bench.add_argument("--min-time", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                        help="least time spent timing each version (default 1.0)")

@@ -137,10 +137,15 @@ class DebugSession:
 
     @property
     def reference(self) -> Reference:
-        """Autograd's gradients, computed once on first need and kept across resets."""
+        """Autograd's gradients, computed once on first need (the first backward step, or
+        prepare_reference()) and kept across resets."""
         if self._reference is None:
             self._reference = autograd_reference(self.network, self.params, self.data.x, self.data.y)
         return self._reference
+
+    def prepare_reference(self) -> None:
+        """Run autograd's pass now, so that no backward step waits for it (the app does this while loading)."""
+        _ = self.reference
 
     @property
     def first_mismatch(self) -> Location | None:

@@ -220,7 +220,11 @@ def diagnose(name: str, value: torch.Tensor, ref: torch.Tensor, stats: TensorSta
              tolerance: tuple[float, float], context: HintContext | None) -> str:
     """One sentence naming the most likely bug behind a mismatch."""
     context = context or HintContext(kind="", direction="", batch=0)
-    close = lambda a: _close(a, ref, tolerance)  # noqa: E731: "does this fix of value give autograd's?"
+
+    def close(fixed: torch.Tensor) -> bool:
+        """Does this repair of value give autograd's?"""
+        return _close(fixed, ref, tolerance)
+
     got, want = _shape(stats.shape), _shape(ref_stats.shape)
 
     if stats.nan > ref_stats.nan or stats.inf > ref_stats.inf:
@@ -279,7 +283,11 @@ def _diagnose_relu(name, value, ref, tolerance, context) -> str | None:
     inp, upstream = context.tensors.get("inp"), context.tensors.get("out_g")
     if not isinstance(inp, torch.Tensor) or not isinstance(upstream, torch.Tensor) or upstream.shape != value.shape:
         return None
-    same = lambda candidate: _close(value, candidate, tolerance)  # noqa: E731: "is value this known bug?"
+
+    def same(bug: torch.Tensor) -> bool:
+        """Is value exactly this known bug?"""
+        return _close(value, bug, tolerance)
+
     at_kink = inp == 0
     if bool(at_kink.any()) and _close(value.masked_fill(at_kink, 0), ref.masked_fill(at_kink, 0), tolerance):
         return (f"{name} differs only where inp == 0, where ReLU has no derivative: autograd's clamp_min passes "
@@ -289,7 +297,7 @@ def _diagnose_relu(name, value, ref, tolerance, context) -> str | None:
     if same(upstream):
         return f"ReLU mask missing: {name} should be (inp > 0) * out.g, not out.g"
     if same(upstream * (value != 0)):
-        return f"ReLU mask taken from the wrong tensor: mask out.g with (inp > 0), the layer's input"
+        return "ReLU mask taken from the wrong tensor: mask out.g with (inp > 0), the layer's input"
     return None
 
 

@@ -33,7 +33,7 @@ from gradtui.reference import autograd_reference
 from gradtui.stats import compare
 
 AUTOGRAD = 2
-SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed about this many times
+SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed over this many calls
 MEMORY_MARGIN = 0.8  # run a version only if its estimated peak fits in this share of the free memory
 
 
@@ -142,13 +142,23 @@ def _proc_status(key: str) -> int | None:
     return None
 
 
-def time_call(function: Callable[[], object], min_time: float, first_call_s: float) -> Timing:
-    """torch.utils.benchmark at torch's own thread count (the Timer's default of 1 is wrong here)."""
-    timer = benchmark.Timer(stmt="function()", globals={"function": function}, num_threads=torch.get_num_threads())
-    # A call of seconds (the outer product) gets about SLOW_RUNS blocks of one call each; the
-    # Timer spends one more call sizing its blocks. (timeit() would warm up twice per call.)
-    slow = first_call_s > min_time / 2
-    times = timer.blocked_autorange(min_run_time=(SLOW_RUNS - 0.5) * first_call_s if slow else min_time).times
+def time_call(function: Callable[[], object], min_time: float, first_call_s: float, cuda: bool = False) -> Timing:
+    """torch.utils.benchmark at torch's own thread count (the Timer's default of 1 is wrong here).
+
+    A call of seconds (the outer product) is timed over SLOW_RUNS single calls by the clock
+    instead: the Timer would spend a call sizing its blocks and two warming up each timeit().
+    """
+    if first_call_s > min_time / 2:
+        times = []
+        for _ in range(SLOW_RUNS):
+            start = time.perf_counter()
+            function()
+            if cuda:
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+    else:
+        timer = benchmark.Timer(stmt="function()", globals={"function": function}, num_threads=torch.get_num_threads())
+        times = timer.blocked_autorange(min_run_time=min_time).times
     if len(times) > 1:
         low, _, high = statistics.quantiles(times, n=4, method="inclusive")
     else:
@@ -200,7 +210,7 @@ class BenchRunner:
                 torch.cuda.synchronize(self.device)
         first_call_s = time.perf_counter() - start
         max_abs_err, match = self.verify(grads, version)
-        timing = time_call(function, self.config.min_time, first_call_s)
+        timing = time_call(function, self.config.min_time, first_call_s, self.device.type == "cuda")
         flops = gemm_flops(self.n, self.sizes, version.input_grad)
         return VersionResult(version.number, version.name, timing.median_s, timing.iqr_s, timing.runs,
                              gflops=flops / timing.median_s / 1e9, peak_bytes=memory.peak_bytes,

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from gradtui.config import RunConfig
@@ -167,7 +167,7 @@ class GradTUI(App[int]):
 
         try:
             session = DebugSession(self.config, self._data)
-            session.reference  # autograd's pass now, while loading, not at the first backward key
+            session.prepare_reference()
         except InputError as exc:  # the CLI checks input before the app opens; this is for direct use
             self.call_from_thread(self.exit, return_code=2, message=f"gradtui: {exc}")
             return
