@@ -34,13 +34,17 @@ def first_step_reading(session: DebugSession, target: str) -> int:
     raise AssertionError(target)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(runs())
 def test_the_engine_survives_anything_and_finds_where_nan_is_born(run):
     batch, n_in, hidden, dtype, seed, injections = run
     generator = torch.Generator().manual_seed(seed)
     x, y = torch.randn(batch, n_in, generator=generator), torch.randint(0, 10, (batch,), generator=generator).float()
-    config = RunConfig(device="cpu", dtype=dtype, batch=batch, hidden=hidden, seed=seed, init="random")
+    # Half precision rounds each layer's product differently from autograd by up to 2^-8; over a
+    # deep chain that adds up past the 1e-2 tolerance, so there each layer is judged alone.
+    low_precision = dtype in ("bfloat16", "float16")
+    config = RunConfig(device="cpu", dtype=dtype, batch=batch, hidden=hidden, seed=seed, init="random",
+                       isolate=low_precision)
     session = DebugSession(config, data=Dataset(x.to(config.torch_dtype), y.to(config.torch_dtype), "fuzz"))
     tensors = {"x": session.data.x, "y": session.data.y, **session.params}
     for target, value, position in injections:
