@@ -100,6 +100,7 @@ class GradTUI(App[int]):
         self.session = None  # the DebugSession, built in a worker so the first frame comes at once
         self._pending: deque[str] = deque()  # session keys typed while a step ran
         self._timing_worker: Worker | None = None
+        self._cuda = False  # known once the loading worker has asked torch (no torch on the UI thread)
 
     # -- layout -------------------------------------------------------------------------
 
@@ -140,7 +141,7 @@ class GradTUI(App[int]):
         if action == "timing":
             return None if self.timing else True
         if action == "device":
-            return True if _cuda_available() and not self.busy else None
+            return True if self._cuda and not self.busy else None
         if action in SESSION_ACTIONS:
             if session is None or (self.busy and action == "device"):
                 return None
@@ -165,6 +166,7 @@ class GradTUI(App[int]):
         from gradtui.config import InputError
         from gradtui.session import DebugSession
 
+        self._cuda = _cuda_available()
         try:
             session = DebugSession(self.config, self._data)
             session.prepare_reference()
@@ -225,7 +227,8 @@ class GradTUI(App[int]):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "tensor-table" or self.busy or event.row_key is None:
             return
-        self._histogram_job(str(event.row_key.value))
+        if str(event.row_key.value) != self.query_one(HistogramPanel).showing:  # the step's own pick is shown already
+            self._histogram_job(str(event.row_key.value))
 
     @work(thread=True, group="histogram", exclusive=True, exit_on_error=False)
     def _histogram_job(self, name: str) -> None:

@@ -11,6 +11,8 @@ from gradtui.stats import Histogram
 
 
 class HistogramPanel(Vertical):
+    showing: str | None = None  # the tensor on show
+
     def compose(self) -> ComposeResult:
         yield Static(id="hist-yours-label")
         yield Sparkline([], id="hist-yours")
@@ -20,6 +22,7 @@ class HistogramPanel(Vertical):
     def show(self, name: str | None, histogram: Histogram | None) -> None:
         yours, ref = self.query_one("#hist-yours", Sparkline), self.query_one("#hist-ref", Sparkline)
         yours_label, ref_label = self.query_one("#hist-yours-label", Static), self.query_one("#hist-ref-label", Static)
+        self.showing = name
         if name is None or histogram is None:
             self.border_title = "histogram"
             yours.data, ref.data = [], []
