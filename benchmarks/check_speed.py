@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from gradtui.config import RunConfig
+from gradtui.config import DEFAULT_BATCH, RunConfig
 from gradtui.session import DebugSession
 
 
@@ -28,7 +28,7 @@ def median_seconds(function, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=RunConfig.batch)
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
 

@@ -14,12 +14,12 @@ from torch.utils import benchmark
 
 from gradtui.bench.runner import BenchRunner
 from gradtui.bench.versions import VERSIONS
-from gradtui.config import RunConfig
+from gradtui.config import DEFAULT_BATCH, RunConfig
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=RunConfig.batch)
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-time", type=float, default=1.0)
     args = parser.parse_args()

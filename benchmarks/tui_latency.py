@@ -17,7 +17,7 @@ import sys
 import time
 from collections import defaultdict
 
-from gradtui.config import RunConfig, parse_versions
+from gradtui.config import DEFAULT_BATCH, RunConfig, parse_versions
 from gradtui.ui.app import GradTUI
 
 FIRST_FRAME = """
@@ -95,7 +95,7 @@ def first_frame_seconds(batch: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=RunConfig.batch)
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--versions", type=parse_versions, default=(1, 2, 5, 7))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

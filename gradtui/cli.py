@@ -18,7 +18,15 @@ from rich.text import Text
 from rich_argparse import RichHelpFormatter
 
 from gradtui import __version__
-from gradtui.config import DTYPES, INITS, InputError, RunConfig, parse_hidden, parse_versions
+from gradtui.config import (
+    DTYPES,
+    INITS,
+    InputError,
+    RunConfig,
+    parse_hidden,
+    parse_versions,
+)
+from gradtui.formatting import number, seconds, shape, size
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -37,7 +45,7 @@ def _common_options() -> argparse.ArgumentParser:
     add = lambda *names, **kw: group.add_argument(*names, default=argparse.SUPPRESS, **kw)  # noqa: E731
     add("--device", metavar="auto|cpu|cuda[:N]", help="where tensors live (auto: cuda when available)")
     add("--dtype", choices=DTYPES, help="float32 (default), float64, bfloat16 or float16")
-    add("--batch", type=int, metavar="N", help="rows of data (default 50000)")
+    add("--batch", type=int, metavar="N", help="rows of data (default: 50000 synthetic rows, or every row of --data)")
     add("--hidden", type=_option_type(parse_hidden, "--hidden"), metavar="H[,H...]", help="hidden widths: 50 (default) or 50,20 for a deeper net")
     add("--seed", type=int, metavar="S", help="seed of the synthetic data and the weights (default 0)")
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
@@ -150,7 +158,9 @@ def _app(config: RunConfig, err: Console) -> int:
 # -- check --------------------------------------------------------------------------------
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
-    from gradtui.session import DebugSession  # torch loads here, after the arguments are checked
+    from gradtui.session import (
+        DebugSession,  # torch loads here, after the arguments are checked
+    )
 
     session = DebugSession(config)
     for warning in session.data.warnings:
@@ -237,18 +247,6 @@ def _tensor_dict(comparison) -> dict:
     }
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    return f"{value:.3g}"
-
-
-def _shape_text(shape) -> str:
-    return "×".join(str(s) for s in shape) if shape else "scalar"
-
-
 def print_check(session, out: Console) -> None:
     rtol, atol = session.tolerance
     out.print(Text.assemble(("gradtui check ", "bold"), session.network.describe(),
@@ -262,7 +260,7 @@ def print_check(session, out: Console) -> None:
                        style="bold yellow"))
     mismatch = session.first_mismatch
     if mismatch is None:
-        out.print(Text(f"✓ all {len(session.reports)} steps match autograd; loss {_fmt(session.loss)}", style="bold green"))
+        out.print(Text(f"✓ all {len(session.reports)} steps match autograd; loss {number(session.loss)}", style="bold green"))
         return
     report = session.reports[mismatch.index]
     what = report.error if report.error else report.first_mismatch.hint
@@ -284,9 +282,9 @@ def step_view(report) -> Group:
     for t in report.tensors:
         s = t.stats
         alarms = f"[red]{s.nan}/{s.inf}[/]" if s and not s.finite else ("0" if s else "—")
-        row = [t.name, _shape_text(s.shape) if s else "[red]missing[/]"]
-        row += [_fmt(getattr(s, key)) if s else "—" for key in ("mean", "std", "min", "max", "norm")]
-        row += [f"{s.zeros:.0%}" if s else "—", alarms, _fmt(t.diff.max_abs) if t.diff else "—",
+        row = [t.name, shape(s.shape) if s else "[red]missing[/]"]
+        row += [number(getattr(s, key)) if s else "—" for key in ("mean", "std", "min", "max", "norm")]
+        row += [f"{s.zeros:.0%}" if s else "—", alarms, number(t.diff.max_abs) if t.diff else "—",
                 "[green]✓[/]" if t.match else "[red]✗[/]"]
         table.add_row(*row)
         if t.hint:
@@ -343,19 +341,6 @@ def bench_report(runner, rows, roofline) -> dict:
     }
 
 
-def _seconds(value: float) -> str:
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return "—"
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value} B"
-
-
 def print_bench(runner, rows, roofline, out: Console) -> None:
     out.print(Text.assemble(("gradtui bench ", "bold"), runner.network.describe(),
                             f"  ·  {runner.device} {runner.config.dtype}  ·  batch {runner.n}"
@@ -367,11 +352,11 @@ def print_bench(runner, rows, roofline, out: Console) -> None:
         if row.skipped:
             table.add_row(str(row.version), row.name, "—", "—", "—", "—", "—", f"[yellow]skipped: {row.skipped}[/]")
             continue
-        table.add_row(str(row.version), row.name, f"{_seconds(row.median_s)} ± {_seconds(row.iqr_s)} ({row.runs})",
+        table.add_row(str(row.version), row.name, f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})",
                       f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—",
-                      f"{row.gflops:.1f}", _bytes(row.peak_bytes), _fmt(row.max_abs_err),
+                      f"{row.gflops:.1f}", size(row.peak_bytes), number(row.max_abs_err),
                       "[green]✓[/]" if row.match else "[red]✗ differs from autograd[/]")
     if roofline is not None:
-        table.add_row("", f"[dim]floor: {roofline.what}[/]", _seconds(roofline.median_s), "", f"{roofline.gflops:.1f}",
+        table.add_row("", f"[dim]floor: {roofline.what}[/]", seconds(roofline.median_s), "", f"{roofline.gflops:.1f}",
                       "", "", "", end_section=False)
     out.print(table)

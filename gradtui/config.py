@@ -25,6 +25,7 @@ DEFAULT_TOLERANCES = {
 INITS = ("notes", "random")
 VERSION_NUMBERS = range(1, 8)  # the timing versions of gradtui.bench.versions
 N_FEATURES = 784  # MNIST's 28 x 28, the lesson's input width
+DEFAULT_BATCH = 50_000  # rows of synthetic data when --batch is not given
 N_OUT = 1
 
 
@@ -55,7 +56,7 @@ def parse_versions(text: str) -> tuple[int, ...]:
 class RunConfig:
     device: str = "auto"
     dtype: str = "float32"
-    batch: int = 50_000
+    batch: int | None = None  # None: DEFAULT_BATCH synthetic rows, or every row of a --data file
     hidden: tuple[int, ...] = (50,)
     seed: int = 0
     init: str = "notes"
@@ -75,7 +76,7 @@ class RunConfig:
             raise InputError(f"--dtype {self.dtype!r}: choose one of {', '.join(DTYPES)}")
         if self.init not in INITS:
             raise InputError(f"--init {self.init!r}: choose one of {', '.join(INITS)}")
-        if self.batch <= 0:
+        if self.batch is not None and self.batch <= 0:
             raise InputError(f"--batch {self.batch}: the batch must be a positive number of rows")
         if not self.hidden or any(width <= 0 for width in self.hidden):
             raise InputError(f"--hidden {self.hidden}: every hidden width must be a positive integer")

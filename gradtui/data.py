@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gradtui.config import N_FEATURES, InputError, RunConfig
+from gradtui.config import DEFAULT_BATCH, N_FEATURES, InputError, RunConfig
 from gradtui.memory import free_bytes, gigabytes
 
 
@@ -49,16 +49,17 @@ def check_fits(rows: int, features: int, config: RunConfig, device: torch.device
 
 def load_data(config: RunConfig, device: torch.device) -> Dataset:
     if config.data is None:
-        check_fits(config.batch, N_FEATURES, config, device)
-        x, y = synthetic(config.batch, config.seed)
+        rows = config.batch or DEFAULT_BATCH
+        check_fits(rows, N_FEATURES, config, device)
+        x, y = synthetic(rows, config.seed)
         source, warnings = "synthetic", []
     else:
         source = str(config.data)
         x, y = _validate(Path(config.data), *_read_arrays(Path(config.data)))
         warnings = []
-        if config.batch < len(x):
+        if config.batch is not None and config.batch < len(x):
             x, y = x[: config.batch], y[: config.batch]
-        elif config.batch > len(x) and config.batch != RunConfig.batch:
+        elif config.batch is not None and config.batch > len(x):
             warnings.append(f"--batch {config.batch} is larger than {source}'s {len(x)} rows; using all {len(x)}")
         check_fits(len(x), x.shape[1], config, device)
         bad = int((~torch.isfinite(x)).sum() + (~torch.isfinite(y)).sum())

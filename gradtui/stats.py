@@ -185,12 +185,12 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
                 "to the loss (a detach, .data or NumPy in the forward?)")
         return Comparison(name, stats, None, None, False, hint, tolerance)
     if stats.shape != ref_stats.shape:
-        hint = diagnose(name, value, ref, stats, ref_stats, tolerance, context)
+        hint = diagnose(name, value, ref, stats, ref_stats, None, tolerance, context)
         return Comparison(name, stats, ref_stats, None, False, hint, tolerance)
     diff = _diff(value, ref, stats, ref_stats)
     new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
     match = not new_nonfinite and diff.max_abs <= tolerance_for(ref_stats, tolerance)
-    hint = None if match else diagnose(name, value, ref, stats, ref_stats, tolerance, context)
+    hint = None if match else diagnose(name, value, ref, stats, ref_stats, diff, tolerance, context)
     return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)
 
 
@@ -217,7 +217,7 @@ def _shape(shape) -> str:
 
 
 def diagnose(name: str, value: torch.Tensor, ref: torch.Tensor, stats: TensorStats, ref_stats: TensorStats,
-             tolerance: tuple[float, float], context: HintContext | None) -> str:
+             diff: Diff | None, tolerance: tuple[float, float], context: HintContext | None) -> str:
     """One sentence naming the most likely bug behind a mismatch."""
     context = context or HintContext(kind="", direction="", batch=0)
 
@@ -255,7 +255,7 @@ def diagnose(name: str, value: torch.Tensor, ref: torch.Tensor, stats: TensorSta
     scale = _scale(value, ref)
     if scale is not None and _close(value, ref * scale, tolerance):
         return _describe_scale(name, scale, context.batch)
-    return (f"{name} differs from autograd's (cosine {_cosine(value, ref):.3f}) and fits no known pattern; "
+    return (f"{name} differs from autograd's (cosine {diff.cosine:.3f}) and fits no known pattern; "
             "compare the formula with the chain-rule factor of this layer")
 
 
@@ -305,12 +305,6 @@ def _scale(value: torch.Tensor, ref: torch.Tensor) -> float | None:
     a, r = value.detach().double().reshape(-1), ref.detach().double().reshape(-1)
     rr = float(torch.dot(r, r))
     return float(torch.dot(a, r)) / rr if rr > 0 else None
-
-
-def _cosine(value: torch.Tensor, ref: torch.Tensor) -> float:
-    a, r = value.detach().double().reshape(-1), ref.detach().double().reshape(-1)
-    denominator = float(torch.linalg.vector_norm(a) * torch.linalg.vector_norm(r))
-    return float(torch.dot(a, r)) / denominator if denominator > 0 else 0.0
 
 
 def _near(x: float, target: float) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,18 +9,11 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import DataTable, Static
 
+from gradtui.formatting import number, shape
 from gradtui.session import StepReport
 from gradtui.stats import Comparison
 
 COLUMNS = ("tensor", "shape", "mean", "std", "min", "max", "norm", "zeros", "NaN/Inf", "max|Δ|", "cosine", "")
-
-
-def number(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if math.isnan(value) or math.isinf(value):
-        return str(value)
-    return f"{value:.3g}" if value else "0"  # not "-0"
 
 
 def themed(text: str, variable: str, colors: dict[str, str], bold: bool = False) -> Text:
@@ -36,7 +27,7 @@ def row(t: Comparison, colors: dict[str, str]) -> tuple:
         cells = [t.name, themed("missing", "error", colors, bold=True)] + ["—"] * 7
     else:
         alarms = themed(f"{s.nan}/{s.inf}", "error", colors, bold=True) if not s.finite else "0"
-        cells = [t.name, "×".join(map(str, s.shape)) or "scalar", number(s.mean), number(s.std), number(s.min),
+        cells = [t.name, shape(s.shape), number(s.mean), number(s.std), number(s.min),
                  number(s.max), number(s.norm), f"{s.zeros:.0%}", alarms]
     cells += [number(d.max_abs) if d else "—", f"{d.cosine:.4f}" if d else "—",
               themed("✓", "success", colors) if t.match else themed("✗", "error", colors, bold=True)]

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from rich.text import Text
 from textual.widgets import DataTable, ProgressBar, Static
 
 from gradtui.bench.runner import Roofline, VersionResult
+from gradtui.formatting import seconds, size
 from gradtui.ui.widgets.tensors import themed
 
 COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", "")
-
-
-def seconds(value: float) -> str:
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
-
-
-def size(value: int | None) -> str:
-    if value is None:
-        return "—"
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.1f} {unit}"
-    return f"{value} B"
 
 
 class TimingPane(Vertical):

@@ -1,0 +1,32 @@
+"""How figures read on screen, the same in `check`/`bench` tables and in the app."""
+
+from __future__ import annotations
+
+import math
+
+
+def number(value: float | None) -> str:
+    """Three significant digits; — for nothing, nan/inf as such, 0 and never -0."""
+    if value is None:
+        return "—"
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    return f"{value:.3g}" if value else "0"
+
+
+def shape(dims: tuple[int, ...]) -> str:
+    return "×".join(str(d) for d in dims) if dims else "scalar"
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def size(value: int | None) -> str:
+    """Bytes in the largest unit that keeps a digit before the point."""
+    if value is None:
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value} B"
