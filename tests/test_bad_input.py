@@ -202,3 +202,14 @@ def test_a_step_that_runs_forever_times_out(tmp_path, capsys):
     assert report["steps"][6]["error"]["type"] == "Timeout"
     assert "0.5 s" in report["steps"][6]["error"]["message"]
     assert report["steps"][7]["error"]["type"] == "NotRun"
+
+
+@pytest.mark.parametrize("options", [(), ("--normalize",)])
+def test_the_real_sample_data_set_checks_clean(capsys, options):
+    from conftest import SAMPLES
+
+    code, out, err = run_cli(capsys, "check", "--json", "--data", str(SAMPLES / "digits.npz"), *options)
+    import json
+    report = json.loads(out)
+    assert code == 0 and err == "" and report["ok"] is True
+    assert report["config"]["batch"] == 1797 and report["config"]["sizes"] == [64, 50, 1]
