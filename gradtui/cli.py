@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -26,7 +25,19 @@ from gradtui.config import (
     parse_hidden,
     parse_versions,
 )
-from gradtui.formatting import number, seconds, shape, size
+from gradtui.report import (
+    BENCH_COLUMNS,
+    TENSOR_COLUMNS,
+    Cell,
+    bench_json,
+    bench_row,
+    check_json,
+    floor_row,
+    step_lines,
+    step_title,
+    tensor_row,
+    verdict,
+)
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -54,6 +65,8 @@ def _common_options() -> argparse.ArgumentParser:
     add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
+    add("--strict-forward", action="store_true",
+        help="a forward output that deviates from the reference layer (≠) fails the run too (default: reported only)")
     add("--rtol", type=float, metavar="R", help="relative tolerance (default by dtype: 1e-4 for float32)")
     add("--atol", type=float, metavar="A", help="absolute tolerance (default by dtype: 1e-7 for float32)")
     add("--debug", action="store_true", help="show the traceback of an unexpected error")
@@ -178,7 +191,7 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     else:
         session.run_to_end()
     if getattr(args, "json", False):
-        print(json.dumps(check_report(session), indent=2))
+        print(json.dumps(check_json(session), indent=2))
     else:
         # Piped output is not cut at 80 columns: the table needs about 100.
         print_check(session, _stdout())
@@ -192,59 +205,11 @@ def _stdout() -> Console:
     return out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=120)
 
 
-def _number(value: float | None):
-    """JSON has no NaN or Inf: those statistics are written as null (the nan/inf counts say why)."""
-    return value if value is None or math.isfinite(value) else None
+RICH_STYLE = {"success": "green", "error": "bold red", "warning": "yellow", "dim": "dim", "bold": "bold", None: ""}
 
 
-def check_report(session) -> dict:
-    rtol, atol = session.tolerance
-    config = session.config
-    mismatch, nonfinite = session.first_mismatch, session.first_nonfinite
-    return {
-        "config": {"device": str(session.device), "dtype": config.dtype, "batch": len(session.data.x),
-                   "sizes": list(session.network.sizes), "seed": config.seed, "data": session.data.source,
-                   "layers": session.network.source, "rtol": rtol, "atol": atol, "isolate": config.isolate,
-                   "init": config.init, "normalize": config.normalize},
-        "loss": _number(session.loss),
-        "steps": [_step_dict(report) for report in session.reports],
-        "first_mismatch": _location(mismatch),
-        "first_nonfinite": _location(nonfinite),
-        "ok": mismatch is None,
-    }
-
-
-def _location(location) -> dict | None:
-    return None if location is None else {"index": location.index, "layer": location.layer, "tensor": location.tensor}
-
-
-def _step_dict(report) -> dict:
-    error = report.error
-    return {
-        "index": report.step.index, "direction": report.step.direction, "layer": report.step.layer,
-        "tensors": [_tensor_dict(t) for t in report.tensors],
-        "fed_from_autograd": list(report.fed),
-        "error": None if error is None else
-            {"type": error.type, "message": error.message, "file": error.file, "line": error.line},
-    }
-
-
-def _tensor_dict(comparison) -> dict:
-    stats, diff = comparison.stats, comparison.diff
-    return {
-        "name": comparison.name,
-        "shape": list(stats.shape) if stats else None,
-        "dtype": stats.dtype if stats else None,
-        "device": stats.device if stats else None,
-        "stats": None if stats is None else {
-            key: _number(getattr(stats, key)) for key in ("mean", "std", "min", "max", "norm", "zeros")
-        } | {"nan": stats.nan, "inf": stats.inf},
-        "ref_shape": list(comparison.ref_shape) if comparison.ref_shape is not None else None,
-        "diff": None if diff is None else {"max_abs": _number(diff.max_abs), "max_rel": _number(diff.max_rel),
-                                           "cosine": _number(diff.cosine), "worst": list(diff.worst)},
-        "match": comparison.match,
-        "hint": comparison.hint,
-    }
+def _text(*cells: Cell) -> Text:
+    return Text.assemble(*((cell.text, RICH_STYLE[cell.style]) for cell in cells))
 
 
 def print_check(session, out: Console) -> None:
@@ -254,44 +219,18 @@ def print_check(session, out: Console) -> None:
                             f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}"))
     for report in session.reports:
         out.print(step_view(report))
-    nonfinite = session.first_nonfinite
-    if nonfinite is not None:
-        out.print(Text(f"! NaN/Inf first appears at step {nonfinite.index} ({nonfinite.layer}, {nonfinite.tensor})",
-                       style="bold yellow"))
-    mismatch = session.first_mismatch
-    if mismatch is None:
-        out.print(Text(f"✓ all {len(session.reports)} steps match autograd; loss {number(session.loss)}", style="bold green"))
-        return
-    report = session.reports[mismatch.index]
-    what = report.error if report.error else report.first_mismatch.hint
-    tensor = f", {mismatch.tensor}" if mismatch.tensor else ""
-    out.print(Text(f"✗ first mismatch: step {mismatch.index} ({report.step.direction} {mismatch.layer}{tensor}): {what}",
-                   style="bold red"))
+    for line in verdict(session):
+        out.print(_text(*line))
 
 
 def step_view(report) -> Group:
-    """A step's tensors as a table, then its hints and its error, each on a line of its own."""
-    step = report.step
-    mark = "[green]✓[/]" if report.ok else "[red]✗[/]"
-    fed = f"  [dim](fed autograd's {', '.join(report.fed)})[/]" if report.fed else ""
-    table = Table(title=f"{mark} step {step.index} · {step.direction} · {step.layer}{fed}", title_justify="left",
-                  box=None, pad_edge=False, header_style="dim")
-    for column in ("tensor", "shape", "mean", "std", "min", "max", "norm", "zeros", "nan/inf", "max|Δ|", ""):
-        table.add_column(column, justify="left" if column in ("tensor", "shape", "") else "right", no_wrap=True)
-    lines = []
+    """A step's tensors as a table, then its hints, notes and error, each on a line of its own."""
+    table = Table(title=_text(*step_title(report)), title_justify="left", box=None, pad_edge=False, header_style="dim")
+    for column in TENSOR_COLUMNS:
+        table.add_column(column, justify="left" if column in ("", "tensor", "shape") else "right", no_wrap=True)
     for t in report.tensors:
-        s = t.stats
-        alarms = f"[red]{s.nan}/{s.inf}[/]" if s and not s.finite else ("0" if s else "—")
-        row = [t.name, shape(s.shape) if s else "[red]missing[/]"]
-        row += [number(getattr(s, key)) if s else "—" for key in ("mean", "std", "min", "max", "norm")]
-        row += [f"{s.zeros:.0%}" if s else "—", alarms, number(t.diff.max_abs) if t.diff else "—",
-                "[green]✓[/]" if t.match else "[red]✗[/]"]
-        table.add_row(*row)
-        if t.hint:
-            lines.append(Text(f"  ↳ {t.name}: {t.hint}", style="yellow"))
-    if report.error:
-        lines.append(Text(f"  ↳ raised {report.error}", style="red"))
-    return Group(table, *lines)
+        table.add_row(*(_text(cell) for cell in tensor_row(t)))
+    return Group(table, *(Text("  ") + _text(*line) for line in step_lines(report)))
 
 
 # -- bench --------------------------------------------------------------------------------
@@ -320,7 +259,7 @@ def _bench(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     except KeyboardInterrupt:
         interrupted = True
     if args.json:
-        print(json.dumps(bench_report(runner, rows, roofline), indent=2))
+        print(json.dumps(bench_json(runner, rows, roofline), indent=2))
     else:
         print_bench(runner, rows, roofline, _stdout())
     if interrupted:
@@ -329,34 +268,15 @@ def _bench(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     return EXIT_OK if all(row.match is not False for row in rows) else EXIT_MISMATCH
 
 
-def bench_report(runner, rows, roofline) -> dict:
-    from dataclasses import asdict
-
-    return {
-        "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
-                   "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time},
-        "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
-                     for row in rows],
-        "roofline": None if roofline is None else asdict(roofline),
-    }
-
-
 def print_bench(runner, rows, roofline, out: Console) -> None:
     out.print(Text.assemble(("gradtui bench ", "bold"), runner.network.describe(),
                             f"  ·  {runner.device} {runner.config.dtype}  ·  batch {runner.n}"
                             f"  ·  {runner.threads} threads  ·  min time {runner.config.min_time:g} s"))
     table = Table(box=None, pad_edge=False, header_style="dim")
-    for column in ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", ""):
+    for column in BENCH_COLUMNS:
         table.add_column(column, justify="left" if column in ("what it is", "") else "right", no_wrap=True)
     for row in rows:
-        if row.skipped:
-            table.add_row(str(row.version), row.name, "—", "—", "—", "—", "—", f"[yellow]skipped: {row.skipped}[/]")
-            continue
-        table.add_row(str(row.version), row.name, f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})",
-                      f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—",
-                      f"{row.gflops:.1f}", size(row.peak_bytes), number(row.max_abs_err),
-                      "[green]✓[/]" if row.match else "[red]✗ differs from autograd[/]")
+        table.add_row(*(_text(cell) for cell in bench_row(row)))
     if roofline is not None:
-        table.add_row("", f"[dim]floor: {roofline.what}[/]", seconds(roofline.median_s), "", f"{roofline.gflops:.1f}",
-                      "", "", "", end_section=False)
+        table.add_row(*(_text(cell) for cell in floor_row(roofline)))
     out.print(table)

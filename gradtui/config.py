@@ -61,6 +61,7 @@ class RunConfig:
     seed: int = 0
     init: str = "notes"
     isolate: bool = False
+    strict_forward: bool = False  # a forward deviation from the reference layer fails the run
     data: Path | None = None
     normalize: bool = False  # standardise x with its own mean and std, as the notes do
     step_timeout: float | None = None  # seconds a step may run before it is reported as timed out

@@ -15,7 +15,13 @@ def number(value: float | None) -> str:
 
 
 def shape(dims: tuple[int, ...]) -> str:
+    """For a table cell: 300×50, or scalar."""
     return "×".join(str(d) for d in dims) if dims else "scalar"
+
+
+def shape_in_words(dims: tuple[int, ...]) -> str:
+    """For a sentence, as Python writes it: (300, 50), (300,), ()."""
+    return "(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def seconds(value: float) -> str:

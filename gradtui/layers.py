@@ -4,6 +4,8 @@
 which sets `.g` on the inputs from `out.g` (the chain rule, one factor per layer).
 """
 
+import torch
+
 
 class Module:
     def __call__(self, *args):
@@ -26,9 +28,10 @@ class Relu(Module):
         return inp.clamp_min(0.0)
 
     def bwd(self, out, inp):
-        # >= 0, not the lesson's > 0: at exactly 0 ReLU has no derivative, and this is the
-        # choice autograd makes for clamp_min, so the reference agrees with autograd everywhere.
-        inp.g = (inp >= 0) * out.g
+        # As autograd's clamp_min: >= 0, not the lesson's > 0 (at exactly 0 ReLU has no
+        # derivative; autograd passes out.g there), and a where, not a product with the mask
+        # (0 × NaN is NaN: where the ReLU is off, a NaN from above stops here).
+        inp.g = torch.where(inp >= 0, out.g, 0.0)
 
 
 class Lin(Module):

@@ -121,9 +121,15 @@ class Network:
     classes: dict[str, type]  # "Lin" -> the class used (the user's or the reference)
     source: str  # "reference" or the layer file's path
     sizes: tuple[int, ...]
+    path: Path | None = None  # the layer file, if any
 
     def class_for(self, spec: LayerSpec) -> type:
         return self.classes[KIND_CLASS[spec.kind]]
+
+    def isolated_classes(self) -> dict[str, type]:
+        """The same classes from a fresh import of the layer file: they share no state (class
+        attributes, module globals) with `classes`."""
+        return self.classes if self.path is None else load_layer_file(self.path)
 
     def build(self, params: dict[str, torch.Tensor], classes: dict[str, type] | None = None) -> list:
         """Fresh layer objects over `params` (the user's classes unless `classes` says otherwise)."""
@@ -154,4 +160,4 @@ class Network:
 def build_network(config: RunConfig, n_in: int) -> Network:
     classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
     source = str(config.layers) if config.layers is not None else "reference"
-    return Network(layer_specs(len(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT))
+    return Network(layer_specs(len(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT), config.layers)

@@ -1,8 +1,13 @@
 """DebugSession: the steps of one forward and backward pass, a cursor, and a report per step.
 
 The session owns every tensor. A forward step runs one layer and compares its output with
-the reference layer's on the same input; a backward step clears the `.g` it should set,
-runs the layer's backward, and compares each `.g` with autograd's.
+the reference layer's on the same input (a difference is a *deviation*, ≠); a backward step
+clears the `.g` it should set, runs the layer's backward, and compares each `.g` with
+autograd's through the user's own forward (a difference is a *mismatch*, ✗).
+
+User code may change anything in place. It works on copies of gradtui's data and weights,
+so `reset()` starts again from the same numbers; a step that changed a tensor in place (seen
+by the tensor's version counter) is undone by replaying the steps before it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ from pathlib import Path
 
 import torch
 
+from gradtui.compare import Comparison, compare
 from gradtui.config import RunConfig
 from gradtui.data import Dataset, load_data
+from gradtui.formatting import shape_in_words
+from gradtui.hints import HintContext
 from gradtui.model import LayerSpec, build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
-from gradtui.stats import Comparison, HintContext, compare
 
 _ABSENT = object()  # a tensor without a .g attribute
 
@@ -41,11 +48,6 @@ class Step:
             return (self.spec.out,)
         return tuple(f"{name}.g" for name in self.spec.grads)
 
-    @property
-    def reads(self) -> str:
-        """The tensor this step works from: its input forward, its output's .g backward."""
-        return self.spec.inp if self.direction == "forward" else f"{self.spec.out}.g"
-
 
 @dataclass(frozen=True)
 class StepError:
@@ -65,14 +67,32 @@ class StepReport:
     tensors: tuple[Comparison, ...] = ()
     error: StepError | None = None
     fed: tuple[str, ...] = ()  # gradients from above taken from autograd (--isolate, or missing)
+    notes: tuple[str, ...] = ()  # what the step did that is worth knowing but is no verdict
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(t.match for t in self.tensors)
+        """Nothing fails: no error, and every tensor matches or only deviates (a forward difference)."""
+        return self.error is None and all(t.ok for t in self.tensors)
 
     @property
     def first_mismatch(self) -> Comparison | None:
+        return next((t for t in self.tensors if not t.ok), None)
+
+    @property
+    def first_deviation(self) -> Comparison | None:
+        """A forward output unlike the reference layer's (under --strict-forward too)."""
+        if self.step.direction != "forward":
+            return None
         return next((t for t in self.tensors if not t.match), None)
+
+    @property
+    def mark(self) -> str:
+        """✓ all match, ✗ a mismatch, ≠ a forward deviation only, ! the step raised."""
+        if self.error is not None:
+            return "!"
+        if not self.ok:
+            return "✗"
+        return "≠" if self.first_deviation is not None else "✓"
 
 
 @dataclass(frozen=True)
@@ -102,24 +122,40 @@ class DebugSession:
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
         self.network = build_network(config, self.data.x.shape[1])
-        self.params = init_params(config, self.data.x.shape[1], self.device)
+        self.params = init_params(config, self.data.x.shape[1], self.device)  # never handed to user code
         self.steps = build_steps(self.network.specs)
         self.tolerance = config.tolerances
         self._reference: Reference | None = None
+        self._copies: dict[str, tuple] = {}  # name -> (working copy, (its version, the original's))
         self.reset()
 
     # -- state ------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Back to step 0 with the same data and weights, fresh layer objects, no .g anywhere."""
-        self.layers = self.network.build(self.params)
-        self.values: dict[str, torch.Tensor] = {"x": self.data.x, **self.params}
+        copies = self._working_copies()
+        self.targ = copies.pop("y")
+        self.values: dict[str, torch.Tensor] = copies
+        self.layers = self.network.build({name: copies[name] for name in self.params})
         self.expected: dict[str, torch.Tensor] = {}  # the reference forward's output, by activation
-        for tensor in self.values.values():
-            tensor.__dict__.pop("g", None)
         self.reports: list[StepReport] = []
-        self._undo: list[list] = []  # per step: (tensor, name, .g before) to put back; tensor None: drop name
+        self._undo: list[list | None] = []  # per step: (tensor, name, .g before) to put back; None: replay
+        self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
+
+    def _working_copies(self) -> dict[str, torch.Tensor]:
+        """x, y and the weights as the user's code gets them: copies of gradtui's own, made again
+        only when one side changed in place since (its version counter moved)."""
+        originals = {"x": self.data.x, "y": self.data.y, **self.params}
+        copies = {}
+        for name, original in originals.items():
+            copy, versions = self._copies.get(name, (None, None))
+            if copy is None or versions != (copy._version, original._version):
+                copy = original.clone()
+            copy.__dict__.pop("g", None)
+            self._copies[name] = (copy, (copy._version, original._version))
+            copies[name] = copy
+        return copies
 
     @property
     def cursor(self) -> int:
@@ -149,10 +185,20 @@ class DebugSession:
 
     @property
     def first_mismatch(self) -> Location | None:
+        """The first tensor that fails the run (a step that raised: tensor None)."""
         for report in self.reports:
             if not report.ok:
                 bad = report.first_mismatch
                 return Location(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
+        return None
+
+    @property
+    def first_deviation(self) -> Location | None:
+        """The first forward output that differs from the reference layer's."""
+        for report in self.reports:
+            deviation = report.first_deviation
+            if deviation is not None:
+                return Location(report.step.index, report.step.layer, deviation.name)
         return None
 
     @property
@@ -180,8 +226,16 @@ class DebugSession:
         """Undo the last step: its tensors and .g go back to exactly what they were before it."""
         if not self.reports:
             raise IndexError("the session is at step 0; nothing to undo")
+        undo = self._undo[-1]
+        if undo is None:  # the step changed tensors in place: replay the steps before it
+            target = self.cursor - 1
+            self.reset()
+            for _ in range(target):
+                self.step()
+            return
         self.reports.pop()
-        for tensor, name, prior in self._undo.pop():
+        self._undo.pop()
+        for tensor, name, prior in undo:
             if tensor is None:
                 self.values.pop(name, None)
                 self.expected.pop(name, None)
@@ -225,36 +279,82 @@ class DebugSession:
             raise outcome["error"]
         return outcome.get("value")
 
-    def _user_error(self, exc: BaseException, step: Step, layer) -> StepError:
+    def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
+        """The step's exception, located in the user's code: a reference layer that fails on what the
+        user's code handed it (`received`, an activation or a gradient) reports where that was made."""
         if isinstance(exc, StepTimeout):
             self._timed_out = step.index
             return StepError("Timeout", str(exc), *_source_location(type(layer), step.direction))
-        return _step_error(exc, layer)
+        maker = self._maker(received)
+        if type(layer) not in reference_classes().values() or maker is None:
+            return _step_error(exc, layer)
+        tensor = self.tensor(received)
+        what = f"{received} of shape {shape_in_words(tuple(tensor.shape))}" if tensor is not None else received
+        direction = maker.step.direction
+        return StepError("Inherited", f"the reference {step.layer} could not use {what}, made at step {maker.step.index} "
+                         f"({direction} {maker.step.layer}): {_first_line(exc)}",
+                         *_source_location(self.network.class_for(maker.step.spec), direction))
 
-    def _forward(self, step: Step) -> tuple[StepReport, list]:
+    def _maker(self, name: str) -> StepReport | None:
+        """The report of the step whose user code made this tensor (None: gradtui or autograd made it)."""
+        for report in self.reports:
+            if name in report.step.produces and name not in report.fed:
+                return report
+        return None
+
+    def _versions(self) -> dict[str, tuple[torch.Tensor, int]]:
+        return {name: (t, t._version) for name, t in {**self.values, "y": self.targ}.items()}
+
+    @staticmethod
+    def _changed(before: dict[str, tuple[torch.Tensor, int]]) -> list[str]:
+        return [name for name, (tensor, version) in before.items() if tensor._version != version]
+
+    def _forward(self, step: Step) -> tuple[StepReport, list | None]:
         spec, layer = step.spec, self.layers[step.position]
         if spec.inp not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.inp), []
-        args = (self.values[spec.inp], self.data.y) if spec.kind == "mse" else (self.values[spec.inp],)
+        inp = self.values[spec.inp]
+        args = (inp, self.targ) if spec.kind == "mse" else (inp,)
+        # The reference class computes the same output: no need to run it twice. Otherwise the
+        # reference runs first, before the user's code can change its input in place.
+        is_reference = type(layer) in reference_classes().values()
+        expected = None if is_reference else reference_output(spec, self.values, self.targ)
+        before = self._versions()
         try:
             out = self._call_user_code(lambda: layer(*args))
         except Exception as exc:
-            return StepReport(step, error=self._user_error(exc, step, layer)), []
+            return StepReport(step, error=self._error(exc, step, layer, spec.inp)), self._undo_unless(before, [])
         if not isinstance(out, torch.Tensor):
             error = StepError("TypeError", f"{type(layer).__name__} returned a {type(out).__name__}, not a tensor",
                               *_source_location(type(layer), "forward"))
-            return StepReport(step, error=error), []
+            return StepReport(step, error=error), self._undo_unless(before, [])
+        changed = self._changed(before)
+        notes = []
+        if spec.inp in changed and _shares_storage(out, inp):
+            self._aliased[spec.name] = spec.inp
+            notes.append(f"{spec.out} shares its storage with {spec.inp}: the forward changed {spec.inp} in place, "
+                         f"so {spec.inp} now holds {spec.out}'s values")
+        others = [name for name in changed if not (name == spec.inp and spec.name in self._aliased)]
+        if others:
+            notes.append(f"the forward changed {', '.join(others)} in place")
         self.values[spec.out] = out
-        # The reference class on the same input computes the same output: no need to run it twice.
-        is_reference = type(layer) in reference_classes().values()
-        expected = out if is_reference else reference_output(spec, self.values, self.data.y)
+        expected = out if is_reference else expected
         self.expected[spec.out] = expected
         bias = self.values[spec.params[-1]] if spec.params else None
-        context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": args[0], "targ": self.data.y, "b": bias})
+        context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, "b": bias},
+                              role="out", against="the reference layer's")
         comparison = compare(spec.out, out, expected, self.tolerance, context)
-        return StepReport(step, (comparison,)), [(None, spec.out, None)]
+        if not comparison.match and not self.config.strict_forward:
+            comparison = replace(comparison, deviation=True)
+        report = StepReport(step, (comparison,), notes=tuple(notes))
+        return report, self._undo_unless(before, [(None, spec.out, None)])
 
-    def _backward(self, step: Step) -> tuple[StepReport, list]:
+    @staticmethod
+    def _undo_unless(before: dict, undo: list) -> list | None:
+        """The undo list, or None (replay) when the step changed a tensor in place."""
+        return None if DebugSession._changed(before) else undo
+
+    def _backward(self, step: Step) -> tuple[StepReport, list | None]:
         spec, layer = step.spec, self.layers[step.position]
         if spec.out not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.out), []
@@ -274,28 +374,45 @@ class DebugSession:
                 return self._not_run(step, f"{spec.out}.g"), restore
         targets = [self.values[name] for name in spec.grads]
         for name, tensor in zip(spec.grads, targets):
-            restore.append((tensor, name, tensor.__dict__.pop("g", _ABSENT)))
+            restore.append((tensor, name, tensor.__dict__.get("g", _ABSENT)))
+            if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
+                tensor.__dict__.pop("g", None)
+        before, bound = self._versions(), _bound_tensors(layer)
         error = None
         try:
             self._call_user_code(layer.backward)
         except Exception as exc:
-            error = self._user_error(exc, step, layer)
+            error = self._error(exc, step, layer, f"{spec.out}.g")
+        changed = self._changed(before) + self._rebound_values(layer, bound)
+        notes = [reference.note] if reference.note and spec.kind == "mse" else []
+        if changed:
+            notes.append(f"the backward changed {', '.join(changed)} (an update inside backward?)")
         inherited = None if fed or spec.kind == "mse" else self._inherited_mismatch(f"{spec.out}.g")
+        params = dict(zip(("w", "b"), (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "backward", len(self.data.x),
-                              {"inp": self.values[spec.inp], "out_g": upstream, "targ": self.data.y})
+                              {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params},
+                              changed=tuple(changed), aliased=self._aliased.get(spec.name))
         comparisons = []
-        for name, tensor in zip(spec.grads, targets):
+        for name, tensor, role in zip(spec.grads, targets, ("inp", "w", "b")):
             if error is not None and "g" not in tensor.__dict__:
                 continue  # the step raised before it got here: the error says why
             expected = reference.grads.get(name)
-            comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance, context,
-                                 reference.stats.get(name))
+            comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance,
+                                 replace(context, role=role), reference.stats.get(name))
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif inherited and not comparison.match and comparison.diff is not None:
                 comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
-        return StepReport(step, tuple(comparisons), error, fed), restore
+        report = StepReport(step, tuple(comparisons), error, fed, tuple(notes))
+        return report, None if changed else restore
+
+    def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:
+        """The names of the weights (or activations) the layer held before its backward and holds no more
+        (`self.w = self.w - lr * self.w.g`)."""
+        after = vars(layer)
+        gone = [tensor for key, tensor in before.items() if after.get(key) is not tensor]
+        return [name for name, value in self.values.items() if any(value is tensor for tensor in gone)]
 
     def _inherited_mismatch(self, upstream: str) -> str | None:
         """A hint for gradients computed from an upstream .g that was already wrong."""
@@ -338,6 +455,19 @@ class DebugSession:
         return inspect.getsourcefile(method) or "?", first, "".join(lines)
 
 
+def _shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
+def _bound_tensors(layer) -> dict[str, torch.Tensor]:
+    """The layer object's tensor attributes (its weights among them), to see one rebound by the backward."""
+    return {key: value for key, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+
+
 def _method_for(cls: type, direction: str):
     """forward/bwd for a Module subclass (version 4), else __call__/backward (version 3)."""
     names = ("forward", "__call__") if direction == "forward" else ("bwd", "backward")
@@ -364,5 +494,4 @@ def _step_error(exc: BaseException, layer) -> StepError:
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [frame for frame in frames if str(Path(frame.filename).resolve()) in files]
     frame = (ours or frames or [None])[-1]
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-    return StepError(type(exc).__name__, message, frame.filename if frame else None, frame.lineno if frame else None)
+    return StepError(type(exc).__name__, _first_line(exc), frame.filename if frame else None, frame.lineno if frame else None)

@@ -4,9 +4,9 @@ import random
 import time
 
 import pytest
+from conftest import SAMPLES, drive, fixed_timing_results, settle
 from textual.widgets import DataTable, Static
 
-from conftest import SAMPLES, drive, fixed_timing_results, settle
 from gradtui.bench.runner import VersionResult
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession

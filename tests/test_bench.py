@@ -5,10 +5,16 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import cuda, run_cli
+
 from gradtui.bench import runner as runner_module
-from gradtui.bench.runner import BenchRunner, Roofline, VersionResult, estimate_peak_bytes, gemm_flops
+from gradtui.bench.runner import (
+    BenchRunner,
+    Roofline,
+    VersionResult,
+    estimate_peak_bytes,
+    gemm_flops,
+)
 from gradtui.bench.versions import VERSIONS
 from gradtui.config import RunConfig
 

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import torch
-
 from conftest import SAMPLES, check_json, run_cli
 
 
@@ -16,7 +15,7 @@ def test_check_prints_a_table_per_step_and_a_verdict(capsys):
     for index, layer in enumerate(["lin1", "relu1", "lin2", "mse"]):
         assert f"step {index} · forward · {layer}" in out
     assert "step 7 · backward · lin1" in out and "w1.g" in out
-    assert "✓ all 8 steps match autograd" in out
+    assert "✓ every gradient matches autograd (8 steps)" in out
 
 
 def test_check_verdict_names_the_first_mismatch(capsys):
@@ -29,12 +28,13 @@ def test_check_verdict_names_the_first_mismatch(capsys):
 def test_check_json_has_the_design_format(capsys):
     code, report = check_json(capsys, "--batch", "100", "--seed", "3", "--hidden", "20")
     assert code == 0
-    assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_nonfinite", "ok"}
+    assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite", "ok"}
     config = report["config"]
     assert {k: config[k] for k in ("device", "dtype", "batch", "sizes", "seed", "data", "layers", "rtol", "atol")} == {
         "device": "cpu", "dtype": "float32", "batch": 100, "sizes": [784, 20, 1], "seed": 3,
         "data": "synthetic", "layers": "reference", "rtol": 1e-4, "atol": 1e-7}
     assert isinstance(report["loss"], float) and report["first_mismatch"] is None and report["ok"] is True
+    assert report["first_deviation"] is None
     step = report["steps"][7]
     assert {k: step[k] for k in ("index", "direction", "layer", "error")} == {
         "index": 7, "direction": "backward", "layer": "lin1", "error": None}
@@ -42,7 +42,7 @@ def test_check_json_has_the_design_format(capsys):
     assert x_g["name"] == "x.g" and x_g["shape"] == [100, 784] and x_g["ref_shape"] == [100, 784]
     assert set(x_g["stats"]) == {"mean", "std", "min", "max", "norm", "zeros", "nan", "inf"}
     assert set(x_g["diff"]) >= {"max_abs", "max_rel", "cosine"}
-    assert x_g["match"] is True and x_g["hint"] is None
+    assert x_g["match"] is True and x_g["deviation"] is False and x_g["hint"] is None
     assert x_g["diff"]["cosine"] == pytest.approx(1.0, abs=1e-6)
 
 

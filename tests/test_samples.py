@@ -1,27 +1,36 @@
 """Each deliberately buggy sample is caught at the right step, layer and tensor, with the right hint."""
 
 import pytest
-
-from conftest import SAMPLES, check_json
+from conftest import SAMPLES, check_json, run_cli
 
 BUGS = [
     # file, extra options, step index, layer, tensor, words the hint must contain
-    ("transposed.py", (), 5, "lin2", "w2.g", "transposed"),
+    ("transposed.py", (), 5, "lin2", "w2.g", "w.g = inp.t() @ out.g"),
     ("missing_sum.py", (), 5, "lin2", "b2.g", "extra batch dimension"),
-    ("keepdim.py", (), 5, "lin2", "b2.g", "keepdim"),
+    ("keepdim.py", (), 5, "lin2", "b2.g", "drop keepdim=True"),
+    ("bias_sum_all.py", (), 5, "lin2", "b2.g", "out.g.sum(), summed over every axis; sum over the batch only: out.g.sum(0)"),
+    ("bias_wrong_axis.py", (), 5, "lin2", "b2.g", "out.g.sum(1), summed over the features instead of the batch; sum over the batch only"),
     ("missing_grad.py", (), 5, "lin2", "b2.g", "was not set"),
-    ("forgot_bias.py", ("--init", "random"), 0, "lin1", "l1", "missing the bias"),
+    ("forgot_bias.py", ("--init", "random"), 5, "lin2", "b2.g", "the forward never uses b2"),
+    ("dropped_g.py", (), 5, "lin2", "w2.g", "built from out, the layer's output, instead of its gradient out.g"),
+    ("update_in_backward.py", (), 5, "lin2", "l2.g", "w2 changed in place during this backward"),
     ("batch_size.py", (), 4, "mse", "out.g", "off by the batch size"),
     ("off_by_two.py", (), 4, "mse", "out.g", "off by 2"),
     ("sign_flip.py", (), 4, "mse", "out.g", "sign flipped"),
-    ("nxn_broadcast.py", (), 3, "mse", "loss", "N×N broadcast"),
+    ("nxn_broadcast.py", (), 4, "mse", "out.g", "N×N broadcast"),
+    ("mse_no_squeeze.py", (), 4, "mse", "out.g", "N×N broadcast: out.g is (300, 300, 1)"),
+    ("missing_unsqueeze.py", (), 4, "mse", "out.g", ".unsqueeze(-1)"),
     ("relu_mask.py", (), 6, "relu1", "l1.g", "wrong tensor"),
+    ("mask_from_output.py", (), 6, "relu1", "l1.g", "mask taken from the output"),
+    ("inplace_relu_shifted.py", (), 6, "relu1", "l1.g", "the forward changed l1 in place"),
     ("relu_no_upstream.py", (), 6, "relu1", "l1.g", "missing * out.g"),
     ("relu_nan.py", (), 6, "relu1", "l1.g", "NaN introduced at this step"),
+    ("lesson_matmul.py", ("--dtype", "bfloat16"), 6, "relu1", "l1.g", "l1.g is float32, autograd's is bfloat16"),
+    ("shared_state.py", ("--hidden", "50,20"), 10, "relu1", "l1.g", "was not set"),
 ]
 
 
-@pytest.mark.parametrize("file, options, index, layer, tensor, words", BUGS, ids=[bug[0] for bug in BUGS])
+@pytest.mark.parametrize("file, options, index, layer, tensor, words", BUGS, ids=[" ".join((b[0], *b[1])) for b in BUGS])
 def test_sample_bug_is_named(capsys, file, options, index, layer, tensor, words):
     code, report = check_json(capsys, "--layers", str(SAMPLES / file), "--batch", "300", *options)
     assert code == 1
@@ -29,10 +38,98 @@ def test_sample_bug_is_named(capsys, file, options, index, layer, tensor, words)
     assert report["first_mismatch"] == {"index": index, "layer": layer, "tensor": tensor}
     step = report["steps"][index]
     bad = next(t for t in step["tensors"] if t["name"] == tensor)
-    assert bad["match"] is False
+    assert bad["match"] is False and bad["deviation"] is False
     assert words in bad["hint"]
-    # every step before it matched
-    assert all(t["match"] for s in report["steps"][:index] for t in s["tensors"])
+    # every step before it passed (matched, or only deviated in the forward)
+    assert all(t["match"] or t["deviation"] for s in report["steps"][:index] for t in s["tensors"])
+
+
+DEVIATIONS = [
+    # file, extra options, step index, layer, tensor, words, first mismatch after it
+    ("forgot_bias.py", ("--init", "random"), 0, "lin1", "l1", "missing the bias", (5, "lin2", "b2.g")),
+    ("nxn_broadcast.py", (), 3, "mse", "loss", "N×N broadcast in the loss", (4, "mse", "out.g")),
+    ("mask_from_output.py", (), 1, "relu1", "l2", "shifted by -0.5", (6, "relu1", "l1.g")),
+    ("loss_not_scalar.py", (), 3, "mse", "loss", "not a scalar (its mean is the reference's): end the forward with .mean()",
+     None),
+]
+
+
+@pytest.mark.parametrize("file, options, index, layer, tensor, words, mismatch", DEVIATIONS,
+                         ids=[d[0] for d in DEVIATIONS])
+def test_forward_deviation_is_named_against_the_reference_layer(capsys, file, options, index, layer, tensor, words,
+                                                               mismatch):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / file), "--batch", "300", *options)
+    assert report["first_deviation"] == {"index": index, "layer": layer, "tensor": tensor}
+    deviation = next(t for t in report["steps"][index]["tensors"] if t["name"] == tensor)
+    assert deviation["match"] is False and deviation["deviation"] is True
+    assert words in deviation["hint"] and "autograd's" not in deviation["hint"]
+    expected = None if mismatch is None else dict(zip(("index", "layer", "tensor"), mismatch))
+    assert report["first_mismatch"] == expected
+    assert code == (0 if mismatch is None else 1)
+
+
+def test_a_loss_that_is_not_a_scalar_is_judged_against_its_mean(capsys):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / "loss_not_scalar.py"), "--batch", "300")
+    assert code == 0 and report["loss"] is None
+    assert "not a scalar: autograd differentiated its mean" in report["steps"][4]["notes"][0]
+    assert all(t["match"] for step in report["steps"][4:] for t in step["tensors"])
+
+
+LESSON = ["lesson_functions.py", "lesson_classes.py", "lesson_einsum.py", "lesson_matmul.py"]
+
+
+@pytest.mark.parametrize("file", LESSON)
+def test_the_lessons_own_code_passes_with_its_shift_named(capsys, file):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / file), "--batch", "300")
+    assert code == 0 and report["ok"] is True and report["first_mismatch"] is None
+    assert report["first_deviation"] == {"index": 1, "layer": "relu1", "tensor": "l2"}
+    shifted = report["steps"][1]["tensors"][0]
+    assert "shifted by -0.5 (as the lesson's clamp_min(0.) - 0.5)" in shifted["hint"]
+    assert all(t["match"] for step in report["steps"][4:] for t in step["tensors"])
+
+
+@pytest.mark.parametrize("file", LESSON)
+def test_strict_forward_fails_the_lessons_shift(capsys, file):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / file), "--batch", "300", "--strict-forward")
+    assert code == 1 and report["first_mismatch"] == {"index": 1, "layer": "relu1", "tensor": "l2"}
+    assert report["first_deviation"] == report["first_mismatch"]
+
+
+def test_the_verdict_names_the_mismatch_and_mentions_the_deviation(capsys):
+    code, out, _ = run_cli(capsys, "check", "--layers", str(SAMPLES / "mask_from_output.py"), "--batch", "300")
+    last = out.strip().splitlines()[-2:]
+    assert code == 1
+    assert last[0].startswith("✗ first mismatch: step 6 (backward relu1, l1.g): ReLU mask taken from the output")
+    assert last[1].startswith("≠ the forward deviates from the reference layer at step 1 (relu1, l2): l2 is")
+
+
+def test_an_in_place_relu_passes_and_is_noted(capsys):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / "inplace_relu.py"), "--batch", "300")
+    assert code == 0 and report["first_deviation"] is None
+    assert "l2 shares its storage with l1" in report["steps"][1]["notes"][0]
+
+
+def test_state_shared_between_instances_is_not_shared_with_autograd(capsys):
+    """One ReLU keeping its tensors in a class attribute is correct: the autograd pass uses
+    classes of its own, so it cannot overwrite what the session's layer saved."""
+    code, report = check_json(capsys, "--layers", str(SAMPLES / "shared_state.py"), "--batch", "300")
+    assert code == 0 and report["ok"] is True
+
+
+def test_an_inherited_shape_error_in_a_reference_layer_names_the_step_that_made_it(capsys):
+    _, report = check_json(capsys, "--layers", str(SAMPLES / "missing_unsqueeze.py"), "--batch", "300")
+    error = report["steps"][5]["error"]
+    assert error["type"] == "Inherited"
+    assert error["message"].startswith("the reference lin2 could not use out.g of shape (300,), made at step 4 (backward mse)")
+    assert error["file"].endswith("samples/missing_unsqueeze.py") and "gradtui" not in error["file"].split("samples")[0][-9:]
+
+
+def test_a_square_weight_without_the_transpose(capsys):
+    _, report = check_json(capsys, "--layers", str(SAMPLES / "no_transpose.py"), "--batch", "300",
+                           "--hidden", "50,50", "--isolate")
+    assert report["steps"][7]["error"]["type"] == "RuntimeError"  # lin3: 50 → 1, the product raises
+    l2_g = next(t for t in report["steps"][9]["tensors"] if t["name"] == "l2.g")
+    assert not l2_g["match"] and "the transpose is missing" in l2_g["hint"]
 
 
 def test_sample_that_raises_is_a_failed_step_at_the_users_line(capsys):

@@ -4,8 +4,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import SAMPLES, cuda
+
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
 

@@ -4,8 +4,8 @@ paths relative to the repository, no CUDA, so each SVG changes only when the scr
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLES, drive, fixed_timing_results
+
 from gradtui.config import RunConfig
 from gradtui.ui.app import GradTUI
 

@@ -30,7 +30,7 @@ from gradtui.data import load_data
 from gradtui.memory import free_bytes, gigabytes
 from gradtui.model import build_network, init_params
 from gradtui.reference import autograd_reference
-from gradtui.stats import compare
+from gradtui.compare import compare
 
 AUTOGRAD = 2
 SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed over this many calls

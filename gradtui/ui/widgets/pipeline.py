@@ -1,9 +1,11 @@
-"""Every step of the pass, with its state: pending, running, done ✓, mismatch ✗, error; and the loss."""
+"""Every step of the pass, with its state: pending, running, done ✓, deviation ≠, mismatch ✗, error !;
+and the loss."""
 
 from __future__ import annotations
 
 from textual.widgets import Static
 
+from gradtui.report import MARK_STYLE
 from gradtui.session import DebugSession
 
 ARROW = {"forward": "→", "backward": "←"}
@@ -15,10 +17,9 @@ def step_mark(session: DebugSession, index: int, running: int | None) -> str:
         return "[bold $accent]⟳[/]"
     if index >= session.cursor:
         return "[dim]·[/]"
-    report = session.reports[index]
-    if report.error is not None:
-        return "[bold $error]![/]"
-    return "[$success]✓[/]" if report.ok else "[bold $error]✗[/]"
+    mark = session.reports[index].mark
+    style = MARK_STYLE[mark]
+    return f"[{'' if style == 'success' else 'bold '}${style}]{mark}[/]"
 
 
 class Pipeline(Static):

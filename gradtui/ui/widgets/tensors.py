@@ -1,4 +1,4 @@
-"""The tensors of the current step: statistics, difference from autograd, match, and the hint."""
+"""The tensors of the current step: verdict, difference from the reference, statistics, and the hints."""
 
 from __future__ import annotations
 
@@ -6,32 +6,22 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.markup import escape
 from textual.widgets import DataTable, Static
 
-from gradtui.formatting import number, shape
+from gradtui.report import TENSOR_COLUMNS, Cell, step_lines, tensor_row
 from gradtui.session import StepReport
-from gradtui.stats import Comparison
-
-COLUMNS = ("tensor", "shape", "mean", "std", "min", "max", "norm", "zeros", "NaN/Inf", "max|Δ|", "cosine", "")
 
 
-def themed(text: str, variable: str, colors: dict[str, str], bold: bool = False) -> Text:
-    """DataTable cells take Rich markup, which knows no theme variables: resolve them here."""
-    return Text(text, style=Style(color=colors.get(variable), bold=bold))
+def cell_text(cell: Cell, colors: dict[str, str]) -> Text:
+    """A report cell for a DataTable, which takes Rich styles and knows no theme variables:
+    resolve them here. Errors are bold."""
+    if cell.style in (None, "dim", "bold"):
+        return Text(cell.text, style=cell.style or "")
+    return Text(cell.text, style=Style(color=colors.get(cell.style), bold=cell.style == "error"))
 
 
-def row(t: Comparison, colors: dict[str, str]) -> tuple:
-    s, d = t.stats, t.diff
-    if s is None:
-        cells = [t.name, themed("missing", "error", colors, bold=True)] + ["—"] * 7
-    else:
-        alarms = themed(f"{s.nan}/{s.inf}", "error", colors, bold=True) if not s.finite else "0"
-        cells = [t.name, shape(s.shape), number(s.mean), number(s.std), number(s.min),
-                 number(s.max), number(s.norm), f"{s.zeros:.0%}", alarms]
-    cells += [number(d.max_abs) if d else "—", f"{d.cosine:.4f}" if d else "—",
-              themed("✓", "success", colors) if t.match else themed("✗", "error", colors, bold=True)]
-    return tuple(cells)
+def cells(row: tuple[Cell, ...], colors: dict[str, str]) -> tuple[Text, ...]:
+    return tuple(cell_text(cell, colors) for cell in row)
 
 
 class TensorTable(Vertical):
@@ -39,7 +29,7 @@ class TensorTable(Vertical):
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="tensor-table", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*TENSOR_COLUMNS)
         yield table
         yield Static(id="hint")
         yield Static(id="tolerance")
@@ -52,15 +42,14 @@ class TensorTable(Vertical):
         hints = []
         if report is not None:
             for t in report.tensors:
-                table.add_row(*row(t, colors), key=t.name)
-                if t.hint:
-                    hints.append(f"[b]{escape(t.name)}[/]: {escape(t.hint)}")
+                table.add_row(*cells(tensor_row(t), colors), key=t.name)
+            hints = [Text.assemble(*cells(line, colors)) for line in step_lines(report)]
             if report.fed:
-                hints.append(f"[dim]fed autograd's {', '.join(report.fed)} from above[/]")
+                hints.append(Text(f"fed autograd's {', '.join(report.fed)} from above", style="dim"))
             bad = report.first_mismatch
             if bad is not None:
                 table.move_cursor(row=report.tensors.index(bad))
-        hint.update("\n".join(hints))
+        hint.update(Text("\n").join(hints))
         hint.display = bool(hints)
         hint.set_class(report is not None and not report.ok, "-mismatch")
         rtol, atol = tolerance

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
 from gradtui.bench.runner import Roofline, VersionResult
-from gradtui.formatting import seconds, size
-from gradtui.ui.widgets.tensors import themed
-
-COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", "")
+from gradtui.report import BENCH_COLUMNS, bench_row, floor_row
+from gradtui.ui.widgets.tensors import cells
 
 
 class TimingPane(Vertical):
@@ -20,7 +17,7 @@ class TimingPane(Vertical):
                      id="timing-status")
         yield ProgressBar(show_eta=False, id="timing-progress")
         table = DataTable(id="timing-table", cursor_type="row")
-        table.add_columns(*COLUMNS)
+        table.add_columns(*BENCH_COLUMNS)
         yield table
 
     def start(self, total: int, what: str) -> None:
@@ -33,19 +30,8 @@ class TimingPane(Vertical):
 
     def add(self, result: VersionResult | Roofline) -> None:
         table = self.query_one(DataTable)
-        colors = self.app.get_css_variables()
         self.query_one(ProgressBar).advance(1)
         if isinstance(result, Roofline):
-            table.add_row("", Text("floor: the GEMMs alone", style="dim"), seconds(result.median_s), "",
-                          f"{result.gflops:.1f}", "", "", "", key="roofline")
-        elif result.skipped:
-            table.add_row(str(result.version), result.name, "—", "—", "—", "—", "—",
-                          themed(f"skipped: {result.skipped}", "warning", colors), key=str(result.version))
+            table.add_row(*cells(floor_row(result), self.app.get_css_variables()), key="roofline")
         else:
-            table.add_row(str(result.version), result.name,
-                          f"{seconds(result.median_s)} ± {seconds(result.iqr_s)} ({result.runs})",
-                          f"{result.ratio_to_autograd:.2f}×" if result.ratio_to_autograd is not None else "—",
-                          f"{result.gflops:.1f}", size(result.peak_bytes),
-                          f"{result.max_abs_err:.3g}" if result.max_abs_err is not None else "—",
-                          themed("✓", "success", colors) if result.match else themed("✗ differs", "error", colors, bold=True),
-                          key=str(result.version))
+            table.add_row(*cells(bench_row(result), self.app.get_css_variables()), key=str(result.version))

@@ -1,0 +1,133 @@
+"""One tensor against its reference: the difference, the verdict, and (on a mismatch) the hint.
+
+The difference of two 39-million-element gradients is taken chunk by chunk in a small
+scratch buffer instead of materialising `a - r` (a fresh 157 MB buffer costs more in page
+faults than all the reductions together).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from gradtui.hints import Evidence, HintContext, diagnose
+from gradtui.stats import TensorStats, tensor_stats
+
+DIFF_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Diff:
+    max_abs: float  # max |a - r|, NaN/Inf at the same places on both sides counting as equal
+    max_rel: float  # max_abs / max |r|
+    cosine: float
+    worst: tuple[int, ...]  # index of the largest difference
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One tensor of a step against its reference (autograd's gradient, or the reference layer's output)."""
+
+    name: str
+    stats: TensorStats | None  # None: the tensor is missing or not a tensor
+    ref: TensorStats | None  # None: the reference has no value for it
+    diff: Diff | None  # None: shapes differ, or a side is missing
+    match: bool
+    hint: str | None = None
+    tolerance: tuple[float, float] = field(default=(0.0, 0.0))
+    # A forward output that differs from the reference layer's: reported (≠), not failed.
+    deviation: bool = False
+
+    @property
+    def ref_shape(self) -> tuple[int, ...] | None:
+        return self.ref.shape if self.ref else None
+
+    @property
+    def ok(self) -> bool:
+        """Does not fail the run: a match, or a forward deviation."""
+        return self.match or self.deviation
+
+    @property
+    def mark(self) -> str:
+        return "✓" if self.match else ("≠" if self.deviation else "✗")
+
+
+def tolerance_for(ref: TensorStats, tolerance: tuple[float, float]) -> float:
+    rtol, atol = tolerance
+    return atol + rtol * ref.absmax
+
+
+def _diff(a: torch.Tensor, r: torch.Tensor, a_stats: TensorStats, r_stats: TensorStats) -> Diff:
+    dtype = torch.promote_types(a.dtype, r.dtype)
+    flat_a, flat_r = a.detach().reshape(-1).to(dtype), r.detach().reshape(-1).to(dtype)
+    n = flat_a.numel()
+    if n == 0:
+        return Diff(0.0, 0.0, 1.0, ())
+    scratch = torch.empty(min(DIFF_CHUNK, n), dtype=dtype, device=flat_a.device)
+    some_nonfinite = not (r_stats.finite and a_stats.finite)
+
+    def chunk_diff(start: int) -> torch.Tensor:
+        a_part, r_part = flat_a[start : start + DIFF_CHUNK], flat_r[start : start + DIFF_CHUNK]
+        d = scratch[: a_part.numel()]
+        torch.sub(a_part, r_part, out=d)
+        d.abs_()
+        if some_nonfinite:  # the same NaN or Inf at the same place is no difference
+            d.masked_fill_((a_part == r_part) | (torch.isnan(a_part) & torch.isnan(r_part)), 0)
+        return d
+
+    starts = range(0, n, DIFF_CHUNK)
+    maxima = torch.stack([chunk_diff(start).max() for start in starts])  # NaN wins, as it should
+    worst_chunk = int(torch.argmax(maxima))
+    start = starts[worst_chunk]
+    worst_flat = start + int(torch.argmax(chunk_diff(start)))
+    max_abs = float(maxima[worst_chunk])
+    r_max = r_stats.absmax
+    max_rel = max_abs / r_max if r_max > 0 else (0.0 if max_abs == 0 else math.inf)
+    worst = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst_flat), tuple(a.shape))) if a.dim() else ()
+    return Diff(max_abs, max_rel, _cosine(flat_a, flat_r, a_stats, r_stats, some_nonfinite), worst)
+
+
+def _cosine(flat_a, flat_r, a_stats: TensorStats, r_stats: TensorStats, some_nonfinite: bool) -> float:
+    """Over the places where both sides are finite (the norms of the statistics are over finite values too)."""
+    if some_nonfinite:
+        both = torch.isfinite(flat_a) & torch.isfinite(flat_r)
+        flat_a, flat_r = flat_a[both], flat_r[both]
+        a_norm, r_norm = float(torch.linalg.vector_norm(flat_a)), float(torch.linalg.vector_norm(flat_r))
+    else:
+        a_norm, r_norm = a_stats.norm, r_stats.norm
+    if a_norm > 0 and r_norm > 0:
+        # float32 dot and norms round independently: keep the ratio a cosine
+        return min(1.0, max(-1.0, float(torch.dot(flat_a, flat_r)) / (a_norm * r_norm)))
+    return 1.0 if a_norm == r_norm else 0.0
+
+
+def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, float],
+            context: HintContext | None = None, ref_stats: TensorStats | None = None) -> Comparison:
+    """`value` (what the user's code produced, maybe missing or not a tensor) against `ref`,
+    whose statistics may be given when known (autograd's do not change between runs).
+
+    A match needs the same shape, the same dtype, no NaN/Inf that the reference lacks, and
+    max|a − r| ≤ atol + rtol·max|r| (one scale for the whole tensor)."""
+    context = context or HintContext()
+    if value is ref and isinstance(ref, torch.Tensor):  # the reference layer's own output
+        stats = tensor_stats(ref)
+        worst = (0,) * ref.dim() if ref.numel() else ()
+        return Comparison(name, stats, stats, Diff(0.0, 0.0, 1.0, worst), True, None, tolerance)
+    if ref_stats is None and isinstance(ref, torch.Tensor):
+        ref_stats = tensor_stats(ref)
+    stats = tensor_stats(value) if isinstance(value, torch.Tensor) else None
+    diff = None
+    if stats is None or ref_stats is None:
+        # A gradient neither side has (a parameter the forward never uses, left unset) is consistent.
+        match = value is None and ref is None
+    elif stats.shape != ref_stats.shape:
+        match = False
+    else:
+        diff = _diff(value, ref, stats, ref_stats)
+        new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
+        match = (not new_nonfinite and stats.dtype == ref_stats.dtype
+                 and diff.max_abs <= tolerance_for(ref_stats, tolerance))
+    hint = None if match else diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context))
+    return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)

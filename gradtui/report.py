@@ -1,0 +1,177 @@
+"""The one report model of both faces: a session's steps and a bench run's rows as cells with a
+style, and as the JSON of `--json`. `cli.py` prints these cells with Rich, the app's widgets put
+them in DataTables; neither decides what a row says.
+
+A style is a theme name (success, error, warning, dim, bold) that each face maps to its colours.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from gradtui.formatting import number, seconds, shape, size
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    style: str | None = None  # success, error, warning, dim, bold
+
+
+MARK_STYLE = {"✓": "success", "≠": "warning", "✗": "error", "!": "error"}
+
+# The verdict first, then how far from the reference, then the statistics: a narrow screen
+# cuts from the right and keeps what matters.
+TENSOR_COLUMNS = ("", "tensor", "shape", "max|Δ|", "cosine", "mean", "std", "min", "max", "norm", "zeros", "NaN/Inf")
+
+
+def mark_cell(mark: str) -> Cell:
+    return Cell(mark, MARK_STYLE[mark])
+
+
+def tensor_row(t) -> tuple[Cell, ...]:
+    """A Comparison as cells under TENSOR_COLUMNS."""
+    s, d = t.stats, t.diff
+    cells = [mark_cell(t.mark), Cell(t.name),
+             Cell(shape(s.shape)) if s else Cell("missing", "error"),
+             Cell(number(d.max_abs) if d else "—"), Cell(f"{d.cosine:.4f}" if d else "—")]
+    if s is None:
+        return tuple(cells + [Cell("—")] * 7)
+    cells += [Cell(number(getattr(s, key))) for key in ("mean", "std", "min", "max", "norm")]
+    cells += [Cell(f"{s.zeros:.0%}"), Cell(f"{s.nan}/{s.inf}", "error") if not s.finite else Cell("0")]
+    return tuple(cells)
+
+
+def step_title(report) -> list[Cell]:
+    step = report.step
+    fed = [Cell(f"  (fed autograd's {', '.join(report.fed)})", "dim")] if report.fed else []
+    return [mark_cell(report.mark), Cell(f" step {step.index} · {step.direction} · {step.layer}"), *fed]
+
+
+def step_lines(report) -> list[tuple[Cell, ...]]:
+    """What a step says below its table: each hint (against the reference layer for a deviation),
+    its notes, its error."""
+    lines = []
+    for t in report.tensors:
+        if t.hint:
+            lines.append((Cell(f"{t.mark} {t.name}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
+    lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]
+    if report.error:
+        lines.append((Cell("! raised: ", "error"), Cell(str(report.error), "error")))
+    return lines
+
+
+def verdict(session) -> list[tuple[Cell, ...]]:
+    """The closing lines: the first mismatch (or that every gradient matches), and the first deviation."""
+    lines = []
+    nonfinite = session.first_nonfinite
+    if nonfinite is not None:
+        lines.append((Cell(f"! NaN/Inf first appears at step {nonfinite.index} ({nonfinite.layer}, {nonfinite.tensor})",
+                           "warning"),))
+    mismatch, deviation = session.first_mismatch, session.first_deviation
+    if mismatch is None:
+        lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps); loss {number(session.loss)}",
+                           "success"),))
+    else:
+        report = session.reports[mismatch.index]
+        what = report.error if report.error else report.first_mismatch.hint
+        tensor = f", {mismatch.tensor}" if mismatch.tensor else ""
+        lines.append((Cell(f"✗ first mismatch: step {mismatch.index} ({report.step.direction} {mismatch.layer}{tensor}): "
+                           f"{what}", "error"),))
+    if deviation is not None and deviation != mismatch:
+        hint = next(t.hint for t in session.reports[deviation.index].tensors if t.name == deviation.tensor)
+        lines.append((Cell(f"≠ the forward deviates from the reference layer at step {deviation.index} "
+                           f"({deviation.layer}, {deviation.tensor}): {hint}", "warning"),))
+    return lines
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+def _number(value: float | None):
+    """JSON has no NaN or Inf: those statistics are written as null (the nan/inf counts say why)."""
+    return value if value is None or math.isfinite(value) else None
+
+
+def _location(location) -> dict | None:
+    return None if location is None else {"index": location.index, "layer": location.layer, "tensor": location.tensor}
+
+
+def check_json(session) -> dict:
+    rtol, atol = session.tolerance
+    config = session.config
+    mismatch = session.first_mismatch
+    return {
+        "config": {"device": str(session.device), "dtype": config.dtype, "batch": len(session.data.x),
+                   "sizes": list(session.network.sizes), "seed": config.seed, "data": session.data.source,
+                   "layers": session.network.source, "rtol": rtol, "atol": atol, "isolate": config.isolate,
+                   "strict_forward": config.strict_forward, "init": config.init, "normalize": config.normalize},
+        "loss": _number(session.loss),
+        "steps": [_step_json(report) for report in session.reports],
+        "first_mismatch": _location(mismatch),
+        "first_deviation": _location(session.first_deviation),
+        "first_nonfinite": _location(session.first_nonfinite),
+        "ok": mismatch is None,
+    }
+
+
+def _step_json(report) -> dict:
+    error = report.error
+    return {
+        "index": report.step.index, "direction": report.step.direction, "layer": report.step.layer,
+        "tensors": [_tensor_json(t) for t in report.tensors],
+        "fed_from_autograd": list(report.fed),
+        "notes": list(report.notes),
+        "error": None if error is None else
+            {"type": error.type, "message": error.message, "file": error.file, "line": error.line},
+    }
+
+
+def _tensor_json(comparison) -> dict:
+    stats, diff = comparison.stats, comparison.diff
+    return {
+        "name": comparison.name,
+        "shape": list(stats.shape) if stats else None,
+        "dtype": stats.dtype if stats else None,
+        "device": stats.device if stats else None,
+        "stats": None if stats is None else {
+            key: _number(getattr(stats, key)) for key in ("mean", "std", "min", "max", "norm", "zeros")
+        } | {"nan": stats.nan, "inf": stats.inf},
+        "ref_shape": list(comparison.ref_shape) if comparison.ref_shape is not None else None,
+        "diff": None if diff is None else {"max_abs": _number(diff.max_abs), "max_rel": _number(diff.max_rel),
+                                           "cosine": _number(diff.cosine), "worst": list(diff.worst)},
+        "match": comparison.match,
+        "deviation": comparison.deviation,
+        "hint": comparison.hint,
+    }
+
+
+# -- bench --------------------------------------------------------------------------------
+
+BENCH_COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", "")
+
+
+def bench_row(row) -> tuple[Cell, ...]:
+    """A VersionResult as cells under BENCH_COLUMNS."""
+    if row.skipped:
+        return (Cell(str(row.version)), Cell(row.name), *[Cell("—")] * 5, Cell(f"skipped: {row.skipped}", "warning"))
+    return (Cell(str(row.version)), Cell(row.name),
+            Cell(f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})"),
+            Cell(f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—"),
+            Cell(f"{row.gflops:.1f}"), Cell(size(row.peak_bytes)), Cell(number(row.max_abs_err)),
+            Cell("✓", "success") if row.match else Cell("✗ differs from autograd", "error"))
+
+
+def floor_row(roofline) -> tuple[Cell, ...]:
+    return (Cell(""), Cell(f"floor: {roofline.what}", "dim"), Cell(seconds(roofline.median_s)), Cell(""),
+            Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""), Cell(""))
+
+
+def bench_json(runner, rows, roofline) -> dict:
+    return {
+        "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
+                   "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time},
+        "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
+                     for row in rows],
+        "roofline": None if roofline is None else asdict(roofline),
+    }

@@ -1,0 +1,67 @@
+"""The comparison with the reference: the difference, the tolerance, NaN/Inf and dtype."""
+
+import numpy as np
+import pytest
+import torch
+
+from gradtui import compare as comparison
+from gradtui.compare import compare
+
+TOL32 = (1e-4, 1e-7)
+
+
+def test_chunked_difference_finds_the_worst_element(monkeypatch):
+    monkeypatch.setattr(comparison, "DIFF_CHUNK", 7)  # many chunks, one of them partial
+    ref = torch.randn(9, 5, generator=torch.Generator().manual_seed(3))
+    value = ref.clone()
+    value[6, 2] += 0.5
+    value[1, 1] -= 0.25
+    c = compare("w.g", value, ref, TOL32)
+    assert not c.match
+    assert c.diff.worst == (6, 2)
+    assert c.diff.max_abs == pytest.approx(0.5, rel=1e-5)
+    assert c.diff.max_rel == pytest.approx(0.5 / float(ref.abs().max()), rel=1e-5)
+
+
+def test_one_tolerance_scale_for_the_whole_tensor():
+    ref = torch.tensor([1000.0, 1e-6])
+    assert compare("t", ref + torch.tensor([0.0, 1e-3]), ref, TOL32).match  # 1e-3 <= 1e-7 + 1e-4 * 1000
+    assert not compare("t", ref + torch.tensor([0.0, 0.2]), ref, TOL32).match
+
+
+def test_new_nan_is_a_mismatch_and_shared_nan_is_not():
+    ref = torch.tensor([1.0, float("nan"), 2.0])
+    assert compare("t", ref.clone(), ref, TOL32).match
+    value = torch.tensor([float("nan"), float("nan"), 2.0])
+    c = compare("t", value, ref, TOL32)
+    assert not c.match and "NaN introduced at this step" in c.hint
+
+
+def test_missing_and_wrong_type():
+    ref = torch.ones(3)
+    assert "was not set" in compare("b.g", None, ref, TOL32).hint
+    c = compare("b.g", np.ones(3), ref, TOL32)
+    assert not c.match and "numpy.ndarray, not a torch tensor" in c.hint
+
+
+def test_empty_tensors_match():
+    assert compare("t", torch.empty(0, 3), torch.empty(0, 3), TOL32).match
+
+
+def test_nan_and_inf_at_the_same_places_match_even_when_nothing_is_finite():
+    ref = torch.tensor([[float("nan"), float("inf")], [float("-inf"), float("nan")]])
+    c = compare("t", ref.clone(), ref, TOL32)
+    assert c.match and c.diff.max_abs == 0
+    moved = torch.tensor([[float("inf"), float("nan")], [float("-inf"), float("nan")]])
+    assert not compare("t", moved, ref, TOL32).match
+
+
+def test_dtype_is_part_of_a_match():
+    ref = torch.randn(4, 3).bfloat16()
+    c = compare("l1.g", ref.float(), ref, (1e-2, 1e-3))
+    assert not c.match and c.diff.max_abs == 0
+    assert "float32" in c.hint and "bfloat16" in c.hint
+
+
+def test_a_gradient_neither_side_has_is_consistent():
+    assert compare("b.g", None, None, TOL32).match
