@@ -1,12 +1,14 @@
 """DebugSession: stepping, undoing, resetting, missing gradients and errors in user code."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 from conftest import SAMPLES, cuda
 
 from gradtui.config import RunConfig
+from gradtui.data import Dataset
 from gradtui.session import DebugSession
 
 SMALL = RunConfig(device="cpu", batch=128, hidden=(16, 8), init="random")
@@ -150,3 +152,74 @@ def test_a_sample_bug_is_named_on_cuda():
     session = DebugSession(RunConfig(device="cuda", batch=512, layers=SAMPLES / "transposed.py"))
     session.run_to_end()
     assert (session.first_mismatch.index, session.first_mismatch.tensor) == (5, "w2.g")
+
+
+def reports_summary(session):
+    return [(r.step.index, r.mark, tuple((t.name, t.match, t.hint) for t in r.tensors)) for r in session.reports]
+
+
+@pytest.mark.parametrize("sample", ["update_in_backward.py", "inplace_relu.py", "inplace_relu_shifted.py"])
+def test_user_code_changing_tensors_in_place_never_corrupts_gradtuis_own(sample):
+    """x, y and the weights the user's code gets are copies: after any in-place change, r starts
+    from the same numbers, and p undoes a step exactly (by replaying the steps before it)."""
+    session = DebugSession(replace(SMALL, layers=SAMPLES / sample))
+    pristine = {name: t.clone() for name, t in {"x": session.data.x, "y": session.data.y, **session.params}.items()}
+    session.run_to_end()
+    first_pass = reports_summary(session)
+    assert all(torch.equal(t, pristine[name]) for name, t in
+               {"x": session.data.x, "y": session.data.y, **session.params}.items())
+    for k in reversed(range(len(session.steps))):
+        session.back()
+        assert session.cursor == k
+        assert reports_summary(session) == first_pass[:k]
+    assert all(torch.equal(session.values[name], pristine[name]) for name in ("x", "w1", "b1", "w2", "b2", "w3", "b3"))
+    session.run_to_end()
+    assert reports_summary(session) == first_pass
+    session.reset()
+    assert all(torch.equal(session.values[name], pristine[name]) for name in ("x", "w1", "w2", "w3"))
+    assert torch.equal(session.targ, pristine["y"])
+
+
+def test_back_over_an_in_place_forward_restores_its_input():
+    session = DebugSession(replace(SMALL, layers=SAMPLES / "inplace_relu.py"))
+    session.step()
+    l1 = session.values["l1"].clone()
+    assert bool((l1 < 0).any())
+    session.step()  # relu1 in place: l1 is now l2
+    assert session.values["l1"] is session.values["l2"] and not bool((session.values["l1"] < 0).any())
+    session.back()
+    assert torch.equal(session.values["l1"], l1) and "l2" not in session.values
+
+
+def test_the_autograd_pass_at_load_or_at_the_first_backward_step_gives_the_same_verdict():
+    """The app runs autograd's pass while loading, check at the first backward step: a layer file
+    whose instances share state (a class attribute) must be judged the same either way."""
+    config = RunConfig(device="cpu", batch=64, hidden=(16, 8), layers=SAMPLES / "shared_state.py")
+    early = DebugSession(config)
+    early.prepare_reference()
+    early.run_to_end()
+    late = DebugSession(config)
+    late.run_to_end()
+    assert early.first_mismatch == late.first_mismatch
+    assert (early.first_mismatch.index, early.first_mismatch.layer, early.first_mismatch.tensor) == (10, "relu1", "l1.g")
+    assert reports_summary(early) == reports_summary(late)
+
+
+def test_nan_in_the_data_matches_on_the_reference_layers():
+    x, y = torch.randn(64, 12), torch.randint(0, 10, (64,)).float()
+    x[3, 5], x[7, 1] = math.nan, math.inf
+    session = DebugSession(RunConfig(device="cpu"), data=Dataset(x, y, "nan data"))
+    session.run_to_end()
+    assert session.first_mismatch is None
+    assert session.first_nonfinite.index == 0
+    w1_g = next(t for t in session.reports[7].tensors if t.name == "w1.g")
+    assert w1_g.match and w1_g.stats.nan > 0
+
+
+def test_a_mask_product_on_nan_data_is_told_apart_from_autograds_where():
+    x, y = torch.randn(64, 12), torch.randint(0, 10, (64,)).float()
+    x[3, 5] = math.nan
+    session = DebugSession(RunConfig(device="cpu", layers=SAMPLES / "lesson_matmul.py"), data=Dataset(x, y, "nan"))
+    report = session.run_to_mismatch()
+    assert (report.step.index, report.first_mismatch.name) == (6, "l1.g")
+    assert "0 × NaN = NaN" in report.first_mismatch.hint
