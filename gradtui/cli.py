@@ -152,18 +152,15 @@ def main(argv: list[str] | None = None) -> int:
 # -- the app ------------------------------------------------------------------------------
 
 def _app(config: RunConfig, err: Console) -> int:
-    """Everything that can be bad input is checked here, before the screen switches."""
-    from gradtui.data import load_data
-    from gradtui.model import load_layer_file
-
-    device = config.resolve_device()
-    if config.layers is not None:
-        load_layer_file(config.layers)
-    data = load_data(config, device) if config.data is not None else None  # synthetic: built in the app
-
+    """No torch before the first frame: what can be checked without it (the options, that the
+    files exist) is checked here; the rest (the device, the files' contents) while the app loads,
+    which then leaves with the same one line and exit 2."""
+    for option, path in (("--layers", config.layers), ("--data", config.data)):
+        if path is not None and not path.is_file():
+            raise InputError(f"{option} {path}: no such file")
     from gradtui.ui.app import GradTUI
 
-    app = GradTUI(config, data=data)
+    app = GradTUI(config)
     app.run()
     return app.return_code or 0
 

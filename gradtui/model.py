@@ -14,52 +14,10 @@ import torch
 
 from gradtui import layers as reference_layers
 from gradtui.config import N_OUT, InputError, RunConfig
+from gradtui.steps import LayerSpec, describe, layer_specs, network_kinds
 
 LAYER_CLASSES = ("Lin", "Relu", "Mse")
 KIND_CLASS = {"lin": "Lin", "relu": "Relu", "mse": "Mse"}
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One layer of the network, in the notes' names: `lin2` reads `l2` and writes `out`."""
-
-    name: str  # lin1, relu1, ..., mse
-    kind: str  # lin, relu, mse
-    inp: str  # the activation it reads
-    out: str  # the activation it writes
-    params: tuple[str, ...] = ()  # ("w1", "b1") for lin1
-
-    @property
-    def grads(self) -> tuple[str, ...]:
-        """The tensors whose .g this layer's backward sets, in the order DESIGN.md lists them."""
-        if self.kind == "mse":
-            return (self.inp,)
-        return (self.inp, *self.params)
-
-
-def layer_specs(n_hidden: int) -> tuple[LayerSpec, ...]:
-    """Lin, ReLU pairs for each hidden width, a last Lin, then MSE."""
-    specs, activation = [], 0
-    current = "x"
-
-    def next_activation(last: bool) -> str:
-        nonlocal activation
-        if last:
-            return "out"
-        activation += 1
-        return f"l{activation}"
-
-    for k in range(1, n_hidden + 2):
-        last = k == n_hidden + 1
-        lin_out = next_activation(last)
-        specs.append(LayerSpec(f"lin{k}", "lin", current, lin_out, (f"w{k}", f"b{k}")))
-        current = lin_out
-        if not last:
-            relu_out = next_activation(False)
-            specs.append(LayerSpec(f"relu{k}", "relu", current, relu_out))
-            current = relu_out
-    specs.append(LayerSpec("mse", "mse", current, "loss"))
-    return tuple(specs)
 
 
 def init_params(config: RunConfig, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -146,18 +104,11 @@ class Network:
         return built
 
     def describe(self) -> str:
-        """Lin(784→50) → ReLU → Lin(50→1) → MSE"""
-        parts, sizes = [], iter(zip(self.sizes, self.sizes[1:]))
-        for spec in self.specs:
-            if spec.kind == "lin":
-                fan_in, fan_out = next(sizes)
-                parts.append(f"Lin({fan_in}→{fan_out})")
-            else:
-                parts.append(spec.kind.upper() if spec.kind == "mse" else "ReLU")
-        return " → ".join(parts)
+        return describe(self.specs, self.sizes)
 
 
 def build_network(config: RunConfig, n_in: int) -> Network:
     classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
     source = str(config.layers) if config.layers is not None else "reference"
-    return Network(layer_specs(len(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT), config.layers)
+    return Network(layer_specs(network_kinds(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT),
+                   config.layers)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 import torch
 
 from gradtui import layers as reference_layers
-from gradtui.model import KIND_CLASS, LayerSpec, Network
 from gradtui.formatting import shape_in_words
+from gradtui.model import KIND_CLASS, Network
 from gradtui.stats import TensorStats, tensor_stats
+from gradtui.steps import LayerSpec
 
 
 @dataclass(frozen=True)

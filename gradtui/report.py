@@ -21,9 +21,9 @@ class Cell:
 
 MARK_STYLE = {"✓": "success", "≠": "warning", "✗": "error", "!": "error"}
 
-# The verdict first, then how far from the reference, then the statistics: a narrow screen
-# cuts from the right and keeps what matters.
-TENSOR_COLUMNS = ("", "tensor", "shape", "max|Δ|", "cosine", "mean", "std", "min", "max", "norm", "zeros", "NaN/Inf")
+# The verdict first, then how far from the reference, the alarms, then the statistics: a
+# narrow screen cuts from the right and keeps what matters.
+TENSOR_COLUMNS = ("", "tensor", "shape", "max|Δ|", "cosine", "NaN/Inf", "mean", "std", "min", "max", "norm", "zeros")
 
 
 def mark_cell(mark: str) -> Cell:
@@ -38,8 +38,9 @@ def tensor_row(t) -> tuple[Cell, ...]:
              Cell(number(d.max_abs) if d else "—"), Cell(f"{d.cosine:.4f}" if d else "—")]
     if s is None:
         return tuple(cells + [Cell("—")] * 7)
+    cells.append(Cell(f"{s.nan}/{s.inf}", "error") if not s.finite else Cell("0"))
     cells += [Cell(number(getattr(s, key))) for key in ("mean", "std", "min", "max", "norm")]
-    cells += [Cell(f"{s.zeros:.0%}"), Cell(f"{s.nan}/{s.inf}", "error") if not s.finite else Cell("0")]
+    cells.append(Cell(f"{s.zeros:.0%}"))
     return tuple(cells)
 
 

@@ -25,28 +25,11 @@ from gradtui.config import RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
-from gradtui.model import LayerSpec, build_network, init_params, reference_classes
+from gradtui.model import build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
+from gradtui.steps import Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
-
-
-@dataclass(frozen=True)
-class Step:
-    index: int
-    direction: str  # forward, backward
-    spec: LayerSpec
-    position: int  # the layer's place in the network
-
-    @property
-    def layer(self) -> str:
-        return self.spec.name
-
-    @property
-    def produces(self) -> tuple[str, ...]:
-        if self.direction == "forward":
-            return (self.spec.out,)
-        return tuple(f"{name}.g" for name in self.spec.grads)
 
 
 @dataclass(frozen=True)
@@ -106,13 +89,6 @@ class Location:
 
 class StepTimeout(Exception):
     """The user's code ran past --step-timeout."""
-
-
-def build_steps(specs: tuple[LayerSpec, ...]) -> tuple[Step, ...]:
-    forward = [("forward", spec, i) for i, spec in enumerate(specs)]
-    backward = [("backward", spec, i) for i, spec in reversed(list(enumerate(specs)))]
-    return tuple(Step(index, direction, spec, position)
-                 for index, (direction, spec, position) in enumerate(forward + backward))
 
 
 class DebugSession:

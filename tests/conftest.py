@@ -26,13 +26,13 @@ def check_json(capsys, *argv: str) -> tuple[int, dict]:
 
 
 async def settle(pilot) -> None:
-    """Until no worker runs and every message they posted has been handled: a handler may start
-    another worker (the histogram of a newly selected row, a key queued during a step)."""
+    """Until no worker runs, every message they posted has been handled, and the step asked for
+    is on screen."""
     app = pilot.app
     for _ in range(100):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not app.busy and not any(worker.is_running for worker in app.workers):
+        if not any(worker.is_running for worker in app.workers) and app.shown_step == app.target:
             return
     raise AssertionError("the app did not settle")
 

@@ -1,5 +1,6 @@
 """The app's keys drive the session exactly as the DebugSession API would."""
 
+import os
 import random
 import time
 
@@ -28,8 +29,16 @@ def screen_state(app) -> tuple:
             str(app.query_one("#hint", Static).render()))
 
 
+def mirror_moves(mirror: DebugSession, key: str) -> None:
+    """What a key does to a session stepped by hand (the app's own runs ahead and shows one step)."""
+    back, forward = key in ("p", "left"), key in ("n", "right", "space", "e", "m")
+    if (back and mirror.cursor == 0) or (forward and mirror.done):
+        return
+    API[key](mirror)
+
+
 @pytest.mark.parametrize("keys", ["nnnnnn", "nnpnnnpp", "e", "mpm", "nnnrn", "eppppppppn", "right right left space"])
-async def test_keys_drive_the_session_as_the_api_would(keys):
+async def test_keys_drive_the_screen_as_the_api_would_drive_a_session(keys):
     keys = keys.split() if " " in keys else list(keys)
     app = GradTUI(SMALL)
     mirror = DebugSession(SMALL)
@@ -38,19 +47,17 @@ async def test_keys_drive_the_session_as_the_api_would(keys):
         for key in keys:
             await pilot.press(key)
             await settle(pilot)
-            back, forward = key in ("p", "left"), key in ("n", "right", "space", "e", "m")
-            can = not ((back and mirror.cursor == 0) or (forward and mirror.done))
-            if can:
-                API[key](mirror)
-            assert app.session.cursor == mirror.cursor, key
-            assert app.session.reports == mirror.reports, key
+            mirror_moves(mirror, key)
+            assert app.shown_step == (mirror.cursor - 1 if mirror.cursor else None), key
+            if mirror.cursor:
+                assert app.frames[app.shown_step].report == mirror.reports[-1], key
 
 
 async def test_m_stops_at_the_samples_first_mismatch_and_shows_its_hint():
     app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "relu_mask.py"))
     async with app.run_test(size=(120, 40)) as pilot:
         await drive(pilot, ["m"])
-        assert app.session.cursor == 7
+        assert app.shown_step == 6
         assert app.session.first_mismatch.index == 6 and app.session.first_mismatch.tensor == "l1.g"
         assert "mask taken from the wrong tensor" in str(app.query_one("#hint", Static).render())
         assert app.query_one(TensorTable).selected == "l1.g"
@@ -67,19 +74,37 @@ async def test_p_restores_the_previous_screen():
         assert screen_state(app) == before
 
 
-async def test_keys_typed_while_a_step_runs_are_queued(tmp_path):
+async def test_keys_typed_while_loading_are_applied_in_order(tmp_path):
     slow = tmp_path / "slow.py"
     slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
-                    "class Lin(Fast):\n    def forward(self, inp):\n        time.sleep(0.3)\n"
-                    "        return super().forward(inp)\n")
+                    "class Lin(Fast):\n    def __init__(self, w, b):\n        time.sleep(0.5)\n"
+                    "        super().__init__(w, b)\n")
     app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow))
     async with app.run_test(size=(120, 40)) as pilot:
+        for key in "nnnp":  # at once: the session is still loading
+            await pilot.press(key)
+        assert app.target == 1 and app.shown_step != 1
+        assert "⟳" in str(app.query_one(Pipeline).render())
         await settle(pilot)
-        for _ in range(3):
-            await pilot.press("n")  # no settling: the first step is still sleeping
-        assert app.busy
+        assert app.shown_step == 1 and app.query_one("#step").border_title.startswith("step 1 · forward · relu1")
+
+
+async def test_m_while_loading_waits_for_the_mismatch():
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "relu_mask.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("m")
         await settle(pilot)
-        assert app.session.cursor == 3
+        assert app.shown_step == 6 and app.query_one(TensorTable).selected == "l1.g"
+
+
+async def test_m_that_finds_nothing_says_so():
+    app = GradTUI(RunConfig(device="cpu", batch=64))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        assert app.shown_step == 7
+        messages = [notification.message for notification in app._notifications]
+        assert any("no mismatch in the whole pass: every gradient of the 8 steps matches autograd" in m
+                   for m in messages)
 
 
 async def test_back_is_greyed_at_step_zero_and_device_without_cuda(monkeypatch):
@@ -92,7 +117,7 @@ async def test_back_is_greyed_at_step_zero_and_device_without_cuda(monkeypatch):
         assert app.check_action("next", ()) is True
         await pilot.press("p")  # greyed: nothing happens
         await settle(pilot)
-        assert app.session.cursor == 0
+        assert app.shown_step is None
         await drive(pilot, ["e"])
         assert app.check_action("next", ()) is None and app.check_action("back", ()) is True
 
@@ -104,7 +129,7 @@ async def test_a_user_error_shows_in_the_step_panel_and_the_app_goes_on():
         error = str(app.query_one("#step-error", Static).render())
         assert "RuntimeError" in error and "raises.py:17" in error
         await drive(pilot, ["p", "r", "e"])
-        assert app.session.cursor == 8
+        assert app.shown_step == 7
 
 
 async def test_timing_rows_land_then_the_floor():
@@ -161,8 +186,7 @@ async def test_200_random_keys_raise_nothing():
                 await settle(pilot)
         await settle(pilot)
         assert app.is_running
-        assert 0 <= app.session.cursor <= len(app.session.steps)
-        assert len(app.session.reports) == app.session.cursor
+        assert app.shown_step == app.target and (app.shown_step is None or 0 <= app.shown_step < len(app.steps))
 
 
 @pytest.mark.parametrize("size", [(40, 12), (20, 8)])
@@ -174,7 +198,7 @@ async def test_tiny_terminals_and_resizes_raise_nothing(size):
         await drive(pilot, ["n"])
         await pilot.resize_terminal(*size)
         await drive(pilot, ["e"])
-        assert app.is_running and app.session.done
+        assert app.is_running and app.shown_step == 7
 
 
 MASH = ["n", "p", "e", "m", "r", "t", "escape", "d", "question_mark", "right", "left", "space", "up", "down", "tab"]
@@ -199,16 +223,15 @@ async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing
         for _ in range(120):  # no settling: keys land while steps and the timing run are in flight
             await pilot.press(rng.choice(MASH))
         await settle(pilot)
-        assert app.is_running
-        assert len(app.session.reports) == app.session.cursor
+        assert app.is_running and app.shown_step == app.target
 
 
 async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeypatch):
-    from gradtui.bench import runner
+    from gradtui.ui import bench_process
 
     started = []
-    popen = runner.subprocess.Popen
-    monkeypatch.setattr(runner.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+    popen = bench_process.subprocess.Popen
+    monkeypatch.setattr(bench_process.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
     app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(8,), min_time=30.0))  # the real runner: minutes of work
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -220,3 +243,43 @@ async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeyp
         await pilot.press("q")
     assert time.monotonic() - begun < 3
     assert started[0].wait(timeout=5) is not None  # the timing process is gone, not orphaned
+
+
+async def test_saving_the_layer_file_reloads_it_and_marks_what_changed(tmp_path):
+    mine = tmp_path / "mine.py"
+    mine.write_text((SAMPLES / "transposed.py").read_text())
+    app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(16,), layers=mine))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        assert app.shown_step == 5 and app.frames[5].report.mark == "✗"
+        mine.write_text((SAMPLES / "correct.py").read_text())  # the student fixes the bug and saves
+        os.utime(mine, (time.time() + 5, time.time() + 5))  # a new modification time, however fast the test
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.changes and app.fresh == len(app.steps):
+                break
+        await settle(pilot)
+        assert app.shown_step == 5 and app.frames[5].report.mark == "✓"
+        assert app.changes == {5: "✗", 7: "✗"}
+        assert "✗✓" in str(app.query_one(Pipeline).render()).replace(" ", "")
+
+        mine.write_text("class Lin(:\n")  # saved half-typed: a syntax error
+        await pilot.press("l")
+        await settle(pilot)
+        assert "reload failed" in str(app.query_one("#step-error", Static).render())
+        assert "SyntaxError" in str(app.query_one("#step-error", Static).render())
+        assert app.frames[5].report.mark == "✓"  # the last good classes stay
+
+
+@pytest.mark.parametrize("size, columns", [((120, 40), 5), ((80, 24), 3)])
+async def test_the_verdict_is_on_screen_without_scrolling(size, columns):
+    """Each tensor row's ✓/✗ (and at 120 columns its max|Δ| and cosine) fits the visible table."""
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "transposed.py"))
+    async with app.run_test(size=size) as pilot:
+        await drive(pilot, ["m"])
+        table = app.query_one("#tensor-table", DataTable)
+        labels = [str(column.label) for column in table.ordered_columns]
+        assert labels[:5] == ["", "tensor", "shape", "max|Δ|", "cosine"]
+        needed = sum(column.get_render_width(table) for column in table.ordered_columns[:columns])
+        assert needed <= table.scrollable_content_region.width
+        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["✓", "✗", "✓"]

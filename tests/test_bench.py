@@ -17,6 +17,7 @@ from gradtui.bench.runner import (
 )
 from gradtui.bench.versions import VERSIONS
 from gradtui.config import RunConfig
+from gradtui.ui import bench_process
 
 FIELDS = {"version", "name", "median_s", "iqr_s", "runs", "ratio_to_autograd", "gflops", "peak_bytes",
           "max_abs_err", "match", "skipped"}
@@ -173,14 +174,14 @@ def test_ctrl_c_prints_the_rows_done_and_exits_130(capsys, monkeypatch):
 
 def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
     config = tiny(versions=(2, 7))
-    rows = [r for r in runner_module.results_in_subprocess(config) if r is not None]
+    rows = [r for r in bench_process.results_in_subprocess(config) if r is not None]
     assert [type(r).__name__ for r in rows] == ["VersionResult", "VersionResult", "Roofline"]
     assert [r.version for r in rows[:2]] == [2, 7] and all(r.match for r in rows[:2])
 
     started = []
-    real_popen = runner_module.subprocess.Popen
-    monkeypatch.setattr(runner_module.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
-    results = runner_module.results_in_subprocess(tiny(min_time=5.0))
+    real_popen = bench_process.subprocess.Popen
+    monkeypatch.setattr(bench_process.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    results = bench_process.results_in_subprocess(tiny(min_time=5.0))
     next(results)  # a heartbeat, or the first row
     results.close()
     assert started[0].poll() is not None  # the process is gone
@@ -188,7 +189,7 @@ def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
 
 def test_subprocess_errors_are_raised_in_the_parent():
     with pytest.raises(RuntimeError, match="--layers|no such file|InputError"):
-        list(runner_module.results_in_subprocess(tiny(data=Path("no/such/file.npz"))))
+        list(bench_process.results_in_subprocess(tiny(data=Path("no/such/file.npz"))))
 
 
 @cuda

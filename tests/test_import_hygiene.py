@@ -19,3 +19,12 @@ def test_engine_modules_do_not_import_textual():
         "assert not bad, bad\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_app_paints_its_first_frame_before_torch_is_imported():
+    """The app module and its widgets import no torch: the first frame comes at once, and torch
+    loads in a worker while the header says so."""
+    code = ("import sys\nimport gradtui.cli, gradtui.ui.app\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -10,13 +10,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import math
-import os
-import pickle
-import queue
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
@@ -25,12 +19,12 @@ import torch
 from torch.utils import benchmark
 
 from gradtui.bench.versions import VERSIONS, Version
+from gradtui.compare import compare
 from gradtui.config import RunConfig
 from gradtui.data import load_data
 from gradtui.memory import free_bytes, gigabytes
 from gradtui.model import build_network, init_params
 from gradtui.reference import autograd_reference
-from gradtui.compare import compare
 
 AUTOGRAD = 2
 SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed over this many calls
@@ -248,66 +242,3 @@ def _with_ratio(result: VersionResult, autograd: VersionResult) -> VersionResult
     if result.median_s is None or autograd.median_s is None:
         return result
     return replace(result, ratio_to_autograd=result.median_s / autograd.median_s)
-
-
-def child_main() -> None:
-    """The timing process: a pickled RunConfig on stdin, pickled (kind, payload) rows on stdout."""
-    channel = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
-    config = pickle.load(sys.stdin.buffer)
-    os.nice(5)  # the face that started us stays responsive; it is idle while we time, so no figure moves
-
-    def send(kind: str, payload=None) -> None:
-        pickle.dump((kind, payload), channel)
-        channel.flush()
-
-    try:
-        for result in BenchRunner(config).results():
-            send("result", result)
-        send("done")
-    except BaseException as exc:  # reported to the parent, which raises it there
-        send("error", f"{type(exc).__name__}: {exc}")
-
-
-def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator[VersionResult | Roofline | None]:
-    """BenchRunner(config).results(), run in a fresh process, with None every heartbeat_s between rows.
-
-    For a face that must stay live: the outer product frees 8 GB in one go while holding the
-    GIL, which would freeze a UI thread for most of a second; a process does not. The
-    heartbeats let the caller stop while a version runs; closing the iterator ends the
-    process at once. (A plain subprocess, not multiprocessing: that hands the child
-    sys.stderr's descriptor, which a UI capturing stdio does not have.)
-    """
-    process = subprocess.Popen([sys.executable, "-c", "from gradtui.bench.runner import child_main; child_main()"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    pickle.dump(config, process.stdin)
-    process.stdin.close()
-    rows: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        try:
-            while True:
-                rows.put(pickle.load(process.stdout))  # our own child's rows
-        except (EOFError, OSError, pickle.UnpicklingError):
-            rows.put(("ended", None))
-
-    threading.Thread(target=read, daemon=True, name="gradtui-bench-reader").start()
-    try:
-        while True:
-            try:
-                kind, payload = rows.get(timeout=heartbeat_s)
-            except queue.Empty:
-                yield None
-                continue
-            if kind == "done":
-                return
-            if kind == "error":
-                raise RuntimeError(payload)
-            if kind == "ended":
-                raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.wait()})")
-            yield payload
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        process.stdout.close()

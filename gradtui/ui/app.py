@@ -1,14 +1,23 @@
 """GradTUI: step through the backward pass, with the timing pane.
 
-A thin face over DebugSession and the bench runner: every torch call runs in a thread
-worker, which posts a message when it is done; the handlers update the widgets from what
-the session reports. One session job runs at a time (the keys that would start another are
-greyed out meanwhile), so the session is never touched by two threads at once.
+A thin face over DebugSession and the bench runner, built to answer every key at once:
+
+- The first frame comes before torch is imported: the network and its steps follow from the
+  options alone. A worker then loads torch, builds the session, and runs every step *ahead*
+  of the screen (the pass is deterministic, so running ahead changes no result), posting one
+  `Frame` per step: the report, the loss, the histograms, all made off the UI thread.
+- A key only moves `target`, the step the user asked for. The screen shows it as soon as its
+  frame has landed: at once when it has, with ⟳ on the pipeline until then. `shown_step` is
+  the step on show, set once the screen shows it. Keys typed while loading move the target
+  too, so nothing typed is lost.
+- When the --layers file changes on disk (or on `l`) a fresh session replays the pass with the
+  new classes and the pipeline marks each step whose verdict changed; a file that no longer
+  imports keeps the last good classes and says why.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import gc
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -22,7 +31,8 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
-from gradtui.config import RunConfig
+from gradtui.config import N_FEATURES, N_OUT, InputError, RunConfig
+from gradtui.steps import build_steps, describe, layer_specs, network_kinds
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
@@ -30,9 +40,11 @@ from gradtui.ui.widgets.step import StepPanel, short_path
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
 
+LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
+
 
 def run_bench(config: RunConfig) -> Iterable:
-    from gradtui.bench.runner import results_in_subprocess
+    from gradtui.ui.bench_process import results_in_subprocess
 
     return results_in_subprocess(config)
 
@@ -40,10 +52,11 @@ def run_bench(config: RunConfig) -> Iterable:
 # Declared once: key binding, footer entry, help screen line and command palette entry.
 KEYS = [
     Binding("n,right,space", "next", "Step", tooltip="next step", priority=True),
-    Binding("p,left", "back", "Back", tooltip="step back (undo the last step exactly)", priority=True),
+    Binding("p,left", "back", "Back", tooltip="step back", priority=True),
     Binding("e", "to_end", "End", tooltip="run to the end"),
-    Binding("m", "to_mismatch", "Mismatch", tooltip="run to the first mismatch (or error)"),
-    Binding("r", "reset", "Reset", tooltip="reset to step 0 (same seed, same data)"),
+    Binding("m", "to_mismatch", "Mismatch", tooltip="run to the next mismatch (or error)"),
+    Binding("r", "reset", "Reset", tooltip="back to before step 0 (same seed, same data)"),
+    Binding("l", "reload", "Reload", tooltip="reload the --layers file now (it also reloads when saved)"),
     Binding("t", "timing", "Timing", tooltip="verify and time the lesson's versions (in the Timing tab)"),
     Binding("escape", "cancel_timing", "Cancel", tooltip="cancel the timing run"),
     Binding("d", "device", "Device", tooltip="switch device cpu ⇄ cuda (when CUDA is available)"),
@@ -51,22 +64,36 @@ KEYS = [
     Binding("q", "quit", "Quit", tooltip="quit"),
 ]
 
-SESSION_ACTIONS = {"next", "back", "to_end", "to_mismatch", "reset", "device"}
+
+@dataclass(frozen=True)
+class Frame:
+    """What the screen shows for one step, made in the worker: no torch on the UI thread."""
+
+    report: object  # StepReport
+    loss: float | None  # the loss once this step has run
+    histograms: dict  # tensor name -> stats.Histogram | None
 
 
 @dataclass
-class SessionChanged(Message):
-    """A session job finished: the screen shows the session's new state."""
-
-    selected: str | None
-    histogram: object  # stats.Histogram | None
-    error: str | None = None
+class SessionLoaded(Message):
+    generation: int
+    session: object  # DebugSession
+    sources: list  # per step: (file, first line, code) of the method that runs
+    cuda: bool
 
 
 @dataclass
-class HistogramReady(Message):
-    name: str
-    histogram: object
+class FrameReady(Message):
+    generation: int
+    index: int
+    frame: Frame
+
+
+@dataclass
+class LoadFailed(Message):
+    generation: int
+    error: str
+    bad_input: bool
 
 
 @dataclass
@@ -87,8 +114,8 @@ class GradTUI(App[int]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
 
-    busy: reactive[bool] = reactive(False)
     timing: reactive[bool] = reactive(False)
+    target: reactive[int | None] = reactive(None, init=False)  # the step asked for; None: before step 0
 
     def __init__(self, config: RunConfig, data=None, bench: Callable[[RunConfig], Iterable] = run_bench):
         """`data` replaces the config's data (as DebugSession takes it); `bench` yields the timing
@@ -97,10 +124,19 @@ class GradTUI(App[int]):
         self.config = config
         self._data = data
         self._bench = bench
-        self.session = None  # the DebugSession, built in a worker so the first frame comes at once
-        self._pending: deque[str] = deque()  # session keys typed while a step ran
+        self.specs = layer_specs(network_kinds(config.hidden))
+        self.steps = build_steps(self.specs)
+        self.session = None  # the DebugSession of the latest good load, running ahead in a worker
+        self.frames: list[Frame] = []  # per step run; after a reload, the old ones until replaced
+        self.fresh = 0  # how many of `frames` come from the latest load
+        self.sources: list = []
+        self.shown_step: int | None = None
+        self.changes: dict[int, str] = {}  # step -> its mark before the last reload, where it changed
+        self._seeking: int | None = None  # `m` waits for frames from this step on
+        self._generation = 0
+        self._layers_mtime = _mtime(config.layers)
         self._timing_worker: Worker | None = None
-        self._cuda = False  # known once the loading worker has asked torch (no torch on the UI thread)
+        self._cuda = False
 
     # -- layout -------------------------------------------------------------------------
 
@@ -119,12 +155,23 @@ class GradTUI(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"{self.config.device} · {self.config.dtype} · loading…"
+        self._set_subtitle("loading torch…")
         for panel, title in (("#pipeline", "pipeline"), ("#tensors", "tensors"), ("#histogram", "histogram")):
             self.query_one(panel).border_title = title
-        self.busy = True
-        self.query_one(Pipeline).show(None)
-        self._load()
+        self._show()
+        self._load(self._generation, self._data)
+        if self.config.layers is not None:
+            self.set_interval(LAYERS_POLL_S, self._poll_layers)
+
+    def _set_subtitle(self, state: str) -> None:
+        session = self.session
+        if session is not None:
+            network, device, rows = session.network.describe(), session.device, len(session.data.x)
+        else:
+            sizes = (None if self.config.data else N_FEATURES, *self.config.hidden, N_OUT)
+            network, device, rows = describe(self.specs, sizes), self.config.device, self.config.batch or "…"
+        layers = f" · layers: {short_path(str(self.config.layers))}" if self.config.layers else ""
+        self.sub_title = f"{network} · {device} · {self.config.dtype} · batch {rows}{layers}{state}"
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -135,146 +182,191 @@ class GradTUI(App[int]):
     # -- what can run now ------------------------------------------------------------------
 
     def check_action(self, action: str, parameters) -> bool | None:
-        session = self.session
+        last = len(self.steps) - 1
         if action == "cancel_timing":
             return self.timing or False  # hidden unless a timing run can be cancelled
         if action == "timing":
             return None if self.timing else True
         if action == "device":
-            return True if self._cuda and not self.busy else None
-        if action in SESSION_ACTIONS:
-            if session is None or (self.busy and action == "device"):
-                return None
-            if self.busy:
-                return True  # queued: n n n typed during a step runs three steps
-            if action == "back":
-                return True if session.cursor > 0 else None
-            if action in ("next", "to_end", "to_mismatch"):
-                return True if not session.done else None
+            return True if self._cuda else None
+        if action == "reload":
+            return True if self.config.layers is not None and self.session is not None else None
+        if action in ("back", "reset"):
+            return True if self.target is not None else None
+        if action in ("next", "to_end", "to_mismatch"):
+            return True if self.target is None or self.target < last else None
         return True
-
-    def watch_busy(self) -> None:
-        self.refresh_bindings()
 
     def watch_timing(self) -> None:
         self.refresh_bindings()
 
-    # -- session jobs: one at a time, each in a thread worker ---------------------------------
+    def watch_target(self, before: int | None, target: int | None) -> None:
+        # The footer recomposes on every refresh_bindings (a good share of a key's time): only
+        # when what a key can do changes, at either end of the pass.
+        last = len(self.steps) - 1
+        if (before is None, before == last) != (target is None, target == last):
+            self.refresh_bindings()
+        self._show()
 
-    @work(thread=True, group="session", exit_on_error=False)
-    def _load(self) -> None:
-        from gradtui.config import InputError
+    # -- the session, run ahead in a worker ---------------------------------------------------
+
+    @work(thread=True, group="session", exclusive=True, exit_on_error=False)
+    def _load(self, generation: int, data) -> None:
         from gradtui.session import DebugSession
 
-        self._cuda = _cuda_available()
+        cuda = _cuda_available()
         try:
-            session = DebugSession(self.config, self._data)
-            session.prepare_reference()
-        except InputError as exc:  # the CLI checks input before the app opens; this is for direct use
-            self.call_from_thread(self.exit, return_code=2, message=f"gradtui: {exc}")
+            session = DebugSession(self.config, data)
+            sources = [session.source(step) for step in session.steps]
+        except InputError as exc:
+            self.post_message(LoadFailed(generation, str(exc), bad_input=True))
             return
-        except Exception as exc:  # out of memory on a device, say: leave with one line, not a traceback
-            self.call_from_thread(self.exit, return_code=1, message=f"gradtui: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # out of memory on a device, say: one line, not a traceback
+            self.post_message(LoadFailed(generation, f"{type(exc).__name__}: {exc}", bad_input=False))
             return
-        self.session = session
-        for warning in session.data.warnings:
-            self.call_from_thread(self.notify, warning, severity="warning", timeout=8)
-        self.post_message(self._changed())
+        self.post_message(SessionLoaded(generation, session, sources, cuda))
+        worker = get_current_worker()
+        while not session.done and not worker.is_cancelled:
+            report = session.step()
+            self.post_message(FrameReady(generation, report.step.index, _frame(session, report)))
 
-    def _start(self, job: Callable, running: int | None) -> None:
-        self.busy = True
-        self.query_one(Pipeline).show(self.session, running)
-        self._session_job(job)
-
-    @work(thread=True, group="session", exit_on_error=False)
-    def _session_job(self, job: Callable) -> None:
-        try:
-            job(self.session)
-        except Exception as exc:  # an engine bug: say so, keep the app alive
-            self.post_message(self._changed(error=f"{type(exc).__name__}: {exc}"))
+    def on_session_loaded(self, message: SessionLoaded) -> None:
+        if message.generation != self._generation:
             return
-        self.post_message(self._changed())
+        for warning in message.session.data.warnings:
+            self.notify(warning, severity="warning", timeout=8)
+        self.session, self.sources, self._cuda, self.fresh = message.session, message.sources, message.cuda, 0
+        # A full collection walks every object of the app, torch and Textual (150 ms and more on a
+        # slow machine, a stall the user sees): what is loaded by now lives as long as the app.
+        gc.freeze()
+        self._set_subtitle("")
+        self.refresh_bindings()
+        self._show()
 
-    def _changed(self, error: str | None = None) -> SessionChanged:
-        """Runs in the worker: the default tensor to show (the first that mismatches) and its histogram."""
-        report = self.session.reports[-1] if self.session.reports else None
-        selected = None
-        if report is not None and report.tensors:
-            selected = (report.first_mismatch or report.tensors[0]).name
-        return SessionChanged(selected, self._histogram(selected), error)
+    def on_load_failed(self, message: LoadFailed) -> None:
+        if message.generation != self._generation:
+            return
+        if self.session is None:  # nothing to keep showing: leave with the one line the CLI would print
+            self.exit(return_code=2 if message.bad_input else 1, message=f"gradtui: {message.error}")
+            return
+        self._set_subtitle(" · reload failed: keeping the last good layers")
+        self.query_one(StepPanel).show_problem(f"reload failed: {message.error}")
+        self.notify(message.error, title="the layer file did not load", severity="error", timeout=10)
 
-    def _histogram(self, name: str | None):
-        if name is None:
-            return None
-        from gradtui.stats import histogram
+    def on_frame_ready(self, message: FrameReady) -> None:
+        if message.generation != self._generation:
+            return
+        index = message.index
+        if index < len(self.frames):
+            old = self.frames[index].report.mark
+            if old != message.frame.report.mark:
+                self.changes[index] = old
+            self.frames[index] = message.frame
+        else:
+            self.frames.append(message.frame)
+        self.fresh = index + 1
+        if self._seeking is not None:
+            self._seek_mismatch()
+        elif self.target is not None and index >= self.target or index == len(self.steps) - 1:
+            self._show()
+        else:
+            self.query_one(Pipeline).show(self)
 
-        return histogram(self.session.tensor(name), self.session.reference_tensor(name))
+    # -- showing --------------------------------------------------------------------------
 
-    def on_session_changed(self, message: SessionChanged) -> None:
-        self.busy = False
-        session = self.session
-        self.sub_title = (f"{session.network.describe()} · {session.device} · {self.config.dtype} · "
-                          f"batch {len(session.data.x)} · layers: {short_path(session.network.source)}")
-        self.query_one(Pipeline).show(session)
-        self.query_one(StepPanel).show(session, self.current_theme.dark)
-        report = session.reports[-1] if session.reports else None
-        self.query_one(TensorTable).show(report, session.tolerance, self.config.dtype)
-        self.query_one(HistogramPanel).show(message.selected, message.histogram)
-        if message.error:
-            self.notify(message.error, title="gradtui failed", severity="error", timeout=10)
-        self._run_pending()
+    def _show(self) -> None:
+        """The target step, if its frame has landed; else ⟳ on it and the rest as it was."""
+        target = self.target
+        self.query_one(Pipeline).show(self)
+        if target is not None and target >= self.fresh:
+            return
+        frame = self.frames[target] if target is not None else None
+        upcoming = self.steps[0 if target is None else target]
+        source = self.sources[upcoming.index] if self.sources else None
+        self.query_one(StepPanel).show(self.specs, upcoming, frame.report if frame else None, source,
+                                       self.current_theme.dark)
+        self.query_one(TensorTable).show(frame.report if frame else None, self.config.tolerances, self.config.dtype)
+        self._show_histogram(frame)
+        self.call_after_refresh(self._shown, target)
+
+    def _shown(self, target: int | None) -> None:
+        if self.target == target:
+            self.shown_step = target
+
+    def _show_histogram(self, frame: Frame | None) -> None:
+        name = self.query_one(TensorTable).selected if frame else None
+        self.query_one(HistogramPanel).show(name, frame.histograms.get(name) if frame and name else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "tensor-table" or self.busy or event.row_key is None:
+        if event.data_table.id != "tensor-table" or self.shown_step is None or self.shown_step >= len(self.frames):
             return
-        if str(event.row_key.value) != self.query_one(HistogramPanel).showing:  # the step's own pick is shown already
-            self._histogram_job(str(event.row_key.value))
+        self._show_histogram(self.frames[self.shown_step])
 
-    @work(thread=True, group="histogram", exclusive=True, exit_on_error=False)
-    def _histogram_job(self, name: str) -> None:
-        self.post_message(HistogramReady(name, self._histogram(name)))
-
-    def on_histogram_ready(self, message: HistogramReady) -> None:
-        if message.name == self.query_one(TensorTable).selected:
-            self.query_one(HistogramPanel).show(message.name, message.histogram)
-
-    # -- actions ---------------------------------------------------------------------------
-
-    def _queue_or_start(self, action: str, job: Callable, running: bool) -> None:
-        """A key pressed while a step runs waits its turn (up to a few), as typed keys do."""
-        if self.busy:
-            if len(self._pending) < 16:
-                self._pending.append(action)
-            return
-        self._start(job, self.session.cursor if running else None)
-
-    def _run_pending(self) -> None:
-        while self._pending:
-            action = self._pending.popleft()
-            if self.check_action(action, ()) is True:
-                getattr(self, f"action_{action}")()
-                return
+    # -- actions: each moves the target, the screen follows -----------------------------------
 
     def action_next(self) -> None:
-        self._queue_or_start("next", lambda session: session.step(), running=True)
+        self._seeking = None
+        self.target = 0 if self.target is None else min(self.target + 1, len(self.steps) - 1)
 
     def action_back(self) -> None:
-        self._queue_or_start("back", lambda session: session.back(), running=False)
+        self._seeking = None
+        self.target = None if not self.target else self.target - 1
 
     def action_to_end(self) -> None:
-        self._queue_or_start("to_end", lambda session: session.run_to_end(), running=True)
-
-    def action_to_mismatch(self) -> None:
-        self._queue_or_start("to_mismatch", lambda session: session.run_to_mismatch(), running=True)
+        self._seeking = None
+        self.target = len(self.steps) - 1
 
     def action_reset(self) -> None:
-        self._queue_or_start("reset", lambda session: session.reset(), running=False)
+        self._seeking = None
+        self.target = None
+
+    def action_to_mismatch(self) -> None:
+        self._seeking = 0 if self.target is None else self.target + 1
+        self._seek_mismatch()
+
+    def _seek_mismatch(self) -> None:
+        """The first failing step from `_seeking` on, among the frames landed; at the end, say there is none."""
+        start = self._seeking
+        for index in range(start, self.fresh):
+            if not self.frames[index].report.ok:
+                self._seeking = None
+                self.target = index
+                return
+        if self.fresh < len(self.steps):
+            self.query_one(Pipeline).show(self, seeking=True)
+            return
+        self._seeking = None
+        self.target = len(self.steps) - 1
+        where = "in the whole pass" if start == 0 else f"after step {start - 1}"
+        self.notify(f"no mismatch {where}: every gradient of the {len(self.steps)} steps matches autograd",
+                    title="m", timeout=6)
+
+    def action_reload(self) -> None:
+        self._reload()
+
+    def _poll_layers(self) -> None:
+        mtime = _mtime(self.config.layers)
+        if mtime != self._layers_mtime and self.session is not None:
+            self._layers_mtime = mtime
+            self._reload()
+
+    def _reload(self) -> None:
+        """A fresh session with the layer file imported again, on the same data; its frames replace
+        the old ones as they land, and `changes` keeps each step whose verdict changed."""
+        self.changes = {}
+        self._generation += 1
+        self._set_subtitle(" · reloading the layers…")
+        self.query_one(StepPanel).show_problem(None)
+        self._load(self._generation, self.session.data if self.session is not None else self._data)
 
     def action_device(self) -> None:
-        current = str(self.session.device)
+        current = str(self.session.device) if self.session is not None else "cpu"
         self.config = replace(self.config, device="cpu" if current.startswith("cuda") else "cuda")
-        self.busy = True
-        self._load()
+        self.session, self.frames, self.fresh, self.changes = None, [], 0, {}
+        self._generation += 1
+        self._set_subtitle(" · loading…")
+        self._load(self._generation, None)
+        self._show()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(KEYS))
@@ -324,6 +416,22 @@ class GradTUI(App[int]):
         if self._timing_worker is not None:
             self._timing_worker.cancel()
             self.query_one(TimingPane).status("[$warning]cancelling…[/]")
+
+
+def _frame(session, report) -> Frame:
+    """Runs in the worker: everything the screen needs of a step that torch computes."""
+    from gradtui.stats import histogram
+
+    histograms = {t.name: histogram(session.tensor(t.name), session.reference_tensor(t.name), (t.stats, t.ref))
+                  for t in report.tensors}
+    return Frame(report, session.loss, histograms)
+
+
+def _mtime(path: Path | None) -> float | None:
+    try:
+        return path.stat().st_mtime if path is not None else None
+    except OSError:
+        return None
 
 
 def _cuda_available() -> bool:

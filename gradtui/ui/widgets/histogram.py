@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Sparkline, Static
 
-from gradtui.stats import Histogram
+if TYPE_CHECKING:
+    from gradtui.stats import Histogram
 
 
 class HistogramPanel(Vertical):
@@ -29,7 +32,7 @@ class HistogramPanel(Vertical):
             yours_label.update("[dim]no finite values to show[/]" if name else "")
             ref_label.update("")
             return
-        sampled = f" · 1 value in {histogram.every}" if histogram.every > 1 else ""
+        sampled = f" · counts of 1 value in {histogram.every}" if histogram.every > 1 else ""
         self.border_title = f"histogram · {name} · [{histogram.low:.3g}, {histogram.high:.3g}]{sampled}"
         yours.data = list(histogram.counts)
         yours_label.update(f"{escape(name)} [dim](yours)[/]")

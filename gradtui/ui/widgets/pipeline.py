@@ -1,45 +1,67 @@
-"""Every step of the pass, with its state: pending, running, done ✓, deviation ≠, mismatch ✗, error !;
-and the loss."""
+"""Every step of the pass, with its state: pending ·, waiting ⟳, done ✓, deviation ≠, mismatch ✗,
+error !; a step whose verdict changed on the last reload shows the old mark before the new; and
+the loss."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from textual.widgets import Static
 
 from gradtui.report import MARK_STYLE
-from gradtui.session import DebugSession
+
+if TYPE_CHECKING:
+    from gradtui.ui.app import GradTUI
 
 ARROW = {"forward": "→", "backward": "←"}
 
 
-def step_mark(session: DebugSession, index: int, running: int | None) -> str:
-    """The step's state as theme-coloured markup."""
-    if index == running:
-        return "[bold $accent]⟳[/]"
-    if index >= session.cursor:
-        return "[dim]·[/]"
-    mark = session.reports[index].mark
+def marked(mark: str) -> str:
+    """A mark as theme-coloured markup."""
     style = MARK_STYLE[mark]
     return f"[{'' if style == 'success' else 'bold '}${style}]{mark}[/]"
 
 
 class Pipeline(Static):
-    """The pipeline panel: ▶ marks the step on show (the last one run), ▷ the next one."""
+    """The pipeline panel: ▶ marks the step on show, ▷ the next one."""
 
-    def show(self, session: DebugSession | None, running: int | None = None) -> None:
-        if session is None:
-            self.update("[dim]building the network…[/]")
-            return
+    def show(self, app: GradTUI, seeking: bool = False) -> None:
+        target, fresh, frames = app.target, app.fresh, app.frames
+        current = target if target is not None and target < fresh else app.shown_step
+        nonfinite = next((frame.report.step.index for frame in frames[:fresh]
+                          if any(t.stats is not None and not t.stats.finite for t in frame.report.tensors)), None)
         lines = []
-        current = session.cursor - 1
-        nonfinite = session.first_nonfinite
-        for step in session.steps:
-            pointer = "▶" if step.index == current else ("▷" if step.index == session.cursor else " ")
-            line = (f"{pointer} {step_mark(session, step.index, running)} {step.index:>2} {ARROW[step.direction]} "
-                    f"{step.layer:<6} [dim]{' '.join(step.produces)}[/]")
-            if nonfinite is not None and step.index == nonfinite.index:
-                line += " [bold $warning]NaN/Inf[/]"
-            lines.append(f"[reverse]{line}[/]" if step.index == current else line)
-        loss = session.loss
-        lines.append("")
-        lines.append(f"[b]loss[/] {loss:.6g}" if loss is not None else "[b]loss[/] [dim]—[/]")
+        for step in app.steps:
+            index = step.index
+            if index < fresh:
+                before = f"[dim]{app.changes[index]}[/]" if index in app.changes else " "
+                mark = frames[index].report.mark
+                # Steps computed ahead of the one on show keep their verdict dim: not read yet.
+                ahead = current is None or index > current
+                mark = before + (f"[dim]{mark}[/]" if ahead else marked(mark))
+            elif index == target or (seeking and index == fresh):
+                mark = " [bold $accent]⟳[/]"
+            else:
+                mark = " [dim]·[/]"
+            pointer = "▶" if index == current else ("▷" if index == (-1 if current is None else current) + 1 else " ")
+            line = f"{pointer}{mark} {index:>2} {ARROW[step.direction]} {step.layer:<6} [dim]{' '.join(step.produces)}[/]"
+            if index == nonfinite:
+                line += " [bold $warning]NaN[/]"
+            lines.append(f"[reverse]{line}[/]" if index == current else line)
+        loss = frames[current].loss if current is not None and current < len(frames) else None
+        lines += ["", f"[b]loss[/] {loss:.6g}" if loss is not None else "[b]loss[/] [dim]—[/]", ""]
+        if app.session is None:
+            lines.append("[dim]loading torch and the data…[/]")
+        elif fresh == len(app.steps):
+            lines += summary([frame.report for frame in frames])
         self.update("\n".join(lines))
+
+
+def summary(reports) -> list[str]:
+    """The whole pass in two lines: where it first fails, where the forward first deviates."""
+    failing = next((r.step.index for r in reports if not r.ok), None)
+    deviating = next((r.step.index for r in reports if r.first_deviation is not None), None)
+    lines = [f"{marked('✗')} mismatch at step {failing}" if failing is not None else f"{marked('✓')} all match"]
+    if deviating is not None and deviating != failing:
+        lines.append(f"{marked('≠')} deviates at step {deviating}")
+    return lines

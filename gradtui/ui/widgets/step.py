@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
-from gradtui.session import DebugSession, Step
+from gradtui.steps import LayerSpec, Step
 
 FORMULA = {
     ("forward", "lin"): "{out} = {inp} @ {w} + {b}",
@@ -29,10 +29,9 @@ def formula(step: Step) -> str:
     return FORMULA[step.direction, spec.kind].format(inp=spec.inp, out=spec.out, w=w, b=b)
 
 
-def chain_rule(session: DebugSession, step: Step) -> str:
+def chain_rule(specs: tuple[LayerSpec, ...], step: Step) -> str:
     """Backward: ∂loss/∂x as the product of one factor per layer, this step's in red (as the notes
     colour it). Forward: the composition of the layers, this step's in red."""
-    specs = session.network.specs
     if step.direction == "forward":
         text = "x"
         for spec in specs:
@@ -57,33 +56,38 @@ class StepPanel(Vertical):
         yield Static(id="step-error")
         yield Static(id="source")
 
-    def show(self, session: DebugSession | None, theme_is_dark: bool = True) -> None:
-        chain, formula_view, error_view, source = (self.query_one(f"#{name}", Static)
-                                                   for name in ("chain", "formula", "step-error", "source"))
-        if session is None:
-            chain.update("")
-            formula_view.update("")
-            error_view.display = False
-            source.update("")
-            return
-        shown = max(session.cursor - 1, 0)
-        step = session.steps[shown]
-        report = session.reports[shown] if session.cursor else None
-        status = "next" if report is None else "ran"
-        self.border_title = f"step {step.index} · {step.direction} · {step.layer} ({status})"
-        chain.update(chain_rule(session, step))
+    def show(self, specs: tuple[LayerSpec, ...], step: Step, report, source: tuple[str, int, str] | None,
+             theme_is_dark: bool = True) -> None:
+        """`step` as it ran (`report`), or the step to run next (report None); its source when known."""
+        chain, formula_view, error_view, code_view = (self.query_one(f"#{name}", Static)
+                                                      for name in ("chain", "formula", "step-error", "source"))
+        self.border_title = f"step {step.index} · {step.direction} · {step.layer} ({'ran' if report else 'next'})"
+        chain.update(chain_rule(specs, step))
         formula_view.update(f"[dim]this step:[/] {escape(formula(step))}")
         error = report.error if report else None
-        error_view.display = error is not None
-        if error is not None:
-            where = f" at {escape(short_path(error.file))}:{error.line}" if error.file else ""
-            error_view.update(f"[bold]{escape(error.type)}[/]{where}: {escape(error.message)}")
-        file, first_line, code = session.source(step)
+        if self.problem is None:
+            error_view.display = error is not None
+            if error is not None:
+                where = f" at {escape(short_path(error.file))}:{error.line}" if error.file else ""
+                error_view.update(f"[bold]{escape(error.type)}[/]{where}: {escape(error.message)}")
+        if source is None:
+            code_view.update("[dim]loading…[/]")
+            return
+        file, first_line, code = source
         highlight = {error.line} if error and error.file and Path(error.file).resolve() == Path(file).resolve() else set()
-        source.border_title = f"{short_path(file)}:{first_line}"
-        source.update(Syntax(code.rstrip(), "python", theme="ansi_dark" if theme_is_dark else "ansi_light",
-                             line_numbers=True, start_line=first_line, highlight_lines=highlight,
-                             background_color="default", word_wrap=False))
+        code_view.border_title = f"{short_path(file)}:{first_line}"
+        code_view.update(Syntax(code.rstrip(), "python", theme="ansi_dark" if theme_is_dark else "ansi_light",
+                                line_numbers=True, start_line=first_line, highlight_lines=highlight,
+                                background_color="default", word_wrap=False))
+
+    problem: str | None = None  # a reload that failed, shown instead of the step's error until the next load
+
+    def show_problem(self, problem: str | None) -> None:
+        self.problem = problem
+        error_view = self.query_one("#step-error", Static)
+        error_view.display = problem is not None
+        if problem is not None:
+            error_view.update(escape(problem))
 
 
 def short_path(path: str) -> str:

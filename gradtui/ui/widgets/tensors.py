@@ -9,7 +9,6 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from gradtui.report import TENSOR_COLUMNS, Cell, step_lines, tensor_row
-from gradtui.session import StepReport
 
 
 def cell_text(cell: Cell, colors: dict[str, str]) -> Text:
@@ -34,7 +33,7 @@ class TensorTable(Vertical):
         yield Static(id="hint")
         yield Static(id="tolerance")
 
-    def show(self, report: StepReport | None, tolerance: tuple[float, float], dtype: str) -> None:
+    def show(self, report, tolerance: tuple[float, float], dtype: str) -> None:
         table = self.query_one(DataTable)
         hint = self.query_one("#hint", Static)
         table.clear()

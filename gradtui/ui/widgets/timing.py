@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from gradtui.bench.runner import Roofline, VersionResult
 from gradtui.report import BENCH_COLUMNS, bench_row, floor_row
 from gradtui.ui.widgets.tensors import cells
 
@@ -28,10 +27,11 @@ class TimingPane(Vertical):
     def status(self, text: str) -> None:
         self.query_one("#timing-status", Static).update(text)
 
-    def add(self, result: VersionResult | Roofline) -> None:
+    def add(self, result) -> None:
+        """A VersionResult, or the Roofline (which has no version)."""
         table = self.query_one(DataTable)
         self.query_one(ProgressBar).advance(1)
-        if isinstance(result, Roofline):
+        if not hasattr(result, "version"):
             table.add_row(*cells(floor_row(result), self.app.get_css_variables()), key="roofline")
         else:
             table.add_row(*cells(bench_row(result), self.app.get_css_variables()), key=str(result.version))

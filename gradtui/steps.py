@@ -1,0 +1,91 @@
+"""The network's layers and the debugger's steps, named from the options alone.
+
+No torch here: the app names the network and its steps on its first frame, before torch
+has loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LOSSES = ("mse",)
+PARAMS = {"lin": ("w", "b")}  # per kind: the parameters, numbered with the layer
+TITLES = {"lin": "Lin", "relu": "ReLU", "mse": "MSE"}
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer of the network, in the notes' names: `lin2` reads `l2` and writes `out`."""
+
+    name: str  # lin1, relu1, ..., mse
+    kind: str  # lin, relu, mse
+    inp: str  # the activation it reads
+    out: str  # the activation it writes
+    params: tuple[str, ...] = ()  # ("w1", "b1") for lin1
+
+    @property
+    def grads(self) -> tuple[str, ...]:
+        """The tensors whose .g this layer's backward sets: its input's, then its parameters'."""
+        if self.kind in LOSSES:
+            return (self.inp,)
+        return (self.inp, *self.params)
+
+
+def network_kinds(hidden: tuple[int, ...]) -> tuple[str, ...]:
+    """The lesson's network: Lin, ReLU for each hidden width, a last Lin, then MSE."""
+    return ("lin", "relu") * len(hidden) + ("lin", "mse")
+
+
+def layer_specs(kinds: tuple[str, ...]) -> tuple[LayerSpec, ...]:
+    """Each layer named by its kind and count (lin1, relu1, lin2; the loss by its kind alone);
+    activations l1, l2, … in order, the loss's input `out`, then `loss`."""
+    specs, counts, current = [], {}, "x"
+    for position, kind in enumerate(kinds):
+        if kind in LOSSES:
+            specs.append(LayerSpec(kind, kind, current, "loss"))
+            break
+        counts[kind] = counts.get(kind, 0) + 1
+        number = counts[kind]
+        out = "out" if kinds[position + 1] in LOSSES else f"l{position + 1}"
+        params = tuple(f"{param}{number}" for param in PARAMS.get(kind, ()))
+        specs.append(LayerSpec(f"{kind}{number}", kind, current, out, params))
+        current = out
+    return tuple(specs)
+
+
+def describe(specs: tuple[LayerSpec, ...], sizes: tuple[int | None, ...]) -> str:
+    """Lin(784→50) → ReLU → Lin(50→1) → MSE; a size not known yet (a data file still loading) is ?."""
+    parts, widths = [], iter(zip(sizes, sizes[1:]))
+    for spec in specs:
+        if spec.kind == "lin":
+            fan_in, fan_out = next(widths)
+            parts.append(f"Lin({'?' if fan_in is None else fan_in}→{fan_out})")
+        else:
+            parts.append(TITLES[spec.kind])
+    return " → ".join(parts)
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    direction: str  # forward, backward
+    spec: LayerSpec
+    position: int  # the layer's place in the network
+
+    @property
+    def layer(self) -> str:
+        return self.spec.name
+
+    @property
+    def produces(self) -> tuple[str, ...]:
+        if self.direction == "forward":
+            return (self.spec.out,)
+        return tuple(f"{name}.g" for name in self.spec.grads)
+
+
+def build_steps(specs: tuple[LayerSpec, ...]) -> tuple[Step, ...]:
+    """Every layer's forward in order, then every layer's backward in reverse."""
+    forward = [("forward", spec, i) for i, spec in enumerate(specs)]
+    backward = [("backward", spec, i) for i, spec in reversed(list(enumerate(specs)))]
+    return tuple(Step(index, direction, spec, position)
+                 for index, (direction, spec, position) in enumerate(forward + backward))

@@ -1,0 +1,85 @@
+"""The timing pane's runner: BenchRunner in a child process of its own, read row by row.
+
+For a face that must stay live: the outer product frees 8 GB in one go while holding the
+GIL, which would freeze a UI thread for most of a second; a process does not. (A plain
+subprocess, not multiprocessing: that hands the child sys.stderr's descriptor, which a UI
+capturing stdio does not have.)
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from typing import Iterator
+
+from gradtui.config import RunConfig
+
+READER_JOIN_S = 2.0  # the reader thread ends on the pipe's EOF once the child is gone
+
+
+def child_main() -> None:
+    """The timing process: a pickled RunConfig on stdin, pickled (kind, payload) rows on stdout."""
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
+    from gradtui.bench.runner import BenchRunner
+
+    config = pickle.load(sys.stdin.buffer)
+    os.nice(5)  # the face that started us stays responsive; it is idle while we time, so no figure moves
+
+    def send(kind: str, payload=None) -> None:
+        pickle.dump((kind, payload), channel)
+        channel.flush()
+
+    try:
+        for result in BenchRunner(config).results():
+            send("result", result)
+        send("done")
+    except BaseException as exc:  # reported to the parent, which raises it there
+        send("error", f"{type(exc).__name__}: {exc}")
+
+
+def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator:
+    """BenchRunner(config).results() from a child process, with None every heartbeat_s between rows,
+    so that the caller can stop while a version runs; closing the iterator ends the process at once."""
+    process = subprocess.Popen([sys.executable, "-c", "from gradtui.ui.bench_process import child_main; child_main()"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    pickle.dump(config, process.stdin)
+    process.stdin.close()
+    rows: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        try:
+            while True:
+                rows.put(pickle.load(process.stdout))  # our own child's rows
+        except (EOFError, OSError, pickle.UnpicklingError):
+            rows.put(("ended", None))
+
+    reader = threading.Thread(target=read, daemon=True, name="gradtui-bench-reader")
+    reader.start()
+    try:
+        while True:
+            try:
+                kind, payload = rows.get(timeout=heartbeat_s)
+            except queue.Empty:
+                yield None
+                continue
+            if kind == "done":
+                return
+            if kind == "error":
+                raise RuntimeError(payload)
+            if kind == "ended":
+                raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.wait()})")
+            yield payload
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        # The pipe is closed only once the reader has seen its end: closing it under a pickle.load
+        # in progress raised ValueError in the reader thread.
+        reader.join(READER_JOIN_S)
+        if not reader.is_alive():
+            process.stdout.close()
