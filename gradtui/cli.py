@@ -32,7 +32,7 @@ from gradtui.report import (
     bench_json,
     bench_row,
     check_json,
-    floor_row,
+    floor_rows,
     step_lines,
     step_title,
     tensor_row,
@@ -40,6 +40,8 @@ from gradtui.report import (
 )
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Options of every command that bench has no use for: refused, never silently ignored.
+BENCH_REFUSES = ("isolate", "strict_forward", "step_timeout")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -53,11 +55,15 @@ def _common_options() -> argparse.ArgumentParser:
     # SUPPRESS: an option given before the subcommand is not overwritten by the subcommand's default.
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("run options")
-    add = lambda *names, **kw: group.add_argument(*names, default=argparse.SUPPRESS, **kw)  # noqa: E731
+
+    def add(*names, **kw):
+        group.add_argument(*names, default=argparse.SUPPRESS, **kw)
+
     add("--device", metavar="auto|cpu|cuda[:N]", help="where tensors live (auto: cuda when available)")
     add("--dtype", choices=DTYPES, help="float32 (default), float64, bfloat16 or float16")
     add("--batch", type=int, metavar="N", help="rows of data (default: 50000 synthetic rows, or every row of --data)")
-    add("--hidden", type=_option_type(parse_hidden, "--hidden"), metavar="H[,H...]", help="hidden widths: 50 (default) or 50,20 for a deeper net")
+    add("--hidden", type=_option_type(parse_hidden, "--hidden"), metavar="H[,H...]",
+        help="hidden widths: 50 (default) or 50,20 for a deeper net")
     add("--seed", type=int, metavar="S", help="seed of the synthetic data and the weights (default 0)")
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
@@ -90,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal debugger for backpropagation: run a hand-written backward pass one layer "
                     "at a time and compare every .g with PyTorch autograd.",
         epilog="With no command, gradtui opens the debugger: n steps, p steps back, m runs to the first "
-               "mismatch, t times the versions, ? lists every key. Exit codes: 0 all gradients match, 1 a mismatch or an error in a step, 2 bad input.")
+               "mismatch, t times the versions, ? lists every key. Exit codes: 0 all gradients match, "
+               "1 a mismatch or an error in a step, 2 bad input.")
     parser.add_argument("--version", action="version", version=f"gradtui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
@@ -107,8 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "matrix products as the floor. A version whose estimated peak exceeds the free memory is "
                     "skipped. Exit 0 when every version timed matches autograd, 1 otherwise, 130 on Ctrl-C.")
     bench.add_argument("--json", action="store_true", help="print the results as JSON (format in README)")
-    bench.add_argument("--versions", type=_option_type(parse_versions, "--versions"), metavar="V[,V...]", default=argparse.SUPPRESS,
-                       help="which versions to run, e.g. 1,5,7 (default: all seven)")
+    bench.add_argument("--versions", type=_option_type(parse_versions, "--versions"), metavar="V[,V...]",
+                       default=argparse.SUPPRESS, help="which versions to run, e.g. 1,5,7 (default: all seven)")
     bench.add_argument("--min-time", type=float, metavar="SECONDS", default=argparse.SUPPRESS,
                        help="least time spent timing each version (default 1.0)")
     return parser
@@ -125,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, --version, or a bad option (already reported)
         return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.command == "bench":
+        for option in BENCH_REFUSES:
+            if hasattr(args, option):
+                flag = "--" + option.replace("_", "-")
+                err.print(f"gradtui bench: {flag} means nothing to bench, which times whole passes "
+                          f"(use it with gradtui check or the app)")
+                return EXIT_BAD_INPUT
     try:
         config = config_from(args)
         if args.command == "bench":
@@ -195,11 +209,12 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     return EXIT_OK if session.first_mismatch is None else EXIT_MISMATCH
 
 
-def _stdout() -> Console:
-    """Piped output is 120 columns, not 80: the tables need about 100. soft_wrap keeps a verdict
-    or a hint on one line, whatever the width, for grep and for CI logs."""
+def _stdout(width: int = 120) -> Console:
+    """Piped output is `width` columns, not 80: the check tables need about 100, the bench table
+    about 130. soft_wrap keeps a verdict or a hint on one line, whatever the width, for grep and
+    for CI logs."""
     out = Console(highlight=False, soft_wrap=True)
-    return out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=120)
+    return out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=width)
 
 
 RICH_STYLE = {"success": "green", "error": "bold red", "warning": "yellow", "dim": "dim", "bold": "bold", None: ""}
@@ -242,11 +257,13 @@ def _bench(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     rows, roofline, interrupted = [], None, False
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    # The floor is measured first (each row is compared with it) and reported last.
+    upcoming = ["the floor: the GEMMs alone"] + [f"v{n} {VERSIONS[n].name}" for n in runner.versions]
+    if runner.yours is not None:
+        upcoming.append(f"yours: {runner.yours.source}")
     try:
         with progress:
-            task = progress.add_task("", total=len(runner.versions) + 1)
-            upcoming = [f"v{n} {VERSIONS[n].name}" for n in runner.versions] + ["roofline: the GEMMs alone"]
-            progress.update(task, description=upcoming[0])
+            task = progress.add_task(upcoming[0], total=len(upcoming))
             for done, result in enumerate(runner.results(), start=1):
                 if isinstance(result, Roofline):
                     roofline = result
@@ -258,9 +275,9 @@ def _bench(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     if args.json:
         print(json.dumps(bench_json(runner, rows, roofline), indent=2))
     else:
-        print_bench(runner, rows, roofline, _stdout())
+        print_bench(runner, rows, roofline, _stdout(width=140))
     if interrupted:
-        err.print(f"gradtui: interrupted after {len(rows)} of {len(runner.versions)} versions")
+        err.print(f"gradtui: interrupted after {len(rows)} of {len(upcoming) - 1} versions")
         return EXIT_INTERRUPTED
     return EXIT_OK if all(row.match is not False for row in rows) else EXIT_MISMATCH
 
@@ -274,6 +291,6 @@ def print_bench(runner, rows, roofline, out: Console) -> None:
         table.add_column(column, justify="left" if column in ("what it is", "") else "right", no_wrap=True)
     for row in rows:
         table.add_row(*(_text(cell) for cell in bench_row(row)))
-    if roofline is not None:
-        table.add_row(*(_text(cell) for cell in floor_row(roofline)))
+    for row in floor_rows(roofline) if roofline is not None else []:
+        table.add_row(*(_text(cell) for cell in row))
     out.print(table)

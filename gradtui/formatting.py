@@ -25,7 +25,11 @@ def shape_in_words(dims: tuple[int, ...]) -> str:
 
 
 def seconds(value: float) -> str:
-    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+    """Three significant digits: 8.30 ms, 142 ms, 3.91 s."""
+    if value >= 1:
+        return f"{value:.3g} s"
+    milliseconds = value * 1000
+    return f"{milliseconds:.3g} ms" if milliseconds >= 1 else f"{milliseconds:.2f} ms"
 
 
 def size(value: int | None) -> str:

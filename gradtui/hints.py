@@ -11,8 +11,9 @@ when that fix gives the reference. The last word, when nothing fits, says what i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import torch
 

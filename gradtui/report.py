@@ -149,29 +149,38 @@ def _tensor_json(comparison) -> dict:
 
 # -- bench --------------------------------------------------------------------------------
 
-BENCH_COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "GFLOP/s", "peak memory", "max error", "")
+BENCH_COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "× floor", "GFLOP/s", "peak memory", "max error", "")
 
 
 def bench_row(row) -> tuple[Cell, ...]:
     """A VersionResult as cells under BENCH_COLUMNS."""
-    if row.skipped:
-        return (Cell(str(row.version)), Cell(row.name), *[Cell("—")] * 5, Cell(f"skipped: {row.skipped}", "warning"))
+    if row.skipped:  # the reason where the time would be, so that a narrow table still shows it
+        reason = Cell(row.skipped, "error") if row.match is False else Cell(f"skipped: {row.skipped}", "warning")
+        return (Cell(str(row.version)), Cell(row.name), reason, *[Cell("")] * 5,
+                Cell("✗", "error") if row.match is False else Cell(""))
     return (Cell(str(row.version)), Cell(row.name),
             Cell(f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})"),
             Cell(f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—"),
+            Cell(f"{row.ratio_to_floor:.2f}×" if row.ratio_to_floor is not None else "—"),
             Cell(f"{row.gflops:.1f}"), Cell(size(row.peak_bytes)), Cell(number(row.max_abs_err)),
-            Cell("✓", "success") if row.match else Cell("✗ differs from autograd", "error"))
+            Cell("✓", "success") if row.match else Cell("✗ differs", "error"))
 
 
-def floor_row(roofline) -> tuple[Cell, ...]:
-    return (Cell(""), Cell(f"floor: {roofline.what}", "dim"), Cell(seconds(roofline.median_s)), Cell(""),
-            Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""), Cell(""))
+def floor_rows(roofline) -> list[tuple[Cell, ...]]:
+    """The floor of the versions that compute x.g, and of those that do not (version 7)."""
+    rows = [(Cell(""), Cell("floor: the GEMMs alone", "dim"), Cell(seconds(roofline.median_s)), Cell(""), Cell(""),
+             Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""), Cell(""))]
+    if roofline.params_only_s is not None:
+        rows.append((Cell(""), Cell("floor without x.g (v7's work)", "dim"), Cell(seconds(roofline.params_only_s)),
+                     Cell(""), Cell(""), Cell(f"{roofline.params_only_gflops:.1f}"), Cell(""), Cell(""), Cell("")))
+    return rows
 
 
 def bench_json(runner, rows, roofline) -> dict:
     return {
         "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
-                   "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time},
+                   "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time,
+                   "layers": runner.yours.source if runner.yours is not None else None},
         "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
                      for row in rows],
         "roofline": None if roofline is None else asdict(roofline),

@@ -48,12 +48,18 @@ def fixed_timing_results(config):
     """What a bench run reports, fixed, so that no wall-clock figure reaches a snapshot."""
     from gradtui.bench.runner import Roofline, VersionResult
 
-    yield VersionResult(1, "functions, outer product", 3.91, 0.78, 3, 26.1, 3.0, 8_100_000_000, 1.38e-05, True)
-    yield VersionResult(2, "torch autograd", 0.15, 0.0083, 7, 1.0, 78.5, 196_700_000, 0.0, True)
+    yield VersionResult(1, "functions, outer product", 3.91, 0.78, 3, 26.1, 3.0, 8_100_000_000, 1.38e-05, True,
+                        ratio_to_floor=3.91 / 0.1388)
+    yield VersionResult(2, "torch autograd", 0.15, 0.0083, 7, 1.0, 78.5, 196_700_000, 0.0, True,
+                        ratio_to_floor=0.15 / 0.1388)
     yield VersionResult(3, "classes, outer product", None, None, None, None, None, None, None, None,
                         "needs 31.4 GB, 22.9 GB free")
-    yield VersionResult(4, "Module + einsum", 0.1475, 0.0047, 7, 0.98, 79.9, 220_900_000, 4.77e-07, True)
-    yield VersionResult(5, "Module + matmul", 0.1415, 0.0031, 8, 0.94, 83.2, 220_500_000, 4.77e-07, True)
-    yield VersionResult(6, "nn.Linear + nn.Module", 0.1480, 0.006, 7, 0.99, 79.6, 199_300_000, 0.0, True)
-    yield VersionResult(7, "tuned: params only, buffers, addmm", 0.0853, 0.0015, 12, 0.57, 92.0, 23_700_000, 0.0, True)
-    yield Roofline(0.1428, 82.4)
+    yield VersionResult(4, "Module + einsum", 0.1475, 0.0047, 7, 0.98, 79.9, 220_900_000, 4.77e-07, True,
+                        ratio_to_floor=0.1475 / 0.1388)
+    yield VersionResult(5, "Module + matmul", 0.1415, 0.0031, 8, 0.94, 83.2, 220_500_000, 4.77e-07, True,
+                        ratio_to_floor=0.1415 / 0.1388)
+    yield VersionResult(6, "nn.Linear + nn.Module", 0.1480, 0.006, 7, 0.99, 79.6, 199_300_000, 0.0, True,
+                        ratio_to_floor=0.1480 / 0.1388)
+    yield VersionResult(7, "tuned: params only, buffers, addmm", 0.0853, 0.0015, 12, 0.57, 92.0, 23_700_000, 0.0, True,
+                        ratio_to_floor=0.0853 / 0.0812)
+    yield Roofline(0.1388, 82.4, params_only_s=0.0812, params_only_gflops=82.3)

@@ -137,9 +137,10 @@ async def test_timing_rows_land_then_the_floor():
     async with app.run_test(size=(120, 40)) as pilot:
         await drive(pilot, ["t"])
         table = app.query_one("#timing-table", DataTable)
-        assert table.row_count == 8
-        assert "skipped: needs 31.4 GB, 22.9 GB free" in str(table.get_row_at(2)[-1])
-        assert "floor" in str(table.get_row_at(7)[1])
+        assert table.row_count == 9
+        assert "skipped: needs 31.4 GB, 22.9 GB free" in str(table.get_row_at(2)[2])
+        assert "floor: the GEMMs alone" in str(table.get_row_at(7)[1])
+        assert "floor without x.g" in str(table.get_row_at(8)[1])
         assert not app.timing
 
 

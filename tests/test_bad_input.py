@@ -52,6 +52,12 @@ def npz(tmp_path, name="data.npz", **arrays):
     return path
 
 
+def csv(tmp_path, text: str):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    return path
+
+
 X, Y = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32), np.arange(40) % 10
 
 
@@ -71,8 +77,8 @@ X, Y = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32), np.aran
     (lambda tmp: npz(tmp, x=X.astype(str), y=Y), "x must be numeric"),
     (lambda tmp: npz(tmp, x=X.astype(np.complex64), y=Y), "x must be numeric"),
     (lambda tmp: npz(tmp, x=X[:0], y=Y[:0]), "no data"),
-    (lambda tmp: (tmp / "d.csv").write_text("a,b,t\n1,2,3\n4,five,6\n") and None or tmp / "d.csv", "d.csv:3: a value that is not a number"),
-    (lambda tmp: (tmp / "d.csv").write_text("a,b,t\n1,2,3\n4,5\n") and None or tmp / "d.csv", "d.csv:3: 2 columns, the header has 3"),
+    (lambda tmp: csv(tmp, "a,b,t\n1,2,3\n4,five,6\n"), "d.csv:3: a value that is not a number"),
+    (lambda tmp: csv(tmp, "a,b,t\n1,2,3\n4,5\n"), "d.csv:3: 2 columns, the header has 3"),
 ], ids=["missing", "directory", "empty-npz", "empty-csv", "empty-pt", "empty-pkl", "unknown-suffix", "wrong-keys",
         "x-1d", "x-4d", "y-2d", "mismatched-length", "strings", "complex", "no-rows", "csv-not-a-number", "csv-ragged"])
 def test_bad_data_file(tmp_path, capsys, make, words):
@@ -104,7 +110,10 @@ def test_a_pt_file_with_arbitrary_objects_is_refused(tmp_path, capsys):
 @pytest.mark.parametrize("protocol", [2, 5])
 def test_the_course_pickle_format_loads(tmp_path, capsys, protocol):
     rng = np.random.default_rng(1)
-    split = lambda n: (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n))  # noqa: E731
+
+    def split(n):
+        return (rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n))
+
     path = tmp_path / "mnist.pkl.gz"
     with gzip.open(path, "wb") as file:
         pickle.dump((split(120), split(30), split(30)), file, protocol=protocol)

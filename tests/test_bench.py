@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import cuda, run_cli
+from conftest import SAMPLES, cuda, run_cli
 
 from gradtui.bench import runner as runner_module
 from gradtui.bench.runner import (
@@ -20,7 +20,7 @@ from gradtui.config import RunConfig
 from gradtui.ui import bench_process
 
 FIELDS = {"version", "name", "median_s", "iqr_s", "runs", "ratio_to_autograd", "gflops", "peak_bytes",
-          "max_abs_err", "match", "skipped"}
+          "max_abs_err", "match", "skipped", "ratio_to_floor"}
 
 
 def small_net(batch, sizes, seed, device="cpu"):
@@ -88,7 +88,37 @@ def test_runner_yields_one_row_per_version_then_the_roofline():
         assert row.match is True and row.skipped is None
         assert row.median_s > 0 and row.iqr_s >= 0 and row.runs >= 1 and row.gflops > 0
         assert row.ratio_to_autograd > 0 and row.max_abs_err < 1e-4
-        assert row.peak_bytes is None or row.peak_bytes >= 0
+    # each row against the floor of its own work: v7 skips x.g, so its floor is the one without it
+    by_version = {row.version: row for row in rows}
+    assert by_version[7].ratio_to_floor == pytest.approx(by_version[7].median_s / roofline.params_only_s)
+    assert by_version[5].ratio_to_floor == pytest.approx(by_version[5].median_s / roofline.median_s)
+
+
+def test_the_outer_product_shows_in_the_measured_peak():
+    rows = list(BenchRunner(tiny(batch=2000, versions=(1, 5))).results())[:-1]
+    outer, matmul = (row.peak_bytes for row in rows)
+    if outer is None or matmul is None:
+        pytest.skip("this kernel does not let a process reset its memory high-water mark")
+    assert outer - matmul >= 0.5 * 2000 * 784 * 8 * 4  # N × n_in × n_hidden float32, built then summed
+
+
+def test_your_layers_are_a_row_verified_against_autograd_through_their_forward(capsys):
+    code, out, _ = run_cli(capsys, "bench", "--json", "--batch", "64", "--hidden", "8", "--min-time", "0.01",
+                           "--versions", "2", "--layers", str(SAMPLES / "lesson_einsum.py"))
+    assert code == 0
+    yours = json.loads(out)["versions"][-1]
+    assert yours["version"] == "yours" and yours["name"].endswith("lesson_einsum.py")
+    assert yours["match"] is True and yours["max_abs_err"] < 1e-4  # the shifted ReLU is its own forward
+    code, out, _ = run_cli(capsys, "bench", "--json", "--batch", "64", "--hidden", "8", "--min-time", "0.01",
+                           "--versions", "2", "--layers", str(SAMPLES / "transposed.py"))
+    assert code == 1 and json.loads(out)["versions"][-1]["match"] is False
+
+
+@pytest.mark.parametrize("option", [["--isolate"], ["--strict-forward"], ["--step-timeout", "3"]])
+def test_options_that_mean_nothing_to_bench_are_refused(capsys, option):
+    code, out, err = run_cli(capsys, "bench", *option)
+    assert code == 2 and not out
+    assert err.count("\n") == 1 and f"{option[0]} means nothing to bench" in err
 
 
 def test_memory_guard_skips_what_does_not_fit_and_runs_the_rest(monkeypatch):
@@ -124,19 +154,21 @@ def test_bench_json_has_every_field(capsys):
     assert code == 0
     report = json.loads(out)
     assert report["config"] == {"device": "cpu", "dtype": "float32", "batch": 32, "sizes": [784, 4, 1],
-                                "threads": torch.get_num_threads(), "min_time": 0.01}
+                                "threads": torch.get_num_threads(), "min_time": 0.01,
+                                "layers": None}
     assert [v["version"] for v in report["versions"]] == [2, 4, 6]
     for row in report["versions"]:
         assert set(row) == FIELDS
         assert row["match"] is True and row["skipped"] is None
     assert report["versions"][0]["ratio_to_autograd"] == 1.0
-    assert set(report["roofline"]) == {"median_s", "gflops", "what"}
+    assert set(report["roofline"]) == {"median_s", "gflops", "what", "params_only_s", "params_only_gflops"}
 
 
 def test_bench_table(capsys):
     code, out, _ = run_cli(capsys, "bench", "--batch", "32", "--hidden", "4", "--min-time", "0.01", "--versions", "1,7")
     assert code == 0
-    assert "functions, outer product" in out and "tuned" in out and "floor: the forward and backward GEMMs" in out
+    assert "functions, outer product" in out and "tuned" in out and "floor: the GEMMs alone" in out
+    assert "floor without x.g" in out
 
 
 @pytest.mark.parametrize("argv, words", [

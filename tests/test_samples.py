@@ -9,7 +9,8 @@ BUGS = [
     ("missing_sum.py", (), 5, "lin2", "b2.g", "extra batch dimension"),
     ("keepdim.py", (), 5, "lin2", "b2.g", "drop keepdim=True"),
     ("bias_sum_all.py", (), 5, "lin2", "b2.g", "out.g.sum(), summed over every axis; sum over the batch only: out.g.sum(0)"),
-    ("bias_wrong_axis.py", (), 5, "lin2", "b2.g", "out.g.sum(1), summed over the features instead of the batch; sum over the batch only"),
+    ("bias_wrong_axis.py", (), 5, "lin2", "b2.g",
+     "out.g.sum(1), summed over the features instead of the batch; sum over the batch only"),
     ("missing_grad.py", (), 5, "lin2", "b2.g", "was not set"),
     ("forgot_bias.py", ("--init", "random"), 5, "lin2", "b2.g", "the forward never uses b2"),
     ("dropped_g.py", (), 5, "lin2", "w2.g", "built from out, the layer's output, instead of its gradient out.g"),
@@ -162,7 +163,10 @@ def test_isolate_finds_every_buggy_layer(tmp_path, capsys):
                         + (SAMPLES / "off_by_two.py").read_text().split("from gradtui.layers import Module", 1)[1])
     _, chained = check_json(capsys, "--layers", str(two_bugs), "--batch", "200")
     _, isolated = check_json(capsys, "--layers", str(two_bugs), "--batch", "200", "--isolate")
-    bad = lambda report: {(s["index"], t["name"]) for s in report["steps"] for t in s["tensors"] if not t["match"]}  # noqa: E731
+
+    def bad(report):
+        return {(s["index"], t["name"]) for s in report["steps"] for t in s["tensors"] if not t["match"]}
+
     # chained: the off-by-2 out.g spoils every gradient below it
     assert {(5, "l2.g"), (7, "x.g")} <= bad(chained)
     # isolated: exactly the two bugs, each layer judged on autograd's gradient from above

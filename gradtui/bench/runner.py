@@ -12,13 +12,13 @@ import ctypes.util
 import math
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Callable, Iterator
 
 import torch
 from torch.utils import benchmark
 
-from gradtui.bench.versions import VERSIONS, Version
+from gradtui.bench.versions import VERSIONS, Version, build_yours
 from gradtui.compare import compare
 from gradtui.config import RunConfig
 from gradtui.data import load_data
@@ -31,9 +31,12 @@ SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed over t
 MEMORY_MARGIN = 0.8  # run a version only if its estimated peak fits in this share of the free memory
 
 
+YOURS = "yours"  # the row of the user's own layers (--layers)
+
+
 @dataclass(frozen=True)
 class VersionResult:
-    version: int
+    version: int | str  # 1..7, or "yours"
     name: str
     median_s: float | None = None
     iqr_s: float | None = None
@@ -44,13 +47,18 @@ class VersionResult:
     max_abs_err: float | None = None
     match: bool | None = None
     skipped: str | None = None
+    ratio_to_floor: float | None = None  # median / the floor of the GEMMs this version does
 
 
 @dataclass(frozen=True)
 class Roofline:
+    """The floor: the matrix products of a forward and backward pass alone, with x.g's and without."""
+
     median_s: float
     gflops: float
     what: str = "the forward and backward GEMMs alone"
+    params_only_s: float | None = None  # without the GEMM of x.g, which version 7 skips
+    params_only_gflops: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,26 +178,33 @@ class BenchRunner:
         self.network = build_network(replace(config, layers=None), self.x.shape[1])  # autograd via the reference forward
         self.sizes = self.network.sizes
         self.versions = tuple(sorted(config.versions or VERSIONS))
+        # The user's layers, judged like check judges them: against autograd through their own forward.
+        self.yours = build_network(config, self.x.shape[1]) if config.layers is not None else None
         self.threads = torch.get_num_threads()
-        self._reference: dict | None = None
+        self._reference: dict[str, dict] = {}
 
     @property
     def n(self) -> int:
         return len(self.x)
 
     def results(self) -> Iterator[VersionResult | Roofline]:
+        roofline = self.roofline()  # first: every row is measured against its own floor
         autograd = None
-        for number in self.versions:
+        rows = [VERSIONS[number] for number in self.versions]
+        if self.yours is not None:
+            rows.append(Version(YOURS, f"yours: {self.yours.source}", build_yours(self.yours.classes),
+                                outer_product=True))  # it may build the outer product: the guard assumes so
+        for version in rows:
             if autograd is None:
                 autograd = self.measure(VERSIONS[AUTOGRAD])  # every ratio needs it: measured first, once
-            result = autograd if number == AUTOGRAD else self.measure(VERSIONS[number])
-            yield _with_ratio(result, autograd)
-        yield self.roofline()
+            result = autograd if version.number == AUTOGRAD else self.measure(version)
+            yield _with_ratios(result, autograd, roofline, version.input_grad)
+        yield roofline
 
-    def reference_grads(self) -> dict:
-        if self._reference is None:
-            self._reference = autograd_reference(self.network, self.params, self.x, self.y).grads
-        return self._reference
+    def reference_grads(self, network) -> dict:
+        if network.source not in self._reference:
+            self._reference[network.source] = autograd_reference(network, self.params, self.x, self.y).grads
+        return self._reference[network.source]
 
     def measure(self, version: Version) -> VersionResult:
         itemsize = self.x.element_size()
@@ -199,7 +214,11 @@ class BenchRunner:
         with PeakMemory(self.device) as memory:  # the build too: v7's reused buffers are its memory
             function = version.build(self.x, self.y, self.params)
             start = time.perf_counter()
-            grads = function()
+            try:
+                grads = function()
+            except Exception as exc:  # the user's layers may raise: a row that says so, not a crash
+                return VersionResult(version.number, version.name, match=False,
+                                     skipped=f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
         first_call_s = time.perf_counter() - start
@@ -212,7 +231,7 @@ class BenchRunner:
 
     def verify(self, grads: dict, version: Version) -> tuple[float, bool]:
         """The largest difference from autograd over every gradient, and whether all match."""
-        reference = self.reference_grads()
+        reference = self.reference_grads(self.yours if version.number == YOURS else self.network)
         expected = [name for name in reference if name.startswith(("w", "b")) or (name == "x" and version.input_grad)]
         worst, match = 0.0, set(grads) == set(expected)
         for name in expected:
@@ -222,23 +241,34 @@ class BenchRunner:
         return worst, match
 
     def roofline(self) -> Roofline:
-        """The forward and backward matrix products alone, each as torch.mm allocating its output."""
+        """The forward and backward matrix products alone, each as torch.mm allocating its output:
+        all of them, and all but the input gradient of the first layer (x.g)."""
         weights = [self.params[f"w{k}"] for k in range(1, len(self.sizes))]
         grads = [torch.randn(self.n, w.shape[1], dtype=self.x.dtype, device=self.device) for w in weights]
         acts = [self.x] + [torch.randn(self.n, w.shape[1], dtype=self.x.dtype, device=self.device) for w in weights[:-1]]
 
-        def gemms():
-            for inp, w, g in zip(acts, weights, grads):
+        def gemms(input_grad: bool):
+            for k, (inp, w, g) in enumerate(zip(acts, weights, grads)):
                 torch.mm(inp, w)
                 torch.mm(inp.t(), g)
-                torch.mm(g, w.t())
+                if input_grad or k > 0:
+                    torch.mm(g, w.t())
 
-        gemms()
-        timing = time_call(gemms, self.config.min_time, 0.0)
-        return Roofline(timing.median_s, gemm_flops(self.n, self.sizes) / timing.median_s / 1e9)
+        floors = []
+        for input_grad in (True, False):
+            def call(input_grad=input_grad):
+                gemms(input_grad)
+
+            call()
+            floors.append(time_call(call, self.config.min_time, 0.0).median_s)
+        flops = gemm_flops(self.n, self.sizes), gemm_flops(self.n, self.sizes, input_grad=False)
+        return Roofline(floors[0], flops[0] / floors[0] / 1e9, params_only_s=floors[1],
+                        params_only_gflops=flops[1] / floors[1] / 1e9)
 
 
-def _with_ratio(result: VersionResult, autograd: VersionResult) -> VersionResult:
-    if result.median_s is None or autograd.median_s is None:
+def _with_ratios(result: VersionResult, autograd: VersionResult, roofline: Roofline, input_grad: bool) -> VersionResult:
+    if result.median_s is None:
         return result
-    return replace(result, ratio_to_autograd=result.median_s / autograd.median_s)
+    floor = roofline.median_s if input_grad else roofline.params_only_s
+    return replace(result, ratio_to_autograd=result.median_s / autograd.median_s if autograd.median_s else None,
+                   ratio_to_floor=result.median_s / floor)

@@ -18,9 +18,9 @@ A thin face over DebugSession and the bench runner, built to answer every key at
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
-from gradtui.config import N_FEATURES, N_OUT, InputError, RunConfig
+from gradtui.config import N_FEATURES, N_OUT, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.steps import build_steps, describe, layer_specs, network_kinds
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
@@ -143,13 +143,12 @@ class GradTUI(App[int]):
     def compose(self) -> ComposeResult:
         yield Header(icon="∂")
         with TabbedContent(id="tabs"):
-            with TabPane("Debugger", id="debugger"):
-                with Horizontal(id="main"):
-                    yield Pipeline(id="pipeline")
-                    with Vertical(id="right"):
-                        yield StepPanel(id="step")
-                        yield TensorTable(id="tensors")
-                        yield HistogramPanel(id="histogram")
+            with TabPane("Debugger", id="debugger"), Horizontal(id="main"):
+                yield Pipeline(id="pipeline")
+                with Vertical(id="right"):
+                    yield StepPanel(id="step")
+                    yield TensorTable(id="tensors")
+                    yield HistogramPanel(id="histogram")
             with TabPane("Timing", id="timing"):
                 yield TimingPane(id="timing-pane")
         yield Footer()
@@ -375,8 +374,8 @@ class GradTUI(App[int]):
 
     def action_timing(self) -> None:
         self.query_one(TabbedContent).active = "timing"
-        versions = self.config.versions or tuple(range(1, 8))
-        self.query_one(TimingPane).start(len(versions) + 1, f"{len(versions)} versions and the floor")
+        rows = len(self.config.versions or VERSION_NUMBERS) + (self.config.layers is not None)
+        self.query_one(TimingPane).start(rows + 1, f"the floor and {rows} versions")
         self.timing = True
         self._timing_worker = self._timing_job()
 

@@ -14,7 +14,7 @@ import queue
 import subprocess
 import sys
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from gradtui.config import RunConfig
 

@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from gradtui.report import BENCH_COLUMNS, bench_row, floor_row
+from gradtui.report import BENCH_COLUMNS, bench_row, floor_rows
 from gradtui.ui.widgets.tensors import cells
 
 
@@ -32,6 +32,7 @@ class TimingPane(Vertical):
         table = self.query_one(DataTable)
         self.query_one(ProgressBar).advance(1)
         if not hasattr(result, "version"):
-            table.add_row(*cells(floor_row(result), self.app.get_css_variables()), key="roofline")
+            for index, row in enumerate(floor_rows(result)):
+                table.add_row(*cells(row, self.app.get_css_variables()), key=f"floor{index}")
         else:
             table.add_row(*cells(bench_row(result), self.app.get_css_variables()), key=str(result.version))
