@@ -14,7 +14,7 @@ class InputError(ValueError):
 # the 1.5 s that importing torch costs.
 DTYPES = ("float32", "float64", "bfloat16", "float16")
 
-# (rtol, atol) by dtype: one scale for the whole tensor, see DESIGN.md.
+# (rtol, atol) by dtype: one scale for the whole tensor, see docs/design.md.
 DEFAULT_TOLERANCES = {
     "float64": (1e-9, 1e-12),
     "float32": (1e-4, 1e-7),

@@ -34,8 +34,9 @@ def synthetic(batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
-# A session holds x, its gradient and autograd's, and as much again in passing: about 4 copies.
-COPIES_OF_X = 4
+# A session holds x, the copy handed to user code, its gradient and autograd's, and as much
+# again in passing: about 5 copies.
+COPIES_OF_X = 5
 
 
 def check_fits(rows: int, features: int, config: RunConfig, device: torch.device) -> None:
@@ -114,9 +115,11 @@ def _read_npz(path: Path):
 def _read_torch(path: Path):
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise InputError(f"--data {path}: holds more than tensors and arrays, refused ({first_line})") from None
+    except pickle.UnpicklingError:
+        # torch's own message is paragraphs with terminal escapes: say what matters in one line
+        raise InputError(f"--data {path}: holds more than tensors and arrays (objects that torch.load refuses "
+                         "to run with weights_only=True), refused; save plain tensors: torch.save({'x': x, 'y': y})"
+                         ) from None
     if isinstance(content, dict):
         return _pick(path, content, "a dict")
     if isinstance(content, (tuple, list)) and len(content) == 2:

@@ -104,7 +104,8 @@ def test_a_hostile_pickle_never_runs(tmp_path, capsys):
 def test_a_pt_file_with_arbitrary_objects_is_refused(tmp_path, capsys):
     path = tmp_path / "data.pt"
     torch.save({"x": torch.zeros(3, 2), "y": torch.zeros(3), "model": torch.nn.Linear(2, 1)}, path)
-    one_line_exit_2(capsys, "--data", str(path), words="holds more than tensors and arrays")
+    err = one_line_exit_2(capsys, "--data", str(path), words="holds more than tensors and arrays")
+    assert "\x1b" not in err  # no terminal escapes in a pipe
 
 
 @pytest.mark.parametrize("protocol", [2, 5])

@@ -138,7 +138,7 @@ def test_memory_guard_skips_what_does_not_fit_and_runs_the_rest(monkeypatch):
 
 
 def test_outer_product_estimate_at_the_default_size():
-    # N × n_in × n_hidden float32 elements: 7.8 GB, the figure of DESIGN.md
+    # N × n_in × n_hidden float32 elements: 7.8 GB, the figure of docs/design.md
     extra = estimate_peak_bytes(VERSIONS[1], 50_000, (784, 50, 1), 4) - estimate_peak_bytes(VERSIONS[5], 50_000, (784, 50, 1), 4)
     assert extra == 50_000 * 784 * 50 * 4
 

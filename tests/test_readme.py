@@ -1,0 +1,113 @@
+"""The README stays true: every command output it quotes, and every row of its bug table,
+is produced again here and compared."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from conftest import check_json, run_cli
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def quoted_runs() -> list[tuple[str, list[str]]]:
+    """(command, the lines the README shows after it) for each `$ gradtui …` in a fenced block;
+    a line `...` stands for any number of lines."""
+    blocks, block = [], None
+    for line in README.splitlines():
+        if line.startswith("```"):
+            if block is None:
+                block = []
+            else:
+                blocks.append(block)
+                block = None
+        elif block is not None:
+            block.append(line)
+    runs = []
+    for lines in blocks:
+        for line in lines:
+            if line.startswith("$ "):
+                runs.append((line[2:], []))
+            elif runs and runs[-1][1] is not None and lines[0].startswith("$ "):
+                runs[-1][1].append(line)
+    return runs
+
+
+def appears_in_order(expected: list[str], actual: list[str]) -> bool:
+    """Each run of lines between `...` appears, whole and in order, in the actual output."""
+    chunks, current = [], []
+    for line in expected:
+        if line.strip() == "...":
+            chunks.append(current)
+            current = []
+        else:
+            current.append(line.rstrip())
+    chunks.append(current)
+    position = 0
+    for chunk in (c for c in chunks if c):
+        found = next((i for i in range(position, len(actual) - len(chunk) + 1)
+                      if actual[i:i + len(chunk)] == chunk), None)
+        if found is None:
+            return False
+        position = found + len(chunk)
+    return True
+
+
+RUNS = quoted_runs()
+
+
+def test_the_readme_quotes_outputs():
+    assert len(RUNS) >= 4
+
+
+@pytest.mark.parametrize("command, lines", RUNS, ids=[command for command, _ in RUNS])
+def test_a_quoted_output_is_what_the_command_prints(capsys, monkeypatch, command, lines):
+    monkeypatch.chdir(ROOT)  # the README's paths are relative to the repository
+    argv = shlex.split(command)
+    assert argv[0] == "gradtui"
+    _, out, err = run_cli(capsys, *argv[1:])
+    actual = [line.rstrip() for line in (out + err).splitlines()]
+    assert appears_in_order(lines, actual), "\n".join(actual)
+
+
+def bug_rows() -> list[tuple[str, str, str]]:
+    table = README.split("<!-- bug-table -->", 1)[1].split("<!-- /bug-table -->", 1)[0]
+    rows = []
+    for line in table.strip().splitlines()[2:]:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        rows.append((cells[1].strip("`"), cells[2], cells[3]))
+    return rows
+
+
+BUG_ROWS = bug_rows()
+
+
+def quoted_words(cell: str) -> list[str]:
+    return re.findall(r'"([^"]+)"', cell)
+
+
+@pytest.mark.parametrize("command, where, says", BUG_ROWS, ids=[row[0].split("samples/")[1] for row in BUG_ROWS])
+def test_a_row_of_the_bug_table_is_what_check_says(capsys, monkeypatch, command, where, says):
+    monkeypatch.chdir(ROOT)
+    code, report = check_json(capsys, *shlex.split(command)[2:])
+    texts = [t["hint"] or "" for step in report["steps"] for t in step["tensors"]]
+    texts += [note for step in report["steps"] for note in step["notes"]]
+    texts += [step["error"]["type"] for step in report["steps"] if step["error"]]
+    for words in quoted_words(says):
+        assert any(words in text for text in texts), (words, texts)
+    if where.startswith("—"):
+        assert code == 0 and report["first_mismatch"] is None
+        return
+    if where.startswith("≠"):
+        index, layer, tensor = re.match(r"≠ (\d+) `(\w+)` `([\w.]+)`", where).groups()
+        assert report["first_deviation"] == {"index": int(index), "layer": layer, "tensor": tensor}
+        assert code == 0 and report["first_mismatch"] is None
+        return
+    index, layer, tensor = re.match(r"(\d+) `(\w+)` (?:`([\w.]+)`|\(raised\))", where).groups()
+    assert code == 1
+    assert report["first_mismatch"] == {"index": int(index), "layer": layer, "tensor": tensor}
+    first = report["steps"][int(index)]
+    said = first["error"]["type"] if tensor is None else next(t["hint"] for t in first["tensors"] if t["name"] == tensor)
+    assert quoted_words(says)[0] in said
