@@ -23,6 +23,7 @@ from gradtui.config import (
     InputError,
     RunConfig,
     parse_hidden,
+    parse_net,
     parse_versions,
 )
 from gradtui.report import (
@@ -41,7 +42,7 @@ from gradtui.report import (
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Options of every command that bench has no use for: refused, never silently ignored.
-BENCH_REFUSES = ("isolate", "strict_forward", "step_timeout")
+BENCH_REFUSES = ("isolate", "strict_forward", "step_timeout", "net", "classes")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -62,12 +63,17 @@ def _common_options() -> argparse.ArgumentParser:
     add("--device", metavar="auto|cpu|cuda[:N]", help="where tensors live (auto: cuda when available)")
     add("--dtype", choices=DTYPES, help="float32 (default), float64, bfloat16 or float16")
     add("--batch", type=int, metavar="N", help="rows of data (default: 50000 synthetic rows, or every row of --data)")
+    add("--net", type=_option_type(parse_net, "--net"), metavar="KINDS",
+        help="the layers, comma-separated: lin relu tanh batchnorm, then a loss, mse or cross_entropy "
+             "(default lin,relu,lin,mse; with --hidden 50,20 the lesson's deeper net)")
     add("--hidden", type=_option_type(parse_hidden, "--hidden"), metavar="H[,H...]",
-        help="hidden widths: 50 (default) or 50,20 for a deeper net")
+        help="widths of the lin layers but the last: 50 (default) or 50,20 for a deeper net")
+    add("--classes", type=int, metavar="C", help="classes for cross_entropy: the last lin's width (default 10)")
     add("--seed", type=int, metavar="S", help="seed of the synthetic data and the weights (default 0)")
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
-    add("--layers", type=Path, metavar="FILE", help="a Python file defining your own Lin, Relu and/or Mse")
+    add("--layers", type=Path, metavar="FILE",
+        help="a Python file defining your own Lin, Relu, Tanh, BatchNorm, Mse and/or CrossEntropy")
     add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
@@ -136,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         for option in BENCH_REFUSES:
             if hasattr(args, option):
                 flag = "--" + option.replace("_", "-")
-                err.print(f"gradtui bench: {flag} means nothing to bench, which times whole passes "
-                          f"(use it with gradtui check or the app)")
+                why = ("bench times the lesson's network, lin and relu layers with an MSE loss" if option in ("net", "classes")
+                       else "bench times whole passes")
+                err.print(f"gradtui bench: {flag} means nothing to bench: {why} (use it with gradtui check or the app)")
                 return EXIT_BAD_INPUT
     try:
         config = config_from(args)

@@ -54,9 +54,11 @@ class Comparison:
         return "✓" if self.match else ("≠" if self.deviation else "✗")
 
 
-def tolerance_for(ref: TensorStats, tolerance: tuple[float, float]) -> float:
+def tolerance_for(ref: TensorStats, tolerance: tuple[float, float], scale: float = 0.0) -> float:
+    """atol + rtol · max|r|, or rtol · `scale` when that is larger: a sum whose terms are of that
+    size (a bias before a batch norm, whose true gradient is 0) keeps their rounding."""
     rtol, atol = tolerance
-    return atol + rtol * ref.absmax
+    return atol + rtol * max(ref.absmax, scale)
 
 
 def _diff(a: torch.Tensor, r: torch.Tensor, a_stats: TensorStats, r_stats: TensorStats) -> Diff:
@@ -104,12 +106,13 @@ def _cosine(flat_a, flat_r, a_stats: TensorStats, r_stats: TensorStats, some_non
 
 
 def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, float],
-            context: HintContext | None = None, ref_stats: TensorStats | None = None) -> Comparison:
+            context: HintContext | None = None, ref_stats: TensorStats | None = None, scale: float = 0.0) -> Comparison:
     """`value` (what the user's code produced, maybe missing or not a tensor) against `ref`,
     whose statistics may be given when known (autograd's do not change between runs).
 
     A match needs the same shape, the same dtype, no NaN/Inf that the reference lacks, and
-    max|a − r| ≤ atol + rtol·max|r| (one scale for the whole tensor)."""
+    max|a − r| ≤ atol + rtol·max(max|r|, scale): one scale for the whole tensor, at least
+    `scale` (for a bias gradient, the size of out.g.sum(0) without cancellation)."""
     context = context or HintContext()
     if value is ref and isinstance(ref, torch.Tensor):  # the reference layer's own output
         stats = tensor_stats(ref)
@@ -128,6 +131,6 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         diff = _diff(value, ref, stats, ref_stats)
         new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
         match = (not new_nonfinite and stats.dtype == ref_stats.dtype
-                 and diff.max_abs <= tolerance_for(ref_stats, tolerance))
+                 and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))
     hint = None if match else diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context))
     return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradtui.steps import check_kinds, network_kinds
+
 
 class InputError(ValueError):
     """Bad input from the user (an option, a file, a device): exit code 2, one line."""
@@ -23,6 +25,8 @@ DEFAULT_TOLERANCES = {
 }
 
 INITS = ("notes", "random")
+DEFAULT_WIDTH = 50  # of each hidden lin when --hidden is not given
+DEFAULT_CLASSES = 10
 VERSION_NUMBERS = range(1, 8)  # the timing versions of gradtui.bench.versions
 N_FEATURES = 784  # MNIST's 28 x 28, the lesson's input width
 DEFAULT_BATCH = 50_000  # rows of synthetic data when --batch is not given
@@ -38,6 +42,15 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if not widths or any(width <= 0 for width in widths):
         raise InputError(f"--hidden {text!r}: every hidden width must be a positive integer, e.g. 50,20")
     return widths
+
+
+def parse_net(text: str) -> tuple[str, ...]:
+    """'lin,batchnorm,tanh,lin,cross_entropy' -> its kinds, checked."""
+    kinds = tuple(part.strip() for part in text.split(","))
+    problem = check_kinds(kinds)
+    if problem:
+        raise InputError(f"--net {text!r}: {problem}")
+    return kinds
 
 
 def parse_versions(text: str) -> tuple[int, ...]:
@@ -57,7 +70,9 @@ class RunConfig:
     device: str = "auto"
     dtype: str = "float32"
     batch: int | None = None  # None: DEFAULT_BATCH synthetic rows, or every row of a --data file
-    hidden: tuple[int, ...] = (50,)
+    net: tuple[str, ...] | None = None  # None: the lesson's, Lin and ReLU per hidden width, Lin, MSE
+    hidden: tuple[int, ...] | None = None  # None: 50 for each lin but the last
+    classes: int = DEFAULT_CLASSES  # outputs of the last lin for cross_entropy
     seed: int = 0
     init: str = "notes"
     isolate: bool = False
@@ -79,8 +94,19 @@ class RunConfig:
             raise InputError(f"--init {self.init!r}: choose one of {', '.join(INITS)}")
         if self.batch is not None and self.batch <= 0:
             raise InputError(f"--batch {self.batch}: the batch must be a positive number of rows")
-        if not self.hidden or any(width <= 0 for width in self.hidden):
+        if self.hidden is not None and (not self.hidden or any(width <= 0 for width in self.hidden)):
             raise InputError(f"--hidden {self.hidden}: every hidden width must be a positive integer")
+        if self.net is not None:
+            problem = check_kinds(self.net)
+            if problem:
+                raise InputError(f"--net {','.join(self.net)}: {problem}")
+            lins = self.net.count("lin")
+            if self.hidden is not None and len(self.hidden) != lins - 1:
+                raise InputError(f"--hidden {','.join(map(str, self.hidden))}: --net {','.join(self.net)} has {lins} "
+                                 f"lin layers, so it takes {lins - 1} hidden width(s) (the last lin gives the loss "
+                                 "its input)")
+        if self.classes < 2:
+            raise InputError(f"--classes {self.classes}: cross_entropy needs at least 2 classes")
         for name in ("rtol", "atol"):
             value = getattr(self, name)
             if value is not None and not value >= 0:
@@ -93,6 +119,26 @@ class RunConfig:
             raise InputError(f"--step-timeout {self.step_timeout}: must be a positive number of seconds")
         if not self.min_time > 0:
             raise InputError(f"--min-time {self.min_time}: must be a positive number of seconds")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.net if self.net is not None else network_kinds(self.widths)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        """The output widths of every lin but the last."""
+        if self.hidden is not None:
+            return self.hidden
+        return (DEFAULT_WIDTH,) * (self.net.count("lin") - 1 if self.net is not None else 1)
+
+    @property
+    def loss(self) -> str:
+        return self.kinds[-1]
+
+    @property
+    def n_out(self) -> int:
+        """The width of the last lin: 1 for mse, --classes for cross_entropy."""
+        return self.classes if self.loss == "cross_entropy" else N_OUT
 
     @property
     def torch_dtype(self):

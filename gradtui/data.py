@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gradtui.config import DEFAULT_BATCH, N_FEATURES, InputError, RunConfig
+from gradtui.config import DEFAULT_BATCH, DEFAULT_CLASSES, N_FEATURES, InputError, RunConfig
 from gradtui.memory import free_bytes, gigabytes
 
 
@@ -23,14 +23,14 @@ class Dataset:
     warnings: tuple[str, ...] = ()
 
 
-def synthetic(batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..9 as float, drawn in float32.
+def synthetic(batch: int, seed: int, classes: int = DEFAULT_CLASSES) -> tuple[torch.Tensor, torch.Tensor]:
+    """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..classes-1, drawn in float32.
 
     Drawn in float32 whatever the run's dtype, so a float64 run debugs the same numbers; x and y
     from streams of their own, so a smaller batch is the first rows of a larger one.
     """
     x = torch.randn(batch, N_FEATURES, generator=torch.Generator().manual_seed(3 * seed))
-    y = torch.randint(0, 10, (batch,), generator=torch.Generator().manual_seed(3 * seed + 1)).float()
+    y = torch.randint(0, classes, (batch,), generator=torch.Generator().manual_seed(3 * seed + 1)).float()
     return x, y
 
 
@@ -52,7 +52,7 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
     if config.data is None:
         rows = config.batch or DEFAULT_BATCH
         check_fits(rows, N_FEATURES, config, device)
-        x, y = synthetic(rows, config.seed)
+        x, y = synthetic(rows, config.seed, config.classes)
         source, warnings = "synthetic", []
     else:
         source = str(config.data)
@@ -68,7 +68,24 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
             warnings.append(f"{source}: {bad} NaN/Inf value(s) in the data; the debugger shows where they spread")
     if config.normalize:
         x = normalize(x)
+    if config.loss == "cross_entropy":
+        return Dataset(x.to(device, config.torch_dtype), class_labels(y, config, source).to(device), source,
+                       tuple(warnings))
     return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), source, tuple(warnings))
+
+
+def class_labels(y: torch.Tensor, config: RunConfig, source: str) -> torch.Tensor:
+    """Targets as class indices (int64) for cross_entropy; InputError for one that is not an
+    integer in [0, --classes)."""
+    bad = ~torch.isfinite(y) | (y != y.round())
+    if bool(bad.any()):
+        raise InputError(f"--data {source}: cross_entropy needs integer class labels; y[{int(bad.nonzero()[0])}] is "
+                         f"{float(y[bad][0]):g}")
+    out_of_range = (y < 0) | (y >= config.classes)
+    if bool(out_of_range.any()):
+        raise InputError(f"--data {source}: label {int(y[out_of_range][0])} is outside [0, {config.classes}); "
+                         f"set --classes to the number of classes")
+    return y.long()
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from gradtui.formatting import shape_in_words
+from gradtui.steps import LOSSES
 
 if TYPE_CHECKING:
     from gradtui.compare import Diff
@@ -28,11 +29,11 @@ if TYPE_CHECKING:
 class HintContext:
     """What the hints may look at besides the two tensors: the layer, and what the step did."""
 
-    kind: str = ""  # lin, relu, mse
+    kind: str = ""  # lin, relu, tanh, batchnorm, mse, cross_entropy
     direction: str = ""  # forward, backward
     batch: int = 0
-    tensors: dict = field(default_factory=dict)  # inp, out, out_g, w, b, targ: whatever the layer has
-    role: str = ""  # what the tensor is to its layer: inp, w, b (their .g), out (a forward output)
+    tensors: dict = field(default_factory=dict)  # inp, out, out_g, targ, w, b, gamma, beta: what the layer has
+    role: str = ""  # what the tensor is to its layer: inp, w, b, gamma, beta (their .g), out (a forward output)
     changed: tuple[str, ...] = ()  # tensors the step changed in place (an update inside backward)
     aliased: str | None = None  # the activation this layer's forward changed in place
     against: str = "autograd's"  # or "the reference layer's", for a forward output
@@ -78,6 +79,9 @@ class Evidence:
         return _close(self.value, candidate, self.tolerance)
 
 
+BATCHNORM_EPS = 1e-5  # the reference BatchNorm's
+
+
 def _close(a: torch.Tensor, b: torch.Tensor, tolerance: tuple[float, float]) -> bool:
     """The comparison's own rule, a little looser: a hint names a pattern, not a verdict."""
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a.shape != b.shape:
@@ -117,6 +121,11 @@ def unused_by_forward(e: Evidence) -> str | None:
 
 def nonfinite(e: Evidence) -> str | None:
     s, r = e.stats, e.ref_stats
+    if e.context.kind == "cross_entropy" and not s.finite:  # autograd through the same overflow has NaN too
+        what = "NaN" if s.nan else "Inf"
+        return (f"{what} in {e.name}: the softmax overflows, exp() of a large logit is Inf (above about 88 in "
+                "float32, 11 in float16) and Inf / Inf is NaN; subtract each row's max first: "
+                "exp(inp - inp.max(1, keepdim=True).values)")
     if s.nan <= r.nan and s.inf <= r.inf:
         return None
     what = "NaN" if s.nan > r.nan else "Inf"
@@ -152,7 +161,7 @@ def dtype_cast(e: Evidence) -> str | None:
 # -- shapes ----------------------------------------------------------------------------------
 
 def loss_not_scalar(e: Evidence) -> str | None:
-    if e.context.kind != "mse" or e.context.direction != "forward" or e.ref_stats.shape != () or e.stats.numel <= 1:
+    if e.context.kind not in LOSSES or e.context.direction != "forward" or e.ref_stats.shape != () or e.stats.numel <= 1:
         return None
     mean = " (its mean is the reference's)" if e.close(e.value.mean()) else ""
     return (f"the loss is {e.got}, not a scalar{mean}: end the forward with .mean(); "
@@ -171,17 +180,27 @@ def nxn_broadcast(e: Evidence) -> str | None:
 
 
 def bias_wrong_axes(e: Evidence) -> str | None:
-    out_g = e.tensor("out_g")
-    if e.context.role != "b" or out_g is None or out_g.dim() != 2:
+    """A bias (or batch norm's gain) gradient summed over the wrong axes: lin's b and batch norm's
+    beta sum out.g, gamma sums out.g * xhat, over the batch only."""
+    out_g, role = e.tensor("out_g"), e.context.role
+    if role not in ("b", "beta", "gamma") or out_g is None or out_g.dim() != 2:
         return None
-    fix = "sum over the batch only: out.g.sum(0)"
+    if role == "gamma":
+        inp = e.tensor("inp")
+        if inp is None:
+            return None
+        xhat = (inp - inp.mean(0)) / (inp.var(0, unbiased=False) + BATCHNORM_EPS).sqrt()
+        base, written = out_g * xhat, "(out.g * xhat)"
+    else:
+        base, written = out_g, "out.g"
+    fix = f"sum over the batch only: {written}.sum(0)"
     for candidate, what in (
-            (out_g, f"extra batch dimension: {e.name} is out.g itself, {e.got}; {fix}"),
-            (out_g.sum(0, keepdim=True), f"wrong keepdim: {e.name} is out.g.sum(0, keepdim=True), {e.got}; "
-                                         "drop keepdim=True: out.g.sum(0)"),
-            (out_g.sum(), f"{e.name} is out.g.sum(), summed over every axis; {fix}"),
-            (out_g.sum(1), f"{e.name} is out.g.sum(1), summed over the features instead of the batch; {fix}"),
-            (out_g.sum(1, keepdim=True), f"{e.name} is out.g.sum(1, keepdim=True), summed over the features; {fix}")):
+            (base, f"extra batch dimension: {e.name} is {written} itself, {e.got}; {fix}"),
+            (base.sum(0, keepdim=True), f"wrong keepdim: {e.name} is {written}.sum(0, keepdim=True), {e.got}; "
+                                        f"drop keepdim=True: {written}.sum(0)"),
+            (base.sum(), f"{e.name} is {written}.sum(), summed over every axis; {fix}"),
+            (base.sum(1), f"{e.name} is {written}.sum(1), summed over the features instead of the batch; {fix}"),
+            (base.sum(1, keepdim=True), f"{e.name} is {written}.sum(1, keepdim=True), summed over the features; {fix}")):
         if e.stats.shape == tuple(candidate.shape) and e.is_(candidate):
             return what
     return None
@@ -300,6 +319,38 @@ def relu_mask(e: Evidence) -> str | None:
     return None
 
 
+def softmax_without_one_hot(e: Evidence) -> str | None:
+    inp = e.tensor("inp")
+    if e.context.kind != "cross_entropy" or e.context.direction != "backward" or inp is None:
+        return None
+    if not e.is_(inp.softmax(1) / inp.shape[0]):
+        return None
+    return f"{e.name} is softmax(inp) / N: the one-hot is not subtracted; inp.g = (softmax(inp) - one_hot(targ)) / N"
+
+
+def tanh_from_input(e: Evidence) -> str | None:
+    inp, upstream = e.tensor("inp"), e.tensor("out_g")
+    if e.context.kind != "tanh" or e.context.direction != "backward" or inp is None or upstream is None:
+        return None
+    if not e.is_((1 - inp * inp) * upstream):
+        return None
+    return ("tanh's derivative taken from the input: d tanh(x)/dx = 1 - tanh(x)², which is 1 - out² "
+            "from the output: inp.g = (1 - out**2) * out.g")
+
+
+def batchnorm_constant_statistics(e: Evidence) -> str | None:
+    """The input gradient of batch norm as if the batch mean and variance were constants."""
+    inp, upstream, gamma = e.tensor("inp"), e.tensor("out_g"), e.tensor("gamma")
+    if (e.context.kind != "batchnorm" or e.context.role != "inp" or inp is None or upstream is None
+            or gamma is None):
+        return None
+    if not e.is_(upstream * gamma / (inp.var(0, unbiased=False) + BATCHNORM_EPS).sqrt()):
+        return None
+    return ("batch norm's input gradient treats the batch mean and variance as constants (out.g * g / std); "
+            "both depend on every row: inp.g = (N·dxhat − dxhat.sum(0) − xhat·(dxhat·xhat).sum(0)) / (N·std), "
+            "dxhat = out.g * g")
+
+
 def missing_bias(e: Evidence) -> str | None:
     b = e.tensor("b")
     if e.context.kind != "lin" or e.context.direction != "forward" or b is None or not bool(b.any()):
@@ -388,7 +439,8 @@ PATTERNS: tuple[Pattern, ...] = (
     reshaped, extra_batch_dim, other_shape,
     # values of the right shape
     activation_for_gradient, input_grad_without_transpose, aliased_input, relu_at_kink, relu_mask,
-    missing_bias, nxn_loss_value, sign_flip, constant_shift, constant_scale,
+    softmax_without_one_hot, tanh_from_input, batchnorm_constant_statistics, missing_bias, nxn_loss_value,
+    sign_flip, constant_shift, constant_scale,
 )
 
 

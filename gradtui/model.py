@@ -13,23 +13,40 @@ from pathlib import Path
 import torch
 
 from gradtui import layers as reference_layers
-from gradtui.config import N_OUT, InputError, RunConfig
-from gradtui.steps import LayerSpec, describe, layer_specs, network_kinds
+from gradtui.config import InputError, RunConfig
+from gradtui.steps import LayerSpec, describe, layer_specs
 
-LAYER_CLASSES = ("Lin", "Relu", "Mse")
-KIND_CLASS = {"lin": "Lin", "relu": "Relu", "mse": "Mse"}
+KIND_CLASS = {"lin": "Lin", "relu": "Relu", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "Mse",
+              "cross_entropy": "CrossEntropy"}
+LAYER_CLASSES = tuple(KIND_CLASS.values())
+
+
+def network_sizes(config: RunConfig, n_in: int) -> tuple[int, ...]:
+    """The widths the lin layers go through: n_in, the hidden widths, the loss's input width."""
+    return (n_in, *config.widths, config.n_out)
 
 
 def init_params(config: RunConfig, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """w = randn(n_in, n_out) / sqrt(n_in), b = zeros (notes) or small random values (--init random)."""
+    """As the notes: w = randn(n_in, n_out) / sqrt(n_in), b = 0; batch norm's gain 1 and bias 0.
+    --init random: small random biases (and gains around 1), so that a forgotten term shows."""
     generator = torch.Generator().manual_seed(3 * config.seed + 2)  # a stream apart from the data's
-    sizes = (n_in, *config.hidden, N_OUT)
-    params = {}
-    for k, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
-        w = torch.randn(fan_in, fan_out, generator=generator) / math.sqrt(fan_in)
-        b = torch.zeros(fan_out) if config.init == "notes" else 0.1 * torch.randn(fan_out, generator=generator)
-        params[f"w{k}"] = w.to(device, config.torch_dtype)
-        params[f"b{k}"] = b.to(device, config.torch_dtype)
+    sizes = iter(zip(network_sizes(config, n_in), network_sizes(config, n_in)[1:]))
+    notes, width, params = config.init == "notes", n_in, {}
+
+    def small(size: int) -> torch.Tensor:
+        return 0.1 * torch.randn(size, generator=generator)
+
+    for spec in layer_specs(config.kinds):
+        if spec.kind == "lin":
+            fan_in, width = next(sizes)
+            w = torch.randn(fan_in, width, generator=generator) / math.sqrt(fan_in)
+            tensors = (w, torch.zeros(width) if notes else small(width))
+        elif spec.kind == "batchnorm":
+            tensors = (torch.ones(width) if notes else 1 + small(width), torch.zeros(width) if notes else small(width))
+        else:
+            continue
+        for name, tensor in zip(spec.params, tensors):
+            params[name] = tensor.to(device, config.torch_dtype)
     return params
 
 
@@ -38,7 +55,7 @@ def reference_classes() -> dict[str, type]:
 
 
 def load_layer_file(path: Path | str) -> dict[str, type]:
-    """The classes a user's file defines among Lin, Relu, Mse; the reference fills the rest.
+    """The classes a user's file defines among LAYER_CLASSES; the reference fills the rest.
 
     InputError (exit 2) when the file cannot be imported or defines none of the three.
     """
@@ -60,7 +77,7 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
         sys.modules.pop(module_name, None)
     found = {name: getattr(module, name) for name in LAYER_CLASSES if inspect.isclass(getattr(module, name, None))}
     if not found:
-        raise InputError(f"--layers {path}: defines none of Lin, Relu, Mse (as classes)")
+        raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} (as classes)")
     return {**reference_classes(), **found}
 
 
@@ -110,5 +127,4 @@ class Network:
 def build_network(config: RunConfig, n_in: int) -> Network:
     classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
     source = str(config.layers) if config.layers is not None else "reference"
-    return Network(layer_specs(network_kinds(config.hidden)), classes, source, (n_in, *config.hidden, N_OUT),
-                   config.layers)
+    return Network(layer_specs(config.kinds), classes, source, network_sizes(config, n_in), config.layers)

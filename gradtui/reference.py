@@ -15,7 +15,7 @@ from gradtui import layers as reference_layers
 from gradtui.formatting import shape_in_words
 from gradtui.model import KIND_CLASS, Network
 from gradtui.stats import TensorStats, tensor_stats
-from gradtui.steps import LayerSpec
+from gradtui.steps import LOSSES, LayerSpec
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
                 # Each layer gets a copy of its input: an in-place forward changes the copy, and the
                 # activation keeps the gradient of its own value.
                 inp = inp if inp.is_leaf else inp.clone()
-                out = layer(*((inp, targ) if spec.kind == "mse" else (inp,)))
+                out = layer(*((inp, targ) if spec.kind in LOSSES else (inp,)))
                 if isinstance(out, torch.Tensor) and out.requires_grad and not out.is_leaf:
                     out.retain_grad()
                 values[spec.out] = out
@@ -63,4 +63,4 @@ def reference_output(spec: LayerSpec, values: dict, y: torch.Tensor) -> torch.Te
     cls = getattr(reference_layers, KIND_CLASS[spec.kind])
     layer = cls(*(values[name] for name in spec.params))
     with torch.no_grad():
-        return layer(*((values[spec.inp], y) if spec.kind == "mse" else (values[spec.inp],)))
+        return layer(*((values[spec.inp], y) if spec.kind in LOSSES else (values[spec.inp],)))

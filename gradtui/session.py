@@ -27,7 +27,7 @@ from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
 from gradtui.model import build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
-from gradtui.steps import Step, build_steps
+from gradtui.steps import LOSSES, ROLES, Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
 
@@ -290,7 +290,7 @@ class DebugSession:
         if spec.inp not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.inp), []
         inp = self.values[spec.inp]
-        args = (inp, self.targ) if spec.kind == "mse" else (inp,)
+        args = (inp, self.targ) if spec.kind in LOSSES else (inp,)
         # The reference class computes the same output: no need to run it twice. Otherwise the
         # reference runs first, before the user's code can change its input in place.
         is_reference = type(layer) in reference_classes().values()
@@ -316,8 +316,8 @@ class DebugSession:
         self.values[spec.out] = out
         expected = out if is_reference else expected
         self.expected[spec.out] = expected
-        bias = self.values[spec.params[-1]] if spec.params else None
-        context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, "b": bias},
+        params = dict(zip(ROLES.get(spec.kind, ()), (self.values[name] for name in spec.params)))
+        context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, **params},
                               role="out", against="the reference layer's")
         comparison = compare(spec.out, out, expected, self.tolerance, context)
         if not comparison.match and not self.config.strict_forward:
@@ -338,7 +338,7 @@ class DebugSession:
         out = self.values[spec.out]
         restore, fed = [], ()
         upstream = None
-        if spec.kind != "mse":  # the loss has no .g: Mse.backward starts the chain
+        if spec.kind not in LOSSES:  # the loss has no .g: the loss's backward starts the chain
             has_own = isinstance(getattr(out, "g", None), torch.Tensor)
             ref_upstream = reference.grads.get(spec.out)
             if (self.config.isolate or not has_own) and ref_upstream is not None:
@@ -360,21 +360,26 @@ class DebugSession:
         except Exception as exc:
             error = self._error(exc, step, layer, f"{spec.out}.g")
         changed = self._changed(before) + self._rebound_values(layer, bound)
-        notes = [reference.note] if reference.note and spec.kind == "mse" else []
+        notes = [reference.note] if reference.note and spec.kind in LOSSES else []
         if changed:
             notes.append(f"the backward changed {', '.join(changed)} (an update inside backward?)")
-        inherited = None if fed or spec.kind == "mse" else self._inherited_mismatch(f"{spec.out}.g")
-        params = dict(zip(("w", "b"), (self.values[name] for name in spec.params)))
+        inherited = None if fed or spec.kind in LOSSES else self._inherited_mismatch(f"{spec.out}.g")
+        roles = ("inp", *ROLES.get(spec.kind, ()))
+        params = dict(zip(roles[1:], (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "backward", len(self.data.x),
                               {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params},
                               changed=tuple(changed), aliased=self._aliased.get(spec.name))
+        # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
+        # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
+        summed = _batch_sum_scale(upstream)
         comparisons = []
-        for name, tensor, role in zip(spec.grads, targets, ("inp", "w", "b")):
+        for name, tensor, role in zip(spec.grads, targets, roles):
             if error is not None and "g" not in tensor.__dict__:
                 continue  # the step raised before it got here: the error says why
             expected = reference.grads.get(name)
             comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance,
-                                 replace(context, role=role), reference.stats.get(name))
+                                 replace(context, role=role), reference.stats.get(name),
+                                 summed if role in ("b", "beta") else 0.0)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif inherited and not comparison.match and comparison.diff is not None:
@@ -429,6 +434,13 @@ class DebugSession:
         method = _method_for(cls, step.direction)
         lines, first = inspect.getsourcelines(method)
         return inspect.getsourcefile(method) or "?", first, "".join(lines)
+
+
+def _batch_sum_scale(t) -> float:
+    """max over features of Σ over the batch of |t|: the size of t.sum(0) were nothing to cancel."""
+    if not isinstance(t, torch.Tensor) or t.dim() != 2 or not t.numel() or not t.is_floating_point():
+        return 0.0
+    return float(t.detach().abs().nan_to_num(nan=0.0, posinf=0.0, neginf=0.0).sum(0).max())
 
 
 def _shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LOSSES = ("mse",)
-PARAMS = {"lin": ("w", "b")}  # per kind: the parameters, numbered with the layer
-TITLES = {"lin": "Lin", "relu": "ReLU", "mse": "MSE"}
+LAYERS = ("lin", "relu", "tanh", "batchnorm")
+LOSSES = ("mse", "cross_entropy")
+PARAMS = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # per kind, numbered with the layer
+ROLES = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # what each parameter is to the hints
+TITLES = {"lin": "Lin", "relu": "ReLU", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "MSE",
+          "cross_entropy": "CrossEntropy"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,20 @@ class LayerSpec:
 def network_kinds(hidden: tuple[int, ...]) -> tuple[str, ...]:
     """The lesson's network: Lin, ReLU for each hidden width, a last Lin, then MSE."""
     return ("lin", "relu") * len(hidden) + ("lin", "mse")
+
+
+def check_kinds(kinds: tuple[str, ...]) -> str | None:
+    """Why this list of layer kinds is no network we can build, or None."""
+    unknown = [kind for kind in kinds if kind not in LAYERS + LOSSES]
+    if unknown:
+        return f"unknown layer kind {unknown[0]!r}; choose from {', '.join(LAYERS)} and a final {' or '.join(LOSSES)}"
+    if not kinds or kinds[-1] not in LOSSES:
+        return f"the last kind must be a loss, {' or '.join(LOSSES)}"
+    if any(kind in LOSSES for kind in kinds[:-1]):
+        return "a loss can only come last"
+    if len(kinds) < 2 or kinds[-2] != "lin":
+        return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"
+    return None
 
 
 def layer_specs(kinds: tuple[str, ...]) -> tuple[LayerSpec, ...]:

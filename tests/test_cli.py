@@ -90,8 +90,8 @@ def test_bad_input_is_exit_2_and_one_line(capsys, argv, words):
 
 @pytest.mark.parametrize("content, words", [
     ("def broken(:\n", "SyntaxError at line 1"),
-    ("", "defines none of Lin, Relu, Mse"),
-    ("Lin = 3\n", "defines none of Lin, Relu, Mse"),
+    ("", "defines none of Lin, Relu, Tanh, BatchNorm, Mse, CrossEntropy"),
+    ("Lin = 3\n", "defines none of Lin, Relu, Tanh, BatchNorm, Mse, CrossEntropy"),
     ("import no_such_module_here\n", "ModuleNotFoundError at line 1"),
     ("raise SystemExit(5)\n", "SystemExit at line 1"),
 ], ids=["syntax-error", "empty", "not-a-class", "import-error", "system-exit"])

@@ -73,11 +73,12 @@ def test_a_quoted_output_is_what_the_command_prints(capsys, monkeypatch, command
 
 
 def bug_rows() -> list[tuple[str, str, str]]:
-    table = README.split("<!-- bug-table -->", 1)[1].split("<!-- /bug-table -->", 1)[0]
     rows = []
-    for line in table.strip().splitlines()[2:]:
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        rows.append((cells[1].strip("`"), cells[2], cells[3]))
+    for marker in ("bug-table", "bug-table-course"):
+        table = README.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
+        for line in table.strip().splitlines()[2:]:
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows.append((cells[1].strip("`"), cells[2], cells[3]))
     return rows
 
 

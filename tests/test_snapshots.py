@@ -56,3 +56,8 @@ def test_help_screen(snap_compare):
 
 def test_80x24(snap_compare):
     assert snap_compare(app("transposed.py"), terminal_size=(80, 24), run_before=keys("m"))
+
+
+def test_course_network_at_batch_norms_backward(snap_compare):
+    course = app(net=("lin", "batchnorm", "tanh", "lin", "cross_entropy"), hidden=(16,))
+    assert snap_compare(course, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))

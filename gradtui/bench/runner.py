@@ -20,11 +20,12 @@ from torch.utils import benchmark
 
 from gradtui.bench.versions import VERSIONS, Version, build_yours
 from gradtui.compare import compare
-from gradtui.config import RunConfig
+from gradtui.config import InputError, RunConfig
 from gradtui.data import load_data
 from gradtui.memory import free_bytes, gigabytes
 from gradtui.model import build_network, init_params
 from gradtui.reference import autograd_reference
+from gradtui.steps import network_kinds
 
 AUTOGRAD = 2
 SLOW_RUNS = 3  # a version slower than half of --min-time a call is timed over this many calls
@@ -170,6 +171,9 @@ def time_call(function: Callable[[], object], min_time: float, first_call_s: flo
 
 class BenchRunner:
     def __init__(self, config: RunConfig):
+        if config.kinds != network_kinds(config.widths):
+            raise InputError(f"bench times the lesson's network (lin and relu layers, then mse), not --net "
+                             f"{','.join(config.kinds)}")
         self.config = config
         self.device = config.resolve_device()
         data = load_data(config, self.device)

@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
-from gradtui.config import N_FEATURES, N_OUT, VERSION_NUMBERS, InputError, RunConfig
+from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.steps import build_steps, describe, layer_specs, network_kinds
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
@@ -124,7 +124,7 @@ class GradTUI(App[int]):
         self.config = config
         self._data = data
         self._bench = bench
-        self.specs = layer_specs(network_kinds(config.hidden))
+        self.specs = layer_specs(config.kinds)
         self.steps = build_steps(self.specs)
         self.session = None  # the DebugSession of the latest good load, running ahead in a worker
         self.frames: list[Frame] = []  # per step run; after a reload, the old ones until replaced
@@ -167,7 +167,7 @@ class GradTUI(App[int]):
         if session is not None:
             network, device, rows = session.network.describe(), session.device, len(session.data.x)
         else:
-            sizes = (None if self.config.data else N_FEATURES, *self.config.hidden, N_OUT)
+            sizes = (None if self.config.data else N_FEATURES, *self.config.widths, self.config.n_out)
             network, device, rows = describe(self.specs, sizes), self.config.device, self.config.batch or "…"
         layers = f" · layers: {short_path(str(self.config.layers))}" if self.config.layers else ""
         self.sub_title = f"{network} · {device} · {self.config.dtype} · batch {rows}{layers}{state}"
@@ -374,15 +374,24 @@ class GradTUI(App[int]):
 
     def action_timing(self) -> None:
         self.query_one(TabbedContent).active = "timing"
-        rows = len(self.config.versions or VERSION_NUMBERS) + (self.config.layers is not None)
-        self.query_one(TimingPane).start(rows + 1, f"the floor and {rows} versions")
+        config = self._bench_config()
+        rows = len(config.versions or VERSION_NUMBERS) + (config.layers is not None)
+        lesson = "" if config == self.config else " of the lesson's network at these widths"
+        self.query_one(TimingPane).start(rows + 1, f"the floor and {rows} versions{lesson}")
         self.timing = True
-        self._timing_worker = self._timing_job()
+        self._timing_worker = self._timing_job(config)
+
+    def _bench_config(self) -> RunConfig:
+        """The versions are the lesson's network: another --net times that one at its widths, without
+        the user's layers (which are for another network)."""
+        if self.config.kinds == network_kinds(self.config.widths):
+            return self.config
+        return replace(self.config, net=None, hidden=self.config.widths, layers=None)
 
     @work(thread=True, group="timing", exit_on_error=False)
-    def _timing_job(self) -> None:
+    def _timing_job(self, config: RunConfig) -> None:
         worker = get_current_worker()
-        results = iter(self._bench(self.config))
+        results = iter(self._bench(config))
         try:
             for result in results:  # None: a heartbeat while a version runs, to stop at once
                 if worker.is_cancelled:

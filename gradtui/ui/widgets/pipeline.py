@@ -30,7 +30,7 @@ class Pipeline(Static):
         current = target if target is not None and target < fresh else app.shown_step
         nonfinite = next((frame.report.step.index for frame in frames[:fresh]
                           if any(t.stats is not None and not t.stats.finite for t in frame.report.tensors)), None)
-        lines = []
+        lines, width = [], max(len(step.layer) for step in app.steps)
         for step in app.steps:
             index = step.index
             if index < fresh:
@@ -44,7 +44,7 @@ class Pipeline(Static):
             else:
                 mark = " [dim]·[/]"
             pointer = "▶" if index == current else ("▷" if index == (-1 if current is None else current) + 1 else " ")
-            line = f"{pointer}{mark} {index:>2} {ARROW[step.direction]} {step.layer:<6} [dim]{' '.join(step.produces)}[/]"
+            line = f"{pointer}{mark} {index:>2} {ARROW[step.direction]} {step.layer:<{width}} [dim]{' '.join(step.produces)}[/]"
             if index == nonfinite:
                 line += " [bold $warning]NaN[/]"
             lines.append(f"[reverse]{line}[/]" if index == current else line)

@@ -11,13 +11,19 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
-from gradtui.steps import LayerSpec, Step
+from gradtui.steps import LOSSES, LayerSpec, Step
 
 FORMULA = {
     ("forward", "lin"): "{out} = {inp} @ {w} + {b}",
     ("forward", "relu"): "{out} = max({inp}, 0)",
     ("forward", "mse"): "loss = mean(({inp} − y)²)",
     ("backward", "mse"): "{inp}.g = 2 ({inp} − y) / N",
+    ("forward", "tanh"): "{out} = tanh({inp})",
+    ("backward", "tanh"): "{inp}.g = (1 − {out}²) * {out}.g",
+    ("forward", "batchnorm"): "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}",
+    ("backward", "batchnorm"): "{inp}.g = (N·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) / (N·std)    {w}.g = Σ {out}.g·x̂    {b}.g = Σ {out}.g",
+    ("forward", "cross_entropy"): "loss = mean(logsumexp({inp}) − {inp}[y])",
+    ("backward", "cross_entropy"): "{inp}.g = (softmax({inp}) − one_hot(y)) / N",
     ("backward", "lin"): "{inp}.g = {out}.g @ {w}ᵀ    {w}.g = {inp}ᵀ @ {out}.g    {b}.g = {out}.g.sum(0)",
     ("backward", "relu"): "{inp}.g = ({inp} > 0) * {out}.g",
 }
@@ -36,11 +42,11 @@ def chain_rule(specs: tuple[LayerSpec, ...], step: Step) -> str:
         text = "x"
         for spec in specs:
             name = f"[bold $error]{spec.name}[/]" if spec is step.spec else spec.name
-            text = f"{name}({text}, y)" if spec.kind == "mse" else f"{name}({text})"
+            text = f"{name}({text}, y)" if spec.kind in LOSSES else f"{name}({text})"
         return f"loss = {text}"
     factors = []
     for spec in reversed(specs):
-        top = "loss" if spec.kind == "mse" else spec.out
+        top = "loss" if spec.kind in LOSSES else spec.out
         bottom = spec.inp
         factor = f"∂{top}/∂{bottom}"
         factors.append(f"[bold $error]{factor}[/]" if spec is step.spec else factor)
