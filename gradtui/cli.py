@@ -110,8 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", parents=[common], formatter_class=RichHelpFormatter,
         help="run every step headless and print a table per step",
         description="Run the forward and backward pass step by step, compare every tensor with autograd, "
-                    "and name the first gradient that disagrees. Exit 0 when all match, 1 otherwise.")
-    check.add_argument("--json", action="store_true", help="print the report as JSON (format in README)")
+                    "and name the first gradient that disagrees (and the first forward that deviates from the reference "
+                    "layer). Exit 0 when every gradient matches, 1 on a mismatch or an error, 2 on bad input.")
+    check.add_argument("--json", action="store_true", help="print the report as JSON (format in docs/design.md)")
     bench = commands.add_parser(
         "bench", parents=[common], formatter_class=RichHelpFormatter,
         help="time the lesson's six versions of the backward pass, and a tuned seventh",
@@ -119,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(median and IQR), with its GFLOP/s, its measured peak memory, and the time of the bare "
                     "matrix products as the floor. A version whose estimated peak exceeds the free memory is "
                     "skipped. Exit 0 when every version timed matches autograd, 1 otherwise, 130 on Ctrl-C.")
-    bench.add_argument("--json", action="store_true", help="print the results as JSON (format in README)")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON (format in docs/design.md)")
     bench.add_argument("--versions", type=_option_type(parse_versions, "--versions"), metavar="V[,V...]",
                        default=argparse.SUPPRESS, help="which versions to run, e.g. 1,5,7 (default: all seven)")
     bench.add_argument("--min-time", type=float, metavar="SECONDS", default=argparse.SUPPRESS,

@@ -287,7 +287,7 @@ def aliased_input(e: Evidence) -> str | None:
     if aliased is None or e.context.direction != "backward":
         return None
     return (f"the forward changed {aliased} in place (its output shares the storage), so the backward reads the "
-            f"output where it expects the input: compute the output out of place (inp.clamp_min(0.), not clamp_min_)")
+            "output where it expects the input: compute the output out of place (e.g. inp.clamp_min(0.), not clamp_min_)")
 
 
 def relu_at_kink(e: Evidence) -> str | None:

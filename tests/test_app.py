@@ -77,7 +77,7 @@ async def test_p_restores_the_previous_screen():
 async def test_keys_typed_while_loading_are_applied_in_order(tmp_path):
     slow = tmp_path / "slow.py"
     slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
-                    "class Lin(Fast):\n    def __init__(self, w, b):\n        time.sleep(0.5)\n"
+                    "class Lin(Fast):\n    def __init__(self, w, b):\n        time.sleep(1.0)\n"
                     "        super().__init__(w, b)\n")
     app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -154,7 +154,7 @@ class GradTUI(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._set_subtitle("loading torch…")
+        self._set_subtitle(" · loading torch…")
         for panel, title in (("#pipeline", "pipeline"), ("#tensors", "tensors"), ("#histogram", "histogram")):
             self.query_one(panel).border_title = title
         self._show()
