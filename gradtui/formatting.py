@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 
 def number(value: float | None) -> str:
@@ -40,3 +41,11 @@ def size(value: int | None) -> str:
         if value >= scale:
             return f"{value / scale:.1f} {unit}"
     return f"{value} B"
+
+
+def short_path(path: str) -> str:
+    """A path relative to the working directory when it is under it, as the user typed it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return path

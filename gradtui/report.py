@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from gradtui.formatting import number, seconds, shape, size
+from gradtui.formatting import number, seconds, shape, short_path, size
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,14 @@ def step_lines(report) -> list[tuple[Cell, ...]]:
             lines.append((Cell(f"{t.mark} {t.name}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
     lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]
     if report.error:
-        lines.append((Cell("! raised: ", "error"), Cell(str(report.error), "error")))
+        lines.append((Cell("! raised: ", "error"), Cell(error_text(report.error), "error")))
     return lines
+
+
+def error_text(error) -> str:
+    """A StepError in one line, its file relative to the working directory when under it."""
+    where = f" ({short_path(error.file)}:{error.line})" if error.file else ""
+    return f"{error.type}: {error.message}{where}"
 
 
 def verdict(session) -> list[tuple[Cell, ...]]:
@@ -76,7 +82,7 @@ def verdict(session) -> list[tuple[Cell, ...]]:
                            "success"),))
     else:
         report = session.reports[mismatch.index]
-        what = report.error if report.error else report.first_mismatch.hint
+        what = error_text(report.error) if report.error else report.first_mismatch.hint
         tensor = f", {mismatch.tensor}" if mismatch.tensor else ""
         lines.append((Cell(f"✗ first mismatch: step {mismatch.index} ({report.step.direction} {mismatch.layer}{tensor}): "
                            f"{what}", "error"),))

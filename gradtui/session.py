@@ -39,10 +39,6 @@ class StepError:
     file: str | None = None
     line: int | None = None
 
-    def __str__(self) -> str:
-        where = f" ({self.file}:{self.line})" if self.file else ""
-        return f"{self.type}: {self.message}{where}"
-
 
 @dataclass(frozen=True)
 class StepReport:

@@ -32,11 +32,12 @@ from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
+from gradtui.formatting import short_path
 from gradtui.steps import build_steps, describe, layer_specs, network_kinds
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
-from gradtui.ui.widgets.step import StepPanel, short_path
+from gradtui.ui.widgets.step import StepPanel
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
 

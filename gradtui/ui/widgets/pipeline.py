@@ -59,9 +59,13 @@ class Pipeline(Static):
 
 def summary(reports) -> list[str]:
     """The whole pass in two lines: where it first fails, where the forward first deviates."""
-    failing = next((r.step.index for r in reports if not r.ok), None)
-    deviating = next((r.step.index for r in reports if r.first_deviation is not None), None)
-    lines = [f"{marked('✗')} mismatch at step {failing}" if failing is not None else f"{marked('✓')} all match"]
-    if deviating is not None and deviating != failing:
-        lines.append(f"{marked('≠')} deviates at step {deviating}")
+    failing = next((r for r in reports if not r.ok), None)
+    deviating = next((r for r in reports if r.first_deviation is not None), None)
+    if failing is None:
+        lines = [f"{marked('✓')} all match"]
+    else:
+        what = "raised" if failing.error is not None else "mismatch"
+        lines = [f"{marked(failing.mark)} {what} at step {failing.step.index}"]
+    if deviating is not None and deviating is not failing:
+        lines.append(f"{marked('≠')} deviates at step {deviating.step.index}")
     return lines

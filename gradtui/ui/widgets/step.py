@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.markup import escape
 from textual.widgets import Static
 
+from gradtui.formatting import short_path
 from gradtui.steps import LOSSES, LayerSpec, Step
 
 FORMULA = {
@@ -94,11 +95,3 @@ class StepPanel(Vertical):
         error_view.display = problem is not None
         if problem is not None:
             error_view.update(escape(problem))
-
-
-def short_path(path: str) -> str:
-    """A path relative to the working directory when it is under it, as the user typed it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return path
