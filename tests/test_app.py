@@ -284,3 +284,12 @@ async def test_the_verdict_is_on_screen_without_scrolling(size, columns):
         needed = sum(column.get_render_width(table) for column in table.ordered_columns[:columns])
         assert needed <= table.scrollable_content_region.width
         assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == ["✓", "✗", "✓"]
+
+
+async def test_a_forward_steps_histogram_is_against_the_reference_layer():
+    app = GradTUI(RunConfig(device="cpu", batch=64))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["n"])
+        assert str(app.query_one("#hist-ref-label", Static).render()) == "the reference layer"
+        await drive(pilot, ["e"])
+        assert str(app.query_one("#hist-ref-label", Static).render()) == "autograd"

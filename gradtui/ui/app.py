@@ -295,7 +295,8 @@ class GradTUI(App[int]):
 
     def _show_histogram(self, frame: Frame | None) -> None:
         name = self.query_one(TensorTable).selected if frame else None
-        self.query_one(HistogramPanel).show(name, frame.histograms.get(name) if frame and name else None)
+        reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
+        self.query_one(HistogramPanel).show(name, frame.histograms.get(name) if frame and name else None, reference)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "tensor-table" or self.shown_step is None or self.shown_step >= len(self.frames):

@@ -1,4 +1,5 @@
-"""The selected tensor's values beside autograd's, as two sparklines over one shared range."""
+"""The selected tensor's values beside its reference's (autograd's gradient, or the reference
+layer's output), as two sparklines over one shared range."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class HistogramPanel(Vertical):
         yield Static(id="hist-ref-label")
         yield Sparkline([], id="hist-ref")
 
-    def show(self, name: str | None, histogram: Histogram | None) -> None:
+    def show(self, name: str | None, histogram: Histogram | None, reference: str = "autograd") -> None:
         yours, ref = self.query_one("#hist-yours", Sparkline), self.query_one("#hist-ref", Sparkline)
         yours_label, ref_label = self.query_one("#hist-yours-label", Static), self.query_one("#hist-ref-label", Static)
         self.showing = name
@@ -37,4 +38,4 @@ class HistogramPanel(Vertical):
         yours.data = list(histogram.counts)
         yours_label.update(f"{escape(name)} [dim](yours)[/]")
         ref.data = list(histogram.ref_counts or [])
-        ref_label.update("autograd" if histogram.ref_counts else "[dim]autograd: none[/]")
+        ref_label.update(reference if histogram.ref_counts else f"[dim]{reference}: none[/]")

@@ -53,7 +53,7 @@ class TensorTable(Vertical):
         hint.set_class(report is not None and not report.ok, "-mismatch")
         rtol, atol = tolerance
         self.query_one("#tolerance", Static).update(
-            f"[dim]match: max|Δ| ≤ atol + rtol·max|autograd|   rtol {rtol:g} · atol {atol:g} ({dtype})[/]")
+            f"[dim]match: max|Δ| ≤ atol + rtol·max|reference|   rtol {rtol:g} · atol {atol:g} ({dtype})[/]")
 
     @property
     def selected(self) -> str | None:
