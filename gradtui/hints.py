@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from gradtui.formatting import shape_in_words
-from gradtui.steps import LOSSES
+from gradtui.layers import BATCHNORM_EPS
+from gradtui.steps import BIAS_ROLES, LOSSES
 
 if TYPE_CHECKING:
     from gradtui.compare import Diff
@@ -77,9 +78,6 @@ class Evidence:
     def is_(self, candidate: torch.Tensor) -> bool:
         """Is the user's value exactly this (wrong) candidate?"""
         return _close(self.value, candidate, self.tolerance)
-
-
-BATCHNORM_EPS = 1e-5  # the reference BatchNorm's
 
 
 def _close(a: torch.Tensor, b: torch.Tensor, tolerance: tuple[float, float]) -> bool:
@@ -183,7 +181,7 @@ def bias_wrong_axes(e: Evidence) -> str | None:
     """A bias (or batch norm's gain) gradient summed over the wrong axes: lin's b and batch norm's
     beta sum out.g, gamma sums out.g * xhat, over the batch only."""
     out_g, role = e.tensor("out_g"), e.context.role
-    if role not in ("b", "beta", "gamma") or out_g is None or out_g.dim() != 2:
+    if role not in (*BIAS_ROLES, "gamma") or out_g is None or out_g.dim() != 2:
         return None
     if role == "gamma":
         inp = e.tensor("inp")

@@ -65,10 +65,13 @@ class Tanh(Module):
         inp.g = (1 - out * out) * out.g
 
 
+BATCHNORM_EPS = 1e-5
+
+
 class BatchNorm(Module):
     """Training mode: each feature normalised with the batch's mean and biased variance."""
 
-    def __init__(self, g, b, eps=1e-5):
+    def __init__(self, g, b, eps=BATCHNORM_EPS):
         self.g, self.b, self.eps = g, b, eps
 
     def forward(self, inp):

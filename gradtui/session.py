@@ -27,7 +27,7 @@ from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
 from gradtui.model import build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
-from gradtui.steps import LOSSES, ROLES, Step, build_steps
+from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
 
@@ -152,7 +152,7 @@ class DebugSession:
         return self._reference
 
     def prepare_reference(self) -> None:
-        """Run autograd's pass now, so that no backward step waits for it (the app does this while loading)."""
+        """Run autograd's pass now, before any step, instead of at the first backward step."""
         _ = self.reference
 
     @property
@@ -375,7 +375,7 @@ class DebugSession:
             expected = reference.grads.get(name)
             comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance,
                                  replace(context, role=role), reference.stats.get(name),
-                                 summed if role in ("b", "beta") else 0.0)
+                                 summed if role in BIAS_ROLES else 0.0)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif inherited and not comparison.match and comparison.diff is not None:

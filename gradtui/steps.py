@@ -12,6 +12,7 @@ LAYERS = ("lin", "relu", "tanh", "batchnorm")
 LOSSES = ("mse", "cross_entropy")
 PARAMS = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # per kind, numbered with the layer
 ROLES = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # what each parameter is to the hints
+BIAS_ROLES = ("b", "beta")  # parameters whose gradient is out.g summed over the batch
 TITLES = {"lin": "Lin", "relu": "ReLU", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "MSE",
           "cross_entropy": "CrossEntropy"}
 

@@ -191,9 +191,9 @@ def test_back_over_an_in_place_forward_restores_its_input():
     assert torch.equal(session.values["l1"], l1) and "l2" not in session.values
 
 
-def test_the_autograd_pass_at_load_or_at_the_first_backward_step_gives_the_same_verdict():
-    """The app runs autograd's pass while loading, check at the first backward step: a layer file
-    whose instances share state (a class attribute) must be judged the same either way."""
+def test_the_autograd_pass_before_the_forward_or_at_the_first_backward_step_gives_the_same_verdict():
+    """A layer file whose instances share state (a class attribute) is judged the same whenever
+    autograd's pass runs: it uses classes of its own."""
     config = RunConfig(device="cpu", batch=64, hidden=(16, 8), layers=SAMPLES / "shared_state.py")
     early = DebugSession(config)
     early.prepare_reference()
