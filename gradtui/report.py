@@ -155,30 +155,30 @@ def _tensor_json(comparison) -> dict:
 
 # -- bench --------------------------------------------------------------------------------
 
-BENCH_COLUMNS = ("v", "what it is", "median ± IQR", "× autograd", "× floor", "GFLOP/s", "peak memory", "max error", "")
+BENCH_COLUMNS = ("", "v", "what it is", "median ± IQR", "× autograd", "× floor", "GFLOP/s", "peak memory", "max error")
 
 
 def bench_row(row) -> tuple[Cell, ...]:
-    """A VersionResult as cells under BENCH_COLUMNS."""
-    if row.skipped:  # the reason where the time would be, so that a narrow table still shows it
+    """A VersionResult as cells under BENCH_COLUMNS: the verdict on its gradients first, as in the
+    tensor tables, so that a narrow table still shows it."""
+    if row.skipped:  # the reason where the time would be, for the same reason
         reason = Cell(row.skipped, "error") if row.match is False else Cell(f"skipped: {row.skipped}", "warning")
-        return (Cell(str(row.version)), Cell(row.name), reason, *[Cell("")] * 5,
-                Cell("✗", "error") if row.match is False else Cell(""))
-    return (Cell(str(row.version)), Cell(row.name),
+        return (Cell("✗", "error") if row.match is False else Cell(""), Cell(str(row.version)), Cell(row.name), reason,
+                *[Cell("")] * 5)
+    return (Cell("✓", "success") if row.match else Cell("✗", "error"), Cell(str(row.version)), Cell(row.name),
             Cell(f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})"),
             Cell(f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—"),
             Cell(f"{row.ratio_to_floor:.2f}×" if row.ratio_to_floor is not None else "—"),
-            Cell(f"{row.gflops:.1f}"), Cell(size(row.peak_bytes)), Cell(number(row.max_abs_err)),
-            Cell("✓", "success") if row.match else Cell("✗ differs", "error"))
+            Cell(f"{row.gflops:.1f}"), Cell(size(row.peak_bytes)), Cell(number(row.max_abs_err)))
 
 
 def floor_rows(roofline) -> list[tuple[Cell, ...]]:
     """The floor of the versions that compute x.g, and of those that do not (version 7)."""
-    rows = [(Cell(""), Cell("floor: the GEMMs alone", "dim"), Cell(seconds(roofline.median_s)), Cell(""), Cell(""),
-             Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""), Cell(""))]
+    rows = [(Cell(""), Cell(""), Cell("floor: the GEMMs alone", "dim"), Cell(seconds(roofline.median_s)), Cell(""),
+             Cell(""), Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""))]
     if roofline.params_only_s is not None:
-        rows.append((Cell(""), Cell("floor without x.g (v7's work)", "dim"), Cell(seconds(roofline.params_only_s)),
-                     Cell(""), Cell(""), Cell(f"{roofline.params_only_gflops:.1f}"), Cell(""), Cell(""), Cell("")))
+        rows.append((Cell(""), Cell(""), Cell("floor without x.g (v7's work)", "dim"), Cell(seconds(roofline.params_only_s)),
+                     Cell(""), Cell(""), Cell(f"{roofline.params_only_gflops:.1f}"), Cell(""), Cell("")))
     return rows
 
 

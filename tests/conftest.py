@@ -47,7 +47,9 @@ async def drive(pilot, keys) -> None:
 def fixed_timing_results(config):
     """What a bench run reports, fixed, so that no wall-clock figure reaches a snapshot."""
     from gradtui.bench.runner import Roofline, VersionResult
+    from gradtui.ui.bench_process import TimingSetup
 
+    yield TimingSetup(threads=1, cores=2)
     yield VersionResult(1, "functions, outer product", 3.91, 0.78, 3, 26.1, 3.0, 8_100_000_000, 1.38e-05, True,
                         ratio_to_floor=3.91 / 0.1388)
     yield VersionResult(2, "torch autograd", 0.15, 0.0083, 7, 1.0, 78.5, 196_700_000, 0.0, True,

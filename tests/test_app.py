@@ -138,10 +138,13 @@ async def test_timing_rows_land_then_the_floor():
         await drive(pilot, ["t"])
         table = app.query_one("#timing-table", DataTable)
         assert table.row_count == 9
-        assert "skipped: needs 31.4 GB, 22.9 GB free" in str(table.get_row_at(2)[2])
-        assert "floor: the GEMMs alone" in str(table.get_row_at(7)[1])
-        assert "floor without x.g" in str(table.get_row_at(8)[1])
+        assert str(table.get_row_at(0)[0]) == "✓"  # the verdict first, visible however narrow
+        assert "skipped: needs 31.4 GB, 22.9 GB free" in str(table.get_row_at(2)[3])
+        assert "floor: the GEMMs alone" in str(table.get_row_at(7)[2])
+        assert "floor without x.g" in str(table.get_row_at(8)[2])
         assert not app.timing
+        status = str(app.query_one("#timing-status").render())
+        assert "done" in status and "1 thread, one core of 2 left to this screen" in status
 
 
 async def test_t_then_escape_cancels_even_while_a_version_runs():

@@ -1,6 +1,9 @@
 """The timing versions: each one's gradients, the memory guard, the runner's rows, the CLI."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,7 +209,8 @@ def test_ctrl_c_prints_the_rows_done_and_exits_130(capsys, monkeypatch):
 
 def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
     config = tiny(versions=(2, 7))
-    rows = [r for r in bench_process.results_in_subprocess(config) if r is not None]
+    setup, *rows = [r for r in bench_process.results_in_subprocess(config) if r is not None]
+    assert isinstance(setup, bench_process.TimingSetup)
     assert [type(r).__name__ for r in rows] == ["VersionResult", "VersionResult", "Roofline"]
     assert [r.version for r in rows[:2]] == [2, 7] and all(r.match for r in rows[:2])
 
@@ -217,6 +221,20 @@ def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
     next(results)  # a heartbeat, or the first row
     results.close()
     assert started[0].poll() is not None  # the process is gone
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="the OS cannot pin a process to cores")
+def test_the_timing_process_leaves_the_first_core_to_the_face():
+    probe = ("import os, torch; from gradtui.ui.bench_process import spare_a_core; setup = spare_a_core(); "
+             "print(setup.threads, setup.cores, *sorted(os.sched_getaffinity(0)))")
+    threads, cores, *pinned = map(int, subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                                                      check=True).stdout.split())
+    mine = sorted(os.sched_getaffinity(0))
+    assert cores == len(mine)
+    if cores > 1:
+        assert pinned == mine[1:] and 1 <= threads <= cores - 1
+    else:
+        assert pinned == mine and threads >= 1
 
 
 def test_subprocess_errors_are_raised_in_the_parent():

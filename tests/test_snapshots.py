@@ -50,6 +50,10 @@ def test_timing_pane_filled(snap_compare):
     assert snap_compare(app(), terminal_size=(120, 40), run_before=keys("t"))
 
 
+def test_timing_pane_at_80x24(snap_compare):
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=keys("t"))
+
+
 def test_help_screen(snap_compare):
     assert snap_compare(app(), terminal_size=(120, 40), run_before=keys("question_mark"))
 

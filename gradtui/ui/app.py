@@ -99,7 +99,7 @@ class LoadFailed(Message):
 
 @dataclass
 class BenchRow(Message):
-    result: object  # VersionResult | Roofline
+    result: object  # TimingSetup | VersionResult | Roofline
 
 
 @dataclass
@@ -414,13 +414,7 @@ class GradTUI(App[int]):
 
     def on_bench_finished(self, message: BenchFinished) -> None:
         self.timing = False
-        pane = self.query_one(TimingPane)
-        if message.error:
-            pane.status(f"[bold $error]timing failed: {message.error}[/]")
-        else:
-            pane.status("[$warning]cancelled[/] [dim](t runs again)[/]" if message.cancelled
-                        else "[$success]done[/] [dim]· floor: the forward and backward matrix products alone · "
-                             "t runs again[/]")
+        self.query_one(TimingPane).finish(message.cancelled, message.error)
 
     def action_cancel_timing(self) -> None:
         if self._timing_worker is not None:

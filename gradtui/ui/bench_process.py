@@ -4,6 +4,9 @@ For a face that must stay live: the outer product frees 8 GB in one go while hol
 GIL, which would freeze a UI thread for most of a second; a process does not. (A plain
 subprocess, not multiprocessing: that hands the child sys.stderr's descriptor, which a UI
 capturing stdio does not have.)
+
+The child also leaves the face a core of its own (`spare_a_core`), so the pane's versions
+run on one thread fewer than `gradtui bench`: it says so (`TimingSetup`).
 """
 
 from __future__ import annotations
@@ -15,10 +18,39 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from gradtui.config import RunConfig
 
 READER_JOIN_S = 2.0  # the reader thread ends on the pipe's EOF once the child is gone
+
+
+@dataclass(frozen=True)
+class TimingSetup:
+    """How the timing process runs: its torch threads, and the cores the machine lends us."""
+
+    threads: int
+    cores: int
+
+
+def spare_a_core() -> TimingSetup:
+    """Pin this process to every core but the first, at no more torch threads than that.
+
+    Wherever the outer product ran, the kernel's work for it (8 GB of page faults, then the
+    freed pages handed back to the hypervisor) stalled the face's event loop on that core: by
+    46 to 160 ms on a 2-core machine, where the pinned child left it under 45 ms
+    (benchmarks/tui_latency.py). Must run before torch starts its thread pool. Where the OS
+    cannot pin (macOS), the child only runs at its low priority.
+    """
+    import torch
+
+    if not hasattr(os, "sched_setaffinity"):
+        return TimingSetup(torch.get_num_threads(), os.cpu_count() or 1)
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, cores[1:])
+        torch.set_num_threads(min(torch.get_num_threads(), len(cores) - 1))
+    return TimingSetup(torch.get_num_threads(), len(cores))
 
 
 def child_main() -> None:
@@ -38,6 +70,7 @@ def child_main() -> None:
         channel.flush()
 
     try:
+        send("result", spare_a_core())
         for result in BenchRunner(config).results():
             send("result", result)
         send("done")
@@ -46,8 +79,9 @@ def child_main() -> None:
 
 
 def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator:
-    """BenchRunner(config).results() from a child process, with None every heartbeat_s between rows,
-    so that the caller can stop while a version runs; closing the iterator ends the process at once."""
+    """The child's TimingSetup, then BenchRunner(config).results() from it, with None every heartbeat_s
+    between rows, so that the caller can stop while a version runs; closing the iterator ends the
+    process at once."""
     process = subprocess.Popen([sys.executable, "-c", "from gradtui.ui.bench_process import child_main; child_main()"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     pickle.dump(config, process.stdin)

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
 from gradtui.report import BENCH_COLUMNS, bench_row, floor_rows
+from gradtui.ui.bench_process import TimingSetup
 from gradtui.ui.widgets.tensors import cells
 
 
@@ -19,16 +20,33 @@ class TimingPane(Vertical):
         table.add_columns(*BENCH_COLUMNS)
         yield table
 
+    _setup = ""  # how the timing process runs, once it has said
+
     def start(self, total: int, what: str) -> None:
         self.query_one(DataTable).clear()
         self.query_one(ProgressBar).update(total=total, progress=0)
+        self._what, self._setup = what, ""
         self.status(f"timing {what}…")
 
     def status(self, text: str) -> None:
-        self.query_one("#timing-status", Static).update(text)
+        self.query_one("#timing-status", Static).update(text + self._setup)
+
+    def finish(self, cancelled: bool, error: str | None) -> None:
+        if error:
+            self.status(f"[bold $error]timing failed: {error}[/]")
+        elif cancelled:
+            self.status("[$warning]cancelled[/] [dim](t runs again)[/]")
+        else:
+            self.status("[$success]done[/] [dim]· t runs again[/]")
 
     def add(self, result) -> None:
-        """A VersionResult, or the Roofline (which has no version)."""
+        """The TimingSetup, a VersionResult, or the Roofline (which has no version)."""
+        if isinstance(result, TimingSetup):
+            threads = f"{result.threads} thread{'s' if result.threads > 1 else ''}"
+            spared = f", one core of {result.cores} left to this screen (bench uses all)" if result.cores > 1 else ""
+            self._setup = f" [dim]· {threads}{spared}[/]"
+            self.status(f"timing {self._what}…")
+            return
         table = self.query_one(DataTable)
         self.query_one(ProgressBar).advance(1)
         if not hasattr(result, "version"):
