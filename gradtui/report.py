@@ -165,11 +165,12 @@ def bench_row(row) -> tuple[Cell, ...]:
         reason = Cell(row.skipped, "error") if row.match is False else Cell(f"skipped: {row.skipped}", "warning")
         return (Cell("✗", "error") if row.match is False else Cell(""), Cell(str(row.version)), Cell(row.name), reason,
                 *[Cell("")] * 5)
+    about = "≈ " if row.timed_rows else ""  # scaled from fewer rows
     return (Cell("✓", "success") if row.match else Cell("✗", "error"), Cell(str(row.version)), Cell(row.name),
-            Cell(f"{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})"),
+            Cell(f"{about}{seconds(row.median_s)} ± {seconds(row.iqr_s)} ({row.runs})"),
             Cell(f"{row.ratio_to_autograd:.2f}×" if row.ratio_to_autograd is not None else "—"),
             Cell(f"{row.ratio_to_floor:.2f}×" if row.ratio_to_floor is not None else "—"),
-            Cell(f"{row.gflops:.1f}"), Cell(size(row.peak_bytes)), Cell(number(row.max_abs_err)))
+            Cell(f"{row.gflops:.1f}"), Cell(about + size(row.peak_bytes)), Cell(number(row.max_abs_err)))
 
 
 def floor_rows(roofline) -> list[tuple[Cell, ...]]:
@@ -187,7 +188,8 @@ def bench_json(runner, rows, roofline) -> dict:
         "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
                    "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time,
                    "layers": runner.yours.source if runner.yours is not None else None},
-        "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()}
-                     for row in rows],
+        # timed_rows is set only by the app's pane (a scaled outer product): bench's JSON keeps its documented keys
+        "versions": [{key: _number(value) if isinstance(value, float) else value for key, value in asdict(row).items()
+                      if key != "timed_rows" or value is not None} for row in rows],
         "roofline": None if roofline is None else asdict(roofline),
     }

@@ -20,6 +20,7 @@ from gradtui.bench.runner import (
 )
 from gradtui.bench.versions import VERSIONS
 from gradtui.config import RunConfig
+from gradtui.report import bench_row
 from gradtui.ui import bench_process
 
 FIELDS = {"version", "name", "median_s", "iqr_s", "runs", "ratio_to_autograd", "gflops", "peak_bytes",
@@ -149,6 +150,19 @@ def test_outer_product_estimate_at_the_default_size():
 def test_flops():
     assert gemm_flops(10, (4, 3, 1)) == 3 * (2 * 10 * 4 * 3 + 2 * 10 * 3 * 1)
     assert gemm_flops(10, (4, 3, 1), input_grad=False) == gemm_flops(10, (4, 3, 1)) - 2 * 10 * 4 * 3
+
+
+def test_an_outer_product_over_budget_is_timed_on_the_rows_that_fit_and_scaled():
+    config = tiny(batch=400, versions=(1, 2, 3), layers=SAMPLES / "correct.py")
+    per_row = 784 * 8 * 4  # the N x 784 x 8 outer product of w1.g, float32
+    runner = BenchRunner(config, outer_product_budget=100 * per_row)
+    rows = {row.version: row for row in runner.results() if hasattr(row, "version")}
+    assert rows[1].timed_rows == rows[3].timed_rows == 100
+    assert rows[1].match and rows[3].match  # verified against autograd on the same 100 rows
+    assert rows[2].timed_rows is None and rows["yours"].timed_rows is None  # only versions 1 and 3
+    assert "≈" in bench_row(rows[1])[3].text and "≈" not in bench_row(rows[2])[3].text
+    whole = {row.version: row for row in BenchRunner(config).results() if hasattr(row, "version")}
+    assert whole[1].timed_rows is None and whole[1].match
 
 
 def test_bench_json_has_every_field(capsys):

@@ -49,6 +49,7 @@ class VersionResult:
     match: bool | None = None
     skipped: str | None = None
     ratio_to_floor: float | None = None  # median / the floor of the GEMMs this version does
+    timed_rows: int | None = None  # timed on these first rows, its time and memory scaled to the batch
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,17 @@ def gemm_flops(n: int, sizes: tuple[int, ...], input_grad: bool = True) -> int:
     return 3 * sum(per_layer) - (0 if input_grad else per_layer[0])
 
 
+def outer_product_bytes(n: int, sizes: tuple[int, ...], itemsize: int) -> int:
+    """The largest N × n_in × n_out outer product of a weight gradient."""
+    return n * max(a * b for a, b in zip(sizes, sizes[1:])) * itemsize
+
+
 def estimate_peak_bytes(version: Version, n: int, sizes: tuple[int, ...], itemsize: int) -> int:
-    """Activations, their gradients and x.g; plus the N × n_in × n_out outer product where one is built."""
+    """Activations, their gradients and x.g; plus the outer product where one is built."""
     hidden = sum(sizes[1:])
     base = n * (sizes[0] * version.input_grad + 4 * hidden) * itemsize
     if version.outer_product:
-        base += n * max(a * b for a, b in zip(sizes, sizes[1:])) * itemsize
+        base += outer_product_bytes(n, sizes, itemsize)
     return base
 
 
@@ -170,7 +176,11 @@ def time_call(function: Callable[[], object], min_time: float, first_call_s: flo
 
 
 class BenchRunner:
-    def __init__(self, config: RunConfig):
+    def __init__(self, config: RunConfig, outer_product_budget: int | None = None):
+        """`outer_product_budget`: the most bytes that versions 1 and 3 may spend on their outer product.
+        One that would spend more is timed on the first rows that fit, its time and memory scaled to
+        the batch (`timed_rows` says so): the app's timing pane, where building 8 GB a call stalled
+        the whole machine. None: every version is timed whole, as `gradtui bench` does."""
         if config.kinds != network_kinds(config.widths):
             raise InputError(f"bench times the lesson's network (lin and relu layers, then mse), not --net "
                              f"{','.join(config.kinds)}")
@@ -185,7 +195,8 @@ class BenchRunner:
         # The user's layers, judged like check judges them: against autograd through their own forward.
         self.yours = build_network(config, self.x.shape[1]) if config.layers is not None else None
         self.threads = torch.get_num_threads()
-        self._reference: dict[str, dict] = {}
+        self.outer_product_budget = outer_product_budget
+        self._reference: dict[tuple[str, int], dict] = {}
 
     @property
     def n(self) -> int:
@@ -205,18 +216,27 @@ class BenchRunner:
             yield _with_ratios(result, autograd, roofline, version.input_grad)
         yield roofline
 
-    def reference_grads(self, network) -> dict:
-        if network.source not in self._reference:
-            self._reference[network.source] = autograd_reference(network, self.params, self.x, self.y).grads
-        return self._reference[network.source]
+    def reference_grads(self, network, rows: int) -> dict:
+        if (network.source, rows) not in self._reference:
+            self._reference[network.source, rows] = autograd_reference(network, self.params, self.x[:rows],
+                                                                        self.y[:rows]).grads
+        return self._reference[network.source, rows]
+
+    def timed_rows(self, version: Version) -> int:
+        """The whole batch, or for versions 1 and 3 as many first rows as the outer product's budget allows."""
+        if self.outer_product_budget is None or not version.outer_product or version.number == YOURS:
+            return self.n
+        per_row = outer_product_bytes(1, self.sizes, self.x.element_size())
+        return max(1, min(self.n, self.outer_product_budget // per_row))
 
     def measure(self, version: Version) -> VersionResult:
+        rows = self.timed_rows(version)
         itemsize = self.x.element_size()
-        need, free = estimate_peak_bytes(version, self.n, self.sizes, itemsize), free_bytes(self.device)
+        need, free = estimate_peak_bytes(version, rows, self.sizes, itemsize), free_bytes(self.device)
         if need > MEMORY_MARGIN * free:
             return VersionResult(version.number, version.name, skipped=f"needs {gigabytes(need)}, {gigabytes(free)} free")
         with PeakMemory(self.device) as memory:  # the build too: v7's reused buffers are its memory
-            function = version.build(self.x, self.y, self.params)
+            function = version.build(self.x[:rows], self.y[:rows], self.params)
             start = time.perf_counter()
             try:
                 grads = function()
@@ -226,16 +246,19 @@ class BenchRunner:
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
         first_call_s = time.perf_counter() - start
-        max_abs_err, match = self.verify(grads, version)
+        max_abs_err, match = self.verify(grads, version, rows)
         timing = time_call(function, self.config.min_time, first_call_s, self.device.type == "cuda")
+        scale = self.n / rows  # the outer product's time and memory grow with the rows
+        median_s = timing.median_s * scale
         flops = gemm_flops(self.n, self.sizes, version.input_grad)
-        return VersionResult(version.number, version.name, timing.median_s, timing.iqr_s, timing.runs,
-                             gflops=flops / timing.median_s / 1e9, peak_bytes=memory.peak_bytes,
-                             max_abs_err=max_abs_err, match=match)
+        return VersionResult(version.number, version.name, median_s, timing.iqr_s * scale, timing.runs,
+                             gflops=flops / median_s / 1e9,
+                             peak_bytes=None if memory.peak_bytes is None else round(memory.peak_bytes * scale),
+                             max_abs_err=max_abs_err, match=match, timed_rows=rows if rows < self.n else None)
 
-    def verify(self, grads: dict, version: Version) -> tuple[float, bool]:
-        """The largest difference from autograd over every gradient, and whether all match."""
-        reference = self.reference_grads(self.yours if version.number == YOURS else self.network)
+    def verify(self, grads: dict, version: Version, rows: int) -> tuple[float, bool]:
+        """The largest difference from autograd on the same rows over every gradient, and whether all match."""
+        reference = self.reference_grads(self.yours if version.number == YOURS else self.network, rows)
         expected = [name for name in reference if name.startswith(("w", "b")) or (name == "x" and version.input_grad)]
         worst, match = 0.0, set(grads) == set(expected)
         for name in expected:

@@ -44,10 +44,16 @@ from gradtui.ui.widgets.timing import TimingPane
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
 
 
+# Versions 1 and 3 build an N × 784 × 50 outer product: 8 GB a call at the default batch, which
+# stalled every process on the machine by 30 to 115 ms (the app's screen more); at 1 GB, not.
+# The pane times them on the rows that fit and scales (≈); gradtui bench times them whole.
+PANE_OUTER_PRODUCT_BYTES = 1 << 30
+
+
 def run_bench(config: RunConfig) -> Iterable:
     from gradtui.ui.bench_process import results_in_subprocess
 
-    return results_in_subprocess(config)
+    return results_in_subprocess(config, PANE_OUTER_PRODUCT_BYTES)
 
 
 # Declared once: key binding, footer entry, help screen line and command palette entry.

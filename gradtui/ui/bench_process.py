@@ -59,7 +59,7 @@ def child_main() -> None:
     os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
     from gradtui.bench.runner import BenchRunner
 
-    config = pickle.load(sys.stdin.buffer)
+    config, outer_product_budget = pickle.load(sys.stdin.buffer)
     # The lowest priority: the face that started us stays responsive (the outer product's 8 GB of
     # page faults stalled it up to 270 ms at nice 5, about 100 at 19); it is idle while we time, so no
     # figure moves.
@@ -71,20 +71,21 @@ def child_main() -> None:
 
     try:
         send("result", spare_a_core())
-        for result in BenchRunner(config).results():
+        for result in BenchRunner(config, outer_product_budget).results():
             send("result", result)
         send("done")
     except BaseException as exc:  # reported to the parent, which raises it there
         send("error", f"{type(exc).__name__}: {exc}")
 
 
-def results_in_subprocess(config: RunConfig, heartbeat_s: float = 0.1) -> Iterator:
-    """The child's TimingSetup, then BenchRunner(config).results() from it, with None every heartbeat_s
-    between rows, so that the caller can stop while a version runs; closing the iterator ends the
-    process at once."""
+def results_in_subprocess(config: RunConfig, outer_product_budget: int | None = None,
+                          heartbeat_s: float = 0.1) -> Iterator:
+    """The child's TimingSetup, then BenchRunner(config, outer_product_budget).results() from it, with
+    None every heartbeat_s between rows, so that the caller can stop while a version runs; closing
+    the iterator ends the process at once."""
     process = subprocess.Popen([sys.executable, "-c", "from gradtui.ui.bench_process import child_main; child_main()"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    pickle.dump(config, process.stdin)
+    pickle.dump((config, outer_product_budget), process.stdin)
     process.stdin.close()
     rows: queue.Queue = queue.Queue()
 

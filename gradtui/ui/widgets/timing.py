@@ -21,15 +21,16 @@ class TimingPane(Vertical):
         yield table
 
     _setup = ""  # how the timing process runs, once it has said
+    _scaled = ""  # which versions were timed on fewer rows and scaled
 
     def start(self, total: int, what: str) -> None:
         self.query_one(DataTable).clear()
         self.query_one(ProgressBar).update(total=total, progress=0)
-        self._what, self._setup = what, ""
+        self._what, self._setup, self._scaled = what, "", ""
         self.status(f"timing {what}…")
 
     def status(self, text: str) -> None:
-        self.query_one("#timing-status", Static).update(text + self._setup)
+        self.query_one("#timing-status", Static).update(text + self._setup + self._scaled)
 
     def finish(self, cancelled: bool, error: str | None) -> None:
         if error:
@@ -49,6 +50,10 @@ class TimingPane(Vertical):
             return
         table = self.query_one(DataTable)
         self.query_one(ProgressBar).advance(1)
+        if getattr(result, "timed_rows", None):
+            self._scaled = (f"\n[dim]≈ timed on the first {result.timed_rows:,} rows and scaled to the batch, "
+                            "so that its outer product stays small; gradtui bench times it whole[/]")
+            self.status(f"timing {self._what}…")
         if not hasattr(result, "version"):
             for index, row in enumerate(floor_rows(result)):
                 table.add_row(*cells(row, self.app.get_css_variables()), key=f"floor{index}")
