@@ -145,7 +145,7 @@ async def test_timing_rows_land_then_the_floor():
         assert not app.timing
         status = str(app.query_one("#timing-status").render())
         assert "done" in status and "1 thread, one core of 2 left to this screen" in status
-        assert "≈ timed on the first 6,848 rows and scaled to the batch" in status
+        assert "≈ timed on the first 6,847 rows and scaled to the batch" in status
         assert str(table.get_row_at(0)[3]).startswith("≈ 3.91 s")
 
 

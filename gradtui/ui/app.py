@@ -45,7 +45,7 @@ LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked
 
 
 # Versions 1 and 3 build an N × 784 × 50 outer product: 8 GB a call at the default batch, which
-# stalled every process on the machine by 30 to 115 ms (the app's screen more); at 1 GB, not.
+# stalled every process on the machine by up to 115 ms (the app's screen more); at 1 GiB, not.
 # The pane times them on the rows that fit and scales (≈); gradtui bench times them whole.
 PANE_OUTER_PRODUCT_BYTES = 1 << 30
 
