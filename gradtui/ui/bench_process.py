@@ -36,11 +36,11 @@ class TimingSetup:
 def spare_a_core() -> TimingSetup:
     """Pin this process to every core but the first, at no more torch threads than that.
 
-    Wherever the outer product ran, the kernel's work for it (8 GB of page faults, then the
-    freed pages handed back to the hypervisor) stalled the face's event loop on that core: by
-    46 to 160 ms on a 2-core machine, where the pinned child left it under 45 ms
-    (benchmarks/tui_latency.py). Must run before torch starts its thread pool. Where the OS
-    cannot pin (macOS), the child only runs at its low priority.
+    Wherever the outer product ran, the kernel's work for it (8 GB of page faults and frees a
+    call) stalled the face's event loop on that core: by 46 to 160 ms on a 2-core machine,
+    where the pinned child mostly left it under 45 ms (benchmarks/tui_latency.py). Must run
+    before torch starts its thread pool. Where the OS cannot pin (macOS), the child only runs
+    at its low priority.
     """
     import torch
 
@@ -54,7 +54,8 @@ def spare_a_core() -> TimingSetup:
 
 
 def child_main() -> None:
-    """The timing process: a pickled RunConfig on stdin, pickled (kind, payload) rows on stdout."""
+    """The timing process: a pickled (RunConfig, outer-product budget) on stdin, pickled (kind, payload)
+    rows on stdout."""
     channel = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
     from gradtui.bench.runner import BenchRunner
