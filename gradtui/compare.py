@@ -132,5 +132,5 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
         match = (not new_nonfinite and stats.dtype == ref_stats.dtype
                  and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))
-    hint = None if match else diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context))
+    hint = None if match else diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context, scale))
     return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)

@@ -1,16 +1,20 @@
-"""The hints: one sentence that names the fix for a tensor that does not match.
+"""The hints: one sentence that names the slip, and the fix, for a tensor that does not match.
 
-Each bug pattern is one small function of the evidence (the tensor, its reference, the layer
-around it) that returns a sentence or None. `diagnose` tries them in the order of PATTERNS,
-most specific first: an N×N broadcast before an "extra dimension", a bias summed over the
-wrong axis before a "missing trailing dimension". Where the wrong formula a pattern suspects
-is cheap to compute, the pattern computes it and compares, so that a hint names a fix only
-when that fix gives the reference. The last word, when nothing fits, says what is known.
+Most slips are one edit away from the layer's correct backward: a term dropped, a factor
+doubled, a sum over the wrong axis, `out` where `out.g` belongs. `derived_slip` finds those
+from the formulas of `gradtui.kinds`: it evaluates every one-edit variant of the right formula
+on the layer's own tensors and names the variant that reproduces the user's tensor within the
+verdict's tolerance. What is not one edit away (an N×N broadcast, NaN, a dtype, an in-place
+change, a constant factor of the whole tensor) has a pattern of its own: one small function of
+the evidence that returns a sentence or None. `diagnose` tries them in the order of PATTERNS.
+Every hint is checked against the numbers before it is said; the last word, when nothing
+fits, says what is known.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,8 +22,11 @@ from typing import TYPE_CHECKING
 import torch
 
 from gradtui.formatting import shape_in_words
+from gradtui.formula import Expr, Formula
+from gradtui.kinds import KINDS, ROLE_WORDS, formula_env
 from gradtui.layers import BATCHNORM_EPS
-from gradtui.steps import BIAS_ROLES, LOSSES
+from gradtui.model import method_for
+from gradtui.steps import LOSSES
 
 if TYPE_CHECKING:
     from gradtui.compare import Diff
@@ -36,8 +43,10 @@ class HintContext:
     tensors: dict = field(default_factory=dict)  # inp, out, out_g, targ, w, b, gamma, beta: what the layer has
     role: str = ""  # what the tensor is to its layer: inp, w, b, gamma, beta (their .g), out (a forward output)
     changed: tuple[str, ...] = ()  # tensors the step changed in place (an update inside backward)
+    rebound: tuple[str, ...] = ()  # weights the step replaced on the layer (self.w = self.w - …)
     aliased: str | None = None  # the activation this layer's forward changed in place
     against: str = "autograd's"  # or "the reference layer's", for a forward output
+    layer_class: type | None = None  # the class whose code ran, to quote it
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class Evidence:
     diff: Diff | None
     tolerance: tuple[float, float]
     context: HintContext
+    scale: float = 0.0  # the verdict's least scale of the tolerance (a bias gradient's batch sum)
 
     @property
     def base(self) -> str:
@@ -73,28 +83,29 @@ class Evidence:
 
     def close(self, candidate: torch.Tensor) -> bool:
         """Does this candidate give the reference?"""
-        return _close(candidate, self.ref, self.tolerance)
+        return _close(candidate, self.ref, self.tolerance, self.scale)
 
     def is_(self, candidate: torch.Tensor) -> bool:
-        """Is the user's value exactly this (wrong) candidate?"""
-        return _close(self.value, candidate, self.tolerance)
+        """Is the user's value this (wrong) candidate, within the verdict's own tolerance?"""
+        return _close(self.value, candidate, self.tolerance, self.scale)
 
 
-def _close(a: torch.Tensor, b: torch.Tensor, tolerance: tuple[float, float]) -> bool:
-    """The comparison's own rule, a little looser: a hint names a pattern, not a verdict."""
+def _close(a, b, tolerance: tuple[float, float], scale: float = 0.0) -> bool:
+    """The verdict's own rule, with `b` as the reference: max|a − b| ≤ atol + rtol·max(max|b|, scale)."""
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a.shape != b.shape:
         return False
-    rtol, atol = tolerance
-    a, b = a.detach().to(torch.float64), b.detach().to(torch.float64)
     if not b.numel():
         return True
-    bound = atol + max(rtol, 1e-3) * float(b.abs().nan_to_num(nan=0.0, posinf=0.0, neginf=0.0).max())
+    rtol, atol = tolerance
+    dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
+    a, b = a.detach().to(dtype), b.detach().to(dtype)
+    bound = atol + rtol * max(float(b.abs().nan_to_num(nan=0.0, posinf=0.0, neginf=0.0).max()), scale)
     same = (a == b) | (torch.isnan(a) & torch.isnan(b))
     return bool(((a - b).abs().masked_fill(same, 0).nan_to_num(nan=math.inf) <= bound).all())
 
 
-def _near(x: float, target: float) -> bool:
-    return abs(x - target) <= 1e-3 * abs(target)
+def _near(x: float, target: float, rel: float = 1e-3) -> bool:
+    return abs(x - target) <= rel * abs(target)
 
 
 # -- what is missing, or not numbers ----------------------------------------------------------
@@ -138,25 +149,43 @@ def nonfinite(e: Evidence) -> str | None:
 
 
 def changed_during_step(e: Evidence) -> str | None:
-    if not e.context.changed or e.context.direction != "backward":
+    if e.context.direction != "backward" or not (e.context.changed or e.context.rebound):
         return None
-    changed = ", ".join(e.context.changed)
-    return (f"{changed} changed in place during this backward (an update inside backward?), so {e.name} may be "
-            f"computed from the changed values: compute every gradient first, then update after the backward pass")
+    what = []
+    if e.context.changed:
+        what.append(f"{', '.join(e.context.changed)} changed in place")
+    if e.context.rebound:
+        what.append(f"{', '.join(e.context.rebound)} replaced on the layer (self.w = self.w - …)")
+    return (f"{' and '.join(what)} during this backward (an update inside backward?), so {e.name} may be computed "
+            "from the new values: compute every gradient first, then update after the backward pass")
+
+
+CAST = re.compile(r"\.(?:float|double|half|bfloat16)\(\)|\.to\([^()]*(?:\([^()]*\))?[^()]*\)|\.type\([^()]*\)")
 
 
 def dtype_cast(e: Evidence) -> str | None:
     s, r = e.stats, e.ref_stats
     if s.dtype == r.dtype or s.shape != r.shape or not e.close(e.value.to(e.ref.dtype)):
         return None
-    if e.context.kind == "relu":
-        fix = "multiply by the boolean mask itself, (inp > 0) * out.g, instead of (inp > 0).float() * out.g"
-    else:
-        fix = f"cast back with .to({e.base}.dtype)"
+    casts = sorted(set(CAST.findall(_method_source(e.context))))
+    fix = (f"drop the cast {' or '.join(f'`{cast}`' for cast in casts)} in the backward, or cast the result back "
+           f"with .to({e.base}.dtype)" if casts else f"cast it back with .to({e.base}.dtype)")
     return f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: a cast in the formula changed its dtype; {fix}"
 
 
-# -- shapes ----------------------------------------------------------------------------------
+def _method_source(context: HintContext) -> str:
+    """The code of the method that ran for this step, to quote the user's own code."""
+    if context.layer_class is None:
+        return ""
+    import inspect
+
+    try:
+        return inspect.getsource(method_for(context.layer_class, context.direction))
+    except (OSError, TypeError):
+        return ""
+
+
+# -- shapes that no single edit gives ------------------------------------------------------------
 
 def loss_not_scalar(e: Evidence) -> str | None:
     if e.context.kind not in LOSSES or e.context.direction != "forward" or e.ref_stats.shape != () or e.stats.numel <= 1:
@@ -177,108 +206,93 @@ def nxn_broadcast(e: Evidence) -> str | None:
             "squeeze the (N, 1) one (.squeeze(-1)) before they meet")
 
 
-def bias_wrong_axes(e: Evidence) -> str | None:
-    """A bias (or batch norm's gain) gradient summed over the wrong axes: lin's b and batch norm's
-    beta sum out.g, gamma sums out.g * xhat, over the batch only."""
-    out_g, role = e.tensor("out_g"), e.context.role
-    if role not in (*BIAS_ROLES, "gamma") or out_g is None or out_g.dim() != 2:
+def reshaped(e: Evidence) -> str | None:
+    """The right values in the wrong shape."""
+    if e.stats.shape == e.ref_stats.shape or e.stats.numel != e.ref_stats.numel:
         return None
-    if role == "gamma":
-        inp = e.tensor("inp")
-        if inp is None:
-            return None
-        xhat = (inp - inp.mean(0)) / (inp.var(0, unbiased=False) + BATCHNORM_EPS).sqrt()
-        base, written = out_g * xhat, "(out.g * xhat)"
-    else:
-        base, written = out_g, "out.g"
-    fix = f"sum over the batch only: {written}.sum(0)"
-    for candidate, what in (
-            (base, f"extra batch dimension: {e.name} is {written} itself, {e.got}; {fix}"),
-            (base.sum(0, keepdim=True), f"wrong keepdim: {e.name} is {written}.sum(0, keepdim=True), {e.got}; "
-                                        f"drop keepdim=True: {written}.sum(0)"),
-            (base.sum(), f"{e.name} is {written}.sum(), summed over every axis; {fix}"),
-            (base.sum(1), f"{e.name} is {written}.sum(1), summed over the features instead of the batch; {fix}"),
-            (base.sum(1, keepdim=True), f"{e.name} is {written}.sum(1, keepdim=True), summed over the features; {fix}")):
-        if e.stats.shape == tuple(candidate.shape) and e.is_(candidate):
-            return what
+    if not e.close(e.value.reshape(e.ref_stats.shape)):
+        return None
+    return f"{e.name} has the right values in the shape {e.got}, {e.against} is {e.want}: {_reshape_fix(e)}"
+
+
+def _reshape_fix(e: Evidence) -> str:
+    got, want = e.stats.shape, e.ref_stats.shape
+    if len(got) == len(want) + 1 and [d for d in got if d != 1] == [d for d in want if d != 1]:
+        return "a dimension of size 1 too many: drop keepdim=True (or .squeeze() it)"
+    if len(got) + 1 == len(want) and [d for d in got if d != 1] == [d for d in want if d != 1]:
+        return "a dimension of size 1 is missing: keep it (keepdim=True, or .unsqueeze(-1))"
+    return f"reshape it to {e.want}"
+
+
+# -- slips one edit away from the layer's correct backward -----------------------------------
+
+def derived_slip(e: Evidence) -> str | None:
+    """The one-edit variant of the kind's correct formula that gives the user's tensor; or the right
+    formula itself, when autograd through the user's own forward gives something else."""
+    kind = KINDS.get(e.context.kind)
+    formula = kind.formula(e.context.role) if kind and e.context.direction == "backward" else None
+    if formula is None or not e.value.is_floating_point():
+        return None
+    search = _SlipSearch(e, formula)
+    if search.right is None:
+        return None
+    role = f"{kind.title}'s {ROLE_WORDS[e.context.role]}"
+    fix = f"fix: {formula.code()}{formula.where()}"
+    if search.right.shape == e.value.shape and e.is_(search.right):
+        return (f"{e.name} is {role} as the reference {kind.title} computes it ({formula.expr.code()}), but autograd "
+                f"through your own forward gives something else: your forward is not the reference {kind.title}'s "
+                "(see its ≠ step); the backward must differentiate the forward you wrote")
+    found = search.find(e.value)
+    if found is not None:
+        variant, words = found
+        return f"{e.name} is {role} {words}: {variant.code()}; {fix}"
+    if e.stats.shape != e.ref_stats.shape and e.stats.numel == e.ref_stats.numel:
+        found = search.find(e.value.reshape(e.ref_stats.shape))
+        if found is not None:
+            variant, words = found
+            return f"{e.name} is {role} {words}: {variant.code()}, and shaped {e.got}, not {e.want}: {_reshape_fix(e)}; {fix}"
     return None
 
 
-def missing_trailing_dim(e: Evidence) -> str | None:
-    got, want = e.stats.shape, e.ref_stats.shape
-    if not want or want[-1] != 1 or got != want[:-1]:
+class _SlipSearch:
+    """The kind's formula and its one-edit variants, evaluated on the layer's tensors in the user's
+    dtype (float32 for half precision); each variant's shape first found on the meta device, so that
+    one of another shape (an N×N broadcast among them) is never computed."""
+
+    def __init__(self, e: Evidence, formula: Formula):
+        self.e, self.formula = e, formula
+        dtype = torch.promote_types(e.value.dtype, torch.float32)
+        env = formula_env(e.context.kind, e.context.tensors)
+        self.env = {name: value.to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
+                    for name, value in env.items()}
+        self.meta = {name: value.to("meta") if isinstance(value, torch.Tensor) else value
+                     for name, value in self.env.items()}
+        self.right = self.evaluate(formula.expr, tuple(e.ref_stats.shape)) if self._has_names(formula.expr) else None
+
+    def _has_names(self, expr: Expr) -> bool:
+        return expr.names() <= self.env.keys()
+
+    def evaluate(self, expr: Expr, shape: tuple[int, ...]) -> torch.Tensor | None:
+        """The expression's value, or None where it is of another shape or cannot be computed."""
+        try:
+            if tuple(expr.eval(self.meta).shape) != shape:
+                return None
+            value = expr.eval(self.env)
+        except (RuntimeError, IndexError, TypeError, AttributeError, KeyError, ValueError):
+            return None
+        return value if isinstance(value, torch.Tensor) else None
+
+    def find(self, target: torch.Tensor):
+        for variant, words in self.formula.variants():
+            if not self._has_names(variant):
+                continue
+            value = self.evaluate(variant, tuple(target.shape))
+            if value is not None and _close(target, value, self.e.tolerance, self.e.scale):
+                return variant, words
         return None
-    differ = "" if e.close(e.value.unsqueeze(-1)) else " (and its values differ too)"
-    return (f"{e.name} is {e.got}, {e.against} is {e.want}: the trailing dimension of size 1 is missing{differ}; "
-            "add it back with .unsqueeze(-1)")
 
 
-def extra_trailing_dim(e: Evidence) -> str | None:
-    if e.stats.shape != (*e.ref_stats.shape, 1):
-        return None
-    return f"{e.name} is {e.got}, {e.against} is {e.want}: an extra trailing dimension of size 1; drop it with .squeeze(-1)"
-
-
-def transposed(e: Evidence) -> str | None:
-    got, want = e.stats.shape, e.ref_stats.shape
-    if e.value.dim() != 2 or got != want[::-1]:
-        return None
-    if not e.close(e.value.t()):
-        if got == want:
-            return None  # square: the shape says nothing
-        return f"{e.name} has the transposed shape {e.got}, {e.against} is {e.want}: check the order of the matmul"
-    fix = {"w": "w.g = inp.t() @ out.g", "inp": "inp.g = out.g @ w.t()"}.get(e.context.role, "transpose it")
-    return f"transposed: {e.name} is the transpose of {e.against}; {fix}"
-
-
-def reshaped(e: Evidence) -> str | None:
-    if e.stats.numel != e.ref_stats.numel or not e.close(e.value.reshape(e.ref_stats.shape)):
-        return None
-    if e.value.dim() > len(e.ref_stats.shape):
-        return f"wrong keepdim: {e.name} is {e.got} but should be {e.want}; drop keepdim=True"
-    return f"{e.name} is {e.got} but should be {e.want}; the values are right: reshape it (or keep the reduced dimension)"
-
-
-def extra_batch_dim(e: Evidence) -> str | None:
-    got, want = e.stats.shape, e.ref_stats.shape
-    if len(got) != len(want) + 1 or got[1:] != want:
-        return None
-    summed = " and its sum over the batch is right" if e.close(e.value.sum(0)) else ""
-    return f"extra batch dimension: {e.name} is {e.got}, {e.against} is {e.want}{summed}; sum over the batch with .sum(0)"
-
-
-def other_shape(e: Evidence) -> str | None:
-    if e.stats.shape == e.ref_stats.shape:
-        return None
-    return f"{e.name} is {e.got}, {e.against} is {e.want}"
-
-
-# -- values, same shape ------------------------------------------------------------------------
-
-def activation_for_gradient(e: Evidence) -> str | None:
-    """`inp.t() @ out` for `inp.t() @ out.g`: the layer's output where its gradient belongs."""
-    inp, out, w = e.tensor("inp"), e.tensor("out"), e.tensor("w")
-    if e.context.kind != "lin" or e.context.direction != "backward" or out is None or inp is None:
-        return None
-    role = e.context.role
-    formulas = {"w": ("inp.t() @ out", lambda: inp.t() @ out, "w.g = inp.t() @ out.g"),
-                "inp": ("out @ w.t()", lambda: out @ w.t() if w is not None else None, "inp.g = out.g @ w.t()"),
-                "b": ("out.sum(0)", lambda: out.sum(0), "b.g = out.g.sum(0)")}
-    if role not in formulas:
-        return None
-    wrong, compute, fix = formulas[role]
-    candidate = compute()
-    if candidate is None or not e.is_(candidate):
-        return None
-    return f"{e.name} is {wrong}: built from out, the layer's output, instead of its gradient out.g; {fix}"
-
-
-def input_grad_without_transpose(e: Evidence) -> str | None:
-    out_g, w = e.tensor("out_g"), e.tensor("w")
-    if e.context.role != "inp" or out_g is None or w is None or w.shape[0] != w.shape[1] or not e.is_(out_g @ w):
-        return None
-    return f"{e.name} is out.g @ w: the transpose is missing (w is square, so the shapes fit); inp.g = out.g @ w.t()"
-
+# -- values of the right shape that no single edit gives ------------------------------------------
 
 def aliased_input(e: Evidence) -> str | None:
     aliased = e.context.aliased
@@ -299,54 +313,32 @@ def relu_at_kink(e: Evidence) -> str | None:
     return None
 
 
-def relu_mask(e: Evidence) -> str | None:
-    inp, upstream = e.tensor("inp"), e.tensor("out_g")
-    if (e.context.kind != "relu" or e.context.direction != "backward" or inp is None or upstream is None
-            or upstream.shape != e.value.shape):
-        return None
-    if e.is_((inp > 0).to(e.value.dtype)):
-        return f"ReLU gradient is the mask alone: {e.name} should be (inp > 0) * out.g (missing * out.g)"
-    if e.is_(upstream):
-        return f"ReLU mask missing: {e.name} should be (inp > 0) * out.g, not out.g"
-    if e.is_(upstream * (upstream > 0)):
-        return "ReLU mask taken from the wrong tensor (out.g > 0): mask out.g with (inp > 0), the layer's input"
-    out = e.tensor("out")
-    if out is not None and out.shape == inp.shape and e.is_(upstream * (out > 0)):
-        return ("ReLU mask taken from the output (out > 0): with a shifted ReLU the output's sign is not the input's; "
-                "mask out.g with (inp > 0)")
-    return None
-
-
-def softmax_without_one_hot(e: Evidence) -> str | None:
-    inp = e.tensor("inp")
-    if e.context.kind != "cross_entropy" or e.context.direction != "backward" or inp is None:
-        return None
-    if not e.is_(inp.softmax(1) / inp.shape[0]):
-        return None
-    return f"{e.name} is softmax(inp) / N: the one-hot is not subtracted; inp.g = (softmax(inp) - one_hot(targ)) / N"
-
-
-def tanh_from_input(e: Evidence) -> str | None:
-    inp, upstream = e.tensor("inp"), e.tensor("out_g")
-    if e.context.kind != "tanh" or e.context.direction != "backward" or inp is None or upstream is None:
-        return None
-    if not e.is_((1 - inp * inp) * upstream):
-        return None
-    return ("tanh's derivative taken from the input: d tanh(x)/dx = 1 - tanh(x)², which is 1 - out² "
-            "from the output: inp.g = (1 - out**2) * out.g")
-
-
 def batchnorm_constant_statistics(e: Evidence) -> str | None:
-    """The input gradient of batch norm as if the batch mean and variance were constants."""
+    """The input gradient of batch norm as if the batch mean and variance were constants: both terms dropped."""
     inp, upstream, gamma = e.tensor("inp"), e.tensor("out_g"), e.tensor("gamma")
     if (e.context.kind != "batchnorm" or e.context.role != "inp" or inp is None or upstream is None
             or gamma is None):
         return None
     if not e.is_(upstream * gamma / (inp.var(0, unbiased=False) + BATCHNORM_EPS).sqrt()):
         return None
-    return ("batch norm's input gradient treats the batch mean and variance as constants (out.g * g / std); "
-            "both depend on every row: inp.g = (N·dxhat − dxhat.sum(0) − xhat·(dxhat·xhat).sum(0)) / (N·std), "
-            "dxhat = out.g * g")
+    return ("batch norm's input gradient treats the batch mean and variance as constants (out.g * gamma / std): "
+            "both the mean term and the variance term are missing; they depend on every row: "
+            "inp.g = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * std), dxhat = out.g * gamma")
+
+
+def batchnorm_bessel(e: Evidence) -> str | None:
+    """A batch norm forward that normalises with the unbiased variance (÷ n−1)."""
+    inp, gamma, beta = e.tensor("inp"), e.tensor("gamma"), e.tensor("beta")
+    if (e.context.kind != "batchnorm" or e.context.direction != "forward" or inp is None or gamma is None
+            or beta is None or inp.dim() != 2 or inp.shape[0] < 2):
+        return None
+    x = inp.detach().to(torch.promote_types(inp.dtype, torch.float32))
+    unbiased = gamma * (x - x.mean(0)) / (x.var(0, unbiased=True) + BATCHNORM_EPS).sqrt() + beta
+    if not e.is_(unbiased):
+        return None
+    return (f"{e.name} normalises with the unbiased variance (÷ n−1, Bessel's correction); the reference batch norm "
+            "divides by n, as torch's BatchNorm does in training: use inp.var(0, unbiased=False), or keep n−1 and put "
+            "the same n/(n−1) in the backward's variance term")
 
 
 def missing_bias(e: Evidence) -> str | None:
@@ -370,10 +362,6 @@ def nxn_loss_value(e: Evidence) -> str | None:
             "squeeze inp first: (inp.squeeze(-1) - targ)")
 
 
-def sign_flip(e: Evidence) -> str | None:
-    return f"sign flipped: {e.name} is minus {e.against}" if e.close(-e.value) else None
-
-
 def constant_shift(e: Evidence) -> str | None:
     if e.context.direction != "forward" or e.stats.numel < 2:
         return None
@@ -385,26 +373,93 @@ def constant_shift(e: Evidence) -> str | None:
             "the backward is judged against autograd through this forward")
 
 
+# -- shapes, in words, when nothing above explains them --------------------------------------------
+
+def missing_trailing_dim(e: Evidence) -> str | None:
+    got, want = e.stats.shape, e.ref_stats.shape
+    if not want or want[-1] != 1 or got != want[:-1]:
+        return None
+    return (f"{e.name} is {e.got}, {e.against} is {e.want}: the trailing dimension of size 1 is missing, and the values "
+            "differ too")
+
+
+def transposed(e: Evidence) -> str | None:
+    got, want = e.stats.shape, e.ref_stats.shape
+    if e.value.dim() != 2 or got != want[::-1] or got == want:
+        return None
+    if e.close(e.value.t()):
+        return f"transposed: {e.name} is the transpose of {e.against}; swap the operands of the matmul and their transposes"
+    return f"{e.name} has the transposed shape {e.got}, {e.against} is {e.want}: check the order of the matmul"
+
+
+def extra_batch_dim(e: Evidence) -> str | None:
+    got, want, n = e.stats.shape, e.ref_stats.shape, e.context.batch
+    if n <= 1 or len(got) != len(want) + 1 or got[0] != n or got[1:] != want:
+        return None
+    summed = " and its sum over the batch is right" if e.close(e.value.sum(0)) else ""
+    return f"extra batch dimension: {e.name} is {e.got}, {e.against} is {e.want}{summed}; sum over the batch with .sum(0)"
+
+
+def other_shape(e: Evidence) -> str | None:
+    if e.stats.shape == e.ref_stats.shape:
+        return None
+    return f"{e.name} is {e.got}, {e.against} is {e.want}"
+
+
+# -- a constant factor of the whole tensor ------------------------------------------------------
+
+def sign_flip(e: Evidence) -> str | None:
+    if e.stats.shape != e.ref_stats.shape:
+        return None
+    return f"sign flipped: {e.name} is minus {e.against}" if e.close(-e.value) else None
+
+
+def factor_in_words(scale: float, n: int, rel: float = 1e-4) -> str | None:
+    """N, N², 1/N, 2, n/(n−1), √(n/(n−1)), … for a factor that is one of them; None otherwise."""
+    if n > 2:
+        named = {n: "N (the batch size)", n * n: "N² (the batch size, twice)", 1 / n: "1/N", 1 / (n * n): "1/N²",
+                 n - 1: "N−1", 1 / (n - 1): "1/(N−1)", n / (n - 1): "n/(n−1) (Bessel's correction)",
+                 (n - 1) / n: "(n−1)/n (Bessel's correction, inverted)",
+                 math.sqrt(n / (n - 1)): "√(n/(n−1)) (Bessel's correction under a square root)",
+                 math.sqrt((n - 1) / n): "√((n−1)/n) (Bessel's correction under a square root, inverted)"}
+    else:
+        named = {}
+    named |= {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
+    for value, words in sorted(named.items(), key=lambda item: abs(item[0] - scale)):
+        if _near(scale, value, rel):
+            return words
+    return None
+
+
 def constant_scale(e: Evidence) -> str | None:
+    if e.stats.shape != e.ref_stats.shape:
+        return None
     a, r = e.value.detach().double().reshape(-1), e.ref.detach().double().reshape(-1)
     rr = float(torch.dot(r, r))
     if not rr > 0:
         return None
     scale = float(torch.dot(a, r)) / rr
-    if not math.isfinite(scale) or not e.close(e.value / scale):
+    if not math.isfinite(scale) or scale == 0 or not e.is_(e.ref * scale):
         return None
     n, name, against = e.context.batch, e.name, e.against
-    if n > 2 and _near(scale, n):
-        return f"off by the batch size: {name} is {n}× {against} (×N); divide by N = inp.shape[0] (a mean, not a sum)"
-    if n > 2 and _near(scale, 1 / n):
-        return f"off by the batch size: {name} is {against} / {n} (÷N); N is divided out twice"
-    if _near(scale, 2):
-        return f"off by 2: {name} is twice {against}; the factor 2 of d(x²)/dx = 2x is counted twice"
-    if _near(scale, 0.5):
-        return f"off by 2: {name} is half of {against}; d(x²)/dx = 2x, the 2 is missing"
-    if n > 2 and _near(scale, -n):
-        return f"sign flipped and off by the batch size: {name} is −{n}× {against}"
-    return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"
+    sign = "minus " if scale < 0 else ""
+    words = factor_in_words(abs(scale), n, max(1e-4, e.tolerance[0]))
+    if words is None:
+        return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"
+    if abs(scale) == n or _near(abs(scale), n):
+        why = "divide by N = inp.shape[0] (a mean, not a sum)"
+    elif _near(abs(scale), 1 / n) and n > 2:
+        why = "N is divided out once too often (or the forward sums where the backward takes a mean)"
+    elif _near(abs(scale), 2):
+        why = "the factor 2 of d(x²)/dx = 2x is counted twice"
+    elif _near(abs(scale), 0.5):
+        why = "d(x²)/dx = 2x: the 2 is missing"
+    elif "Bessel" in words:
+        why = "the forward and the backward disagree on dividing the variance by n or by n−1"
+    else:
+        why = "a constant factor is wrong"
+    off = "off by the batch size: " if "batch size" in words or words == "1/N" else "off by 2: " if words in ("2", "1/2") else ""
+    return f"{off}{name} is {sign}{words} × {against}: {why}"
 
 
 def fallback(e: Evidence) -> str:
@@ -421,7 +476,7 @@ def fallback(e: Evidence) -> str:
         facts.append(f"dtype {e.stats.dtype}, {e.against} {e.ref_stats.dtype}")
     where = ("compare the forward with the reference layer's formula" if e.context.direction == "forward"
              else "compare the formula with the chain-rule factor of this layer")
-    return f"{e.name} differs from {e.against} ({', '.join(facts)}) and fits no known pattern; {where}"
+    return f"{e.name} differs from {e.against} ({', '.join(facts)}) and fits no known slip; {where}"
 
 
 Pattern = Callable[[Evidence], "str | None"]
@@ -432,18 +487,21 @@ PATTERNS: tuple[Pattern, ...] = (
     not_set, unused_by_forward,
     # bad numbers, and the step that changed what it reads
     nonfinite, changed_during_step, dtype_cast,
-    # shapes: the most specific first
-    loss_not_scalar, nxn_broadcast, bias_wrong_axes, missing_trailing_dim, extra_trailing_dim, transposed,
-    reshaped, extra_batch_dim, other_shape,
-    # values of the right shape
-    activation_for_gradient, input_grad_without_transpose, aliased_input, relu_at_kink, relu_mask,
-    softmax_without_one_hot, tanh_from_input, batchnorm_constant_statistics, missing_bias, nxn_loss_value,
-    sign_flip, constant_shift, constant_scale,
+    # what no single edit gives, and what misleads the search (an input the forward overwrote)
+    loss_not_scalar, nxn_broadcast, aliased_input, relu_at_kink,
+    # one edit away from the layer's correct backward, or the right values in another shape
+    derived_slip, reshaped,
+    # two edits, named; forward deviations
+    batchnorm_constant_statistics, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
+    # shapes in words
+    missing_trailing_dim, transposed, extra_batch_dim, other_shape,
+    # a constant factor of the whole tensor
+    sign_flip, constant_scale,
 )
 
 
 def diagnose(evidence: Evidence) -> str:
-    """One sentence naming the most likely bug behind a mismatch or a deviation."""
+    """One sentence naming the most likely slip behind a mismatch or a deviation."""
     for pattern in PATTERNS:
         hint = pattern(evidence)
         if hint:

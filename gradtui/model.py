@@ -54,6 +54,17 @@ def reference_classes() -> dict[str, type]:
     return {name: getattr(reference_layers, name) for name in LAYER_CLASSES}
 
 
+def method_for(cls: type, direction: str):
+    """The method that runs for a step: forward/bwd for a Module subclass (version 4), else
+    __call__/backward (version 3)."""
+    names = ("forward", "__call__") if direction == "forward" else ("bwd", "backward")
+    for klass in cls.__mro__:
+        for name in names:
+            if name in klass.__dict__:
+                return klass.__dict__[name]
+    return getattr(cls, names[-1])
+
+
 def load_layer_file(path: Path | str) -> dict[str, type]:
     """The classes a user's file defines among LAYER_CLASSES; the reference fills the rest.
 

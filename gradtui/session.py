@@ -25,7 +25,7 @@ from gradtui.config import RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
-from gradtui.model import build_network, init_params, reference_classes
+from gradtui.model import build_network, init_params, method_for, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
 from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
 
@@ -314,7 +314,7 @@ class DebugSession:
         self.expected[spec.out] = expected
         params = dict(zip(ROLES.get(spec.kind, ()), (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, **params},
-                              role="out", against="the reference layer's")
+                              role="out", against="the reference layer's", layer_class=type(layer))
         comparison = compare(spec.out, out, expected, self.tolerance, context)
         if not comparison.match and not self.config.strict_forward:
             comparison = replace(comparison, deviation=True)
@@ -355,16 +355,19 @@ class DebugSession:
             self._call_user_code(layer.backward)
         except Exception as exc:
             error = self._error(exc, step, layer, f"{spec.out}.g")
-        changed = self._changed(before) + self._rebound_values(layer, bound)
+        changed, rebound = self._changed(before), self._rebound_values(layer, bound)
         notes = [reference.note] if reference.note and spec.kind in LOSSES else []
         if changed:
-            notes.append(f"the backward changed {', '.join(changed)} (an update inside backward?)")
+            notes.append(f"the backward changed {', '.join(changed)} in place (an update inside backward?)")
+        if rebound:
+            notes.append(f"the backward replaced {', '.join(rebound)} on the layer (an update inside backward?)")
         inherited = None if fed or spec.kind in LOSSES else self._inherited_mismatch(f"{spec.out}.g")
         roles = ("inp", *ROLES.get(spec.kind, ()))
         params = dict(zip(roles[1:], (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "backward", len(self.data.x),
                               {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params},
-                              changed=tuple(changed), aliased=self._aliased.get(spec.name))
+                              changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
+                              layer_class=type(layer))
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
         # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
         summed = _batch_sum_scale(upstream)
@@ -382,7 +385,7 @@ class DebugSession:
                 comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
         report = StepReport(step, tuple(comparisons), error, fed, tuple(notes))
-        return report, None if changed else restore
+        return report, None if changed or rebound else restore
 
     def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:
         """The names of the weights (or activations) the layer held before its backward and holds no more
@@ -427,7 +430,7 @@ class DebugSession:
     def source(self, step: Step) -> tuple[str, int, str]:
         """(file, first line, code) of the method that runs for this step, from the class actually used."""
         cls = self.network.class_for(step.spec)
-        method = _method_for(cls, step.direction)
+        method = method_for(cls, step.direction)
         lines, first = inspect.getsourcelines(method)
         return inspect.getsourcefile(method) or "?", first, "".join(lines)
 
@@ -452,20 +455,10 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
 
 
-def _method_for(cls: type, direction: str):
-    """forward/bwd for a Module subclass (version 4), else __call__/backward (version 3)."""
-    names = ("forward", "__call__") if direction == "forward" else ("bwd", "backward")
-    for klass in cls.__mro__:
-        for name in names:
-            if name in klass.__dict__:
-                return klass.__dict__[name]
-    return getattr(cls, names[-1])
-
-
 def _source_location(cls: type, direction: str) -> tuple[str | None, int | None]:
     """Where the method that runs for a step in this direction starts (the user's forward/bwd)."""
     try:
-        method = _method_for(cls, direction)
+        method = method_for(cls, direction)
         return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
     except (TypeError, OSError):
         return None, None

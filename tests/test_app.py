@@ -59,7 +59,7 @@ async def test_m_stops_at_the_samples_first_mismatch_and_shows_its_hint():
         await drive(pilot, ["m"])
         assert app.shown_step == 6
         assert app.session.first_mismatch.index == 6 and app.session.first_mismatch.tensor == "l1.g"
-        assert "mask taken from the wrong tensor" in str(app.query_one("#hint", Static).render())
+        assert "with the mask taken from `out.g` instead of `inp`" in str(app.query_one("#hint", Static).render())
         assert app.query_one(TensorTable).selected == "l1.g"
 
 

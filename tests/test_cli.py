@@ -22,7 +22,7 @@ def test_check_verdict_names_the_first_mismatch(capsys):
     code, out, _ = run_cli(capsys, "check", "--batch", "200", "--layers", str(SAMPLES / "transposed.py"))
     assert code == 1
     verdict = out.strip().splitlines()[-1]
-    assert verdict.startswith("✗ first mismatch: step 5 (backward lin2, w2.g): transposed")
+    assert verdict.startswith("✗ first mismatch: step 5 (backward lin2, w2.g): w2.g is Lin's weight gradient transposed")
 
 
 def test_check_json_has_the_design_format(capsys):

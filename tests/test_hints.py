@@ -1,12 +1,21 @@
-"""Each hint on a hand-made bug: the pattern that names it, and the fix it names."""
+"""The diagnosis, by mutation: every slip one edit away from a kind's correct backward is generated
+and must be named, each hand-written pattern stays silent on slips that are not its own, and a
+hint never claims what the numbers do not show."""
+
+import math
 
 import pytest
 import torch
 
+from gradtui import hints
 from gradtui.compare import compare
-from gradtui.hints import HintContext
+from gradtui.hints import Evidence, HintContext, factor_in_words
+from gradtui.kinds import KINDS, formula_env
+from gradtui.stats import tensor_stats
 
 TOL32 = (1e-4, 1e-7)
+N = 16
+
 
 def hint(value, ref, **context):
     c = compare("t.g", value, ref, TOL32, HintContext(**{"kind": "lin", "direction": "backward", "batch": 8} | context))
@@ -14,40 +23,187 @@ def hint(value, ref, **context):
     return c.hint
 
 
-R = torch.randn(8, 3, generator=torch.Generator().manual_seed(4))
+def layer_tensors(kind: str, seed: int = 0) -> dict:
+    """A layer's tensors as a backward step sees them, small and seeded: its input, output, the
+    gradient from above, the target and its parameters (the output computed by the reference layer)."""
+    g = torch.Generator().manual_seed(seed)
+    n_in, n_out = (7, 5) if kind == "lin" else (5, 5)
+    inp = torch.randn(N, 1 if kind == "mse" else n_in, generator=g)
+    tensors = {"inp": inp}
+    if kind == "lin":
+        tensors |= {"w": torch.randn(n_in, n_out, generator=g), "b": torch.randn(n_out, generator=g)}
+        out = inp @ tensors["w"] + tensors["b"]
+    elif kind == "relu":
+        out = inp.clamp_min(0)
+    elif kind == "tanh":
+        out = inp.tanh()
+    elif kind == "batchnorm":
+        tensors |= {"gamma": 1 + 0.3 * torch.randn(n_in, generator=g), "beta": torch.randn(n_in, generator=g)}
+        env = formula_env("batchnorm", {"inp": inp})
+        out = tensors["gamma"] * env["xhat"] + tensors["beta"]
+    elif kind == "mse":
+        tensors["targ"] = torch.randn(N, generator=g)
+        out = (inp.squeeze(-1) - tensors["targ"]).pow(2).mean()
+    else:
+        tensors["targ"] = torch.randint(0, n_in, (N,), generator=g)
+        out = torch.nn.functional.cross_entropy(inp, tensors["targ"])
+    tensors["out"] = out
+    if kind not in ("mse", "cross_entropy"):
+        tensors["out_g"] = torch.randn(out.shape, generator=g)
+    return tensors
+
+
+def generated_slips():
+    """(kind, role, words, the slip's value, the right value, every edit's words that give the same value)."""
+    cases = []
+    for kind, entry in KINDS.items():
+        tensors = layer_tensors(kind)
+        env = formula_env(kind, tensors)
+        for role, formula in entry.grads.items():
+            right = formula.expr.eval(env)
+            values = []
+            for variant, words in formula.variants():
+                try:
+                    value = variant.eval(env)
+                except (RuntimeError, TypeError):
+                    continue  # shapes that do not fit: no tensor a user's code could produce
+                if not isinstance(value, torch.Tensor):
+                    continue
+                value = value.to(right.dtype)
+                if not bool(torch.isfinite(value).all()) or value.shape.count(N) >= 2:
+                    continue  # NaN/Inf and N×N broadcasts have patterns of their own
+                if value.shape == right.shape and torch.allclose(value, right, rtol=1e-3, atol=1e-6):
+                    continue  # an edit that changes nothing here (a mask counted twice)
+                values.append((words, value))
+            for words, value in values:
+                same = [w for w, v in values if v.shape == value.shape and torch.allclose(v, value, rtol=1e-4, atol=1e-6)]
+                cases.append((kind, role, words, value, right, same, tensors))
+    return cases
+
+
+SLIPS = generated_slips()
+
+
+def test_every_kind_has_slips_to_name():
+    kinds = {kind for kind, *_ in SLIPS}
+    assert kinds == set(KINDS)
+    assert len(SLIPS) > 80
+
+
+def evidence_for(kind, role, value, right, tensors, name="t.g") -> Evidence:
+    context = HintContext(kind, "backward", N, tensors, role=role)
+    ref_stats, stats = tensor_stats(right), tensor_stats(value)
+    return Evidence(name, value, right, stats, ref_stats, None, TOL32, context)
+
+
+@pytest.mark.parametrize("kind, role, words, value, right, same, tensors", SLIPS,
+                         ids=[f"{s[0]}-{s[1]}-{i}" for i, s in enumerate(SLIPS)])
+def test_a_generated_slip_is_named(kind, role, words, value, right, same, tensors):
+    context = HintContext(kind, "backward", N, tensors, role=role)
+    said = compare("t.g", value, right, TOL32, context).hint
+    named = [w for w in same if w in said]
+    # The edit is named, or the whole tensor is a constant factor of the right one, said as such.
+    whole = hints.sign_flip(evidence_for(kind, role, value, right, tensors)) or hints.constant_scale(
+        evidence_for(kind, role, value, right, tensors))
+    assert named or (whole and said == whole), (words, said)
+    if named:
+        assert "fix: " in said and KINDS[kind].title in said
+
+
+HAND_WRITTEN_SAME_SHAPE = [hints.changed_during_step, hints.dtype_cast, hints.loss_not_scalar, hints.nxn_broadcast,
+                           hints.aliased_input, hints.relu_at_kink, hints.reshaped, hints.batchnorm_constant_statistics,
+                           hints.batchnorm_bessel, hints.missing_bias, hints.nxn_loss_value, hints.constant_shift,
+                           hints.missing_trailing_dim, hints.transposed, hints.extra_batch_dim, hints.other_shape]
+
+
+@pytest.mark.parametrize("pattern", HAND_WRITTEN_SAME_SHAPE, ids=lambda p: p.__name__)
+def test_a_hand_written_pattern_is_silent_on_slips_not_its_own(pattern):
+    for kind, role, words, value, right, _, tensors in SLIPS:
+        if value.shape != right.shape:
+            continue  # the shape patterns speak of shapes, and rightly
+        if pattern is hints.transposed and value.shape == right.t().shape and torch.allclose(value, right.t()):
+            continue
+        assert pattern(evidence_for(kind, role, value, right, tensors)) is None, (kind, role, words)
+
+
+def test_a_constant_factor_is_claimed_only_when_the_tensor_is_that_multiple():
+    for kind, role, words, value, right, _, tensors in SLIPS:
+        said = hints.constant_scale(evidence_for(kind, role, value, right, tensors))
+        if said and value.shape == right.shape:
+            scale = float((value * right).sum() / (right * right).sum())
+            assert torch.allclose(value, scale * right, rtol=1e-3, atol=1e-5), (kind, role, words, said)
+
+
+def test_equal_shapes_never_get_a_shape_hint():
+    ref = torch.randn(256, 32)
+    said = hint(ref + torch.randn(256, 32), ref)
+    assert "reshape" not in said and "shape" not in said and "fits no known slip" in said
+
+
+def test_right_values_in_another_shape_are_a_reshape():
+    ref = torch.randn(8, 3)
+    assert "right values in the shape (1, 8, 3)" in hint(ref.reshape(1, 8, 3), ref)
+    assert "drop keepdim=True" in hint(ref.reshape(1, 8, 3), ref)
+
+
+def test_a_mean_with_keepdim_names_both_slips():
+    tensors = layer_tensors("lin")
+    right = tensors["out_g"].sum(0)
+    said = compare("b2.g", tensors["out_g"].mean(0, keepdim=True), right, TOL32,
+                   HintContext("lin", "backward", N, tensors, role="b")).hint
+    assert "a mean where the sum belongs (off by the batch size)" in said
+    assert "shaped (1, 5), not (5,)" in said and "keepdim=True" in said
+
+
+def test_a_backward_that_is_the_reference_formula_blames_the_forward():
+    """A leaky ReLU forward with a plain mask backward: the mask is right for ReLU, not for the forward."""
+    tensors = layer_tensors("relu")
+    inp, out_g = tensors["inp"], tensors["out_g"]
+    leaky = torch.where(inp > 0, out_g, 0.01 * out_g)  # autograd through a leaky forward
+    said = compare("l1.g", (inp > 0) * out_g, leaky, TOL32, HintContext("relu", "backward", N, tensors, role="inp")).hint
+    assert "as the reference ReLU computes it" in said and "your forward is not the reference ReLU's" in said
+    assert "mask taken from" not in said
+
+
+@pytest.mark.parametrize("scale, words", [
+    (N, "N (the batch size)"), (N * N, "N²"), (1 / N, "1/N"), (2, "2"), (0.5, "1/2"),
+    (N / (N - 1), "n/(n−1) (Bessel's correction)"), (math.sqrt(N / (N - 1)), "√(n/(n−1))"),
+    ((N - 1) / N, "(n−1)/n"), (1.37, None),
+])
+def test_factors_are_said_in_words(scale, words):
+    said = factor_in_words(scale, N)
+    assert said == words if words is None else words in said
 
 
 @pytest.mark.parametrize("value, words", [
-    (R.t(), "transposed"),
-    (R.unsqueeze(0).expand(8, 8, 3) / 8, "N×N broadcast"),  # (N, N, 3) against (N, 3)
-    (R.reshape(1, 8, 3), "keepdim"),
-    (-R, "sign flipped"),
-    (8 * R, "off by the batch size: t.g is 8×"),
-    (R / 8, "÷N"),
-    (2 * R, "twice"),
-    (R / 2, "half"),
-    (R * 1.37, "scaled by 1.37"),
-    (torch.randn(8, 8), "N×N broadcast"),
-    (R + torch.randn(8, 3), "fits no known pattern"),
+    (8 * torch.ones(8, 3), "N (the batch size) × autograd's: divide by N"),
+    (torch.ones(8, 3) / 8, "1/N × autograd's"),
+    (2 * torch.ones(8, 3), "off by 2"),
+    (-torch.ones(8, 3), "sign flipped"),
+    (1.37 * torch.ones(8, 3), "scaled by 1.37"),
 ])
-def test_hints(value, words):
-    assert words in hint(value, R)
+def test_whole_tensor_factors(value, words):
+    ref = torch.randn(8, 3, generator=torch.Generator().manual_seed(4))
+    assert words in hint(value * ref, ref)
 
 
-def test_extra_batch_dimension_of_a_weight_gradient():
+def test_a_sum_where_a_mean_belongs_is_not_called_divided_twice():
+    ref = torch.randn(8, 3)
+    assert "divided out twice" not in hint(ref / 8, ref)
+
+
+def test_hints_use_the_verdicts_tolerance():
+    """A candidate 0.5% off is not named: the verdict's float32 tolerance is 1e-4."""
+    ref = torch.randn(8, 3, generator=torch.Generator().manual_seed(1))
+    assert "off by 2" not in hint(2.01 * ref, ref)
+
+
+def test_nxn_broadcast_and_extra_batch_dimension():
+    r = torch.randn(8, 3)
+    assert "N×N broadcast" in hint(r.unsqueeze(0).expand(8, 8, 3) / 8, r)
     w_grad = torch.randn(4, 3)
-    per_row = w_grad.unsqueeze(0).expand(8, 4, 3) / 8
-    assert "extra batch dimension" in hint(per_row, w_grad)
-    assert "its sum over the batch is right" in hint(per_row, w_grad)
-
-
-def test_relu_hints():
-    inp, out_g = torch.randn(8, 3), torch.randn(8, 3)
-    ref = (inp > 0) * out_g
-    context = {"kind": "relu", "tensors": {"inp": inp, "out_g": out_g}}
-    assert "missing * out.g" in hint((inp > 0).float(), ref, **context)
-    assert "mask missing" in hint(out_g, ref, **context)
-    assert "wrong tensor" in hint((out_g > 0) * out_g, ref, **context)
+    assert "its sum over the batch is right" in hint(w_grad.unsqueeze(0).expand(8, 4, 3) / 8, w_grad)
+    assert "extra batch dimension" not in hint(w_grad.unsqueeze(0) * 3, w_grad)  # a size-1 dimension is no batch
 
 
 def test_forward_hints():
@@ -60,9 +216,17 @@ def test_forward_hints():
                                    tensors={"inp": out, "targ": targ})
 
 
+def test_batch_norm_with_the_unbiased_variance_is_bessels_correction():
+    g = torch.Generator().manual_seed(2)
+    inp, gamma, beta = torch.randn(32, 6, generator=g), torch.ones(6), torch.zeros(6)
+    biased = (inp - inp.mean(0)) / (inp.var(0, unbiased=False) + 1e-5).sqrt()
+    unbiased = (inp - inp.mean(0)) / (inp.var(0, unbiased=True) + 1e-5).sqrt()
+    said = hint(unbiased, biased, kind="batchnorm", direction="forward", tensors={"inp": inp, "gamma": gamma, "beta": beta})
+    assert "Bessel's correction" in said and "unbiased=False" in said and "n/(n−1) in the backward" in said
+
+
 def test_relu_differing_only_at_the_kink_says_so():
     inp, out_g = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([[5.0, 7.0, 11.0]])
     autograd = (inp >= 0) * out_g  # what autograd's clamp_min gives
     assert "only where inp == 0" in hint((inp > 0) * out_g, autograd, kind="relu",
-                                         tensors={"inp": inp, "out_g": out_g})
-
+                                         tensors={"inp": inp, "out_g": out_g}, role="inp")

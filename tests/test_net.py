@@ -86,12 +86,13 @@ SLIPS = [
     # file, net and options, step, layer, tensor, words
     ("ce_no_mean.py", ("--net", "lin,relu,lin,cross_entropy"), 4, "cross_entropy", "out.g", "off by the batch size"),
     ("ce_no_one_hot.py", ("--net", "lin,relu,lin,cross_entropy"), 4, "cross_entropy", "out.g",
-     "the one-hot is not subtracted"),
-    ("tanh_from_input.py", ("--net", "lin,tanh,lin,mse"), 6, "tanh1", "l1.g", "tanh's derivative taken from the input"),
+     "without the term `- one_hot`: inp.softmax(1) / N"),
+    ("tanh_from_input.py", ("--net", "lin,tanh,lin,mse"), 6, "tanh1", "l1.g",
+     "taken from the input `inp` where the output `out` belongs: (1 - inp**2) * out.g"),
     ("batchnorm_constants.py", ("--net", "lin,batchnorm,relu,lin,mse"), 8, "batchnorm1", "l1.g",
      "treats the batch mean and variance as constants"),
     ("batchnorm_gain_axis.py", ("--net", "lin,batchnorm,relu,lin,mse"), 8, "batchnorm1", "gamma1.g",
-     "(out.g * xhat).sum(1), summed over the features instead of the batch"),
+     "summed over the features (axis 1) instead of the batch (axis 0): (out.g * xhat).sum(1)"),
     ("softmax_overflow.py", ("--net", "lin,relu,lin,cross_entropy", "--data", str(SAMPLES / "digits.npz"),
                              "--dtype", "float16"), 4, "cross_entropy", "out.g", "the softmax overflows"),
 ]

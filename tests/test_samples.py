@@ -5,26 +5,30 @@ from conftest import SAMPLES, check_json, run_cli
 
 BUGS = [
     # file, extra options, step index, layer, tensor, words the hint must contain
-    ("transposed.py", (), 5, "lin2", "w2.g", "w.g = inp.t() @ out.g"),
-    ("missing_sum.py", (), 5, "lin2", "b2.g", "extra batch dimension"),
-    ("keepdim.py", (), 5, "lin2", "b2.g", "drop keepdim=True"),
-    ("bias_sum_all.py", (), 5, "lin2", "b2.g", "out.g.sum(), summed over every axis; sum over the batch only: out.g.sum(0)"),
+    ("transposed.py", (), 5, "lin2", "w2.g",
+     "weight gradient transposed: (inp.t() @ out.g).t(); fix: w.g = inp.t() @ out.g"),
+    ("missing_sum.py", (), 5, "lin2", "b2.g", "not summed over the batch (axis 0), an extra batch dimension: out.g;"),
+    ("keepdim.py", (), 5, "lin2", "b2.g",
+     "with keepdim=True: out.g.sum(0, keepdim=True); fix: b.g = out.g.sum(0)"),
+    ("bias_sum_all.py", (), 5, "lin2", "b2.g",
+     "summed over every axis, not over the batch (axis 0) only: out.g.sum(); fix: b.g = out.g.sum(0)"),
     ("bias_wrong_axis.py", (), 5, "lin2", "b2.g",
-     "out.g.sum(1), summed over the features instead of the batch; sum over the batch only"),
+     "summed over the features (axis 1) instead of the batch (axis 0): out.g.sum(1)"),
     ("missing_grad.py", (), 5, "lin2", "b2.g", "was not set"),
     ("forgot_bias.py", ("--init", "random"), 5, "lin2", "b2.g", "the forward never uses b2"),
-    ("dropped_g.py", (), 5, "lin2", "w2.g", "built from out, the layer's output, instead of its gradient out.g"),
+    ("dropped_g.py", (), 5, "lin2", "w2.g",
+     "built from `out`, the layer's output, where its gradient `out.g` belongs: inp.t() @ out"),
     ("update_in_backward.py", (), 5, "lin2", "l2.g", "w2 changed in place during this backward"),
-    ("batch_size.py", (), 4, "mse", "out.g", "off by the batch size"),
-    ("off_by_two.py", (), 4, "mse", "out.g", "off by 2"),
+    ("batch_size.py", (), 4, "mse", "out.g", "without the division by `N` (off by the batch size)"),
+    ("off_by_two.py", (), 4, "mse", "out.g", "without the factor `2` (off by 2)"),
     ("sign_flip.py", (), 4, "mse", "out.g", "sign flipped"),
     ("nxn_broadcast.py", (), 4, "mse", "out.g", "N×N broadcast"),
     ("mse_no_squeeze.py", (), 4, "mse", "out.g", "N×N broadcast: out.g is (300, 300, 1)"),
-    ("missing_unsqueeze.py", (), 4, "mse", "out.g", ".unsqueeze(-1)"),
-    ("relu_mask.py", (), 6, "relu1", "l1.g", "wrong tensor"),
-    ("mask_from_output.py", (), 6, "relu1", "l1.g", "mask taken from the output"),
+    ("missing_unsqueeze.py", (), 4, "mse", "out.g", "without .unsqueeze(-1): 2 * (inp.squeeze(-1) - targ) / N"),
+    ("relu_mask.py", (), 6, "relu1", "l1.g", "with the mask taken from `out.g` instead of `inp`"),
+    ("mask_from_output.py", (), 6, "relu1", "l1.g", "with the mask taken from `out` instead of `inp`"),
     ("inplace_relu_shifted.py", (), 6, "relu1", "l1.g", "the forward changed l1 in place"),
-    ("relu_no_upstream.py", (), 6, "relu1", "l1.g", "missing * out.g"),
+    ("relu_no_upstream.py", (), 6, "relu1", "l1.g", "without the factor `out.g`"),
     ("relu_nan.py", (), 6, "relu1", "l1.g", "NaN introduced at this step"),
     ("lesson_matmul.py", ("--dtype", "bfloat16"), 6, "relu1", "l1.g", "l1.g is float32, autograd's is bfloat16"),
     ("shared_state.py", ("--hidden", "50,20"), 10, "relu1", "l1.g", "was not set"),
@@ -100,7 +104,8 @@ def test_the_verdict_names_the_mismatch_and_mentions_the_deviation(capsys):
     code, out, _ = run_cli(capsys, "check", "--layers", str(SAMPLES / "mask_from_output.py"), "--batch", "300")
     last = out.strip().splitlines()[-2:]
     assert code == 1
-    assert last[0].startswith("✗ first mismatch: step 6 (backward relu1, l1.g): ReLU mask taken from the output")
+    assert last[0].startswith("✗ first mismatch: step 6 (backward relu1, l1.g): l1.g is ReLU's input gradient with the mask "
+                              "taken from `out` instead of `inp`")
     assert last[1].startswith("≠ the forward deviates from the reference layer at step 1 (relu1, l2): l2 is")
 
 
@@ -130,7 +135,7 @@ def test_a_square_weight_without_the_transpose(capsys):
                            "--hidden", "50,50", "--isolate")
     assert report["steps"][7]["error"]["type"] == "RuntimeError"  # lin3: 50 → 1, the product raises
     l2_g = next(t for t in report["steps"][9]["tensors"] if t["name"] == "l2.g")
-    assert not l2_g["match"] and "the transpose is missing" in l2_g["hint"]
+    assert not l2_g["match"] and "without the transpose of `w`: out.g @ w" in l2_g["hint"]
 
 
 def test_sample_that_raises_is_a_failed_step_at_the_users_line(capsys):

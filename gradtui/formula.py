@@ -1,0 +1,462 @@
+"""A layer's formula as a small expression: evaluated on the layer's tensors, written as code in
+the layer's names, and varied one edit at a time to name a slip.
+
+An expression is a tree of a few node types (a name, a sum of signed terms, a product with a
+numerator and a denominator, a matmul, a transpose, a reduction, a mask, a power, a method call,
+a softmax). Each node knows the slips a person makes in it: a term dropped or its sign flipped,
+a factor dropped, counted twice or moved across the fraction bar, a reduction over another
+axis, a mask inverted, a matmul's operands swapped. `variants()` yields every expression one
+such edit away from the original, with the edit in words; the diagnosis evaluates them and
+names the one that reproduces the user's tensor.
+
+No torch import here: the nodes call tensor methods, so evaluating on tensors of the "meta"
+device gives every variant's shape without computing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+
+Env = Mapping[str, object]  # a name of the formula -> a tensor or a number
+
+
+@dataclass(frozen=True)
+class Swaps:
+    """The slips of names a kind allows: `out` where `out.g` belongs, `inp` for `xhat`, …"""
+
+    names: Mapping[str, tuple[str, ...]]
+
+    def of(self, name: str) -> tuple[str, ...]:
+        return self.names.get(name, ())
+
+
+NO_SWAPS = Swaps({})
+Variant = tuple["Expr", str]  # an expression one edit away, and the edit in words
+
+
+class Expr:
+    precedence = 9  # binds tightest: a name, a call; lower numbers need parentheses inside higher ones
+
+    def eval(self, env: Env):
+        raise NotImplementedError
+
+    def code(self) -> str:
+        raise NotImplementedError
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        """Every expression one slip away from this one."""
+        return iter(())
+
+    def names(self) -> set[str]:
+        return set()
+
+    def wrapped(self, precedence: int) -> str:
+        return f"({self.code()})" if self.precedence < precedence else self.code()
+
+
+# How a person says a confusion of two names (what was used, where what belongs).
+SWAP_WORDS = {
+    ("out", "out.g"): "built from `out`, the layer's output, where its gradient `out.g` belongs",
+    ("inp", "out"): "taken from the input `inp` where the output `out` belongs",
+    ("out", "inp"): "taken from the output `out` where the input `inp` belongs",
+    ("inp", "xhat"): "with the raw input `inp` where the normalised `xhat` belongs",
+    ("out", "xhat"): "with the output `out` where the normalised `xhat` belongs",
+    ("var", "std"): "with the variance `var` where the standard deviation `std` belongs (a missing .sqrt())",
+    ("out.g", "dxhat"): "with `out.g` where `dxhat = out.g * gamma` belongs (the gain gamma left out)",
+}
+
+
+@dataclass(frozen=True)
+class Name(Expr):
+    """A tensor or a number of the layer: inp, out, out.g, w, N, xhat, …; `says` names it in words,
+    `off` names the slip of dropping it as a factor (off by the batch size)."""
+
+    name: str
+    says: str = ""
+    off: str = ""
+
+    def eval(self, env: Env):
+        return env[self.name]
+
+    def code(self) -> str:
+        return self.name
+
+    def names(self) -> set[str]:
+        return {self.name}
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        for other in swaps.of(self.name):
+            yield Name(other), SWAP_WORDS.get((other, self.name), f"with `{other}` where `{self.name}` belongs")
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    value: float
+    off: str = ""  # off by 2
+
+    says = ""
+
+    def eval(self, env: Env):
+        return self.value
+
+    def code(self) -> str:
+        return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class Term:
+    sign: int  # +1 or -1
+    expr: Expr
+    label: str = ""  # "the mean term": how a person names it
+
+
+@dataclass(frozen=True)
+class Sum(Expr):
+    """Signed terms: a - b + c."""
+
+    terms: tuple[Term, ...]
+    scalings: tuple[tuple[Expr, str], ...] = ()  # factors a term may wrongly carry (n/(n−1)), in words
+    precedence = 4
+
+    def eval(self, env: Env):
+        total = None
+        for term in self.terms:
+            value = term.expr.eval(env)
+            value = value if term.sign > 0 else -value
+            total = value if total is None else total + value
+        return total
+
+    def code(self) -> str:
+        parts = []
+        for i, term in enumerate(self.terms):
+            text = term.expr.wrapped(5 if i or term.sign < 0 else 4)
+            sign = "-" if term.sign < 0 else "+"
+            parts.append((f"-{text}" if term.sign < 0 else text) if i == 0 else f"{sign} {text}")
+        return " ".join(parts)
+
+    def names(self) -> set[str]:
+        return set().union(*(term.expr.names() for term in self.terms))
+
+    def _with(self, terms: tuple[Term, ...]) -> Expr:
+        if len(terms) == 1 and terms[0].sign > 0:
+            return terms[0].expr
+        return Sum(terms, self.scalings)
+
+    def _term_code(self, term: Term) -> str:
+        text = term.expr.wrapped(5)
+        return f"{'-' if term.sign < 0 else '+'} {text}"
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        for i, term in enumerate(self.terms):
+            what = f"{term.label} `{self._term_code(term)}`" if term.label else f"the term `{self._term_code(term)}`"
+            before, after = self.terms[:i], self.terms[i + 1:]
+            if len(self.terms) > 1:
+                yield self._with(before + after), f"without {what}"
+            flipped = replace(term, sign=-term.sign)
+            yield self._with(before + (flipped,) + after), f"with the sign of {what} flipped (`{self._term_code(flipped)}`)"
+            for factor, words in self.scalings:
+                scaled = replace(term, expr=Prod((factor, term.expr)))
+                yield self._with(before + (scaled,) + after), f"with {what} times {words}"
+            for variant, words in term.expr.variants(swaps):
+                yield self._with(before + (replace(term, expr=variant),) + after), words
+
+
+@dataclass(frozen=True)
+class Prod(Expr):
+    """num[0] * num[1] * … / (den[0] * den[1] * …)."""
+
+    num: tuple[Expr, ...]
+    den: tuple[Expr, ...] = ()
+    precedence = 5
+
+    def eval(self, env: Env):
+        value = None
+        for factor in self.num:
+            f = factor.eval(env)
+            value = f if value is None else value * f
+        value = 1.0 if value is None else value
+        for factor in self.den:
+            value = value / factor.eval(env)
+        return value
+
+    def code(self) -> str:
+        top = " * ".join(f.wrapped(6) for f in self.num) or "1"
+        if not self.den:
+            return top
+        bottom = self.den[0].wrapped(7) if len(self.den) == 1 else f"({' * '.join(f.wrapped(6) for f in self.den)})"
+        return f"{top} / {bottom}"
+
+    def names(self) -> set[str]:
+        return set().union(*(f.names() for f in self.num + self.den))
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        for i, factor in enumerate(self.num):
+            rest = self.num[:i] + self.num[i + 1:]
+            if rest or self.den:
+                yield self._with(rest, self.den), _off(factor, f"without the factor {_said(factor)}")
+            yield self._with(self.num[:i + 1] + (factor,) + self.num[i + 1:], self.den), _off(
+                factor, f"with the factor {_said(factor)} twice")
+            if not isinstance(factor, Num):
+                yield self._with(rest, self.den + (factor,)), f"divided by {_said(factor)} where it multiplies"
+            for variant, words in factor.variants(swaps):
+                yield self._with(self.num[:i] + (variant,) + self.num[i + 1:], self.den), words
+        for i, factor in enumerate(self.den):
+            rest = self.den[:i] + self.den[i + 1:]
+            yield self._with(self.num, rest), _off(factor, f"without the division by {_said(factor)}")
+            yield self._with(self.num, self.den[:i + 1] + (factor,) + self.den[i + 1:]), _off(
+                factor, f"divided by {_said(factor)} twice")
+            yield self._with(self.num + (factor,), rest), _off(factor, f"multiplied by {_said(factor)} where it divides")
+            for variant, words in factor.variants(swaps):
+                yield self._with(self.num, self.den[:i] + (variant,) + self.den[i + 1:]), words
+
+    @staticmethod
+    def _with(num: tuple[Expr, ...], den: tuple[Expr, ...]) -> Expr:
+        return num[0] if len(num) == 1 and not den else Prod(num, den)
+
+
+def _said(factor: Expr) -> str:
+    said = f"`{factor.code()}`"
+    return f"{said} ({factor.says})" if getattr(factor, "says", "") else said
+
+
+def _off(factor: Expr, words: str) -> str:
+    """"off by the batch size: without the division by `N`": the name of the slip first, when it has one."""
+    off = getattr(factor, "off", "")
+    return f"{words} ({off})" if off else words
+
+
+@dataclass(frozen=True)
+class MatMul(Expr):
+    a: Expr
+    b: Expr
+    precedence = 6
+
+    def eval(self, env: Env):
+        return self.a.eval(env) @ self.b.eval(env)
+
+    def code(self) -> str:
+        return f"{self.a.wrapped(6)} @ {self.b.wrapped(7)}"
+
+    def names(self) -> set[str]:
+        return self.a.names() | self.b.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        yield T(self), "transposed"
+        yield MatMul(self.b, self.a), "with the operands of @ swapped"
+        for variant, words in self.a.variants(swaps):
+            yield MatMul(variant, self.b), words
+        for variant, words in self.b.variants(swaps):
+            yield MatMul(self.a, variant), words
+
+
+@dataclass(frozen=True)
+class T(Expr):
+    x: Expr
+
+    def eval(self, env: Env):
+        return self.x.eval(env).t()
+
+    def code(self) -> str:
+        return f"{self.x.wrapped(9)}.t()"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        if not isinstance(self.x, MatMul):
+            yield self.x, f"without the transpose of `{self.x.code()}`"
+        for variant, words in self.x.variants(swaps):
+            yield T(variant), words
+
+
+AXES = {0: "the batch (axis 0)", 1: "the features (axis 1)"}
+
+
+@dataclass(frozen=True)
+class Reduce(Expr):
+    """x.sum(dim, keepdim) or x.mean(dim); dim None: over every axis."""
+
+    x: Expr
+    dim: int | None = 0
+    keepdim: bool = False
+    op: str = "sum"
+
+    def eval(self, env: Env):
+        x = self.x.eval(env)
+        reduce = getattr(x, self.op)
+        return reduce() if self.dim is None else reduce(self.dim, keepdim=self.keepdim)
+
+    def code(self) -> str:
+        args = "" if self.dim is None else f"{self.dim}{', keepdim=True' if self.keepdim else ''}"
+        return f"{self.x.wrapped(9)}.{self.op}({args})"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        done = "summed" if self.op == "sum" else "averaged"
+        if self.dim is not None:
+            axis = AXES.get(self.dim, f"axis {self.dim}")
+            extra = ", an extra batch dimension" if self.dim == 0 else ""
+            yield self.x, f"not {done} over {axis}{extra}"
+            yield replace(self, dim=None, keepdim=False), f"{done} over every axis, not over {axis} only"
+            yield replace(self, keepdim=not self.keepdim), f"{'with' if not self.keepdim else 'without'} keepdim=True"
+            other = 1 if self.dim == 0 else 0
+            other_axis = AXES.get(other, f"axis {other}")
+            yield replace(self, dim=other), f"{done} over {other_axis} instead of {axis}"
+            yield replace(self, dim=other, keepdim=True), f"{done} over {other_axis} (keepdim=True) instead of {axis}"
+        other_op = "mean" if self.op == "sum" else "sum"
+        off = " (off by the batch size)" if self.dim == 0 else ""
+        yield replace(self, op=other_op), f"with a {other_op} where the {self.op} belongs{off}"
+        for variant, words in self.x.variants(swaps):
+            yield replace(self, x=variant), words
+
+
+OPPOSITE = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
+
+
+@dataclass(frozen=True)
+class Mask(Expr):
+    """(x > 0) as a mask: a boolean tensor that multiplies."""
+
+    x: Expr
+    op: str = ">"
+
+    def eval(self, env: Env):
+        x = self.x.eval(env)
+        return {">": x.__gt__, "<": x.__lt__, ">=": x.__ge__, "<=": x.__le__}[self.op](0)
+
+    def code(self) -> str:
+        return f"({self.x.wrapped(9)} {self.op} 0)"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        flipped = Mask(self.x, OPPOSITE[self.op])
+        yield flipped, f"with the mask inverted, `{flipped.code()}`"
+        for variant, words in self.x.variants(swaps):
+            if isinstance(variant, Name):
+                words = f"with the mask taken from `{variant.code()}` instead of `{self.x.code()}`"
+            yield Mask(variant, self.op), words
+
+
+@dataclass(frozen=True)
+class Pow(Expr):
+    x: Expr
+    power: int = 2
+
+    def eval(self, env: Env):
+        return self.x.eval(env) ** self.power
+
+    def code(self) -> str:
+        return f"{self.x.wrapped(9)}**{self.power}"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        yield self.x, f"without the power {self.power} of `{self.x.code()}`"
+        for variant, words in self.x.variants(swaps):
+            yield Pow(variant, self.power), words
+
+
+@dataclass(frozen=True)
+class Method(Expr):
+    """x.squeeze(-1), x.unsqueeze(-1): a call a slip may leave out."""
+
+    x: Expr
+    method: str
+    arg: int
+
+    def eval(self, env: Env):
+        return getattr(self.x.eval(env), self.method)(self.arg)
+
+    def code(self) -> str:
+        return f"{self.x.wrapped(9)}.{self.method}({self.arg})"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        yield self.x, f"without .{self.method}({self.arg})"
+        for variant, words in self.x.variants(swaps):
+            yield Method(variant, self.method, self.arg), words
+
+
+@dataclass(frozen=True)
+class Softmax(Expr):
+    """softmax over `dim`, made stable by subtracting the max over `max_dim` (each row's, when right)."""
+
+    x: Expr
+    dim: int = 1
+    max_dim: int = 1
+    form: str = "softmax"  # softmax, log_softmax, or exp: not normalised
+
+    def eval(self, env: Env):
+        x = self.x.eval(env)
+        e = (x - x.max(self.max_dim, keepdim=True).values).exp()
+        if self.form == "exp":
+            return e
+        total = e.sum(self.dim, keepdim=True)
+        return e / total if self.form == "softmax" else e.log() - total.log()
+
+    def code(self) -> str:
+        x = self.x.wrapped(9)
+        if self.form == "exp":
+            return f"({x} - {x}.max({self.max_dim}, keepdim=True).values).exp()"
+        stable = "" if self.max_dim == self.dim else f" - {x}.max({self.max_dim}, keepdim=True).values"
+        inner = f"({x}{stable})" if stable else x
+        return f"{inner}.{self.form}({self.dim})"
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        if self.form == "softmax":
+            yield replace(self, form="log_softmax"), "with log-probabilities (log_softmax) where probabilities belong"
+            yield replace(self, form="exp"), "with exp() not divided by its row sum (the softmax is not normalised)"
+        other = 0 if self.dim == 1 else 1
+        yield replace(self, dim=other, max_dim=other), f"with the softmax over axis {other} instead of axis {self.dim}"
+        yield replace(self, max_dim=other), f"with the max subtracted over axis {other} instead of each row's"
+        for variant, words in self.x.variants(swaps):
+            yield replace(self, x=variant), words
+
+
+@dataclass(frozen=True)
+class Formula:
+    """What one tensor of a layer should be: `inp.g = out.g @ w.t()`."""
+
+    target: str  # inp.g, w.g, out
+    expr: Expr
+    swaps: Swaps = NO_SWAPS
+    defs: tuple[tuple[str, str], ...] = ()  # names the code uses, defined: ("dxhat", "out.g * gamma")
+
+    def code(self, expr: Expr | None = None) -> str:
+        return f"{self.target} = {(expr or self.expr).code()}"
+
+    def where(self, expr: Expr | None = None) -> str:
+        """The definitions of the names the code uses, in words: ", with dxhat = out.g * gamma"."""
+        used = (expr or self.expr).names()
+        wanted, grew = set(used), True
+        while grew:  # a definition may use another
+            grew = False
+            for name, definition in self.defs:
+                if name in wanted:
+                    for other, _ in self.defs:
+                        if other not in wanted and _mentions(definition, other):
+                            wanted.add(other)
+                            grew = True
+        defined = [f"{name} = {definition}" for name, definition in self.defs if name in wanted]
+        return f", with {', '.join(defined)}" if defined else ""
+
+    def variants(self) -> Iterator[Variant]:
+        return self.expr.variants(self.swaps)
+
+
+def _mentions(code: str, name: str) -> bool:
+    import re
+
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", code) is not None
+
