@@ -27,7 +27,8 @@ class Swaps:
 
     names: Mapping[str, tuple[str, ...]]
 
-    def of(self, name: str) -> tuple[str, ...]:
+    def of(self, name: str) -> tuple:
+        """What `name` may be confused with: other names, or an expression (`out * gamma` for dxhat)."""
         return self.names.get(name, ())
 
 
@@ -64,6 +65,8 @@ SWAP_WORDS = {
     ("out", "xhat"): "with the output `out` where the normalised `xhat` belongs",
     ("var", "std"): "with the variance `var` where the standard deviation `std` belongs (a missing .sqrt())",
     ("out.g", "dxhat"): "with `out.g` where `dxhat = out.g * gamma` belongs (the gain gamma left out)",
+    ("out * gamma", "dxhat"): "with `out * gamma` where `dxhat = out.g * gamma` belongs: built from `out`, the layer's "
+                              "output, where its gradient `out.g` belongs",
 }
 
 
@@ -87,7 +90,13 @@ class Name(Expr):
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         for other in swaps.of(self.name):
-            yield Name(other), SWAP_WORDS.get((other, self.name), f"with `{other}` where `{self.name}` belongs")
+            yield _swap(other, self.name)
+
+
+def _swap(other, name: str) -> Variant:
+    """`other` (a name or an expression) where `name` belongs, and that in words."""
+    expr = other if isinstance(other, Expr) else Name(other)
+    return expr, SWAP_WORDS.get((expr.code(), name), f"with `{expr.code()}` where `{name}` belongs")
 
 
 @dataclass(frozen=True)
@@ -191,6 +200,14 @@ class Prod(Expr):
         return set().union(*(f.names() for f in self.num + self.den))
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        # A confusion inside a factor (`var` for `std`) before the factor's own slips: where both give
+        # the same numbers (var ≈ std · std), the name a person confused is the likelier story.
+        for i, factor in enumerate(self.num):
+            for variant, words in factor.variants(swaps):
+                yield self._with(self.num[:i] + (variant,) + self.num[i + 1:], self.den), words
+        for i, factor in enumerate(self.den):
+            for variant, words in factor.variants(swaps):
+                yield self._with(self.num, self.den[:i] + (variant,) + self.den[i + 1:]), words
         for i, factor in enumerate(self.num):
             rest = self.num[:i] + self.num[i + 1:]
             if rest or self.den:
@@ -199,16 +216,34 @@ class Prod(Expr):
                 factor, f"with the factor {_said(factor)} twice")
             if not isinstance(factor, Num):
                 yield self._with(rest, self.den + (factor,)), f"divided by {_said(factor)} where it multiplies"
-            for variant, words in factor.variants(swaps):
-                yield self._with(self.num[:i] + (variant,) + self.num[i + 1:], self.den), words
         for i, factor in enumerate(self.den):
             rest = self.den[:i] + self.den[i + 1:]
             yield self._with(self.num, rest), _off(factor, f"without the division by {_said(factor)}")
             yield self._with(self.num, self.den[:i + 1] + (factor,) + self.den[i + 1:]), _off(
                 factor, f"divided by {_said(factor)} twice")
             yield self._with(self.num + (factor,), rest), _off(factor, f"multiplied by {_said(factor)} where it divides")
-            for variant, words in factor.variants(swaps):
-                yield self._with(self.num, self.den[:i] + (variant,) + self.den[i + 1:]), words
+
+        yield from self._without_parentheses()
+
+    def _without_parentheses(self) -> Iterator[Variant]:
+        """`1 - out**2 * out.g` for `(1 - out**2) * out.g`: a sum's parentheses left out, so that the
+        other factors take one of its terms only: its last when written after it (or any divisor),
+        its first when written before it (`out.g * 1 - out**2`)."""
+        for i, factor in enumerate(self.num):
+            if not isinstance(factor, Sum) or len(factor.terms) < 2:
+                continue
+            others = self.num[:i] + self.num[i + 1:]
+            first, last = factor.terms[0], factor.terms[-1]
+            words = f"without the parentheses around `{factor.code()}`"
+            if others or self.den:
+                last_only = replace(last, expr=self._with((last.expr, *others), self.den))
+                yield Sum((*factor.terms[:-1], last_only), factor.scalings), words
+            if others:
+                first_only = replace(first, expr=self._with((*others, first.expr), ()))
+                terms = (first_only, *factor.terms[1:])
+                if self.den:
+                    terms = (*terms[:-1], replace(last, expr=self._with((last.expr,), self.den)))
+                yield Sum(terms, factor.scalings), words
 
     @staticmethod
     def _with(num: tuple[Expr, ...], den: tuple[Expr, ...]) -> Expr:
@@ -452,7 +487,55 @@ class Formula:
         return f", with {', '.join(defined)}" if defined else ""
 
     def variants(self) -> Iterator[Variant]:
-        return self.expr.variants(self.swaps)
+        """One edit anywhere in the formula; a name confused everywhere it appears (`out.g` for every
+        `dxhat`); a reduction the formula does not have (a per-row gradient summed over the batch)."""
+        yield from self.expr.variants(self.swaps)
+        counts: dict[str, int] = {}
+        _count_names(self.expr, counts)
+        for name, count in counts.items():
+            if count > 1:
+                for other in self.swaps.of(name):
+                    expr, words = _swap(other, name)
+                    yield substitute(self.expr, name, expr), f"{words}, everywhere it appears"
+        for reduced, words in ((Reduce(self.expr, 0), "summed over the batch, where each row keeps its own gradient"),
+                               (Reduce(self.expr, None), "summed over every axis, where each element keeps its own "
+                                                         "gradient"),
+                               (Reduce(self.expr, 0, op="mean"), "averaged over the batch, where each row keeps its own "
+                                                                 "gradient")):
+            yield reduced, words
+
+
+def _count_names(expr: Expr, counts: dict[str, int]) -> None:
+    if isinstance(expr, Name):
+        counts[expr.name] = counts.get(expr.name, 0) + 1
+    for child in _children(expr):
+        _count_names(child, counts)
+
+
+def _children(expr: Expr) -> list[Expr]:
+    children = []
+    for value in vars(expr).values():
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, Term):
+                children.append(item.expr)
+            elif isinstance(item, Expr):
+                children.append(item)
+    return children
+
+
+def substitute(expr: Expr, name: str, new: Expr) -> Expr:
+    """The expression with every `name` replaced by `new`."""
+    if isinstance(expr, Name):
+        return new if expr.name == name else expr
+
+    def swap(value):
+        if isinstance(value, tuple):
+            return tuple(swap(item) for item in value)
+        if isinstance(value, Term):
+            return replace(value, expr=substitute(value.expr, name, new))
+        return substitute(value, name, new) if isinstance(value, Expr) else value
+
+    return replace(expr, **{key: swap(value) for key, value in vars(expr).items()})
 
 
 def _mentions(code: str, name: str) -> bool:

@@ -72,7 +72,8 @@ KINDS: dict[str, KindFormulas] = {
                       scalings=((Name("bessel", "n/(n−1)"), "n/(n−1) (Bessel's correction, for a forward that divides "
                                                             "the variance by n−1)"),)),),
                  (N, Name("std"))),
-            Swaps({"xhat": ("inp",), "dxhat": ("out.g",), "std": ("var",), "out.g": ("out",)}),
+            Swaps({"xhat": ("inp",), "dxhat": ("out.g", Prod((Name("out"), Name("gamma")))), "std": ("var",),
+                   "out.g": ("out",)}),
             _BATCHNORM_DEFS),
         "gamma": Formula("gamma.g", Reduce(Prod((OUT_G, _XHAT)), 0), Swaps({"xhat": ("inp", "out"), "out.g": ("out",)}),
                          _BATCHNORM_DEFS),
