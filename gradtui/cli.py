@@ -34,6 +34,7 @@ from gradtui.report import (
     bench_row,
     check_json,
     floor_rows,
+    replay_title,
     step_lines,
     step_title,
     tensor_row,
@@ -42,7 +43,7 @@ from gradtui.report import (
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Options of every command that bench has no use for: refused, never silently ignored.
-BENCH_REFUSES = ("isolate", "strict_forward", "step_timeout", "net", "classes")
+BENCH_REFUSES = ("isolate", "strict_forward", "step_timeout", "net", "classes", "replay")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -77,6 +78,9 @@ def _common_options() -> argparse.ArgumentParser:
     add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
+    add("--no-replay", dest="replay", action="store_false",
+        help="do not replay a matching float32/float16/bfloat16 run in float64 on its first 256 rows "
+             "(the replay finds slips of order 1/N that rounding hides)")
     add("--strict-forward", action="store_true",
         help="a forward output that deviates from the reference layer (≠) fails the run too (default: reported only)")
     add("--rtol", type=float, metavar="R", help="relative tolerance (default by dtype: 1e-4 for float32)")
@@ -190,9 +194,8 @@ def _app(config: RunConfig, err: Console) -> int:
 # -- check --------------------------------------------------------------------------------
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
-    from gradtui.session import (
-        DebugSession,  # torch loads here, after the arguments are checked
-    )
+    from gradtui.replay import needs_replay, replay_in_float64  # torch loads here, after the arguments are checked
+    from gradtui.session import DebugSession
 
     session = DebugSession(config)
     for warning in session.data.warnings:
@@ -209,12 +212,14 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
                 progress.advance(task)
     else:
         session.run_to_end()
+    replay = replay_in_float64(session) if needs_replay(session) else None
     if getattr(args, "json", False):
-        print(json.dumps(check_json(session), indent=2))
+        print(json.dumps(check_json(session, replay), indent=2))
     else:
         # Piped output is not cut at 80 columns: the table needs about 100.
-        print_check(session, _stdout())
-    return EXIT_OK if session.first_mismatch is None else EXIT_MISMATCH
+        print_check(session, _stdout(), replay)
+    found = session.first_mismatch is not None or (replay is not None and replay.mismatch is not None)
+    return EXIT_MISMATCH if found else EXIT_OK
 
 
 def _stdout(width: int = 120) -> Console:
@@ -232,14 +237,17 @@ def _text(*cells: Cell) -> Text:
     return Text.assemble(*((cell.text, RICH_STYLE[cell.style]) for cell in cells))
 
 
-def print_check(session, out: Console) -> None:
+def print_check(session, out: Console, replay=None) -> None:
     rtol, atol = session.tolerance
     out.print(Text.assemble(("gradtui check ", "bold"), session.network.describe(),
                             f"  ·  {session.device} {session.config.dtype}  ·  batch {len(session.data.x)}"
                             f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}"))
     for report in session.reports:
         out.print(step_view(report))
-    for line in verdict(session):
+    if replay is not None and replay.mismatch is not None:
+        out.print(_text(*replay_title(replay)))
+        out.print(step_view(replay.session.reports[replay.mismatch.index]))
+    for line in verdict(session, replay):
         out.print(_text(*line))
 
 

@@ -80,6 +80,7 @@ class RunConfig:
     data: Path | None = None
     normalize: bool = False  # standardise x with its own mean and std, as the notes do
     step_timeout: float | None = None  # seconds a step may run before it is reported as timed out
+    replay: bool = True  # a matching float32/16 run is replayed in float64 on its first rows (gradtui.replay)
     layers: Path | None = None
     rtol: float | None = None
     atol: float | None = None

@@ -165,7 +165,9 @@ class Sum(Expr):
             flipped = replace(term, sign=-term.sign)
             yield self._with(before + (flipped,) + after), f"with the sign of {what} flipped (`{self._term_code(flipped)}`)"
             for factor, words in self.scalings:
-                scaled = replace(term, expr=Prod((factor, term.expr)))
+                inner = term.expr
+                scaled = replace(term, expr=Prod((factor, *inner.num), inner.den) if isinstance(inner, Prod)
+                                 else Prod((factor, inner)))
                 yield self._with(before + (scaled,) + after), f"with {what} times {words}"
             for variant, words in term.expr.variants(swaps):
                 yield self._with(before + (replace(term, expr=variant),) + after), words

@@ -69,8 +69,8 @@ KINDS: dict[str, KindFormulas] = {
             Prod((Sum((Term(1, Prod((N, _DXHAT))),
                        Term(-1, Reduce(_DXHAT, 0), "the mean term"),
                        Term(-1, Prod((_XHAT, Reduce(Prod((_DXHAT, _XHAT)), 0))), "the variance term")),
-                      scalings=((Name("bessel", "n/(n−1)"), "n/(n−1) (Bessel's correction, for a forward that divides "
-                                                            "the variance by n−1)"),)),),
+                      scalings=((Prod((N,), (Sum((Term(1, N), Term(-1, Num(1)))),)),
+                                 "n/(n−1) (Bessel's correction, for a forward that divides the variance by n−1)"),)),),
                  (N, Name("std"))),
             Swaps({"xhat": ("inp",), "dxhat": ("out.g", Prod((Name("out"), Name("gamma")))), "std": ("var",),
                    "out.g": ("out",)}),
@@ -109,7 +109,6 @@ def formula_env(kind: str, tensors: dict) -> dict:
         env["var"] = inp.var(0, unbiased=False)
         env["std"] = (env["var"] + BATCHNORM_EPS).sqrt()
         env["xhat"] = (inp - inp.mean(0)) / env["std"]
-        env["bessel"] = n / (n - 1)
         if "out.g" in env and "gamma" in env:
             env["dxhat"] = env["out.g"] * env["gamma"]
     if kind == "cross_entropy" and inp.dim() == 2 and "targ" in env:

@@ -69,8 +69,9 @@ def error_text(error) -> str:
     return f"{error.type}: {error.message}{where}"
 
 
-def verdict(session) -> list[tuple[Cell, ...]]:
-    """The closing lines: the first mismatch (or that every gradient matches), and the first deviation."""
+def verdict(session, replay=None) -> list[tuple[Cell, ...]]:
+    """The closing lines: the first mismatch (or that every gradient matches, and what the float64
+    replay found), and the first deviation."""
     lines = []
     nonfinite = session.first_nonfinite
     if nonfinite is not None:
@@ -78,8 +79,15 @@ def verdict(session) -> list[tuple[Cell, ...]]:
                            "warning"),))
     mismatch, deviation = session.first_mismatch, session.first_deviation
     if mismatch is None:
-        lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps); loss {number(session.loss)}",
-                           "success"),))
+        also = f", and in float64 on the first {replay.rows} rows" if replay is not None and replay.mismatch is None \
+            and replay.note is None else ""
+        lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps{also}); "
+                           f"loss {number(session.loss)}", "success"),))
+        if replay is not None and replay.mismatch is not None:
+            lines.append((Cell(f"✗ first mismatch, seen in float64 only: {_replay_where(replay)}: "
+                               f"{replay.comparison.hint}", "error"),))
+        elif replay is not None and replay.note:
+            lines.append((Cell(f"note: {replay.note}", "dim"),))
     else:
         report = session.reports[mismatch.index]
         what = error_text(report.error) if report.error else report.first_mismatch.hint
@@ -93,6 +101,17 @@ def verdict(session) -> list[tuple[Cell, ...]]:
     return lines
 
 
+def _replay_where(replay) -> str:
+    where = replay.mismatch
+    step = replay.session.reports[where.index].step
+    return f"step {where.index} ({step.direction} {where.layer}, {where.tensor}) on the first {replay.rows} rows"
+
+
+def replay_title(replay) -> list[Cell]:
+    """The title over the replayed step that mismatches: where rounding hid it."""
+    return [Cell("✗", "error"), Cell(f" seen in float64 only: {_replay_where(replay)}; the run's rounding hid it")]
+
+
 # -- JSON ---------------------------------------------------------------------------------
 
 def _number(value: float | None):
@@ -104,20 +123,26 @@ def _location(location) -> dict | None:
     return None if location is None else {"index": location.index, "layer": location.layer, "tensor": location.tensor}
 
 
-def check_json(session) -> dict:
+def check_json(session, replay=None) -> dict:
     rtol, atol = session.tolerance
     config = session.config
-    mismatch = session.first_mismatch
+    mismatch = _location(session.first_mismatch)
+    if mismatch is None and replay is not None and replay.mismatch is not None:
+        mismatch = _location(replay.mismatch) | {"seen_in": "float64"}
     return {
         "config": {"device": str(session.device), "dtype": config.dtype, "batch": len(session.data.x),
                    "sizes": list(session.network.sizes), "seed": config.seed, "data": session.data.source,
                    "layers": session.network.source, "rtol": rtol, "atol": atol, "isolate": config.isolate,
-                   "strict_forward": config.strict_forward, "init": config.init, "normalize": config.normalize},
+                   "strict_forward": config.strict_forward, "init": config.init, "normalize": config.normalize,
+                   "replay": config.replay},
         "loss": _number(session.loss),
         "steps": [_step_json(report) for report in session.reports],
-        "first_mismatch": _location(mismatch),
+        "first_mismatch": mismatch,
         "first_deviation": _location(session.first_deviation),
         "first_nonfinite": _location(session.first_nonfinite),
+        "float64_replay": None if replay is None else {
+            "rows": replay.rows, "first_mismatch": _location(replay.mismatch),
+            "hint": replay.comparison.hint if replay.mismatch is not None else None, "note": replay.note},
         "ok": mismatch is None,
     }
 

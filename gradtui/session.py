@@ -21,11 +21,11 @@ from pathlib import Path
 import torch
 
 from gradtui.compare import Comparison, compare
-from gradtui.config import RunConfig
+from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
-from gradtui.model import build_network, init_params, method_for, reference_classes
+from gradtui.model import Network, build_network, init_params, method_for, reference_classes
 from gradtui.reference import Reference, autograd_reference, reference_output
 from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
 
@@ -88,12 +88,17 @@ class StepTimeout(Exception):
 
 
 class DebugSession:
-    def __init__(self, config: RunConfig, data: Dataset | None = None):
-        """`data` replaces what config.data / the synthetic default would load (tensors of any width)."""
+    def __init__(self, config: RunConfig, data: Dataset | None = None, network: Network | None = None,
+                 replay: bool = False):
+        """`data` replaces what config.data / the synthetic default would load (tensors of any width),
+        `network` the layers config.layers would load. `replay`: this session replays another run in
+        float64 (see gradtui.replay), so a tensor that the user's code casts to a narrower dtype is
+        judged with that dtype's tolerance, as is everything computed after it."""
         self.config = config
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
-        self.network = build_network(config, self.data.x.shape[1])
+        self.network = network if network is not None else build_network(config, self.data.x.shape[1])
+        self.replay = replay
         self.params = init_params(config, self.data.x.shape[1], self.device)  # never handed to user code
         self.steps = build_steps(self.network.specs)
         self.tolerance = config.tolerances
@@ -114,6 +119,7 @@ class DebugSession:
         self._undo: list[list | None] = []  # per step: (tensor, name, .g before) to put back; None: replay
         self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
+        self._loosest = self.tolerance  # a replay's tolerance since the user's code last narrowed a dtype
 
     def _working_copies(self) -> dict[str, torch.Tensor]:
         """x, y and the weights as the user's code gets them: copies of gradtui's own, made again
@@ -229,6 +235,16 @@ class DebugSession:
 
     # -- the steps --------------------------------------------------------------------
 
+    def _tolerance_for(self, value) -> tuple[float, float]:
+        """The run's tolerance; in a replay, the loosest of the dtypes the user's code has cast to so far."""
+        if not self.replay:
+            return self.tolerance
+        if isinstance(value, torch.Tensor) and value.is_floating_point():
+            dtype = str(value.dtype).removeprefix("torch.")
+            if dtype in DEFAULT_TOLERANCES:
+                self._loosest = max(self._loosest, DEFAULT_TOLERANCES[dtype])
+        return self._loosest
+
     def _call_user_code(self, function):
         """The user's forward or backward; with --step-timeout, in a thread abandoned if it overruns
         (Python cannot stop a thread: it runs on in the background, and no later step runs)."""
@@ -315,7 +331,7 @@ class DebugSession:
         params = dict(zip(ROLES.get(spec.kind, ()), (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, **params},
                               role="out", against="the reference layer's", layer_class=type(layer))
-        comparison = compare(spec.out, out, expected, self.tolerance, context)
+        comparison = compare(spec.out, out, expected, self._tolerance_for(out), context, require_dtype=not self.replay)
         if not comparison.match and not self.config.strict_forward:
             comparison = replace(comparison, deviation=True)
         report = StepReport(step, (comparison,), notes=tuple(notes))
@@ -376,9 +392,10 @@ class DebugSession:
             if error is not None and "g" not in tensor.__dict__:
                 continue  # the step raised before it got here: the error says why
             expected = reference.grads.get(name)
-            comparison = compare(f"{name}.g", tensor.__dict__.get("g"), expected, self.tolerance,
-                                 replace(context, role=role), reference.stats.get(name),
-                                 summed if role in BIAS_ROLES else 0.0)
+            value = tensor.__dict__.get("g")
+            comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), replace(context, role=role),
+                                 reference.stats.get(name), summed if role in BIAS_ROLES else 0.0,
+                                 require_dtype=not self.replay)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif inherited and not comparison.match and comparison.diff is not None:

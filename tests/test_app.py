@@ -298,3 +298,14 @@ async def test_a_forward_steps_histogram_is_against_the_reference_layer():
         assert str(app.query_one("#hist-ref-label", Static).render()) == "the reference layer"
         await drive(pilot, ["e"])
         assert str(app.query_one("#hist-ref-label", Static).render()) == "autograd"
+
+
+async def test_a_slip_seen_in_float64_only_is_in_the_pipelines_summary():
+    app = GradTUI(RunConfig(device="cpu", batch=1000, net=("lin", "batchnorm", "tanh", "lin", "mse"),
+                            layers=SAMPLES / "batchnorm_bessel_backward.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["e"])
+        assert app.replay is not None and app.replay.mismatch.index == 8 and app.replay.mismatch.tensor == "l1.g"
+        assert "Bessel's correction" in app.replay.hint
+        pipeline = str(app.query_one(Pipeline).render())
+        assert "all match" in pipeline and "in float64 only: step 8, l1.g" in pipeline

@@ -15,7 +15,7 @@ def test_check_prints_a_table_per_step_and_a_verdict(capsys):
     for index, layer in enumerate(["lin1", "relu1", "lin2", "mse"]):
         assert f"step {index} · forward · {layer}" in out
     assert "step 7 · backward · lin1" in out and "w1.g" in out
-    assert "✓ every gradient matches autograd (8 steps)" in out
+    assert "✓ every gradient matches autograd (8 steps, and in float64 on the first 200 rows)" in out
 
 
 def test_check_verdict_names_the_first_mismatch(capsys):
@@ -28,7 +28,9 @@ def test_check_verdict_names_the_first_mismatch(capsys):
 def test_check_json_has_the_design_format(capsys):
     code, report = check_json(capsys, "--batch", "100", "--seed", "3", "--hidden", "20")
     assert code == 0
-    assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite", "ok"}
+    assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite",
+                           "float64_replay", "ok"}
+    assert report["float64_replay"] == {"rows": 100, "first_mismatch": None, "hint": None, "note": None}
     config = report["config"]
     assert {k: config[k] for k in ("device", "dtype", "batch", "sizes", "seed", "data", "layers", "rtol", "atol")} == {
         "device": "cpu", "dtype": "float32", "batch": 100, "sizes": [784, 20, 1], "seed": 3,

@@ -96,6 +96,22 @@ class FrameReady(Message):
     frame: Frame
 
 
+@dataclass(frozen=True)
+class ReplayVerdict:
+    """What the float64 replay found, in plain data for the screen (see gradtui.replay)."""
+
+    rows: int
+    mismatch: object  # session.Location | None
+    hint: str | None
+    note: str | None
+
+
+@dataclass
+class ReplayReady(Message):
+    generation: int
+    verdict: ReplayVerdict
+
+
 @dataclass
 class LoadFailed(Message):
     generation: int
@@ -144,6 +160,7 @@ class GradTUI(App[int]):
         self._layers_mtime = _mtime(config.layers)
         self._timing_worker: Worker | None = None
         self._cuda = False
+        self.replay: ReplayVerdict | None = None  # the float64 replay of a matching pass, once run
 
     # -- layout -------------------------------------------------------------------------
 
@@ -218,6 +235,7 @@ class GradTUI(App[int]):
 
     @work(thread=True, group="session", exclusive=True, exit_on_error=False)
     def _load(self, generation: int, data) -> None:
+        from gradtui.replay import needs_replay, replay_in_float64
         from gradtui.session import DebugSession
 
         cuda = _cuda_available()
@@ -235,6 +253,20 @@ class GradTUI(App[int]):
         while not session.done and not worker.is_cancelled:
             report = session.step()
             self.post_message(FrameReady(generation, report.step.index, _frame(session, report)))
+        if not worker.is_cancelled and needs_replay(session):
+            replay = replay_in_float64(session)
+            hint = replay.comparison.hint if replay.mismatch is not None else None
+            self.post_message(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note)))
+
+    def on_replay_ready(self, message: ReplayReady) -> None:
+        if message.generation != self._generation:
+            return
+        self.replay = message.verdict
+        self.query_one(Pipeline).show(self)
+        if message.verdict.mismatch is not None:
+            where = message.verdict.mismatch
+            self.notify(message.verdict.hint, title=f"✗ seen in float64 only: step {where.index}, {where.tensor}",
+                        severity="error", timeout=20)
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
         if message.generation != self._generation:
@@ -242,6 +274,7 @@ class GradTUI(App[int]):
         for warning in message.session.data.warnings:
             self.notify(warning, severity="warning", timeout=8)
         self.session, self.sources, self._cuda, self.fresh = message.session, message.sources, message.cuda, 0
+        self.replay = None
         # A full collection walks every object of the app, torch and Textual (150 ms and more on a
         # slow machine, a stall the user sees): what is loaded by now lives as long as the app.
         gc.freeze()

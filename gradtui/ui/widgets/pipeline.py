@@ -53,16 +53,22 @@ class Pipeline(Static):
         if app.session is None:
             lines.append("[dim]loading torch and the data…[/]")
         elif fresh == len(app.steps):
-            lines += summary([frame.report for frame in frames])
+            lines += summary([frame.report for frame in frames], app.replay)
         self.update("\n".join(lines))
 
 
-def summary(reports) -> list[str]:
-    """The whole pass in two lines: where it first fails, where the forward first deviates."""
+def summary(reports, replay=None) -> list[str]:
+    """The whole pass in a few lines: where it first fails (in the run, or in its float64 replay),
+    where the forward first deviates."""
     failing = next((r for r in reports if not r.ok), None)
     deviating = next((r for r in reports if r.first_deviation is not None), None)
     if failing is None:
         lines = [f"{marked('✓')} all match"]
+        if replay is not None and replay.mismatch is not None:
+            lines.append(f"{marked('✗')} in float64 only: step {replay.mismatch.index}, {replay.mismatch.tensor} "
+                         f"[dim](first {replay.rows} rows)[/]")
+        elif replay is not None and replay.note:
+            lines.append("[dim]float64 replay stopped at a step that raised in float64 only[/]")
     else:
         what = "raised" if failing.error is not None else "mismatch"
         lines = [f"{marked(failing.mark)} {what} at step {failing.step.index}"]

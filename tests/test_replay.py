@@ -1,0 +1,74 @@
+"""The float64 replay: what float32 rounding hides at a large batch is found on the first rows in
+float64, and what only the replay causes (a cast, a step that cannot mix dtypes) is no mismatch."""
+
+import pytest
+from conftest import SAMPLES, check_json, run_cli
+
+BESSEL_BACKWARD = ("--net", "lin,batchnorm,tanh,lin,mse", "--layers", str(SAMPLES / "batchnorm_bessel_backward.py"))
+
+
+def test_a_slip_of_order_one_over_n_is_seen_in_float64_only(capsys):
+    code, report = check_json(capsys, *BESSEL_BACKWARD, "--batch", "1000")
+    assert all(t["match"] for step in report["steps"] for t in step["tensors"])  # float32 hides it
+    assert code == 1 and report["ok"] is False
+    assert report["first_mismatch"] == {"index": 8, "layer": "batchnorm1", "tensor": "l1.g", "seen_in": "float64"}
+    replay = report["float64_replay"]
+    assert replay["rows"] == 256 and replay["first_mismatch"]["tensor"] == "l1.g"
+    assert "times n/(n−1) (Bessel's correction" in replay["hint"]
+
+
+def test_the_verdict_says_seen_in_float64_only(capsys):
+    code, out, _ = run_cli(capsys, "check", *BESSEL_BACKWARD, "--batch", "1000")
+    last = out.strip().splitlines()[-1]
+    assert code == 1
+    assert last.startswith("✗ first mismatch, seen in float64 only: step 8 (backward batchnorm1, l1.g) on the first "
+                           "256 rows: l1.g is BatchNorm's input gradient with the variance term")
+    assert "✗ seen in float64 only: step 8" in out  # the replayed step's table is shown too
+
+
+def test_the_same_slip_at_a_small_batch_is_a_plain_mismatch(capsys):
+    code, report = check_json(capsys, *BESSEL_BACKWARD, "--batch", "256")
+    assert code == 1 and report["first_mismatch"] == {"index": 8, "layer": "batchnorm1", "tensor": "l1.g"}
+    assert report["float64_replay"] is None  # the run itself found it
+
+
+def test_no_replay_turns_it_off(capsys):
+    code, report = check_json(capsys, *BESSEL_BACKWARD, "--batch", "1000", "--no-replay")
+    assert code == 0 and report["ok"] and report["float64_replay"] is None and report["config"]["replay"] is False
+
+
+def test_the_exercises_own_layers_pass_with_bessels_correction_named(capsys):
+    """The hand-backprop exercise's batch norm divides by n−1 in its forward and carries n/(n−1) in its
+    backward: consistent, so it passes, in float32 and in the replay; the forward's deviation is named."""
+    code, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,cross_entropy", "--batch", "1000",
+                              "--layers", str(SAMPLES / "backprop_exercise.py"))
+    assert code == 0 and report["float64_replay"]["first_mismatch"] is None
+    assert report["first_deviation"] == {"index": 1, "layer": "batchnorm1", "tensor": "l2"}
+    hint = report["steps"][1]["tensors"][0]["hint"]
+    assert "unbiased variance (÷ n−1, Bessel's correction)" in hint and "unbiased=False" in hint
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_cast_in_the_users_code_is_not_a_replay_mismatch(capsys, dtype):
+    """The lesson's `.float()` mask makes float32 out of the replay's float64: judged as float32."""
+    options = ("--isolate",) if dtype == "bfloat16" else ()  # in bfloat16 the cast is a real mismatch; isolate past it
+    code, report = check_json(capsys, "--layers", str(SAMPLES / "lesson_matmul.py"), "--batch", "1000", "--dtype", dtype,
+                              *options)
+    if dtype == "float32":
+        assert code == 0 and report["float64_replay"]["first_mismatch"] is None
+    else:
+        assert report["first_mismatch"]["tensor"] == "l1.g" and report["float64_replay"] is None
+
+
+def test_a_replay_that_raises_is_a_note_not_a_mismatch(capsys, tmp_path):
+    """float64 meeting a float32 cast in a matmul raises in the replay only: said, not failed."""
+    layers = tmp_path / "casts.py"
+    layers.write_text("from gradtui.layers import Lin as Reference\n\n\nclass Lin(Reference):\n"
+                      "    def bwd(self, out, inp):\n"
+                      "        inp.g = out.g @ self.w.t().float()\n"
+                      "        self.w.g = inp.t() @ out.g\n"
+                      "        self.b.g = out.g.sum(0)\n")
+    code, out, _ = run_cli(capsys, "check", "--layers", str(layers), "--batch", "300")
+    assert code == 0
+    assert "note: the float64 replay stopped at step 5 (lin2), where the run did not: RuntimeError" in out
+    assert "✓ every gradient matches autograd (8 steps); loss" in out
