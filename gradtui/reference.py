@@ -3,19 +3,51 @@
 Backward: autograd through the *same* forward code, on detached copies of the same weights
 and data, so a mismatch says "this backward is inconsistent with this forward".
 Forward: the reference layers of `gradtui.layers` applied to the same inputs.
+
+Where autograd cannot follow a layer's forward (NumPy, `.detach()`, a kernel of its own, a
+`torch.autograd.Function` whose backward is the user's), its backward is judged another way:
+against the reference layer's autograd gradient when the layer's output is the reference
+layer's, else by central finite differences in float64 on sampled elements
+(`finite_differences`). Autograd then goes on through the reference layer, or through the
+user's own backward standing in for the layer, to the layers before it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
 from gradtui import layers as reference_layers
-from gradtui.formatting import shape_in_words
+from gradtui.formatting import number, shape_in_words
+from gradtui.kinds import KINDS
 from gradtui.model import KIND_CLASS, Network
 from gradtui.stats import TensorStats, tensor_stats
 from gradtui.steps import LOSSES, LayerSpec
+
+FD_ROWS = 256  # finite differences run on the first rows
+FD_SAMPLES = 16  # elements of each gradient
+FD_STEPS = (1e-3, 1e-6)  # relative steps: the second for an element whose first step crossed a kink
+FD_RTOL = 1e-3  # at least: a finite difference is no sharper than this
+
+
+@dataclass(frozen=True)
+class Unfollowed:
+    """A layer whose forward autograd cannot follow, and how its backward is judged instead."""
+
+    why: str  # what autograd could not follow
+    by: str  # "reference": the reference layer's gradient; "finite differences"
+
+    def note(self, spec: LayerSpec) -> str:
+        title = KINDS[spec.kind].title
+        if self.by == "reference":
+            return (f"autograd cannot follow {spec.name}'s forward ({self.why}); its output is the reference {title}'s, "
+                    f"so its backward is judged against the reference {title}'s autograd gradient")
+        return (f"autograd cannot follow {spec.name}'s forward ({self.why}), and its output is not the reference "
+                f"{title}'s: its backward is judged by central finite differences in float64 at {FD_SAMPLES} sampled "
+                f"elements of each gradient, on the first {FD_ROWS} rows; the layers before it are judged through "
+                "your own backward of it")
 
 
 @dataclass(frozen=True)
@@ -24,16 +56,17 @@ class Reference:
     error: str | None = None  # why autograd could not run the forward, if it could not
     stats: dict[str, TensorStats] = field(default_factory=dict)  # of each gradient, taken once
     note: str | None = None  # what autograd differentiated, when it is not the loss itself
+    unfollowed: dict[str, Unfollowed] = field(default_factory=dict)  # layer name -> how it is judged instead
 
 
 def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: torch.Tensor,
-                       y: torch.Tensor) -> Reference:
+                       y: torch.Tensor, tolerance: tuple[float, float] = (1e-4, 1e-7)) -> Reference:
     """The user's forward under autograd, with layer objects of its own: a fresh import of the
     user's file, so that not even a class attribute is shared with the session's layers."""
     leaves = {name: p.detach().clone().requires_grad_() for name, p in params.items()}
     # x is not copied (157 MB at the default size): autograd refuses in-place changes to a leaf.
     values = {"x": x.detach().requires_grad_(), **leaves}
-    targ, note = y.detach().clone(), None
+    targ, note, unfollowed = y.detach().clone(), None, {}
     try:
         with torch.enable_grad():
             for spec, layer in zip(network.specs, network.build(leaves, network.isolated_classes())):
@@ -41,21 +74,187 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
                 # Each layer gets a copy of its input: an in-place forward changes the copy, and the
                 # activation keeps the gradient of its own value.
                 inp = inp if inp.is_leaf else inp.clone()
-                out = layer(*((inp, targ) if spec.kind in LOSSES else (inp,)))
+                args = (inp, targ) if spec.kind in LOSSES else (inp,)
+                own = [leaves[name] for name in spec.params]
+                out = layer(*args)
+                why = unfollowable(out, inp, own)
+                if why is not None:
+                    out, unfollowed[spec.name] = _judged_otherwise(spec, layer, args, own, out, why, tolerance)
                 if isinstance(out, torch.Tensor) and out.requires_grad and not out.is_leaf:
                     out.retain_grad()
                 values[spec.out] = out
             loss = values["loss"]
             if not isinstance(loss, torch.Tensor) or not loss.requires_grad:
-                return Reference(error="the loss does not depend on the weights through autograd")
+                return Reference(error="the loss does not depend on the weights through autograd", unfollowed=unfollowed)
             if loss.numel() != 1:
                 note = f"the loss is {shape_in_words(tuple(loss.shape))}, not a scalar: autograd differentiated its mean"
                 loss = loss.mean()
             loss.backward()
     except Exception as exc:  # the user's forward, under autograd
-        return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}")
+        return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}", unfollowed=unfollowed)
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
-    return Reference(grads, stats={name: tensor_stats(g) for name, g in grads.items() if g is not None}, note=note)
+    return Reference(grads, stats={name: tensor_stats(g) for name, g in grads.items() if g is not None}, note=note,
+                     unfollowed=unfollowed)
+
+
+def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | None:
+    """Why autograd cannot follow this forward from its output back to its input and parameters
+    (None: it can). A forward that leaves out one parameter (a forgotten `+ b`) is followed: its
+    gradient is missing, and the hints say so."""
+    wanted = [t for t in (inp, *params) if t.requires_grad]
+    if not isinstance(out, torch.Tensor) or not wanted:
+        return None
+    if out.grad_fn is None:
+        return "its output has no autograd graph: computed outside torch (NumPy, .data, .detach(), a kernel)"
+    stop = inp.grad_fn
+    nodes, queue = set(), [out.grad_fn]
+    while queue:
+        node = queue.pop()
+        if node is None or node in nodes:
+            continue
+        nodes.add(node)
+        if node is not stop:
+            queue.extend(next_node for next_node, _ in node.next_functions)
+    custom = next((node for node in nodes if isinstance(node, torch.autograd.function.BackwardCFunction)), None)
+    if custom is not None:
+        name = type(custom).__name__.removesuffix("Backward")
+        return f"it runs through the torch.autograd.Function {name}, whose backward is your own code"
+    if not any(_reached(t, nodes) for t in wanted):
+        return "its output's autograd graph reaches neither its input nor its parameters"
+    return None
+
+
+def _reached(t: torch.Tensor, nodes: set) -> bool:
+    if t.grad_fn is not None:
+        return t.grad_fn in nodes
+    return any(getattr(node, "variable", None) is t for node in nodes)
+
+
+def _judged_otherwise(spec: LayerSpec, layer, args, params, out, why: str, tolerance) -> tuple[torch.Tensor, Unfollowed]:
+    """The output autograd goes on from: the reference layer's, when the user's output is it; else
+    the user's output, with the user's backward standing in for the layer."""
+    reference = getattr(reference_layers, KIND_CLASS[spec.kind])(*params)
+    expected = reference(*args)
+    if isinstance(out, torch.Tensor) and out.shape == expected.shape and _close(out, expected, tolerance):
+        return expected, Unfollowed(why, "reference")
+    return _stand_in(layer, args, params, out), Unfollowed(why, "finite differences")
+
+
+def _close(a: torch.Tensor, b: torch.Tensor, tolerance: tuple[float, float]) -> bool:
+    rtol, atol = tolerance
+    a, b = a.detach(), b.detach().to(a.dtype)
+    return bool((a - b).abs().max() <= atol + rtol * b.abs().max()) if b.numel() else True
+
+
+def _stand_in(layer, args, params, out: torch.Tensor) -> torch.Tensor:
+    """`out` as a node of autograd's graph whose backward is the layer's own (checked apart by finite differences)."""
+    inp = args[0]
+
+    class StandIn(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *tensors):
+            return out.detach().clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            if out.dim():  # a loss's backward starts the chain: it reads no out.g
+                out.g = grad
+            layer.backward()
+            return tuple(_fitted(getattr(t, "g", None), t) for t in (inp, *params))
+
+    return StandIn.apply(inp, *params)
+
+
+def _fitted(grad, t: torch.Tensor) -> torch.Tensor | None:
+    """A gradient autograd accepts for t: of its shape and dtype (None where it cannot be: the finite
+    differences say why)."""
+    if not isinstance(grad, torch.Tensor):
+        return None
+    if grad.shape != t.shape:
+        if grad.numel() != t.numel():
+            return None
+        grad = grad.reshape(t.shape)
+    return grad.to(t.dtype)
+
+
+@dataclass(frozen=True)
+class FiniteDifferences:
+    """A gradient of the user's backward against central finite differences of the user's forward."""
+
+    name: str
+    ok: bool
+    worst: tuple[int, ...]  # where the two differ most
+    yours: float
+    estimate: float
+    samples: int
+
+    @property
+    def hint(self) -> str:
+        return (f"{self.name} disagrees with central finite differences of your own forward (float64, {self.samples} "
+                f"sampled elements, the first {FD_ROWS} rows): at {list(self.worst)} yours {number(self.yours)}, the "
+                f"finite difference {number(self.estimate)}; the backward does not differentiate this forward")
+
+
+def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torch.Tensor], inp: torch.Tensor,
+                       upstream: torch.Tensor | None, targ: torch.Tensor, tolerance: tuple[float, float]) -> list:
+    """The layer's backward on the first FD_ROWS rows in float64, each gradient against central finite
+    differences of the layer's forward at FD_SAMPLES elements: Σ out·out.g moved by ± a small step."""
+    cls = network.isolated_classes()[KIND_CLASS[spec.kind]]
+    rows = min(FD_ROWS, len(inp))
+    x = inp[:rows].detach().to(torch.float64).clone()
+    weights = [params[name].detach().to(torch.float64).clone() for name in spec.params]
+    targ = targ[:rows].detach()
+    targ = targ.to(torch.float64) if targ.is_floating_point() else targ
+    g = None if upstream is None else upstream[:rows].detach().to(torch.float64)
+
+    def run(x, weights):
+        layer = cls(*weights)
+        return layer, layer(*((x, targ) if spec.kind in LOSSES else (x,)))
+
+    def local(x, weights) -> float:
+        _, out = run(x.clone(), [w.clone() for w in weights])
+        out = out.detach().to(torch.float64)
+        return float(out.sum() if g is None else (out * g).sum())
+
+    with torch.no_grad():
+        layer, out = run(x, weights)
+        if g is not None:
+            out.g = g
+        layer.backward()
+    yours = [getattr(x, "g", None), *(getattr(w, "g", None) for w in weights)]
+    rtol, atol = max(tolerance[0], FD_RTOL), tolerance[1]
+    results = []
+    for position, (name, grad) in enumerate(zip(spec.grads, yours)):
+        if not isinstance(grad, torch.Tensor):
+            continue
+        tensors = [x, *weights]
+        target, flat_grad = tensors[position], grad.detach().reshape(-1).to(torch.float64)
+        scale = float(flat_grad.abs().max()) if flat_grad.numel() else 0.0
+        worst = (0.0, 0, 0.0)
+        picks = torch.linspace(0, target.numel() - 1, min(FD_SAMPLES, target.numel())).long().tolist()
+        for flat in picks:
+            estimates = [_central(local, tensors, position, flat, step) for step in FD_STEPS]
+            mine = float(flat_grad[flat]) if flat < flat_grad.numel() else math.nan
+            gap = min(abs(mine - estimate) for estimate in estimates)
+            if not gap <= atol + rtol * max(scale, abs(estimates[0])) and not gap <= worst[0]:
+                worst = (gap, flat, estimates[0])
+        gap, flat, estimate = worst
+        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(target.shape))) if target.dim() else ()
+        mine = float(flat_grad[flat]) if flat < flat_grad.numel() else math.nan
+        results.append(FiniteDifferences(f"{name}.g", gap == 0.0, index, mine, estimate, len(picks)))
+    return results
+
+
+def _central(local, tensors: list[torch.Tensor], position: int, flat: int, step: float) -> float:
+    target = tensors[position].view(-1)
+    original = float(target[flat])
+    h = step * max(1.0, abs(original))
+    target[flat] = original + h
+    plus = local(tensors[0], tensors[1:])
+    target[flat] = original - h
+    minus = local(tensors[0], tensors[1:])
+    target[flat] = original
+    return (plus - minus) / (2 * h)
 
 
 def reference_output(spec: LayerSpec, values: dict, y: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
 from gradtui.model import Network, build_network, init_params, method_for, reference_classes
-from gradtui.reference import Reference, autograd_reference, reference_output
+from gradtui.reference import Reference, autograd_reference, finite_differences, reference_output
 from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
@@ -154,7 +154,7 @@ class DebugSession:
         """Autograd's gradients, computed once on first need (the first backward step, or
         prepare_reference()) and kept across resets."""
         if self._reference is None:
-            self._reference = autograd_reference(self.network, self.params, self.data.x, self.data.y)
+            self._reference = autograd_reference(self.network, self.params, self.data.x, self.data.y, self.tolerance)
         return self._reference
 
     def prepare_reference(self) -> None:
@@ -401,8 +401,31 @@ class DebugSession:
             elif inherited and not comparison.match and comparison.diff is not None:
                 comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
+        unfollowed = reference.unfollowed.get(spec.name)
+        if unfollowed is not None:
+            notes.append(unfollowed.note(spec))
+            if unfollowed.by == "finite differences" and error is None:
+                comparisons = self._judged_by_finite_differences(spec, comparisons, upstream)
         report = StepReport(step, tuple(comparisons), error, fed, tuple(notes))
         return report, None if changed or rebound else restore
+
+    def _judged_by_finite_differences(self, spec, comparisons: list[Comparison], upstream) -> list[Comparison]:
+        """A step whose forward autograd cannot follow, and unlike the reference layer's: each gradient
+        of the shape of its tensor, and like central finite differences of the user's forward."""
+        estimates = {result.name: result for result in finite_differences(
+            self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance)}
+        judged = []
+        for comparison in comparisons:
+            tensor, stats = self.tensor(comparison.name.removesuffix(".g")), comparison.stats
+            if stats is not None and tensor is not None and stats.shape != tuple(tensor.shape):
+                hint = (f"{comparison.name} is {shape_in_words(stats.shape)}, but {comparison.name.removesuffix('.g')} is "
+                        f"{shape_in_words(tuple(tensor.shape))}: a gradient has the shape of its tensor")
+                comparison = replace(comparison, match=False, hint=hint)
+            elif comparison.name in estimates:
+                result = estimates[comparison.name]
+                comparison = replace(comparison, match=result.ok, hint=None if result.ok else result.hint)
+            judged.append(comparison)
+        return judged
 
     def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:
         """The names of the weights (or activations) the layer held before its backward and holds no more
