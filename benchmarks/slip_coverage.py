@@ -1,10 +1,13 @@
 """How many slips gradtui finds, places and names, by layer kind.
 
-A corpus of backward passes written the way people write them, each with one slip, in the
-lesson's two styles (a `Module` subclass with `bwd`, and a class with `__call__`/`backward`).
-None of it comes from gradtui's own formulas: each slip is code, run by `gradtui check` on a
-small network that holds the layer, with small random biases and gains (so that a slip that a
-zero bias or a unit gain would hide still shows).
+A corpus of backward passes written the way people write them, each with one slip, in three
+styles: the lesson's two (a `Module` subclass with `bwd`, and a class with `__call__`/`backward`)
+and the hand-backprop exercise's, one variable at a time (samples/backprop_exercise_steps.py,
+whose batch norm divides the variance by n−1). None of it comes from gradtui's own formulas:
+each slip is code, run by `gradtui check` on a small network that holds the layer, with small
+random biases and gains (so that a slip that a zero bias or a unit gain would hide still shows).
+A slip two edits or more from the right formula is expected to get the fallback's words, not a
+name: a hint that names the wrong slip is worse than none.
 
 For each slip: found (the check fails), placed (the first mismatch is the expected tensor),
 named (its hint has the expected words). Prints a table per kind and the slips not named.
@@ -212,6 +215,39 @@ SLIPS = [
      "inp.g = (sm - one_hot).sum(0) / inp.shape[0]", "summed over the batch, where each row keeps its own gradient"),
 ]
 
+# The hand-backprop exercise's style, one variable at a time (samples/backprop_exercise_steps.py,
+# whose batch norm divides the variance by n−1): (kind, role, the line, its slip, the words)
+EXERCISE = Path(__file__).resolve().parent.parent / "samples" / "backprop_exercise_steps.py"
+EXERCISE_NET = ("lin", "batchnorm", "tanh", "lin", "cross_entropy")
+EXERCISE_SLIPS = [
+    ("batchnorm", "inp", "dbndiff += (2 * self.bndiff) * dbndiff2", "dbndiff = (2 * self.bndiff) * dbndiff2", GENERIC),
+    ("batchnorm", "inp", "dbnmeani = (-dbndiff).sum(0)", "dbnmeani = dbndiff.sum(0)", "sign of the mean term"),
+    ("batchnorm", "inp", "dhprebn += 1.0 / n * (torch.ones_like(self.hprebn) * dbnmeani)", "pass", "without the mean term"),
+    ("batchnorm", "inp", "dbnvar = (-0.5 *", "dbnvar = (0.5 *", "sign of the variance term"),
+    ("batchnorm", "inp", "dbnraw = self.bngain * dhpreact", "dbnraw = dhpreact", "the gain gamma left out"),
+    ("batchnorm", "inp", "dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)", "Bessel's correction"),
+    ("batchnorm", "inp", "dhprebn += 1.0 / n *", "dhprebn += 1.0 *", GENERIC),
+    ("batchnorm", "inp", "dbndiff = self.bnvar_inv * dbnraw", "dbndiff = dbnraw", GENERIC),
+    ("batchnorm", "gamma", "self.bngain.g = (self.bnraw * dhpreact).sum(0)",
+     "self.bngain.g = (self.bnraw * dhpreact).sum(0, keepdim=True)", "keepdim=True"),
+    ("batchnorm", "gamma", "self.bngain.g = (self.bnraw * dhpreact).sum(0)", "self.bngain.g = dhpreact.sum(0)",
+     "without the factor `xhat`"),
+    ("batchnorm", "beta", "self.bnbias.g = dhpreact.sum(0)", "self.bnbias.g = dhpreact.mean(0)", "a mean where the sum"),
+    ("tanh", "inp", "self.hpreact.g = (1.0 - self.h**2) * self.h.g", "self.hpreact.g = (1.0 - self.h**2)",
+     "without the factor `out.g`"),
+    ("tanh", "inp", "self.hpreact.g = (1.0 - self.h**2) * self.h.g", "self.hpreact.g = (1.0 - self.hpreact**2) * self.h.g",
+     "taken from the input"),
+    ("tanh", "inp", "self.hpreact.g = (1.0 - self.h**2) * self.h.g", "self.hpreact.g = 1.0 - self.h**2 * self.h.g",
+     "without the parentheses"),
+    ("cross_entropy", "inp", "dlogits += F.one_hot", "dlogits = F.one_hot", "all but zero"),
+    ("cross_entropy", "inp", "dlogprobs[range(n), self.Yb] = -1.0 / n", "dlogprobs[range(n), self.Yb] = -1.0",
+     "off by the batch size"),
+    ("cross_entropy", "inp", "dcounts += torch.ones_like(self.counts) * dcounts_sum", "pass", GENERIC),
+    ("cross_entropy", "inp", "dprobs = (1.0 / self.probs) * dlogprobs", "dprobs = self.probs * dlogprobs", GENERIC),
+    ("cross_entropy", "inp", "dcounts_sum = (-self.counts_sum**-2) * dcounts_sum_inv",
+     "dcounts_sum = (self.counts_sum**-2) * dcounts_sum_inv", GENERIC),  # and the max's path: two edits
+]
+
 # The lesson's other style: classes with __call__ and backward, keeping what they need.
 CALL_STYLE = {
     "lin": '''
@@ -273,15 +309,21 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="print every hint")
     parser.add_argument("--batch", type=int, default=64)
     args = parser.parse_args()
-    cases = [(kind, role, slip, words, "module") for kind, role, slip, words in SLIPS]
-    cases += [(kind, role, slip, words, "call") for kind, role, slip, words in SLIPS if kind in CALL_STYLE]
+    cases = [(kind, role, layer_file(kind, role, slip, "module"), NETS[kind], slip, words, "module")
+             for kind, role, slip, words in SLIPS]
+    cases += [(kind, role, layer_file(kind, role, slip, "call"), NETS[kind], slip, words, "call")
+              for kind, role, slip, words in SLIPS if kind in CALL_STYLE]
+    exercise = EXERCISE.read_text()
+    for kind, role, line, slip, words in EXERCISE_SLIPS:
+        assert line in exercise, line
+        cases.append((kind, role, exercise.replace(line, slip, 1), EXERCISE_NET, slip, words, "exercise"))
     counts = defaultdict(lambda: [0, 0, 0, 0, 0, 0])  # slips, found, placed, nameable, named, generic said
     unnamed = []
     with tempfile.TemporaryDirectory() as folder:
-        for number, (kind, role, slip, words, style) in enumerate(cases):
+        for number, (kind, role, code, net, slip, words, style) in enumerate(cases):
             path = Path(folder) / f"slip_{number}.py"
-            path.write_text(layer_file(kind, role, slip, style))
-            config = RunConfig(net=NETS[kind], batch=args.batch, layers=path, init="random", seed=1)
+            path.write_text(code)
+            config = RunConfig(net=net, batch=args.batch, layers=path, init="random", seed=1)
             session = DebugSession(config)
             session.run_to_end()
             mismatch, count = session.first_mismatch, counts[kind]

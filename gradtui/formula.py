@@ -114,6 +114,27 @@ class Num(Expr):
 
 
 @dataclass(frozen=True)
+class Said(Expr):
+    """An expression with a name in words: `N / (N - 1)`, Bessel's correction."""
+
+    expr: Expr
+    says: str
+
+    @property
+    def precedence(self) -> int:
+        return self.expr.precedence
+
+    def eval(self, env: Env):
+        return self.expr.eval(env)
+
+    def code(self) -> str:
+        return self.expr.code()
+
+    def names(self) -> set[str]:
+        return self.expr.names()
+
+
+@dataclass(frozen=True)
 class Term:
     sign: int  # +1 or -1
     expr: Expr

@@ -47,6 +47,7 @@ class HintContext:
     aliased: str | None = None  # the activation this layer's forward changed in place
     against: str = "autograd's"  # or "the reference layer's", for a forward output
     layer_class: type | None = None  # the class whose code ran, to quote it
+    upstream_from: str | None = None  # where the user's own out.g was made ("step 8, backward batchnorm1")
 
 
 @dataclass(frozen=True)
@@ -228,20 +229,18 @@ def _reshape_fix(e: Evidence) -> str:
 
 def derived_slip(e: Evidence) -> str | None:
     """The one-edit variant of the kind's correct formula that gives the user's tensor; or the right
-    formula itself, when autograd through the user's own forward gives something else."""
+    formula itself, when the difference comes from elsewhere (the forward, or the gradient from above)."""
     kind = KINDS.get(e.context.kind)
-    formula = kind.formula(e.context.role) if kind and e.context.direction == "backward" else None
-    if formula is None or not e.value.is_floating_point():
+    if kind is None or e.context.direction != "backward" or not e.value.is_floating_point():
         return None
-    search = _SlipSearch(e, formula)
-    if search.right is None:
+    search = _family_search(e, kind)
+    if search is None:
         return None
-    role = f"{kind.title}'s {ROLE_WORDS[e.context.role]}"
+    formula, family = search.formula, search.family
+    role = f"{kind.title}'s {ROLE_WORDS[e.context.role]}{family.says}"
     fix = f"fix: {formula.code()}{formula.where()}"
     if search.right.shape == e.value.shape and e.is_(search.right):
-        return (f"{e.name} is {role} as the reference {kind.title} computes it ({formula.expr.code()}), but autograd "
-                f"through your own forward gives something else: your forward is not the reference {kind.title}'s "
-                "(see its ≠ step); the backward must differentiate the forward you wrote")
+        return _right_formula(e, kind.title, formula, search)
     found = search.find(e.value)
     if found is not None:
         variant, words = found
@@ -254,30 +253,66 @@ def derived_slip(e: Evidence) -> str | None:
     return None
 
 
+def _family_search(e: Evidence, kind) -> _SlipSearch | None:
+    """The search in the family of formulas whose right one gives autograd's gradient (batch norm with
+    the variance divided by n, or by n−1, as the user's forward does); the reference layer's when none does."""
+    first = None
+    for family in kind.families:
+        formula = family.grads.get(e.context.role)
+        if formula is None:
+            return None
+        search = _SlipSearch(e, formula, family)
+        if search.right is None:
+            continue
+        if first is None:
+            first = search
+        if e.close(search.right):
+            return search
+    return first
+
+
+def _right_formula(e: Evidence, title: str, formula: Formula, search: _SlipSearch) -> str:
+    """The user's tensor is the right formula applied to what the step received: the difference from
+    autograd's comes from the gradient from above (a slip before, too small to fail there), or from
+    a forward that is not the reference layer's."""
+    upstream, maker = e.tensor("out_g_ref"), e.context.upstream_from
+    if upstream is not None and maker is not None:
+        with_autograds = search.evaluate(formula.expr, tuple(e.ref_stats.shape), {"out.g": upstream})
+        if with_autograds is not None and e.close(with_autograds):
+            return (f"{e.name} is computed right ({formula.expr.code()}) from out.g, but out.g ({maker}) already differs "
+                    "from autograd's, by less than the tolerance there, and the difference grows here: the slip is "
+                    "at that step (run with --dtype float64 to see it there)")
+    return (f"{e.name} is {title}'s {ROLE_WORDS[e.context.role]} as the reference {title} computes it "
+            f"({formula.expr.code()}), but autograd through your own forward gives something else: your forward is not "
+            f"the reference {title}'s (see its ≠ step); the backward must differentiate the forward you wrote")
+
+
 class _SlipSearch:
-    """The kind's formula and its one-edit variants, evaluated on the layer's tensors in the user's
+    """A family's formula and its one-edit variants, evaluated on the layer's tensors in the user's
     dtype (float32 for half precision); each variant's shape first found on the meta device, so that
     one of another shape (an N×N broadcast among them) is never computed."""
 
-    def __init__(self, e: Evidence, formula: Formula):
-        self.e, self.formula = e, formula
+    def __init__(self, e: Evidence, formula: Formula, family):
+        self.e, self.formula, self.family = e, formula, family
         dtype = torch.promote_types(e.value.dtype, torch.float32)
-        env = formula_env(e.context.kind, e.context.tensors)
-        self.env = {name: value.to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
-                    for name, value in env.items()}
-        self.meta = {name: value.to("meta") if isinstance(value, torch.Tensor) else value
-                     for name, value in self.env.items()}
+        env = formula_env(e.context.kind, e.context.tensors, **dict(family.env))
+        self.env = {name: _as(value, dtype) for name, value in env.items()}
+        self.meta = _meta(self.env)
         self.right = self.evaluate(formula.expr, tuple(e.ref_stats.shape)) if self._has_names(formula.expr) else None
 
     def _has_names(self, expr: Expr) -> bool:
         return expr.names() <= self.env.keys()
 
-    def evaluate(self, expr: Expr, shape: tuple[int, ...]) -> torch.Tensor | None:
+    def evaluate(self, expr: Expr, shape: tuple[int, ...], replaced: dict | None = None) -> torch.Tensor | None:
         """The expression's value, or None where it is of another shape or cannot be computed."""
+        env, meta = self.env, self.meta
+        if replaced:
+            env = env | {name: _as(value, self.env["inp"].dtype) for name, value in replaced.items()}
+            meta = _meta(env)
         try:
-            if tuple(expr.eval(self.meta).shape) != shape:
+            if tuple(expr.eval(meta).shape) != shape:
                 return None
-            value = expr.eval(self.env)
+            value = expr.eval(env)
         except (RuntimeError, IndexError, TypeError, AttributeError, KeyError, ValueError):
             return None
         return value if isinstance(value, torch.Tensor) else None
@@ -290,6 +325,14 @@ class _SlipSearch:
             if value is not None and _close(target, value, self.e.tolerance, self.e.scale):
                 return variant, words
         return None
+
+
+def _meta(env: dict) -> dict:
+    return {name: value.to("meta") if isinstance(value, torch.Tensor) else value for name, value in env.items()}
+
+
+def _as(value, dtype: torch.dtype):
+    return value.detach().to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
 
 
 # -- values of the right shape that no single edit gives ------------------------------------------
@@ -431,8 +474,18 @@ def factor_in_words(scale: float, n: int, rel: float = 1e-4) -> str | None:
     return None
 
 
+def vanishing(e: Evidence) -> str | None:
+    """A gradient that is all but zero where the reference is not: a path lost, not a factor."""
+    s, r = e.stats, e.ref_stats
+    if e.context.direction != "backward" or not r.absmax > 0 or s.absmax > 1e-3 * r.absmax or not s.finite:
+        return None
+    size = "zero" if s.absmax == 0 else f"all but zero (largest |value| {s.absmax:.3g})"
+    return (f"{e.name} is {size} where {e.against} reaches {r.absmax:.3g}: the gradient is lost on the way; is a "
+            "gradient overwritten (= where += belongs), or multiplied by a factor that is ~0?")
+
+
 def constant_scale(e: Evidence) -> str | None:
-    if e.stats.shape != e.ref_stats.shape:
+    if e.stats.shape != e.ref_stats.shape or e.ref_stats.absmax * 1e-3 >= e.stats.absmax:
         return None
     a, r = e.value.detach().double().reshape(-1), e.ref.detach().double().reshape(-1)
     rr = float(torch.dot(r, r))
@@ -495,8 +548,8 @@ PATTERNS: tuple[Pattern, ...] = (
     batchnorm_constant_statistics, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
     # shapes in words
     missing_trailing_dim, transposed, extra_batch_dim, other_shape,
-    # a constant factor of the whole tensor
-    sign_flip, constant_scale,
+    # a constant factor of the whole tensor, or none at all
+    sign_flip, vanishing, constant_scale,
 )
 
 

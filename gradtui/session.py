@@ -380,10 +380,13 @@ class DebugSession:
         inherited = None if fed or spec.kind in LOSSES else self._inherited_mismatch(f"{spec.out}.g")
         roles = ("inp", *ROLES.get(spec.kind, ()))
         params = dict(zip(roles[1:], (self.values[name] for name in spec.params)))
+        maker = None if fed or spec.kind in LOSSES else self._maker(f"{spec.out}.g")
         context = HintContext(spec.kind, "backward", len(self.data.x),
-                              {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params},
+                              {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params,
+                               "out_g_ref": reference.grads.get(spec.out)},
                               changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
-                              layer_class=type(layer))
+                              layer_class=type(layer),
+                              upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}")
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
         # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
         summed = _batch_sum_scale(upstream)

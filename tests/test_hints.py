@@ -58,26 +58,34 @@ def generated_slips():
     cases = []
     for kind, entry in KINDS.items():
         tensors = layer_tensors(kind)
-        env = formula_env(kind, tensors)
-        for role, formula in entry.grads.items():
-            right = formula.expr.eval(env)
-            values = []
-            for variant, words in formula.variants():
-                try:
-                    value = variant.eval(env)
-                except (RuntimeError, TypeError):
-                    continue  # shapes that do not fit: no tensor a user's code could produce
-                if not isinstance(value, torch.Tensor):
-                    continue
-                value = value.to(right.dtype)
-                if not bool(torch.isfinite(value).all()) or value.shape.count(N) >= 2:
-                    continue  # NaN/Inf and N×N broadcasts have patterns of their own
-                if value.shape == right.shape and torch.allclose(value, right, rtol=1e-3, atol=1e-6):
-                    continue  # an edit that changes nothing here (a mask counted twice)
-                values.append((words, value))
-            for words, value in values:
-                same = [w for w, v in values if v.shape == value.shape and torch.allclose(v, value, rtol=1e-4, atol=1e-6)]
-                cases.append((kind, role, words, value, right, same, tensors))
+        for family in entry.families:
+            env = formula_env(kind, tensors, **dict(family.env))
+            cases += family_slips(kind, family, env, tensors)
+    return cases
+
+
+def family_slips(kind, family, env, tensors):
+    """Every slip of one family of a kind's formulas (batch norm has two: the variance over n, or n−1)."""
+    cases = []
+    for role, formula in family.grads.items():
+        right = formula.expr.eval(env)
+        values = []
+        for variant, words in formula.variants():
+            try:
+                value = variant.eval(env)
+            except (RuntimeError, TypeError):
+                continue  # shapes that do not fit: no tensor a user's code could produce
+            if not isinstance(value, torch.Tensor):
+                continue
+            value = value.to(right.dtype)
+            if not bool(torch.isfinite(value).all()) or value.shape.count(N) >= 2:
+                continue  # NaN/Inf and N×N broadcasts have patterns of their own
+            if value.shape == right.shape and torch.allclose(value, right, rtol=1e-3, atol=1e-6):
+                continue  # an edit that changes nothing here (a mask counted twice)
+            values.append((words, value))
+        for words, value in values:
+            same = [w for w, v in values if v.shape == value.shape and torch.allclose(v, value, rtol=1e-4, atol=1e-6)]
+            cases.append((kind, role, words, value, right, same, tensors))
     return cases
 
 
@@ -113,7 +121,8 @@ def test_a_generated_slip_is_named(kind, role, words, value, right, same, tensor
 HAND_WRITTEN_SAME_SHAPE = [hints.changed_during_step, hints.dtype_cast, hints.loss_not_scalar, hints.nxn_broadcast,
                            hints.aliased_input, hints.relu_at_kink, hints.reshaped, hints.batchnorm_constant_statistics,
                            hints.batchnorm_bessel, hints.missing_bias, hints.nxn_loss_value, hints.constant_shift,
-                           hints.missing_trailing_dim, hints.transposed, hints.extra_batch_dim, hints.other_shape]
+                           hints.missing_trailing_dim, hints.transposed, hints.extra_batch_dim, hints.other_shape,
+                           hints.vanishing]
 
 
 @pytest.mark.parametrize("pattern", HAND_WRITTEN_SAME_SHAPE, ids=lambda p: p.__name__)
@@ -123,6 +132,8 @@ def test_a_hand_written_pattern_is_silent_on_slips_not_its_own(pattern):
             continue  # the shape patterns speak of shapes, and rightly
         if pattern is hints.transposed and value.shape == right.t().shape and torch.allclose(value, right.t()):
             continue
+        if pattern is hints.vanishing and value.abs().max() <= 1e-3 * right.abs().max():
+            continue  # a slip whose numbers are all but zero: the claim is true
         assert pattern(evidence_for(kind, role, value, right, tensors)) is None, (kind, role, words)
 
 
@@ -230,3 +241,37 @@ def test_relu_differing_only_at_the_kink_says_so():
     autograd = (inp >= 0) * out_g  # what autograd's clamp_min gives
     assert "only where inp == 0" in hint((inp > 0) * out_g, autograd, kind="relu",
                                          tensors={"inp": inp, "out_g": out_g}, role="inp")
+
+
+def test_a_lost_gradient_is_not_a_tiny_constant_factor():
+    """A gradient overwritten by a path that sums to ~0: all but zero, never "scaled by 6e-10"."""
+    ref = torch.randn(8, 3, generator=torch.Generator().manual_seed(5))
+    said = hint(ref * 1e-9, ref)
+    assert "all but zero" in said and "scaled by" not in said
+
+
+def test_an_upstream_slip_within_tolerance_is_placed_at_its_step():
+    """w.g computed right from an out.g that is slightly off: the slip is where out.g was made."""
+    tensors = layer_tensors("lin")
+    true_upstream = tensors["out_g"]
+    tensors["out_g"] = true_upstream * (1 + 1e-5 * torch.randn(true_upstream.shape))
+    context = HintContext("lin", "backward", N, tensors | {"out_g_ref": true_upstream}, role="w",
+                          upstream_from="step 8, backward batchnorm1")
+    ref = tensors["inp"].t() @ true_upstream
+    said = compare("w1.g", tensors["inp"].t() @ tensors["out_g"] + 1e-3 * ref.abs().max(), ref, (1e-7, 1e-9), context).hint
+    assert "computed right" not in said  # not the right formula: a real slip here
+    said = compare("w1.g", tensors["inp"].t() @ tensors["out_g"], ref, (1e-7, 1e-9), context).hint
+    assert "out.g (step 8, backward batchnorm1) already differs from autograd's" in said
+    assert "your forward is not" not in said
+
+
+def test_batch_norm_slips_are_named_against_a_bessel_forward():
+    """The exercise's forward divides the variance by n−1: its slips are named in that family."""
+    tensors = layer_tensors("batchnorm")
+    family = KINDS["batchnorm"].families[1]
+    env = formula_env("batchnorm", tensors, unbiased=True)
+    right = family.grads["inp"].expr.eval(env)
+    no_mean = (tensors["out_g"] * tensors["gamma"])  # dxhat
+    no_mean = (N * no_mean - N / (N - 1) * env["xhat"] * (no_mean * env["xhat"]).sum(0)) / (N * env["std"])
+    said = compare("l1.g", no_mean, right, TOL32, HintContext("batchnorm", "backward", N, tensors, role="inp")).hint
+    assert "without the mean term" in said and "Bessel's correction" in said
