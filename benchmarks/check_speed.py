@@ -1,6 +1,8 @@
 """The whole 8-step check (manual pass + autograd reference + statistics) against one plain
 autograd forward and backward of the same network, at the default size; and the float64 replay
-that a matching check adds (the same layers in float64 on the first 256 rows).
+that a matching check adds (the same layers in float64 on the first 256 rows); and the finite
+differences that judge a layer whose forward autograd cannot follow, for lin1, the widest layer
+(16 sampled elements of each of x.g, w1.g, b1.g, on the first 256 rows).
 
     python benchmarks/check_speed.py [--batch N] [--runs R]
 
@@ -14,6 +16,7 @@ import time
 import torch
 
 from gradtui.config import DEFAULT_BATCH, RunConfig
+from gradtui.reference import finite_differences
 from gradtui.replay import replay_in_float64
 from gradtui.session import DebugSession
 
@@ -56,12 +59,17 @@ def main() -> None:
     session_s = median_seconds(whole_session, args.runs)
     autograd_s = median_seconds(plain_autograd, args.runs)
     replay_s = median_seconds(lambda: replay_in_float64(session), args.runs)
+    lin1 = session.steps[-1].spec
+    upstream = session.tensor(f"{lin1.out}.g")
+    fd_s = median_seconds(lambda: finite_differences(session.network, lin1, session.params, session.data.x, upstream,
+                                                     session.data.y, session.tolerance), args.runs)
     print(f"N={args.batch} float32 cpu threads={torch.get_num_threads()} runs={args.runs} (medians)")
     print(f"whole 8-step session     {session_s * 1000:8.1f} ms")
     print(f"autograd forward+backward {autograd_s * 1000:7.1f} ms")
     print(f"ratio                    {session_s / autograd_s:8.2f}  (target <= 3)")
     print(f"float64 replay, 256 rows  {replay_s * 1000:7.1f} ms")
     print(f"replay / session         {replay_s / session_s:8.3f}  (target <= 0.10)")
+    print(f"finite differences, lin1  {fd_s * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":

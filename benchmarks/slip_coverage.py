@@ -10,7 +10,8 @@ A slip two edits or more from the right formula is expected to get the fallback'
 name: a hint that names the wrong slip is worse than none.
 
 For each slip: found (the check fails), placed (the first mismatch is the expected tensor),
-named (its hint has the expected words). Prints a table per kind and the slips not named.
+specific (its hint is not the fallback's "fits no known slip"), named (its hint has the expected
+words). Prints a table per kind and the slips not as expected.
 
     python benchmarks/slip_coverage.py            # the table
     python benchmarks/slip_coverage.py --verbose  # and every hint
@@ -317,7 +318,7 @@ def main() -> None:
     for kind, role, line, slip, words in EXERCISE_SLIPS:
         assert line in exercise, line
         cases.append((kind, role, exercise.replace(line, slip, 1), EXERCISE_NET, slip, words, "exercise"))
-    counts = defaultdict(lambda: [0, 0, 0, 0, 0, 0])  # slips, found, placed, nameable, named, generic said
+    counts = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0])  # slips, found, placed, nameable, named, generic said, specific
     unnamed = []
     with tempfile.TemporaryDirectory() as folder:
         for number, (kind, role, code, net, slip, words, style) in enumerate(cases):
@@ -340,21 +341,22 @@ def main() -> None:
                 continue
             count[2] += 1
             hint = session.reports[mismatch.index].first_mismatch.hint or ""
+            count[6] += bool(hint) and "fits no known" not in hint
             if any(alternative in hint for alternative in words.split(" | ")):
                 count[5 if generic else 4] += 1
             else:
                 unnamed.append((kind, style, slip, hint))
             if args.verbose:
                 print(f"[{kind} {style}] {slip}\n    {hint}")
-    print(f"{'kind':<14} {'slips':>5} {'found':>5} {'placed':>6} {'named':>9}  two edits or more, said so")
-    total = [0] * 6
-    for kind in NETS:
-        count = counts[kind]
-        total = [a + b for a, b in zip(total, count)]
-        print(f"{kind:<14} {count[0]:>5} {count[1]:>5} {count[2]:>6} {count[4]:>4} of {count[3]:<3}  "
+    print(f"{'kind':<14} {'slips':>5} {'found':>5} {'placed':>6} {'specific':>8} {'named':>9}  two edits or more, said so")
+    total = [0] * 7
+    for kind, count in [*((kind, counts[kind]) for kind in NETS), ("all", None)]:
+        if count is None:
+            count = total
+        else:
+            total = [a + b for a, b in zip(total, count)]
+        print(f"{kind:<14} {count[0]:>5} {count[1]:>5} {count[2]:>6} {count[6]:>8} {count[4]:>4} of {count[3]:<3}  "
               f"{count[5]} of {count[0] - count[3]}")
-    print(f"{'all':<14} {total[0]:>5} {total[1]:>5} {total[2]:>6} {total[4]:>4} of {total[3]:<3}  "
-          f"{total[5]} of {total[0] - total[3]}")
     for kind, style, slip, why in unnamed:
         print(f"not as expected [{kind} {style}] {slip}\n    {why}")
 

@@ -94,6 +94,7 @@ def test_a_row_of_the_bug_table_is_what_check_says(capsys, monkeypatch, command,
     monkeypatch.chdir(ROOT)
     code, report = check_json(capsys, *shlex.split(command)[2:])
     texts = [t["hint"] or "" for step in report["steps"] for t in step["tensors"]]
+    texts += [(report["float64_replay"] or {}).get("hint") or ""]
     texts += [note for step in report["steps"] for note in step["notes"]]
     texts += [step["error"]["type"] for step in report["steps"] if step["error"]]
     for words in quoted_words(says):
@@ -106,8 +107,13 @@ def test_a_row_of_the_bug_table_is_what_check_says(capsys, monkeypatch, command,
         assert report["first_deviation"] == {"index": int(index), "layer": layer, "tensor": tensor}
         assert code == 0 and report["first_mismatch"] is None
         return
-    index, layer, tensor = re.match(r"(\d+) `(\w+)` (?:`([\w.]+)`|\(raised\))", where).groups()
+    index, layer, tensor, float64 = re.match(r"(\d+) `(\w+)` (?:`([\w.]+)`|\(raised\))( \(float64 only\))?",
+                                            where).groups()
     assert code == 1
+    if float64:  # a mismatch the float32 run's rounding hid, seen by the float64 replay
+        assert report["first_mismatch"] == {"index": int(index), "layer": layer, "tensor": tensor, "seen_in": "float64"}
+        assert quoted_words(says)[0] in report["float64_replay"]["hint"]
+        return
     assert report["first_mismatch"] == {"index": int(index), "layer": layer, "tensor": tensor}
     first = report["steps"][int(index)]
     said = first["error"]["type"] if tensor is None else next(t["hint"] for t in first["tensors"] if t["name"] == tensor)
