@@ -177,3 +177,35 @@ def test_isolate_finds_every_buggy_layer(tmp_path, capsys):
     # isolated: exactly the two bugs, each layer judged on autograd's gradient from above
     assert bad(isolated) == {(4, "out.g"), (5, "w2.g"), (7, "w1.g")}
     assert isolated["steps"][5]["fed_from_autograd"] == ["out.g"]
+
+
+HONEST = [
+    # a layer file written in the test, the tensor, words the hint must have, words it must not
+    ("from gradtui.layers import Mse as Reference\n\n\nclass Mse(Reference):\n"
+     "    def forward(self, inp, targ):\n        return (inp.squeeze(-1) - targ).pow(2).sum()\n",
+     "out.g", "your forward is not the reference MSE's", "divided out twice"),
+    ("from gradtui.layers import Lin as Reference\n\n\nclass Lin(Reference):\n    def bwd(self, out, inp):\n"
+     "        self.w.g = inp.t() @ out.g\n        self.b.g = out.g.sum(0)\n        self.w = self.w - 0.1 * self.w.g\n"
+     "        inp.g = out.g @ self.w.t()\n",
+     "l2.g", "w2 replaced on the layer (self.w = self.w - …)", "changed in place"),
+    ("import torch\nfrom gradtui.layers import Module\n\n\nclass Relu(Module):\n    def forward(self, inp):\n"
+     "        return torch.where(inp > 0, inp, 0.01 * inp)\n    def bwd(self, out, inp):\n"
+     "        inp.g = (inp > 0).float() * out.g\n",
+     "l1.g", "as the reference ReLU computes it", "mask taken from"),
+]
+
+
+@pytest.mark.parametrize("code, tensor, says, never", HONEST, ids=["summed loss", "rebound weight", "leaky forward"])
+def test_a_hint_never_claims_what_the_code_does_not_do(capsys, tmp_path, code, tensor, says, never):
+    layers = tmp_path / "layers.py"
+    layers.write_text(code)
+    code, report = check_json(capsys, "--layers", str(layers), "--batch", "300")
+    assert code == 1 and report["first_mismatch"]["tensor"] == tensor
+    hint = next(t["hint"] for t in report["steps"][report["first_mismatch"]["index"]]["tensors"] if t["name"] == tensor)
+    assert says in hint and never not in hint
+
+
+def test_a_casts_fix_quotes_the_cast_in_the_users_code(capsys):
+    _, report = check_json(capsys, "--layers", str(SAMPLES / "lesson_matmul.py"), "--batch", "300", "--dtype", "bfloat16")
+    hint = report["steps"][6]["tensors"][0]["hint"]
+    assert "drop the cast `.float()` in the backward" in hint
