@@ -65,10 +65,10 @@ def summary(reports, replay=None) -> list[str]:
     if failing is None:
         lines = [f"{marked('✓')} all match"]
         if replay is not None and replay.mismatch is not None:
-            lines.append(f"{marked('✗')} in float64 only: step {replay.mismatch.index}, {replay.mismatch.tensor} "
-                         f"[dim](first {replay.rows} rows)[/]")
+            lines += [f"{marked('✗')} in float64 only:", f"  step {replay.mismatch.index}, {replay.mismatch.tensor}",
+                      f"  [dim]first {replay.rows} rows[/]"]
         elif replay is not None and replay.note:
-            lines.append("[dim]float64 replay stopped at a step that raised in float64 only[/]")
+            lines += ["[dim]float64 replay stopped:", "  a step raised[/]"]
     else:
         what = "raised" if failing.error is not None else "mismatch"
         lines = [f"{marked(failing.mark)} {what} at step {failing.step.index}"]
