@@ -107,14 +107,15 @@ def _cosine(flat_a, flat_r, a_stats: TensorStats, r_stats: TensorStats, some_non
 
 def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, float],
             context: HintContext | None = None, ref_stats: TensorStats | None = None, scale: float = 0.0,
-            require_dtype: bool = True) -> Comparison:
+            require_dtype: bool = True, inherited: str | None = None) -> Comparison:
     """`value` (what the user's code produced, maybe missing or not a tensor) against `ref`,
     whose statistics may be given when known (autograd's do not change between runs).
 
     A match needs the same shape, the same dtype (unless not `require_dtype`), no NaN/Inf that
     the reference lacks, and max|a − r| ≤ atol + rtol·max(max|r|, scale): one scale for the
     whole tensor, at least `scale` (for a bias gradient, the size of out.g.sum(0) without
-    cancellation)."""
+    cancellation). `inherited`: the hint of a mismatch of the right shape computed from a gradient
+    that was already wrong (nothing to diagnose here)."""
     context = context or HintContext()
     if value is ref and isinstance(ref, torch.Tensor):  # the reference layer's own output
         stats = tensor_stats(ref)
@@ -134,5 +135,10 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
         match = (not new_nonfinite and (stats.dtype == ref_stats.dtype or not require_dtype)
                  and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))
-    hint = None if match else diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context, scale))
+    if match:
+        hint = None
+    elif inherited is not None and diff is not None:
+        hint = inherited
+    else:
+        hint = diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context, scale))
     return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)

@@ -398,11 +398,9 @@ class DebugSession:
             value = tensor.__dict__.get("g")
             comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), replace(context, role=role),
                                  reference.stats.get(name), summed if role in BIAS_ROLES else 0.0,
-                                 require_dtype=not self.replay)
+                                 require_dtype=not self.replay, inherited=inherited)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
-            elif inherited and not comparison.match and comparison.diff is not None:
-                comparison = replace(comparison, hint=inherited)
             comparisons.append(comparison)
         unfollowed = reference.unfollowed.get(spec.name)
         if unfollowed is not None:
