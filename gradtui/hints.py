@@ -25,7 +25,7 @@ from gradtui.formatting import shape_in_words
 from gradtui.formula import Expr, Formula
 from gradtui.kinds import KINDS, ROLE_WORDS, formula_env
 from gradtui.layers import BATCHNORM_EPS
-from gradtui.model import method_for
+from gradtui.running import method_for
 from gradtui.steps import LOSSES
 
 if TYPE_CHECKING:

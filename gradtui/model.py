@@ -14,6 +14,7 @@ import torch
 
 from gradtui import layers as reference_layers
 from gradtui.config import InputError, RunConfig
+from gradtui.running import captured
 from gradtui.steps import LayerSpec, describe, layer_specs
 
 KIND_CLASS = {"lin": "Lin", "relu": "Relu", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "Mse",
@@ -54,17 +55,6 @@ def reference_classes() -> dict[str, type]:
     return {name: getattr(reference_layers, name) for name in LAYER_CLASSES}
 
 
-def method_for(cls: type, direction: str):
-    """The method that runs for a step: forward/bwd for a Module subclass (version 4), else
-    __call__/backward (version 3)."""
-    names = ("forward", "__call__") if direction == "forward" else ("bwd", "backward")
-    for klass in cls.__mro__:
-        for name in names:
-            if name in klass.__dict__:
-                return klass.__dict__[name]
-    return getattr(cls, names[-1])
-
-
 def load_layer_file(path: Path | str) -> dict[str, type]:
     """The classes a user's file defines among LAYER_CLASSES; the reference fills the rest.
 
@@ -79,7 +69,8 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
         raise InputError(f"--layers {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        with captured():  # a print at the file's top level must not reach check --json's output
+            spec.loader.exec_module(module)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # a user's file may raise anything, SystemExit included

@@ -90,7 +90,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
                 note = f"the loss is {shape_in_words(tuple(loss.shape))}, not a scalar: autograd differentiated its mean"
                 loss = loss.mean()
             loss.backward()
-    except Exception as exc:  # the user's forward, under autograd
+    except (Exception, SystemExit) as exc:  # the user's forward, under autograd (a sys.exit() in it too)
         return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}", unfollowed=unfollowed)
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
     return Reference(grads, stats={name: tensor_stats(g) for name, g in grads.items() if g is not None}, note=note,

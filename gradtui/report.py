@@ -58,9 +58,26 @@ def step_lines(report) -> list[tuple[Cell, ...]]:
         if t.hint:
             lines.append((Cell(f"{t.mark} {t.name}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
     lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]
+    lines += output_lines(report.output)
     if report.error:
         lines.append((Cell("! raised: ", "error"), Cell(error_text(report.error), "error")))
     return lines
+
+
+OUTPUT_LINES = 6  # of what a step printed, shown under its table (the JSON has it all)
+
+
+def output_lines(output: str) -> list[tuple[Cell, ...]]:
+    """What the user's code printed during the step: its last lines."""
+    lines = output.rstrip("\n").splitlines()
+    if not lines:
+        return []
+    shown = [(Cell("printed: " if i == 0 else "         ", "dim"), Cell(line))
+             for i, line in enumerate(lines[-OUTPUT_LINES:])]
+    if len(lines) > OUTPUT_LINES:
+        shown.insert(0, (Cell("printed: ", "dim"), Cell(f"… {len(lines) - OUTPUT_LINES} lines before", "dim")))
+        shown[1] = (Cell("         ", "dim"), shown[1][1])
+    return shown
 
 
 def error_text(error) -> str:
@@ -154,6 +171,7 @@ def _step_json(report) -> dict:
         "tensors": [_tensor_json(t) for t in report.tensors],
         "fed_from_autograd": list(report.fed),
         "notes": list(report.notes),
+        "output": report.output,
         "error": None if error is None else
             {"type": error.type, "message": error.message, "file": error.file, "line": error.line},
     }

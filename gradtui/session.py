@@ -13,10 +13,7 @@ by the tensor's version counter) is undone by replaying the steps before it.
 from __future__ import annotations
 
 import inspect
-import threading
-import traceback
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import torch
 
@@ -25,19 +22,21 @@ from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext
-from gradtui.model import Network, build_network, init_params, method_for, reference_classes
+from gradtui.model import Network, build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, finite_differences, reference_output
+from gradtui.running import (
+    StepError,
+    StepTimeout,
+    first_line,
+    method_for,
+    quietly,
+    run_user_code,
+    source_location,
+    step_error,
+)
 from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
-
-
-@dataclass(frozen=True)
-class StepError:
-    type: str
-    message: str
-    file: str | None = None
-    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,7 @@ class StepReport:
     error: StepError | None = None
     fed: tuple[str, ...] = ()  # gradients from above taken from autograd (--isolate, or missing)
     notes: tuple[str, ...] = ()  # what the step did that is worth knowing but is no verdict
+    output: str = ""  # what the user's code printed during the step
 
     @property
     def ok(self) -> bool:
@@ -81,10 +81,6 @@ class Location:
     index: int
     layer: str
     tensor: str | None
-
-
-class StepTimeout(Exception):
-    """The user's code ran past --step-timeout."""
 
 
 class DebugSession:
@@ -154,7 +150,8 @@ class DebugSession:
         """Autograd's gradients, computed once on first need (the first backward step, or
         prepare_reference()) and kept across resets."""
         if self._reference is None:
-            self._reference = autograd_reference(self.network, self.params, self.data.x, self.data.y, self.tolerance)
+            self._reference = quietly(lambda: autograd_reference(self.network, self.params, self.data.x, self.data.y,
+                                                                 self.tolerance))
         return self._reference
 
     def prepare_reference(self) -> None:
@@ -245,43 +242,21 @@ class DebugSession:
                 self._loosest = max(self._loosest, DEFAULT_TOLERANCES[dtype])
         return self._loosest
 
-    def _call_user_code(self, function):
-        """The user's forward or backward; with --step-timeout, in a thread abandoned if it overruns
-        (Python cannot stop a thread: it runs on in the background, and no later step runs)."""
-        if self.config.step_timeout is None:
-            return function()
-        outcome = {}
-
-        def run():
-            try:
-                outcome["value"] = function()
-            except BaseException as exc:  # handed to the session's thread below
-                outcome["error"] = exc
-
-        thread = threading.Thread(target=run, daemon=True, name="gradtui-step")
-        thread.start()
-        thread.join(self.config.step_timeout)
-        if thread.is_alive():
-            raise StepTimeout(f"did not finish within {self.config.step_timeout:g} s (--step-timeout)")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome.get("value")
-
     def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
         """The step's exception, located in the user's code: a reference layer that fails on what the
         user's code handed it (`received`, an activation or a gradient) reports where that was made."""
         if isinstance(exc, StepTimeout):
             self._timed_out = step.index
-            return StepError("Timeout", str(exc), *_source_location(type(layer), step.direction))
+            return StepError("Timeout", str(exc), *source_location(type(layer), step.direction))
         maker = self._maker(received)
         if type(layer) not in reference_classes().values() or maker is None:
-            return _step_error(exc, layer)
+            return step_error(exc, layer)
         tensor = self.tensor(received)
         what = f"{received} of shape {shape_in_words(tuple(tensor.shape))}" if tensor is not None else received
         direction = maker.step.direction
         return StepError("Inherited", f"the reference {step.layer} could not use {what}, made at step {maker.step.index} "
-                         f"({direction} {maker.step.layer}): {_first_line(exc)}",
-                         *_source_location(self.network.class_for(maker.step.spec), direction))
+                         f"({direction} {maker.step.layer}): {first_line(exc)}",
+                         *source_location(self.network.class_for(maker.step.spec), direction))
 
     def _maker(self, name: str) -> StepReport | None:
         """The report of the step whose user code made this tensor (None: gradtui or autograd made it)."""
@@ -308,14 +283,15 @@ class DebugSession:
         is_reference = type(layer) in reference_classes().values()
         expected = None if is_reference else reference_output(spec, self.values, self.targ)
         before = self._versions()
-        try:
-            out = self._call_user_code(lambda: layer(*args))
-        except Exception as exc:
-            return StepReport(step, error=self._error(exc, step, layer, spec.inp)), self._undo_unless(before, [])
+        outcome = run_user_code(lambda: layer(*args), self.config.step_timeout)
+        out, output = outcome.value, outcome.output
+        if outcome.error is not None:
+            error = self._error(outcome.error, step, layer, spec.inp)
+            return StepReport(step, error=error, output=output), self._undo_unless(before, [])
         if not isinstance(out, torch.Tensor):
             error = StepError("TypeError", f"{type(layer).__name__} returned a {type(out).__name__}, not a tensor",
-                              *_source_location(type(layer), "forward"))
-            return StepReport(step, error=error), self._undo_unless(before, [])
+                              *source_location(type(layer), "forward"))
+            return StepReport(step, error=error, output=output), self._undo_unless(before, [])
         changed = self._changed(before)
         notes = []
         if spec.inp in changed and _shares_storage(out, inp):
@@ -334,7 +310,7 @@ class DebugSession:
         comparison = compare(spec.out, out, expected, self._tolerance_for(out), context, require_dtype=not self.replay)
         if not comparison.match and not self.config.strict_forward:
             comparison = replace(comparison, deviation=True)
-        report = StepReport(step, (comparison,), notes=tuple(notes))
+        report = StepReport(step, (comparison,), notes=tuple(notes), output=output)
         return report, self._undo_unless(before, [(None, spec.out, None)])
 
     @staticmethod
@@ -366,11 +342,8 @@ class DebugSession:
             if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
                 tensor.__dict__.pop("g", None)
         before, bound = self._versions(), _bound_tensors(layer)
-        error = None
-        try:
-            self._call_user_code(layer.backward)
-        except Exception as exc:
-            error = self._error(exc, step, layer, f"{spec.out}.g")
+        outcome = run_user_code(layer.backward, self.config.step_timeout)
+        error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
         notes = [reference.note] if reference.note and spec.kind in LOSSES else []
         if changed:
@@ -406,15 +379,22 @@ class DebugSession:
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
             if unfollowed.by == "finite differences" and error is None:
-                comparisons = self._judged_by_finite_differences(spec, comparisons, upstream)
-        report = StepReport(step, tuple(comparisons), error, fed, tuple(notes))
+                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream)
+                notes += [unjudged] if unjudged else []
+        report = StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
         return report, None if changed or rebound else restore
 
-    def _judged_by_finite_differences(self, spec, comparisons: list[Comparison], upstream) -> list[Comparison]:
+    def _judged_by_finite_differences(self, spec, comparisons: list[Comparison],
+                                      upstream) -> tuple[list[Comparison], str | None]:
         """A step whose forward autograd cannot follow, and unlike the reference layer's: each gradient
-        of the shape of its tensor, and like central finite differences of the user's forward."""
-        estimates = {result.name: result for result in finite_differences(
-            self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance)}
+        of the shape of its tensor, and like central finite differences of the user's forward; or, when
+        those cannot run, why the step is not judged."""
+        try:
+            estimates = {result.name: result for result in quietly(lambda: finite_differences(
+                self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance))}
+        except (Exception, SystemExit) as exc:  # the user's layer, on float64 rows: nothing judged, and said
+            return comparisons, (f"the finite differences could not run {spec.name} in float64 ({type(exc).__name__}: "
+                                 f"{first_line(exc)}): its backward is not judged")
         judged = []
         for comparison in comparisons:
             tensor, stats = self.tensor(comparison.name.removesuffix(".g")), comparison.stats
@@ -426,7 +406,7 @@ class DebugSession:
                 result = estimates[comparison.name]
                 comparison = replace(comparison, match=result.ok, hint=None if result.ok else result.hint)
             judged.append(comparison)
-        return judged
+        return judged, None
 
     def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:
         """The names of the weights (or activations) the layer held before its backward and holds no more
@@ -490,26 +470,3 @@ def _shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _bound_tensors(layer) -> dict[str, torch.Tensor]:
     """The layer object's tensor attributes (its weights among them), to see one rebound by the backward."""
     return {key: value for key, value in vars(layer).items() if isinstance(value, torch.Tensor)}
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-
-
-def _source_location(cls: type, direction: str) -> tuple[str | None, int | None]:
-    """Where the method that runs for a step in this direction starts (the user's forward/bwd)."""
-    try:
-        method = method_for(cls, direction)
-        return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
-    except (TypeError, OSError):
-        return None, None
-
-
-def _step_error(exc: BaseException, layer) -> StepError:
-    """The exception, located at the deepest line of the layer's own code (the user's, usually)."""
-    files = {str(Path(function.__code__.co_filename).resolve())
-             for klass in type(layer).__mro__ for function in vars(klass).values() if inspect.isfunction(function)}
-    frames = traceback.extract_tb(exc.__traceback__)
-    ours = [frame for frame in frames if str(Path(frame.filename).resolve()) in files]
-    frame = (ours or frames or [None])[-1]
-    return StepError(type(exc).__name__, _first_line(exc), frame.filename if frame else None, frame.lineno if frame else None)

@@ -1,0 +1,154 @@
+"""Running the user's code: a time limit, what it prints, and where it failed.
+
+Whatever the user's forward or backward does, gradtui goes on: an exception, a `sys.exit()`
+and a `--step-timeout` overrun are failed steps at the user's line, and what the code prints
+(students debug with `print`) is kept for the step instead of reaching gradtui's own output
+(`check --json` stays JSON).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import io
+import threading
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+OUTPUT_LIMIT = 4000  # characters of a step's output kept: its end, where the last print is
+
+
+class StepTimeout(Exception):
+    """The user's code ran past --step-timeout."""
+
+
+@dataclass(frozen=True)
+class StepError:
+    type: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+
+class _Kept(io.StringIO):
+    """An output stream that keeps the last OUTPUT_LIMIT characters and counts the rest."""
+
+    def __init__(self):
+        super().__init__()
+        self.cut = 0
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.tell() > 2 * OUTPUT_LIMIT:
+            kept = self.getvalue()[-OUTPUT_LIMIT:]
+            self.cut += self.tell() - len(kept)
+            self.seek(0)
+            self.truncate()
+            super().write(kept)
+        return written
+
+    def text(self) -> str:
+        value = self.getvalue()
+        if self.cut or len(value) > OUTPUT_LIMIT:
+            cut = self.cut + max(0, len(value) - OUTPUT_LIMIT)
+            return f"… ({cut} characters before) " + value[-OUTPUT_LIMIT:]
+        return value
+
+
+@contextlib.contextmanager
+def captured():
+    """What the code in the block prints, to stdout or stderr, kept instead of printed."""
+    kept = _Kept()
+    with contextlib.redirect_stdout(kept), contextlib.redirect_stderr(kept):
+        yield kept
+
+
+@dataclass(frozen=True)
+class Outcome:
+    value: object = None
+    error: BaseException | None = None
+    output: str = ""  # what the code printed
+
+
+def run_user_code(function, timeout: float | None) -> Outcome:
+    """The user's forward or backward, its output captured. With a timeout it runs in a thread
+    abandoned if it overruns (Python cannot stop a thread: it runs on in the background, and the
+    error is a StepTimeout). SystemExit is an error like any other; KeyboardInterrupt goes through."""
+    with captured() as kept:
+        if timeout is None:
+            try:
+                return Outcome(function(), output=kept.text())
+            except (Exception, SystemExit) as exc:
+                return Outcome(error=_as_error(exc), output=kept.text())
+        outcome = {}
+
+        def run():
+            try:
+                outcome["value"] = function()
+            except BaseException as exc:  # handed to the session's thread below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, daemon=True, name="gradtui-step")
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            return Outcome(error=StepTimeout(f"did not finish within {timeout:g} s (--step-timeout)"), output=kept.text())
+        error = outcome.get("error")
+        if isinstance(error, KeyboardInterrupt):
+            raise error
+        return Outcome(outcome.get("value"), None if error is None else _as_error(error), kept.text())
+
+
+def _as_error(exc: BaseException) -> BaseException:
+    return UserExit(exc) if isinstance(exc, SystemExit) else exc
+
+
+class UserExit(Exception):
+    """The user's code called sys.exit(): a failed step, not the end of gradtui."""
+
+    def __init__(self, exit_: SystemExit):
+        super().__init__(f"the code called sys.exit({exit_.code!r}); gradtui went on")
+        self.__traceback__ = exit_.__traceback__
+
+
+def step_error(exc: BaseException, layer) -> StepError:
+    """The exception, located at the deepest line of the layer's own code (the user's, usually)."""
+    files = {str(Path(function.__code__.co_filename).resolve())
+             for klass in type(layer).__mro__ for function in vars(klass).values() if inspect.isfunction(function)}
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [frame for frame in frames if str(Path(frame.filename).resolve()) in files]
+    frame = (ours or frames or [None])[-1]
+    name = "SystemExit" if isinstance(exc, UserExit) else type(exc).__name__
+    return StepError(name, first_line(exc), frame.filename if frame else None, frame.lineno if frame else None)
+
+
+def method_for(cls: type, direction: str):
+    """The method that runs for a step: forward/bwd for a Module subclass (version 4), else
+    __call__/backward (version 3)."""
+    names = ("forward", "__call__") if direction == "forward" else ("bwd", "backward")
+    for klass in cls.__mro__:
+        for name in names:
+            if name in klass.__dict__:
+                return klass.__dict__[name]
+    return getattr(cls, names[-1])
+
+
+def source_location(cls: type, direction: str) -> tuple[str | None, int | None]:
+    """Where the method that runs for a step in this direction starts (the user's forward/bwd)."""
+    try:
+        method = method_for(cls, direction)
+        return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
+    except (TypeError, OSError):
+        return None, None
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+
+
+def quietly(function):
+    """`function()` with anything it prints dropped (autograd's pass through the user's forward)."""
+    with captured():
+        return function()
+
