@@ -1,4 +1,5 @@
-"""One tensor against its reference: the difference, the verdict, and (on a mismatch) the hint.
+"""One tensor against its reference: the difference and the verdict (the hint is the diagnosis's,
+gradtui.hints, asked by the session on a mismatch).
 
 The difference of two 39-million-element gradients is taken chunk by chunk in a small
 scratch buffer instead of materialising `a - r` (a fresh 157 MB buffer costs more in page
@@ -12,7 +13,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradtui.hints import Evidence, HintContext, diagnose
 from gradtui.stats import TensorStats, tensor_stats
 
 DIFF_CHUNK = 1 << 20
@@ -39,6 +39,7 @@ class Comparison:
     tolerance: tuple[float, float] = field(default=(0.0, 0.0))
     # A forward output that differs from the reference layer's: reported (≠), not failed.
     deviation: bool = False
+    scale: float = 0.0  # the least scale of the tolerance (a bias gradient's sum over the batch)
 
     @property
     def ref_shape(self) -> tuple[int, ...] | None:
@@ -106,21 +107,18 @@ def _cosine(flat_a, flat_r, a_stats: TensorStats, r_stats: TensorStats, some_non
 
 
 def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, float],
-            context: HintContext | None = None, ref_stats: TensorStats | None = None, scale: float = 0.0,
-            require_dtype: bool = True, inherited: str | None = None) -> Comparison:
+            ref_stats: TensorStats | None = None, scale: float = 0.0, require_dtype: bool = True) -> Comparison:
     """`value` (what the user's code produced, maybe missing or not a tensor) against `ref`,
     whose statistics may be given when known (autograd's do not change between runs).
 
     A match needs the same shape, the same dtype (unless not `require_dtype`), no NaN/Inf that
     the reference lacks, and max|a − r| ≤ atol + rtol·max(max|r|, scale): one scale for the
     whole tensor, at least `scale` (for a bias gradient, the size of out.g.sum(0) without
-    cancellation). `inherited`: the hint of a mismatch of the right shape computed from a gradient
-    that was already wrong (nothing to diagnose here)."""
-    context = context or HintContext()
+    cancellation)."""
     if value is ref and isinstance(ref, torch.Tensor):  # the reference layer's own output
         stats = tensor_stats(ref)
         worst = (0,) * ref.dim() if ref.numel() else ()
-        return Comparison(name, stats, stats, Diff(0.0, 0.0, 1.0, worst), True, None, tolerance)
+        return Comparison(name, stats, stats, Diff(0.0, 0.0, 1.0, worst), True, None, tolerance, scale=scale)
     if ref_stats is None and isinstance(ref, torch.Tensor):
         ref_stats = tensor_stats(ref)
     stats = tensor_stats(value) if isinstance(value, torch.Tensor) else None
@@ -135,10 +133,4 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
         match = (not new_nonfinite and (stats.dtype == ref_stats.dtype or not require_dtype)
                  and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))
-    if match:
-        hint = None
-    elif inherited is not None and diff is not None:
-        hint = inherited
-    else:
-        hint = diagnose(Evidence(name, value, ref, stats, ref_stats, diff, tolerance, context, scale))
-    return Comparison(name, stats, ref_stats, diff, match, hint, tolerance)
+    return Comparison(name, stats, ref_stats, diff, match, None, tolerance, scale=scale)

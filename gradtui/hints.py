@@ -23,13 +23,11 @@ import torch
 
 from gradtui.formatting import shape_in_words
 from gradtui.formula import Expr, Formula
-from gradtui.kinds import KINDS, ROLE_WORDS, formula_env
-from gradtui.layers import BATCHNORM_EPS
+from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, formula_env
 from gradtui.running import method_for
-from gradtui.steps import LOSSES
 
 if TYPE_CHECKING:
-    from gradtui.compare import Diff
+    from gradtui.compare import Comparison, Diff
     from gradtui.stats import TensorStats
 
 
@@ -197,7 +195,8 @@ def _method_source(context: HintContext) -> str:
 # -- shapes that no single edit gives ------------------------------------------------------------
 
 def loss_not_scalar(e: Evidence) -> str | None:
-    if e.context.kind not in LOSSES or e.context.direction != "forward" or e.ref_stats.shape != () or e.stats.numel <= 1:
+    kind = KINDS.get(e.context.kind)
+    if kind is None or not kind.loss or e.context.direction != "forward" or e.ref_stats.shape != () or e.stats.numel <= 1:
         return None
     mean = " (its mean is the reference's)" if e.close(e.value.mean()) else ""
     return (f"the loss is {e.got}, not a scalar{mean}: end the forward with .mean(); "
@@ -559,6 +558,12 @@ PATTERNS: tuple[Pattern, ...] = (
     # a constant factor of the whole tensor, or none at all
     sign_flip, vanishing, constant_scale,
 )
+
+
+def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
+    """The hint of a comparison that does not match: what the user's `value` is, against `ref`."""
+    return diagnose(Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
+                             comparison.tolerance, context, comparison.scale))
 
 
 def diagnose(evidence: Evidence) -> str:

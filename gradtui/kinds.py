@@ -1,15 +1,20 @@
-"""What each layer kind's backward is, as formulas the diagnosis can vary: one entry per kind.
+"""Every layer kind in one place: one entry per kind, read by steps, model, reference, session,
+hints, the app and the CLI (as PyTorch's OpInfo is one entry per operator).
 
-Each entry writes the kind's correct gradient of every tensor its backward sets (its input's,
-then its parameters') in the notes' names (`inp`, `out`, `out.g`, `w`, `b`), the names a
-person may confuse (`out` for `out.g`, `inp` for `xhat`), and the named quantities the
-formulas use (batch norm's `xhat`, `std`, `dxhat`). The slips the hints name are derived from
-these formulas alone: adding a kind here gives it its hints.
+An entry holds what a kind is: the reference class of `gradtui.layers` (and the name a layer
+file defines), its parameters and their roles, their initial values, whether it is the loss
+(called with the targets too), the formula text the app shows, and its gradients as formulas
+(`formula.Expr`) that the hints vary one slip at a time: the terms the hints are derived from.
+Adding a kind is one entry here, its reference class, and its tests.
+
+No torch at import: the app names its steps from this file before torch has loaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from gradtui.formula import (
     Formula,
@@ -28,8 +33,8 @@ from gradtui.formula import (
     T,
     Term,
 )
-from gradtui.layers import BATCHNORM_EPS
 
+BATCHNORM_EPS = 1e-5
 N = Name("N", off="off by the batch size")
 OUT_G = Name("out.g", "the gradient from above, the chain rule's factor")
 
@@ -44,13 +49,41 @@ class Family:
     env: tuple[tuple[str, object], ...] = ()  # options of formula_env
 
 
+Init = Callable[[int, int, bool, object], tuple]  # (fan_in, fan_out, notes, draw) -> the parameters
+
+
 @dataclass(frozen=True)
-class KindFormulas:
+class Kind:
+    name: str  # lin: the word of --net, and the layers' names (lin1, lin2)
     title: str  # as a person writes the layer: Lin, ReLU, BatchNorm
-    families: tuple[Family, ...]  # the reference layer's forward first
+    reference: str  # the class in gradtui.layers, and the name a layer file defines
+    forward_text: str  # the formulas the app shows, with {inp} {out} {w} {b} for the step's names
+    backward_text: str
+    families: tuple[Family, ...]  # the gradients' formulas, the reference layer's forward first
+    params: tuple[str, ...] = ()  # the parameters' roles, in the constructor's order (numbered: w1 b1)
+    bias: tuple[str, ...] = ()  # roles whose gradient is out.g summed over the batch
+    loss: bool = False  # called as loss(inp, targ), and last
+    init: Init | None = field(default=None, repr=False)  # the parameters' first values, as the notes'
+    changes_width: bool = False  # its output width is the next --hidden width (lin)
 
     def formula(self, role: str) -> Formula | None:
         return self.families[0].grads.get(role)
+
+    def args(self, inp, targ) -> tuple:
+        """What the layer is called with: the loss takes the targets too."""
+        return (inp, targ) if self.loss else (inp,)
+
+
+def _lin_init(fan_in: int, fan_out: int, notes: bool, draw) -> tuple:
+    """The notes' w = randn(n_in, n_out) / sqrt(n_in), b = 0 (--init random: small random biases)."""
+    w = draw.randn(fan_in, fan_out) / math.sqrt(fan_in)
+    return w, draw.zeros(fan_out) if notes else 0.1 * draw.randn(fan_out)
+
+
+def _batchnorm_init(fan_in: int, fan_out: int, notes: bool, draw) -> tuple:
+    """Gain 1 and shift 0 (--init random: around them)."""
+    gain = draw.ones(fan_out) if notes else 1 + 0.1 * draw.randn(fan_out)
+    return gain, draw.zeros(fan_out) if notes else 0.1 * draw.randn(fan_out)
 
 
 def _bias(target: str) -> Formula:
@@ -86,33 +119,40 @@ def _single(grads: dict[str, Formula]) -> tuple[Family, ...]:
     return (Family(grads),)
 
 
-KINDS: dict[str, KindFormulas] = {
-    "lin": KindFormulas("Lin", _single({
-        "inp": Formula("inp.g", MatMul(OUT_G, T(Name("w"))), Swaps({"out.g": ("out",)})),
-        "w": Formula("w.g", MatMul(T(Name("inp")), OUT_G), Swaps({"out.g": ("out",), "inp": ("out",)})),
-        "b": _bias("b.g"),
-    })),
-    "relu": KindFormulas("ReLU", _single({
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("lin", "Lin", "Lin", "{out} = {inp} @ {w} + {b}",
+         "{inp}.g = {out}.g @ {w}ᵀ    {w}.g = {inp}ᵀ @ {out}.g    {b}.g = {out}.g.sum(0)",
+         _single({
+             "inp": Formula("inp.g", MatMul(OUT_G, T(Name("w"))), Swaps({"out.g": ("out",)})),
+             "w": Formula("w.g", MatMul(T(Name("inp")), OUT_G), Swaps({"out.g": ("out",), "inp": ("out",)})),
+             "b": _bias("b.g"),
+         }),
+         params=("w", "b"), bias=("b",), init=_lin_init, changes_width=True),
+    Kind("relu", "ReLU", "Relu", "{out} = max({inp}, 0)", "{inp}.g = ({inp} > 0) * {out}.g", _single({
         "inp": Formula("inp.g", Prod((Mask(Name("inp")), OUT_G)), Swaps({"inp": ("out", "out.g"), "out.g": ("out",)})),
     })),
-    "tanh": KindFormulas("Tanh", _single({
+    Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", "{inp}.g = (1 − {out}²) * {out}.g", _single({
         "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(Name("out"))))), OUT_G)),
                        Swaps({"out": ("inp",), "out.g": ("out",)})),
     })),
-    "batchnorm": KindFormulas("BatchNorm", (
-        Family(_batchnorm(bessel=False)),
-        Family(_batchnorm(bessel=True), " (for your forward, whose variance divides by n−1: Bessel's correction)",
-               (("unbiased", True),)),
-    )),
-    "mse": KindFormulas("MSE", _single({
+    Kind("batchnorm", "BatchNorm", "BatchNorm", "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}",
+         "{inp}.g = (N·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) / (N·std)    {w}.g = Σ {out}.g·x̂    {b}.g = Σ {out}.g",
+         (Family(_batchnorm(bessel=False)),
+          Family(_batchnorm(bessel=True), " (for your forward, whose variance divides by n−1: Bessel's correction)",
+                 (("unbiased", True),))),
+         params=("gamma", "beta"), bias=("beta",), init=_batchnorm_init),
+    Kind("mse", "MSE", "Mse", "loss = mean(({inp} − y)²)", "{inp}.g = 2 ({inp} − y) / N", _single({
         "inp": Formula("inp.g", Prod((Num(2, "off by 2"), Method(Sum((Term(1, Method(Name("inp"), "squeeze", -1)),
                                                                      Term(-1, Name("targ")))), "unsqueeze", -1)), (N,))),
-    })),
-    "cross_entropy": KindFormulas("CrossEntropy", _single({
-        "inp": Formula("inp.g", Prod((Sum((Term(1, Softmax(Name("inp"))), Term(-1, Name("one_hot")))),), (N,)),
-                       defs=(("one_hot", "torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)"),)),
-    })),
-}
+    }), loss=True),
+    Kind("cross_entropy", "CrossEntropy", "CrossEntropy", "loss = mean(logsumexp({inp}) − {inp}[y])",
+         "{inp}.g = (softmax({inp}) − one_hot(y)) / N", _single({
+             "inp": Formula("inp.g", Prod((Sum((Term(1, Softmax(Name("inp"))), Term(-1, Name("one_hot")))),), (N,)),
+                            defs=(("one_hot", "torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)"),)),
+         }), loss=True),
+)}
+LAYERS = tuple(name for name, kind in KINDS.items() if not kind.loss)
+LOSSES = tuple(name for name, kind in KINDS.items() if kind.loss)
 
 ROLE_WORDS = {"inp": "input gradient", "w": "weight gradient", "b": "bias gradient", "gamma": "gain gradient",
               "beta": "shift gradient"}

@@ -7,6 +7,8 @@ Mse are the lesson's; Tanh, BatchNorm and CrossEntropy follow the course on.
 
 import torch
 
+from gradtui.kinds import BATCHNORM_EPS
+
 
 class Module:
     def __call__(self, *args):
@@ -63,9 +65,6 @@ class Tanh(Module):
     def bwd(self, out, inp):
         # d tanh(x)/dx = 1 - tanh(x)², from the output the forward already computed
         inp.g = (1 - out * out) * out.g
-
-
-BATCHNORM_EPS = 1e-5
 
 
 class BatchNorm(Module):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import math
 import sys
 import traceback
 from dataclasses import dataclass
@@ -14,12 +13,11 @@ import torch
 
 from gradtui import layers as reference_layers
 from gradtui.config import InputError, RunConfig
+from gradtui.kinds import KINDS
 from gradtui.running import captured
 from gradtui.steps import LayerSpec, describe, layer_specs
 
-KIND_CLASS = {"lin": "Lin", "relu": "Relu", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "Mse",
-              "cross_entropy": "CrossEntropy"}
-LAYER_CLASSES = tuple(KIND_CLASS.values())
+LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values())  # the names a layer file may define
 
 
 def network_sizes(config: RunConfig, n_in: int) -> tuple[int, ...]:
@@ -28,27 +26,37 @@ def network_sizes(config: RunConfig, n_in: int) -> tuple[int, ...]:
 
 
 def init_params(config: RunConfig, n_in: int, device: torch.device) -> dict[str, torch.Tensor]:
-    """As the notes: w = randn(n_in, n_out) / sqrt(n_in), b = 0; batch norm's gain 1 and bias 0.
+    """Each layer's parameters as its kind's `init` gives them (the notes': w = randn(n_in, n_out)
+    / sqrt(n_in), b = 0; batch norm's gain 1 and shift 0), from a random stream of their own;
     --init random: small random biases (and gains around 1), so that a forgotten term shows."""
-    generator = torch.Generator().manual_seed(3 * config.seed + 2)  # a stream apart from the data's
+    draw = _Draws(torch.Generator().manual_seed(3 * config.seed + 2))  # a stream apart from the data's
     sizes = iter(zip(network_sizes(config, n_in), network_sizes(config, n_in)[1:]))
     notes, width, params = config.init == "notes", n_in, {}
-
-    def small(size: int) -> torch.Tensor:
-        return 0.1 * torch.randn(size, generator=generator)
-
     for spec in layer_specs(config.kinds):
-        if spec.kind == "lin":
-            fan_in, width = next(sizes)
-            w = torch.randn(fan_in, width, generator=generator) / math.sqrt(fan_in)
-            tensors = (w, torch.zeros(width) if notes else small(width))
-        elif spec.kind == "batchnorm":
-            tensors = (torch.ones(width) if notes else 1 + small(width), torch.zeros(width) if notes else small(width))
-        else:
+        kind = KINDS[spec.kind]
+        if kind.init is None:
             continue
-        for name, tensor in zip(spec.params, tensors):
+        fan_in, fan_out = next(sizes) if kind.changes_width else (width, width)
+        width = fan_out
+        for name, tensor in zip(spec.params, kind.init(fan_in, fan_out, notes, draw)):
             params[name] = tensor.to(device, config.torch_dtype)
     return params
+
+
+class _Draws:
+    """What a kind's init draws from: one seeded stream, and constants that draw nothing."""
+
+    def __init__(self, generator: torch.Generator):
+        self.generator = generator
+
+    def randn(self, *size: int) -> torch.Tensor:
+        return torch.randn(*size, generator=self.generator)
+
+    def zeros(self, size: int) -> torch.Tensor:
+        return torch.zeros(size)
+
+    def ones(self, size: int) -> torch.Tensor:
+        return torch.ones(size)
 
 
 def reference_classes() -> dict[str, type]:
@@ -101,7 +109,7 @@ class Network:
     path: Path | None = None  # the layer file, if any
 
     def class_for(self, spec: LayerSpec) -> type:
-        return self.classes[KIND_CLASS[spec.kind]]
+        return self.classes[KINDS[spec.kind].reference]
 
     def isolated_classes(self) -> dict[str, type]:
         """The same classes from a fresh import of the layer file: they share no state (class
@@ -113,7 +121,7 @@ class Network:
         classes = classes or self.classes
         built = []
         for spec in self.specs:
-            cls = classes[KIND_CLASS[spec.kind]]
+            cls = classes[KINDS[spec.kind].reference]
             args = [params[name] for name in spec.params]
             try:
                 built.append(cls(*args))

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradtui import layers as reference_layers
 from gradtui.formatting import number, shape_in_words
 from gradtui.kinds import KINDS
-from gradtui.model import KIND_CLASS, Network
+from gradtui.model import Network, reference_classes
 from gradtui.stats import TensorStats, tensor_stats
-from gradtui.steps import LOSSES, LayerSpec
+from gradtui.steps import LayerSpec
 
 FD_ROWS = 256  # finite differences run on the first rows
 FD_SAMPLES = 16  # elements of each gradient
@@ -74,7 +73,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
                 # Each layer gets a copy of its input: an in-place forward changes the copy, and the
                 # activation keeps the gradient of its own value.
                 inp = inp if inp.is_leaf else inp.clone()
-                args = (inp, targ) if spec.kind in LOSSES else (inp,)
+                args = KINDS[spec.kind].args(inp, targ)
                 own = [leaves[name] for name in spec.params]
                 out = layer(*args)
                 why = unfollowable(out, inp, own)
@@ -133,7 +132,7 @@ def _reached(t: torch.Tensor, nodes: set) -> bool:
 def _judged_otherwise(spec: LayerSpec, layer, args, params, out, why: str, tolerance) -> tuple[torch.Tensor, Unfollowed]:
     """The output autograd goes on from: the reference layer's, when the user's output is it; else
     the user's output, with the user's backward standing in for the layer."""
-    reference = getattr(reference_layers, KIND_CLASS[spec.kind])(*params)
+    reference = reference_classes()[KINDS[spec.kind].reference](*params)
     expected = reference(*args)
     if isinstance(out, torch.Tensor) and out.shape == expected.shape and _close(out, expected, tolerance):
         return expected, Unfollowed(why, "reference")
@@ -199,7 +198,8 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
                        upstream: torch.Tensor | None, targ: torch.Tensor, tolerance: tuple[float, float]) -> list:
     """The layer's backward on the first FD_ROWS rows in float64, each gradient against central finite
     differences of the layer's forward at FD_SAMPLES elements: Σ out·out.g moved by ± a small step."""
-    cls = network.isolated_classes()[KIND_CLASS[spec.kind]]
+    kind = KINDS[spec.kind]
+    cls = network.isolated_classes()[kind.reference]
     rows = min(FD_ROWS, len(inp))
     x = inp[:rows].detach().to(torch.float64).clone()
     weights = [params[name].detach().to(torch.float64).clone() for name in spec.params]
@@ -209,7 +209,7 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
 
     def run(x, weights):
         layer = cls(*weights)
-        return layer, layer(*((x, targ) if spec.kind in LOSSES else (x,)))
+        return layer, layer(*kind.args(x, targ))
 
     def local(x, weights) -> float:
         _, out = run(x.clone(), [w.clone() for w in weights])
@@ -259,7 +259,7 @@ def _central(local, tensors: list[torch.Tensor], position: int, flat: int, step:
 
 def reference_output(spec: LayerSpec, values: dict, y: torch.Tensor) -> torch.Tensor:
     """The reference layer's forward on exactly the inputs the user's layer received."""
-    cls = getattr(reference_layers, KIND_CLASS[spec.kind])
-    layer = cls(*(values[name] for name in spec.params))
+    kind = KINDS[spec.kind]
+    layer = reference_classes()[kind.reference](*(values[name] for name in spec.params))
     with torch.no_grad():
-        return layer(*((values[spec.inp], y) if spec.kind in LOSSES else (values[spec.inp],)))
+        return layer(*kind.args(values[spec.inp], y))

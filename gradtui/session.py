@@ -21,7 +21,7 @@ from gradtui.compare import Comparison, compare
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
-from gradtui.hints import HintContext
+from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, finite_differences, reference_output
 from gradtui.running import (
@@ -34,7 +34,7 @@ from gradtui.running import (
     source_location,
     step_error,
 )
-from gradtui.steps import BIAS_ROLES, LOSSES, ROLES, Step, build_steps
+from gradtui.steps import Step, build_steps
 
 _ABSENT = object()  # a tensor without a .g attribute
 
@@ -277,7 +277,7 @@ class DebugSession:
         if spec.inp not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.inp), []
         inp = self.values[spec.inp]
-        args = (inp, self.targ) if spec.kind in LOSSES else (inp,)
+        args = spec.entry.args(inp, self.targ)
         # The reference class computes the same output: no need to run it twice. Otherwise the
         # reference runs first, before the user's code can change its input in place.
         is_reference = type(layer) in reference_classes().values()
@@ -304,12 +304,13 @@ class DebugSession:
         self.values[spec.out] = out
         expected = out if is_reference else expected
         self.expected[spec.out] = expected
-        params = dict(zip(ROLES.get(spec.kind, ()), (self.values[name] for name in spec.params)))
+        params = dict(zip(spec.entry.params, (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, **params},
                               role="out", against="the reference layer's", layer_class=type(layer))
-        comparison = compare(spec.out, out, expected, self._tolerance_for(out), context, require_dtype=not self.replay)
-        if not comparison.match and not self.config.strict_forward:
-            comparison = replace(comparison, deviation=True)
+        comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
+        if not comparison.match:
+            comparison = replace(comparison, hint=explain(comparison, out, expected, context),
+                                 deviation=not self.config.strict_forward)
         report = StepReport(step, (comparison,), notes=tuple(notes), output=output)
         return report, self._undo_unless(before, [(None, spec.out, None)])
 
@@ -326,7 +327,7 @@ class DebugSession:
         out = self.values[spec.out]
         restore, fed = [], ()
         upstream = None
-        if spec.kind not in LOSSES:  # the loss has no .g: the loss's backward starts the chain
+        if not spec.entry.loss:  # the loss has no .g: the loss's backward starts the chain
             has_own = isinstance(getattr(out, "g", None), torch.Tensor)
             ref_upstream = reference.grads.get(spec.out)
             if (self.config.isolate or not has_own) and ref_upstream is not None:
@@ -345,15 +346,15 @@ class DebugSession:
         outcome = run_user_code(layer.backward, self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
-        notes = [reference.note] if reference.note and spec.kind in LOSSES else []
+        notes = [reference.note] if reference.note and spec.entry.loss else []
         if changed:
             notes.append(f"the backward changed {', '.join(changed)} in place (an update inside backward?)")
         if rebound:
             notes.append(f"the backward replaced {', '.join(rebound)} on the layer (an update inside backward?)")
-        inherited = None if fed or spec.kind in LOSSES else self._inherited_mismatch(f"{spec.out}.g")
-        roles = ("inp", *ROLES.get(spec.kind, ()))
+        inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
+        roles = spec.roles
         params = dict(zip(roles[1:], (self.values[name] for name in spec.params)))
-        maker = None if fed or spec.kind in LOSSES else self._maker(f"{spec.out}.g")
+        maker = None if fed or spec.entry.loss else self._maker(f"{spec.out}.g")
         context = HintContext(spec.kind, "backward", len(self.data.x),
                               {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params,
                                "out_g_ref": reference.grads.get(spec.out)},
@@ -369,11 +370,15 @@ class DebugSession:
                 continue  # the step raised before it got here: the error says why
             expected = reference.grads.get(name)
             value = tensor.__dict__.get("g")
-            comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), replace(context, role=role),
-                                 reference.stats.get(name), summed if role in BIAS_ROLES else 0.0,
-                                 require_dtype=not self.replay, inherited=inherited)
+            comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
+                                 summed if role in spec.entry.bias else 0.0, require_dtype=not self.replay)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
+            elif not comparison.match:
+                # computed from a gradient already wrong: nothing to diagnose here
+                hint = inherited if inherited and comparison.diff is not None else \
+                    explain(comparison, value, expected, replace(context, role=role))
+                comparison = replace(comparison, hint=hint)
             comparisons.append(comparison)
         unfollowed = reference.unfollowed.get(spec.name)
         if unfollowed is not None:

@@ -1,20 +1,14 @@
 """The network's layers and the debugger's steps, named from the options alone.
 
 No torch here: the app names the network and its steps on its first frame, before torch
-has loaded.
+has loaded. What each kind is comes from gradtui.kinds.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAYERS = ("lin", "relu", "tanh", "batchnorm")
-LOSSES = ("mse", "cross_entropy")
-PARAMS = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # per kind, numbered with the layer
-ROLES = {"lin": ("w", "b"), "batchnorm": ("gamma", "beta")}  # what each parameter is to the hints
-BIAS_ROLES = ("b", "beta")  # parameters whose gradient is out.g summed over the batch
-TITLES = {"lin": "Lin", "relu": "ReLU", "tanh": "Tanh", "batchnorm": "BatchNorm", "mse": "MSE",
-          "cross_entropy": "CrossEntropy"}
+from gradtui.kinds import KINDS, LAYERS, LOSSES, Kind
 
 
 @dataclass(frozen=True)
@@ -28,10 +22,18 @@ class LayerSpec:
     params: tuple[str, ...] = ()  # ("w1", "b1") for lin1
 
     @property
+    def entry(self) -> Kind:
+        """What this layer's kind is (gradtui.kinds)."""
+        return KINDS[self.kind]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """What each tensor of `grads` is to the layer: inp, then its parameters' roles (w, b, gamma, beta)."""
+        return ("inp", *self.entry.params)
+
+    @property
     def grads(self) -> tuple[str, ...]:
         """The tensors whose .g this layer's backward sets: its input's, then its parameters'."""
-        if self.kind in LOSSES:
-            return (self.inp,)
         return (self.inp, *self.params)
 
 
@@ -49,7 +51,7 @@ def check_kinds(kinds: tuple[str, ...]) -> str | None:
         return f"the last kind must be a loss, {' or '.join(LOSSES)}"
     if any(kind in LOSSES for kind in kinds[:-1]):
         return "a loss can only come last"
-    if len(kinds) < 2 or kinds[-2] != "lin":
+    if len(kinds) < 2 or not KINDS[kinds[-2]].changes_width:
         return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"
     return None
 
@@ -65,7 +67,7 @@ def layer_specs(kinds: tuple[str, ...]) -> tuple[LayerSpec, ...]:
         counts[kind] = counts.get(kind, 0) + 1
         number = counts[kind]
         out = "out" if kinds[position + 1] in LOSSES else f"l{position + 1}"
-        params = tuple(f"{param}{number}" for param in PARAMS.get(kind, ()))
+        params = tuple(f"{role}{number}" for role in KINDS[kind].params)
         specs.append(LayerSpec(f"{kind}{number}", kind, current, out, params))
         current = out
     return tuple(specs)
@@ -75,11 +77,11 @@ def describe(specs: tuple[LayerSpec, ...], sizes: tuple[int | None, ...]) -> str
     """Lin(784→50) → ReLU → Lin(50→1) → MSE; a size not known yet (a data file still loading) is ?."""
     parts, widths = [], iter(zip(sizes, sizes[1:]))
     for spec in specs:
-        if spec.kind == "lin":
+        if spec.entry.changes_width:
             fan_in, fan_out = next(widths)
-            parts.append(f"Lin({'?' if fan_in is None else fan_in}→{fan_out})")
+            parts.append(f"{spec.entry.title}({'?' if fan_in is None else fan_in}→{fan_out})")
         else:
-            parts.append(TITLES[spec.kind])
+            parts.append(spec.entry.title)
     return " → ".join(parts)
 
 

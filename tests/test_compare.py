@@ -1,13 +1,22 @@
 """The comparison with the reference: the difference, the tolerance, NaN/Inf and dtype."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from gradtui import compare as comparison
-from gradtui.compare import compare
+from gradtui.compare import compare as bare_compare
+from gradtui.hints import HintContext, explain
 
 TOL32 = (1e-4, 1e-7)
+
+
+def compare(name, value, ref, tolerance):
+    """The verdict, and the hint the session would ask for on a mismatch."""
+    c = bare_compare(name, value, ref, tolerance)
+    return c if c.match else replace(c, hint=explain(c, value, ref, HintContext()))
 
 
 def test_chunked_difference_finds_the_worst_element(monkeypatch):

@@ -3,18 +3,26 @@ and must be named, each hand-written pattern stays silent on slips that are not 
 hint never claims what the numbers do not show."""
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
 from gradtui import hints
-from gradtui.compare import compare
-from gradtui.hints import Evidence, HintContext, factor_in_words
+from gradtui.compare import compare as bare_compare
+from gradtui.hints import Evidence, HintContext, explain, factor_in_words
 from gradtui.kinds import KINDS, formula_env
 from gradtui.stats import tensor_stats
 
 TOL32 = (1e-4, 1e-7)
 N = 16
+
+
+def compare(name, value, ref, tolerance, context=None, scale=0.0):
+    """The verdict, and the hint the session would ask for on a mismatch."""
+    context = context or HintContext()
+    c = bare_compare(name, value, ref, tolerance, scale=scale)
+    return c if c.match else replace(c, hint=explain(c, value, ref, context))
 
 
 def hint(value, ref, **context):

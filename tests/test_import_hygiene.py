@@ -28,3 +28,31 @@ def test_the_app_paints_its_first_frame_before_torch_is_imported():
             "assert 'torch' not in sys.modules, 'torch imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def imports(path) -> set[str]:
+    """The gradtui modules a file imports, anywhere in it (type-only and function-level imports too)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gradtui"):
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("gradtui")}
+    return found
+
+
+def test_the_engine_has_no_import_cycle():
+    """No module of the engine imports one that imports it back, not even for a type or in a function."""
+    from pathlib import Path
+
+    root = Path(gradtui.__file__).parent
+    files = {name: root.joinpath(*name.split(".")[1:]).with_suffix(".py") for name in ENGINE}
+    files = {name: path if path.exists() else path.with_suffix("") / "__init__.py" for name, path in files.items()}
+    graph = {name: imports(path) & set(files) - {name} for name, path in files.items()}
+
+    def reaches(start: str, target: str, seen: set) -> bool:
+        return any(dep == target or (dep not in seen and reaches(dep, target, seen | {dep})) for dep in graph[start])
+
+    assert not [name for name in graph if reaches(name, name, {name})]
