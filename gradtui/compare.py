@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradtui.stats import TensorStats, tensor_stats
+from gradtui.stats import PairedPass, TensorStats, paired_pass, tensor_stats, unravel
 
 DIFF_CHUNK = 1 << 20
 
@@ -62,7 +62,21 @@ def tolerance_for(ref: TensorStats, tolerance: tuple[float, float], scale: float
     return atol + rtol * max(ref.absmax, scale)
 
 
+def _paired_diff(paired: PairedPass, shape: torch.Size, a_stats: TensorStats, r_stats: TensorStats) -> Diff:
+    """The Diff of a pass that met no NaN or Inf."""
+    r_max = r_stats.absmax
+    max_abs = paired.max_abs
+    max_rel = max_abs / r_max if r_max > 0 else (0.0 if max_abs == 0 else math.inf)
+    worst = unravel(paired.worst, tuple(shape))
+    if a_stats.norm > 0 and r_stats.norm > 0:  # float32 dot and norms round independently: keep it a cosine
+        cosine = min(1.0, max(-1.0, paired.dot / (a_stats.norm * r_stats.norm)))
+    else:
+        cosine = 1.0 if a_stats.norm == r_stats.norm else 0.0
+    return Diff(max_abs, max_rel, cosine, worst)
+
+
 def _diff(a: torch.Tensor, r: torch.Tensor, a_stats: TensorStats, r_stats: TensorStats) -> Diff:
+    """With a NaN or an Inf on a side: the same NaN or Inf at the same place is no difference."""
     dtype = torch.promote_types(a.dtype, r.dtype)
     flat_a, flat_r = a.detach().reshape(-1).to(dtype), r.detach().reshape(-1).to(dtype)
     n = flat_a.numel()
@@ -88,7 +102,7 @@ def _diff(a: torch.Tensor, r: torch.Tensor, a_stats: TensorStats, r_stats: Tenso
     max_abs = float(maxima[worst_chunk])
     r_max = r_stats.absmax
     max_rel = max_abs / r_max if r_max > 0 else (0.0 if max_abs == 0 else math.inf)
-    worst = tuple(int(i) for i in torch.unravel_index(torch.tensor(worst_flat), tuple(a.shape))) if a.dim() else ()
+    worst = unravel(worst_flat, tuple(a.shape))
     return Diff(max_abs, max_rel, _cosine(flat_a, flat_r, a_stats, r_stats, some_nonfinite), worst)
 
 
@@ -119,9 +133,15 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         stats = tensor_stats(ref)
         worst = (0,) * ref.dim() if ref.numel() else ()
         return Comparison(name, stats, stats, Diff(0.0, 0.0, 1.0, worst), True, None, tolerance, scale=scale)
-    if ref_stats is None and isinstance(ref, torch.Tensor):
-        ref_stats = tensor_stats(ref)
-    stats = tensor_stats(value) if isinstance(value, torch.Tensor) else None
+    paired = None
+    if isinstance(value, torch.Tensor) and isinstance(ref, torch.Tensor) and value.shape == ref.shape:
+        paired = paired_pass(value, ref, ref_stats)
+    if paired is not None:
+        stats, ref_stats = paired.stats, paired.ref
+    else:
+        if ref_stats is None and isinstance(ref, torch.Tensor):
+            ref_stats = tensor_stats(ref)
+        stats = tensor_stats(value) if isinstance(value, torch.Tensor) else None
     diff = None
     if stats is None or ref_stats is None:
         # A gradient neither side has (a parameter the forward never uses, left unset) is consistent.
@@ -129,7 +149,8 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
     elif stats.shape != ref_stats.shape:
         match = False
     else:
-        diff = _diff(value, ref, stats, ref_stats)
+        diff = _paired_diff(paired, value.shape, stats, ref_stats) if paired is not None else \
+            _diff(value, ref, stats, ref_stats)
         new_nonfinite = stats.nan > ref_stats.nan or stats.inf > ref_stats.inf
         match = (not new_nonfinite and (stats.dtype == ref_stats.dtype or not require_dtype)
                  and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))

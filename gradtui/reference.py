@@ -22,7 +22,7 @@ import torch
 from gradtui.formatting import number, shape_in_words
 from gradtui.kinds import KINDS
 from gradtui.model import Network, reference_classes
-from gradtui.stats import TensorStats, tensor_stats
+from gradtui.stats import TensorStats, unravel
 from gradtui.steps import LayerSpec
 
 FD_ROWS = 256  # finite differences run on the first rows
@@ -53,7 +53,8 @@ class Unfollowed:
 class Reference:
     grads: dict[str, torch.Tensor | None] = field(default_factory=dict)  # "w1" -> d loss / d w1
     error: str | None = None  # why autograd could not run the forward, if it could not
-    stats: dict[str, TensorStats] = field(default_factory=dict)  # of each gradient, taken once
+    # of each gradient, taken by its first comparison (in the same pass over memory) and kept
+    stats: dict[str, TensorStats] = field(default_factory=dict)
     note: str | None = None  # what autograd differentiated, when it is not the loss itself
     unfollowed: dict[str, Unfollowed] = field(default_factory=dict)  # layer name -> how it is judged instead
 
@@ -92,8 +93,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
     except (Exception, SystemExit) as exc:  # the user's forward, under autograd (a sys.exit() in it too)
         return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}", unfollowed=unfollowed)
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
-    return Reference(grads, stats={name: tensor_stats(g) for name, g in grads.items() if g is not None}, note=note,
-                     unfollowed=unfollowed)
+    return Reference(grads, note=note, unfollowed=unfollowed)
 
 
 def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | None:
@@ -239,7 +239,7 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
             if not gap <= atol + rtol * max(scale, abs(estimates[0])) and not gap <= worst[0]:
                 worst = (gap, flat, estimates[0])
         gap, flat, estimate = worst
-        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(target.shape))) if target.dim() else ()
+        index = unravel(flat, tuple(target.shape))
         mine = float(flat_grad[flat]) if flat < flat_grad.numel() else math.nan
         results.append(FiniteDifferences(f"{name}.g", gap == 0.0, index, mine, estimate, len(picks)))
     return results

@@ -372,6 +372,8 @@ class DebugSession:
             value = tensor.__dict__.get("g")
             comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
                                  summed if role in spec.entry.bias else 0.0, require_dtype=not self.replay)
+            if expected is not None and comparison.ref is not None:
+                reference.stats.setdefault(name, comparison.ref)
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif not comparison.match:
