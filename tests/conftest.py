@@ -8,6 +8,23 @@ from gradtui.cli import main
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
+@pytest.fixture
+def gate():
+    """An event a layer file can wait on (`import gradtui_test_gate; gradtui_test_gate.opened.wait()`):
+    the test holds the user's code where it wants it, and opens the gate when it is done, so that
+    no thread is left running and nothing waits on a clock."""
+    import sys
+    import threading
+    import types
+
+    module = types.ModuleType("gradtui_test_gate")
+    module.opened = threading.Event()
+    sys.modules[module.__name__] = module
+    yield module.opened
+    module.opened.set()
+    del sys.modules[module.__name__]
+
+
 def cuda(test):
     """Marked `cuda` (select them with -m cuda on a GPU machine) and skipped where there is none."""
     return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")(test))

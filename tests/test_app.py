@@ -74,17 +74,18 @@ async def test_p_restores_the_previous_screen():
         assert screen_state(app) == before
 
 
-async def test_keys_typed_while_loading_are_applied_in_order(tmp_path):
+async def test_keys_typed_while_loading_are_applied_in_order(tmp_path, gate):
     slow = tmp_path / "slow.py"
-    slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
-                    "class Lin(Fast):\n    def __init__(self, w, b):\n        time.sleep(1.0)\n"
+    slow.write_text("import gradtui_test_gate\nfrom gradtui.layers import Lin as Fast\n\n"
+                    "class Lin(Fast):\n    def __init__(self, w, b):\n        gradtui_test_gate.opened.wait()\n"
                     "        super().__init__(w, b)\n")
     app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow))
     async with app.run_test(size=(120, 40)) as pilot:
-        for key in "nnnp":  # at once: the session is still loading
+        for key in "nnnp":  # the session is still loading: its layers wait at the gate
             await pilot.press(key)
         assert app.target == 1 and app.shown_step != 1
         assert "⟳" in str(app.query_one(Pipeline).render())
+        gate.set()
         await settle(pilot)
         assert app.shown_step == 1 and app.query_one("#step").border_title.startswith("step 1 · forward · relu1")
 
@@ -149,15 +150,15 @@ async def test_timing_rows_land_then_the_floor():
         assert str(table.get_row_at(0)[3]).startswith("≈ 3.91 s")
 
 
-async def test_t_then_escape_cancels_even_while_a_version_runs():
+async def test_t_then_escape_cancels_even_while_a_version_runs(gate):
     landed, closed = [], []
 
     def slow_bench(config):
         try:
             yield VersionResult(1, "functions, outer product", 1.0, 0.1, 3, 1.0, 1.0, 1, 0.0, True)
             landed.append(1)
-            for _ in range(1000):  # version 2 "runs" for 10 s, with heartbeats
-                time.sleep(0.01)
+            while not gate.is_set():  # version 2 "runs" until the test is over, with heartbeats
+                gate.wait(0.01)
                 yield None
             yield VersionResult(2, "torch autograd", 1.0, 0.1, 3, 1.0, 1.0, 1, 0.0, True)
         finally:
@@ -170,23 +171,21 @@ async def test_t_then_escape_cancels_even_while_a_version_runs():
         while not landed:
             await pilot.pause(0.01)
         assert app.timing and app.check_action("cancel_timing", ()) is True
-        started = time.monotonic()
         await pilot.press("escape")
         await settle(pilot)
-        assert time.monotonic() - started < 2
-        assert not app.timing and closed == [True]
+        assert not app.timing and closed == [True]  # ended while version 2 still ran: the gate is shut
         assert app.query_one("#timing-table", DataTable).row_count == 1
         assert "cancelled" in str(app.query_one("#timing-status", Static).render())
 
 
-async def test_200_random_keys_raise_nothing():
+async def test_random_keys_raise_nothing():
     keys = ["n", "p", "e", "m", "r", "t", "escape", "d", "question_mark", "escape", "right", "left", "space",
             "up", "down", "tab", "enter"]
     rng = random.Random(0)
     app = GradTUI(SMALL, bench=fixed_timing_results)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for i in range(200):
+        for i in range(80):  # a property run with few examples: the full run is benchmarks' business
             await pilot.press(rng.choice(keys))
             if i % 10 == 0:
                 await settle(pilot)
@@ -210,24 +209,25 @@ async def test_tiny_terminals_and_resizes_raise_nothing(size):
 MASH = ["n", "p", "e", "m", "r", "t", "escape", "d", "question_mark", "right", "left", "space", "up", "down", "tab"]
 
 
-async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing(tmp_path):
-    slow = tmp_path / "slow.py"
-    slow.write_text("import time\nfrom gradtui.layers import Lin as Fast\n\n"
-                    "class Lin(Fast):\n    def forward(self, inp):\n        time.sleep(0.05)\n"
+async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing(tmp_path, gate):
+    held = tmp_path / "held.py"
+    held.write_text("import gradtui_test_gate\nfrom gradtui.layers import Lin as Fast\n\n"
+                    "class Lin(Fast):\n    def forward(self, inp):\n        gradtui_test_gate.opened.wait()\n"
                     "        return super().forward(inp)\n")
 
     def heartbeats(config):
-        for _ in range(200):
-            time.sleep(0.01)
+        while not gate.is_set():
+            gate.wait(0.01)
             yield None
         yield from fixed_timing_results(config)
 
-    app = GradTUI(RunConfig(device="cpu", batch=64, layers=slow), bench=heartbeats)
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=held), bench=heartbeats)
     rng = random.Random(1)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        for _ in range(120):  # no settling: keys land while steps and the timing run are in flight
+        await pilot.pause()
+        for _ in range(60):  # keys land while the first step and the timing run are held in flight
             await pilot.press(rng.choice(MASH))
+        gate.set()
         await settle(pilot)
         assert app.is_running and app.shown_step == app.target
 
@@ -244,11 +244,8 @@ async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeyp
         await pilot.press("t")
         while not started:
             await pilot.pause(0.01)
-        await pilot.pause(0.5)
-        begun = time.monotonic()
         await pilot.press("q")
-    assert time.monotonic() - begun < 3
-    assert started[0].wait(timeout=5) is not None  # the timing process is gone, not orphaned
+    assert started[0].wait(timeout=30) is not None  # the timing process is gone, not orphaned
 
 
 async def test_saving_the_layer_file_reloads_it_and_marks_what_changed(tmp_path):

@@ -199,11 +199,11 @@ def test_a_gradient_that_is_not_a_tensor_is_a_mismatch(tmp_path, capsys):
     assert "builtins.list, not a torch tensor" in report["steps"][6]["tensors"][0]["hint"]
 
 
-def test_a_step_that_runs_forever_times_out(tmp_path, capsys):
-    # a busy loop, as a forgotten `while True` is, bounded so that the abandoned thread ends with the test
-    source = ("import time\n\nclass Relu:\n    def __call__(self, inp):\n        self.inp = inp\n"
+def test_a_step_that_runs_forever_times_out(tmp_path, capsys, gate):
+    # a backward that does not return (a forgotten `while True`) until the test is over and opens the gate
+    source = ("import gradtui_test_gate\n\nclass Relu:\n    def __call__(self, inp):\n        self.inp = inp\n"
               "        self.out = inp.clamp_min(0.)\n        return self.out\n    def backward(self):\n"
-              "        start = time.monotonic()\n        while time.monotonic() - start < 3:\n            pass\n")
+              "        gradtui_test_gate.opened.wait()\n")
     code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50",
                               "--step-timeout", "0.5")
     assert code == 1

@@ -283,3 +283,14 @@ def test_batch_norm_slips_are_named_against_a_bessel_forward():
     no_mean = (N * no_mean - N / (N - 1) * env["xhat"] * (no_mean * env["xhat"]).sum(0)) / (N * env["std"])
     said = compare("l1.g", no_mean, right, TOL32, HintContext("batchnorm", "backward", N, tensors, role="inp")).hint
     assert "without the mean term" in said and "Bessel's correction" in said
+
+
+@pytest.mark.parametrize("value, ref, words", [
+    (torch.arange(8.0), torch.arange(8.0).unsqueeze(-1) + 1, "the trailing dimension of size 1 is missing"),
+    (torch.arange(24.0).reshape(8, 3).t(), torch.arange(24.0).reshape(8, 3), "transposed: t.g is the transpose"),
+    (torch.arange(24.0).reshape(8, 3).t() + 1, torch.arange(24.0).reshape(8, 3), "has the transposed shape (3, 8)"),
+    (torch.ones(5), torch.ones(8, 3), "t.g is (5,), autograd's is (8, 3)"),
+], ids=["missing trailing dim", "transposed", "transposed shape", "other shape"])
+def test_the_shape_patterns_fire_on_their_own_shapes(value, ref, words):
+    """Outside any kind's formulas (no role), what a shape alone says."""
+    assert words in hint(value, ref)
