@@ -3,11 +3,14 @@
 The session owns every tensor. A forward step runs one layer and compares its output with
 the reference layer's on the same input (a difference is a *deviation*, ≠); a backward step
 clears the `.g` it should set, runs the layer's backward, and compares each `.g` with
-autograd's through the user's own forward (a difference is a *mismatch*, ✗).
+autograd's through the user's own forward (a difference is a *mismatch*, ✗). The user's code
+runs through gradtui.running; the verdict is gradtui.compare's; a mismatch's hint is asked of
+gradtui.hints.
 
 User code may change anything in place. It works on copies of gradtui's data and weights,
-so `reset()` starts again from the same numbers; a step that changed a tensor in place (seen
-by the tensor's version counter) is undone by replaying the steps before it.
+so `reset()` starts again from the same numbers; what a step changed in place (seen by the
+tensor's version counter) is named in its report. The session only goes forward: a face that
+shows an earlier step shows that step's report, which no later step changes.
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ from gradtui.running import (
     step_error,
 )
 from gradtui.steps import Step, build_steps
-
-_ABSENT = object()  # a tensor without a .g attribute
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,6 @@ class DebugSession:
         self.layers = self.network.build({name: copies[name] for name in self.params})
         self.expected: dict[str, torch.Tensor] = {}  # the reference forward's output, by activation
         self.reports: list[StepReport] = []
-        self._undo: list[list | None] = []  # per step: (tensor, name, .g before) to put back; None: replay
         self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
         self._loosest = self.tolerance  # a replay's tolerance since the user's code last narrowed a dtype
@@ -191,33 +191,9 @@ class DebugSession:
         if self.done:
             raise IndexError("the session is at its last step; reset() to start again")
         step = self.steps[self.cursor]
-        run = self._forward if step.direction == "forward" else self._backward
-        report, undo = run(step)
+        report = self._forward(step) if step.direction == "forward" else self._backward(step)
         self.reports.append(report)
-        self._undo.append(undo)
         return report
-
-    def back(self) -> None:
-        """Undo the last step: its tensors and .g go back to exactly what they were before it."""
-        if not self.reports:
-            raise IndexError("the session is at step 0; nothing to undo")
-        undo = self._undo[-1]
-        if undo is None:  # the step changed tensors in place: replay the steps before it
-            target = self.cursor - 1
-            self.reset()
-            for _ in range(target):
-                self.step()
-            return
-        self.reports.pop()
-        self._undo.pop()
-        for tensor, name, prior in undo:
-            if tensor is None:
-                self.values.pop(name, None)
-                self.expected.pop(name, None)
-            elif prior is _ABSENT:
-                tensor.__dict__.pop("g", None)
-            else:
-                tensor.g = prior
 
     def run_to_end(self) -> list[StepReport]:
         return [self.step() for _ in range(self.cursor, len(self.steps))]
@@ -272,10 +248,10 @@ class DebugSession:
     def _changed(before: dict[str, tuple[torch.Tensor, int]]) -> list[str]:
         return [name for name, (tensor, version) in before.items() if tensor._version != version]
 
-    def _forward(self, step: Step) -> tuple[StepReport, list | None]:
+    def _forward(self, step: Step) -> StepReport:
         spec, layer = step.spec, self.layers[step.position]
         if spec.inp not in self.values or self._timed_out is not None:
-            return self._not_run(step, spec.inp), []
+            return self._not_run(step, spec.inp)
         inp = self.values[spec.inp]
         args = spec.entry.args(inp, self.targ)
         # The reference class computes the same output: no need to run it twice. Otherwise the
@@ -287,11 +263,11 @@ class DebugSession:
         out, output = outcome.value, outcome.output
         if outcome.error is not None:
             error = self._error(outcome.error, step, layer, spec.inp)
-            return StepReport(step, error=error, output=output), self._undo_unless(before, [])
+            return StepReport(step, error=error, output=output)
         if not isinstance(out, torch.Tensor):
             error = StepError("TypeError", f"{type(layer).__name__} returned a {type(out).__name__}, not a tensor",
                               *source_location(type(layer), "forward"))
-            return StepReport(step, error=error, output=output), self._undo_unless(before, [])
+            return StepReport(step, error=error, output=output)
         changed = self._changed(before)
         notes = []
         if spec.inp in changed and _shares_storage(out, inp):
@@ -312,34 +288,27 @@ class DebugSession:
             comparison = replace(comparison, hint=explain(comparison, out, expected, context),
                                  deviation=not self.config.strict_forward)
         report = StepReport(step, (comparison,), notes=tuple(notes), output=output)
-        return report, self._undo_unless(before, [(None, spec.out, None)])
+        return report
 
-    @staticmethod
-    def _undo_unless(before: dict, undo: list) -> list | None:
-        """The undo list, or None (replay) when the step changed a tensor in place."""
-        return None if DebugSession._changed(before) else undo
-
-    def _backward(self, step: Step) -> tuple[StepReport, list | None]:
+    def _backward(self, step: Step) -> StepReport:
         spec, layer = step.spec, self.layers[step.position]
         if spec.out not in self.values or self._timed_out is not None:
-            return self._not_run(step, spec.out), []
+            return self._not_run(step, spec.out)
         reference = self.reference
         out = self.values[spec.out]
-        restore, fed = [], ()
+        fed = ()
         upstream = None
         if not spec.entry.loss:  # the loss has no .g: the loss's backward starts the chain
             has_own = isinstance(getattr(out, "g", None), torch.Tensor)
             ref_upstream = reference.grads.get(spec.out)
             if (self.config.isolate or not has_own) and ref_upstream is not None:
-                restore.append((out, spec.out, out.__dict__.get("g", _ABSENT)))
                 out.g = ref_upstream.clone()
                 fed = (f"{spec.out}.g",)
             upstream = getattr(out, "g", None)
             if not isinstance(upstream, torch.Tensor):
-                return self._not_run(step, f"{spec.out}.g"), restore
+                return self._not_run(step, f"{spec.out}.g")
         targets = [self.values[name] for name in spec.grads]
-        for name, tensor in zip(spec.grads, targets):
-            restore.append((tensor, name, tensor.__dict__.get("g", _ABSENT)))
+        for tensor in targets:
             if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
                 tensor.__dict__.pop("g", None)
         before, bound = self._versions(), _bound_tensors(layer)
@@ -389,7 +358,7 @@ class DebugSession:
                 comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream)
                 notes += [unjudged] if unjudged else []
         report = StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
-        return report, None if changed or rebound else restore
+        return report
 
     def _judged_by_finite_differences(self, spec, comparisons: list[Comparison],
                                       upstream) -> tuple[list[Comparison], str | None]:

@@ -16,8 +16,16 @@ from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.tensors import TensorTable
 
 SMALL = RunConfig(device="cpu", batch=64, hidden=(16,), layers=SAMPLES / "transposed.py")
+def back(session: DebugSession) -> None:
+    """One step back: the same session stepped again to the step before (the app shows that step's report)."""
+    target = session.cursor - 1
+    session.reset()
+    for _ in range(target):
+        session.step()
+
+
 API = {"n": DebugSession.step, "right": DebugSession.step, "space": DebugSession.step,
-       "p": DebugSession.back, "left": DebugSession.back, "e": DebugSession.run_to_end,
+       "p": back, "left": back, "e": DebugSession.run_to_end,
        "m": DebugSession.run_to_mismatch, "r": DebugSession.reset}
 
 
