@@ -340,7 +340,7 @@ def main() -> None:
                 unnamed.append((kind, style, slip, f"placed at {mismatch.tensor}, not {expected}"))
                 continue
             count[2] += 1
-            hint = session.reports[mismatch.index].first_mismatch.hint or ""
+            hint = session.reports[mismatch.index].failing_tensor.hint or ""
             count[6] += bool(hint) and "fits no known" not in hint
             if any(alternative in hint for alternative in words.split(" | ")):
                 count[5 if generic else 4] += 1

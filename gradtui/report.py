@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from gradtui.formatting import number, seconds, shape, short_path, size
+
+if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
+    from gradtui.bench.runner import BenchRunner, Roofline, VersionResult
+    from gradtui.compare import Comparison
+    from gradtui.replay import Replay
+    from gradtui.running import StepError
+    from gradtui.session import DebugSession, Location, StepReport
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ def mark_cell(mark: str) -> Cell:
     return Cell(mark, MARK_STYLE[mark])
 
 
-def tensor_row(t) -> tuple[Cell, ...]:
+def tensor_row(t: Comparison) -> tuple[Cell, ...]:
     """A Comparison as cells under TENSOR_COLUMNS."""
     s, d = t.stats, t.diff
     cells = [mark_cell(t.mark), Cell(t.name),
@@ -44,13 +52,13 @@ def tensor_row(t) -> tuple[Cell, ...]:
     return tuple(cells)
 
 
-def step_title(report) -> list[Cell]:
+def step_title(report: StepReport) -> list[Cell]:
     step = report.step
     fed = [Cell(f"  (fed autograd's {', '.join(report.fed)})", "dim")] if report.fed else []
     return [mark_cell(report.mark), Cell(f" step {step.index} · {step.direction} · {step.layer}"), *fed]
 
 
-def step_lines(report) -> list[tuple[Cell, ...]]:
+def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
     """What a step says below its table: each hint (against the reference layer for a deviation),
     its notes, its error."""
     lines = []
@@ -80,13 +88,13 @@ def output_lines(output: str) -> list[tuple[Cell, ...]]:
     return shown
 
 
-def error_text(error) -> str:
+def error_text(error: StepError) -> str:
     """A StepError in one line, its file relative to the working directory when under it."""
     where = f" ({short_path(error.file)}:{error.line})" if error.file else ""
     return f"{error.type}: {error.message}{where}"
 
 
-def verdict(session, replay=None) -> list[tuple[Cell, ...]]:
+def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[Cell, ...]]:
     """The closing lines: the first mismatch (or that every gradient matches, and what the float64
     replay found), and the first deviation."""
     lines = []
@@ -107,7 +115,7 @@ def verdict(session, replay=None) -> list[tuple[Cell, ...]]:
             lines.append((Cell(f"note: {replay.note}", "dim"),))
     else:
         report = session.reports[mismatch.index]
-        what = error_text(report.error) if report.error else report.first_mismatch.hint
+        what = error_text(report.error) if report.error else report.failing_tensor.hint
         tensor = f", {mismatch.tensor}" if mismatch.tensor else ""
         lines.append((Cell(f"✗ first mismatch: step {mismatch.index} ({report.step.direction} {mismatch.layer}{tensor}): "
                            f"{what}", "error"),))
@@ -118,13 +126,13 @@ def verdict(session, replay=None) -> list[tuple[Cell, ...]]:
     return lines
 
 
-def _replay_where(replay) -> str:
+def _replay_where(replay: Replay) -> str:
     where = replay.mismatch
     step = replay.session.reports[where.index].step
     return f"step {where.index} ({step.direction} {where.layer}, {where.tensor}) on the first {replay.rows} rows"
 
 
-def replay_title(replay) -> list[Cell]:
+def replay_title(replay: Replay) -> list[Cell]:
     """The title over the replayed step that mismatches: where rounding hid it."""
     return [Cell("✗", "error"), Cell(f" seen in float64 only: {_replay_where(replay)}; the run's rounding hid it")]
 
@@ -136,11 +144,11 @@ def _number(value: float | None):
     return value if value is None or math.isfinite(value) else None
 
 
-def _location(location) -> dict | None:
+def _location(location: Location | None) -> dict | None:
     return None if location is None else {"index": location.index, "layer": location.layer, "tensor": location.tensor}
 
 
-def check_json(session, replay=None) -> dict:
+def check_json(session: DebugSession, replay: Replay | None = None) -> dict:
     rtol, atol = session.tolerance
     config = session.config
     mismatch = _location(session.first_mismatch)
@@ -164,7 +172,7 @@ def check_json(session, replay=None) -> dict:
     }
 
 
-def _step_json(report) -> dict:
+def _step_json(report: StepReport) -> dict:
     error = report.error
     return {
         "index": report.step.index, "direction": report.step.direction, "layer": report.step.layer,
@@ -177,7 +185,7 @@ def _step_json(report) -> dict:
     }
 
 
-def _tensor_json(comparison) -> dict:
+def _tensor_json(comparison: Comparison) -> dict:
     stats, diff = comparison.stats, comparison.diff
     return {
         "name": comparison.name,
@@ -201,7 +209,7 @@ def _tensor_json(comparison) -> dict:
 BENCH_COLUMNS = ("", "v", "what it is", "median ± IQR", "× autograd", "× floor", "GFLOP/s", "peak memory", "max error")
 
 
-def bench_row(row) -> tuple[Cell, ...]:
+def bench_row(row: VersionResult) -> tuple[Cell, ...]:
     """A VersionResult as cells under BENCH_COLUMNS: the verdict on its gradients first, as in the
     tensor tables, so that a narrow table still shows it."""
     if row.skipped:  # the reason where the time would be, for the same reason
@@ -216,7 +224,7 @@ def bench_row(row) -> tuple[Cell, ...]:
             Cell(f"{row.gflops:.1f}"), Cell(about + size(row.peak_bytes)), Cell(number(row.max_abs_err)))
 
 
-def floor_rows(roofline) -> list[tuple[Cell, ...]]:
+def floor_rows(roofline: Roofline) -> list[tuple[Cell, ...]]:
     """The floor of the versions that compute x.g, and of those that do not (version 7)."""
     rows = [(Cell(""), Cell(""), Cell("floor: the GEMMs alone", "dim"), Cell(seconds(roofline.median_s)), Cell(""),
              Cell(""), Cell(f"{roofline.gflops:.1f}"), Cell(""), Cell(""))]
@@ -226,7 +234,7 @@ def floor_rows(roofline) -> list[tuple[Cell, ...]]:
     return rows
 
 
-def bench_json(runner, rows, roofline) -> dict:
+def bench_json(runner: BenchRunner, rows: list[VersionResult], roofline: Roofline | None) -> dict:
     return {
         "config": {"device": str(runner.device), "dtype": runner.config.dtype, "batch": runner.n,
                    "sizes": list(runner.sizes), "threads": runner.threads, "min_time": runner.config.min_time,

@@ -55,11 +55,12 @@ class StepReport:
         return self.error is None and all(t.ok for t in self.tensors)
 
     @property
-    def first_mismatch(self) -> Comparison | None:
+    def failing_tensor(self) -> Comparison | None:
+        """The first of the step's tensors that fails the run."""
         return next((t for t in self.tensors if not t.ok), None)
 
     @property
-    def first_deviation(self) -> Comparison | None:
+    def deviating_tensor(self) -> Comparison | None:
         """A forward output unlike the reference layer's (under --strict-forward too)."""
         if self.step.direction != "forward":
             return None
@@ -72,7 +73,7 @@ class StepReport:
             return "!"
         if not self.ok:
             return "✗"
-        return "≠" if self.first_deviation is not None else "✓"
+        return "≠" if self.deviating_tensor is not None else "✓"
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class DebugSession:
         """The first tensor that fails the run (a step that raised: tensor None)."""
         for report in self.reports:
             if not report.ok:
-                bad = report.first_mismatch
+                bad = report.failing_tensor
                 return Location(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
         return None
 
@@ -171,7 +172,7 @@ class DebugSession:
     def first_deviation(self) -> Location | None:
         """The first forward output that differs from the reference layer's."""
         for report in self.reports:
-            deviation = report.first_deviation
+            deviation = report.deviating_tensor
             if deviation is not None:
                 return Location(report.step.index, report.step.layer, deviation.name)
         return None

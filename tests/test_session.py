@@ -90,7 +90,7 @@ def test_an_error_in_user_code_is_a_failed_step_and_the_session_stays_usable():
 def test_run_to_mismatch_stops_at_the_first_and_goes_on_from_there():
     session = DebugSession(RunConfig(device="cpu", batch=64, layers=SAMPLES / "off_by_two.py"))
     report = session.run_to_mismatch()
-    assert (report.step.index, report.first_mismatch.name) == (4, "out.g")
+    assert (report.step.index, report.failing_tensor.name) == (4, "out.g")
     assert session.cursor == 5
     report = session.run_to_mismatch()  # the user's own out.g goes on down: l2.g is off too
     assert report.step.index == 5 and not report.fed
@@ -193,5 +193,5 @@ def test_a_mask_product_on_nan_data_is_told_apart_from_autograds_where():
     x[3, 5] = math.nan
     session = DebugSession(RunConfig(device="cpu", layers=SAMPLES / "lesson_matmul.py"), data=Dataset(x, y, "nan"))
     report = session.run_to_mismatch()
-    assert (report.step.index, report.first_mismatch.name) == (6, "l1.g")
-    assert "0 × NaN = NaN" in report.first_mismatch.hint
+    assert (report.step.index, report.failing_tensor.name) == (6, "l1.g")
+    assert "0 × NaN = NaN" in report.failing_tensor.hint

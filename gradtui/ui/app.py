@@ -21,6 +21,7 @@ import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -40,6 +41,12 @@ from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.step import StepPanel
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
+
+if TYPE_CHECKING:  # torch loads in the worker, after the first frame
+    from gradtui.bench.runner import Roofline, VersionResult
+    from gradtui.session import DebugSession, Location, StepReport
+    from gradtui.stats import Histogram
+    from gradtui.ui.bench_process import TimingSetup
 
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
 
@@ -76,15 +83,15 @@ KEYS = [
 class Frame:
     """What the screen shows for one step, made in the worker: no torch on the UI thread."""
 
-    report: object  # StepReport
+    report: StepReport
     loss: float | None  # the loss once this step has run
-    histograms: dict  # tensor name -> stats.Histogram | None
+    histograms: dict[str, Histogram | None]  # by tensor name
 
 
 @dataclass
 class SessionLoaded(Message):
     generation: int
-    session: object  # DebugSession
+    session: DebugSession
     sources: list  # per step: (file, first line, code) of the method that runs
     cuda: bool
 
@@ -101,7 +108,7 @@ class ReplayVerdict:
     """What the float64 replay found, in plain data for the screen (see gradtui.replay)."""
 
     rows: int
-    mismatch: object  # session.Location | None
+    mismatch: Location | None
     hint: str | None
     note: str | None
 
@@ -121,7 +128,7 @@ class LoadFailed(Message):
 
 @dataclass
 class BenchRow(Message):
-    result: object  # TimingSetup | VersionResult | Roofline
+    result: TimingSetup | VersionResult | Roofline
 
 
 @dataclass

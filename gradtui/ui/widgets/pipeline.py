@@ -61,7 +61,7 @@ def summary(reports, replay=None) -> list[str]:
     """The whole pass in a few lines: where it first fails (in the run, or in its float64 replay),
     where the forward first deviates."""
     failing = next((r for r in reports if not r.ok), None)
-    deviating = next((r for r in reports if r.first_deviation is not None), None)
+    deviating = next((r for r in reports if r.deviating_tensor is not None), None)
     if failing is None:
         lines = [f"{marked('✓')} all match"]
         if replay is not None and replay.mismatch is not None:

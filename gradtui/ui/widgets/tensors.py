@@ -45,7 +45,7 @@ class TensorTable(Vertical):
             hints = [Text.assemble(*cells(line, colors)) for line in step_lines(report)]
             if report.fed:
                 hints.append(Text(f"fed autograd's {', '.join(report.fed)} from above", style="dim"))
-            bad = report.first_mismatch
+            bad = report.failing_tensor
             if bad is not None:
                 table.move_cursor(row=report.tensors.index(bad))
         hint.update(Text("\n").join(hints))
