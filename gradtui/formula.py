@@ -113,6 +113,19 @@ class Num(Expr):
         return f"{self.value:g}"
 
 
+class Unary(Expr):
+    """A node over one expression `x`: its names are x's, and a slip inside x is a slip of it."""
+
+    x: Expr
+
+    def names(self) -> set[str]:
+        return self.x.names()
+
+    def inner_variants(self, swaps: Swaps) -> Iterator[Variant]:
+        for variant, words in self.x.variants(swaps):
+            yield replace(self, x=variant), words
+
+
 @dataclass(frozen=True)
 class Said(Expr):
     """An expression with a name in words: `N / (N - 1)`, Bessel's correction."""
@@ -309,7 +322,7 @@ class MatMul(Expr):
 
 
 @dataclass(frozen=True)
-class T(Expr):
+class T(Unary):
     x: Expr
 
     def eval(self, env: Env):
@@ -318,21 +331,17 @@ class T(Expr):
     def code(self) -> str:
         return f"{self.x.wrapped(9)}.t()"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         if not isinstance(self.x, MatMul):
             yield self.x, f"without the transpose of `{self.x.code()}`"
-        for variant, words in self.x.variants(swaps):
-            yield T(variant), words
+        yield from self.inner_variants(swaps)
 
 
 AXES = {0: "the batch (axis 0)", 1: "the features (axis 1)"}
 
 
 @dataclass(frozen=True)
-class Reduce(Expr):
+class Reduce(Unary):
     """x.sum(dim, keepdim) or x.mean(dim); dim None: over every axis."""
 
     x: Expr
@@ -349,9 +358,6 @@ class Reduce(Expr):
         args = "" if self.dim is None else f"{self.dim}{', keepdim=True' if self.keepdim else ''}"
         return f"{self.x.wrapped(9)}.{self.op}({args})"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         done = "summed" if self.op == "sum" else "averaged"
         if self.dim is not None:
@@ -367,15 +373,14 @@ class Reduce(Expr):
         other_op = "mean" if self.op == "sum" else "sum"
         off = " (off by the batch size)" if self.dim == 0 else ""
         yield replace(self, op=other_op), f"with a {other_op} where the {self.op} belongs{off}"
-        for variant, words in self.x.variants(swaps):
-            yield replace(self, x=variant), words
+        yield from self.inner_variants(swaps)
 
 
 OPPOSITE = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 
 @dataclass(frozen=True)
-class Mask(Expr):
+class Mask(Unary):
     """(x > 0) as a mask: a boolean tensor that multiplies."""
 
     x: Expr
@@ -388,9 +393,6 @@ class Mask(Expr):
     def code(self) -> str:
         return f"({self.x.wrapped(9)} {self.op} 0)"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         flipped = Mask(self.x, OPPOSITE[self.op])
         yield flipped, f"with the mask inverted, `{flipped.code()}`"
@@ -401,7 +403,7 @@ class Mask(Expr):
 
 
 @dataclass(frozen=True)
-class Pow(Expr):
+class Pow(Unary):
     x: Expr
     power: int = 2
 
@@ -411,17 +413,13 @@ class Pow(Expr):
     def code(self) -> str:
         return f"{self.x.wrapped(9)}**{self.power}"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         yield self.x, f"without the power {self.power} of `{self.x.code()}`"
-        for variant, words in self.x.variants(swaps):
-            yield Pow(variant, self.power), words
+        yield from self.inner_variants(swaps)
 
 
 @dataclass(frozen=True)
-class Method(Expr):
+class Method(Unary):
     """x.squeeze(-1), x.unsqueeze(-1): a call a slip may leave out."""
 
     x: Expr
@@ -434,17 +432,13 @@ class Method(Expr):
     def code(self) -> str:
         return f"{self.x.wrapped(9)}.{self.method}({self.arg})"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         yield self.x, f"without .{self.method}({self.arg})"
-        for variant, words in self.x.variants(swaps):
-            yield Method(variant, self.method, self.arg), words
+        yield from self.inner_variants(swaps)
 
 
 @dataclass(frozen=True)
-class Softmax(Expr):
+class Softmax(Unary):
     """softmax over `dim`, made stable by subtracting the max over `max_dim` (each row's, when right)."""
 
     x: Expr
@@ -468,9 +462,6 @@ class Softmax(Expr):
         inner = f"({x}{stable})" if stable else x
         return f"{inner}.{self.form}({self.dim})"
 
-    def names(self) -> set[str]:
-        return self.x.names()
-
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         if self.form == "softmax":
             yield replace(self, form="log_softmax"), "with log-probabilities (log_softmax) where probabilities belong"
@@ -478,8 +469,7 @@ class Softmax(Expr):
         other = 0 if self.dim == 1 else 1
         yield replace(self, dim=other, max_dim=other), f"with the softmax over axis {other} instead of axis {self.dim}"
         yield replace(self, max_dim=other), f"with the max subtracted over axis {other} instead of each row's"
-        for variant, words in self.x.variants(swaps):
-            yield replace(self, x=variant), words
+        yield from self.inner_variants(swaps)
 
 
 @dataclass(frozen=True)
