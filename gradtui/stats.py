@@ -24,7 +24,7 @@ class TensorStats:
     min: float
     max: float
     norm: float
-    zeros: float  # fraction of elements exactly 0
+    zeros: float | None  # fraction of elements exactly 0; None: not counted (a reference's, shown nowhere)
     nan: int
     inf: int
 
@@ -82,9 +82,11 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
     dots, maxima = [], []
     for start in range(0, n, PASS_CHUNK):
         x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
-        for side, chunk in zip(partial, (x, y)):
+        for side, chunk, counted in zip(partial, (x, y), (True, False)):
             lo, hi = torch.aminmax(chunk)
-            side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, torch.count_nonzero(chunk).to(dtype))))
+            # A reference's zeros are shown nowhere: not counted (count_nonzero is the pass's dearest reduction).
+            nonzero = torch.count_nonzero(chunk).to(dtype) if counted else torch.full((), -1, dtype=dtype)
+            side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero)))
         dots.append(torch.dot(x, y))
         maxima.append(torch.sub(x, y, out=scratch[:x.numel()]).abs_().max())
     maxima = torch.stack(maxima)
@@ -107,7 +109,8 @@ def _stats_of_sums(t: torch.Tensor, flat: torch.Tensor, total: float, squares: f
     n = flat.numel()
     mean, norm = total / n, math.sqrt(max(squares, 0.0))
     return TensorStats(shape=tuple(t.shape), dtype=str(t.dtype).removeprefix("torch."), device=str(t.device), numel=n,
-                       mean=mean, std=_std(flat, mean, norm), min=lo, max=hi, norm=norm, zeros=(n - nonzero) / n,
+                       mean=mean, std=_std(flat, mean, norm), min=lo, max=hi, norm=norm,
+                       zeros=None if nonzero < 0 else (n - nonzero) / n,
                        nan=0, inf=0)
 
 
@@ -174,7 +177,9 @@ class Histogram:
     every: int = 1  # 1: every value counted; k: one value in k (evenly strided), for big tensors
 
 
-HISTOGRAM_SAMPLES = 1 << 20  # histc is single-threaded: 39 M values take 150 ms, a strided million 8 ms
+# histc is single-threaded: 39 M values take 150 ms, a strided million 8 ms, a quarter million 2 ms;
+# 40 bars of a sparkline cannot tell a quarter million from all of them
+HISTOGRAM_SAMPLES = 1 << 18
 
 
 def histogram(value: torch.Tensor, ref: torch.Tensor | None, stats: tuple[TensorStats | None, ...] = (),
