@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from gradtui.bench.runner import VersionResult
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
-from gradtui.ui.app import GradTUI
+from gradtui.ui.app import FrameReady, GradTUI
 from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.tensors import TensorTable
 
@@ -314,3 +314,33 @@ async def test_a_slip_seen_in_float64_only_is_in_the_pipelines_summary():
         assert "Bessel's correction" in app.replay.hint
         pipeline = str(app.query_one(Pipeline).render())
         assert "all match" in pipeline and "in float64 only:\n  step 8, l1.g" in pipeline
+
+
+@pytest.mark.parametrize("state", ["loading", "stepping", "reloading", "timing", "reading"])
+async def test_leaving_from_any_state_is_clean(tmp_path, gate, state):
+    """Leaving the headless app (as a user's own test does) raises nothing, whatever is in flight;
+    messages that land while the app shuts down find no widgets and are let go."""
+    held = tmp_path / "held.py"
+    held.write_text("import gradtui_test_gate\nfrom gradtui.layers import Lin as Fast\n\n"
+                    "class Lin(Fast):\n    def forward(self, inp):\n"
+                    "        gradtui_test_gate.opened.wait()\n        return super().forward(inp)\n")
+    if state != "loading":
+        gate.set()
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=held), bench=fixed_timing_results)
+    async with app.run_test(size=(120, 40)) as pilot:
+        if state == "loading":
+            await pilot.press("n", "n")
+        else:
+            await settle(pilot)
+            keys = {"stepping": ["n", "n", "e"], "reloading": ["n", "l", "n"], "timing": ["t"],
+                    "reading": ["n"] * 8}[state]
+            for key in keys:
+                await pilot.press(key)
+                if state == "reading":
+                    await pilot.pause()
+        gate.set()
+    assert not app.is_running
+    frame = app.frames[0] if app.frames else None
+    if frame is not None:  # a frame landing after the end
+        app.post_message(FrameReady(app._generation, 0, frame))
+        app.on_frame_ready(FrameReady(app._generation, 0, frame))

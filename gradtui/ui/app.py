@@ -265,8 +265,13 @@ class GradTUI(App[int]):
             hint = replay.comparison.hint if replay.mismatch is not None else None
             self.post_message(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note)))
 
+    def _current(self, generation: int) -> bool:
+        """A worker's message is for the screen: from the latest load, and the app not shutting down
+        (its widgets are gone then, while messages already posted are still handled)."""
+        return generation == self._generation and self.is_running
+
     def on_replay_ready(self, message: ReplayReady) -> None:
-        if message.generation != self._generation:
+        if not self._current(message.generation):
             return
         self.replay = message.verdict
         self.query_one(Pipeline).show(self)
@@ -276,7 +281,7 @@ class GradTUI(App[int]):
                         severity="error", timeout=20)
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
-        if message.generation != self._generation:
+        if not self._current(message.generation):
             return
         for warning in message.session.data.warnings:
             self.notify(warning, severity="warning", timeout=8)
@@ -290,7 +295,7 @@ class GradTUI(App[int]):
         self._show()
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        if message.generation != self._generation:
+        if not self._current(message.generation):
             return
         if self.session is None:  # nothing to keep showing: leave with the one line the CLI would print
             self.exit(return_code=2 if message.bad_input else 1, message=f"gradtui: {message.error}")
@@ -300,7 +305,7 @@ class GradTUI(App[int]):
         self.notify(message.error, title="the layer file did not load", severity="error", timeout=10)
 
     def on_frame_ready(self, message: FrameReady) -> None:
-        if message.generation != self._generation:
+        if not self._current(message.generation):
             return
         index = message.index
         if index < len(self.frames):
@@ -345,7 +350,8 @@ class GradTUI(App[int]):
         self.query_one(HistogramPanel).show(name, frame.histograms.get(name) if frame and name else None, reference)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "tensor-table" or self.shown_step is None or self.shown_step >= len(self.frames):
+        if (not self.is_running or event.data_table.id != "tensor-table" or self.shown_step is None
+                or self.shown_step >= len(self.frames)):
             return
         self._show_histogram(self.frames[self.shown_step])
 
@@ -456,9 +462,13 @@ class GradTUI(App[int]):
         self.post_message(BenchFinished(worker.is_cancelled))
 
     def on_bench_row(self, message: BenchRow) -> None:
+        if not self.is_running:
+            return
         self.query_one(TimingPane).add(message.result)
 
     def on_bench_finished(self, message: BenchFinished) -> None:
+        if not self.is_running:
+            return
         self.timing = False
         self.query_one(TimingPane).finish(message.cancelled, message.error)
 
