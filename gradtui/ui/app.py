@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,8 @@ from textual.worker import Worker, get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.formatting import short_path
-from gradtui.steps import build_steps, describe, layer_specs, network_kinds
+from gradtui.steps import build_steps, layer_specs, network_kinds
+from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
@@ -168,6 +170,8 @@ class GradTUI(App[int]):
         self._timing_worker: Worker | None = None
         self._cuda = False
         self.replay: ReplayVerdict | None = None  # the float64 replay of a matching pass, once run
+        self._subtitle_state = ""  # " · loading torch…", …: what the header says is under way
+        self.header_text = ""  # the header's whole line, for the help screen
 
     # -- layout -------------------------------------------------------------------------
 
@@ -193,15 +197,23 @@ class GradTUI(App[int]):
         if self.config.layers is not None:
             self.set_interval(LAYERS_POLL_S, self._poll_layers)
 
-    def _set_subtitle(self, state: str) -> None:
+    def _set_subtitle(self, state: str | None = None) -> None:
+        """The header's line, fitted to the terminal's width (the help screen has it whole)."""
+        self._subtitle_state = self._subtitle_state if state is None else state
         session = self.session
         if session is not None:
-            network, device, rows = session.network.describe(), session.device, len(session.data.x)
+            sizes, device, rows = session.network.sizes, session.device, len(session.data.x)
         else:
             sizes = (None if self.config.data else N_FEATURES, *self.config.widths, self.config.n_out)
-            network, device, rows = describe(self.specs, sizes), self.config.device, self.config.batch or "…"
-        layers = f" · layers: {short_path(str(self.config.layers))}" if self.config.layers else ""
-        self.sub_title = f"{network} · {device} · {self.config.dtype} · batch {rows}{layers}{state}"
+            device, rows = self.config.device, self.config.batch or "…"
+        layers = short_path(str(self.config.layers)) if self.config.layers else None
+        line = partial(header_line, network_forms(self.specs, sizes), str(device), self.config.dtype, rows, layers,
+                       self._subtitle_state)
+        self.header_text = line()
+        self.title = line(max(20, self.size.width - HEADER_CHROME))
+
+    def on_resize(self) -> None:
+        self._set_subtitle()
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -422,7 +434,7 @@ class GradTUI(App[int]):
         self._show()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(KEYS))
+        self.push_screen(HelpScreen(KEYS, self.header_text))
 
     # -- timing ----------------------------------------------------------------------------
 

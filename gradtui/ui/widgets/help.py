@@ -19,13 +19,13 @@ def key_label(binding: Binding) -> str:
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
-    def __init__(self, bindings: list[Binding]):
+    def __init__(self, bindings: list[Binding], header: str = ""):
         super().__init__()
-        self.keys = bindings
+        self.keys, self.header = bindings, header
 
     def compose(self) -> ComposeResult:
         lines = [f"[b $accent]{escape(key_label(b)):<16}[/] {escape(b.tooltip or b.description)}" for b in self.keys]
         with Vertical(id="help-box"):
-            yield Static("[b]gradtui keys[/]\n\n" + "\n".join(lines) +
+            yield Static(f"[b]{escape(self.header or 'gradtui')}[/]\n\n[b]keys[/]\n\n" + "\n".join(lines) +
                          "\n\n[dim]↑ ↓ choose a tensor for the histogram · ctrl+p: every command · "
                          "escape closes this[/]", id="help-text")
