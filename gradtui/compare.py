@@ -40,6 +40,7 @@ class Comparison:
     # A forward output that differs from the reference layer's: reported (≠), not failed.
     deviation: bool = False
     scale: float = 0.0  # the least scale of the tolerance (a bias gradient's sum over the batch)
+    where: str | None = None  # on a mismatch: where the difference is, when the places say something
 
     @property
     def ref_shape(self) -> tuple[int, ...] | None:
@@ -155,3 +156,47 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
         match = (not new_nonfinite and (stats.dtype == ref_stats.dtype or not require_dtype)
                  and diff.max_abs <= tolerance_for(ref_stats, tolerance, scale))
     return Comparison(name, stats, ref_stats, diff, match, None, tolerance, scale=scale)
+
+
+def where_wrong(value, ref, comparison: Comparison) -> str | None:
+    """Where a mismatching tensor of the right shape differs, when the places say something: the
+    same error in every row (it does not depend on the sample), a few columns (features), a few
+    rows (samples), a few elements. None when it differs everywhere with no such shape."""
+    if comparison.match or comparison.diff is None or not isinstance(value, torch.Tensor) or value.dim() not in (1, 2):
+        return None
+    dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
+    d = (value.detach().to(dtype) - ref.detach().to(dtype)).nan_to_num(nan=math.inf)
+    wrong = d.abs() > tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
+    count, total = int(wrong.sum()), wrong.numel()
+    if count == 0:
+        return None
+    if value.dim() == 2 and wrong.shape[0] > 1 and bool(torch.isfinite(d).all()) \
+            and bool(torch.allclose(d, d[:1].expand_as(d), rtol=1e-3, atol=0)):
+        return "the same error in every row: it does not depend on the sample (a bias? a sum over the batch?)"
+    if count == total:
+        return None
+    if value.dim() == 1:
+        return f"only elements {_ranges(wrong)} differ ({count} of {total})"
+    (n, m), rows, cols = wrong.shape, wrong.any(1), wrong.any(0)
+    n_rows, n_cols = int(rows.sum()), int(cols.sum())
+    if n_cols < m and n_cols / m <= n_rows / n:
+        return (f"only column{'s' if n_cols > 1 else ''} {_ranges(cols)} differ{'' if n_cols > 1 else 's'} "
+                f"(in {n_rows} of {n} rows): a feature, not a sample")
+    if n_rows < n:
+        return (f"only row{'s' if n_rows > 1 else ''} {_ranges(rows)} differ{'' if n_rows > 1 else 's'} "
+                f"(in {n_cols} of {m} columns): a sample, not a feature")
+    return None
+
+
+def _ranges(mask: torch.Tensor, most: int = 3) -> str:
+    """The True positions of a mask as ranges: "0–9, 15, 20–31" (and how many more)."""
+    positions = mask.nonzero().flatten().tolist()
+    spans, start = [], None
+    for i, position in enumerate(positions):
+        if start is None:
+            start = position
+        if i + 1 == len(positions) or positions[i + 1] != position + 1:
+            spans.append(f"{start}–{position}" if position > start else f"{start}")
+            start = None
+    more = f" and {len(spans) - most} more ranges" if len(spans) > most else ""
+    return ", ".join(spans[:most]) + more

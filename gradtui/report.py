@@ -65,6 +65,8 @@ def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
     for t in report.tensors:
         if t.hint:
             lines.append((Cell(f"{t.mark} {t.name}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
+        if t.where:
+            lines.append((Cell("  where: ", "dim"), Cell(t.where, "dim")))
     lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]
     lines += output_lines(report.output)
     if report.error:
@@ -201,6 +203,7 @@ def _tensor_json(comparison: Comparison) -> dict:
         "match": comparison.match,
         "deviation": comparison.deviation,
         "hint": comparison.hint,
+        "where": comparison.where,
     }
 
 

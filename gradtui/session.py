@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from gradtui.compare import Comparison, compare
+from gradtui.compare import Comparison, compare, where_wrong
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
@@ -287,7 +287,7 @@ class DebugSession:
         comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
         if not comparison.match:
             comparison = replace(comparison, hint=explain(comparison, out, expected, context),
-                                 deviation=not self.config.strict_forward)
+                                 where=where_wrong(out, expected, comparison), deviation=not self.config.strict_forward)
         report = StepReport(step, (comparison,), notes=tuple(notes), output=output)
         return report
 
@@ -350,7 +350,7 @@ class DebugSession:
                 # computed from a gradient already wrong: nothing to diagnose here
                 hint = inherited if inherited and comparison.diff is not None else \
                     explain(comparison, value, expected, replace(context, role=role))
-                comparison = replace(comparison, hint=hint)
+                comparison = replace(comparison, hint=hint, where=where_wrong(value, expected, comparison))
             comparisons.append(comparison)
         unfollowed = reference.unfollowed.get(spec.name)
         if unfollowed is not None:

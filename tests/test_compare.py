@@ -5,9 +5,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
+from conftest import check_json, run_cli
 
 from gradtui import compare as comparison
 from gradtui.compare import compare as bare_compare
+from gradtui.compare import where_wrong
 from gradtui.hints import HintContext, explain
 
 TOL32 = (1e-4, 1e-7)
@@ -74,3 +76,36 @@ def test_dtype_is_part_of_a_match():
 
 def test_a_gradient_neither_side_has_is_consistent():
     assert compare("b.g", None, None, TOL32).match
+
+
+def where(value, ref):
+    return where_wrong(value, ref, bare_compare("t", value, ref, TOL32))
+
+
+def test_where_a_difference_is():
+    ref = torch.randn(50, 8, generator=torch.Generator().manual_seed(2))
+    rows = ref.clone()
+    rows[10:20] *= 2
+    assert where(rows, ref) == "only rows 10–19 differ (in 8 of 8 columns): a sample, not a feature"
+    cols = ref.clone()
+    cols[:, 3] *= 3
+    assert where(cols, ref) == "only column 3 differs (in 50 of 50 rows): a feature, not a sample"
+    shifted = ref + torch.arange(8.0)
+    assert where(shifted, ref).startswith("the same error in every row: it does not depend on the sample")
+    assert where(ref * 1.5, ref) is None  # wrong everywhere, no shape to it
+    assert where(ref.clone(), ref) is None  # a match
+    vector = torch.randn(40)
+    broken = vector.clone()
+    broken[[3, 4, 5, 30]] = 0
+    assert where(broken, vector) == "only elements 3–5, 30 differ (4 of 40)"
+
+
+def test_where_is_in_the_json_and_under_the_table(capsys, tmp_path):
+    layers = tmp_path / "rows.py"
+    layers.write_text("from gradtui.layers import Relu as Reference\n\n\nclass Relu(Reference):\n"
+                      "    def bwd(self, out, inp):\n        super().bwd(out, inp)\n        inp.g[:10] = 0\n")
+    code, report = check_json(capsys, "--batch", "300", "--hidden", "16", "--layers", str(layers))
+    l1 = report["steps"][6]["tensors"][0]
+    assert code == 1 and l1["where"] == "only rows 0–9 differ (in 16 of 16 columns): a sample, not a feature"
+    _, out, _ = run_cli(capsys, "check", "--batch", "300", "--hidden", "16", "--layers", str(layers))
+    assert "    where: only rows 0–9 differ" in out
