@@ -23,7 +23,7 @@ import torch
 
 from gradtui.formatting import shape_in_words
 from gradtui.formula import Expr, Formula
-from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, formula_env
+from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ class HintContext:
     kind: str = ""  # lin, relu, tanh, batchnorm, mse, cross_entropy
     direction: str = ""  # forward, backward
     batch: int = 0
-    tensors: dict = field(default_factory=dict)  # inp, out, out_g, targ, w, b, gamma, beta: what the layer has
+    # inp, out, out_g (the out.g the step received), out_g_ref (autograd's), targ, w, b, gamma, beta
+    tensors: dict = field(default_factory=dict)
     role: str = ""  # what the tensor is to its layer: inp, w, b, gamma, beta (their .g), out (a forward output)
     changed: tuple[str, ...] = ()  # tensors the step changed in place (an update inside backward)
     rebound: tuple[str, ...] = ()  # weights the step replaced on the layer (self.w = self.w - …)
@@ -260,7 +261,7 @@ def derived_slip(e: Evidence) -> str | None:
     return None
 
 
-def _family_search(e: Evidence, kind) -> _SlipSearch | None:
+def _family_search(e: Evidence, kind: Kind) -> _SlipSearch | None:
     """The search in the family of formulas whose right one gives autograd's gradient (batch norm with
     the variance divided by n, or by n−1, as the user's forward does); the reference layer's when none does."""
     first = None
@@ -299,7 +300,7 @@ class _SlipSearch:
     dtype (float32 for half precision); each variant's shape first found on the meta device, so that
     one of another shape (an N×N broadcast among them) is never computed."""
 
-    def __init__(self, e: Evidence, formula: Formula, family):
+    def __init__(self, e: Evidence, formula: Formula, family: Family):
         self.e, self.formula, self.family = e, formula, family
         dtype = torch.promote_types(e.value.dtype, torch.float32)
         env = formula_env(e.context.kind, e.context.tensors, **dict(family.env))
