@@ -206,3 +206,37 @@ def histogram(value: torch.Tensor, ref: torch.Tensor | None, stats: tuple[Tensor
         low, high = low - 0.5, high + 0.5
     counts = [tuple(int(c) for c in torch.histc(flat, bins=bins, min=low, max=high).tolist()) for flat in flats]
     return Histogram(low, high, counts[0], counts[1] if len(counts) > 1 else None, every)
+
+
+# -- difference map -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DifferenceMap:
+    """|yours − reference| on the tensor's own layout, pooled to a small grid keeping each cell's
+    largest value (one wrong element still shows); for tensors of different shapes, just the shapes."""
+
+    shape: tuple[int, ...]
+    ref_shape: tuple[int, ...]
+    cells: tuple[tuple[float, ...], ...] = ()  # rows of the grid (1 for a vector); () for different shapes
+    scale: float = 0.0  # the largest difference
+
+
+MAP_ROWS, MAP_COLUMNS = 4, 64  # the histogram panel's six lines: a title, the grid, where
+
+
+def difference_map(value: torch.Tensor, ref: torch.Tensor) -> DifferenceMap | None:
+    """None for what has no layout to draw (a scalar, more than two dimensions of the same shape)."""
+    if not isinstance(value, torch.Tensor) or not isinstance(ref, torch.Tensor):
+        return None
+    if value.shape != ref.shape:
+        return DifferenceMap(tuple(value.shape), tuple(ref.shape))
+    if value.dim() not in (1, 2) or not value.numel():
+        return None
+    dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
+    d = (value.detach().to(dtype) - ref.detach().to(dtype)).abs().nan_to_num(nan=math.inf)
+    grid = d.reshape(1, 1, *(d.shape if d.dim() == 2 else (1, d.shape[0])))
+    rows, columns = min(MAP_ROWS, grid.shape[2]), min(MAP_COLUMNS, grid.shape[3])
+    pooled = torch.nn.functional.adaptive_max_pool2d(grid, (rows, columns))[0, 0]
+    finite = pooled[torch.isfinite(pooled)]
+    scale = float(finite.max()) if finite.numel() else math.inf
+    return DifferenceMap(tuple(value.shape), tuple(ref.shape), tuple(tuple(row) for row in pooled.tolist()), scale)

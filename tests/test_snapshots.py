@@ -65,3 +65,15 @@ def test_80x24(snap_compare):
 def test_course_network_at_batch_norms_backward(snap_compare):
     course = app(net=("lin", "batchnorm", "tanh", "lin", "cross_entropy"), hidden=(16,))
     assert snap_compare(course, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))
+
+
+@pytest.mark.parametrize("sample", ["transposed.py", "bias_wrong_axis.py"])
+def test_difference_map_at_the_mismatch(snap_compare, sample):
+    """Beside the histogram, where yours differs: the shapes side by side when they differ (the
+    grid of |Δ| for a ReLU mask is in test_sample_bug_stopped_at_its_mismatch)."""
+    assert snap_compare(app(sample), terminal_size=(120, 40), run_before=keys("m"))
+
+
+def test_relu_mask_at_80x24(snap_compare):
+    """At 80×24 the histogram and the map give way; the hint and the verdict stay."""
+    assert snap_compare(app("relu_mask.py"), terminal_size=(80, 24), run_before=keys("m"))

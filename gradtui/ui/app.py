@@ -47,7 +47,7 @@ from gradtui.ui.widgets.timing import TimingPane
 if TYPE_CHECKING:  # torch loads in the worker, after the first frame
     from gradtui.bench.runner import Roofline, VersionResult
     from gradtui.session import DebugSession, Location, StepReport
-    from gradtui.stats import Histogram
+    from gradtui.stats import DifferenceMap, Histogram
     from gradtui.ui.bench_process import TimingSetup
 
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
@@ -88,6 +88,7 @@ class Frame:
     report: StepReport
     loss: float | None  # the loss once this step has run
     histograms: dict[str, Histogram | None]  # by tensor name
+    maps: dict[str, DifferenceMap | None]  # by tensor name, for those that do not match
 
 
 @dataclass
@@ -359,7 +360,12 @@ class GradTUI(App[int]):
     def _show_histogram(self, frame: Frame | None) -> None:
         name = self.query_one(TensorTable).selected if frame else None
         reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
-        self.query_one(HistogramPanel).show(name, frame.histograms.get(name) if frame and name else None, reference)
+        panel = self.query_one(HistogramPanel)
+        if frame is None or name is None:
+            panel.show(name, None, reference)
+            return
+        where = next((t.where for t in frame.report.tensors if t.name == name), None)
+        panel.show(name, frame.histograms.get(name), reference, frame.maps.get(name), where)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if (not self.is_running or event.data_table.id != "tensor-table" or self.shown_step is None
@@ -492,11 +498,13 @@ class GradTUI(App[int]):
 
 def _frame(session, report) -> Frame:
     """Runs in the worker: everything the screen needs of a step that torch computes."""
-    from gradtui.stats import histogram
+    from gradtui.stats import difference_map, histogram
 
     histograms = {t.name: histogram(session.tensor(t.name), session.reference_tensor(t.name), (t.stats, t.ref))
                   for t in report.tensors}
-    return Frame(report, session.loss, histograms)
+    maps = {t.name: difference_map(session.tensor(t.name), session.reference_tensor(t.name))
+            for t in report.tensors if not t.match}
+    return Frame(report, session.loss, histograms, maps)
 
 
 def _mtime(path: Path | None) -> float | None:

@@ -1,32 +1,106 @@
 """The selected tensor's values beside its reference's (autograd's gradient, or the reference
-layer's output), as two sparklines over one shared range."""
+layer's output), as two sparklines over one shared range; and, when it does not match, where it
+differs: |yours − reference| on the tensor's own layout, its largest value in each cell."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.widgets import Sparkline, Static
 
+from gradtui.formatting import number, shape
+
 if TYPE_CHECKING:
-    from gradtui.stats import Histogram
+    from gradtui.stats import DifferenceMap, Histogram
+
+SHADES = " ·░▒▓█"  # 0, then up to 1/8, 1/4, 1/2, 3/4 and all of the largest difference
+
+
+def shade(value: float, scale: float) -> str:
+    if value == 0 or not scale:
+        return SHADES[0]
+    if not math.isfinite(value):
+        return SHADES[-1]
+    share = value / scale
+    return next(mark for mark, top in zip(SHADES[1:], (1 / 8, 1 / 4, 1 / 2, 3 / 4, math.inf)) if share <= top)
+
+
+def map_lines(difference: DifferenceMap, reference: str, where: str | None, width: int) -> list[str]:
+    """The map as markup lines for `width` columns: a title, the grid (columns pooled again to the
+    width, keeping each cell's largest), its scale, and where in words."""
+    if not difference.cells:
+        return _shapes_side_by_side(difference, reference)
+    columns = len(difference.cells[0])
+    out = min(columns, max(1, width))
+    edges = [i * columns // out for i in range(out + 1)]
+    lines = [f"|Δ| on {shape(difference.shape)} · largest {number(difference.scale)}"]
+    for row in difference.cells:
+        pooled = [max(row[edges[i]:edges[i + 1]]) for i in range(out)]
+        lines.append("[$error]" + escape("".join(shade(value, difference.scale) for value in pooled)) + "[/]")
+    if where:
+        lines.append(f"[dim]{escape(where)}[/]")
+    return lines
+
+
+def _block(dims: tuple[int, ...]) -> tuple[int, int]:
+    """A shape as a block of (lines, columns) that grows with the log of its sizes: 1 to 4 lines."""
+    rows, cols = (dims[-2] if len(dims) > 1 else 1), (dims[-1] if dims else 1)
+    return 1 + min(3, int(math.log10(max(rows, 1)))), 2 + min(14, 3 * int(math.log10(max(cols, 1))))
+
+
+def _shapes_side_by_side(difference: DifferenceMap, reference: str) -> list[str]:
+    """Yours and the reference's shapes, drawn as blocks side by side: different shapes have
+    nothing to lay over each other."""
+    labels = [f"yours {shape(difference.shape)}", f"{reference} {shape(difference.ref_shape)}"]
+    blocks = [_block(difference.shape), _block(difference.ref_shape)]
+    width = max(len(labels[0]), blocks[0][1]) + 3
+    lines = [f"[b]{labels[0]:<{width}}{labels[1]}[/]"]
+    for line in range(max(lines_ for lines_, _ in blocks)):
+        cells = ["█" * columns if line < lines_ else "" for lines_, columns in blocks]
+        lines.append(f"[$error]{cells[0]:<{width}}[/][$success]{cells[1]}[/]")
+    return lines
+
+
+class DifferenceMapView(Static):
+    """The map, drawn for the width it has (it draws again when that changes)."""
+
+    difference: DifferenceMap | None = None
+    reference: str = "autograd"
+    where: str | None = None
+
+    def show(self, difference: DifferenceMap | None, reference: str, where: str | None) -> None:
+        self.difference, self.reference, self.where = difference, reference, where
+        self.display = difference is not None
+        self.refresh()
+
+    def render(self) -> str:
+        if self.difference is None:
+            return ""
+        return "\n".join(map_lines(self.difference, self.reference, self.where, max(8, self.size.width)))
 
 
 class HistogramPanel(Vertical):
     showing: str | None = None  # the tensor on show
 
     def compose(self) -> ComposeResult:
-        yield Static(id="hist-yours-label")
-        yield Sparkline([], id="hist-yours")
-        yield Static(id="hist-ref-label")
-        yield Sparkline([], id="hist-ref")
+        with Horizontal(id="hist-row"):
+            with Vertical(id="hist-bars"):
+                yield Static(id="hist-yours-label")
+                yield Sparkline([], id="hist-yours")
+                yield Static(id="hist-ref-label")
+                yield Sparkline([], id="hist-ref")
+            yield DifferenceMapView(id="diff-map")
 
-    def show(self, name: str | None, histogram: Histogram | None, reference: str = "autograd") -> None:
+    def show(self, name: str | None, histogram: Histogram | None, reference: str = "autograd",
+             difference: DifferenceMap | None = None, where: str | None = None) -> None:
         yours, ref = self.query_one("#hist-yours", Sparkline), self.query_one("#hist-ref", Sparkline)
         yours_label, ref_label = self.query_one("#hist-yours-label", Static), self.query_one("#hist-ref-label", Static)
         self.showing = name
+        self.query_one(DifferenceMapView).show(difference, reference, where)
         if name is None or histogram is None:
             self.border_title = "histogram"
             yours.data, ref.data = [], []
