@@ -90,6 +90,33 @@ def output_lines(output: str) -> list[tuple[Cell, ...]]:
     return shown
 
 
+def first_nonfinite_index(reports: list[StepReport]) -> int | None:
+    """The first step of these whose tensors hold a NaN or an Inf."""
+    return next((report.step.index for report in reports
+                 if any(t.stats is not None and not t.stats.finite for t in report.tensors)), None)
+
+
+def pass_summary(reports: list[StepReport], replay=None) -> list[tuple[Cell, ...]]:
+    """The whole pass in a few short lines (a narrow panel's): where it first fails, in the run or in
+    its float64 replay (`replay`: rows, mismatch, note), and where the forward first deviates."""
+    failing = next((r for r in reports if not r.ok), None)
+    deviating = next((r for r in reports if r.deviating_tensor is not None), None)
+    if failing is None:
+        lines = [(mark_cell("✓"), Cell(" all match"))]
+        if replay is not None and replay.mismatch is not None:
+            lines += [(mark_cell("✗"), Cell(" in float64 only:")),
+                      (Cell(f"  step {replay.mismatch.index}, {replay.mismatch.tensor}"),),
+                      (Cell(f"  first {replay.rows} rows", "dim"),)]
+        elif replay is not None and replay.note:
+            lines += [(Cell("float64 replay stopped:", "dim"),), (Cell("  a step raised", "dim"),)]
+    else:
+        what = "raised" if failing.error is not None else "mismatch"
+        lines = [(mark_cell(failing.mark), Cell(f" {what} at step {failing.step.index}"))]
+    if deviating is not None and deviating is not failing:
+        lines.append((mark_cell("≠"), Cell(f" deviates at step {deviating.step.index}")))
+    return lines
+
+
 def error_text(error: StepError) -> str:
     """A StepError in one line, its file relative to the working directory when under it."""
     where = f" ({short_path(error.file)}:{error.line})" if error.file else ""

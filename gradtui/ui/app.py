@@ -37,6 +37,7 @@ from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.formatting import short_path
 from gradtui.steps import build_steps, layer_specs, network_kinds
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
+from gradtui.ui.views import PipelineView, pipeline_view
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
@@ -287,7 +288,7 @@ class GradTUI(App[int]):
         if not self._current(message.generation):
             return
         self.replay = message.verdict
-        self.query_one(Pipeline).show(self)
+        self.query_one(Pipeline).show(self._pipeline_view())
         if message.verdict.mismatch is not None:
             where = message.verdict.mismatch
             self.notify(message.verdict.hint, title=f"✗ seen in float64 only: step {where.index}, {where.tensor}",
@@ -334,14 +335,14 @@ class GradTUI(App[int]):
         elif self.target is not None and index >= self.target or index == len(self.steps) - 1:
             self._show()
         else:
-            self.query_one(Pipeline).show(self)
+            self.query_one(Pipeline).show(self._pipeline_view())
 
     # -- showing --------------------------------------------------------------------------
 
     def _show(self) -> None:
         """The target step, if its frame has landed; else ⟳ on it and the rest as it was."""
         target = self.target
-        self.query_one(Pipeline).show(self)
+        self.query_one(Pipeline).show(self._pipeline_view())
         if target is not None and target >= self.fresh:
             return
         frame = self.frames[target] if target is not None else None
@@ -352,6 +353,10 @@ class GradTUI(App[int]):
         self.query_one(TensorTable).show(frame.report if frame else None, self.config.tolerances, self.config.dtype)
         self._show_histogram(frame)
         self.call_after_refresh(self._shown, target)
+
+    def _pipeline_view(self, seeking: bool = False) -> PipelineView:
+        return pipeline_view(self.steps, self.frames, self.fresh, self.target, self.shown_step, self.changes, seeking,
+                             self.replay, self.session is None)
 
     def _shown(self, target: int | None) -> None:
         if self.target == target:
@@ -404,7 +409,7 @@ class GradTUI(App[int]):
                 self.target = index
                 return
         if self.fresh < len(self.steps):
-            self.query_one(Pipeline).show(self, seeking=True)
+            self.query_one(Pipeline).show(self._pipeline_view(seeking=True))
             return
         self._seeking = None
         self.target = len(self.steps) - 1
