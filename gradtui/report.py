@@ -77,6 +77,13 @@ def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
 OUTPUT_LINES = 6  # of what a step printed, shown under its table (the JSON has it all)
 
 
+def panel_lines(report: StepReport) -> list[tuple[Cell, ...]]:
+    """What the app's tensor panel shows under its table: the step's lines, and, as its title
+    (step_title) says for the CLI, the gradient from above that autograd fed it."""
+    fed = [(Cell(f"fed autograd's {', '.join(report.fed)} from above", "dim"),)] if report.fed else []
+    return step_lines(report) + fed
+
+
 def output_lines(output: str) -> list[tuple[Cell, ...]]:
     """What the user's code printed during the step: its last lines."""
     lines = output.rstrip("\n").splitlines()

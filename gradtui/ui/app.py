@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
@@ -372,9 +372,8 @@ class GradTUI(App[int]):
         where = next((t.where for t in frame.report.tensors if t.name == name), None)
         panel.show(name, frame.histograms.get(name), reference, frame.maps.get(name), where)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if (not self.is_running or event.data_table.id != "tensor-table" or self.shown_step is None
-                or self.shown_step >= len(self.frames)):
+    def on_tensor_table_selected(self, message: TensorTable.Selected) -> None:
+        if not self.is_running or self.shown_step is None or self.shown_step >= len(self.frames):
             return
         self._show_histogram(self.frames[self.shown_step])
 

@@ -12,6 +12,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from gradtui.formatting import short_path
+from gradtui.report import error_text
 from gradtui.steps import LayerSpec, Step
 
 
@@ -61,8 +62,7 @@ class StepPanel(Vertical):
         if self.problem is None:
             error_view.display = error is not None
             if error is not None:
-                where = f" at {escape(short_path(error.file))}:{error.line}" if error.file else ""
-                error_view.update(f"[bold]{escape(error.type)}[/]{where}: {escape(error.message)}")
+                error_view.update(escape(error_text(error)))
         if source is None:
             code_view.update("[dim]loading…[/]")
             return

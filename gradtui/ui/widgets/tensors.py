@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from gradtui.report import TENSOR_COLUMNS, Cell, step_lines, tensor_row
+from gradtui.report import TENSOR_COLUMNS, Cell, panel_lines, tensor_row
 
 
 def cell_text(cell: Cell, colors: dict[str, str]) -> Text:
@@ -24,7 +27,12 @@ def cells(row: tuple[Cell, ...], colors: dict[str, str]) -> tuple[Text, ...]:
 
 
 class TensorTable(Vertical):
-    """The tensor table, its hint, and the tolerance in use."""
+    """The tensor table, its hint, and the tolerance in use. Moving through the table posts
+    `TensorTable.Selected` with the tensor's name."""
+
+    @dataclass
+    class Selected(Message):
+        name: str | None
 
     def compose(self) -> ComposeResult:
         table = DataTable(id="tensor-table", cursor_type="row", zebra_stripes=True)
@@ -42,9 +50,7 @@ class TensorTable(Vertical):
         if report is not None:
             for t in report.tensors:
                 table.add_row(*cells(tensor_row(t), colors), key=t.name)
-            hints = [Text.assemble(*cells(line, colors)) for line in step_lines(report)]
-            if report.fed:
-                hints.append(Text(f"fed autograd's {', '.join(report.fed)} from above", style="dim"))
+            hints = [Text.assemble(*cells(line, colors)) for line in panel_lines(report)]
             bad = report.failing_tensor
             if bad is not None:
                 table.move_cursor(row=report.tensors.index(bad))
@@ -54,6 +60,10 @@ class TensorTable(Vertical):
         rtol, atol = tolerance
         self.query_one("#tolerance", Static).update(
             f"[dim]match: max|Δ| ≤ atol + rtol·max|reference|   rtol {rtol:g} · atol {atol:g} ({dtype})[/]")
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self.post_message(self.Selected(self.selected))
 
     @property
     def selected(self) -> str | None:
