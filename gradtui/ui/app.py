@@ -31,7 +31,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, TabbedContent, TabPane
-from textual.worker import Worker, get_current_worker
+from textual.worker import get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.formatting import short_path
@@ -46,10 +46,8 @@ from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
 
 if TYPE_CHECKING:  # torch loads in the worker, after the first frame
-    from gradtui.bench.runner import Roofline, VersionResult
     from gradtui.session import DebugSession, Location, StepReport
     from gradtui.stats import DifferenceMap, Histogram
-    from gradtui.ui.bench_process import TimingSetup
 
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
 
@@ -130,17 +128,6 @@ class LoadFailed(Message):
     bad_input: bool
 
 
-@dataclass
-class BenchRow(Message):
-    result: TimingSetup | VersionResult | Roofline
-
-
-@dataclass
-class BenchFinished(Message):
-    cancelled: bool
-    error: str | None = None
-
-
 class GradTUI(App[int]):
     CSS_PATH = Path(__file__).with_name("gradtui.tcss")  # absolute: subclasses live elsewhere
     TITLE = "gradtui"
@@ -169,7 +156,6 @@ class GradTUI(App[int]):
         self._seeking: int | None = None  # `m` waits for frames from this step on
         self._generation = 0
         self._layers_mtime = _mtime(config.layers)
-        self._timing_worker: Worker | None = None
         self._cuda = False
         self.replay: ReplayVerdict | None = None  # the float64 replay of a matching pass, once run
         self._subtitle_state = ""  # " · loading torch…", …: what the header says is under way
@@ -453,9 +439,8 @@ class GradTUI(App[int]):
         config = self._bench_config()
         rows = len(config.versions or VERSION_NUMBERS) + (config.layers is not None)
         lesson = "" if config == self.config else " of the lesson's network at these widths"
-        self.query_one(TimingPane).start(rows + 1, f"the floor and {rows} versions{lesson}")
         self.timing = True
-        self._timing_worker = self._timing_job(config)
+        self.query_one(TimingPane).run(self._bench, config, rows + 1, f"the floor and {rows} versions{lesson}")
 
     def _bench_config(self) -> RunConfig:
         """The versions are the lesson's network: another --net times that one at its widths, without
@@ -464,40 +449,11 @@ class GradTUI(App[int]):
             return self.config
         return replace(self.config, net=None, hidden=self.config.widths, layers=None)
 
-    @work(thread=True, group="timing", exit_on_error=False)
-    def _timing_job(self, config: RunConfig) -> None:
-        worker = get_current_worker()
-        results = iter(self._bench(config))
-        try:
-            for result in results:  # None: a heartbeat while a version runs, to stop at once
-                if worker.is_cancelled:
-                    break
-                if result is not None:
-                    self.post_message(BenchRow(result))
-        except Exception as exc:
-            self.post_message(BenchFinished(False, f"{type(exc).__name__}: {exc}"))
-            return
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()  # ends the timing process, if it still runs
-        self.post_message(BenchFinished(worker.is_cancelled))
-
-    def on_bench_row(self, message: BenchRow) -> None:
-        if not self.is_running:
-            return
-        self.query_one(TimingPane).add(message.result)
-
-    def on_bench_finished(self, message: BenchFinished) -> None:
-        if not self.is_running:
-            return
+    def on_timing_pane_finished(self, message: TimingPane.Finished) -> None:
         self.timing = False
-        self.query_one(TimingPane).finish(message.cancelled, message.error)
 
     def action_cancel_timing(self) -> None:
-        if self._timing_worker is not None:
-            self._timing_worker.cancel()
-            self.query_one(TimingPane).status("[$warning]cancelling…[/]")
+        self.query_one(TimingPane).cancel()
 
 
 def _frame(session, report) -> Frame:

@@ -1,10 +1,17 @@
-"""The timing pane: the bench runner's rows as they land, a progress bar, and the floor."""
+"""The timing pane: it runs the bench (in a worker of its own), shows the runner's rows as they
+land, a progress bar, and the floor; it posts TimingPane.Finished when the run ends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import Worker, get_current_worker
 
 from gradtui.report import BENCH_COLUMNS, bench_row, floor_rows
 from gradtui.ui.bench_process import TimingSetup
@@ -12,6 +19,55 @@ from gradtui.ui.widgets.tensors import cells
 
 
 class TimingPane(Vertical):
+    @dataclass
+    class Row(Message):
+        result: object  # TimingSetup | VersionResult | Roofline
+
+    @dataclass
+    class Finished(Message):
+        cancelled: bool
+        error: str | None = None
+
+    _worker: Worker | None = None
+
+    def run(self, bench: Callable[[object], Iterable], config, total: int, what: str) -> None:
+        """Times `bench(config)`'s rows (None among them: a heartbeat while a version runs, to stop at once)."""
+        self.start(total, what)
+        self._worker = self._timing_job(bench, config)
+
+    def cancel(self) -> None:
+        if self._worker is not None and self._worker.is_running:
+            self._worker.cancel()
+            self.status("[$warning]cancelling…[/]")
+
+    @work(thread=True, group="timing", exit_on_error=False)
+    def _timing_job(self, bench: Callable[[object], Iterable], config) -> None:
+        worker = get_current_worker()
+        results = iter(bench(config))
+        try:
+            for result in results:
+                if worker.is_cancelled:
+                    break
+                if result is not None:
+                    self.post_message(self.Row(result))
+        except Exception as exc:
+            self.post_message(self.Finished(False, f"{type(exc).__name__}: {exc}"))
+            return
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # ends the timing process, if it still runs
+        self.post_message(self.Finished(worker.is_cancelled))
+
+    def on_timing_pane_row(self, message: Row) -> None:
+        message.stop()
+        if self.is_attached and self.app.is_running:
+            self.add(message.result)
+
+    def on_timing_pane_finished(self, message: Finished) -> None:
+        if self.is_attached and self.app.is_running:  # the app hears of it too: what t and escape can do
+            self.finish(message.cancelled, message.error)
+
     def compose(self) -> ComposeResult:
         yield Static("[dim]press [b]t[/] to verify and time the lesson's versions; [b]escape[/] cancels[/]",
                      id="timing-status")
