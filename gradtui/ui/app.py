@@ -37,7 +37,7 @@ from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.formatting import short_path
 from gradtui.steps import build_steps, layer_specs, network_kinds
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
-from gradtui.ui.views import PipelineView, pipeline_view
+from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
@@ -334,9 +334,9 @@ class GradTUI(App[int]):
         frame = self.frames[target] if target is not None else None
         upcoming = self.steps[0 if target is None else target]
         source = self.sources[upcoming.index] if self.sources else None
-        self.query_one(StepPanel).show(self.specs, upcoming, frame.report if frame else None, source,
-                                       self.current_theme.dark)
-        self.query_one(TensorTable).show(frame.report if frame else None, self.config.tolerances, self.config.dtype)
+        report = frame.report if frame else None
+        self.query_one(StepPanel).show(step_view(self.specs, upcoming, report, source), self.current_theme.dark)
+        self.query_one(TensorTable).show(tensor_view(report, self.config.tolerances, self.config.dtype))
         self._show_histogram(frame)
         self.call_after_refresh(self._shown, target)
 
@@ -350,13 +350,7 @@ class GradTUI(App[int]):
 
     def _show_histogram(self, frame: Frame | None) -> None:
         name = self.query_one(TensorTable).selected if frame else None
-        reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
-        panel = self.query_one(HistogramPanel)
-        if frame is None or name is None:
-            panel.show(name, None, reference)
-            return
-        where = next((t.where for t in frame.report.tensors if t.name == name), None)
-        panel.show(name, frame.histograms.get(name), reference, frame.maps.get(name), where)
+        self.query_one(HistogramPanel).show(histogram_view(frame, name))
 
     def on_tensor_table_selected(self, message: TensorTable.Selected) -> None:
         if not self.is_running or self.shown_step is None or self.shown_step >= len(self.frames):

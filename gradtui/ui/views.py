@@ -5,12 +5,15 @@ widgets are handed a view and render it (data down); they report what happened w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gradtui.report import Cell, first_nonfinite_index, pass_summary
+from gradtui.report import TENSOR_COLUMNS, Cell, error_text, first_nonfinite_index, panel_lines, pass_summary, tensor_row
+from gradtui.steps import LayerSpec, Step
 
 if TYPE_CHECKING:
-    from gradtui.steps import Step
+    from gradtui.session import StepReport
+    from gradtui.stats import DifferenceMap, Histogram
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,94 @@ def pipeline_view(steps, frames, fresh: int, target: int | None, shown_step: int
     loss = frames[current].loss if current is not None and current < len(frames) else None
     summary = tuple(pass_summary(reports, replay)) if not loading and fresh == len(steps) else ()
     return PipelineView(tuple(rows), loss, summary, loading)
+
+
+# -- the step panel ---------------------------------------------------------------------------
+
+def formula(step: Step) -> str:
+    spec = step.spec
+    w, b = spec.params if spec.params else ("", "")
+    text = spec.entry.forward_text if step.direction == "forward" else spec.entry.backward_text
+    return text.format(inp=spec.inp, out=spec.out, w=w, b=b)
+
+
+def chain_rule(specs: tuple[LayerSpec, ...], step: Step) -> str:
+    """Backward: ∂loss/∂x as the product of one factor per layer, this step's in red (as the notes
+    colour it). Forward: the composition of the layers, this step's in red."""
+    if step.direction == "forward":
+        text = "x"
+        for spec in specs:
+            name = f"[bold $error]{spec.name}[/]" if spec is step.spec else spec.name
+            text = f"{name}({text}, y)" if spec.entry.loss else f"{name}({text})"
+        return f"loss = {text}"
+    factors = []
+    for spec in reversed(specs):
+        top = "loss" if spec.entry.loss else spec.out
+        bottom = spec.inp
+        factor = f"∂{top}/∂{bottom}"
+        factors.append(f"[bold $error]{factor}[/]" if spec is step.spec else factor)
+    return "∂loss/∂x = " + " × ".join(factors)
+
+
+@dataclass(frozen=True)
+class StepView:
+    title: str  # step 5 · backward · lin2 (ran)
+    chain: str  # markup: the chain rule, this step's factor highlighted
+    formula: str
+    error: str | None  # what the step raised, as check says it
+    source: tuple[str, int, str] | None  # (file, first line, code) of the method that runs; None: loading
+    highlight: tuple[int, ...] = ()  # the line that raised, when it is in that code
+
+
+def step_view(specs: tuple[LayerSpec, ...], step: Step, report: StepReport | None,
+              source: tuple[str, int, str] | None) -> StepView:
+    """`step` as it ran (`report`), or the step to run next (report None)."""
+    error = report.error if report else None
+    highlight = ()
+    if error is not None and error.file and source is not None and Path(error.file).resolve() == Path(source[0]).resolve():
+        highlight = (error.line,)
+    return StepView(f"step {step.index} · {step.direction} · {step.layer} ({'ran' if report else 'next'})",
+                    chain_rule(specs, step), formula(step), error_text(error) if error else None, source, highlight)
+
+
+# -- the tensor panel -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TensorView:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[Cell, ...]], ...]  # (tensor name, its cells)
+    lines: tuple[tuple[Cell, ...], ...]  # hints, where, notes, output, error
+    cursor: int | None  # the row to select: the first that fails
+    failing: bool
+    tolerance: str
+
+
+def tensor_view(report: StepReport | None, tolerance: tuple[float, float], dtype: str) -> TensorView:
+    rtol, atol = tolerance
+    rule = f"match: max|Δ| ≤ atol + rtol·max|reference|   rtol {rtol:g} · atol {atol:g} ({dtype})"
+    if report is None:
+        return TensorView(TENSOR_COLUMNS, (), (), None, False, rule)
+    bad = report.failing_tensor
+    return TensorView(TENSOR_COLUMNS, tuple((t.name, tensor_row(t)) for t in report.tensors),
+                      tuple(panel_lines(report)), report.tensors.index(bad) if bad is not None else None,
+                      not report.ok, rule)
+
+
+# -- the histogram panel ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class HistogramView:
+    name: str | None  # the tensor on show
+    histogram: Histogram | None
+    reference: str  # "autograd", or "the reference layer" for a forward output
+    difference: DifferenceMap | None = None  # for a tensor that does not match
+    where: str | None = None
+
+
+def histogram_view(frame, name: str | None) -> HistogramView:
+    """The selected tensor of a frame (None: no step on show)."""
+    reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
+    if frame is None or name is None:
+        return HistogramView(name, None, reference)
+    where = next((t.where for t in frame.report.tensors if t.name == name), None)
+    return HistogramView(name, frame.histograms.get(name), reference, frame.maps.get(name), where)

@@ -15,7 +15,8 @@ from textual.widgets import Sparkline, Static
 from gradtui.formatting import number, shape
 
 if TYPE_CHECKING:
-    from gradtui.stats import DifferenceMap, Histogram
+    from gradtui.stats import DifferenceMap
+    from gradtui.ui.views import HistogramView
 
 SHADES = " ·░▒▓█"  # 0, then up to 1/8, 1/4, 1/2, 3/4 and all of the largest difference
 
@@ -95,12 +96,12 @@ class HistogramPanel(Vertical):
                 yield Sparkline([], id="hist-ref")
             yield DifferenceMapView(id="diff-map")
 
-    def show(self, name: str | None, histogram: Histogram | None, reference: str = "autograd",
-             difference: DifferenceMap | None = None, where: str | None = None) -> None:
+    def show(self, view: HistogramView) -> None:
         yours, ref = self.query_one("#hist-yours", Sparkline), self.query_one("#hist-ref", Sparkline)
         yours_label, ref_label = self.query_one("#hist-yours-label", Static), self.query_one("#hist-ref-label", Static)
+        name, histogram, reference = view.name, view.histogram, view.reference
         self.showing = name
-        self.query_one(DifferenceMapView).show(difference, reference, where)
+        self.query_one(DifferenceMapView).show(view.difference, reference, view.where)
         if name is None or histogram is None:
             self.border_title = "histogram"
             yours.data, ref.data = [], []

@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from gradtui.report import TENSOR_COLUMNS, Cell, panel_lines, tensor_row
+from gradtui.report import TENSOR_COLUMNS, Cell
+from gradtui.ui.views import TensorView
 
 
 def cell_text(cell: Cell, colors: dict[str, str]) -> Text:
@@ -41,25 +42,19 @@ class TensorTable(Vertical):
         yield Static(id="hint")
         yield Static(id="tolerance")
 
-    def show(self, report, tolerance: tuple[float, float], dtype: str) -> None:
+    def show(self, view: TensorView) -> None:
         table = self.query_one(DataTable)
         hint = self.query_one("#hint", Static)
         table.clear()
         colors = self.app.get_css_variables()
-        hints = []
-        if report is not None:
-            for t in report.tensors:
-                table.add_row(*cells(tensor_row(t), colors), key=t.name)
-            hints = [Text.assemble(*cells(line, colors)) for line in panel_lines(report)]
-            bad = report.failing_tensor
-            if bad is not None:
-                table.move_cursor(row=report.tensors.index(bad))
-        hint.update(Text("\n").join(hints))
-        hint.display = bool(hints)
-        hint.set_class(report is not None and not report.ok, "-mismatch")
-        rtol, atol = tolerance
-        self.query_one("#tolerance", Static).update(
-            f"[dim]match: max|Δ| ≤ atol + rtol·max|reference|   rtol {rtol:g} · atol {atol:g} ({dtype})[/]")
+        for name, row in view.rows:
+            table.add_row(*cells(row, colors), key=name)
+        if view.cursor is not None:
+            table.move_cursor(row=view.cursor)
+        hint.update(Text("\n").join(Text.assemble(*cells(line, colors)) for line in view.lines))
+        hint.display = bool(view.lines)
+        hint.set_class(view.failing, "-mismatch")
+        self.query_one("#tolerance", Static).update(f"[dim]{view.tolerance}[/]")
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
