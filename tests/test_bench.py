@@ -147,9 +147,21 @@ def test_outer_product_estimate_at_the_default_size():
     assert extra == 50_000 * 784 * 50 * 4
 
 
-def test_flops():
-    assert gemm_flops(10, (4, 3, 1)) == 3 * (2 * 10 * 4 * 3 + 2 * 10 * 3 * 1)
-    assert gemm_flops(10, (4, 3, 1), input_grad=False) == gemm_flops(10, (4, 3, 1)) - 2 * 10 * 4 * 3
+@pytest.mark.parametrize("version", [5, 7])
+def test_the_flops_are_what_torch_counts_in_the_versions_gemms(version):
+    """GFLOP/s divides gemm_flops by the time: it must be the matrix products the version really runs,
+    as torch's own FLOP counter sees them (version 7 computes no x.g)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    n, sizes = 32, (20, 6, 1)
+    g = torch.Generator().manual_seed(0)
+    params = {}
+    for k, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
+        params[f"w{k}"], params[f"b{k}"] = torch.randn(fan_in, fan_out, generator=g), torch.zeros(fan_out)
+    run = VERSIONS[version].build(torch.randn(n, sizes[0], generator=g), torch.randn(n, generator=g), params)
+    with FlopCounterMode(display=False) as counter:
+        run()
+    assert counter.get_total_flops() == gemm_flops(n, sizes, input_grad=VERSIONS[version].input_grad)
 
 
 def test_an_outer_product_over_budget_is_timed_on_the_rows_that_fit_and_scaled():

@@ -1,5 +1,6 @@
 """gradtui check on the command line: output, JSON, exit codes, and one-line errors."""
 
+import json
 import os
 import subprocess
 import sys
@@ -57,11 +58,12 @@ def test_dtype_sets_the_default_tolerances(capsys):
 
 
 def test_options_before_the_command_are_kept(capsys):
-    _, report = check_json(capsys, "--batch", "40")  # after
-    code = __import__("gradtui.cli", fromlist=["main"]).main(["--batch", "40", "check", "--json", "--seed", "1"])
-    import json
-    before = json.loads(capsys.readouterr().out)
+    """`gradtui --batch 40 check --seed 1` is `gradtui check --batch 40 --seed 1`: the same report."""
+    _, after = check_json(capsys, "--batch", "40", "--seed", "1")
+    code, out, _ = run_cli(capsys, "--batch", "40", "check", "--json", "--seed", "1")
+    before = json.loads(out)
     assert code == 0 and before["config"]["batch"] == 40 and before["config"]["seed"] == 1
+    assert before == after
 
 
 BAD_INPUT = [
