@@ -344,3 +344,19 @@ async def test_leaving_from_any_state_is_clean(tmp_path, gate, state):
     if frame is not None:  # a frame landing after the end
         app.post_message(FrameReady(app._generation, 0, frame))
         app.on_frame_ready(FrameReady(app._generation, 0, frame))
+
+
+async def test_the_difference_map_follows_the_selected_tensor():
+    """Beside the histogram: shown for a tensor that does not match, hidden for one that does."""
+    from gradtui.ui.widgets.histogram import DifferenceMapView
+
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=SAMPLES / "transposed.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        view = app.query_one(DifferenceMapView)
+        assert app.query_one(TensorTable).selected == "w2.g"
+        assert view.display and view.difference.shape == (1, 50) and view.difference.ref_shape == (50, 1)
+        app.query_one("#tensor-table", DataTable).focus()
+        await pilot.press("up")  # l2.g, which matches
+        await settle(pilot)
+        assert app.query_one(TensorTable).selected == "l2.g" and not view.display
