@@ -347,7 +347,7 @@ class DebugSession:
             if expected is None and reference.error:
                 comparison = replace(comparison, hint=reference.error)
             elif not comparison.match:
-                # computed from a gradient already wrong: nothing to diagnose here
+                # a gradient computed from one already wrong (`inherited`) has nothing to diagnose here
                 hint = inherited if inherited and comparison.diff is not None else \
                     explain(comparison, value, expected, replace(context, role=role))
                 comparison = replace(comparison, hint=hint, where=where_wrong(value, expected, comparison))
