@@ -74,7 +74,8 @@ def _common_options() -> argparse.ArgumentParser:
     add("--init", choices=INITS, help="notes: zero biases, as in the lesson; random: small random biases")
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
     add("--layers", type=Path, metavar="FILE",
-        help="a Python file defining your own Lin, Relu, Tanh, BatchNorm, Mse and/or CrossEntropy")
+        help="a Python file (or a Jupyter notebook) defining your own Lin, Relu, Tanh, BatchNorm, Mse and/or "
+             "CrossEntropy")
     add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
@@ -198,7 +199,7 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     from gradtui.session import DebugSession
 
     session = DebugSession(config)
-    for warning in session.data.warnings:
+    for warning in (*session.data.warnings, *session.network.notes):
         err.print(f"gradtui: warning: {escape(warning)}")
     if err.is_terminal and not getattr(args, "json", False):
         from rich.progress import Progress

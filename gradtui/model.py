@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
+import linecache
 import sys
 import traceback
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ import torch
 from gradtui import layers as reference_layers
 from gradtui.config import InputError, RunConfig
 from gradtui.kinds import KINDS
+from gradtui.notebook import cell_filename, notebook_statements
 from gradtui.running import captured
 from gradtui.steps import LayerSpec, describe, layer_specs
 
@@ -71,6 +74,8 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"--layers {path}: no such file")
+    if path.suffix == ".ipynb":
+        return _found(path, load_notebook(path)[0])
     module_name = f"gradtui_user_layers_{abs(hash(path.resolve()))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -85,10 +90,51 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
         raise InputError(f"--layers {path}: cannot import it: {_describe_import_error(exc, path)}") from None
     finally:
         sys.modules.pop(module_name, None)
-    found = {name: getattr(module, name) for name in LAYER_CLASSES if inspect.isclass(getattr(module, name, None))}
+    return _found(path, vars(module))
+
+
+def _found(path: Path, namespace: dict) -> dict[str, type]:
+    found = {name: namespace[name] for name in LAYER_CLASSES if inspect.isclass(namespace.get(name))}
     if not found:
         raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} (as classes)")
     return {**reference_classes(), **found}
+
+
+# What a failed star import of the course's notebooks (`from exp.nb_01 import *`) gave them, as far
+# as a layer needs it.
+STAR_FALLBACK = "import math\nimport torch\nfrom torch import nn, tensor\nimport torch.nn.functional as F\n"
+
+
+def load_notebook(path: Path) -> tuple[dict, list[str]]:
+    """The notebook's namespace after its kept statements ran in order, and what to tell the user:
+    imports that failed (once each), cells skipped."""
+    try:
+        statements, notes = notebook_statements(path)
+    except ValueError as exc:
+        raise InputError(f"--layers {path}: {exc}") from None
+    namespace = {"__name__": f"gradtui_user_notebook_{abs(hash(path.resolve()))}"}
+    with captured():
+        for statement in statements:
+            filename = cell_filename(path, statement.cell)
+            lines = statement.source.splitlines(keepends=True)
+            linecache.cache[filename] = (len(statement.source), None, lines, filename)  # inspect reads the source
+            code = compile(ast.Module(body=[statement.node], type_ignores=[]), filename, "exec")
+            try:
+                exec(code, namespace)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                line = ast.get_source_segment(statement.source, statement.node) or ""
+                if not isinstance(statement.node, (ast.Import, ast.ImportFrom)):
+                    raise InputError(f"--layers {path}: cell {statement.cell}, line {statement.node.lineno}: "
+                                     f"{type(exc).__name__}: {exc}") from None
+                star = isinstance(statement.node, ast.ImportFrom) and any(a.name == "*" for a in statement.node.names)
+                given = ""
+                if star:
+                    exec(STAR_FALLBACK, namespace)
+                    given = "; gave the notebook math, torch, nn, tensor and F instead"
+                notes.append(f"cell {statement.cell}: `{line.strip()}` failed ({type(exc).__name__}: {exc}){given}")
+    return namespace, notes
 
 
 def _describe_import_error(exc: BaseException, path: Path) -> str:
@@ -107,6 +153,7 @@ class Network:
     source: str  # "reference" or the layer file's path
     sizes: tuple[int, ...]
     path: Path | None = None  # the layer file, if any
+    notes: tuple[str, ...] = ()  # what loading it did not do (a notebook's failed import, a cell skipped)
 
     def class_for(self, spec: LayerSpec) -> type:
         return self.classes[KINDS[spec.kind].reference]
@@ -135,6 +182,11 @@ class Network:
 
 
 def build_network(config: RunConfig, n_in: int) -> Network:
-    classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
+    notes = ()
+    if config.layers is not None and Path(config.layers).suffix == ".ipynb" and Path(config.layers).is_file():
+        namespace, told = load_notebook(Path(config.layers))
+        classes, notes = _found(Path(config.layers), namespace), tuple(told)
+    else:
+        classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
     source = str(config.layers) if config.layers is not None else "reference"
-    return Network(layer_specs(config.kinds), classes, source, network_sizes(config, n_in), config.layers)
+    return Network(layer_specs(config.kinds), classes, source, network_sizes(config, n_in), config.layers, notes)

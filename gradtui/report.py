@@ -8,6 +8,7 @@ A style is a theme name (success, error, warning, dim, bold) that each face maps
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -124,9 +125,17 @@ def pass_summary(reports: list[StepReport], replay=None) -> list[tuple[Cell, ...
     return lines
 
 
+NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.cell_filename's form
+
+
 def error_text(error: StepError) -> str:
-    """A StepError in one line, its file relative to the working directory when under it."""
-    where = f" ({short_path(error.file)}:{error.line})" if error.file else ""
+    """A StepError in one line, its file relative to the working directory when under it (a notebook's
+    by cell and line)."""
+    cell = NOTEBOOK_CELL.match(error.file) if error.file else None
+    if cell:
+        where = f" ({short_path(cell['path'])}, cell {cell['cell']}, line {error.line})"
+    else:
+        where = f" ({short_path(error.file)}:{error.line})" if error.file else ""
     return f"{error.type}: {error.message}{where}"
 
 

@@ -283,7 +283,7 @@ class GradTUI(App[int]):
     def on_session_loaded(self, message: SessionLoaded) -> None:
         if not self._current(message.generation):
             return
-        for warning in message.session.data.warnings:
+        for warning in (*message.session.data.warnings, *message.session.network.notes):
             self.notify(warning, severity="warning", timeout=8)
         self.session, self.sources, self._cuda, self.fresh = message.session, message.sources, message.cuda, 0
         self.replay = None
