@@ -1,3 +1,15 @@
-"""gradtui: a terminal debugger for backpropagation."""
+"""gradtui: a terminal debugger for backpropagation.
+
+The Python API: `gradtui.check(model, x, y)` returns a Report (gradtui.api); torch loads on the
+first call, so that `import gradtui` and the command line's --help stay instant.
+"""
 
 __version__ = "0.1.0"
+
+
+def check(model=None, x=None, y=None, **options):
+    """Step the model's forward and backward against the reference layers and autograd: a Report
+    (`.ok`, `.first_mismatch`, `.to_json()`; it renders as `gradtui check` does). See gradtui.api."""
+    from gradtui.api import check as run
+
+    return run(model, x, y, **options)

@@ -239,17 +239,20 @@ def _text(*cells: Cell) -> Text:
 
 
 def print_check(session, out: Console, replay=None) -> None:
+    out.print(check_view(session, replay))
+
+
+def check_view(session, replay=None) -> Group:
+    """What `gradtui check` prints, as one Rich renderable (the Python API's report renders it too)."""
     rtol, atol = session.tolerance
-    out.print(Text.assemble(("gradtui check ", "bold"), session.network.describe(),
-                            f"  ·  {session.device} {session.config.dtype}  ·  batch {len(session.data.x)}"
-                            f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}"))
-    for report in session.reports:
-        out.print(step_view(report))
+    title = Text.assemble(("gradtui check ", "bold"), session.network.describe(),
+                          f"  ·  {session.device} {session.config.dtype}  ·  batch {len(session.data.x)}"
+                          f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}")
+    parts = [title, *(step_view(report) for report in session.reports)]
     if replay is not None and replay.mismatch is not None:
-        out.print(_text(*replay_title(replay)))
-        out.print(step_view(replay.session.reports[replay.mismatch.index]))
-    for line in verdict(session, replay):
-        out.print(_text(*line))
+        parts += [_text(*replay_title(replay)), step_view(replay.session.reports[replay.mismatch.index])]
+    parts += [_text(*line) for line in verdict(session, replay)]
+    return Group(*parts)
 
 
 def step_view(report) -> Group:

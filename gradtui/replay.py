@@ -49,7 +49,8 @@ def replay_in_float64(session: DebugSession) -> Replay:
     x, y = session.data.x[:rows], session.data.y[:rows]
     data = Dataset(x.to(torch.float64), y.to(torch.float64) if y.is_floating_point() else y, session.data.source)
     config = replace(session.config, dtype="float64", batch=rows, rtol=None, atol=None)
-    replayed = DebugSession(config, data, network=session.network, replay=True)
+    params = {name: t.to(torch.float64) for name, t in session.params.items()}
+    replayed = DebugSession(config, data, network=session.network, replay=True, params=params)
     replayed.run_to_end()
     mismatch = replayed.first_mismatch
     if mismatch is not None and mismatch.tensor is None:

@@ -87,17 +87,20 @@ class Location:
 
 class DebugSession:
     def __init__(self, config: RunConfig, data: Dataset | None = None, network: Network | None = None,
-                 replay: bool = False):
+                 replay: bool = False, params: dict[str, torch.Tensor] | None = None):
         """`data` replaces what config.data / the synthetic default would load (tensors of any width),
-        `network` the layers config.layers would load. `replay`: this session replays another run in
-        float64 (see gradtui.replay), so a tensor that the user's code casts to a narrower dtype is
-        judged with that dtype's tolerance, as is everything computed after it."""
+        `network` the layers config.layers would load, `params` the weights config.init would draw (the
+        caller's own: never written to). `replay`: this session replays another run in float64 (see
+        gradtui.replay), so a tensor that the user's code casts to a narrower dtype is judged with
+        that dtype's tolerance, as is everything computed after it."""
         self.config = config
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
         self.network = network if network is not None else build_network(config, self.data.x.shape[1])
         self.replay = replay
-        self.params = init_params(config, self.data.x.shape[1], self.device)  # never handed to user code
+        # never handed to user code: it gets copies
+        self.params = ({name: t.detach() for name, t in params.items()} if params is not None
+                       else init_params(config, self.data.x.shape[1], self.device))
         self.steps = build_steps(self.network.specs)
         self.tolerance = config.tolerances
         self._reference: Reference | None = None

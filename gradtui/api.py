@@ -1,0 +1,158 @@
+"""The Python API: `gradtui.check(model, x, y)` where the code lives, in a notebook or a test.
+
+`model` is the lesson's `Model`: `model.layers`, called in order, and `model.loss`, called as
+`loss(out, y)`; or give `layers=[...]` and `loss=...`. Each layer's kind is its class's name
+(`Lin`, `Relu`, `Tanh`, `BatchNorm`, `Mse`, `CrossEntropy`); its parameters are its tensor
+attributes, in the order its constructor takes them. The check runs on copies: the caller's
+tensors, their `.g` and the layer objects are left as they were.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from gradtui.config import RunConfig
+from gradtui.kinds import KINDS, Kind
+from gradtui.report import check_json, verdict
+from gradtui.steps import check_kinds, layer_specs
+
+# A class name, lower case, as the kind it is: the reference class's name, the title, the kind.
+KIND_OF_CLASS = {alias.lower(): kind for kind in KINDS.values() for alias in (kind.reference, kind.title, kind.name)}
+OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "replay")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Where something first happened, and what gradtui says of it."""
+
+    index: int
+    layer: str
+    tensor: str | None  # None: the step raised
+    hint: str | None  # the tensor's hint, or the step's error
+    seen_in: str | None = None  # "float64": a mismatch only the float64 replay saw
+
+
+class Report:
+    """What `gradtui check` says, as an object: `.ok`, the first mismatch, deviation and NaN,
+    `.steps`, `.to_json()` (exactly `check --json`'s document); it renders as check's tables in
+    a terminal (Rich) and in Jupyter (HTML, no ANSI codes)."""
+
+    def __init__(self, session, replay=None):
+        self.session, self.replay = session, replay
+
+    @property
+    def steps(self) -> list:
+        return list(self.session.reports)
+
+    @property
+    def ok(self) -> bool:
+        return self.first_mismatch is None
+
+    @property
+    def first_mismatch(self) -> Finding | None:
+        location = self.session.first_mismatch
+        if location is not None:
+            return self._finding(self.session, location)
+        if self.replay is not None and self.replay.mismatch is not None:
+            return self._finding(self.replay.session, self.replay.mismatch, "float64")
+        return None
+
+    @property
+    def first_deviation(self) -> Finding | None:
+        location = self.session.first_deviation
+        return None if location is None else self._finding(self.session, location)
+
+    @property
+    def first_nonfinite(self) -> Finding | None:
+        location = self.session.first_nonfinite
+        return None if location is None else self._finding(self.session, location)
+
+    @staticmethod
+    def _finding(session, location, seen_in: str | None = None) -> Finding:
+        from gradtui.report import error_text
+
+        report = session.reports[location.index]
+        if location.tensor is None:
+            said = error_text(report.error) if report.error else None
+        else:
+            said = next((t.hint for t in report.tensors if t.name == location.tensor), None)
+        return Finding(location.index, location.layer, location.tensor, said, seen_in)
+
+    def to_json(self) -> dict:
+        return check_json(self.session, self.replay)
+
+    def verdict(self) -> str:
+        """The closing lines of `gradtui check`, as text."""
+        return "\n".join("".join(cell.text for cell in line) for line in verdict(self.session, self.replay))
+
+    def __rich__(self):
+        from gradtui.cli import check_view
+
+        return check_view(self.session, self.replay)
+
+    def _repr_html_(self) -> str:
+        from rich.console import Console
+
+        console = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)
+        console.print(self)
+        return console.export_html(inline_styles=True)
+
+    def __repr__(self) -> str:
+        return f"<gradtui.Report {'ok' if self.ok else 'mismatch'}: {self.verdict()}>"
+
+
+def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report:
+    """Step the model's forward and backward, compare every tensor with the reference layers and
+    autograd, and say what `gradtui check` says. Options are the CLI's (`isolate`, `strict_forward`,
+    `rtol`, `atol`, `step_timeout`, `replay`), with its defaults and its one-line errors."""
+    import torch
+
+    from gradtui.data import Dataset
+    from gradtui.model import Network, reference_classes
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.session import DebugSession
+
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise TypeError(f"gradtui.check: no option {', '.join(unknown)}; choose from {', '.join(OPTIONS)}")
+    layers = list(model.layers if layers is None and model is not None else layers or [])
+    loss = model.loss if loss is None and model is not None else loss
+    if not layers or loss is None:
+        raise TypeError("gradtui.check: give a model with .layers and .loss, or layers=[...] and loss=...")
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("gradtui.check: x and y must be torch tensors")
+    kinds = [_kind(layer, position) for position, layer in enumerate([*layers, loss])]
+    problem = check_kinds(tuple(kind.name for kind in kinds))
+    if problem:
+        raise ValueError(f"gradtui.check: the model's layers are no network gradtui can step: {problem}")
+    specs = layer_specs(tuple(kind.name for kind in kinds))
+    yours, params, widths = {}, {}, []
+    for spec, kind, layer in zip(specs, kinds, [*layers, loss]):
+        if yours.setdefault(kind.reference, type(layer)) is not type(layer):
+            raise TypeError(f"gradtui.check: two classes of one kind ({kind.title}): {yours[kind.reference].__name__} "
+                            f"and {type(layer).__name__}")
+        tensors = [value for value in vars(layer).values() if isinstance(value, torch.Tensor)]
+        if len(tensors) != len(kind.params):
+            raise TypeError(f"gradtui.check: {spec.name} ({type(layer).__name__}) holds {len(tensors)} tensor(s); "
+                            f"a {kind.title} takes {len(kind.params)} ({', '.join(kind.params) or 'none'})")
+        params.update(zip(spec.params, tensors))
+        if kind.changes_width:
+            widths.append(tensors[0].shape[1])
+    config = RunConfig(device=str(x.device), dtype=str(x.dtype).removeprefix("torch."), batch=len(x),
+                       net=tuple(kind.name for kind in kinds), hidden=tuple(widths[:-1]),
+                       classes=max(2, widths[-1]), **options)
+    network = Network(specs, {**reference_classes(), **yours}, "your model", (x.shape[1], *widths), None)
+    targets = y.long() if kinds[-1].name == "cross_entropy" else y
+    session = DebugSession(config, Dataset(x, targets, "your data"), network, params=params)
+    session.run_to_end()
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+
+
+def _kind(layer, position: int) -> Kind:
+    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
+    if kind is None:
+        known = ", ".join(k.reference for k in KINDS.values())
+        raise TypeError(f"gradtui.check: layer {position} is a {type(layer).__name__}, a kind gradtui does not know "
+                        f"yet; its classes are named {known}")
+    return kind

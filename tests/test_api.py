@@ -1,0 +1,116 @@
+"""gradtui.check and gradtui.testing.assert_backward, used as a notebook or a test suite uses them."""
+
+import importlib.util
+import json
+
+import pytest
+import torch
+from conftest import SAMPLES
+
+import gradtui
+from gradtui.testing import assert_backward
+
+
+def module(sample: str):
+    """A sample's classes, gradtui's reference layers for those it does not define (as --layers does)."""
+    from types import SimpleNamespace
+
+    from gradtui import layers
+
+    spec = importlib.util.spec_from_file_location(sample.removesuffix(".py"), SAMPLES / sample)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return SimpleNamespace(**{name: getattr(loaded, name, getattr(layers, name)) for name in ("Lin", "Relu", "Mse")})
+
+
+class Model:
+    """The lesson's Model, as the notebook writes it."""
+
+    def __init__(self, classes, w1, b1, w2, b2):
+        self.layers = [classes.Lin(w1, b1), classes.Relu(), classes.Lin(w2, b2)]
+        self.loss = classes.Mse()
+
+
+def data(n: int = 200):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g).float()
+    w1, w2 = torch.randn(784, 50, generator=g) / 28, torch.randn(50, 1, generator=g) / 50**0.5
+    return x, y, (w1, torch.zeros(50), w2, torch.zeros(1))
+
+
+def test_the_lessons_model_passes_with_its_shifted_relu_named():
+    x, y, weights = data()
+    report = gradtui.check(Model(module("lesson_classes.py"), *weights), x, y)
+    assert report.ok and report.first_mismatch is None
+    deviation = report.first_deviation
+    assert (deviation.index, deviation.layer, deviation.tensor) == (1, "relu1", "l2")
+    assert "shifted by -0.5 (as the lesson's clamp_min(0.) - 0.5)" in deviation.hint
+    assert len(report.steps) == 8 and "every gradient matches autograd" in report.verdict()
+
+
+def test_the_check_leaves_the_callers_tensors_and_layers_as_they_were():
+    x, y, weights = data()
+    before = [t.clone() for t in (x, y, *weights)]
+    model = Model(module("lesson_matmul.py"), *weights)
+    state = [dict(vars(layer)) for layer in (*model.layers, model.loss)]
+    gradtui.check(model, x, y)
+    assert all(torch.equal(t, b) and not hasattr(t, "g") for t, b in zip((x, y, *weights), before))
+    assert [dict(vars(layer)) for layer in (*model.layers, model.loss)] == state
+
+
+def test_a_mismatch_is_found_and_the_assertion_says_what_check_says():
+    x, y, weights = data()
+    model = Model(module("transposed.py"), *weights)
+    report = gradtui.check(model, x, y)
+    assert not report.ok
+    found = report.first_mismatch
+    assert (found.index, found.layer, found.tensor) == (5, "lin2", "w2.g") and "transposed" in found.hint
+    with pytest.raises(AssertionError) as raised:
+        assert_backward(model, x, y)
+    assert str(raised.value).startswith("✗ first mismatch: step 5 (backward lin2, w2.g): w2.g is Lin's weight gradient "
+                                        "transposed")
+    assert_backward(Model(module("correct.py"), *weights), x, y)  # silent when right
+
+
+def test_layers_and_loss_without_a_model_and_the_json_of_check():
+    x, y, (w1, b1, w2, b2) = data()
+    classes = module("correct.py")
+    report = gradtui.check(layers=[classes.Lin(w1, b1), classes.Relu(), classes.Lin(w2, b2)], loss=classes.Mse(),
+                           x=x, y=y, isolate=True)
+    document = json.loads(json.dumps(report.to_json()))
+    assert set(document) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite",
+                             "float64_replay", "ok"}
+    assert document["ok"] and document["config"]["isolate"] and document["config"]["layers"] == "your model"
+
+
+def test_it_renders_as_check_does_in_a_terminal_and_in_jupyter():
+    from rich.console import Console
+
+    x, y, weights = data()
+    report = gradtui.check(Model(module("transposed.py"), *weights), x, y)
+    console = Console(record=True, width=120)
+    console.print(report)
+    assert "✗ first mismatch: step 5 (backward lin2, w2.g)" in console.export_text()
+    html = report._repr_html_()
+    assert "first mismatch" in html and "\x1b" not in html
+
+
+@pytest.mark.parametrize("options, error, words", [
+    ({"rtol": -1}, ValueError, "--rtol -1: a tolerance must be a number >= 0"),
+    ({"bogus": 1}, TypeError, "no option bogus"),
+])
+def test_options_are_the_clis_with_its_messages(options, error, words):
+    x, y, weights = data(20)
+    with pytest.raises(error, match=words):
+        gradtui.check(Model(module("correct.py"), *weights), x, y, **options)
+
+
+def test_a_layer_of_a_kind_gradtui_does_not_know_is_named():
+    class LayerNorm:
+        def __call__(self, inp):
+            return inp
+
+    x, y, (w1, b1, w2, b2) = data(20)
+    classes = module("correct.py")
+    with pytest.raises(TypeError, match="layer 1 is a LayerNorm, a kind gradtui does not know yet"):
+        gradtui.check(layers=[classes.Lin(w1, b1), LayerNorm(), classes.Lin(w2, b2)], loss=classes.Mse(), x=x, y=y)
