@@ -1,10 +1,11 @@
 """The Python API: `gradtui.check(model, x, y)` where the code lives, in a notebook or a test.
 
 `model` is the lesson's `Model`: `model.layers`, called in order, and `model.loss`, called as
-`loss(out, y)`; or give `layers=[...]` and `loss=...`. Each layer's kind is its class's name
-(`Lin`, `Relu`, `Tanh`, `BatchNorm`, `Mse`, `CrossEntropy`); its parameters are its tensor
-attributes, in the order its constructor takes them. The check runs on copies: the caller's
-tensors, their `.g` and the layer objects are left as they were.
+`loss(out, y)`; or give `layers=[...]` and `loss=...`. A layer's kind is its class's name
+(`Lin`, `Relu`, `Tanh`, `BatchNorm`, `Mse`, `CrossEntropy`); a class of another name is stepped
+too (`kinds.any_layer`: its forward compared with nothing, its backward against autograd). A
+layer's parameters are its tensor attributes, in the order it set them. The check runs on
+copies: the caller's tensors, their `.g` and the layer objects are left as they were.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import io
 from dataclasses import dataclass
 
 from gradtui.config import RunConfig
-from gradtui.kinds import KINDS, Kind
+from gradtui.kinds import KINDS, Kind, any_layer
 from gradtui.report import check_json, verdict
 from gradtui.steps import check_kinds, layer_specs
 
@@ -122,37 +123,46 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
         raise TypeError("gradtui.check: give a model with .layers and .loss, or layers=[...] and loss=...")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("gradtui.check: x and y must be torch tensors")
-    kinds = [_kind(layer, position) for position, layer in enumerate([*layers, loss])]
+    kinds = [_kind(layer) for layer in [*layers, loss]]
     problem = check_kinds(tuple(kind.name for kind in kinds))
     if problem:
         raise ValueError(f"gradtui.check: the model's layers are no network gradtui can step: {problem}")
     specs = layer_specs(tuple(kind.name for kind in kinds))
-    yours, params, widths = {}, {}, []
+    yours, params, widths, prototypes, attributes = {}, {}, [], {}, {}
     for spec, kind, layer in zip(specs, kinds, [*layers, loss]):
-        if yours.setdefault(kind.reference, type(layer)) is not type(layer):
-            raise TypeError(f"gradtui.check: two classes of one kind ({kind.title}): {yours[kind.reference].__name__} "
+        if yours.setdefault(kind.class_key, type(layer)) is not type(layer):
+            raise TypeError(f"gradtui.check: two classes of one kind ({kind.title}): {yours[kind.class_key].__name__} "
                             f"and {type(layer).__name__}")
-        tensors = [value for value in vars(layer).values() if isinstance(value, torch.Tensor)]
+        tensors = _tensor_attributes(layer)
         if len(tensors) != len(kind.params):
             raise TypeError(f"gradtui.check: {spec.name} ({type(layer).__name__}) holds {len(tensors)} tensor(s); "
                             f"a {kind.title} takes {len(kind.params)} ({', '.join(kind.params) or 'none'})")
-        params.update(zip(spec.params, tensors))
+        params.update(zip(spec.params, tensors.values()))
+        prototypes[spec.name], attributes[spec.name] = layer, tuple(tensors)
         if kind.changes_width:
-            widths.append(tensors[0].shape[1])
+            widths.append(next(iter(tensors.values())).shape[1])
     config = RunConfig(device=str(x.device), dtype=str(x.dtype).removeprefix("torch."), batch=len(x),
                        net=tuple(kind.name for kind in kinds), hidden=tuple(widths[:-1]),
                        classes=max(2, widths[-1]), **options)
-    network = Network(specs, {**reference_classes(), **yours}, "your model", (x.shape[1], *widths), None)
+    network = Network(specs, {**reference_classes(), **yours}, "your model", (x.shape[1], *widths), None,
+                      prototypes=prototypes, attributes=attributes)
     targets = y.long() if kinds[-1].name == "cross_entropy" else y
     session = DebugSession(config, Dataset(x, targets, "your data"), network, params=params)
     session.run_to_end()
     return Report(session, replay_in_float64(session) if needs_replay(session) else None)
 
 
-def _kind(layer, position: int) -> Kind:
+def _tensor_attributes(layer) -> dict:
+    """The layer's parameters: its tensor attributes, in the order it set them."""
+    import torch
+
+    return {name: value for name, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+
+
+def _kind(layer) -> Kind:
+    """A known kind by the class's name; any other class is a kind of its own (kinds.any_layer),
+    its parameters its tensor attributes."""
     kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
-    if kind is None:
-        known = ", ".join(k.reference for k in KINDS.values())
-        raise TypeError(f"gradtui.check: layer {position} is a {type(layer).__name__}, a kind gradtui does not know "
-                        f"yet; its classes are named {known}")
-    return kind
+    if kind is not None:
+        return kind
+    return any_layer(type(layer), tuple(_tensor_attributes(layer)))

@@ -56,7 +56,7 @@ Init = Callable[[int, int, bool, object], tuple]  # (fan_in, fan_out, notes, dra
 class Kind:
     name: str  # lin: the word of --net, and the layers' names (lin1, lin2)
     title: str  # as a person writes the layer: Lin, ReLU, BatchNorm
-    reference: str  # the class in gradtui.layers, and the name a layer file defines
+    reference: str | None  # the class in gradtui.layers, and the name a layer file defines (None: any layer)
     forward_text: str  # the formulas the app shows, with {inp} {out} {w} {b} for the step's names
     backward_text: str
     families: tuple[Family, ...]  # the gradients' formulas, the reference layer's forward first
@@ -65,9 +65,15 @@ class Kind:
     loss: bool = False  # called as loss(inp, targ), and last
     init: Init | None = field(default=None, repr=False)  # the parameters' first values, as the notes'
     changes_width: bool = False  # its output width is the next --hidden width (lin)
+    qualified: bool = False  # parameters named <layer>.<attribute> (lin1 has w1; layernorm1 has layernorm1.weight)
 
     def formula(self, role: str) -> Formula | None:
         return self.families[0].grads.get(role)
+
+    @property
+    def class_key(self) -> str:
+        """How a network's classes are looked up: the reference class's name, or any layer's own."""
+        return self.reference or self.title
 
     def args(self, inp, targ) -> tuple:
         """What the layer is called with: the loss takes the targets too."""
@@ -151,8 +157,23 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
                             defs=(("one_hot", "torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)"),)),
          }), loss=True),
 )}
-LAYERS = tuple(name for name, kind in KINDS.items() if not kind.loss)
+LAYERS = tuple(name for name, kind in KINDS.items() if not kind.loss)  # the kinds --net knows
 LOSSES = tuple(name for name, kind in KINDS.items() if kind.loss)
+
+
+def any_layer(cls: type, params: tuple[str, ...]) -> Kind:
+    """The kind of a layer class gradtui has no entry for (a LayerNorm, a GELU written by hand),
+    entered in KINDS under its lower-case name: stepped like the others, its forward compared with
+    nothing, its backward judged against autograd through its forward; no formulas, so its hints
+    are the hand-written patterns'."""
+    name = cls.__name__.lower()
+    kind = KINDS.get(name)
+    if kind is None or kind.reference is not None or kind.params != params:
+        kind = Kind(name, cls.__name__, None, "{out} = " + cls.__name__ + "({inp})",
+                    "{inp}.g (and its parameters' .g) as its backward sets them", (Family({}),), params=params,
+                    qualified=True)
+        KINDS[name] = kind
+    return kind
 
 ROLE_WORDS = {"inp": "input gradient", "w": "weight gradient", "b": "bias gradient", "gamma": "gain gradient",
               "beta": "shift gradient"}

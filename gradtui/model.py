@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import copy
 import importlib.util
 import inspect
 import linecache
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from gradtui.notebook import cell_filename, notebook_statements
 from gradtui.running import captured
 from gradtui.steps import LayerSpec, describe, layer_specs
 
-LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values())  # the names a layer file may define
+LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values() if kind.reference)  # what a layer file may define
 
 
 def network_sizes(config: RunConfig, n_in: int) -> tuple[int, ...]:
@@ -155,8 +156,13 @@ class Network:
     path: Path | None = None  # the layer file, if any
     notes: tuple[str, ...] = ()  # what loading it did not do (a notebook's failed import, a cell skipped)
 
+    # The caller's own layer objects (the Python API): each layer is built as a copy of its object
+    # with its tensor attributes (named in `attributes`) set to the session's tensors.
+    prototypes: dict[str, object] = field(default_factory=dict)  # layer name -> the caller's object
+    attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer name -> its tensors' names
+
     def class_for(self, spec: LayerSpec) -> type:
-        return self.classes[KINDS[spec.kind].reference]
+        return self.classes[spec.entry.class_key]
 
     def isolated_classes(self) -> dict[str, type]:
         """The same classes from a fresh import of the layer file: they share no state (class
@@ -165,17 +171,25 @@ class Network:
 
     def build(self, params: dict[str, torch.Tensor], classes: dict[str, type] | None = None) -> list:
         """Fresh layer objects over `params` (the user's classes unless `classes` says otherwise)."""
-        classes = classes or self.classes
-        built = []
-        for spec in self.specs:
-            cls = classes[KINDS[spec.kind].reference]
-            args = [params[name] for name in spec.params]
-            try:
-                built.append(cls(*args))
-            except Exception as exc:  # the user's __init__ does not take the protocol's arguments
-                call = f"{cls.__name__}({', '.join(spec.params)})"
-                raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {exc}") from None
-        return built
+        return [self.layer(spec, params, classes) for spec in self.specs]
+
+    def layer(self, spec: LayerSpec, params: dict[str, torch.Tensor], classes: dict[str, type] | None = None):
+        """One fresh layer object over `params`: the class called with its parameters, as the protocol
+        says (`Lin(w, b)`), or a copy of the caller's object holding them."""
+        args = [params[name] for name in spec.params]
+        prototype = self.prototypes.get(spec.name)
+        if prototype is not None:
+            layer = copy.copy(prototype)
+            layer.__dict__ = dict(prototype.__dict__)
+            for attribute, tensor in zip(self.attributes[spec.name], args):
+                setattr(layer, attribute, tensor)
+            return layer
+        cls = (classes or self.classes)[spec.entry.class_key]
+        try:
+            return cls(*args)
+        except Exception as exc:  # the user's __init__ does not take the protocol's arguments
+            call = f"{cls.__name__}({', '.join(spec.params)})"
+            raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {exc}") from None
 
     def describe(self) -> str:
         return describe(self.specs, self.sizes)

@@ -260,7 +260,8 @@ class DebugSession:
         args = spec.entry.args(inp, self.targ)
         # The reference class computes the same output: no need to run it twice. Otherwise the
         # reference runs first, before the user's code can change its input in place.
-        is_reference = type(layer) in reference_classes().values()
+        # A layer of a kind without a reference layer (any layer, from the API) is compared with itself.
+        is_reference = type(layer) in reference_classes().values() or spec.entry.reference is None
         expected = None if is_reference else reference_output(spec, self.values, self.targ)
         before = self._versions()
         outcome = run_user_code(lambda: layer(*args), self.config.step_timeout)
@@ -291,6 +292,9 @@ class DebugSession:
         if not comparison.match:
             comparison = replace(comparison, hint=explain(comparison, out, expected, context),
                                  where=where_wrong(out, expected, comparison), deviation=not self.config.strict_forward)
+        if spec.entry.reference is None:
+            notes.append(f"{spec.entry.title} has no reference layer: its forward is compared with nothing, and its "
+                         "backward is judged against autograd through it")
         report = StepReport(step, (comparison,), notes=tuple(notes), output=output)
         return report
 
@@ -416,7 +420,8 @@ class DebugSession:
 
     def tensor(self, name: str) -> torch.Tensor | None:
         """A tensor by its step name: "l1", "w2", or a gradient such as "w2.g"."""
-        base, _, grad = name.partition(".")
+        grad = name.endswith(".g")
+        base = name.removesuffix(".g")
         tensor = self.values.get(base)
         if grad:
             value = tensor.__dict__.get("g") if isinstance(tensor, torch.Tensor) else None
@@ -425,8 +430,9 @@ class DebugSession:
 
     def reference_tensor(self, name: str) -> torch.Tensor | None:
         """Autograd's value for a gradient name ("w2.g"); the reference forward's for an activation."""
-        base, _, grad = name.partition(".")
-        return self.reference.grads.get(base) if grad else self.expected.get(base)
+        if name.endswith(".g"):
+            return self.reference.grads.get(name.removesuffix(".g"))
+        return self.expected.get(name)
 
     def source(self, step: Step) -> tuple[str, int, str]:
         """(file, first line, code) of the method that runs for this step, from the class actually used."""

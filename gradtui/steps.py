@@ -44,12 +44,12 @@ def network_kinds(hidden: tuple[int, ...]) -> tuple[str, ...]:
 
 def check_kinds(kinds: tuple[str, ...]) -> str | None:
     """Why this list of layer kinds is no network we can build, or None."""
-    unknown = [kind for kind in kinds if kind not in LAYERS + LOSSES]
+    unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown:
         return f"unknown layer kind {unknown[0]!r}; choose from {', '.join(LAYERS)} and a final {' or '.join(LOSSES)}"
-    if not kinds or kinds[-1] not in LOSSES:
+    if not kinds or not KINDS[kinds[-1]].loss:
         return f"the last kind must be a loss, {' or '.join(LOSSES)}"
-    if any(kind in LOSSES for kind in kinds[:-1]):
+    if any(KINDS[kind].loss for kind in kinds[:-1]):
         return "a loss can only come last"
     if len(kinds) < 2 or not KINDS[kinds[-2]].changes_width:
         return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"
@@ -61,13 +61,14 @@ def layer_specs(kinds: tuple[str, ...]) -> tuple[LayerSpec, ...]:
     activations l1, l2, … in order, the loss's input `out`, then `loss`."""
     specs, counts, current = [], {}, "x"
     for position, kind in enumerate(kinds):
-        if kind in LOSSES:
+        if KINDS[kind].loss:
             specs.append(LayerSpec(kind, kind, current, "loss"))
             break
         counts[kind] = counts.get(kind, 0) + 1
         number = counts[kind]
-        out = "out" if kinds[position + 1] in LOSSES else f"l{position + 1}"
-        params = tuple(f"{role}{number}" for role in KINDS[kind].params)
+        out = "out" if KINDS[kinds[position + 1]].loss else f"l{position + 1}"
+        entry = KINDS[kind]
+        params = tuple(f"{kind}{number}.{role}" if entry.qualified else f"{role}{number}" for role in entry.params)
         specs.append(LayerSpec(f"{kind}{number}", kind, current, out, params))
         current = out
     return tuple(specs)

@@ -105,12 +105,50 @@ def test_options_are_the_clis_with_its_messages(options, error, words):
         gradtui.check(Model(module("correct.py"), *weights), x, y, **options)
 
 
-def test_a_layer_of_a_kind_gradtui_does_not_know_is_named():
-    class LayerNorm:
-        def __call__(self, inp):
-            return inp
+class LayerNorm:
+    """A layer gradtui has no entry for, written by hand (normalised over the features)."""
 
-    x, y, (w1, b1, w2, b2) = data(20)
-    classes = module("correct.py")
-    with pytest.raises(TypeError, match="layer 1 is a LayerNorm, a kind gradtui does not know yet"):
-        gradtui.check(layers=[classes.Lin(w1, b1), LayerNorm(), classes.Lin(w2, b2)], loss=classes.Mse(), x=x, y=y)
+    def __init__(self, dim, eps=1e-5, seed=1):
+        g = torch.Generator().manual_seed(seed)
+        self.weight, self.bias, self.eps = 1 + 0.1 * torch.randn(dim, generator=g), 0.1 * torch.randn(dim, generator=g), eps
+
+    def __call__(self, inp):
+        self.inp = inp
+        self.std = (inp.var(1, keepdim=True, unbiased=False) + self.eps).sqrt()
+        self.xhat = (inp - inp.mean(1, keepdim=True)) / self.std
+        self.out = self.weight * self.xhat + self.bias
+        return self.out
+
+    def backward(self):
+        dxhat, d = self.out.g * self.weight, self.inp.shape[1]
+        self.inp.g = (d * dxhat - dxhat.sum(1, keepdim=True) - self.xhat * (dxhat * self.xhat).sum(1, keepdim=True)) \
+            / (d * self.std)
+        self.weight.g = (self.out.g * self.xhat).sum(0)
+        self.bias.g = self.out.g.sum(0)
+
+
+def layer_norm_net(norm):
+    from gradtui.layers import Lin, Mse, Relu
+
+    x, y, (w1, b1, w2, b2) = data()
+    return dict(layers=[Lin(w1, b1), norm, Relu(), Lin(w2, b2)], loss=Mse(), x=x, y=y)
+
+
+def test_any_layer_is_stepped_and_its_backward_judged_against_autograd():
+    report = gradtui.check(**layer_norm_net(LayerNorm(50)))
+    assert report.ok
+    step = next(s for s in report.steps if s.step.layer == "layernorm1" and s.step.direction == "backward")
+    assert [t.name for t in step.tensors] == ["l1.g", "layernorm1.weight.g", "layernorm1.bias.g"]
+    forward = next(s for s in report.steps if s.step.layer == "layernorm1")
+    assert "LayerNorm has no reference layer: its forward is compared with nothing" in forward.notes[0]
+
+
+def test_a_wrong_backward_of_any_layer_is_found_where_it_is():
+    class Wrong(LayerNorm):
+        def backward(self):
+            super().backward()
+            self.weight.g = self.out.g.sum(0)  # BUG: without xhat
+
+    Wrong.__name__ = "LayerNorm"
+    found = gradtui.check(**layer_norm_net(Wrong(50))).first_mismatch
+    assert (found.layer, found.tensor) == ("layernorm1", "layernorm1.weight.g")

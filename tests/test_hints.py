@@ -102,7 +102,7 @@ SLIPS = generated_slips()
 
 def test_every_kind_has_slips_to_name():
     kinds = {kind for kind, *_ in SLIPS}
-    assert kinds == set(KINDS)
+    assert kinds == {name for name, kind in KINDS.items() if kind.reference}  # not the any-layer kinds the API adds
     assert len(SLIPS) > 80
 
 
