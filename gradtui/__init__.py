@@ -13,3 +13,10 @@ def check(model=None, x=None, y=None, **options):
     from gradtui.api import check as run
 
     return run(model, x, y, **options)
+
+
+def debug(model=None, x=None, y=None, **options):
+    """The debugger on the model, from a terminal Python session; its Report when you quit."""
+    from gradtui.api import debug as run
+
+    return run(model, x, y, **options)

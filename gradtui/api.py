@@ -1,4 +1,5 @@
-"""The Python API: `gradtui.check(model, x, y)` where the code lives, in a notebook or a test.
+"""The Python API: `gradtui.check(model, x, y)` where the code lives, in a notebook or a test, and
+`gradtui.debug(model, x, y)`, the app on that model from a terminal Python session.
 
 `model` is the lesson's `Model`: `model.layers`, called in order, and `model.loss`, called as
 `loss(out, y)`; or give `layers=[...]` and `loss=...`. A layer's kind is its class's name
@@ -107,12 +108,36 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     """Step the model's forward and backward, compare every tensor with the reference layers and
     autograd, and say what `gradtui check` says. Options are the CLI's (`isolate`, `strict_forward`,
     `rtol`, `atol`, `step_timeout`, `replay`), with its defaults and its one-line errors."""
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.session import DebugSession
+
+    config, data, network, params = _prepared(model, x, y, layers, loss, options)
+    session = DebugSession(config, data, network, params=params)
+    session.run_to_end()
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+
+
+def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:
+    """The debugger (the Textual app) on the model, from a terminal Python session; the report of
+    its pass when you quit (None if you quit before it was computed)."""
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.ui.app import GradTUI
+
+    config, data, network, params = _prepared(model, x, y, layers, loss, options)
+    app = GradTUI(config, data, network=network, params=params)
+    app.run()
+    session = app.session
+    if session is None or not session.done:
+        return None
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+
+
+def _prepared(model, x, y, layers, loss, options: dict):
+    """What a DebugSession needs to step the caller's model: (config, data, network, params)."""
     import torch
 
     from gradtui.data import Dataset
     from gradtui.model import Network, reference_classes
-    from gradtui.replay import needs_replay, replay_in_float64
-    from gradtui.session import DebugSession
 
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
@@ -147,9 +172,7 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     network = Network(specs, {**reference_classes(), **yours}, "your model", (x.shape[1], *widths), None,
                       prototypes=prototypes, attributes=attributes)
     targets = y.long() if kinds[-1].name == "cross_entropy" else y
-    session = DebugSession(config, Dataset(x, targets, "your data"), network, params=params)
-    session.run_to_end()
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+    return config, Dataset(x, targets, "your data"), network, params
 
 
 def _tensor_attributes(layer) -> dict:

@@ -11,7 +11,7 @@ import gradtui
 from gradtui.testing import assert_backward
 
 
-def module(sample: str):
+def module(sample: str, names=("Lin", "Relu", "Mse")):
     """A sample's classes, gradtui's reference layers for those it does not define (as --layers does)."""
     from types import SimpleNamespace
 
@@ -20,7 +20,7 @@ def module(sample: str):
     spec = importlib.util.spec_from_file_location(sample.removesuffix(".py"), SAMPLES / sample)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
-    return SimpleNamespace(**{name: getattr(loaded, name, getattr(layers, name)) for name in ("Lin", "Relu", "Mse")})
+    return SimpleNamespace(**{name: getattr(loaded, name, None) or getattr(layers, name) for name in names})
 
 
 class Model:
@@ -105,26 +105,7 @@ def test_options_are_the_clis_with_its_messages(options, error, words):
         gradtui.check(Model(module("correct.py"), *weights), x, y, **options)
 
 
-class LayerNorm:
-    """A layer gradtui has no entry for, written by hand (normalised over the features)."""
-
-    def __init__(self, dim, eps=1e-5, seed=1):
-        g = torch.Generator().manual_seed(seed)
-        self.weight, self.bias, self.eps = 1 + 0.1 * torch.randn(dim, generator=g), 0.1 * torch.randn(dim, generator=g), eps
-
-    def __call__(self, inp):
-        self.inp = inp
-        self.std = (inp.var(1, keepdim=True, unbiased=False) + self.eps).sqrt()
-        self.xhat = (inp - inp.mean(1, keepdim=True)) / self.std
-        self.out = self.weight * self.xhat + self.bias
-        return self.out
-
-    def backward(self):
-        dxhat, d = self.out.g * self.weight, self.inp.shape[1]
-        self.inp.g = (d * dxhat - dxhat.sum(1, keepdim=True) - self.xhat * (dxhat * self.xhat).sum(1, keepdim=True)) \
-            / (d * self.std)
-        self.weight.g = (self.out.g * self.xhat).sum(0)
-        self.bias.g = self.out.g.sum(0)
+LayerNorm = module("layernorm.py", names=("LayerNorm",)).LayerNorm  # a layer gradtui has no entry for
 
 
 def layer_norm_net(norm):
@@ -152,3 +133,23 @@ def test_a_wrong_backward_of_any_layer_is_found_where_it_is():
     Wrong.__name__ = "LayerNorm"
     found = gradtui.check(**layer_norm_net(Wrong(50))).first_mismatch
     assert (found.layer, found.tensor) == ("layernorm1", "layernorm1.weight.g")
+
+
+def test_debug_opens_the_app_on_the_model_and_returns_the_report_when_quit(monkeypatch):
+    """gradtui.debug runs the app (here headless, a pilot pressing e then q) and hands back its pass."""
+    from conftest import settle
+
+    from gradtui.ui.app import GradTUI
+
+    run = GradTUI.run
+
+    async def reader(pilot):
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("q")
+
+    monkeypatch.setattr(GradTUI, "run", lambda app: run(app, headless=True, auto_pilot=reader, size=(120, 40)))
+    x, y, weights = data()
+    report = gradtui.debug(Model(module("transposed.py"), *weights), x, y)
+    assert report is not None and not report.ok and report.first_mismatch.tensor == "w2.g"

@@ -77,3 +77,21 @@ def test_difference_map_at_the_mismatch(snap_compare, sample):
 def test_relu_mask_at_80x24(snap_compare):
     """At 80×24 the histogram and the map give way; the hint and the verdict stay."""
     assert snap_compare(app("relu_mask.py"), terminal_size=(80, 24), run_before=keys("m"))
+
+
+def test_a_model_with_a_layer_gradtui_does_not_know(snap_compare):
+    """gradtui.debug on a model with a hand-written LayerNorm, at its backward: its parameters by
+    their attribute names, its backward judged against autograd."""
+    import torch
+    from test_api import LayerNorm  # samples/layernorm.py
+
+    from gradtui.api import _prepared
+    from gradtui.layers import Lin, Mse, Relu
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 784, generator=g), torch.randint(0, 10, (64,), generator=g).float()
+    w1, w2 = torch.randn(784, 16, generator=g) / 28, torch.randn(16, 1, generator=g) / 4
+    config, data, network, params = _prepared(None, x, y, [Lin(w1, torch.zeros(16)), LayerNorm(16), Relu(),
+                                                           Lin(w2, torch.zeros(1))], Mse(), {})
+    model = GradTUI(config, data, bench=fixed_timing_results, network=network, params=params)
+    assert snap_compare(model, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))

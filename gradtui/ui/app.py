@@ -138,12 +138,15 @@ class GradTUI(App[int]):
     timing: reactive[bool] = reactive(False)
     target: reactive[int | None] = reactive(None, init=False)  # the step asked for; None: before step 0
 
-    def __init__(self, config: RunConfig, data=None, bench: Callable[[RunConfig], Iterable] = run_bench):
-        """`data` replaces the config's data (as DebugSession takes it); `bench` yields the timing
-        rows (tests inject fixed ones)."""
+    def __init__(self, config: RunConfig, data=None, bench: Callable[[RunConfig], Iterable] = run_bench,
+                 network=None, params=None):
+        """`data` replaces the config's data (as DebugSession takes it), `network` and `params` its
+        layers and weights (the Python API's model: gradtui.debug); `bench` yields the timing rows
+        (tests inject fixed ones)."""
         super().__init__()
         self.config = config
         self._data = data
+        self._network, self._params = network, params
         self._bench = bench
         self.specs = layer_specs(config.kinds)
         self.steps = build_steps(self.specs)
@@ -217,8 +220,8 @@ class GradTUI(App[int]):
             return self.timing or False  # hidden unless a timing run can be cancelled
         if action == "timing":
             return None if self.timing else True
-        if action == "device":
-            return True if self._cuda else None
+        if action == "device":  # a model handed in keeps its own tensors' device
+            return True if self._cuda and self._network is None else None
         if action == "reload":
             return True if self.config.layers is not None and self.session is not None else None
         if action in ("back", "reset"):
@@ -247,7 +250,7 @@ class GradTUI(App[int]):
 
         cuda = _cuda_available()
         try:
-            session = DebugSession(self.config, data)
+            session = DebugSession(self.config, data, network=self._network, params=self._params)
             sources = [session.source(step) for step in session.steps]
         except InputError as exc:
             self.post_message(LoadFailed(generation, str(exc), bad_input=True))
