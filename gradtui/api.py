@@ -19,8 +19,12 @@ from gradtui.kinds import KINDS, Kind, any_layer
 from gradtui.report import check_json, verdict
 from gradtui.steps import check_kinds, layer_specs
 
-# A class name, lower case, as the kind it is: the reference class's name, the title, the kind.
-KIND_OF_CLASS = {alias.lower(): kind for kind in KINDS.values() for alias in (kind.reference, kind.title, kind.name)}
+# A class name, lower case, as the kind it is: the reference class's name, the title, the kind, and
+# the names torch gives them.
+KIND_OF_CLASS = {alias.lower(): kind for kind in KINDS.values() if kind.reference
+                 for alias in (kind.reference, kind.title, kind.name)}
+KIND_OF_CLASS |= {alias: KINDS[name] for alias, name in (
+    ("linear", "lin"), ("batchnorm1d", "batchnorm"), ("mseloss", "mse"), ("crossentropyloss", "cross_entropy"))}
 OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "replay")
 
 
@@ -159,6 +163,8 @@ def _prepared(model, x, y, layers, loss, options: dict):
             raise TypeError(f"gradtui.check: two classes of one kind ({kind.title}): {yours[kind.class_key].__name__} "
                             f"and {type(layer).__name__}")
         tensors = _tensor_attributes(layer)
+        if kind.changes_width:  # a Lin's weight is its matrix, whatever order it set them in
+            tensors = dict(sorted(tensors.items(), key=lambda item: -item[1].dim()))
         if len(tensors) != len(kind.params):
             raise TypeError(f"gradtui.check: {spec.name} ({type(layer).__name__}) holds {len(tensors)} tensor(s); "
                             f"a {kind.title} takes {len(kind.params)} ({', '.join(kind.params) or 'none'})")

@@ -153,3 +153,23 @@ def test_debug_opens_the_app_on_the_model_and_returns_the_report_when_quit(monke
     x, y, weights = data()
     report = gradtui.debug(Model(module("transposed.py"), *weights), x, y)
     assert report is not None and not report.ok and report.first_mismatch.tensor == "w2.g"
+
+
+def test_a_linear_that_keeps_its_bias_first_is_a_lin():
+    from gradtui.layers import Mse, Relu
+
+    class Linear:  # torch's name, and the bias set before the weight
+        def __init__(self, w, b):
+            self.b, self.w = b, w
+
+        def __call__(self, inp):
+            self.inp, self.out = inp, inp @ self.w + self.b
+            return self.out
+
+        def backward(self):
+            self.inp.g = self.out.g @ self.w.t()
+            self.w.g, self.b.g = self.inp.t() @ self.out.g, self.out.g.sum(0)
+
+    x, y, (w1, b1, w2, b2) = data()
+    report = gradtui.check(layers=[Linear(w1, b1), Relu(), Linear(w2, b2)], loss=Mse(), x=x, y=y)
+    assert report.ok and [t.name for t in report.steps[7].tensors] == ["x.g", "w1.g", "b1.g"]
