@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from gradtui.config import RunConfig
 from gradtui.kinds import KINDS, Kind, any_layer
-from gradtui.report import check_json, verdict
+from gradtui.report import check_json, error_text, verdict
 from gradtui.steps import check_kinds, layer_specs
 
 # A class name, lower case, as the kind it is: the reference class's name, the title, the kind, and
@@ -76,8 +76,6 @@ class Report:
 
     @staticmethod
     def _finding(session, location, seen_in: str | None = None) -> Finding:
-        from gradtui.report import error_text
-
         report = session.reports[location.index]
         if location.tensor is None:
             said = error_text(report.error) if report.error else None

@@ -125,6 +125,14 @@ class Unary(Expr):
         for variant, words in self.x.variants(swaps):
             yield replace(self, x=variant), words
 
+    def dropped(self) -> str:
+        """The slip of leaving this node out (its child alone), in words."""
+        raise NotImplementedError
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        yield self.x, self.dropped()
+        yield from self.inner_variants(swaps)
+
 
 @dataclass(frozen=True)
 class Said(Expr):
@@ -413,9 +421,8 @@ class Pow(Unary):
     def code(self) -> str:
         return f"{self.x.wrapped(9)}**{self.power}"
 
-    def variants(self, swaps: Swaps) -> Iterator[Variant]:
-        yield self.x, f"without the power {self.power} of `{self.x.code()}`"
-        yield from self.inner_variants(swaps)
+    def dropped(self) -> str:
+        return f"without the power {self.power} of `{self.x.code()}`"
 
 
 @dataclass(frozen=True)
@@ -432,9 +439,8 @@ class Method(Unary):
     def code(self) -> str:
         return f"{self.x.wrapped(9)}.{self.method}({self.arg})"
 
-    def variants(self, swaps: Swaps) -> Iterator[Variant]:
-        yield self.x, f"without .{self.method}({self.arg})"
-        yield from self.inner_variants(swaps)
+    def dropped(self) -> str:
+        return f"without .{self.method}({self.arg})"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gradtui.compare import close
 from gradtui.formatting import number, shape_in_words
 from gradtui.kinds import KINDS
 from gradtui.model import Network, reference_classes
@@ -134,15 +135,9 @@ def _judged_otherwise(spec: LayerSpec, layer, args, params, out, why: str, toler
     the user's output, with the user's backward standing in for the layer."""
     if KINDS[spec.kind].reference is not None:
         expected = reference_classes()[KINDS[spec.kind].reference](*params)(*args)
-        if isinstance(out, torch.Tensor) and out.shape == expected.shape and _close(out, expected, tolerance):
+        if isinstance(out, torch.Tensor) and close(out, expected, tolerance):
             return expected, Unfollowed(why, "reference")
     return _stand_in(layer, args, params, out), Unfollowed(why, "finite differences")
-
-
-def _close(a: torch.Tensor, b: torch.Tensor, tolerance: tuple[float, float]) -> bool:
-    rtol, atol = tolerance
-    a, b = a.detach(), b.detach().to(a.dtype)
-    return bool((a - b).abs().max() <= atol + rtol * b.abs().max()) if b.numel() else True
 
 
 def _stand_in(layer, args, params, out: torch.Tensor) -> torch.Tensor:
