@@ -6,9 +6,10 @@ differences that judge a layer whose forward autograd cannot follow, for lin1, t
 
     python benchmarks/check_speed.py [--batch N] [--runs R]
 
-It also times what the app's worker does from a cold start (a fresh process: imports, data,
-weights, every step with its frame, the histograms among them) against three autograd passes
-plus the imports alone.
+It also times what the app's worker does from a cold start (gradtui.ui.app.run_ahead in a fresh
+process: imports, data, weights, every step with its frame, the histograms among them, and the
+float64 replay) against three autograd passes plus the imports alone; and the same under Textual,
+headless, where the first frame and the screen's updates take their share of the two cores.
 
 Targets: session / autograd <= 2.5; replay / session <= 0.10; the app's every step ready <=
 3 autograd passes + the imports.
@@ -28,38 +29,64 @@ from gradtui.replay import replay_in_float64
 from gradtui.session import DebugSession
 
 
-def median_seconds(function, runs: int) -> float:
+def median_seconds(function, runs: int, between=lambda: None) -> float:
+    """`between` runs untimed before each call: it frees the last call's results, as a real run
+    frees them at its exit."""
     function()  # warm-up: first-touch page faults, thread pool start
     times = []
     for _ in range(runs):
+        between()
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-COLD_APP = """
+COLD_IMPORT = """
 import time
 start = time.perf_counter()
 import gradtui.ui.app, gradtui.session, gradtui.replay
-imported = time.perf_counter()
+print(time.perf_counter() - start)
+"""
+
+COLD_APP = """
+import time
+start = time.perf_counter()
+import gradtui.ui.app
 from gradtui.config import RunConfig
-session = gradtui.session.DebugSession(RunConfig(device="cpu", batch={batch}))
-sources = [session.source(step) for step in session.steps]
-while not session.done:
-    report = session.step()
-    gradtui.ui.app._frame(session, report)
-if gradtui.replay.needs_replay(session):
-    gradtui.replay.replay_in_float64(session)
-print(imported - start, time.perf_counter() - start)
+gradtui.ui.app.run_ahead(RunConfig(device="cpu", batch={batch}), None, None, None, 0, lambda message: None,
+                         lambda: False)
+print(time.perf_counter() - start)
+"""
+
+# The same work under Textual, headless: the first frame and each step's screen update share the
+# two cores (and the GIL) with the worker.
+COLD_HEADLESS = """
+import time
+start = time.perf_counter()
+from gradtui.config import RunConfig
+from gradtui.ui.app import GradTUI
+
+
+class Timed(GradTUI):
+    def on_frame_ready(self, message):
+        super().on_frame_ready(message)
+        if message.index == len(self.steps) - 1 and not self.config.replay:
+            self.exit(time.perf_counter() - start)
+
+    def on_replay_ready(self, message):
+        super().on_replay_ready(message)
+        self.exit(time.perf_counter() - start)
+
+
+print(Timed(RunConfig(device="cpu", batch={batch})).run(headless=True, size=(120, 40)))
 """
 
 
-def cold_app(batch: int, runs: int) -> tuple[float, float]:
-    """Medians over fresh processes: (the imports, start to every step ready)."""
-    times = [subprocess.run([sys.executable, "-c", COLD_APP.format(batch=batch)], capture_output=True, text=True,
-                            check=True).stdout.split() for _ in range(runs)]
-    return statistics.median(float(t[0]) for t in times), statistics.median(float(t[1]) for t in times)
+def cold_seconds(code: str, runs: int) -> float:
+    """The median over fresh processes of what `code` prints."""
+    return statistics.median(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                  check=True).stdout) for _ in range(runs))
 
 
 def main() -> None:
@@ -70,25 +97,35 @@ def main() -> None:
 
     session = DebugSession(RunConfig(device="cpu", batch=args.batch))
 
-    def whole_session():
-        session._reference = None  # recompute autograd's gradients, as a fresh check does
+    def forget_session():
+        session._reference = None  # autograd's gradients computed again, as a fresh check does
+        session.reset()  # the last pass's tensors freed; the copies of x and the weights kept
+
+    def copy_inputs():
+        session._copies.clear()
         session.reset()
+
+    def whole_session():
         session.run_to_end()
 
     x, y = session.data.x, session.data.y
     leaves = {name: p.detach().clone().requires_grad_() for name, p in session.params.items()}
     xg = x.detach().requires_grad_()
 
-    def plain_autograd():
+    def forget_gradients():
         for leaf in (xg, *leaves.values()):
             leaf.grad = None
+
+    def plain_autograd():
         l1 = xg @ leaves["w1"] + leaves["b1"]
         out = l1.clamp_min(0.0) @ leaves["w2"] + leaves["b2"]
         loss = (out.squeeze(-1) - y).pow(2).mean()
         loss.backward()
 
-    session_s = median_seconds(whole_session, args.runs)
-    autograd_s = median_seconds(plain_autograd, args.runs)
+    session_s = median_seconds(whole_session, args.runs, forget_session)
+    copies_s = median_seconds(copy_inputs, args.runs)
+    autograd_s = median_seconds(plain_autograd, args.runs, forget_gradients)
+    session.run_to_end()
     replay_s = median_seconds(lambda: replay_in_float64(session), args.runs)
     lin1 = session.steps[-1].spec
     upstream = session.tensor(f"{lin1.out}.g")
@@ -98,13 +135,19 @@ def main() -> None:
     print(f"whole 8-step session     {session_s * 1000:8.1f} ms")
     print(f"autograd forward+backward {autograd_s * 1000:7.1f} ms")
     print(f"ratio                    {session_s / autograd_s:8.2f}  (target <= 2.5)")
+    print(f"copies of x, y and the weights for the user's code, once a session {copies_s * 1000:.1f} ms")
     print(f"float64 replay, 256 rows  {replay_s * 1000:7.1f} ms")
     print(f"replay / session         {replay_s / session_s:8.3f}  (target <= 0.10)")
     print(f"finite differences, lin1  {fd_s * 1000:7.1f} ms")
-    imports_s, app_s = cold_app(args.batch, max(3, args.runs // 2))
+    runs = max(3, args.runs // 2)
+    imports_s = cold_seconds(COLD_IMPORT, runs)
+    app_s = cold_seconds(COLD_APP.format(batch=args.batch), runs)
+    headless_s = cold_seconds(COLD_HEADLESS.format(batch=args.batch), runs)
     budget = 3 * autograd_s + imports_s
-    print(f"app, cold start to every step ready {app_s * 1000:7.1f} ms (imports {imports_s * 1000:.0f} ms)")
-    print(f"  against 3 autograd passes + imports {budget * 1000:7.1f} ms: {app_s / budget:.2f}  (target <= 1)")
+    print(f"imports (textual, the app, torch, the session) {imports_s * 1000:7.1f} ms")
+    print(f"app's worker, cold start to every step ready   {app_s * 1000:7.1f} ms")
+    print(f"  against 3 autograd passes + the imports {budget * 1000:7.1f} ms: {app_s / budget:.2f}  (target <= 1)")
+    print(f"the same under Textual, headless 120x40         {headless_s * 1000:7.1f} ms: {headless_s / budget:.2f}")
 
 
 if __name__ == "__main__":

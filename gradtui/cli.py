@@ -195,6 +195,9 @@ def _app(config: RunConfig, err: Console) -> int:
 # -- check --------------------------------------------------------------------------------
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
+    from gradtui.synthetic import draw_ahead
+
+    draw_ahead(config)  # while torch loads
     from gradtui.replay import needs_replay, replay_in_float64  # torch loads here, after the arguments are checked
     from gradtui.session import DebugSession
 

@@ -13,6 +13,7 @@ import torch
 
 from gradtui.config import DEFAULT_BATCH, DEFAULT_CLASSES, N_FEATURES, InputError, RunConfig
 from gradtui.memory import free_bytes, gigabytes
+from gradtui.synthetic import drawn
 
 
 @dataclass(frozen=True)
@@ -24,14 +25,13 @@ class Dataset:
 
 
 def synthetic(batch: int, seed: int, classes: int = DEFAULT_CLASSES) -> tuple[torch.Tensor, torch.Tensor]:
-    """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..classes-1, drawn in float32.
+    """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..classes-1, drawn in float32
+    (gradtui.synthetic; taken from the draw started ahead when there is one).
 
-    Drawn in float32 whatever the run's dtype, so a float64 run debugs the same numbers; x and y
-    from streams of their own, so a smaller batch is the first rows of a larger one.
+    Drawn in float32 whatever the run's dtype, so a float64 run debugs the same numbers.
     """
-    x = torch.randn(batch, N_FEATURES, generator=torch.Generator().manual_seed(3 * seed))
-    y = torch.randint(0, classes, (batch,), generator=torch.Generator().manual_seed(3 * seed + 1)).float()
-    return x, y
+    x, y = drawn(batch, seed, classes)
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 
 # A session holds x, the copy handed to user code, its gradient and autograd's, and as much

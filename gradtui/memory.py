@@ -11,6 +11,11 @@ def free_bytes(device) -> int:
         import torch
 
         return torch.cuda.mem_get_info(device)[0]
+    return free_bytes_on_cpu()
+
+
+def free_bytes_on_cpu() -> int:
+    """The kernel's MemAvailable (no torch needed)."""
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
@@ -23,3 +28,4 @@ def free_bytes(device) -> int:
 
 def gigabytes(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
+

