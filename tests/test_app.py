@@ -355,8 +355,8 @@ async def test_the_difference_map_follows_the_selected_tensor():
         await drive(pilot, ["m"])
         view = app.query_one(DifferenceMapView)
         assert app.query_one(TensorTable).selected == "w2.g"
-        assert view.display and view.difference.shape == (1, 50) and view.difference.ref_shape == (50, 1)
+        assert view.parent.display and view.difference.shape == (1, 50) and view.difference.ref_shape == (50, 1)
         app.query_one("#tensor-table", DataTable).focus()
         await pilot.press("up")  # l2.g, which matches
         await settle(pilot)
-        assert app.query_one(TensorTable).selected == "l2.g" and not view.display
+        assert app.query_one(TensorTable).selected == "l2.g" and not view.parent.display

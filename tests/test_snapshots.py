@@ -38,10 +38,6 @@ def test_mid_backward_at_lin2(snap_compare):
     assert snap_compare(app(), terminal_size=(120, 40), run_before=keys(*"nnnnnn"))
 
 
-def test_sample_bug_stopped_at_its_mismatch(snap_compare):
-    assert snap_compare(app("relu_mask.py"), terminal_size=(120, 40), run_before=keys("m"))
-
-
 def test_error_from_user_code(snap_compare):
     assert snap_compare(app("raises.py"), terminal_size=(120, 40), run_before=keys("m"))
 
@@ -58,25 +54,18 @@ def test_help_screen(snap_compare):
     assert snap_compare(app(), terminal_size=(120, 40), run_before=keys("question_mark"))
 
 
-def test_80x24(snap_compare):
-    assert snap_compare(app("transposed.py"), terminal_size=(80, 24), run_before=keys("m"))
-
-
 def test_course_network_at_batch_norms_backward(snap_compare):
     course = app(net=("lin", "batchnorm", "tanh", "lin", "cross_entropy"), hidden=(16,))
     assert snap_compare(course, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))
 
 
-@pytest.mark.parametrize("sample", ["transposed.py", "bias_wrong_axis.py"])
-def test_difference_map_at_the_mismatch(snap_compare, sample):
-    """Beside the histogram, where yours differs: the shapes side by side when they differ (the
-    grid of |Δ| for a ReLU mask is in test_sample_bug_stopped_at_its_mismatch)."""
-    assert snap_compare(app(sample), terminal_size=(120, 40), run_before=keys("m"))
-
-
-def test_relu_mask_at_80x24(snap_compare):
-    """At 80×24 the histogram and the map give way; the hint and the verdict stay."""
-    assert snap_compare(app("relu_mask.py"), terminal_size=(80, 24), run_before=keys("m"))
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+@pytest.mark.parametrize("sample", ["transposed.py", "bias_wrong_axis.py", "relu_mask.py"])
+def test_difference_map_at_the_mismatch(snap_compare, sample, size):
+    """`m` stops at the sample's mismatch; beside the histogram, where yours differs: the shapes
+    side by side when they differ (a transposed weight, a bias summed over the features), the grid
+    of |Δ| when they agree (a ReLU mask from out.g). At 80×24 the map alone, under the hint."""
+    assert snap_compare(app(sample), terminal_size=size, run_before=keys("m"))
 
 
 def test_a_model_with_a_layer_gradtui_does_not_know(snap_compare):

@@ -30,20 +30,18 @@ def shade(value: float, scale: float) -> str:
     return next(mark for mark, top in zip(SHADES[1:], (1 / 8, 1 / 4, 1 / 2, 3 / 4, math.inf)) if share <= top)
 
 
-def map_lines(difference: DifferenceMap, reference: str, where: str | None, width: int) -> list[str]:
-    """The map as markup lines for `width` columns: a title, the grid (columns pooled again to the
-    width, keeping each cell's largest), its scale, and where in words."""
+def map_lines(difference: DifferenceMap, name: str, reference: str, width: int) -> list[str]:
+    """The map of tensor `name` as markup lines for `width` columns: a title with its scale, and
+    the grid (columns pooled again to the width, keeping each cell's largest)."""
     if not difference.cells:
-        return _shapes_side_by_side(difference, reference)
+        return _shapes_side_by_side(difference, name, reference)
     columns = len(difference.cells[0])
     out = min(columns, max(1, width))
     edges = [i * columns // out for i in range(out + 1)]
-    lines = [f"|Δ| on {shape(difference.shape)} · largest {number(difference.scale)}"]
+    lines = [f"|Δ| of {escape(name)} on its {shape(difference.shape)} · largest {number(difference.scale)}"]
     for row in difference.cells:
         pooled = [max(row[edges[i]:edges[i + 1]]) for i in range(out)]
         lines.append("[$error]" + escape("".join(shade(value, difference.scale) for value in pooled)) + "[/]")
-    if where:
-        lines.append(f"[dim]{escape(where)}[/]")
     return lines
 
 
@@ -53,13 +51,13 @@ def _block(dims: tuple[int, ...]) -> tuple[int, int]:
     return 1 + min(3, int(math.log10(max(rows, 1)))), 2 + min(14, 3 * int(math.log10(max(cols, 1))))
 
 
-def _shapes_side_by_side(difference: DifferenceMap, reference: str) -> list[str]:
+def _shapes_side_by_side(difference: DifferenceMap, name: str, reference: str) -> list[str]:
     """Yours and the reference's shapes, drawn as blocks side by side: different shapes have
     nothing to lay over each other."""
-    labels = [f"yours {shape(difference.shape)}", f"{reference} {shape(difference.ref_shape)}"]
+    labels = [f"{name}: yours {shape(difference.shape)}", f"{reference} {shape(difference.ref_shape)}"]
     blocks = [_block(difference.shape), _block(difference.ref_shape)]
     width = max(len(labels[0]), blocks[0][1]) + 3
-    lines = [f"[b]{labels[0]:<{width}}{labels[1]}[/]"]
+    lines = [f"[b]{escape(labels[0]):<{width}}{escape(labels[1])}[/]"]
     for line in range(max(lines_ for lines_, _ in blocks)):
         cells = ["█" * columns if line < lines_ else "" for lines_, columns in blocks]
         lines.append(f"[$error]{cells[0]:<{width}}[/][$success]{cells[1]}[/]")
@@ -70,18 +68,17 @@ class DifferenceMapView(Static):
     """The map, drawn for the width it has (it draws again when that changes)."""
 
     difference: DifferenceMap | None = None
+    name: str = ""
     reference: str = "autograd"
-    where: str | None = None
 
-    def show(self, difference: DifferenceMap | None, reference: str, where: str | None) -> None:
-        self.difference, self.reference, self.where = difference, reference, where
-        self.display = difference is not None
-        self.refresh()
+    def show(self, difference: DifferenceMap | None, name: str, reference: str) -> None:
+        self.difference, self.name, self.reference = difference, name, reference
+        self.refresh(layout=True)
 
     def render(self) -> str:
         if self.difference is None:
             return ""
-        return "\n".join(map_lines(self.difference, self.reference, self.where, max(8, self.size.width)))
+        return "\n".join(map_lines(self.difference, self.name, self.reference, max(8, self.size.width)))
 
 
 class HistogramPanel(Vertical):
@@ -94,14 +91,20 @@ class HistogramPanel(Vertical):
                 yield Sparkline([], id="hist-yours")
                 yield Static(id="hist-ref-label")
                 yield Sparkline([], id="hist-ref")
-            yield DifferenceMapView(id="diff-map")
+            with Vertical(id="diff"):
+                yield DifferenceMapView(id="diff-map")
+                yield Static(id="diff-where")
 
     def show(self, view: HistogramView) -> None:
         yours, ref = self.query_one("#hist-yours", Sparkline), self.query_one("#hist-ref", Sparkline)
         yours_label, ref_label = self.query_one("#hist-yours-label", Static), self.query_one("#hist-ref-label", Static)
         name, histogram, reference = view.name, view.histogram, view.reference
         self.showing = name
-        self.query_one(DifferenceMapView).show(view.difference, reference, view.where)
+        # A short terminal shows the panel only for a map, and the map alone (gradtui.tcss).
+        self.set_class(view.difference is not None, "-map")
+        self.query_one("#diff").display = view.difference is not None
+        self.query_one(DifferenceMapView).show(view.difference, name or "", reference)
+        self.query_one("#diff-where", Static).update(f"[dim]{escape(view.where)}[/]" if view.where else "")
         if name is None or histogram is None:
             self.border_title = "histogram"
             yours.data, ref.data = [], []
