@@ -12,20 +12,15 @@ copies: the caller's tensors, their `.g` and the layer objects are left as they 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from gradtui.config import RunConfig
-from gradtui.kinds import KINDS, Kind, any_layer
+from gradtui.config import InputError, RunConfig
 from gradtui.report import check_json, error_text, verdict
-from gradtui.steps import check_kinds, layer_specs
 
-# A class name, lower case, as the kind it is: the reference class's name, the title, the kind, and
-# the names torch gives them.
-KIND_OF_CLASS = {alias.lower(): kind for kind in KINDS.values() if kind.reference
-                 for alias in (kind.reference, kind.title, kind.name)}
-KIND_OF_CLASS |= {alias: KINDS[name] for alias, name in (
-    ("linear", "lin"), ("batchnorm1d", "batchnorm"), ("mseloss", "mse"), ("crossentropyloss", "cross_entropy"))}
-OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "replay")
+# A model's run takes its data's size and its own layers: of the CLI's options, these.
+MODEL_OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "replay", "dtype", "device")
 
 
 @dataclass(frozen=True)
@@ -135,61 +130,59 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
 
 
 def _prepared(model, x, y, layers, loss, options: dict):
-    """What a DebugSession needs to step the caller's model: (config, data, network, params)."""
+    """What a DebugSession needs to step the caller's model, or a layer file's classes (or Model),
+    as `gradtui check --layers FILE` does: (config, data, network, params); None where the session
+    makes its own."""
+    if model is None and loss is None and (layers is None or isinstance(layers, (str, os.PathLike))):
+        return _prepared_file(layers, x, y, options)
     import torch
 
     from gradtui.data import Dataset
-    from gradtui.model import Network, reference_classes
+    from gradtui.model import config_for, network_of
 
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise TypeError(f"gradtui.check: no option {', '.join(unknown)}; choose from {', '.join(OPTIONS)}")
+    _refuse_unknown(options, MODEL_OPTIONS)
     layers = list(model.layers if layers is None and model is not None else layers or [])
     loss = model.loss if loss is None and model is not None else loss
     if not layers or loss is None:
-        raise TypeError("gradtui.check: give a model with .layers and .loss, or layers=[...] and loss=...")
+        raise TypeError("gradtui.check: give a model with .layers and .loss, layers=[...] and loss=..., or "
+                        "layers='a layer file (.py or .ipynb)'")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("gradtui.check: x and y must be torch tensors")
-    kinds = [_kind(layer) for layer in [*layers, loss]]
-    problem = check_kinds(tuple(kind.name for kind in kinds))
-    if problem:
-        raise ValueError(f"gradtui.check: the model's layers are no network gradtui can step: {problem}")
-    specs = layer_specs(tuple(kind.name for kind in kinds))
-    yours, params, widths, prototypes, attributes = {}, {}, [], {}, {}
-    for spec, kind, layer in zip(specs, kinds, [*layers, loss]):
-        if yours.setdefault(kind.class_key, type(layer)) is not type(layer):
-            raise TypeError(f"gradtui.check: two classes of one kind ({kind.title}): {yours[kind.class_key].__name__} "
-                            f"and {type(layer).__name__}")
-        tensors = _tensor_attributes(layer)
-        if kind.changes_width:  # a Lin's weight is its matrix, whatever order it set them in
-            tensors = dict(sorted(tensors.items(), key=lambda item: -item[1].dim()))
-        if len(tensors) != len(kind.params):
-            raise TypeError(f"gradtui.check: {spec.name} ({type(layer).__name__}) holds {len(tensors)} tensor(s); "
-                            f"a {kind.title} takes {len(kind.params)} ({', '.join(kind.params) or 'none'})")
-        params.update(zip(spec.params, tensors.values()))
-        prototypes[spec.name], attributes[spec.name] = layer, tuple(tensors)
-        if kind.changes_width:
-            widths.append(next(iter(tensors.values())).shape[1])
-    config = RunConfig(device=str(x.device), dtype=str(x.dtype).removeprefix("torch."), batch=len(x),
-                       net=tuple(kind.name for kind in kinds), hidden=tuple(widths[:-1]),
-                       classes=max(2, widths[-1]), **options)
-    network = Network(specs, {**reference_classes(), **yours}, "your model", (x.shape[1], *widths), None,
-                      prototypes=prototypes, attributes=attributes)
-    targets = y.long() if kinds[-1].name == "cross_entropy" else y
-    return config, Dataset(x, targets, "your data"), network, params
+    try:
+        network, params = network_of(layers, loss, "your model", None, x.shape[1])
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"gradtui.check: {exc}") from None
+    given = {"device": str(x.device), "dtype": str(x.dtype).removeprefix("torch.")} | options
+    config = config_for(RunConfig(batch=len(x), **given), network)
+    device, dtype = config.resolve_device(), config.torch_dtype
+    targets = y.to(device).long() if network.specs[-1].kind == "cross_entropy" else y.to(device, dtype)
+    params = {name: tensor.to(device, dtype) for name, tensor in params.items()}
+    return config, Dataset(x.to(device, dtype), targets, "your data"), network, params
 
 
-def _tensor_attributes(layer) -> dict:
-    """The layer's parameters: its tensor attributes, in the order it set them."""
+def _prepared_file(layers, x, y, options: dict):
+    """`gradtui check [--layers FILE] [OPTIONS]` as a call: every option of the CLI, the caller's x
+    and y (when given) in place of the synthetic data."""
     import torch
 
-    return {name: value for name, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+    from gradtui.data import Dataset
+
+    _refuse_unknown(options, tuple(name for name in RunConfig.__dataclass_fields__ if name != "layers"))
+    path = None if layers is None else Path(layers)
+    if path is not None and not path.is_file():
+        raise InputError(f"--layers {path}: no such file")
+    config = RunConfig(layers=path, **options)
+    if x is None and y is None:
+        return config, None, None, None
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("gradtui.check: x and y must be torch tensors (or neither, for the synthetic data)")
+    config = replace(config, batch=len(x))
+    device, dtype = config.resolve_device(), config.torch_dtype
+    targets = y.to(device).long() if config.loss == "cross_entropy" else y.to(device, dtype)
+    return config, Dataset(x.to(device, dtype), targets, "your data"), None, None
 
 
-def _kind(layer) -> Kind:
-    """A known kind by the class's name; any other class is a kind of its own (kinds.any_layer),
-    its parameters its tensor attributes."""
-    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
-    if kind is not None:
-        return kind
-    return any_layer(type(layer), tuple(_tensor_attributes(layer)))
+def _refuse_unknown(options: dict, known: tuple[str, ...]) -> None:
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise TypeError(f"gradtui.check: no option {', '.join(unknown)}; choose from {', '.join(known)}")

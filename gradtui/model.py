@@ -9,19 +9,26 @@ import inspect
 import linecache
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from gradtui import layers as reference_layers
 from gradtui.config import InputError, RunConfig
-from gradtui.kinds import KINDS
+from gradtui.kinds import KINDS, Kind, any_layer
 from gradtui.notebook import cell_filename, notebook_statements
 from gradtui.running import captured
-from gradtui.steps import LayerSpec, describe, layer_specs
+from gradtui.steps import LayerSpec, check_kinds, describe, layer_specs
 
 LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values() if kind.reference)  # what a layer file may define
+
+# A layer object's class name, lower case, as the kind it is: the reference class's name, the title,
+# the kind, and the names torch gives them.
+KIND_OF_CLASS = {alias.lower(): kind for kind in KINDS.values() if kind.reference
+                 for alias in (kind.reference, kind.title, kind.name)}
+KIND_OF_CLASS |= {alias: KINDS[name] for alias, name in (
+    ("linear", "lin"), ("batchnorm1d", "batchnorm"), ("mseloss", "mse"), ("crossentropyloss", "cross_entropy"))}
 
 
 def network_sizes(config: RunConfig, n_in: int) -> tuple[int, ...]:
@@ -70,13 +77,19 @@ def reference_classes() -> dict[str, type]:
 def load_layer_file(path: Path | str) -> dict[str, type]:
     """The classes a user's file defines among LAYER_CLASSES; the reference fills the rest.
 
-    InputError (exit 2) when the file cannot be imported or defines none of the three.
+    InputError (exit 2) when the file cannot be imported or defines none of them.
     """
     path = Path(path)
+    return _found(path, _namespace(path)[0])
+
+
+def _namespace(path: Path) -> tuple[dict, list[str]]:
+    """The names a layer file defines (a module's, or a notebook's kept statements'), and what to
+    tell the user about loading it."""
     if not path.is_file():
         raise InputError(f"--layers {path}: no such file")
     if path.suffix == ".ipynb":
-        return _found(path, load_notebook(path)[0])
+        return load_notebook(path)
     module_name = f"gradtui_user_layers_{abs(hash(path.resolve()))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -91,13 +104,14 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
         raise InputError(f"--layers {path}: cannot import it: {_describe_import_error(exc, path)}") from None
     finally:
         sys.modules.pop(module_name, None)
-    return _found(path, vars(module))
+    return vars(module), []
 
 
-def _found(path: Path, namespace: dict) -> dict[str, type]:
+def _found(path: Path, namespace: dict, model_problem: str | None = None) -> dict[str, type]:
     found = {name: namespace[name] for name in LAYER_CLASSES if inspect.isclass(namespace.get(name))}
     if not found:
-        raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} (as classes)")
+        why = f"; its Model: {model_problem}" if model_problem else ""
+        raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} (as classes){why}")
     return {**reference_classes(), **found}
 
 
@@ -160,6 +174,7 @@ class Network:
     # with its tensor attributes (named in `attributes`) set to the session's tensors.
     prototypes: dict[str, object] = field(default_factory=dict)  # layer name -> the caller's object
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer name -> its tensors' names
+    params: dict[str, torch.Tensor] | None = None  # a layer file's Model's tensors; None: init_params draws them
 
     def class_for(self, spec: LayerSpec) -> type:
         return self.classes[spec.entry.class_key]
@@ -167,7 +182,7 @@ class Network:
     def isolated_classes(self) -> dict[str, type]:
         """The same classes from a fresh import of the layer file: they share no state (class
         attributes, module globals) with `classes`."""
-        return self.classes if self.path is None else load_layer_file(self.path)
+        return self.classes if self.path is None or self.prototypes else load_layer_file(self.path)
 
     def build(self, params: dict[str, torch.Tensor], classes: dict[str, type] | None = None) -> list:
         """Fresh layer objects over `params` (the user's classes unless `classes` says otherwise)."""
@@ -195,12 +210,131 @@ class Network:
         return describe(self.specs, self.sizes)
 
 
-def build_network(config: RunConfig, n_in: int) -> Network:
-    notes = ()
-    if config.layers is not None and Path(config.layers).suffix == ".ipynb" and Path(config.layers).is_file():
-        namespace, told = load_notebook(Path(config.layers))
-        classes, notes = _found(Path(config.layers), namespace), tuple(told)
-    else:
-        classes = load_layer_file(config.layers) if config.layers is not None else reference_classes()
-    source = str(config.layers) if config.layers is not None else "reference"
-    return Network(layer_specs(config.kinds), classes, source, network_sizes(config, n_in), config.layers, notes)
+def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cpu") -> Network:
+    """The network --net and --hidden describe, with the layer file's classes; or, when the file
+    defines a `Model` gradtui can step, that model's layers (with its parameters)."""
+    sizes = network_sizes(config, n_in)
+    if config.layers is None:
+        return Network(layer_specs(config.kinds), reference_classes(), "reference", sizes)
+    path = Path(config.layers)
+    namespace, notes = _namespace(path)
+    problem = None
+    if inspect.isclass(namespace.get("Model")):
+        try:
+            return _file_model(namespace, config, n_in, device, path, tuple(notes))
+        except ModelNotStepped as exc:
+            problem = str(exc)
+            notes.append(f"the layer file's Model is not stepped: {problem}; its classes are")
+    return Network(layer_specs(config.kinds), _found(path, namespace, problem), str(path), sizes, path, tuple(notes))
+
+
+class ModelNotStepped(Exception):
+    """Why a layer file's Model cannot be stepped (its classes are, then)."""
+
+
+def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Path, notes: tuple[str, ...]) -> Network:
+    """The network of the file's `Model`, built with what its __init__ takes: nothing (the weights
+    --net and --hidden give are then the globals w1, b1, … its code reads, as in the notebook),
+    those weights in order, or the widths (n_in, hidden…, n_out), from which it draws its own."""
+    model_class = namespace["Model"]
+    params = init_params(config, n_in, torch.device(device))
+    sizes = network_sizes(config, n_in)
+    arguments, shown = _model_arguments(model_class, params, sizes)
+    if not arguments:
+        namespace.update(params)
+    with torch.random.fork_rng(devices=[]):  # a Model that draws its own weights draws the same ones each run
+        torch.manual_seed(config.seed)
+        try:
+            with captured():
+                model = model_class(*arguments)
+        except Exception as exc:
+            raise ModelNotStepped(f"Model({shown}) raised {type(exc).__name__}: {exc}") from None
+    layers, loss = getattr(model, "layers", None), getattr(model, "loss", None)
+    if not isinstance(layers, (list, tuple)) or not layers or loss is None:
+        raise ModelNotStepped("it has no .layers list and .loss")
+    without = next((o for o in [*layers, loss] if not callable(getattr(o, "backward", None))
+                    and not callable(getattr(o, "bwd", None))), None)
+    if without is not None:
+        name = getattr(without, "__name__", type(without).__name__)
+        raise ModelNotStepped(f"{name} has no backward of its own (autograd is its backward)")
+    try:
+        network, weights = network_of(list(layers), loss, str(path), path, n_in, notes)
+    except (TypeError, ValueError) as exc:
+        raise ModelNotStepped(str(exc)) from None
+    if network.specs[-1].kind != config.loss:
+        raise ModelNotStepped(f"its loss is {network.specs[-1].entry.title}, the options' is "
+                              f"{KINDS[config.loss].title} (give --net ending in {network.specs[-1].kind})")
+    return replace(network, params={name: t.to(device) for name, t in weights.items()})
+
+
+def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: tuple[int, ...]) -> tuple[tuple, str]:
+    """What to call the Model with, and how to say that call."""
+    try:
+        signature = inspect.signature(model_class)
+    except (TypeError, ValueError):
+        return (), ""
+    required = [p.name for p in signature.parameters.values() if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not required:
+        return (), ""
+    if len(required) == len(params):
+        return tuple(params.values()), ", ".join(params)
+    if len(required) == len(sizes):
+        return sizes, ", ".join(map(str, sizes))
+    raise ModelNotStepped(f"Model({', '.join(required)}) takes {len(required)} argument(s); gradtui gives none (the "
+                          f"weights as globals {', '.join(params)}), those {len(params)} weights, or the "
+                          f"{len(sizes)} widths {', '.join(map(str, sizes))}")
+
+
+# -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------
+
+def tensor_attributes(layer) -> dict[str, torch.Tensor]:
+    """A layer object's parameters: its tensor attributes, in the order it set them."""
+    return {name: value for name, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+
+
+def kind_of(layer) -> Kind:
+    """A known kind by the class's name; any other class is a kind of its own (kinds.any_layer),
+    its parameters its tensor attributes."""
+    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
+    if kind is not None:
+        return kind
+    return any_layer(type(layer), tuple(tensor_attributes(layer)))
+
+
+def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
+               notes: tuple[str, ...] = ()) -> tuple[Network, dict[str, torch.Tensor]]:
+    """The network that steps these layer objects, then the loss, and its parameters: the objects'
+    tensor attributes under the CLI's names (w1, b1, gamma1, …; <class><count>.<attribute> for a
+    class gradtui has no entry for). The session builds each layer as a copy of its object.
+    TypeError or ValueError (one line) when the objects are no network gradtui can step."""
+    kinds = [kind_of(layer) for layer in [*layers, loss]]
+    problem = check_kinds(tuple(kind.name for kind in kinds))
+    if problem:
+        raise ValueError(f"the model's layers are no network gradtui can step: {problem}")
+    specs = layer_specs(tuple(kind.name for kind in kinds))
+    classes, params, widths, prototypes, attributes = {}, {}, [], {}, {}
+    for spec, kind, layer in zip(specs, kinds, [*layers, loss]):
+        if classes.setdefault(kind.class_key, type(layer)) is not type(layer):
+            raise TypeError(f"two classes of one kind ({kind.title}): {classes[kind.class_key].__name__} "
+                            f"and {type(layer).__name__}")
+        tensors = tensor_attributes(layer)
+        if kind.changes_width:  # a Lin's weight is its matrix, whatever order it set them in
+            tensors = dict(sorted(tensors.items(), key=lambda item: -item[1].dim()))
+        if len(tensors) != len(kind.params):
+            raise TypeError(f"{spec.name} ({type(layer).__name__}) holds {len(tensors)} tensor(s); "
+                            f"a {kind.title} takes {len(kind.params)} ({', '.join(kind.params) or 'none'})")
+        params.update(zip(spec.params, tensors.values()))
+        prototypes[spec.name], attributes[spec.name] = layer, tuple(tensors)
+        if kind.changes_width:
+            widths.append(next(iter(tensors.values())).shape[1])
+    network = Network(specs, {**reference_classes(), **classes}, source, (n_in, *widths), path, notes,
+                      prototypes=prototypes, attributes=attributes)
+    return network, params
+
+
+def config_for(config: RunConfig, network: Network) -> RunConfig:
+    """The run's options, with the network's own kinds and widths in place of --net and --hidden."""
+    return replace(config, net=tuple(spec.kind for spec in network.specs), hidden=tuple(network.sizes[1:-1]),
+                   classes=max(2, network.sizes[-1]))
+

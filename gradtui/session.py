@@ -25,7 +25,7 @@ from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
-from gradtui.model import Network, build_network, init_params, reference_classes
+from gradtui.model import Network, build_network, config_for, init_params, reference_classes
 from gradtui.reference import Reference, autograd_reference, finite_differences, reference_output
 from gradtui.running import (
     StepError,
@@ -96,7 +96,12 @@ class DebugSession:
         self.config = config
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
-        self.network = network if network is not None else build_network(config, self.data.x.shape[1])
+        if network is None:
+            network = build_network(config, self.data.x.shape[1], self.device)
+            if network.params is not None:  # a layer file's Model: its layers and tensors make the run
+                self.config = config = config_for(config, network)
+                params = network.params
+        self.network = network
         self.replay = replay
         # never handed to user code: it gets copies
         self.params = ({name: t.detach() for name, t in params.items()} if params is not None

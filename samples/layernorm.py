@@ -1,10 +1,14 @@
-"""Correct: a layer norm written by hand, a kind gradtui has no entry for. From the Python API it is
-stepped like the others: its forward compared with nothing, its backward judged against autograd.
+"""Correct: a layer norm written by hand, a kind gradtui has no entry for, stepped like the others:
+its forward compared with nothing, its backward judged against autograd. The file's `Model` puts it
+in the lesson's network, so the command line steps it too:
 
+    gradtui check --layers samples/layernorm.py
     gradtui.check(layers=[Lin(w1, b1), LayerNorm(50), Relu(), Lin(w2, b2)], loss=Mse(), x=x, y=y)
 """
 
 import torch
+
+from gradtui.layers import Lin, Mse, Relu
 
 
 class LayerNorm:
@@ -27,3 +31,12 @@ class LayerNorm:
             / (d * self.std)
         self.weight.g = (self.out.g * self.xhat).sum(0)
         self.bias.g = self.out.g.sum(0)
+
+
+class Model:
+    """The lesson's Model with a layer norm after the first Lin; gradtui gives it its weights."""
+
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), LayerNorm(w1.shape[1]), Relu(), Lin(w2, b2)]
+        self.loss = Mse()
+

@@ -173,3 +173,51 @@ def test_a_linear_that_keeps_its_bias_first_is_a_lin():
     x, y, (w1, b1, w2, b2) = data()
     report = gradtui.check(layers=[Linear(w1, b1), Relu(), Linear(w2, b2)], loss=Mse(), x=x, y=y)
     assert report.ok and [t.name for t in report.steps[7].tensors] == ["x.g", "w1.g", "b1.g"]
+
+
+def test_a_notebook_as_the_layer_file_from_the_api_says_what_check_says(capsys, tmp_path):
+    """layers='lesson.ipynb' is `gradtui check --layers lesson.ipynb`: magics, ?? lines, a failing
+    star import and a redefinition; the same report, to the JSON document."""
+    from conftest import check_json
+    from test_notebook import LESSON_CELLS, notebook
+
+    path = notebook(tmp_path, *LESSON_CELLS)
+    report = gradtui.check(layers=str(path), batch=64)
+    code, document = check_json(capsys, "--batch", "64", "--layers", str(path))
+    assert report.ok and code == 0 and json.loads(json.dumps(report.to_json())) == document
+    assert any("from exp.nb_01 import *" in note for note in report.session.network.notes)
+
+
+def test_a_layer_file_with_the_callers_data_and_any_layer_in_its_model():
+    x, y, _ = data(64)
+    report = gradtui.check(layers=SAMPLES / "layernorm.py", x=x, y=y)
+    assert report.ok and [s.step.layer for s in report.steps][:5] == ["lin1", "layernorm1", "relu1", "lin2", "mse"]
+    assert report.to_json()["config"]["batch"] == 64 and report.to_json()["config"]["data"] == "your data"
+
+
+def test_with_no_arguments_the_lessons_network_on_synthetic_data():
+    report = gradtui.check(batch=64)
+    assert report.ok and len(report.steps) == 8 and report.to_json()["config"]["data"] == "synthetic"
+
+
+def test_a_models_run_in_another_dtype_works_on_converted_copies():
+    x, y, weights = data(64)
+    report = gradtui.check(Model(module("lesson_matmul.py"), *weights), x, y, dtype="float64")
+    assert report.ok and report.to_json()["config"]["dtype"] == "float64"
+    assert report.steps[-1].tensors[0].stats.dtype == "float64" and x.dtype == torch.float32
+
+
+def test_options_are_validated_as_the_cli_validates_them():
+    x, y, weights = data(64)
+    model = Model(module("lesson_matmul.py"), *weights)
+    with pytest.raises(ValueError, match="--dtype 'int8': choose one of float32"):
+        gradtui.check(model, x, y, dtype="int8")
+    with pytest.raises(TypeError, match="no option hidden; choose from isolate"):
+        gradtui.check(model, x, y, hidden=(20,))  # a model has its own widths
+    with pytest.raises(TypeError, match="no option colour"):
+        gradtui.check(layers=SAMPLES / "correct.py", colour=True)
+    with pytest.raises(ValueError, match="--layers nowhere.py: no such file"):
+        gradtui.check(layers="nowhere.py")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="cuda"):
+            gradtui.check(model, x, y, device="cuda")

@@ -271,6 +271,11 @@ class GradTUI(App[int]):
             self.notify(warning, severity="warning", timeout=8)
         self.session, self.sources, self._cuda, self.fresh = message.session, message.sources, message.cuda, 0
         self.replay = None
+        if message.session.network.specs != self.specs:  # the layer file's Model: its own layers and steps
+            self.specs, self.steps = message.session.network.specs, message.session.steps
+            self.frames, self.changes = [], {}
+            if self.target is not None and self.target >= len(self.steps):
+                self.target = len(self.steps) - 1
         # A full collection walks every object of the app, torch and Textual (150 ms and more on a
         # slow machine, a stall the user sees): what is loaded by now lives as long as the app.
         gc.freeze()
