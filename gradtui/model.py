@@ -225,7 +225,15 @@ def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cp
         except ModelNotStepped as exc:
             problem = str(exc)
             notes.append(f"the layer file's Model is not stepped: {problem}; its classes are")
-    return Network(layer_specs(config.kinds), _found(path, namespace, problem), str(path), sizes, path, tuple(notes))
+    classes = _found(path, namespace, problem)
+    used = {KINDS[kind].class_key for kind in config.kinds}
+    unused = [name for name in LAYER_CLASSES if name not in used and classes[name] is namespace.get(name)]
+    if unused:
+        notes.append(f"the layer file's {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not in this network "
+                     f"({describe(layer_specs(config.kinds), sizes)}): give --net with "
+                     f"{', '.join(KIND_OF_CLASS[name.lower()].name for name in unused)} "
+                     f"to step {'it' if len(unused) == 1 else 'them'}")
+    return Network(layer_specs(config.kinds), classes, str(path), sizes, path, tuple(notes))
 
 
 class ModelNotStepped(Exception):

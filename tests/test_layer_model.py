@@ -97,3 +97,13 @@ async def test_the_app_steps_the_files_model():
         assert [step.layer for step in app.steps[:5]] == ["lin1", "layernorm1", "relu1", "lin2", "mse"]
         assert len(app.frames) == len(app.steps) == 10
         assert "LayerNorm" in app.header_text
+
+
+def test_a_class_the_network_does_not_use_is_said(capsys, tmp_path):
+    """The makemore notebook's Tanh under the default network: said, not silently unchecked."""
+    path = tmp_path / "mine.py"
+    path.write_text((SAMPLES / "tanh_plus.py").read_text())
+    code, out, err = run_cli(capsys, "check", "--batch", "64", "--layers", str(path))
+    assert code == 0 and "the layer file's Tanh is not in this network" in err and "give --net with tanh" in err
+    code, out, err = run_cli(capsys, "check", "--batch", "64", "--net", "lin,tanh,lin,mse", "--layers", str(path))
+    assert code == 1 and "not in this network" not in err
