@@ -16,6 +16,7 @@ shows an earlier step shows that step's report, which no later step changes.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, replace
 
 import torch
@@ -38,6 +39,7 @@ from gradtui.running import (
     step_error,
 )
 from gradtui.steps import Step, build_steps
+from gradtui.synthetic import copy_made_ahead
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,9 @@ class DebugSession:
         copies = {}
         for name, original in originals.items():
             copy, versions = self._copies.get(name, (None, None))
-            if copy is None or versions != (copy._version, original._version):
+            if copy is None and name == "x" and (made := copy_made_ahead(original)) is not None:
+                copy = torch.from_numpy(made)
+            elif copy is None or versions != (copy._version, original._version):
                 copy = original.clone()
             copy.__dict__.pop("g", None)
             self._copies[name] = (copy, (copy._version, original._version))
@@ -451,6 +455,9 @@ def _batch_sum_scale(t) -> float:
     """max over features of Σ over the batch of |t|: the size of t.sum(0) were nothing to cancel."""
     if not isinstance(t, torch.Tensor) or t.dim() != 2 or not t.numel() or not t.is_floating_point():
         return 0.0
+    scale = float(torch.linalg.vector_norm(t.detach(), 1, dim=0).max())  # Σ|t| per feature, in one pass
+    if math.isfinite(scale):
+        return scale
     return float(t.detach().abs().nan_to_num(nan=0.0, posinf=0.0, neginf=0.0).sum(0).max())
 
 
