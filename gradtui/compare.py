@@ -9,11 +9,11 @@ faults than all the reductions together).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
-from gradtui.stats import PairedPass, TensorStats, paired_pass, tensor_stats, unravel
+from gradtui.stats import DifferenceMap, PairedPass, TensorStats, difference_map, paired_pass, tensor_stats, unravel
 
 DIFF_CHUNK = 1 << 20
 
@@ -41,6 +41,7 @@ class Comparison:
     deviation: bool = False
     scale: float = 0.0  # the least scale of the tolerance (a bias gradient's sum over the batch)
     where: str | None = None  # on a mismatch: where the difference is, when the places say something
+    map: DifferenceMap | None = None  # on a mismatch: the difference drawn on the tensor's layout (or the two shapes)
 
     @property
     def ref_shape(self) -> tuple[int, ...] | None:
@@ -181,24 +182,33 @@ def compare(name: str, value, ref: torch.Tensor | None, tolerance: tuple[float, 
     return Comparison(name, stats, ref_stats, diff, match, None, tolerance, scale=scale)
 
 
-def where_wrong(value, ref, comparison: Comparison) -> str | None:
-    """Where a mismatching tensor of the right shape differs, when the places say something: the
-    same error in every row (it does not depend on the sample), a few columns (features), a few
-    rows (samples), a few elements. None when it differs everywhere with no such shape."""
-    if comparison.match or comparison.diff is None or not isinstance(value, torch.Tensor) or value.dim() not in (1, 2):
-        return None
+def placed(value, ref, comparison: Comparison) -> Comparison:
+    """A mismatching comparison with where it differs, in words and drawn (`where`, `map`), both
+    from one difference of the two tensors."""
+    if comparison.match or not isinstance(value, torch.Tensor) or not isinstance(ref, torch.Tensor):
+        return comparison
+    if value.shape != ref.shape or value.dim() not in (1, 2) or not value.numel():
+        return replace(comparison, map=difference_map(value, ref))
     dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
     d = (value.detach().to(dtype) - ref.detach().to(dtype)).nan_to_num(nan=math.inf)
+    return replace(comparison, where=_where_wrong(d, comparison), map=difference_map(value, ref, d.abs()))
+
+
+def _where_wrong(d: torch.Tensor, comparison: Comparison) -> str | None:
+    """Where a mismatching tensor of the right shape (1 or 2 dimensions) differs, from its difference
+    `d`, when the places say something: the same error in every row (it does not depend on the
+    sample), a few columns (features), a few rows (samples), a few elements. None when it differs
+    everywhere with no such shape."""
     wrong = d.abs() > tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
     count, total = int(wrong.sum()), wrong.numel()
     if count == 0:
         return None
-    if value.dim() == 2 and wrong.shape[0] > 1 and bool(torch.isfinite(d).all()) \
+    if d.dim() == 2 and wrong.shape[0] > 1 and bool(torch.isfinite(d).all()) \
             and bool(torch.allclose(d, d[:1].expand_as(d), rtol=1e-3, atol=0)):
         return "the same error in every row: it does not depend on the sample (a bias? a sum over the batch?)"
     if count == total:
         return None
-    if value.dim() == 1:
+    if d.dim() == 1:
         return f"only elements {_ranges(wrong)} differ ({count} of {total})"
     (n, m), rows, cols = wrong.shape, wrong.any(1), wrong.any(0)
     n_rows, n_cols = int(rows.sum()), int(cols.sum())

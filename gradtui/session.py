@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from gradtui.compare import Comparison, compare, where_wrong
+from gradtui.compare import Comparison, compare, placed
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
@@ -299,8 +299,8 @@ class DebugSession:
                               role="out", against="the reference layer's", layer_class=type(layer))
         comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
         if not comparison.match:
-            comparison = replace(comparison, hint=explain(comparison, out, expected, context),
-                                 where=where_wrong(out, expected, comparison), deviation=not self.config.strict_forward)
+            comparison = placed(out, expected, replace(comparison, hint=explain(comparison, out, expected, context),
+                                                       deviation=not self.config.strict_forward))
         if spec.entry.reference is None:
             notes.append(f"{spec.entry.title} has no reference layer: its forward is compared with nothing, and its "
                          "backward is judged against autograd through it")
@@ -366,7 +366,7 @@ class DebugSession:
                 # a gradient computed from one already wrong (`inherited`) has nothing to diagnose here
                 hint = inherited if inherited and comparison.diff is not None else \
                     explain(comparison, value, expected, replace(context, role=role))
-                comparison = replace(comparison, hint=hint, where=where_wrong(value, expected, comparison))
+                comparison = placed(value, expected, replace(comparison, hint=hint))
             comparisons.append(comparison)
         unfollowed = reference.unfollowed.get(spec.name)
         if unfollowed is not None:

@@ -9,7 +9,7 @@ from conftest import check_json, run_cli
 
 from gradtui import compare as comparison
 from gradtui.compare import compare as bare_compare
-from gradtui.compare import where_wrong
+from gradtui.compare import placed
 from gradtui.hints import HintContext, explain
 
 TOL32 = (1e-4, 1e-7)
@@ -79,7 +79,20 @@ def test_a_gradient_neither_side_has_is_consistent():
 
 
 def where(value, ref):
-    return where_wrong(value, ref, bare_compare("t", value, ref, TOL32))
+    return placed(value, ref, bare_compare("t", value, ref, TOL32)).where
+
+
+def test_the_words_and_the_map_come_from_one_difference():
+    ref = torch.randn(50, 8, generator=torch.Generator().manual_seed(2))
+    wrong = ref.clone()
+    wrong[:, 3] *= 3
+    comparison = placed(wrong, ref, bare_compare("t", wrong, ref, TOL32))
+    assert comparison.where.startswith("only column 3 differs")
+    assert comparison.map.shape == (50, 8) and comparison.map.scale == pytest.approx(float((2 * ref[:, 3]).abs().max()))
+    assert all(row[3] > 0 and sum(row) == row[3] for row in comparison.map.cells)
+    apart = placed(torch.zeros(1, 8), ref, bare_compare("t", torch.zeros(1, 8), ref, TOL32))
+    assert apart.where is None and (apart.map.shape, apart.map.ref_shape) == ((1, 8), (50, 8))
+    assert placed(ref, ref, bare_compare("t", ref, ref, TOL32)).map is None  # a match has none
 
 
 def test_where_a_difference_is():

@@ -47,7 +47,7 @@ from gradtui.ui.widgets.timing import TimingPane
 
 if TYPE_CHECKING:  # torch loads in the worker, after the first frame
     from gradtui.session import DebugSession, Location, StepReport
-    from gradtui.stats import DifferenceMap, Histogram
+    from gradtui.stats import Histogram
 
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
 
@@ -87,7 +87,6 @@ class Frame:
     report: StepReport
     loss: float | None  # the loss once this step has run
     histograms: dict[str, Histogram | None]  # by tensor name
-    maps: dict[str, DifferenceMap | None]  # by tensor name, for those that do not match
 
 
 @dataclass
@@ -472,13 +471,11 @@ def run_ahead(config: RunConfig, data, network, params, generation: int, post: C
 
 def _frame(session, report) -> Frame:
     """Runs in the worker: everything the screen needs of a step that torch computes."""
-    from gradtui.stats import difference_map, histogram
+    from gradtui.stats import histogram
 
     histograms = {t.name: histogram(session.tensor(t.name), session.reference_tensor(t.name), (t.stats, t.ref))
                   for t in report.tensors}
-    maps = {t.name: difference_map(session.tensor(t.name), session.reference_tensor(t.name))
-            for t in report.tensors if not t.match}
-    return Frame(report, session.loss, histograms, maps)
+    return Frame(report, session.loss, histograms)
 
 
 def _mtime(path: Path | None) -> float | None:

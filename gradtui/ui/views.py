@@ -145,5 +145,7 @@ def histogram_view(frame, name: str | None) -> HistogramView:
     reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
     if frame is None or name is None:
         return HistogramView(name, None, reference)
-    where = next((t.where for t in frame.report.tensors if t.name == name), None)
-    return HistogramView(name, frame.histograms.get(name), reference, frame.maps.get(name), where)
+    tensor = next((t for t in frame.report.tensors if t.name == name), None)
+    if tensor is None:
+        return HistogramView(name, frame.histograms.get(name), reference)
+    return HistogramView(name, frame.histograms.get(name), reference, tensor.map, tensor.where)
