@@ -39,7 +39,6 @@ from gradtui.running import (
     step_error,
 )
 from gradtui.steps import Step, build_steps
-from gradtui.synthetic import copy_made_ahead
 
 
 @dataclass(frozen=True)
@@ -135,9 +134,7 @@ class DebugSession:
         copies = {}
         for name, original in originals.items():
             copy, versions = self._copies.get(name, (None, None))
-            if copy is None and name == "x" and (made := copy_made_ahead(original)) is not None:
-                copy = torch.from_numpy(made)
-            elif copy is None or versions != (copy._version, original._version):
+            if copy is None or versions != (copy._version, original._version):
                 copy = original.clone()
             copy.__dict__.pop("g", None)
             self._copies[name] = (copy, (copy._version, original._version))

@@ -23,9 +23,6 @@ from gradtui.memory import free_bytes_on_cpu
 Key = tuple[int, int, int]  # (batch, seed, classes)
 
 _ahead: dict[Key, Future] = {}
-# The address of a drawn x -> (x, a copy of it made on the draw's thread); x is held so that no
-# other array can take its address while the copy waits.
-_copies: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 _lock = threading.Lock()
 
 
@@ -51,9 +48,7 @@ def draw_ahead(config: RunConfig) -> None:
 
     def run() -> None:
         try:
-            x, y = draw(*key)
-            _copies[x.ctypes.data] = x, x.copy()  # the copy the user's code gets: made here, it costs nothing
-            future.set_result((x, y))
+            future.set_result(draw(*key))
         except BaseException as exc:  # MemoryError, say: `drawn` draws again and says it
             future.set_exception(exc)
 
@@ -67,14 +62,4 @@ def drawn(batch: int, seed: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
     if future is not None and future.exception() is None:
         return future.result()
     return draw(batch, seed, classes)
-
-
-def copy_made_ahead(x) -> np.ndarray | None:
-    """The copy that the draw thread made of this x (a tensor over a drawn array), once; or None."""
-    with _lock:
-        held = _copies.get(x.data_ptr())
-        if held is None or held[0].shape != tuple(x.shape) or held[0].dtype.itemsize != x.element_size():
-            return None
-        del _copies[x.data_ptr()]
-        return held[1]
 
