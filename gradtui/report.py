@@ -7,6 +7,8 @@ A style is a theme name (success, error, warning, dim, bold) that each face maps
 
 from __future__ import annotations
 
+import itertools
+
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -62,10 +64,13 @@ def step_title(report: StepReport) -> list[Cell]:
 def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
     """What a step says below its table: each hint (against the reference layer for a deviation),
     its notes, its error."""
-    lines = []
-    for t in report.tensors:
-        if t.hint:
-            lines.append((Cell(f"{t.mark} {t.name}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
+    lines, tensors = [], list(report.tensors)
+    for i, t in enumerate(tensors):
+        if not t.hint or i and _same_hint(tensors[i - 1], t):
+            continue
+        # Tensors in a row with one hint and no place of their own (computed from one wrong .g) share one line.
+        names = [t.name] + [u.name for u in itertools.takewhile(lambda u: _same_hint(t, u), tensors[i + 1:])]
+        lines.append((Cell(f"{t.mark} {', '.join(names)}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
         if t.where:
             lines.append((Cell("  where: ", "dim"), Cell(t.where, "dim")))
     lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]
@@ -73,6 +78,10 @@ def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
     if report.error:
         lines.append((Cell("! raised: ", "error"), Cell(error_text(report.error), "error")))
     return lines
+
+
+def _same_hint(a: Comparison, b: Comparison) -> bool:
+    return a.hint == b.hint and a.mark == b.mark and not a.where and not b.where
 
 
 OUTPUT_LINES = 6  # of what a step printed, shown under its table (the JSON has it all)

@@ -129,3 +129,11 @@ def test_console_script_runs_as_a_user_would(tmp_path):
     done = subprocess.run([sys.executable, "-m", "gradtui", "check", "--batch", "-1"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_gradients_computed_from_one_wrong_gradient_share_one_line(capsys):
+    """Below a wrong l1.g, x.g, w1.g and b1.g are all wrong for the same reason: said once."""
+    code, out, _ = run_cli(capsys, "check", "--batch", "200", "--layers", str(SAMPLES / "relu_mask.py"))
+    assert code == 1
+    assert "  ✗ x.g, w1.g, b1.g: computed from l1.g, which already differs from autograd's (step 6)" in out
+    assert out.count("computed from l1.g") == 1
