@@ -8,7 +8,6 @@ A style is a theme name (success, error, warning, dim, bold) that each face maps
 from __future__ import annotations
 
 import itertools
-
 import math
 import re
 from dataclasses import asdict, dataclass
