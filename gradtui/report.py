@@ -11,6 +11,7 @@ import itertools
 import math
 import re
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from gradtui.formatting import number, seconds, shape, short_path, size
@@ -68,7 +69,7 @@ def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
         if not t.hint or i and _same_hint(tensors[i - 1], t):
             continue
         # Tensors in a row with one hint and no place of their own (computed from one wrong .g) share one line.
-        names = [t.name] + [u.name for u in itertools.takewhile(lambda u: _same_hint(t, u), tensors[i + 1:])]
+        names = [t.name] + [u.name for u in itertools.takewhile(partial(_same_hint, t), tensors[i + 1:])]
         lines.append((Cell(f"{t.mark} {', '.join(names)}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
         if t.where:
             lines.append((Cell("  where: ", "dim"), Cell(t.where, "dim")))
