@@ -7,6 +7,10 @@
 too (`kinds.any_layer`: its forward compared with nothing, its backward against autograd). A
 layer's parameters are its tensor attributes, in the order it set them. The check runs on
 copies: the caller's tensors, their `.g` and the layer objects are left as they were.
+
+`layers="lesson.ipynb"` (or a .py file) is `gradtui check --layers lesson.ipynb`, with every
+option of the CLI, on the caller's x and y when given; no model and no file is the lesson's
+network on synthetic data, as `gradtui check` alone.
 """
 
 from __future__ import annotations
