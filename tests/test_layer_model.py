@@ -107,3 +107,22 @@ def test_a_class_the_network_does_not_use_is_said(capsys, tmp_path):
     assert code == 0 and "the layer file's Tanh is not in this network" in err and "give --net with tanh" in err
     code, out, err = run_cli(capsys, "check", "--batch", "64", "--net", "lin,tanh,lin,mse", "--layers", str(path))
     assert code == 1 and "not in this network" not in err
+
+
+async def test_a_model_added_to_the_file_while_the_app_runs_replaces_the_steps(tmp_path):
+    """The student adds a Model with a LayerNorm and presses l: ten steps, the old frames gone."""
+    mine = tmp_path / "mine.py"
+    mine.write_text(CLASSES)
+    app = GradTUI(RunConfig(device="cpu", batch=64, layers=mine))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert len(app.steps) == 8 and app.shown_step == 7
+        layernorm = (SAMPLES / "layernorm.py").read_text().replace("from gradtui.layers import Lin, Mse, Relu\n", "")
+        mine.write_text(CLASSES + "\n" + layernorm)
+        await pilot.press("l")
+        await settle(pilot)
+        assert [step.layer for step in app.steps[:3]] == ["lin1", "layernorm1", "relu1"]
+        assert len(app.frames) == len(app.steps) == 10 and app.changes == {}
+        assert app.shown_step == app.target == 7
