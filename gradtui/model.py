@@ -291,7 +291,7 @@ def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: 
         return sizes, ", ".join(map(str, sizes))
     raise ModelNotStepped(f"Model({', '.join(required)}) takes {len(required)} argument(s); gradtui gives none (the "
                           f"weights as globals {', '.join(params)}), those {len(params)} weights, or the "
-                          f"{len(sizes)} widths {', '.join(map(str, sizes))}")
+                          f"{len(sizes)} widths {', '.join(map(str, sizes))}, as --net and --hidden give them")
 
 
 # -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------
