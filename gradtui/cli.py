@@ -75,7 +75,7 @@ def _common_options() -> argparse.ArgumentParser:
     add("--data", type=Path, metavar="FILE", help="data file (.npz, .pt, .pkl.gz, .csv) instead of synthetic data")
     add("--layers", type=Path, metavar="FILE",
         help="a Python file (or a Jupyter notebook) defining your own Lin, Relu, Tanh, BatchNorm, Mse and/or "
-             "CrossEntropy")
+             "CrossEntropy, or a Model (.layers and .loss, any layer among them)")
     add("--normalize", action="store_true", help="standardise x with its own mean and std, as the notes do")
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
