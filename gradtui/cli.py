@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_BAD_INPUT
     try:
         config = config_from(args)
+        from gradtui.synthetic import draw_ahead  # NumPy: not for --help or a bad option
+
+        draw_ahead(config)  # the synthetic data, on a thread of its own while torch loads
         if args.command == "bench":
             return _bench(config, args, err)
         if args.command == "check":
@@ -195,9 +198,6 @@ def _app(config: RunConfig, err: Console) -> int:
 # -- check --------------------------------------------------------------------------------
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
-    from gradtui.synthetic import draw_ahead
-
-    draw_ahead(config)  # while torch loads
     from gradtui.replay import needs_replay, replay_in_float64  # torch loads here, after the arguments are checked
     from gradtui.session import DebugSession
 

@@ -84,7 +84,7 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
         x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
         for side, chunk, counted in zip(partial, (x, y), (True, False)):
             lo, hi = chunk.amin(), chunk.amax()  # a quarter cheaper than aminmax
-            # A reference's zeros are shown nowhere: not counted (the pass's dearest reduction).
+            # A reference's zeros are shown nowhere: not counted.
             nonzero = nonzero_count(chunk, scratch) if counted else torch.full((), -1, dtype=dtype)
             side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero)))
         dots.append(torch.dot(x, y))
