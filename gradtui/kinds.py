@@ -161,19 +161,20 @@ LAYERS = tuple(name for name, kind in KINDS.items() if not kind.loss)  # the kin
 LOSSES = tuple(name for name, kind in KINDS.items() if kind.loss)
 
 
-def any_layer(cls: type, params: tuple[str, ...]) -> Kind:
-    """The kind of a layer class gradtui has no entry for (a LayerNorm, a GELU written by hand),
-    entered in KINDS under its lower-case name: stepped like the others, its forward compared with
-    nothing, its backward judged against autograd through its forward; no formulas, so its hints
-    are the hand-written patterns'."""
+def any_layer(cls: type, params: tuple[str, ...], loss: bool = False) -> Kind:
+    """The kind of a layer class gradtui has no entry for (a LayerNorm, a GELU written by hand, an
+    L1 loss), entered in KINDS under its lower-case name: stepped like the others, its forward
+    compared with nothing, its backward judged against autograd through its forward; no formulas,
+    so its hints are the hand-written patterns'. A loss is called with the targets too."""
     name = cls.__name__.lower()
     kind = KINDS.get(name)
-    if kind is None or kind.reference is not None or kind.params != params:
-        kind = Kind(name, cls.__name__, None, "{out} = " + cls.__name__ + "({inp})",
+    if kind is None or kind.reference is not None or kind.params != params or kind.loss != loss:
+        kind = Kind(name, cls.__name__, None, "{out} = " + cls.__name__ + ("({inp}, targ)" if loss else "({inp})"),
                     "{inp}.g (and its parameters' .g) as its backward sets them", (Family({}),), params=params,
-                    qualified=True)
+                    loss=loss, qualified=True)
         KINDS[name] = kind
     return kind
+
 
 ROLE_WORDS = {"inp": "input gradient", "w": "weight gradient", "b": "bias gradient", "gamma": "gain gradient",
               "beta": "shift gradient"}

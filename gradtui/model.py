@@ -269,7 +269,7 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
         network, weights = network_of(list(layers), loss, str(path), path, n_in, notes)
     except (TypeError, ValueError) as exc:
         raise ModelNotStepped(str(exc)) from None
-    if network.specs[-1].kind != config.loss:
+    if network.specs[-1].entry.reference is not None and network.specs[-1].kind != config.loss:
         raise ModelNotStepped(f"its loss is {network.specs[-1].entry.title}, the options' is "
                               f"{KINDS[config.loss].title} (give --net ending in {network.specs[-1].kind})")
     return replace(network, params={name: t.to(device) for name, t in weights.items()})
@@ -301,13 +301,13 @@ def tensor_attributes(layer) -> dict[str, torch.Tensor]:
     return {name: value for name, value in vars(layer).items() if isinstance(value, torch.Tensor)}
 
 
-def kind_of(layer) -> Kind:
+def kind_of(layer, loss: bool = False) -> Kind:
     """A known kind by the class's name; any other class is a kind of its own (kinds.any_layer),
-    its parameters its tensor attributes."""
+    its parameters its tensor attributes, a loss when it is the model's."""
     kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
     if kind is not None:
         return kind
-    return any_layer(type(layer), tuple(tensor_attributes(layer)))
+    return any_layer(type(layer), tuple(tensor_attributes(layer)), loss)
 
 
 def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
@@ -316,7 +316,7 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     tensor attributes under the CLI's names (w1, b1, gamma1, …; <class><count>.<attribute> for a
     class gradtui has no entry for). The session builds each layer as a copy of its object.
     TypeError or ValueError (one line) when the objects are no network gradtui can step."""
-    kinds = [kind_of(layer) for layer in [*layers, loss]]
+    kinds = [kind_of(layer) for layer in layers] + [kind_of(loss, loss=True)]
     problem = check_kinds(tuple(kind.name for kind in kinds))
     if problem:
         raise ValueError(f"the model's layers are no network gradtui can step: {problem}")

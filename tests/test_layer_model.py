@@ -126,3 +126,19 @@ async def test_a_model_added_to_the_file_while_the_app_runs_replaces_the_steps(t
         assert [step.layer for step in app.steps[:3]] == ["lin1", "layernorm1", "relu1"]
         assert len(app.frames) == len(app.steps) == 10 and app.changes == {}
         assert app.shown_step == app.target == 7
+
+
+def test_a_loss_gradtui_does_not_know_is_stepped_too(capsys, tmp_path):
+    """An L1 loss written by hand, its gradient without the 1/N: found at its backward, named by the
+    hand-written patterns (it has no formulas); the same loss right passes."""
+    loss = ("from gradtui.layers import Module\n\nclass L1Loss(Module):\n"
+            "    def forward(self, inp, targ): return (inp.squeeze(-1) - targ).abs().mean()\n"
+            "    def bwd(self, out, inp, targ): inp.g = (inp.squeeze(-1) - targ).sign().unsqueeze(-1){n}\n\n"
+            "class Model:\n    def __init__(self, w1, b1, w2, b2):\n"
+            "        self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]\n        self.loss = L1Loss()\n")
+    code, report = check_json(capsys, "--batch", "64", "--layers", str(with_classes(tmp_path, loss.format(n=""))))
+    assert code == 1 and report["first_mismatch"] == {"index": 4, "layer": "l1loss", "tensor": "out.g"}
+    assert "off by the batch size" in report["steps"][4]["tensors"][0]["hint"]
+    code, report = check_json(capsys, "--batch", "64", "--layers",
+                              str(with_classes(tmp_path, loss.format(n=" / targ.shape[0]"))))
+    assert code == 0 and report["steps"][3]["layer"] == "l1loss"
