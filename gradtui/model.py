@@ -210,16 +210,17 @@ class Network:
         return describe(self.specs, self.sizes)
 
 
-def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cpu") -> Network:
+def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cpu", model: bool = True) -> Network:
     """The network --net and --hidden describe, with the layer file's classes; or, when the file
-    defines a `Model` gradtui can step, that model's layers (with its parameters)."""
+    defines a `Model` gradtui can step (and `model` says to look), that model's layers (with its
+    parameters)."""
     sizes = network_sizes(config, n_in)
     if config.layers is None:
         return Network(layer_specs(config.kinds), reference_classes(), "reference", sizes)
     path = Path(config.layers)
     namespace, notes = _namespace(path)
     problem = None
-    if inspect.isclass(namespace.get("Model")):
+    if model and inspect.isclass(namespace.get("Model")):
         try:
             return _file_model(namespace, config, n_in, device, path, tuple(notes))
         except ModelNotStepped as exc:

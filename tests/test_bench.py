@@ -116,6 +116,11 @@ def test_your_layers_are_a_row_verified_against_autograd_through_their_forward(c
     code, out, _ = run_cli(capsys, "bench", "--json", "--batch", "64", "--hidden", "8", "--min-time", "0.01",
                            "--versions", "2", "--layers", str(SAMPLES / "transposed.py"))
     assert code == 1 and json.loads(out)["versions"][-1]["match"] is False
+    # A Model in the file (a LayerNorm among the layers) is for check and the app: bench times the
+    # file's classes on the lesson's network.
+    code, out, _ = run_cli(capsys, "bench", "--json", "--batch", "64", "--hidden", "8", "--min-time", "0.01",
+                           "--versions", "2", "--layers", str(SAMPLES / "layernorm.py"))
+    assert code == 0 and json.loads(out)["versions"][-1]["match"] is True
 
 
 @pytest.mark.parametrize("option", [["--isolate"], ["--strict-forward"], ["--step-timeout", "3"]])

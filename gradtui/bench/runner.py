@@ -193,7 +193,8 @@ class BenchRunner:
         self.sizes = self.network.sizes
         self.versions = tuple(sorted(config.versions or VERSIONS))
         # The user's layers, judged like check judges them: against autograd through their own forward.
-        self.yours = build_network(config, self.x.shape[1]) if config.layers is not None else None
+        # The lesson's network with the file's classes: a Model in the file is for check and the app.
+        self.yours = build_network(config, self.x.shape[1], model=False) if config.layers is not None else None
         self.threads = torch.get_num_threads()
         self.outer_product_budget = outer_product_budget
         self._reference: dict[tuple[str, int], dict] = {}
