@@ -142,7 +142,7 @@ def _prepared(model, x, y, layers, loss, options: dict):
     import torch
 
     from gradtui.data import Dataset
-    from gradtui.model import config_for, network_of
+    from gradtui.model import config_for, moved, network_of
 
     _refuse_unknown(options, MODEL_OPTIONS)
     layers = list(model.layers if layers is None and model is not None else layers or [])
@@ -160,8 +160,7 @@ def _prepared(model, x, y, layers, loss, options: dict):
     config = config_for(RunConfig(batch=len(x), **given), network)
     device, dtype = config.resolve_device(), config.torch_dtype
     targets = y.to(device).long() if network.specs[-1].kind == "cross_entropy" else y.to(device, dtype)
-    params = {name: tensor.to(device, dtype) for name, tensor in params.items()}
-    return config, Dataset(x.to(device, dtype), targets, "your data"), network, params
+    return config, Dataset(x.to(device, dtype), targets, "your data"), network, moved(params, device, dtype)
 
 
 def _prepared_file(layers, x, y, options: dict):

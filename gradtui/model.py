@@ -273,7 +273,8 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
     if network.specs[-1].entry.reference is not None and network.specs[-1].kind != config.loss:
         raise ModelNotStepped(f"its loss is {network.specs[-1].entry.title}, the options' is "
                               f"{KINDS[config.loss].title} (give --net ending in {network.specs[-1].kind})")
-    return replace(network, params={name: t.to(device) for name, t in weights.items()})
+    # a tensor the Model made itself (a LayerNorm's gain) joins the run's dtype
+    return replace(network, params=moved(weights, torch.device(device), config.torch_dtype))
 
 
 def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: tuple[int, ...]) -> tuple[tuple, str]:
@@ -340,6 +341,11 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     network = Network(specs, {**reference_classes(), **classes}, source, (n_in, *widths), path, notes,
                       prototypes=prototypes, attributes=attributes)
     return network, params
+
+
+def moved(params: dict[str, torch.Tensor], device: torch.device, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Parameters on the run's device, the floating ones in its dtype (a mask or an index stays as it is)."""
+    return {name: t.to(device, dtype) if t.is_floating_point() else t.to(device) for name, t in params.items()}
 
 
 def config_for(config: RunConfig, network: Network) -> RunConfig:

@@ -142,3 +142,11 @@ def test_a_loss_gradtui_does_not_know_is_stepped_too(capsys, tmp_path):
     code, report = check_json(capsys, "--batch", "64", "--layers",
                               str(with_classes(tmp_path, loss.format(n=" / targ.shape[0]"))))
     assert code == 0 and report["steps"][3]["layer"] == "l1loss"
+
+
+def test_the_models_own_tensors_join_the_runs_dtype(capsys):
+    """The LayerNorm draws its gain in float32; a float64 run steps it in float64."""
+    code, report = check_json(capsys, "--batch", "64", "--dtype", "float64", "--layers", str(SAMPLES / "layernorm.py"))
+    assert code == 0 and report["ok"]
+    step = next(s for s in report["steps"] if s["layer"] == "layernorm1" and s["direction"] == "backward")
+    assert {t["dtype"] for t in step["tensors"]} == {"float64"}
