@@ -58,7 +58,9 @@ def test_the_difference_map_keeps_one_wrong_element_and_draws_shapes_apart():
     assert grid.scale == pytest.approx(0.5, rel=1e-5)
     assert sum(value > 0 for row in grid.cells for value in row) == 1  # the max is kept, not averaged away
     lines = map_lines(grid, "l1.g", "autograd", 25)
-    assert lines[0].startswith("|Δ| of l1.g on its 1000×50 · largest 0.5") and sum(line.count("█") for line in lines) == 1
+    assert sum(line.count("█") for line in lines) == 1 and all(len(line) <= 25 + len("[$error][/]") for line in lines)
+    assert lines[0] == "|Δ| ≤ 0.5"  # the title shortens to the width, never wraps
+    assert map_lines(grid, "l1.g", "autograd", 60)[0] == "|Δ| of l1.g on its 1000×50 · largest 0.5"
     apart = difference_map(torch.zeros(1, 50), torch.zeros(50, 1))
     assert apart.cells == () and apart.shape == (1, 50) and apart.ref_shape == (50, 1)
     assert "b2.g: yours 1×50" in map_lines(apart, "b2.g", "autograd", 40)[0]

@@ -38,7 +38,10 @@ def map_lines(difference: DifferenceMap, name: str, reference: str, width: int) 
     columns = len(difference.cells[0])
     out = min(columns, max(1, width))
     edges = [i * columns // out for i in range(out + 1)]
-    lines = [f"|Δ| of {escape(name)} on its {shape(difference.shape)} · largest {number(difference.scale)}"]
+    size, largest = shape(difference.shape), number(difference.scale)
+    titles = (f"|Δ| of {name} on its {size} · largest {largest}", f"|Δ| of {name} · {size} · largest {largest}",
+              f"|Δ| · {size} · largest {largest}", f"|Δ| ≤ {largest}")
+    lines = [escape(next((title for title in titles if len(title) <= width), titles[-1]))]  # one line, never wrapped
     for row in difference.cells:
         pooled = [max(row[edges[i]:edges[i + 1]]) for i in range(out)]
         lines.append("[$error]" + escape("".join(shade(value, difference.scale) for value in pooled)) + "[/]")
