@@ -137,6 +137,8 @@ def _prepared(model, x, y, layers, loss, options: dict):
     """What a DebugSession needs to step the caller's model, or a layer file's classes (or Model),
     as `gradtui check --layers FILE` does: (config, data, network, params); None where the session
     makes its own."""
+    if isinstance(layers, (str, os.PathLike)) and (model is not None or loss is not None):
+        raise TypeError("gradtui.check: give a model (or layers=[...] and loss=...) or a layer file, not both")
     if model is None and loss is None and (layers is None or isinstance(layers, (str, os.PathLike))):
         return _prepared_file(layers, x, y, options)
     import torch

@@ -218,6 +218,10 @@ def test_options_are_validated_as_the_cli_validates_them():
         gradtui.check(layers=SAMPLES / "correct.py", colour=True)
     with pytest.raises(ValueError, match="--layers nowhere.py: no such file"):
         gradtui.check(layers="nowhere.py")
+    with pytest.raises(TypeError, match="not both"):
+        gradtui.check(model, x, y, layers=SAMPLES / "correct.py")
+    with pytest.raises(TypeError, match="or neither, for the synthetic data"):
+        gradtui.check(layers=SAMPLES / "correct.py", x=x)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda"):
             gradtui.check(model, x, y, device="cuda")
