@@ -299,8 +299,10 @@ def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: 
 # -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------
 
 def tensor_attributes(layer) -> dict[str, torch.Tensor]:
-    """A layer object's parameters: its tensor attributes, in the order it set them."""
-    return {name: value for name, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+    """A layer object's parameters: its floating-point tensor attributes, in the order it set them
+    (a boolean mask or an index has no gradient: it stays on the layer as its state)."""
+    return {name: value for name, value in vars(layer).items()
+            if isinstance(value, torch.Tensor) and value.is_floating_point()}
 
 
 def kind_of(layer, loss: bool = False) -> Kind:

@@ -225,3 +225,31 @@ def test_options_are_validated_as_the_cli_validates_them():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda"):
             gradtui.check(model, x, y, device="cuda")
+
+
+class Dropout:
+    """Inverted dropout with a fixed boolean mask: state, not a parameter (it has no gradient)."""
+
+    def __init__(self, n, p=0.5, seed=0, scaled=True):
+        self.mask = torch.rand(n, generator=torch.Generator().manual_seed(seed)) > p
+        self.p, self.scaled = p, scaled
+
+    def __call__(self, inp):
+        self.inp, self.out = inp, inp * self.mask / (1 - self.p)
+        return self.out
+
+    def backward(self):
+        self.inp.g = self.out.g * self.mask / ((1 - self.p) if self.scaled else 1)
+
+
+def test_a_dropout_with_a_fixed_mask_is_any_layer_and_its_mask_no_parameter():
+    x, y, (w1, b1, w2, b2) = data(64)
+    lesson = module("correct.py")
+    report = gradtui.check(layers=[lesson.Lin(w1, b1), lesson.Relu(), Dropout(50), lesson.Lin(w2, b2)],
+                           loss=lesson.Mse(), x=x, y=y)
+    assert report.ok and [t.name for t in report.steps[-3].tensors] == ["l2.g"]  # no dropout1.mask.g
+    wrong = gradtui.check(layers=[lesson.Lin(w1, b1), lesson.Relu(), Dropout(50, scaled=False), lesson.Lin(w2, b2)],
+                          loss=lesson.Mse(), x=x, y=y)
+    assert (wrong.first_mismatch.layer, wrong.first_mismatch.tensor) == ("dropout1", "l2.g")
+    hint = wrong.first_mismatch.hint  # a dropout's 1/(1 − p), not a square's 2
+    assert hint.startswith("off by 2: l2.g is 1/2 × autograd's: a factor of 2 is missing") and "x²" not in hint
