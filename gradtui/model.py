@@ -339,8 +339,10 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
         params.update(zip(spec.params, tensors.values()))
         prototypes[spec.name], attributes[spec.name] = layer, tuple(tensors)
         if kind.changes_width:
-            widths.append(next(iter(tensors.values())).shape[1])
-    network = Network(specs, {**reference_classes(), **classes}, source, (n_in, *widths), path, notes,
+            widths.append(next(iter(tensors.values())).shape)
+    # The first Lin's own input width: a layer of unknown class before it (a fused LinRelu) may change it.
+    sizes = (widths[0][0] if widths else n_in, *(shape[1] for shape in widths))
+    network = Network(specs, {**reference_classes(), **classes}, source, sizes, path, notes,
                       prototypes=prototypes, attributes=attributes)
     return network, params
 

@@ -253,3 +253,40 @@ def test_a_dropout_with_a_fixed_mask_is_any_layer_and_its_mask_no_parameter():
     assert (wrong.first_mismatch.layer, wrong.first_mismatch.tensor) == ("dropout1", "l2.g")
     hint = wrong.first_mismatch.hint  # a dropout's 1/(1 − p), not a square's 2
     assert hint.startswith("off by 2: l2.g is 1/2 × autograd's: a factor of 2 is missing") and "x²" not in hint
+
+
+class LinRelu:
+    """A fused Lin + ReLU, with its own backward: a layer of unknown class that changes the width."""
+
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def __call__(self, inp):
+        self.inp, self.out = inp, (inp @ self.w + self.b).clamp_min(0.0)
+        return self.out
+
+    def backward(self):
+        g = self.out.g * (self.out > 0)
+        self.inp.g, self.w.g, self.b.g = g @ self.w.t(), self.inp.t() @ g, g.sum(0)
+
+
+class Gelu:
+    def __call__(self, inp):
+        self.inp, self.out = inp, 0.5 * inp * (1 + torch.erf(inp / 2**0.5))
+        return self.out
+
+    def backward(self):
+        x = self.inp
+        pdf = torch.exp(-x * x / 2) / (2 * torch.pi) ** 0.5
+        self.inp.g = self.out.g * (0.5 * (1 + torch.erf(x / 2**0.5)) + x * pdf)
+
+
+def test_a_fused_layer_and_a_gelu_written_by_hand_are_stepped_and_described():
+    x, y, (w1, b1, _, _) = data(64)
+    g = torch.Generator().manual_seed(1)
+    w2, w3 = torch.randn(50, 20, generator=g) / 7, torch.randn(20, 1, generator=g) / 4
+    lesson = module("correct.py")
+    report = gradtui.check(layers=[LinRelu(w1, b1), lesson.Lin(w2, torch.zeros(20)), Gelu(), lesson.Lin(w3, torch.zeros(1))],
+                           loss=lesson.Mse(), x=x, y=y)
+    assert report.ok and report.session.network.describe() == "LinRelu → Lin(50→20) → Gelu → Lin(20→1) → MSE"
+    assert [t.name for t in report.steps[-1].tensors] == ["x.g", "linrelu1.w.g", "linrelu1.b.g"]
