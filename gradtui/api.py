@@ -143,7 +143,7 @@ def _prepared(model, x, y, layers, loss, options: dict):
         return _prepared_file(layers, x, y, options)
     import torch
 
-    from gradtui.data import Dataset
+    from gradtui.data import dataset
     from gradtui.model import config_for, moved, network_of
 
     _refuse_unknown(options, MODEL_OPTIONS)
@@ -160,9 +160,9 @@ def _prepared(model, x, y, layers, loss, options: dict):
         raise type(exc)(f"gradtui.check: {exc}") from None
     given = {"device": str(x.device), "dtype": str(x.dtype).removeprefix("torch.")} | options
     config = config_for(RunConfig(batch=len(x), **given), network)
-    device, dtype = config.resolve_device(), config.torch_dtype
-    targets = y.to(device).long() if network.specs[-1].kind == "cross_entropy" else y.to(device, dtype)
-    return config, Dataset(x.to(device, dtype), targets, "your data"), network, moved(params, device, dtype)
+    device = config.resolve_device()
+    return (config, dataset(x, y, config, device, "your data", "gradtui.check: y"), network,
+            moved(params, device, config.torch_dtype))
 
 
 def _prepared_file(layers, x, y, options: dict):
@@ -170,7 +170,7 @@ def _prepared_file(layers, x, y, options: dict):
     and y (when given) in place of the synthetic data."""
     import torch
 
-    from gradtui.data import Dataset
+    from gradtui.data import dataset
 
     _refuse_unknown(options, tuple(name for name in RunConfig.__dataclass_fields__ if name != "layers"))
     path = None if layers is None else Path(layers)
@@ -182,9 +182,7 @@ def _prepared_file(layers, x, y, options: dict):
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("gradtui.check: x and y must be torch tensors (or neither, for the synthetic data)")
     config = replace(config, batch=len(x))
-    device, dtype = config.resolve_device(), config.torch_dtype
-    targets = y.to(device).long() if config.loss == "cross_entropy" else y.to(device, dtype)
-    return config, Dataset(x.to(device, dtype), targets, "your data"), None, None
+    return config, dataset(x, y, config, config.resolve_device(), "your data", "gradtui.check: y"), None, None
 
 
 def _refuse_unknown(options: dict, known: tuple[str, ...]) -> None:

@@ -68,22 +68,27 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
             warnings.append(f"{source}: {bad} NaN/Inf value(s) in the data; the debugger shows where they spread")
     if config.normalize:
         x = normalize(x)
-    if config.loss == "cross_entropy":
-        return Dataset(x.to(device, config.torch_dtype), class_labels(y, config, source).to(device), source,
-                       tuple(warnings))
-    return Dataset(x.to(device, config.torch_dtype), y.to(device, config.torch_dtype), source, tuple(warnings))
+    return dataset(x, y, config, device, source, f"--data {source}", tuple(warnings))
 
 
-def class_labels(y: torch.Tensor, config: RunConfig, source: str) -> torch.Tensor:
-    """Targets as class indices (int64) for cross_entropy; InputError for one that is not an
-    integer in [0, --classes)."""
+def dataset(x: torch.Tensor, y: torch.Tensor, config: RunConfig, device: torch.device, source: str, said: str,
+            warnings: tuple[str, ...] = ()) -> Dataset:
+    """x in the run's dtype on its device, y as the loss takes it: class indices for cross_entropy
+    (checked; an error begins with `said`), else the run's dtype."""
+    targets = class_labels(y, config, said) if config.loss == "cross_entropy" else y.to(config.torch_dtype)
+    return Dataset(x.to(device, config.torch_dtype), targets.to(device), source, warnings)
+
+
+def class_labels(y: torch.Tensor, config: RunConfig, said: str) -> torch.Tensor:
+    """Targets as class indices (int64) for cross_entropy; InputError, beginning with `said`, for one
+    that is not an integer in [0, --classes)."""
     bad = ~torch.isfinite(y) | (y != y.round())
     if bool(bad.any()):
-        raise InputError(f"--data {source}: cross_entropy needs integer class labels; y[{int(bad.nonzero()[0])}] is "
+        raise InputError(f"{said}: cross_entropy needs integer class labels; y[{int(bad.nonzero()[0])}] is "
                          f"{float(y[bad][0]):g}")
     out_of_range = (y < 0) | (y >= config.classes)
     if bool(out_of_range.any()):
-        raise InputError(f"--data {source}: label {int(y[out_of_range][0])} is outside [0, {config.classes}); "
+        raise InputError(f"{said}: label {int(y[out_of_range][0])} is outside [0, {config.classes}); "
                          f"set --classes to the number of classes")
     return y.long()
 

@@ -218,6 +218,8 @@ def test_options_are_validated_as_the_cli_validates_them():
         gradtui.check(layers=SAMPLES / "correct.py", colour=True)
     with pytest.raises(ValueError, match="--layers nowhere.py: no such file"):
         gradtui.check(layers="nowhere.py")
+    with pytest.raises(ValueError, match=r"gradtui.check: y: cross_entropy needs integer class labels; y\[0\] is \d+\.5"):
+        gradtui.check(net=("lin", "relu", "lin", "cross_entropy"), x=x, y=y + 0.5)
     with pytest.raises(TypeError, match="not both"):
         gradtui.check(model, x, y, layers=SAMPLES / "correct.py")
     with pytest.raises(TypeError, match="or neither, for the synthetic data"):
