@@ -490,12 +490,10 @@ def constant_scale(e: Evidence) -> str | None:
         why = "divide by N = inp.shape[0] (a mean, not a sum)"
     elif _near(abs(scale), 1 / n) and n > 2:
         why = "N is divided out once too often (or the forward sums where the backward takes a mean)"
-    elif _near(abs(scale), 2):  # a square's 2 in a squared loss; in another layer, a factor of its own
-        why = "the factor 2 of d(x²)/dx = 2x is counted twice" if e.context.kind == "mse" else \
-            "a factor of 2 is counted twice (or one that should divide multiplies)"
+    elif _near(abs(scale), 2):  # MSE's own 2 is named by its formula (kinds.py); this is any layer's
+        why = "a factor of 2 is counted twice (or one that should divide multiplies)"
     elif _near(abs(scale), 0.5):
-        why = "d(x²)/dx = 2x: the 2 is missing" if e.context.kind == "mse" else \
-            "a factor of 2 is missing (in the forward, a division or a 2 the backward leaves out)"
+        why = "a factor of 2 is missing (in the forward, a division or a 2 the backward leaves out)"
     elif "Bessel" in words:
         why = "the forward and the backward disagree on dividing the variance by n or by n−1"
     else:
