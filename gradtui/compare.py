@@ -187,19 +187,22 @@ def placed(value, ref, comparison: Comparison) -> Comparison:
     from one difference of the two tensors."""
     if comparison.match or not isinstance(value, torch.Tensor) or not isinstance(ref, torch.Tensor):
         return comparison
-    if value.shape != ref.shape or value.dim() not in (1, 2) or not value.numel():
-        return replace(comparison, map=difference_map(value, ref))
+    if value.shape != ref.shape:  # nothing to lay over each other: the two shapes are the picture
+        return replace(comparison, map=DifferenceMap(tuple(value.shape), tuple(ref.shape)))
+    if value.dim() not in (1, 2) or not value.numel():  # no layout to draw
+        return comparison
     dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
     d = (value.detach().to(dtype) - ref.detach().to(dtype)).nan_to_num(nan=math.inf)
-    return replace(comparison, where=_where_wrong(d, comparison), map=difference_map(value, ref, d.abs()))
+    absolute = d.abs()
+    return replace(comparison, where=_where_wrong(d, absolute, comparison), map=difference_map(absolute))
 
 
-def _where_wrong(d: torch.Tensor, comparison: Comparison) -> str | None:
+def _where_wrong(d: torch.Tensor, absolute: torch.Tensor, comparison: Comparison) -> str | None:
     """Where a mismatching tensor of the right shape (1 or 2 dimensions) differs, from its difference
-    `d`, when the places say something: the same error in every row (it does not depend on the
-    sample), a few columns (features), a few rows (samples), a few elements. None when it differs
-    everywhere with no such shape."""
-    wrong = d.abs() > tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
+    `d` (and |d|), when the places say something: the same error in every row (it does not depend
+    on the sample), a few columns (features), a few rows (samples), a few elements. None when it
+    differs everywhere with no such shape."""
+    wrong = absolute > tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
     count, total = int(wrong.sum()), wrong.numel()
     if count == 0:
         return None

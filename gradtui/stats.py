@@ -237,22 +237,12 @@ class DifferenceMap:
 MAP_ROWS, MAP_COLUMNS = 4, 64  # the histogram panel's six lines: a title, the grid, where
 
 
-def difference_map(value: torch.Tensor, ref: torch.Tensor, absolute: torch.Tensor | None = None) -> DifferenceMap | None:
-    """None for what has no layout to draw (a scalar, more than two dimensions of the same shape).
-    `absolute`: |value − ref| (NaN as ∞), when the caller has it already."""
-    if not isinstance(value, torch.Tensor) or not isinstance(ref, torch.Tensor):
-        return None
-    if value.shape != ref.shape:
-        return DifferenceMap(tuple(value.shape), tuple(ref.shape))
-    if value.dim() not in (1, 2) or not value.numel():
-        return None
-    d = absolute
-    if d is None:
-        dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
-        d = (value.detach().to(dtype) - ref.detach().to(dtype)).abs().nan_to_num(nan=math.inf)
-    grid = d.reshape(1, 1, *(d.shape if d.dim() == 2 else (1, d.shape[0])))
+def difference_map(absolute: torch.Tensor) -> DifferenceMap:
+    """|yours − reference| (NaN as ∞) of a tensor of one or two dimensions, pooled to the grid."""
+    grid = absolute.reshape(1, 1, *(absolute.shape if absolute.dim() == 2 else (1, absolute.shape[0])))
     rows, columns = min(MAP_ROWS, grid.shape[2]), min(MAP_COLUMNS, grid.shape[3])
     pooled = torch.nn.functional.adaptive_max_pool2d(grid, (rows, columns))[0, 0]
     finite = pooled[torch.isfinite(pooled)]
     scale = float(finite.max()) if finite.numel() else math.inf
-    return DifferenceMap(tuple(value.shape), tuple(ref.shape), tuple(tuple(row) for row in pooled.tolist()), scale)
+    shape = tuple(absolute.shape)
+    return DifferenceMap(shape, shape, tuple(tuple(row) for row in pooled.tolist()), scale)

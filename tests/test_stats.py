@@ -47,13 +47,17 @@ def test_empty_tensor_statistics():
 
 
 def test_the_difference_map_keeps_one_wrong_element_and_draws_shapes_apart():
-    from gradtui.stats import MAP_COLUMNS, MAP_ROWS, difference_map
+    from gradtui.compare import compare, placed
+    from gradtui.stats import MAP_COLUMNS, MAP_ROWS
     from gradtui.ui.widgets.histogram import map_lines
+
+    def drawn(value, ref):
+        return placed(value, ref, compare("t", value, ref, (1e-4, 1e-7))).map
 
     ref = torch.randn(1000, 50, generator=torch.Generator().manual_seed(0))
     one = ref.clone()
     one[777, 31] += 0.5
-    grid = difference_map(one, ref)
+    grid = drawn(one, ref)
     assert (len(grid.cells), len(grid.cells[0])) == (MAP_ROWS, min(MAP_COLUMNS, 50))
     assert grid.scale == pytest.approx(0.5, rel=1e-5)
     assert sum(value > 0 for row in grid.cells for value in row) == 1  # the max is kept, not averaged away
@@ -61,7 +65,7 @@ def test_the_difference_map_keeps_one_wrong_element_and_draws_shapes_apart():
     assert sum(line.count("█") for line in lines) == 1 and all(len(line) <= 25 + len("[$error][/]") for line in lines)
     assert lines[0] == "|Δ| ≤ 0.5"  # the title shortens to the width, never wraps
     assert map_lines(grid, "l1.g", "autograd", 60)[0] == "|Δ| of l1.g on its 1000×50 · largest 0.5"
-    apart = difference_map(torch.zeros(1, 50), torch.zeros(50, 1))
+    apart = drawn(torch.zeros(1, 50), torch.ones(50, 1))
     assert apart.cells == () and apart.shape == (1, 50) and apart.ref_shape == (50, 1)
     assert "b2.g: yours 1×50" in map_lines(apart, "b2.g", "autograd", 40)[0]
-    assert difference_map(torch.tensor(1.0), torch.tensor(2.0)) is None
+    assert drawn(torch.tensor(1.0), torch.tensor(2.0)) is None  # a scalar has no layout
