@@ -23,6 +23,7 @@ import torch
 
 from gradtui.compare import Comparison, compare, placed
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
+from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
@@ -135,7 +136,7 @@ class DebugSession:
         for name, original in originals.items():
             copy, versions = self._copies.get(name, (None, None))
             if copy is None or versions != (copy._version, original._version):
-                copy = original.clone()
+                copy = private_copy(original)
             copy.__dict__.pop("g", None)
             self._copies[name] = (copy, (copy._version, original._version))
             copies[name] = copy

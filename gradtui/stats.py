@@ -76,32 +76,38 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
     n = flat_a.numel()
     if n == 0 or flat_r.numel() != n:
         return None
-    scratch = torch.empty(min(PASS_CHUNK, n), dtype=dtype, device=flat_a.device)
+    scratch, difference = (torch.empty(min(PASS_CHUNK, n), dtype=dtype, device=flat_a.device) for _ in range(2))
     sides = [flat_a] if ref_stats is not None else [flat_a, flat_r]
     partial = [[] for _ in sides]  # per side: (sum, sum of squares, min, max, nonzero) per chunk
-    dots, maxima = [], []
+    differences = []  # per chunk: (Σd², −min d, max d) of d = a − r
     for start in range(0, n, PASS_CHUNK):
         x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
         for side, chunk, counted in zip(partial, (x, y), (True, False)):
-            lo, hi = chunk.amin(), chunk.amax()  # a quarter cheaper than aminmax
+            lo, hi = torch.aminmax(chunk)
             # A reference's zeros are shown nowhere: not counted.
             nonzero = nonzero_count(chunk, scratch) if counted else torch.full((), -1, dtype=dtype)
             side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero)))
-        dots.append(torch.dot(x, y))
-        maxima.append(torch.sub(x, y, out=scratch[:x.numel()]).abs_().amax())  # amax: a third cheaper than max
-    maxima = torch.stack(maxima)
+        # max|d| from d's own extremes, and a · r from Σd² (below): two passes over the chunk fewer
+        # than |d| and a dot product of its own
+        d = torch.sub(x, y, out=difference[:x.numel()])
+        lo, hi = torch.aminmax(d)
+        differences.append(torch.stack((torch.dot(d, d), -lo, hi)))
+    per_chunk = torch.stack(differences)
+    maxima = per_chunk[:, 1:].amax(1)
     sums = [torch.stack(side) for side in partial]
     totals = [(side[:, 0].sum(), side[:, 1].sum(), side[:, 2].min(), side[:, 3].max(), side[:, 4].sum()) for side in sums]
     if not all(bool(torch.isfinite(total[0])) and bool(torch.isfinite(total[1])) for total in totals) \
-            or not bool(torch.isfinite(maxima).all()):
+            or not bool(torch.isfinite(per_chunk).all()):
         return None
     chunk = int(torch.argmax(maxima))
     start = chunk * PASS_CHUNK
     x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
     worst = start + int(torch.argmax((x - y).abs_()))
     made = [_stats_of_sums(t, flat, *map(float, total)) for t, flat, total in zip((a, r), sides, totals)]
-    return PairedPass(made[0], made[1] if len(made) > 1 else ref_stats, float(torch.stack(dots).sum()),
-                      float(maxima[chunk]), worst)
+    r_squares = float(totals[1][1]) if len(totals) > 1 else ref_stats.norm ** 2
+    # a · r = (Σa² + Σr² − Σd²) / 2
+    dot = (float(totals[0][1]) + r_squares - float(per_chunk[:, 0].sum())) / 2
+    return PairedPass(made[0], made[1] if len(made) > 1 else ref_stats, dot, float(maxima[chunk]), worst)
 
 
 # Below 2**24 a float32 sum of ones is exact, whatever the order.

@@ -18,6 +18,7 @@ from concurrent.futures import Future
 import numpy as np
 
 from gradtui.config import DEFAULT_BATCH, N_FEATURES, RunConfig
+from gradtui.copy_on_write import shareable
 from gradtui.memory import free_bytes_on_cpu
 
 Key = tuple[int, int, int]  # (batch, seed, classes)
@@ -28,7 +29,8 @@ _lock = threading.Lock()
 
 def draw(batch: int, seed: int, classes: int) -> tuple[np.ndarray, np.ndarray]:
     """x ~ N(0, 1) of shape (batch, 784) in float32, y = integer labels 0..classes-1 (as float32)."""
-    x = np.random.default_rng([seed, 0]).standard_normal((batch, N_FEATURES), dtype=np.float32)
+    x = shareable((batch, N_FEATURES), np.float32)  # the user's copy of x shares its pages
+    np.random.default_rng([seed, 0]).standard_normal(dtype=np.float32, out=x)
     y = np.random.default_rng([seed, 1]).integers(0, classes, batch).astype(np.float32)
     return x, y
 
