@@ -30,7 +30,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
@@ -38,6 +38,7 @@ from gradtui.formatting import short_path
 from gradtui.steps import build_steps, layer_specs, network_kinds
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
+from gradtui.ui.widgets.footer import KeyFooter
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
 from gradtui.ui.widgets.pipeline import Pipeline
@@ -176,7 +177,7 @@ class GradTUI(App[int]):
                     yield HistogramPanel(id="histogram")
             with TabPane("Timing", id="timing"):
                 yield TimingPane(id="timing-pane")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._set_subtitle(" · loading torch…")
