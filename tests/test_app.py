@@ -360,3 +360,34 @@ async def test_the_difference_map_follows_the_selected_tensor():
         await pilot.press("up")  # l2.g, which matches
         await settle(pilot)
         assert app.query_one(TensorTable).selected == "l2.g" and not view.parent.display
+
+
+async def test_the_footer_shows_the_keys_that_act_and_is_rebuilt_only_when_they_change(monkeypatch):
+    from textual.widgets._footer import FooterKey
+
+    from gradtui.ui.widgets.footer import KeyFooter
+
+    rebuilds = []
+    recompose = KeyFooter.recompose
+
+    async def counted(self):
+        rebuilds.append(self.app.target)
+        await recompose(self)
+
+    monkeypatch.setattr(KeyFooter, "recompose", counted)
+    app = GradTUI(SMALL)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+
+        def actions():
+            return {key.action for key in app.query(FooterKey) if not key.has_class("-disabled")}  # the keys that act
+
+        assert {"next", "reload"} <= actions() and "back" not in actions()  # nothing to go back to before step 0
+        # Textual announces the bindings on every focus change and refresh; its own footer was
+        # rebuilt five times by now, this one when the keys changed (the loaded session's `reload`)
+        started = len(rebuilds)
+        assert started <= 3
+        await drive(pilot, ["n", "n"])
+        assert "back" in actions() and len(rebuilds) == started + 1  # step 0 brought `back`; step 1 nothing
+        await drive(pilot, ["e"])
+        assert "next" not in actions() and len(rebuilds) == started + 2  # at the last step, nothing to step to
