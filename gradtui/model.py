@@ -19,7 +19,7 @@ from gradtui.config import InputError, RunConfig
 from gradtui.kinds import KINDS, Kind, any_layer
 from gradtui.notebook import cell_filename, notebook_statements
 from gradtui.running import captured
-from gradtui.steps import LayerSpec, check_kinds, describe, layer_specs
+from gradtui.steps import LayerSpec, chained, check_kinds, describe, layer_specs
 
 LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values() if kind.reference)  # what a layer file may define
 
@@ -166,7 +166,7 @@ class Network:
     specs: tuple[LayerSpec, ...]
     classes: dict[str, type]  # "Lin" -> the class used (the user's or the reference)
     source: str  # "reference" or the layer file's path
-    sizes: tuple[int, ...]
+    sizes: tuple[int, ...]  # the first Lin's input width, then each Lin's output width
     path: Path | None = None  # the layer file, if any
     notes: tuple[str, ...] = ()  # what loading it did not do (a notebook's failed import, a cell skipped)
 
@@ -175,6 +175,13 @@ class Network:
     prototypes: dict[str, object] = field(default_factory=dict)  # layer name -> the caller's object
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer name -> its tensors' names
     params: dict[str, torch.Tensor] | None = None  # a layer file's Model's tensors; None: init_params draws them
+    # each Lin's own (fan_in, fan_out), where a layer of unknown class between two Lins changes the
+    # width (a Model's projection); () when each Lin takes the last one's output, as `sizes` says
+    lin_shapes: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def shapes(self) -> tuple[tuple[int | None, int], ...]:
+        return self.lin_shapes or chained(self.sizes)
 
     def class_for(self, spec: LayerSpec) -> type:
         return self.classes[spec.entry.class_key]
@@ -207,7 +214,7 @@ class Network:
             raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {exc}") from None
 
     def describe(self) -> str:
-        return describe(self.specs, self.sizes)
+        return describe(self.specs, self.shapes)
 
 
 def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cpu", model: bool = True) -> Network:
@@ -231,7 +238,7 @@ def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cp
     unused = [name for name in LAYER_CLASSES if name not in used and classes[name] is namespace.get(name)]
     if unused:
         notes.append(f"the layer file's {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not in this network "
-                     f"({describe(layer_specs(config.kinds), sizes)}): give --net with "
+                     f"({describe(layer_specs(config.kinds), chained(sizes))}): give --net with "
                      f"{', '.join(KIND_OF_CLASS[name.lower()].name for name in unused)} "
                      f"to step {'it' if len(unused) == 1 else 'them'}")
     return Network(layer_specs(config.kinds), classes, str(path), sizes, path, tuple(notes))
@@ -342,8 +349,9 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
             widths.append(next(iter(tensors.values())).shape)
     # The first Lin's own input width: a layer of unknown class before it (a fused LinRelu) may change it.
     sizes = (widths[0][0] if widths else n_in, *(shape[1] for shape in widths))
-    network = Network(specs, {**reference_classes(), **classes}, source, sizes, path, notes,
-                      prototypes=prototypes, attributes=attributes)
+    shapes = tuple((fan_in, fan_out) for fan_in, fan_out in widths)
+    network = Network(specs, {**reference_classes(), **classes}, source, sizes, path, notes, prototypes=prototypes,
+                      attributes=attributes, lin_shapes=shapes if chained(sizes) != shapes else ())
     return network, params
 
 

@@ -74,9 +74,18 @@ def layer_specs(kinds: tuple[str, ...]) -> tuple[LayerSpec, ...]:
     return tuple(specs)
 
 
-def describe(specs: tuple[LayerSpec, ...], sizes: tuple[int | None, ...]) -> str:
-    """Lin(784→50) → ReLU → Lin(50→1) → MSE; a size not known yet (a data file still loading) is ?."""
-    parts, widths = [], iter(zip(sizes, sizes[1:]))
+Shape = tuple[int | None, int]  # a width-changing layer's (fan_in, fan_out); fan_in None: not known yet
+
+
+def chained(sizes: tuple[int | None, ...]) -> tuple[Shape, ...]:
+    """The shapes of the Lins of a network whose widths are `sizes`, each Lin taking the last one's output."""
+    return tuple(zip(sizes, sizes[1:]))
+
+
+def describe(specs: tuple[LayerSpec, ...], shapes: tuple[Shape, ...]) -> str:
+    """Lin(784→50) → ReLU → Lin(50→1) → MSE, from each width-changing layer's (fan_in, fan_out); a
+    size not known yet (a data file still loading) is ?."""
+    parts, widths = [], iter(shapes)
     for spec in specs:
         if spec.entry.changes_width:
             fan_in, fan_out = next(widths)

@@ -292,3 +292,28 @@ def test_a_fused_layer_and_a_gelu_written_by_hand_are_stepped_and_described():
                            loss=lesson.Mse(), x=x, y=y)
     assert report.ok and report.session.network.describe() == "LinRelu → Lin(50→20) → Gelu → Lin(20→1) → MSE"
     assert [t.name for t in report.steps[-1].tensors] == ["x.g", "linrelu1.w.g", "linrelu1.b.g"]
+
+
+class Projection:
+    """A width-changing layer of unknown class between two Lins: 50 features to 30."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, inp):
+        self.inp, self.out = inp, inp @ self.w
+        return self.out
+
+    def backward(self):
+        self.inp.g, self.w.g = self.out.g @ self.w.t(), self.inp.t() @ self.out.g
+
+
+def test_a_layer_that_changes_the_width_between_two_lins_is_described_with_each_lins_own_shape():
+    x, y, (w1, b1, _, _) = data(64)
+    g = torch.Generator().manual_seed(2)
+    projection, w2 = torch.randn(50, 30, generator=g) / 7, torch.randn(30, 1, generator=g) / 5
+    lesson = module("correct.py")
+    report = gradtui.check(layers=[lesson.Lin(w1, b1), lesson.Relu(), Projection(projection),
+                                   lesson.Lin(w2, torch.zeros(1))], loss=lesson.Mse(), x=x, y=y)
+    assert report.ok
+    assert report.session.network.describe() == "Lin(784→50) → ReLU → Projection → Lin(30→1) → MSE"

@@ -3,7 +3,7 @@ file's name; the network is what gives way."""
 
 import pytest
 
-from gradtui.steps import layer_specs
+from gradtui.steps import chained, layer_specs
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 
 COURSE = layer_specs(("lin", "batchnorm", "tanh", "lin", "cross_entropy"))
@@ -18,7 +18,7 @@ LESSON = layer_specs(("lin", "relu", "lin", "mse"))
 ], ids=["course net, layer file", "lesson", "lesson, layer file"])
 def test_the_header_fits_and_keeps_what_a_user_switching_files_needs(columns, specs, sizes, layers):
     width = columns - HEADER_CHROME
-    line = header_line(network_forms(specs, sizes), "cpu", "float32", 1000, layers, "", width)
+    line = header_line(network_forms(specs, chained(sizes)), "cpu", "float32", 1000, layers, "", width)
     assert len(line) <= width
     assert "cpu" in line and "float32" in line and "batch 1000" in line
     if layers:
@@ -26,7 +26,7 @@ def test_the_header_fits_and_keeps_what_a_user_switching_files_needs(columns, sp
 
 
 def test_the_network_gives_way_before_the_file_and_the_whole_line_is_kept():
-    forms = network_forms(COURSE, (784, 64, 10))
+    forms = network_forms(COURSE, chained((784, 64, 10)))
     assert forms[0] == "Lin(784→64) → BatchNorm → Tanh → Lin(64→10) → CrossEntropy"
     whole = header_line(forms, "cpu", "float32", 1000, "samples/backprop_exercise_steps.py", "")
     assert whole == ("gradtui — Lin(784→64) → BatchNorm → Tanh → Lin(64→10) → CrossEntropy · cpu · float32 · "

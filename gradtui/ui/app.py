@@ -35,7 +35,7 @@ from textual.worker import get_current_worker
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
 from gradtui.formatting import short_path
-from gradtui.steps import build_steps, layer_specs, network_kinds
+from gradtui.steps import build_steps, chained, layer_specs, network_kinds
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
 from gradtui.ui.widgets.footer import KeyFooter
@@ -193,12 +193,12 @@ class GradTUI(App[int]):
         self._subtitle_state = self._subtitle_state if state is None else state
         session = self.session
         if session is not None:
-            sizes, device, rows = session.network.sizes, session.device, len(session.data.x)
+            shapes, device, rows = session.network.shapes, session.device, len(session.data.x)
         else:
-            sizes = (None if self.config.data else N_FEATURES, *self.config.widths, self.config.n_out)
+            shapes = chained((None if self.config.data else N_FEATURES, *self.config.widths, self.config.n_out))
             device, rows = self.config.device, self.config.batch or "…"
         layers = short_path(str(self.config.layers)) if self.config.layers else None
-        line = partial(header_line, network_forms(self.specs, sizes), str(device), self.config.dtype, rows, layers,
+        line = partial(header_line, network_forms(self.specs, shapes), str(device), self.config.dtype, rows, layers,
                        self._subtitle_state)
         self.header_text = line()
         self.title = line(max(20, self.size.width - HEADER_CHROME))

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from gradtui.steps import LayerSpec, describe
+from gradtui.steps import LayerSpec, Shape, describe
 
 HEADER_CHROME = 18  # columns of Textual's header around its title: the icon's, their mirror, the ellipsis
 APP = "gradtui — "
 
 
-def network_forms(specs: tuple[LayerSpec, ...], sizes: tuple[int | None, ...]) -> list[str]:
-    """The network from its fullest to its shortest: with sizes, by title, titles joined tight,
-    by kind, the count of layers."""
+def network_forms(specs: tuple[LayerSpec, ...], shapes: tuple[Shape, ...]) -> list[str]:
+    """The network from its fullest to its shortest: with each Lin's shape, by title, titles joined
+    tight, by kind, the count of layers."""
     titles = [spec.entry.title for spec in specs]
-    return [describe(specs, sizes), " → ".join(titles), "→".join(titles), ",".join(spec.kind for spec in specs),
+    return [describe(specs, shapes), " → ".join(titles), "→".join(titles), ",".join(spec.kind for spec in specs),
             f"{len(specs)} layers"]
 
 
