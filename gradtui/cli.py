@@ -80,8 +80,9 @@ def _common_options() -> argparse.ArgumentParser:
     add("--step-timeout", type=float, metavar="SECONDS", help="report a step that runs longer as timed out (default: off)")
     add("--isolate", action="store_true", help="feed each backward step autograd's gradient, to judge every layer alone")
     add("--no-replay", dest="replay", action="store_false",
-        help="do not replay a matching float32/float16/bfloat16 run in float64 on its first 256 rows "
-             "(the replay finds slips of order 1/N that rounding hides)")
+        help="do not replay a matching run in float64 on its first 256 rows, nor with its zero biases and "
+             "unit gains moved (the replays find slips of order 1/N that rounding hides, and slips that a "
+             "bias of 0 or a gain of 1 hides)")
     add("--strict-forward", action="store_true",
         help="a forward output that deviates from the reference layer (≠) fails the run too (default: reported only)")
     add("--rtol", type=float, metavar="R", help="relative tolerance (default by dtype: 1e-4 for float32)")

@@ -121,7 +121,7 @@ def pass_summary(reports: list[StepReport], replay=None) -> list[tuple[Cell, ...
     if failing is None:
         lines = [(mark_cell("✓"), Cell(" all match"))]
         if replay is not None and replay.mismatch is not None:
-            lines += [(mark_cell("✗"), Cell(" in float64 only:")),
+            lines += [(mark_cell("✗"), Cell(f" {replay.briefly}:")),
                       (Cell(f"  step {replay.mismatch.index}, {replay.mismatch.tensor}"),),
                       (Cell(f"  first {replay.rows} rows", "dim"),)]
         elif replay is not None and replay.note:
@@ -163,7 +163,7 @@ def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[C
         lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps{also}); "
                            f"loss {number(session.loss)}", "success"),))
         if replay is not None and replay.mismatch is not None:
-            lines.append((Cell(f"✗ first mismatch, seen in float64 only: {_replay_where(replay)}: "
+            lines.append((Cell(f"✗ first mismatch, {replay.seen_only}: {_replay_where(replay)}: "
                                f"{replay.comparison.hint}", "error"),))
         elif replay is not None and replay.note:
             lines.append((Cell(f"note: {replay.note}", "dim"),))
@@ -187,8 +187,8 @@ def _replay_where(replay: Replay) -> str:
 
 
 def replay_title(replay: Replay) -> list[Cell]:
-    """The title over the replayed step that mismatches: where rounding hid it."""
-    return [Cell("✗", "error"), Cell(f" seen in float64 only: {_replay_where(replay)}; the run's rounding hid it")]
+    """The title over the replayed step that mismatches: where rounding (or a constant) hid it."""
+    return [Cell("✗", "error"), Cell(f" {replay.seen_only}: {_replay_where(replay)}; {replay.hidden_by} hid it")]
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -221,7 +221,8 @@ def check_json(session: DebugSession, replay: Replay | None = None) -> dict:
         "first_nonfinite": _location(session.first_nonfinite),
         "float64_replay": None if replay is None else {
             "rows": replay.rows, "first_mismatch": _location(replay.mismatch),
-            "hint": replay.comparison.hint if replay.mismatch is not None else None, "note": replay.note},
+            "hint": replay.comparison.hint if replay.mismatch is not None else None, "note": replay.note,
+            "moved": replay.moved},
         "ok": mismatch is None,
     }
 

@@ -316,6 +316,17 @@ async def test_a_slip_seen_in_float64_only_is_in_the_pipelines_summary():
         assert "all match" in pipeline and "in float64 only:\n  step 8, l1.g" in pipeline
 
 
+async def test_a_slip_a_unit_gain_hides_is_in_the_summary_and_a_notification():
+    app = GradTUI(RunConfig(device="cpu", batch=300, net=("lin", "batchnorm", "relu", "lin", "mse"),
+                            layers=SAMPLES / "batchnorm_no_gain.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["e"])
+        assert app.replay.mismatch.index == 8 and "(the gain gamma left out)" in app.replay.hint
+        assert "with constants moved:\n  step 8, l1.g" in str(app.query_one(Pipeline).render())
+        titles = [notification.title for notification in app._notifications]
+        assert "✗ seen only with b1, beta1, b2 off 0 and gamma1 off 1: step 8, l1.g" in titles
+
+
 @pytest.mark.parametrize("state", ["loading", "stepping", "reloading", "timing", "reading"])
 async def test_leaving_from_any_state_is_clean(tmp_path, gate, state):
     """Leaving the headless app (as a user's own test does) raises nothing, whatever is in flight;

@@ -107,12 +107,18 @@ def test_a_row_of_the_bug_table_is_what_check_says(capsys, monkeypatch, command,
         assert report["first_deviation"] == {"index": int(index), "layer": layer, "tensor": tensor}
         assert code == 0 and report["first_mismatch"] is None
         return
-    index, layer, tensor, float64 = re.match(r"(\d+) `(\w+)` (?:`([\w.]+)`|\(raised\))( \(float64 only\))?",
-                                            where).groups()
+    index, layer, tensor, only = re.match(r"(\d+) `(\w+)` (?:`([\w.]+)`|\(raised\))(?: \(([^)]*) only\))?",
+                                         where).groups()
     assert code == 1
-    if float64:  # a mismatch the float32 run's rounding hid, seen by the float64 replay
+    if only:  # a mismatch the run hid (its rounding: "float64"; a constant: "gamma1 off 1"), seen by the replay
         assert report["first_mismatch"] == {"index": int(index), "layer": layer, "tensor": tensor, "seen_in": "float64"}
         assert quoted_words(says)[0] in report["float64_replay"]["hint"]
+        moved = report["float64_replay"]["moved"]
+        if only == "float64":
+            assert moved == {}
+        else:
+            name, value = only.split(" off ")
+            assert moved[name] == float(value)
         return
     assert report["first_mismatch"] == {"index": int(index), "layer": layer, "tensor": tensor}
     first = report["steps"][int(index)]

@@ -72,3 +72,60 @@ def test_a_replay_that_raises_is_a_note_not_a_mismatch(capsys, tmp_path):
     assert code == 0
     assert "note: the float64 replay stopped at step 5 (lin2), where the run did not: RuntimeError" in out
     assert "✓ every gradient matches autograd (8 steps); loss" in out
+
+
+NO_GAIN = ("--net", "lin,batchnorm,relu,lin,mse", "--layers", str(SAMPLES / "batchnorm_no_gain.py"), "--batch", "300")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_slip_a_unit_gain_hides_is_seen_with_the_gain_moved(capsys, dtype):
+    code, report = check_json(capsys, *NO_GAIN, "--dtype", dtype)
+    assert all(t["match"] for step in report["steps"] for t in step["tensors"])  # at gain 1, out.g is dxhat
+    assert code == 1 and report["first_mismatch"] == {"index": 8, "layer": "batchnorm1", "tensor": "l1.g",
+                                                      "seen_in": "float64"}
+    replay = report["float64_replay"]
+    assert replay["moved"] == {"b1": 0.0, "gamma1": 1.0, "beta1": 0.0, "b2": 0.0}
+    assert "(the gain gamma left out)" in replay["hint"]
+
+
+def test_the_verdict_names_the_constants_that_hid_it(capsys):
+    code, out, _ = run_cli(capsys, "check", *NO_GAIN)
+    assert code == 1
+    assert out.strip().splitlines()[-1].startswith(
+        "✗ first mismatch, seen only with b1, beta1, b2 off 0 and gamma1 off 1: step 8 (backward batchnorm1, l1.g) "
+        "on the first 256 rows: l1.g is BatchNorm's input gradient with `out.g` where `dxhat = out.g * gamma` belongs")
+    assert "the run's constant values (the notes' init) hid it" in out
+
+
+def test_random_values_leave_nothing_to_move_and_correct_layers_pass_with_them_moved(capsys):
+    code, report = check_json(capsys, *NO_GAIN, "--init", "random")
+    assert code == 1 and report["first_mismatch"] == {"index": 8, "layer": "batchnorm1", "tensor": "l1.g"}
+    code, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,mse", "--batch", "300", "--dtype", "float64")
+    assert code == 0 and report["ok"] and report["float64_replay"]["moved"] == {"b1": 0.0, "gamma1": 1.0,
+                                                                                "beta1": 0.0, "b2": 0.0}
+
+
+def test_a_constant_tensor_of_a_layer_gradtui_has_no_entry_for_is_not_moved():
+    import torch
+
+    import gradtui
+    from gradtui.replay import constant_parameters
+
+    class Scale:  # a fixed mask of ones: a constant that is what the layer means
+        def __init__(self, width):
+            self.mask = torch.ones(width)
+
+        def __call__(self, inp):
+            self.inp, self.out = inp, inp * self.mask
+            return self.out
+
+        def backward(self):
+            self.inp.g = self.out.g * (self.mask > 0)  # right for a mask of zeros and ones only
+            self.mask.g = (self.out.g * self.inp).sum(0)
+
+    lesson = gradtui.layers
+    x, y = torch.randn(64, 784), torch.randn(64)
+    w1, w2 = torch.randn(784, 50) / 28, torch.randn(50, 1) / 7
+    report = gradtui.check(layers=[lesson.Lin(w1, torch.zeros(50)), Scale(50), lesson.Relu(), lesson.Lin(w2, torch.zeros(1))],
+                           loss=lesson.Mse(), x=x, y=y)
+    assert report.ok and set(constant_parameters(report.session)) == {"b1", "b2"}

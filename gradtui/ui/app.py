@@ -113,6 +113,8 @@ class ReplayVerdict:
     mismatch: Location | None
     hint: str | None
     note: str | None
+    seen_only: str  # "seen in float64 only", "seen only with b1 off 0"
+    briefly: str  # the same, for the pipeline panel
 
 
 @dataclass
@@ -261,7 +263,7 @@ class GradTUI(App[int]):
         self.query_one(Pipeline).show(self._pipeline_view())
         if message.verdict.mismatch is not None:
             where = message.verdict.mismatch
-            self.notify(message.verdict.hint, title=f"✗ seen in float64 only: step {where.index}, {where.tensor}",
+            self.notify(message.verdict.hint, title=f"✗ {message.verdict.seen_only}: step {where.index}, {where.tensor}",
                         severity="error", timeout=20)
 
     def on_session_loaded(self, message: SessionLoaded) -> None:
@@ -467,7 +469,8 @@ def run_ahead(config: RunConfig, data, network, params, generation: int, post: C
     if not cancelled() and needs_replay(session):
         replay = replay_in_float64(session)
         hint = replay.comparison.hint if replay.mismatch is not None else None
-        post(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note)))
+        post(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note, replay.seen_only,
+                                                    replay.briefly)))
 
 
 def _frame(session, report) -> Frame:
