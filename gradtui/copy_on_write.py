@@ -55,8 +55,9 @@ def _forget(address: int, fd: int) -> None:
 
 def private_copy(tensor):
     """A copy of `tensor` for code that may write into it: of a tensor made whole from a
-    `shareable` array, a private mapping of its pages (a page is copied when either side first
-    writes it; gradtui writes none of its own); of anything else, a clone."""
+    `shareable` array, a private mapping of its pages (a page is copied when the copy's user
+    first writes it; a write to the original would show through the pages not yet copied, and
+    gradtui writes none of its own); of anything else, a clone."""
     import torch
 
     storage = tensor.untyped_storage()
