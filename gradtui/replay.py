@@ -12,7 +12,7 @@ that dtype's tolerance, as is everything after it).
 The notes' init makes every bias 0 and every batch-norm gain 1, and a slip multiplied by 1 or
 added to 0 leaves no trace: a batch norm's input gradient without its gain matches at gain 1.
 When that replay matches too (or the run was float64), a second one moves every parameter of
-a layer kind whose elements are all one value by 0.1 · N(0, 1), as --init random draws them;
+a layer kind whose elements are all 0 or all 1 by 0.1 · N(0, 1), as --init random draws them;
 a mismatch there is one that the constant hid.
 """
 
@@ -39,14 +39,17 @@ class Replay:
     moved: dict[str, float] = field(default_factory=dict)  # parameter -> the constant it held in the run
 
     @property
-    def seen_only(self) -> str:
-        """How the replay saw what the run hid: "seen in float64 only", "seen only with b1 off 0"."""
-        if not self.moved:
-            return "seen in float64 only"
+    def moved_words(self) -> str:
+        """The parameters moved, by the constant they held: "b1, beta1 off 0 and gamma1 off 1"."""
         names: dict[float, list[str]] = {}
         for name, value in self.moved.items():
             names.setdefault(value, []).append(name)
-        return "seen only with " + " and ".join(f"{', '.join(group)} off {number(value)}" for value, group in names.items())
+        return " and ".join(f"{', '.join(group)} off {number(value)}" for value, group in names.items())
+
+    @property
+    def seen_only(self) -> str:
+        """How the replay saw what the run hid: "seen in float64 only", "seen only with b1 off 0"."""
+        return f"seen only with {self.moved_words}" if self.moved else "seen in float64 only"
 
     @property
     def hidden_by(self) -> str:
@@ -66,8 +69,11 @@ class Replay:
         return next(t for t in report.tensors if t.name == self.mismatch.tensor)
 
 
+HIDING = (0.0, 1.0)  # a term added to 0, a factor multiplied by 1: a slip in either leaves no trace
+
+
 def constant_parameters(session: DebugSession) -> dict[str, float]:
-    """The parameters of the run's layers of a known kind whose elements are all one value (the
+    """The parameters of the run's layers of a known kind whose elements are all 0 or all 1 (the
     notes' zero biases and unit gains), with that value. A layer of any other class keeps its
     tensors: a constant there may be what it means (a mask)."""
     constants = {}
@@ -76,8 +82,9 @@ def constant_parameters(session: DebugSession) -> dict[str, float]:
             continue
         for name in spec.params:
             flat = session.params[name].detach().reshape(-1)
-            if flat.numel() and flat.is_floating_point() and bool((flat == flat[0]).all()):
-                constants[name] = float(flat[0])
+            for value in HIDING:
+                if flat.numel() and flat.is_floating_point() and bool((flat == value).all()):
+                    constants[name] = value
     return constants
 
 

@@ -158,8 +158,11 @@ def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[C
                            "warning"),))
     mismatch, deviation = session.first_mismatch, session.first_deviation
     if mismatch is None:
-        also = f", and in float64 on the first {replay.rows} rows" if replay is not None and replay.mismatch is None \
-            and replay.note is None else ""
+        also = ""
+        if replay is not None and replay.mismatch is None and replay.note is None:
+            ways = ["in float64"] if session.config.dtype != "float64" else []
+            ways += [f"with {replay.moved_words}"] if replay.moved else []
+            also = f", and {' '.join(ways)} on the first {replay.rows} rows"
         lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps{also}); "
                            f"loss {number(session.loss)}", "success"),))
         if replay is not None and replay.mismatch is not None:

@@ -16,7 +16,7 @@ def test_check_prints_a_table_per_step_and_a_verdict(capsys):
     for index, layer in enumerate(["lin1", "relu1", "lin2", "mse"]):
         assert f"step {index} · forward · {layer}" in out
     assert "step 7 · backward · lin1" in out and "w1.g" in out
-    assert "✓ every gradient matches autograd (8 steps, and in float64 on the first 200 rows)" in out
+    assert "✓ every gradient matches autograd (8 steps, and in float64 with b1, b2 off 0 on the first 200 rows)" in out
 
 
 def test_check_verdict_names_the_first_mismatch(capsys):

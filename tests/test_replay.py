@@ -103,6 +103,10 @@ def test_random_values_leave_nothing_to_move_and_correct_layers_pass_with_them_m
     code, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,mse", "--batch", "300", "--dtype", "float64")
     assert code == 0 and report["ok"] and report["float64_replay"]["moved"] == {"b1": 0.0, "gamma1": 1.0,
                                                                                 "beta1": 0.0, "b2": 0.0}
+    code, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,mse", "--batch", "300", "--init", "random")
+    assert code == 0 and report["float64_replay"]["moved"] == {}  # no 0 or 1 to move: the float64 replay alone
+    code, report = check_json(capsys, "--batch", "300", "--init", "random", "--dtype", "float64")
+    assert code == 0 and report["float64_replay"] is None  # nothing for a replay to add
 
 
 def test_a_constant_tensor_of_a_layer_gradtui_has_no_entry_for_is_not_moved():
