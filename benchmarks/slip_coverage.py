@@ -1,9 +1,10 @@
 """How many slips gradtui finds, places and names, by layer kind.
 
-A corpus of backward passes written the way people write them, each with one slip, in three
-styles: the lesson's two (a `Module` subclass with `bwd`, and a class with `__call__`/`backward`)
-and the hand-backprop exercise's, one variable at a time (samples/backprop_exercise_steps.py,
-whose batch norm divides the variance by n−1). None of it comes from gradtui's own formulas:
+A corpus of backward passes written the way people write them, each with one slip, in four
+styles: the lesson's two (a `Module` subclass with `bwd`, and a class with `__call__`/`backward`),
+the hand-backprop exercise's, one variable at a time (samples/backprop_exercise_steps.py,
+whose batch norm divides the variance by n−1), and a course assignment's, one node of the graph
+at a time (samples/batchnorm_staged.py). None of it comes from gradtui's own formulas:
 each slip is code, run by `gradtui check` on a small network that holds the layer, with small
 random biases and gains (so that a slip that a zero bias or a unit gain would hide still shows;
 `--init notes` runs it with the notes' zero biases and unit gains instead, where such a slip is
@@ -231,7 +232,7 @@ EXERCISE_SLIPS = [
     ("batchnorm", "inp", "dbnvar = (-0.5 *", "dbnvar = (0.5 *", "sign of the variance term"),
     ("batchnorm", "inp", "dbnraw = self.bngain * dhpreact", "dbnraw = dhpreact", "the gain gamma left out"),
     ("batchnorm", "inp", "dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)", "Bessel's correction"),
-    ("batchnorm", "inp", "dhprebn += 1.0 / n *", "dhprebn += 1.0 *", GENERIC),
+    ("batchnorm", "inp", "dhprebn += 1.0 / n *", "dhprebn += 1.0 *", "the mean term `- dxhat.sum(0)` times N"),
     ("batchnorm", "inp", "dbndiff = self.bnvar_inv * dbnraw", "dbndiff = dbnraw", GENERIC),
     ("batchnorm", "gamma", "self.bngain.g = (self.bnraw * dhpreact).sum(0)",
      "self.bngain.g = (self.bnraw * dhpreact).sum(0, keepdim=True)", "keepdim=True"),
@@ -252,6 +253,52 @@ EXERCISE_SLIPS = [
     ("cross_entropy", "inp", "dcounts_sum = (-self.counts_sum**-2) * dcounts_sum_inv",
      "dcounts_sum = (self.counts_sum**-2) * dcounts_sum_inv", GENERIC),  # and the max's path: two edits
 ]
+
+# The course assignment's form: one node of the graph a line (dxhat, dvar, dmean, dx).
+STAGED = Path(__file__).resolve().parent.parent / "samples" / "batchnorm_staged.py"
+STAGED_NET = ("lin", "batchnorm", "tanh", "lin", "mse")
+_DX = "x.g = dx_norm / torch.sqrt(var + eps) + dvar * 2 * (x - mu) / n + dmu / n"
+_DVAR = "dvar = (dx_norm * (x - mu) * -0.5 * (var + eps) ** -1.5).sum(0)"
+_DMU = "dmu = (dx_norm * -1 / torch.sqrt(var + eps)).sum(0)"
+_DTANH = "self.x.g = self.out.g * (1 - torch.tanh(self.x) ** 2)"
+STAGED_SLIPS = [
+    ("batchnorm", "inp", "dx_norm = dout * gamma", "dx_norm = dout", "the gain gamma left out"),
+    ("batchnorm", "inp", _DVAR, _DVAR.replace("** -1.5", "** -0.5"), "times `std**2`"),
+    ("batchnorm", "inp", _DVAR, _DVAR.replace(" * -0.5", ""), "the variance term `- xhat * (dxhat * xhat).sum(0)` times -2"),
+    ("batchnorm", "inp", _DVAR, _DVAR.replace("-0.5", "0.5"), "sign of the variance term"),
+    ("batchnorm", "inp", _DMU, _DMU.replace("* -1 /", "* 1 /"), "sign of the mean term"),
+    ("batchnorm", "inp", _DX, _DX.replace(" + dmu / n", ""), "without the mean term"),
+    ("batchnorm", "inp", _DX, _DX.replace("dmu / n", "dmu"), "the mean term `- dxhat.sum(0)` times N"),
+    ("batchnorm", "inp", _DX, _DX.replace(" + dvar * 2 * (x - mu) / n", ""), "without the variance term"),
+    ("batchnorm", "inp", _DX, _DX.replace("(x - mu) / n", "(x - mu)"),
+     "the variance term `- xhat * (dxhat * xhat).sum(0)` times N"),
+    ("batchnorm", "inp", _DX, _DX.replace("dx_norm / torch.sqrt(var + eps)", "dx_norm / (var + eps)"),
+     "times `1 / std`"),
+    ("batchnorm", "gamma", "self.gamma.g = (x_norm * dout).sum(0)", "self.gamma.g = (x * dout).sum(0)",
+     "the raw input `inp` where the normalised `xhat` belongs"),
+    ("batchnorm", "gamma", "self.gamma.g = (x_norm * dout).sum(0)", "self.gamma.g = (x_norm * dout).mean(0)",
+     "a mean where the sum"),
+    ("batchnorm", "beta", "self.beta.g = dout.sum(0)", "self.beta.g = dout.mean(0)", "a mean where the sum"),
+    ("tanh", "inp", _DTANH, _DTANH.replace("torch.tanh(self.x) ** 2", "self.x ** 2"), "taken from the input"),
+    ("tanh", "inp", _DTANH, _DTANH.replace("(1 - torch.tanh(self.x) ** 2)", "(1 - torch.tanh(self.x))"),
+     "without the power 2"),
+    ("tanh", "inp", _DTANH, "self.x.g = 1 - torch.tanh(self.x) ** 2", "without the factor `out.g`"),
+    ("tanh", "inp", _DTANH, _DTANH.replace("1 - ", "1 + "), "sign of the term `- out**2` flipped"),
+]
+
+
+def file_cases() -> list[tuple]:
+    """The slips put into a whole file of another style, one at a time: the exercise's and the
+    course assignment's."""
+    cases = []
+    for path, net, slips, style in ((EXERCISE, EXERCISE_NET, EXERCISE_SLIPS, "exercise"),
+                                    (STAGED, STAGED_NET, STAGED_SLIPS, "staged")):
+        code = path.read_text()
+        for kind, role, line, slip, words in slips:
+            assert line in code, line
+            cases.append((kind, role, code.replace(line, slip, 1), net, slip, words, style))
+    return cases
+
 
 # The lesson's other style: classes with __call__ and backward, keeping what they need.
 CALL_STYLE = {
@@ -321,10 +368,7 @@ def main() -> None:
              for kind, role, slip, words in SLIPS]
     cases += [(kind, role, layer_file(kind, role, slip, "call"), NETS[kind], slip, words, "call")
               for kind, role, slip, words in SLIPS if kind in CALL_STYLE]
-    exercise = EXERCISE.read_text()
-    for kind, role, line, slip, words in EXERCISE_SLIPS:
-        assert line in exercise, line
-        cases.append((kind, role, exercise.replace(line, slip, 1), EXERCISE_NET, slip, words, "exercise"))
+    cases += file_cases()
     # slips, found, placed, nameable, named, generic said, specific, found by the replay only
     counts = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, 0])
     unnamed = []

@@ -207,8 +207,10 @@ class Sum(Expr):
             flipped = replace(term, sign=-term.sign)
             yield self._with(before + (flipped,) + after), f"with the sign of {what} flipped (`{self._term_code(flipped)}`)"
             for factor, words in self.scalings:
-                inner = term.expr
-                scaled = replace(term, expr=Prod((factor, *inner.num), inner.den) if isinstance(inner, Prod)
+                inner, sign = term.expr, term.sign
+                if isinstance(factor, Num) and factor.value < 0:  # written `+ 2 * …`, not `- -2 * …`
+                    factor, sign = replace(factor, value=-factor.value), -sign
+                scaled = replace(term, sign=sign, expr=Prod((factor, *inner.num), inner.den) if isinstance(inner, Prod)
                                  else Prod((factor, inner)))
                 yield self._with(before + (scaled,) + after), f"with {what} times {words}"
             for variant, words in term.expr.variants(swaps):

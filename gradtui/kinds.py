@@ -100,11 +100,21 @@ _XHAT, _DXHAT = Name("xhat"), Name("dxhat")
 _BESSEL = Said(Prod((N,), (Sum((Term(1, N), Term(-1, Num(1)))),)), "Bessel's correction")
 
 
+_STEP_BY_STEP = (
+    (N, "N (a division by N left out: off by the batch size)"),
+    (Num(-2), "-2 (in steps, the -0.5 of d(var + eps)**-0.5 left out)"),
+    (Pow(Name("std")), "`std**2` (in steps, `(var + eps)**-0.5` where `(var + eps)**-1.5` belongs)"),
+    (Prod((Num(1),), (Name("std"),)), "`1 / std` (in steps, a division by `var + eps` where `std` belongs)"),
+)
+
+
 def _batchnorm(bessel: bool) -> dict[str, Formula]:
     """Batch norm's gradients, for a forward whose variance divides by n (the reference's) or by n−1."""
     variance = Prod(((_BESSEL,) if bessel else ()) + (_XHAT, Reduce(Prod((_DXHAT, _XHAT)), 0)))
-    scalings = () if bessel else ((_BESSEL, "n/(n−1) (Bessel's correction, for a forward that divides the variance "
-                                           "by n−1)"),)
+    # A term carrying a factor of its own: what a slip in one line of the gradient written step by
+    # step (dxhat, dvar, dmean, then dx) leaves in the formula.
+    scalings = (() if bessel else ((_BESSEL, "n/(n−1) (Bessel's correction, for a forward that divides the variance "
+                                             "by n−1)"),)) + _STEP_BY_STEP
     defs = (("dxhat", "out.g * gamma"), ("xhat", "(inp - inp.mean(0)) / std"),
             ("std", f"(inp.var(0, unbiased={bessel}) + eps).sqrt()"), ("var", f"inp.var(0, unbiased={bessel})"))
     return {

@@ -209,3 +209,10 @@ def test_a_casts_fix_quotes_the_cast_in_the_users_code(capsys):
     _, report = check_json(capsys, "--layers", str(SAMPLES / "lesson_matmul.py"), "--batch", "300", "--dtype", "bfloat16")
     hint = report["steps"][6]["tensors"][0]["hint"]
     assert "drop the cast `.float()` in the backward" in hint
+
+
+def test_the_node_by_node_batch_norm_passes_and_its_replays_too(capsys):
+    code, report = check_json(capsys, "--layers", str(SAMPLES / "batchnorm_staged.py"), "--batch", "300",
+                              "--net", "lin,batchnorm,tanh,lin,mse")
+    assert code == 0 and report["ok"] and report["first_deviation"] is None  # its forward is the reference's
+    assert report["float64_replay"]["first_mismatch"] is None and report["float64_replay"]["moved"]

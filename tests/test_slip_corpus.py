@@ -17,9 +17,7 @@ _spec.loader.exec_module(corpus)
 
 CASES = [(kind, role, corpus.layer_file(kind, role, slip, "module"), corpus.NETS[kind], words)
          for kind, role, slip, words in corpus.SLIPS]
-EXERCISE = corpus.EXERCISE.read_text()
-CASES += [(kind, role, EXERCISE.replace(line, slip, 1), corpus.EXERCISE_NET, words)
-          for kind, role, line, slip, words in corpus.EXERCISE_SLIPS]
+CASES += [(kind, role, code, net, words) for kind, role, code, net, _, words, _ in corpus.file_cases()]
 SOME = CASES[::3]
 
 
