@@ -114,6 +114,8 @@ SLIPS = [
     ("tanh", "inp", "inp.g = (1 - out**2) * out.g * out.g", "twice"),
     ("tanh", "inp", "inp.g = (1 - out.pow(2)).sum(0) * out.g", GENERIC),  # honest: two slips
     ("tanh", "inp", "inp.g = 1 - out**2 * out.g", "without the parentheses around `1 - out**2`"),
+    ("tanh", "inp", "inp.g = out * (1 - out) * out.g", "sigmoid's derivative `out * (1 - out)`"),
+    ("tanh", "inp", "inp.g = (1 - out)**2 * out.g", "the power 2 on `(1 - out)`"),
     ("tanh", "inp", "inp.g = out.g * 1 - out**2", "without the parentheses around `1 - out**2`"),
     # batch norm: the input gradient
     ("batchnorm", "inp", "n = inp.shape[0]; dxhat = out.g * self.g; "
@@ -176,6 +178,8 @@ SLIPS = [
     ("batchnorm", "gamma", "self.g.g = (out * self.xhat).sum(0)", "built from `out`"),
     ("batchnorm", "gamma", "self.g.g = (out.g * self.xhat).sum(0, keepdim=True)", "keepdim=True"),
     ("batchnorm", "gamma", "self.g.g = (out.g * out).sum(0)", "the output `out` where the normalised `xhat` belongs"),
+    ("batchnorm", "gamma", "self.g.g = (out.g * (inp - inp.mean(0))).sum(0)", "(not divided by std)"),
+    ("batchnorm", "gamma", "self.g.g = (out.g * inp / self.std).sum(0)", "(the input not centred)"),
     ("batchnorm", "beta", "self.b.g = out.g.sum(1)", "summed over the features (axis 1)"),
     ("batchnorm", "beta", "self.b.g = out.g.mean(0)", "a mean where the sum belongs"),
     ("batchnorm", "beta", "self.b.g = out.g", "not summed over the batch"),
@@ -264,6 +268,9 @@ _DTANH = "self.x.g = self.out.g * (1 - torch.tanh(self.x) ** 2)"
 STAGED_SLIPS = [
     ("batchnorm", "inp", "dx_norm = dout * gamma", "dx_norm = dout", "the gain gamma left out"),
     ("batchnorm", "inp", _DVAR, _DVAR.replace("** -1.5", "** -0.5"), "times `std**2`"),
+    ("batchnorm", "inp", _DVAR, _DVAR.replace("** -1.5", "** -1.0"), "times `std` (a power of `var + eps` off by a half"),
+    ("batchnorm", "gamma", "self.gamma.g = (x_norm * dout).sum(0)", "self.gamma.g = ((x - mu) * dout).sum(0)",
+     "(not divided by std)"),
     ("batchnorm", "inp", _DVAR, _DVAR.replace(" * -0.5", ""), "the variance term `- xhat * (dxhat * xhat).sum(0)` times -2"),
     ("batchnorm", "inp", _DVAR, _DVAR.replace("-0.5", "0.5"), "sign of the variance term"),
     ("batchnorm", "inp", _DMU, _DMU.replace("* -1 /", "* 1 /"), "sign of the mean term"),

@@ -67,6 +67,9 @@ SWAP_WORDS = {
     ("out.g", "dxhat"): "with `out.g` where `dxhat = out.g * gamma` belongs (the gain gamma left out)",
     ("out * gamma", "dxhat"): "with `out * gamma` where `dxhat = out.g * gamma` belongs: built from `out`, the layer's "
                               "output, where its gradient `out.g` belongs",
+    ("inp / std", "xhat"): "with `inp / std` where `xhat = (inp - inp.mean(0)) / std` belongs (the input not centred)",
+    ("inp - inp.mean(0)", "xhat"): "with `inp - inp.mean(0)` where `xhat = (inp - inp.mean(0)) / std` belongs (not "
+                                   "divided by std)",
 }
 
 
@@ -168,6 +171,7 @@ class Sum(Expr):
 
     terms: tuple[Term, ...]
     scalings: tuple[tuple[Expr, str], ...] = ()  # factors a term may wrongly carry (n/(n−1)), in words
+    confusions: tuple[tuple[Expr, str], ...] = ()  # what the whole sum is taken for (sigmoid's derivative), in words
     precedence = 4
 
     def eval(self, env: Env):
@@ -192,7 +196,7 @@ class Sum(Expr):
     def _with(self, terms: tuple[Term, ...]) -> Expr:
         if len(terms) == 1 and terms[0].sign > 0:
             return terms[0].expr
-        return Sum(terms, self.scalings)
+        return Sum(terms, self.scalings, self.confusions)
 
     def _term_code(self, term: Term) -> str:
         text = term.expr.wrapped(5)
@@ -215,6 +219,7 @@ class Sum(Expr):
                 yield self._with(before + (scaled,) + after), f"with {what} times {words}"
             for variant, words in term.expr.variants(swaps):
                 yield self._with(before + (replace(term, expr=variant),) + after), words
+        yield from self.confusions
 
 
 @dataclass(frozen=True)
@@ -283,13 +288,13 @@ class Prod(Expr):
             words = f"without the parentheses around `{factor.code()}`"
             if others or self.den:
                 last_only = replace(last, expr=self._with((last.expr, *others), self.den))
-                yield Sum((*factor.terms[:-1], last_only), factor.scalings), words
+                yield Sum((*factor.terms[:-1], last_only), factor.scalings, factor.confusions), words
             if others:
                 first_only = replace(first, expr=self._with((*others, first.expr), ()))
                 terms = (first_only, *factor.terms[1:])
                 if self.den:
                     terms = (*terms[:-1], replace(last, expr=self._with((last.expr,), self.den)))
-                yield Sum(terms, factor.scalings), words
+                yield Sum(terms, factor.scalings, factor.confusions), words
 
     @staticmethod
     def _with(num: tuple[Expr, ...], den: tuple[Expr, ...]) -> Expr:

@@ -96,6 +96,12 @@ def _bias(target: str) -> Formula:
     return Formula(target, Reduce(OUT_G, 0), Swaps({"out.g": ("out",)}))
 
 
+_OUT = Name("out")
+_TANH_CONFUSIONS = (  # what a person writes for tanh's 1 - out**2
+    (Prod((_OUT, Sum((Term(1, Num(1)), Term(-1, _OUT))))),
+     "with sigmoid's derivative `out * (1 - out)` where tanh's `1 - out**2` belongs"),
+    (Pow(Sum((Term(1, Num(1)), Term(-1, _OUT)))), "with the power 2 on `(1 - out)`, where it belongs on `out` alone"),
+)
 _XHAT, _DXHAT = Name("xhat"), Name("dxhat")
 _BESSEL = Said(Prod((N,), (Sum((Term(1, N), Term(-1, Num(1)))),)), "Bessel's correction")
 
@@ -103,9 +109,12 @@ _BESSEL = Said(Prod((N,), (Sum((Term(1, N), Term(-1, Num(1)))),)), "Bessel's cor
 _STEP_BY_STEP = (
     (N, "N (a division by N left out: off by the batch size)"),
     (Num(-2), "-2 (in steps, the -0.5 of d(var + eps)**-0.5 left out)"),
+    (Name("std"), "`std` (a power of `var + eps` off by a half: `**-0.5` where `**-1` belongs, say)"),
     (Pow(Name("std")), "`std**2` (in steps, `(var + eps)**-0.5` where `(var + eps)**-1.5` belongs)"),
     (Prod((Num(1),), (Name("std"),)), "`1 / std` (in steps, a division by `var + eps` where `std` belongs)"),
 )
+_INP = Name("inp")
+_NOT_NORMALISED = (Prod((_INP,), (Name("std"),)), Sum((Term(1, _INP), Term(-1, Reduce(_INP, 0, op="mean")))))
 
 
 def _batchnorm(bessel: bool) -> dict[str, Formula]:
@@ -122,11 +131,11 @@ def _batchnorm(bessel: bool) -> dict[str, Formula]:
             "inp.g",
             Prod((Sum((Term(1, Prod((N, _DXHAT))), Term(-1, Reduce(_DXHAT, 0), "the mean term"),
                        Term(-1, variance, "the variance term")), scalings),), (N, Name("std"))),
-            Swaps({"xhat": ("inp",), "dxhat": ("out.g", Prod((Name("out"), Name("gamma")))), "std": ("var",),
-                   "out.g": ("out",)}),
+            Swaps({"xhat": ("inp", *_NOT_NORMALISED), "dxhat": ("out.g", Prod((Name("out"), Name("gamma")))),
+                   "std": ("var",), "out.g": ("out",)}),
             defs),
-        "gamma": Formula("gamma.g", Reduce(Prod((OUT_G, _XHAT)), 0), Swaps({"xhat": ("inp", "out"), "out.g": ("out",)}),
-                         defs),
+        "gamma": Formula("gamma.g", Reduce(Prod((OUT_G, _XHAT)), 0),
+                         Swaps({"xhat": ("inp", "out", *_NOT_NORMALISED), "out.g": ("out",)}), defs),
         "beta": _bias("beta.g"),
     }
 
@@ -148,7 +157,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
         "inp": Formula("inp.g", Prod((Mask(Name("inp")), OUT_G)), Swaps({"inp": ("out", "out.g"), "out.g": ("out",)})),
     })),
     Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", "{inp}.g = (1 − {out}²) * {out}.g", _single({
-        "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(Name("out"))))), OUT_G)),
+        "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(_OUT))), confusions=_TANH_CONFUSIONS), OUT_G)),
                        Swaps({"out": ("inp",), "out.g": ("out",)})),
     })),
     Kind("batchnorm", "BatchNorm", "BatchNorm", "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}",
