@@ -98,6 +98,7 @@ SLIPS = [
     ("relu", "inp", "inp.g = inp * out.g", GENERIC),  # honest: the input itself as the mask
     ("relu", "inp", "inp.g = torch.where(inp > 0, out.g, torch.ones_like(out.g))", GENERIC),
     ("relu", "inp", "inp.g = (inp <= 0).float() * out.g", "the mask inverted"),
+    ("relu", "inp", "inp.g = inp.clamp_min(0.) * out.g", "the ReLU's output `out` where its derivative"),
     # tanh
     ("tanh", "inp", "inp.g = 1 - out**2", "without the factor `out.g`"),
     ("tanh", "inp", "inp.g = (1 + out**2) * out.g", "sign of the term `- out**2` flipped"),
@@ -203,6 +204,12 @@ SLIPS = [
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
      "inp.g = sm - one_hot", "off by the batch size"),
     ("cross_entropy", "inp", "sm = inp.softmax(1); inp.g = sm / inp.shape[0]", "without the term `- one_hot`"),
+    ("cross_entropy", "inp", "sm = inp.exp(); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
+     "inp.g = (sm - one_hot) / inp.shape[0]", "not normalised"),
+    ("cross_entropy", "inp", "sm = inp.exp() / inp.exp().sum(); "
+     "one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); inp.g = (sm - one_hot) / inp.shape[0]",
+     "its sum over the whole batch"),
+    ("cross_entropy", "inp", "inp.g = (inp.softmax(1) - 1) / inp.shape[0]", "1 subtracted from every probability"),
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
      "inp.g = (sm + one_hot) / inp.shape[0]", "sign of the term `- one_hot`"),
     ("cross_entropy", "inp", "sm = inp.log_softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "

@@ -70,6 +70,8 @@ SWAP_WORDS = {
     ("inp / std", "xhat"): "with `inp / std` where `xhat = (inp - inp.mean(0)) / std` belongs (the input not centred)",
     ("inp - inp.mean(0)", "xhat"): "with `inp - inp.mean(0)` where `xhat = (inp - inp.mean(0)) / std` belongs (not "
                                    "divided by std)",
+    ("1", "one_hot"): "with 1 subtracted from every probability, where the one-hot (1 at the target class only) "
+                      "belongs",
 }
 
 
@@ -400,6 +402,7 @@ class Mask(Unary):
 
     x: Expr
     op: str = ">"
+    confusions: tuple[tuple[Expr, str], ...] = ()  # what the mask is taken for (the function itself), in words
 
     def eval(self, env: Env):
         x = self.x.eval(env)
@@ -409,12 +412,13 @@ class Mask(Unary):
         return f"({self.x.wrapped(9)} {self.op} 0)"
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
-        flipped = Mask(self.x, OPPOSITE[self.op])
+        flipped = replace(self, op=OPPOSITE[self.op])
         yield flipped, f"with the mask inverted, `{flipped.code()}`"
         for variant, words in self.x.variants(swaps):
             if isinstance(variant, Name):
                 words = f"with the mask taken from `{variant.code()}` instead of `{self.x.code()}`"
-            yield Mask(variant, self.op), words
+            yield replace(self, x=variant), words
+        yield from self.confusions
 
 
 @dataclass(frozen=True)
@@ -461,6 +465,11 @@ class Softmax(Unary):
 
     def eval(self, env: Env):
         x = self.x.eval(env)
+        if self.form == "raw exp":
+            return x.exp()
+        if self.form == "over every axis":  # exp(x) / Σ exp(x) over the whole batch: the global max cancels
+            e = (x - x.max()).exp()
+            return e / e.sum()
         e = (x - x.max(self.max_dim, keepdim=True).values).exp()
         if self.form == "exp":
             return e
@@ -469,6 +478,10 @@ class Softmax(Unary):
 
     def code(self) -> str:
         x = self.x.wrapped(9)
+        if self.form == "raw exp":
+            return f"{x}.exp()"
+        if self.form == "over every axis":
+            return f"{x}.exp() / {x}.exp().sum()"
         if self.form == "exp":
             return f"({x} - {x}.max({self.max_dim}, keepdim=True).values).exp()"
         stable = "" if self.max_dim == self.dim else f" - {x}.max({self.max_dim}, keepdim=True).values"
@@ -479,6 +492,9 @@ class Softmax(Unary):
         if self.form == "softmax":
             yield replace(self, form="log_softmax"), "with log-probabilities (log_softmax) where probabilities belong"
             yield replace(self, form="exp"), "with exp() not divided by its row sum (the softmax is not normalised)"
+            yield replace(self, form="raw exp"), "with exp() not divided by its row sum (the softmax is not normalised)"
+            yield replace(self, form="over every axis"), ("with exp() divided by its sum over the whole batch, where "
+                                                          "each row's sum belongs (a .sum() without its axis)")
         other = 0 if self.dim == 1 else 1
         yield replace(self, dim=other, max_dim=other), f"with the softmax over axis {other} instead of axis {self.dim}"
         yield replace(self, max_dim=other), f"with the max subtracted over axis {other} instead of each row's"

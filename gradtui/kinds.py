@@ -97,6 +97,7 @@ def _bias(target: str) -> Formula:
 
 
 _OUT = Name("out")
+_RELU_CONFUSIONS = ((_OUT, "with the ReLU's output `out` where its derivative, the mask `(inp > 0)`, belongs"),)
 _TANH_CONFUSIONS = (  # what a person writes for tanh's 1 - out**2
     (Prod((_OUT, Sum((Term(1, Num(1)), Term(-1, _OUT))))),
      "with sigmoid's derivative `out * (1 - out)` where tanh's `1 - out**2` belongs"),
@@ -154,7 +155,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          }),
          params=("w", "b"), bias=("b",), init=_lin_init, changes_width=True),
     Kind("relu", "ReLU", "Relu", "{out} = max({inp}, 0)", "{inp}.g = ({inp} > 0) * {out}.g", _single({
-        "inp": Formula("inp.g", Prod((Mask(Name("inp")), OUT_G)), Swaps({"inp": ("out", "out.g"), "out.g": ("out",)})),
+        "inp": Formula("inp.g", Prod((Mask(Name("inp"), confusions=_RELU_CONFUSIONS), OUT_G)),
+                       Swaps({"inp": ("out", "out.g"), "out.g": ("out",)})),
     })),
     Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", "{inp}.g = (1 − {out}²) * {out}.g", _single({
         "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(_OUT))), confusions=_TANH_CONFUSIONS), OUT_G)),
@@ -173,6 +175,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("cross_entropy", "CrossEntropy", "CrossEntropy", "loss = mean(logsumexp({inp}) − {inp}[y])",
          "{inp}.g = (softmax({inp}) − one_hot(y)) / N", _single({
              "inp": Formula("inp.g", Prod((Sum((Term(1, Softmax(Name("inp"))), Term(-1, Name("one_hot")))),), (N,)),
+                            Swaps({"one_hot": (Num(1),)}),
                             defs=(("one_hot", "torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)"),)),
          }), loss=True),
 )}
