@@ -117,6 +117,7 @@ SLIPS = [
     ("tanh", "inp", "inp.g = 1 - out**2 * out.g", "without the parentheses around `1 - out**2`"),
     ("tanh", "inp", "inp.g = out * (1 - out) * out.g", "sigmoid's derivative `out * (1 - out)`"),
     ("tanh", "inp", "inp.g = (1 - out)**2 * out.g", "the power 2 on `(1 - out)`"),
+    ("tanh", "inp", "inp.g = out.g / inp.cosh()", "the square left out"),
     ("tanh", "inp", "inp.g = out.g * 1 - out**2", "without the parentheses around `1 - out**2`"),
     # batch norm: the input gradient
     ("batchnorm", "inp", "n = inp.shape[0]; dxhat = out.g * self.g; "

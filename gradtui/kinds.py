@@ -102,6 +102,8 @@ _TANH_CONFUSIONS = (  # what a person writes for tanh's 1 - out**2
     (Prod((_OUT, Sum((Term(1, Num(1)), Term(-1, _OUT))))),
      "with sigmoid's derivative `out * (1 - out)` where tanh's `1 - out**2` belongs"),
     (Pow(Sum((Term(1, Num(1)), Term(-1, _OUT)))), "with the power 2 on `(1 - out)`, where it belongs on `out` alone"),
+    (Pow(Sum((Term(1, Num(1)), Term(-1, Pow(_OUT)))), 0.5),
+     "with `1 / cosh(inp)` where `1 / cosh(inp)**2 = 1 - out**2` belongs (the square left out)"),
 )
 _XHAT, _DXHAT = Name("xhat"), Name("dxhat")
 _BESSEL = Said(Prod((N,), (Sum((Term(1, N), Term(-1, Num(1)))),)), "Bessel's correction")
