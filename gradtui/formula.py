@@ -424,7 +424,7 @@ class Mask(Unary):
 @dataclass(frozen=True)
 class Pow(Unary):
     x: Expr
-    power: int = 2
+    power: float = 2  # 0.5: a square root
 
     def eval(self, env: Env):
         return self.x.eval(env) ** self.power
