@@ -1,8 +1,8 @@
 """Tensor statistics (the lovely-tensors line of every tensor) and the histogram of two tensors.
 
-These run on 39-million-element gradients at the default size, so every statistic is one
-cheap reduction (sum, amin, amax, std, vector_norm, a nonzero count) over the flat tensor, and
-the NaN/Inf counts are skipped when the sum is finite.
+These run on 39-million-element gradients at the default size, so every statistic of a tensor
+(and of its reference, and their difference: paired_pass) comes from one read of memory, chunk
+by chunk while each chunk is in cache; the NaN/Inf counts only when the sum is not finite.
 """
 
 from __future__ import annotations
@@ -78,15 +78,12 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
         return None
     scratch, difference = (torch.empty(min(PASS_CHUNK, n), dtype=dtype, device=flat_a.device) for _ in range(2))
     sides = [flat_a] if ref_stats is not None else [flat_a, flat_r]
-    partial = [[] for _ in sides]  # per side: (sum, sum of squares, min, max, nonzero) per chunk
+    partial = [[] for _ in sides]  # per side, per chunk: _chunk_sums
     differences = []  # per chunk: (Σd², −min d, max d) of d = a − r
     for start in range(0, n, PASS_CHUNK):
         x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
-        for side, chunk, counted in zip(partial, (x, y), (True, False)):
-            lo, hi = torch.aminmax(chunk)
-            # A reference's zeros are shown nowhere: not counted.
-            nonzero = nonzero_count(chunk, scratch) if counted else torch.full((), -1, dtype=dtype)
-            side.append(torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero)))
+        for side, chunk, counted in zip(partial, (x, y), (True, False)):  # a reference's zeros are shown nowhere
+            side.append(_chunk_sums(chunk, scratch, counted))
         # max|d| from d's own extremes, and a · r from Σd² (below): two passes over the chunk fewer
         # than |d| and a dot product of its own
         d = torch.sub(x, y, out=difference[:x.numel()])
@@ -94,19 +91,18 @@ def paired_pass(a: torch.Tensor, r: torch.Tensor, ref_stats: TensorStats | None 
         differences.append(torch.stack((torch.dot(d, d), -lo, hi)))
     per_chunk = torch.stack(differences)
     maxima = per_chunk[:, 1:].amax(1)
-    sums = [torch.stack(side) for side in partial]
-    totals = [(side[:, 0].sum(), side[:, 1].sum(), side[:, 2].min(), side[:, 3].max(), side[:, 4].sum()) for side in sums]
-    if not all(bool(torch.isfinite(total[0])) and bool(torch.isfinite(total[1])) for total in totals) \
+    totals = [_totals(side) for side in partial]
+    if not all(math.isfinite(total[0]) and math.isfinite(total[1]) for total in totals) \
             or not bool(torch.isfinite(per_chunk).all()):
         return None
     chunk = int(torch.argmax(maxima))
     start = chunk * PASS_CHUNK
     x, y = flat_a[start:start + PASS_CHUNK].to(dtype), flat_r[start:start + PASS_CHUNK].to(dtype)
     worst = start + int(torch.argmax((x - y).abs_()))
-    made = [_stats_of_sums(t, flat, *map(float, total)) for t, flat, total in zip((a, r), sides, totals)]
-    r_squares = float(totals[1][1]) if len(totals) > 1 else ref_stats.norm ** 2
+    made = [_stats_of_sums(t, flat, *total) for t, flat, total in zip((a, r), sides, totals)]
+    r_squares = totals[1][1] if len(totals) > 1 else ref_stats.norm ** 2
     # a · r = (Σa² + Σr² − Σd²) / 2
-    dot = (float(totals[0][1]) + r_squares - float(per_chunk[:, 0].sum())) / 2
+    dot = (totals[0][1] + r_squares - float(per_chunk[:, 0].sum())) / 2
     return PairedPass(made[0], made[1] if len(made) > 1 else ref_stats, dot, float(maxima[chunk]), worst)
 
 
@@ -121,6 +117,20 @@ def nonzero_count(flat: torch.Tensor, scratch: torch.Tensor | None = None) -> in
     if scratch is not None:
         return torch.sign(flat, out=scratch[:flat.numel()]).abs_().sum()
     return sum(int(torch.sign(part).abs_().sum()) for part in flat.split(EXACT_COUNT))
+
+
+def _chunk_sums(chunk: torch.Tensor, scratch: torch.Tensor, counted: bool = True) -> torch.Tensor:
+    """(Σ, Σ², min, max, how many are not 0) of a chunk in cache, each one read of it; the count −1
+    when not `counted`."""
+    lo, hi = torch.aminmax(chunk)
+    nonzero = nonzero_count(chunk, scratch) if counted else torch.full((), -1, dtype=chunk.dtype, device=chunk.device)
+    return torch.stack((chunk.sum(), torch.dot(chunk, chunk), lo, hi, nonzero))
+
+
+def _totals(per_chunk: list[torch.Tensor]) -> tuple[float, float, float, float, float]:
+    """The whole tensor's (Σ, Σ², min, max, not 0) from its chunks'."""
+    sums = torch.stack(per_chunk)
+    return tuple(map(float, (sums[:, 0].sum(), sums[:, 1].sum(), sums[:, 2].min(), sums[:, 3].max(), sums[:, 4].sum())))
 
 
 def _stats_of_sums(t: torch.Tensor, flat: torch.Tensor, total: float, squares: float, lo: float, hi: float,
@@ -150,6 +160,12 @@ def tensor_stats(t: torch.Tensor) -> TensorStats:
     if n == 0:
         return TensorStats(**base, mean=math.nan, std=math.nan, min=math.nan, max=math.nan, norm=0.0,
                            zeros=0.0, nan=0, inf=0)
+    # One read of memory for every statistic, chunk by chunk while each is in cache (as paired_pass):
+    # a finite Σ means no NaN or Inf.
+    scratch = torch.empty(min(PASS_CHUNK, n), dtype=flat.dtype, device=flat.device)
+    totals = _totals([_chunk_sums(flat[start:start + PASS_CHUNK], scratch) for start in range(0, n, PASS_CHUNK)])
+    if math.isfinite(totals[0]) and math.isfinite(totals[1]):
+        return _stats_of_sums(t, flat, *totals)
     total = flat.sum()
     nan = inf = 0
     if not torch.isfinite(total):
@@ -160,7 +176,7 @@ def tensor_stats(t: torch.Tensor) -> TensorStats:
             return TensorStats(**base, mean=math.nan, std=math.nan, min=math.nan, max=math.nan, norm=math.nan,
                                zeros=zeros, nan=nan, inf=inf)
         total = flat.sum()
-    else:
+    else:  # finite, but Σ² overflows: torch's norm scales where a sum of squares cannot
         zeros = (n - nonzero_count(flat)) / n
     lo, hi = flat.amin(), flat.amax()
     count = flat.numel()
