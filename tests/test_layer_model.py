@@ -2,6 +2,8 @@
 among them, built with what its __init__ takes (nothing, the weights, or the widths). A Model that
 cannot be stepped (the course's nn.Module version) is said once, and the file's classes run."""
 
+import json
+
 from conftest import SAMPLES, check_json, run_cli, settle
 from test_notebook import notebook
 
@@ -54,11 +56,13 @@ def test_the_notebooks_model_reads_the_weights_as_globals(capsys, tmp_path):
 
 
 def test_a_model_given_the_widths_draws_the_same_weights_every_run(capsys, tmp_path):
-    path = with_classes(tmp_path, "import math\n\nclass Model:\n    def __init__(self, n_in, nh, n_out):\n"
+    path = with_classes(tmp_path, "import math\nimport torch\n\nclass Model:\n    def __init__(self, n_in, nh, n_out):\n"
                         "        self.layers = [Lin(torch.randn(n_in, nh) / math.sqrt(n_in), torch.zeros(nh)), Relu(),\n"
                         "                       Lin(torch.randn(nh, n_out) / math.sqrt(nh), torch.zeros(n_out))]\n"
                         "        self.loss = Mse()\n")
-    first, second = (check_json(capsys, "--batch", "64", "--layers", str(path))[1] for _ in range(2))
+    code, out, err = run_cli(capsys, "check", "--json", "--batch", "64", "--layers", str(path))
+    assert code == 0 and err == ""  # the Model is stepped: no word that its classes run instead
+    first, second = json.loads(out), check_json(capsys, "--batch", "64", "--layers", str(path))[1]
     assert first["ok"] and first["steps"] == second["steps"]
     forward = first["steps"][0]["tensors"][0]
     assert forward["stats"] != check_json(capsys, "--batch", "64")[1]["steps"][0]["tensors"][0]["stats"]  # its own
