@@ -28,4 +28,3 @@ def free_bytes_on_cpu() -> int:
 
 def gigabytes(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
-

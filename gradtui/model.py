@@ -175,8 +175,8 @@ class Network:
     prototypes: dict[str, object] = field(default_factory=dict)  # layer name -> the caller's object
     attributes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # layer name -> its tensors' names
     params: dict[str, torch.Tensor] | None = None  # a layer file's Model's tensors; None: init_params draws them
-    # each Lin's own (fan_in, fan_out), where a layer of unknown class between two Lins changes the
-    # width (a Model's projection); () when each Lin takes the last one's output, as `sizes` says
+    # each Lin's own (fan_in, fan_out), for a network of the caller's objects, where a layer of
+    # unknown class between two Lins may change the width; () for --net's, whose `sizes` say them
     lin_shapes: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -349,9 +349,8 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
             widths.append(next(iter(tensors.values())).shape)
     # The first Lin's own input width: a layer of unknown class before it (a fused LinRelu) may change it.
     sizes = (widths[0][0] if widths else n_in, *(shape[1] for shape in widths))
-    shapes = tuple((fan_in, fan_out) for fan_in, fan_out in widths)
     network = Network(specs, {**reference_classes(), **classes}, source, sizes, path, notes, prototypes=prototypes,
-                      attributes=attributes, lin_shapes=shapes if chained(sizes) != shapes else ())
+                      attributes=attributes, lin_shapes=tuple((fan_in, fan_out) for fan_in, fan_out in widths))
     return network, params
 
 
