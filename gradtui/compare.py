@@ -9,52 +9,14 @@ faults than all the reductions together).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import torch
 
-from gradtui.stats import DifferenceMap, PairedPass, TensorStats, difference_map, paired_pass, tensor_stats, unravel
+from gradtui.findings import Comparison, Diff, DifferenceMap, TensorStats
+from gradtui.stats import PairedPass, difference_map, paired_pass, tensor_stats, unravel
 
 DIFF_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Diff:
-    max_abs: float  # max |a - r|, NaN/Inf at the same places on both sides counting as equal
-    max_rel: float  # max_abs / max |r|
-    cosine: float
-    worst: tuple[int, ...]  # index of the largest difference
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """One tensor of a step against its reference (autograd's gradient, or the reference layer's output)."""
-
-    name: str
-    stats: TensorStats | None  # None: the tensor is missing or not a tensor
-    ref: TensorStats | None  # None: the reference has no value for it
-    diff: Diff | None  # None: shapes differ, or a side is missing
-    match: bool
-    hint: str | None = None
-    tolerance: tuple[float, float] = field(default=(0.0, 0.0))
-    # A forward output that differs from the reference layer's: reported (≠), not failed.
-    deviation: bool = False
-    scale: float = 0.0  # the least scale of the tolerance (a bias gradient's sum over the batch)
-    where: str | None = None  # on a mismatch: where the difference is, when the places say something
-    map: DifferenceMap | None = None  # on a mismatch: the difference drawn on the tensor's layout (or the two shapes)
-
-    @property
-    def ref_shape(self) -> tuple[int, ...] | None:
-        return self.ref.shape if self.ref else None
-
-    @property
-    def ok(self) -> bool:
-        """Does not fail the run: a match, or a forward deviation."""
-        return self.match or self.deviation
-
-    @property
-    def mark(self) -> str:
-        return "✓" if self.match else ("≠" if self.deviation else "✗")
 
 
 def close(a, b, tolerance: tuple[float, float], scale: float = 0.0) -> bool:

@@ -28,8 +28,7 @@ from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formul
 from gradtui.running import method_for
 
 if TYPE_CHECKING:
-    from gradtui.compare import Comparison, Diff
-    from gradtui.stats import TensorStats
+    from gradtui.findings import Comparison, Diff, TensorStats
 
 
 @dataclass(frozen=True)

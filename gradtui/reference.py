@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import torch
 
 from gradtui.compare import close
+from gradtui.findings import TensorStats
 from gradtui.formatting import number, shape_in_words
 from gradtui.kinds import KINDS
 from gradtui.model import Network, reference_classes
-from gradtui.stats import TensorStats, unravel
+from gradtui.stats import unravel
 from gradtui.steps import LayerSpec
 
 FD_ROWS = 256  # finite differences run on the first rows

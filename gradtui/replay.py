@@ -22,10 +22,10 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from gradtui.compare import Comparison
 from gradtui.data import Dataset
+from gradtui.findings import Comparison, Location
 from gradtui.formatting import number
-from gradtui.session import DebugSession, Location
+from gradtui.session import DebugSession
 
 REPLAY_ROWS = 256
 

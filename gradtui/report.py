@@ -18,10 +18,10 @@ from gradtui.formatting import number, seconds, shape, short_path, size
 
 if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
     from gradtui.bench.runner import BenchRunner, Roofline, VersionResult
-    from gradtui.compare import Comparison
+    from gradtui.findings import Comparison, Location, StepReport
     from gradtui.replay import Replay
     from gradtui.running import StepError
-    from gradtui.session import DebugSession, Location, StepReport
+    from gradtui.session import DebugSession
 
 
 @dataclass(frozen=True)

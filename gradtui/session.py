@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import inspect
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import torch
 
-from gradtui.compare import Comparison, compare, placed
+from gradtui.compare import compare, placed
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
+from gradtui.findings import Comparison, Location, StepReport
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
@@ -40,51 +41,6 @@ from gradtui.running import (
     step_error,
 )
 from gradtui.steps import Step, build_steps
-
-
-@dataclass(frozen=True)
-class StepReport:
-    step: Step
-    tensors: tuple[Comparison, ...] = ()
-    error: StepError | None = None
-    fed: tuple[str, ...] = ()  # gradients from above taken from autograd (--isolate, or missing)
-    notes: tuple[str, ...] = ()  # what the step did that is worth knowing but is no verdict
-    output: str = ""  # what the user's code printed during the step
-
-    @property
-    def ok(self) -> bool:
-        """Nothing fails: no error, and every tensor matches or only deviates (a forward difference)."""
-        return self.error is None and all(t.ok for t in self.tensors)
-
-    @property
-    def failing_tensor(self) -> Comparison | None:
-        """The first of the step's tensors that fails the run."""
-        return next((t for t in self.tensors if not t.ok), None)
-
-    @property
-    def deviating_tensor(self) -> Comparison | None:
-        """A forward output unlike the reference layer's (under --strict-forward too)."""
-        if self.step.direction != "forward":
-            return None
-        return next((t for t in self.tensors if not t.match), None)
-
-    @property
-    def mark(self) -> str:
-        """✓ all match, ✗ a mismatch, ≠ a forward deviation only, ! the step raised."""
-        if self.error is not None:
-            return "!"
-        if not self.ok:
-            return "✗"
-        return "≠" if self.deviating_tensor is not None else "✓"
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where something first happened: a step, its layer, and the tensor (None: the step raised)."""
-
-    index: int
-    layer: str
-    tensor: str | None
 
 
 class DebugSession:

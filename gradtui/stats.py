@@ -12,32 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-
-@dataclass(frozen=True)
-class TensorStats:
-    shape: tuple[int, ...]
-    dtype: str
-    device: str
-    numel: int
-    mean: float  # mean, std, min, max and norm are over the finite values
-    std: float
-    min: float
-    max: float
-    norm: float
-    zeros: float | None  # fraction of elements exactly 0; None: not counted (a reference's, shown nowhere)
-    nan: int
-    inf: int
-
-    @property
-    def finite(self) -> bool:
-        return self.nan == 0 and self.inf == 0
-
-    @property
-    def absmax(self) -> float:
-        """The largest finite magnitude (0 when nothing is finite)."""
-        if not self.numel or math.isnan(self.min):
-            return 0.0
-        return max(abs(self.min), abs(self.max))
+from gradtui.findings import DifferenceMap, Histogram, TensorStats
 
 
 def float_view(t: torch.Tensor) -> torch.Tensor:
@@ -201,17 +176,6 @@ def _std(flat: torch.Tensor, mean: float, norm: float) -> float:
 
 # -- histogram ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Histogram:
-    """Counts of a tensor's finite values and of its reference's, over one shared range."""
-
-    low: float
-    high: float
-    counts: tuple[int, ...]
-    ref_counts: tuple[int, ...] | None
-    every: int = 1  # 1: every value counted; k: one value in k (evenly strided), for big tensors
-
-
 # histc is single-threaded: 39 M values take 150 ms, a strided million 8 ms, a quarter million 2 ms;
 # 40 bars of a sparkline cannot tell a quarter million from all of them
 HISTOGRAM_SAMPLES = 1 << 18
@@ -244,17 +208,6 @@ def histogram(value: torch.Tensor, ref: torch.Tensor | None, stats: tuple[Tensor
 
 
 # -- difference map -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class DifferenceMap:
-    """|yours − reference| on the tensor's own layout, pooled to a small grid keeping each cell's
-    largest value (one wrong element still shows); for tensors of different shapes, just the shapes."""
-
-    shape: tuple[int, ...]
-    ref_shape: tuple[int, ...]
-    cells: tuple[tuple[float, ...], ...] = ()  # rows of the grid (1 for a vector); () for different shapes
-    scale: float = 0.0  # the largest difference
-
 
 MAP_ROWS, MAP_COLUMNS = 4, 64  # the histogram panel's six lines: a title, the grid, where
 

@@ -12,8 +12,7 @@ from gradtui.report import TENSOR_COLUMNS, Cell, error_text, first_nonfinite_ind
 from gradtui.steps import LayerSpec, Step
 
 if TYPE_CHECKING:
-    from gradtui.session import StepReport
-    from gradtui.stats import DifferenceMap, Histogram
+    from gradtui.findings import DifferenceMap, Histogram, StepReport
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from textual.widgets import Sparkline, Static
 from gradtui.formatting import number, shape
 
 if TYPE_CHECKING:
-    from gradtui.stats import DifferenceMap
+    from gradtui.findings import DifferenceMap
     from gradtui.ui.views import HistogramView
 
 SHADES = " ·░▒▓█"  # 0, then up to 1/8, 1/4, 1/2, 3/4 and all of the largest difference
