@@ -6,11 +6,12 @@ differences that judge a layer whose forward autograd cannot follow, for lin1, t
 
     python benchmarks/check_speed.py [--batch N] [--runs R]
 
-It also times what the app's worker does from a cold start to every step ready
-(gradtui.ui.app.run_ahead in a fresh process: imports, data, weights, every step with its frame,
-the histograms among them, until the last step's frame is posted; the replays that follow are
-timed above) against three autograd passes plus the imports alone; and the same under Textual,
-headless, where the first frame and the screen's updates take their share of the two cores.
+It also times the app from a cold start to every step ready, headless at 120x40, as the
+`gradtui` command runs it: the session's process started first, then Textual imported, the
+first frame drawn and each step's frame taken onto the screen, until the last step's is (the
+replays that follow are timed above); against three autograd passes plus the imports alone
+(Textual, the app, torch, the session, one after the other in one process). And the same with
+the loads on a thread of the app's process, as gradtui.debug runs them.
 
 Targets: session / autograd <= 2.5; replay / session <= 0.10; the app's every step ready <=
 3 autograd passes + the imports.
@@ -59,43 +60,31 @@ import gradtui.ui.app, gradtui.session, gradtui.replay
 print(time.perf_counter() - start)
 """
 
+# The app, headless, until the last step's frame is on its screen; {ahead}: how the loads run.
 COLD_APP = """
 import time
 start = time.perf_counter()
-import gradtui.ui.app
 from gradtui.config import RunConfig
-from gradtui.ui.app import FrameReady
 
-ready = []
-
-
-def post(message):  # every step ready: the last step's frame posted (the replays follow, timed apart)
-    if isinstance(message, FrameReady):
-        ready.append(time.perf_counter() - start)
-
-
-gradtui.ui.app.run_ahead(RunConfig(device="cpu", batch={batch}), None, None, None, 0, post, lambda: False)
-print(ready[-1])
-"""
-
-# The same work under Textual, headless: the first frame and each step's screen update share the
-# two cores (and the GIL) with the worker.
-COLD_HEADLESS = """
-import time
-start = time.perf_counter()
-from gradtui.config import RunConfig
+config = RunConfig(device="cpu", batch={batch})
+{ahead}
 from gradtui.ui.app import GradTUI
 
 
 class Timed(GradTUI):
-    def on_frame_ready(self, message):
-        super().on_frame_ready(message)
-        if message.index == len(self.steps) - 1:
+    def _framed(self, frame):
+        super()._framed(frame)
+        if frame.report.step.index == len(self.steps) - 1:
             self.exit(time.perf_counter() - start)
 
 
-print(Timed(RunConfig(device="cpu", batch={batch})).run(headless=True, size=(120, 40)))
+seconds = Timed(config, ahead).run(headless=True, size=(120, 40))
+{wait}
+print(seconds)
 """
+IN_PROCESS = {"ahead": "from gradtui.ui.session_process import InProcess\nahead = InProcess(config)", "wait": ""}
+IN_THREAD = {"ahead": "from gradtui.ui.ahead import InThread\nahead = InThread(config)",
+             "wait": "ahead.wait()  # the replay's user code captures stdout while it runs"}
 
 
 def cold_seconds(code: str) -> float:
@@ -166,17 +155,17 @@ def main() -> None:
     print(f"replays, 256 rows         {replay_s * 1000:7.1f} ms  (float64; then with the zero biases moved)")
     print(f"replay / session         {replay_s / session_s:8.3f}  (target <= 0.10)")
     print(f"finite differences, lin1  {fd_s * 1000:7.1f} ms")
-    imports, app, headless = cold_starts([COLD_IMPORT, COLD_APP.format(batch=args.batch),
-                                          COLD_HEADLESS.format(batch=args.batch)], max(3, args.runs // 2))
+    imports, app, threaded = cold_starts([COLD_IMPORT, COLD_APP.format(batch=args.batch, **IN_PROCESS),
+                                          COLD_APP.format(batch=args.batch, **IN_THREAD)], max(3, args.runs // 2))
     budgets = [3 * autograd_s + seconds for seconds in imports]
-    imports_s, app_s, headless_s, budget = map(statistics.median, (imports, app, headless, budgets))
+    imports_s, app_s, threaded_s, budget = map(statistics.median, (imports, app, threaded, budgets))
     # the median of each round's ratio: a round's three processes ran within seconds of each other
     app_ratio = statistics.median(a / b for a, b in zip(app, budgets))
-    headless_ratio = statistics.median(h / b for h, b in zip(headless, budgets))
+    threaded_ratio = statistics.median(t / b for t, b in zip(threaded, budgets))
     print(f"imports (textual, the app, torch, the session) {imports_s * 1000:7.1f} ms")
-    print(f"app's worker, cold start to every step ready   {app_s * 1000:7.1f} ms")
+    print(f"the app, cold start to every step on screen    {app_s * 1000:7.1f} ms  (headless 120x40, the session's process)")
     print(f"  against 3 autograd passes + the imports {budget * 1000:7.1f} ms: {app_ratio:.2f}  (target <= 1)")
-    print(f"the same under Textual, headless 120x40         {headless_s * 1000:7.1f} ms: {headless_ratio:.2f}")
+    print(f"the same, loads on the app's thread (debug())  {threaded_s * 1000:7.1f} ms: {threaded_ratio:.2f}")
 
 if __name__ == "__main__":
     main()

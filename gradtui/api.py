@@ -122,12 +122,14 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     """The debugger (the Textual app) on the model, from a terminal Python session; the report of
     its pass when you quit (None if you quit before it was computed)."""
     from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.ui.ahead import InThread
     from gradtui.ui.app import GradTUI
 
     config, data, network, params = _prepared(model, x, y, layers, loss, options)
-    app = GradTUI(config, data, network=network, params=params)
-    app.run()
-    session = app.session
+    ahead = InThread(config, data, network, params)  # the caller's objects stay in this process
+    GradTUI(config, ahead).run()
+    ahead.wait()  # a step under way when you quit: it ends before its session is read
+    session = ahead.session
     if session is None or not session.done:
         return None
     return Report(session, replay_in_float64(session) if needs_replay(session) else None)

@@ -155,14 +155,14 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_BAD_INPUT
     try:
         config = config_from(args)
+        if args.command is None:
+            return _app(config, err)
         from gradtui.synthetic import draw_ahead  # NumPy: not for --help or a bad option
 
         draw_ahead(config)  # the synthetic data, on a thread of its own while torch loads
         if args.command == "bench":
             return _bench(config, args, err)
-        if args.command == "check":
-            return _check(config, args, err)
-        return _app(config, err)
+        return _check(config, args, err)
     except InputError as exc:
         err.print(f"gradtui: {escape(str(exc))}")
         return EXIT_BAD_INPUT
@@ -189,10 +189,16 @@ def _app(config: RunConfig, err: Console) -> int:
     for option, path in (("--layers", config.layers), ("--data", config.data)):
         if path is not None and not path.is_file():
             raise InputError(f"{option} {path}: no such file")
-    from gradtui.ui.app import GradTUI
+    from gradtui.ui.session_process import InProcess
 
-    app = GradTUI(config)
-    app.run()
+    ahead = InProcess(config)  # torch loads there, and the steps run, while Textual loads here
+    try:
+        from gradtui.ui.app import GradTUI
+
+        app = GradTUI(config, ahead)
+        app.run()
+    finally:
+        ahead.close()
     return app.return_code or 0
 
 

@@ -43,13 +43,13 @@ def check_json(capsys, *argv: str) -> tuple[int, dict]:
 
 
 async def settle(pilot) -> None:
-    """Until no worker runs, every message they posted has been handled, and the step asked for
-    is on screen."""
+    """Until the load has sent all it will and no worker runs, every message they posted has been
+    handled, and the step asked for is on screen."""
     app = pilot.app
-    for _ in range(100):
+    for _ in range(1000):
         await app.workers.wait_for_complete()
         await pilot.pause()
-        if not any(worker.is_running for worker in app.workers) and app.shown_step == app.target:
+        if not app.loading and not any(worker.is_running for worker in app.workers) and app.shown_step == app.target:
             return
     raise AssertionError("the app did not settle")
 

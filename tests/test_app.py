@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static
 from gradtui.bench.runner import VersionResult
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
-from gradtui.ui.app import FrameReady, GradTUI
+from gradtui.ui.app import AheadEvent, GradTUI
 from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.tensors import TensorTable
 
@@ -66,7 +66,8 @@ async def test_m_stops_at_the_samples_first_mismatch_and_shows_its_hint():
     async with app.run_test(size=(120, 40)) as pilot:
         await drive(pilot, ["m"])
         assert app.shown_step == 6
-        assert app.session.first_mismatch.index == 6 and app.session.first_mismatch.tensor == "l1.g"
+        assert [frame.report.ok for frame in app.frames[:7]] == [True] * 6 + [False]
+        assert app.frames[6].report.failing_tensor.name == "l1.g"
         assert "with the mask taken from `out.g` instead of `inp`" in str(app.query_one("#hint", Static).render())
         assert app.query_one(TensorTable).selected == "l1.g"
 
@@ -117,7 +118,7 @@ async def test_m_that_finds_nothing_says_so():
 
 
 async def test_back_is_greyed_at_step_zero_and_device_without_cuda(monkeypatch):
-    monkeypatch.setattr("gradtui.ui.app._cuda_available", lambda: False)
+    monkeypatch.setattr("gradtui.ui.ahead._cuda_available", lambda: False)
     app = GradTUI(SMALL)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -241,11 +242,11 @@ async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing
 
 
 async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeypatch):
-    from gradtui.ui import bench_process
+    from gradtui.ui import child
 
     started = []
-    popen = bench_process.subprocess.Popen
-    monkeypatch.setattr(bench_process.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
+    popen = child.subprocess.Popen
+    monkeypatch.setattr(child.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
     app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(8,), min_time=30.0))  # the real runner: minutes of work
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -353,8 +354,8 @@ async def test_leaving_from_any_state_is_clean(tmp_path, gate, state):
     assert not app.is_running
     frame = app.frames[0] if app.frames else None
     if frame is not None:  # a frame landing after the end
-        app.post_message(FrameReady(app._generation, 0, frame))
-        app.on_frame_ready(FrameReady(app._generation, 0, frame))
+        app.post_message(AheadEvent(app._generation, frame))
+        app.on_ahead_event(AheadEvent(app._generation, frame))
 
 
 async def test_the_difference_map_follows_the_selected_tensor():

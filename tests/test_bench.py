@@ -21,7 +21,7 @@ from gradtui.bench.runner import (
 from gradtui.bench.versions import VERSIONS
 from gradtui.config import RunConfig
 from gradtui.report import bench_row
-from gradtui.ui import bench_process
+from gradtui.ui import bench_process, child
 
 FIELDS = {"version", "name", "median_s", "iqr_s", "runs", "ratio_to_autograd", "gflops", "peak_bytes",
           "max_abs_err", "match", "skipped", "ratio_to_floor"}
@@ -246,8 +246,8 @@ def test_subprocess_results_match_the_runner_and_stop_when_closed(monkeypatch):
     assert [r.version for r in rows[:2]] == [2, 7] and all(r.match for r in rows[:2])
 
     started = []
-    real_popen = bench_process.subprocess.Popen
-    monkeypatch.setattr(bench_process.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    real_popen = child.subprocess.Popen
+    monkeypatch.setattr(child.subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
     results = bench_process.results_in_subprocess(tiny(min_time=5.0))
     next(results)  # a heartbeat, or the first row
     results.close()

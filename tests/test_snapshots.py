@@ -7,6 +7,7 @@ import pytest
 from conftest import SAMPLES, drive, fixed_timing_results
 
 from gradtui.config import RunConfig
+from gradtui.ui.ahead import InThread
 from gradtui.ui.app import GradTUI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def same_everywhere(monkeypatch):
     monkeypatch.chdir(ROOT)  # source paths are shown relative to the working directory
-    monkeypatch.setattr("gradtui.ui.app._cuda_available", lambda: False)
+    monkeypatch.setattr("gradtui.ui.ahead._cuda_available", lambda: False)
 
 
 def app(layers: str | None = None, **options) -> GradTUI:
@@ -82,5 +83,5 @@ def test_a_model_with_a_layer_gradtui_does_not_know(snap_compare):
     w1, w2 = torch.randn(784, 16, generator=g) / 28, torch.randn(16, 1, generator=g) / 4
     config, data, network, params = _prepared(None, x, y, [Lin(w1, torch.zeros(16)), LayerNorm(16), Relu(),
                                                            Lin(w2, torch.zeros(1))], Mse(), {})
-    model = GradTUI(config, data, bench=fixed_timing_results, network=network, params=params)
+    model = GradTUI(config, InThread(config, data, network, params), bench=fixed_timing_results)
     assert snap_compare(model, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))

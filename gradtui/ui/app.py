@@ -3,9 +3,11 @@
 A thin face over DebugSession and the bench runner, built to answer every key at once:
 
 - The first frame comes before torch is imported: the network and its steps follow from the
-  options alone. A worker then loads torch, builds the session, and runs every step *ahead*
-  of the screen (the pass is deterministic, so running ahead changes no result), posting one
-  `Frame` per step: the report, the loss, the histograms, all made off the UI thread.
+  options alone. A load (gradtui.ui.ahead) then loads torch, builds the session, and runs every
+  step *ahead* of the screen (the pass is deterministic, so running ahead changes no result),
+  sending one `Frame` per step: the report, the loss, the histograms, all made where torch is.
+  The `gradtui` command runs its loads in a child process (session_process.InProcess), started
+  before Textual is imported; gradtui.debug runs them on a thread (ahead.InThread).
 - A key only moves `target`, the step the user asked for. The screen shows it as soon as its
   frame has landed: at once when it has, with ⟳ on the pipeline until then. `shown_step` is
   the step on show, set once the screen shows it. Keys typed while loading move the target
@@ -18,24 +20,22 @@ A thin face over DebugSession and the bench runner, built to answer every key at
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Header, TabbedContent, TabPane
-from textual.worker import get_current_worker
 
-from gradtui.config import N_FEATURES, VERSION_NUMBERS, InputError, RunConfig
+from gradtui.config import N_FEATURES, VERSION_NUMBERS, RunConfig
 from gradtui.formatting import short_path
 from gradtui.steps import build_steps, chained, layer_specs, network_kinds
+from gradtui.ui.ahead import Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
 from gradtui.ui.widgets.footer import KeyFooter
@@ -45,10 +45,6 @@ from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.step import StepPanel
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
-
-if TYPE_CHECKING:  # torch loads in the worker, after the first frame
-    from gradtui.session import DebugSession, Location, StepReport
-    from gradtui.stats import Histogram
 
 LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
 
@@ -81,53 +77,12 @@ KEYS = [
 ]
 
 
-@dataclass(frozen=True)
-class Frame:
-    """What the screen shows for one step, made in the worker: no torch on the UI thread."""
-
-    report: StepReport
-    loss: float | None  # the loss once this step has run
-    histograms: dict[str, Histogram | None]  # by tensor name
-
-
 @dataclass
-class SessionLoaded(Message):
+class AheadEvent(Message):
+    """What a load sent (gradtui.ui.ahead), handed to the UI thread."""
+
     generation: int
-    session: DebugSession
-    sources: list  # per step: (file, first line, code) of the method that runs
-    cuda: bool
-
-
-@dataclass
-class FrameReady(Message):
-    generation: int
-    index: int
-    frame: Frame
-
-
-@dataclass(frozen=True)
-class ReplayVerdict:
-    """What the float64 replay found, in plain data for the screen (see gradtui.replay)."""
-
-    rows: int
-    mismatch: Location | None
-    hint: str | None
-    note: str | None
-    seen_only: str  # "seen in float64 only", "seen only with b1 off 0"
-    briefly: str  # the same, for the pipeline panel
-
-
-@dataclass
-class ReplayReady(Message):
-    generation: int
-    verdict: ReplayVerdict
-
-
-@dataclass
-class LoadFailed(Message):
-    generation: int
-    error: str
-    bad_input: bool
+    event: Event
 
 
 class GradTUI(App[int]):
@@ -140,19 +95,17 @@ class GradTUI(App[int]):
     timing: reactive[bool] = reactive(False)
     target: reactive[int | None] = reactive(None, init=False)  # the step asked for; None: before step 0
 
-    def __init__(self, config: RunConfig, data=None, bench: Callable[[RunConfig], Iterable] = run_bench,
-                 network=None, params=None):
-        """`data` replaces the config's data (as DebugSession takes it), `network` and `params` its
-        layers and weights (the Python API's model: gradtui.debug); `bench` yields the timing rows
-        (tests inject fixed ones)."""
+    def __init__(self, config: RunConfig, ahead: Loader | None = None, bench=run_bench):
+        """`ahead` runs the loads (default: on a thread, InThread(config)); the app closes it when it
+        ends. `bench` yields the timing rows (tests inject fixed ones)."""
         super().__init__()
         self.config = config
-        self._data = data
-        self._network, self._params = network, params
+        self._ahead = ahead if ahead is not None else InThread(config)
         self._bench = bench
         self.specs = layer_specs(config.kinds)
         self.steps = build_steps(self.specs)
-        self.session = None  # the DebugSession of the latest good load, running ahead in a worker
+        self.loaded: Loaded | None = None  # the latest good load's session, running ahead
+        self.loading = True  # the latest load has not yet sent all it will
         self.frames: list[Frame] = []  # per step run; after a reload, the old ones until replaced
         self.fresh = 0  # how many of `frames` come from the latest load
         self.sources: list = []
@@ -186,16 +139,16 @@ class GradTUI(App[int]):
         for panel, title in (("#pipeline", "pipeline"), ("#tensors", "tensors"), ("#histogram", "histogram")):
             self.query_one(panel).border_title = title
         self._show()
-        self._load(self._generation, self._data)
+        self._ahead.start(lambda generation, event: self.post_message(AheadEvent(generation, event)))
         if self.config.layers is not None:
             self.set_interval(LAYERS_POLL_S, self._poll_layers)
 
     def _set_subtitle(self, state: str | None = None) -> None:
         """The header's line, fitted to the terminal's width (the help screen has it whole)."""
         self._subtitle_state = self._subtitle_state if state is None else state
-        session = self.session
-        if session is not None:
-            shapes, device, rows = session.network.shapes, session.device, len(session.data.x)
+        loaded = self.loaded
+        if loaded is not None:
+            shapes, device, rows = loaded.shapes, loaded.device, loaded.rows
         else:
             shapes = chained((None if self.config.data else N_FEATURES, *self.config.widths, self.config.n_out))
             device, rows = self.config.device, self.config.batch or "…"
@@ -223,9 +176,9 @@ class GradTUI(App[int]):
         if action == "timing":
             return None if self.timing else True
         if action == "device":  # a model handed in keeps its own tensors' device
-            return True if self._cuda and self._network is None else None
+            return True if self._cuda and self._ahead.can_switch_device else None
         if action == "reload":
-            return True if self.config.layers is not None and self.session is not None else None
+            return True if self.config.layers is not None and self.loaded is not None else None
         if action in ("back", "reset"):
             return True if self.target is not None else None
         if action in ("next", "to_end", "to_mismatch"):
@@ -243,69 +196,70 @@ class GradTUI(App[int]):
             self.refresh_bindings()
         self._show()
 
-    # -- the session, run ahead in a worker ---------------------------------------------------
+    # -- the session, run ahead (gradtui.ui.ahead) ----------------------------------------------
 
-    @work(thread=True, group="session", exclusive=True, exit_on_error=False)
-    def _load(self, generation: int, data) -> None:
-        worker = get_current_worker()
-        run_ahead(self.config, data, self._network, self._params, generation, self.post_message,
-                  lambda: worker.is_cancelled)
+    def on_unmount(self) -> None:
+        self._ahead.close()
 
-    def _current(self, generation: int) -> bool:
-        """A worker's message is for the screen: from the latest load, and the app not shutting down
-        (its widgets are gone then, while messages already posted are still handled)."""
-        return generation == self._generation and self.is_running
-
-    def on_replay_ready(self, message: ReplayReady) -> None:
-        if not self._current(message.generation):
+    def on_ahead_event(self, message: AheadEvent) -> None:
+        """A load's event is for the screen when it comes from the latest load, and the app is not
+        shutting down (its widgets are gone then, while messages already posted are still handled)."""
+        if message.generation != self._generation or not self.is_running:
             return
-        self.replay = message.verdict
+        match message.event:
+            case Loaded() as loaded:
+                self._loaded(loaded)
+            case Frame() as frame:
+                self._framed(frame)
+            case ReplayVerdict() as verdict:
+                self._replayed(verdict)
+            case LoadError() as failure:
+                self._failed(failure)
+            case Finished():
+                self.loading = False
+
+    def _replayed(self, verdict: ReplayVerdict) -> None:
+        self.replay = verdict
         self.query_one(Pipeline).show(self._pipeline_view())
-        if message.verdict.mismatch is not None:
-            where = message.verdict.mismatch
-            self.notify(message.verdict.hint, title=f"✗ {message.verdict.seen_only}: step {where.index}, {where.tensor}",
+        if verdict.mismatch is not None:
+            where = verdict.mismatch
+            self.notify(verdict.hint, title=f"✗ {verdict.seen_only}: step {where.index}, {where.tensor}",
                         severity="error", timeout=20)
 
-    def on_session_loaded(self, message: SessionLoaded) -> None:
-        if not self._current(message.generation):
-            return
-        for warning in (*message.session.data.warnings, *message.session.network.notes):
+    def _loaded(self, loaded: Loaded) -> None:
+        for warning in loaded.warnings:
             self.notify(warning, severity="warning", timeout=8)
-        self.session, self.sources, self._cuda, self.fresh = message.session, message.sources, message.cuda, 0
+        self.loaded, self.sources, self._cuda, self.fresh = loaded, list(loaded.sources), loaded.cuda, 0
         self.replay = None
-        if message.session.network.specs != self.specs:  # the layer file's Model: its own layers and steps
-            self.specs, self.steps = message.session.network.specs, message.session.steps
+        if loaded.specs != self.specs:  # the layer file's Model: its own layers and steps
+            self.specs, self.steps = loaded.specs, list(loaded.steps)
             self.frames, self.changes = [], {}
             if self.target is not None and self.target >= len(self.steps):
                 self.target = len(self.steps) - 1
-        # A full collection walks every object of the app, torch and Textual (150 ms and more on a
-        # slow machine, a stall the user sees): what is loaded by now lives as long as the app.
+        # A full collection walks every object of the app and Textual (150 ms and more on a slow
+        # machine, a stall the user sees): what is loaded by now lives as long as the app.
         gc.freeze()
         self._set_subtitle("")
         self.refresh_bindings()
         self._show()
 
-    def on_load_failed(self, message: LoadFailed) -> None:
-        if not self._current(message.generation):
-            return
-        if self.session is None:  # nothing to keep showing: leave with the one line the CLI would print
-            self.exit(return_code=2 if message.bad_input else 1, message=f"gradtui: {message.error}")
+    def _failed(self, failure: LoadError) -> None:
+        if self.loaded is None:  # nothing to keep showing: leave with the one line the CLI would print
+            self.exit(return_code=2 if failure.bad_input else 1, message=f"gradtui: {failure.error}")
             return
         self._set_subtitle(" · reload failed: keeping the last good layers")
-        self.query_one(StepPanel).show_problem(f"reload failed: {message.error}")
-        self.notify(message.error, title="the layer file did not load", severity="error", timeout=10)
+        self.query_one(StepPanel).show_problem(f"reload failed: {failure.error}")
+        self.notify(failure.error, title="the layer file did not load", severity="error", timeout=10)
 
-    def on_frame_ready(self, message: FrameReady) -> None:
-        if not self._current(message.generation):
-            return
-        index = message.index
+    def _framed(self, frame: Frame) -> None:
+        index = frame.report.step.index
         if index < len(self.frames):
             old = self.frames[index].report.mark
-            if old != message.frame.report.mark:
+            if old != frame.report.mark:
                 self.changes[index] = old
-            self.frames[index] = message.frame
+            self.frames[index] = frame
         else:
-            self.frames.append(message.frame)
+            self.frames.append(frame)
         self.fresh = index + 1
         if self._seeking is not None:
             self._seek_mismatch()
@@ -333,7 +287,7 @@ class GradTUI(App[int]):
 
     def _pipeline_view(self, seeking: bool = False) -> PipelineView:
         return pipeline_view(self.steps, self.frames, self.fresh, self.target, self.shown_step, self.changes, seeking,
-                             self.replay, self.session is None)
+                             self.replay, self.loaded is None)
 
     def _shown(self, target: int | None) -> None:
         if self.target == target:
@@ -392,7 +346,7 @@ class GradTUI(App[int]):
 
     def _poll_layers(self) -> None:
         mtime = _mtime(self.config.layers)
-        if mtime != self._layers_mtime and self.session is not None:
+        if mtime != self._layers_mtime and self.loaded is not None:
             self._layers_mtime = mtime
             self._reload()
 
@@ -401,17 +355,19 @@ class GradTUI(App[int]):
         the old ones as they land, and `changes` keeps each step whose verdict changed."""
         self.changes = {}
         self._generation += 1
+        self.loading = True
         self._set_subtitle(" · reloading the layers…")
         self.query_one(StepPanel).show_problem(None)
-        self._load(self._generation, self.session.data if self.session is not None else self._data)
+        self._ahead.load(self._generation, self.config, same_data=True)
 
     def action_device(self) -> None:
-        current = str(self.session.device) if self.session is not None else "cpu"
+        current = self.loaded.device if self.loaded is not None else "cpu"
         self.config = replace(self.config, device="cpu" if current.startswith("cuda") else "cuda")
-        self.session, self.frames, self.fresh, self.changes = None, [], 0, {}
+        self.loaded, self.frames, self.fresh, self.changes = None, [], 0, {}
         self._generation += 1
+        self.loading = True
         self._set_subtitle(" · loading…")
-        self._load(self._generation, None)
+        self._ahead.load(self._generation, self.config, same_data=False)
         self._show()
 
     def action_help(self) -> None:
@@ -441,55 +397,8 @@ class GradTUI(App[int]):
         self.query_one(TimingPane).cancel()
 
 
-def run_ahead(config: RunConfig, data, network, params, generation: int, post: Callable[[Message], object],
-              cancelled: Callable[[], bool]) -> None:
-    """The worker's job (benchmarks/check_speed.py times it cold): load torch and the session, then
-    run every step, posting what the screen needs of each, and the float64 replay of a matching pass."""
-    from gradtui.synthetic import draw_ahead
-
-    if data is None:
-        draw_ahead(config)  # while torch loads
-    from gradtui.replay import needs_replay, replay_in_float64
-    from gradtui.session import DebugSession
-
-    cuda = _cuda_available()
-    try:
-        session = DebugSession(config, data, network=network, params=params)
-        sources = [session.source(step) for step in session.steps]
-    except InputError as exc:
-        post(LoadFailed(generation, str(exc), bad_input=True))
-        return
-    except Exception as exc:  # out of memory on a device, say: one line, not a traceback
-        post(LoadFailed(generation, f"{type(exc).__name__}: {exc}", bad_input=False))
-        return
-    post(SessionLoaded(generation, session, sources, cuda))
-    while not session.done and not cancelled():
-        report = session.step()
-        post(FrameReady(generation, report.step.index, _frame(session, report)))
-    if not cancelled() and needs_replay(session):
-        replay = replay_in_float64(session)
-        hint = replay.comparison.hint if replay.mismatch is not None else None
-        post(ReplayReady(generation, ReplayVerdict(replay.rows, replay.mismatch, hint, replay.note, replay.seen_only,
-                                                    replay.briefly)))
-
-
-def _frame(session, report) -> Frame:
-    """Runs in the worker: everything the screen needs of a step that torch computes."""
-    from gradtui.stats import histogram
-
-    histograms = {t.name: histogram(session.tensor(t.name), session.reference_tensor(t.name), (t.stats, t.ref))
-                  for t in report.tensors}
-    return Frame(report, session.loss, histograms)
-
-
 def _mtime(path: Path | None) -> float | None:
     try:
         return path.stat().st_mtime if path is not None else None
     except OSError:
         return None
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()

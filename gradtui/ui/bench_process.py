@@ -1,9 +1,7 @@
-"""The timing pane's runner: BenchRunner in a child process of its own, read row by row.
+"""The timing pane's runner: BenchRunner in a child process of its own (gradtui.ui.child), read row by row.
 
 For a face that must stay live: the outer product frees 8 GB in one go while holding the
-GIL, which would freeze a UI thread for most of a second; a process does not. (A plain
-subprocess, not multiprocessing: that hands the child sys.stderr's descriptor, which a UI
-capturing stdio does not have.)
+GIL, which would freeze a UI thread for most of a second; a process does not.
 
 The child also leaves the face a core of its own (`spare_a_core`), so the pane's versions
 run on one thread fewer than `gradtui bench`: it says so (`TimingSetup`).
@@ -12,17 +10,14 @@ run on one thread fewer than `gradtui bench`: it says so (`TimingSetup`).
 from __future__ import annotations
 
 import os
-import pickle
 import queue
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gradtui.config import RunConfig
-
-READER_JOIN_S = 2.0  # the reader thread ends on the pipe's EOF once the child is gone
+from gradtui.ui.child import channel, end, pickles, send, spawn
 
 
 @dataclass(frozen=True)
@@ -56,27 +51,22 @@ def spare_a_core() -> TimingSetup:
 def child_main() -> None:
     """The timing process: a pickled (RunConfig, outer-product budget) on stdin, pickled (kind, payload)
     rows on stdout."""
-    channel = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # whatever else prints to stdout (a warning) must not corrupt the channel
+    rows = channel()
     from gradtui.bench.runner import BenchRunner
 
-    config, outer_product_budget = pickle.load(sys.stdin.buffer)
+    config, outer_product_budget = next(pickles(sys.stdin.buffer))
     # The lowest priority: the face that started us stays responsive (the outer product's 8 GB of
     # page faults stalled it up to 270 ms at nice 5, about 100 at 19); it is idle while we time, so no
     # figure moves.
     os.nice(19)
 
-    def send(kind: str, payload=None) -> None:
-        pickle.dump((kind, payload), channel)
-        channel.flush()
-
     try:
-        send("result", spare_a_core())
+        send(rows, ("result", spare_a_core()))
         for result in BenchRunner(config, outer_product_budget).results():
-            send("result", result)
-        send("done")
+            send(rows, ("result", result))
+        send(rows, ("done", None))
     except BaseException as exc:  # reported to the parent, which raises it there
-        send("error", f"{type(exc).__name__}: {exc}")
+        send(rows, ("error", f"{type(exc).__name__}: {exc}"))
 
 
 def results_in_subprocess(config: RunConfig, outer_product_budget: int | None = None,
@@ -84,18 +74,15 @@ def results_in_subprocess(config: RunConfig, outer_product_budget: int | None = 
     """The child's TimingSetup, then BenchRunner(config, outer_product_budget).results() from it, with
     None every heartbeat_s between rows, so that the caller can stop while a version runs; closing
     the iterator ends the process at once."""
-    process = subprocess.Popen([sys.executable, "-c", "from gradtui.ui.bench_process import child_main; child_main()"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    pickle.dump((config, outer_product_budget), process.stdin)
+    process = spawn(__name__)
+    send(process.stdin, (config, outer_product_budget))
     process.stdin.close()
     rows: queue.Queue = queue.Queue()
 
     def read() -> None:
-        try:
-            while True:
-                rows.put(pickle.load(process.stdout))  # our own child's rows
-        except (EOFError, OSError, pickle.UnpicklingError):
-            rows.put(("ended", None))
+        for row in pickles(process.stdout):
+            rows.put(row)
+        rows.put(("ended", None))
 
     reader = threading.Thread(target=read, daemon=True, name="gradtui-bench-reader")
     reader.start()
@@ -114,11 +101,4 @@ def results_in_subprocess(config: RunConfig, outer_product_budget: int | None = 
                 raise RuntimeError(f"the timing process ended unexpectedly (exit code {process.wait()})")
             yield payload
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        # The pipe is closed only once the reader has seen its end: closing it under a pickle.load
-        # in progress raised ValueError in the reader thread.
-        reader.join(READER_JOIN_S)
-        if not reader.is_alive():
-            process.stdout.close()
+        end(process, reader)
