@@ -4,8 +4,9 @@
    timed until its first screen (the pipeline panel) is written;
 2. key -> updated screen, headless: an `n` key event every 400 ms, as a reader would press
    it, each timed until `GradTUI.shown_step` says the step is on screen (the steps are
-   computed ahead). The event is posted as a terminal's key arrives: the test pilot's
-   press() adds waits of its own (about 100 ms here) that no terminal has;
+   computed ahead, in the session's process as the command runs them). The event is posted
+   as a terminal's key arrives: the test pilot's press() adds waits of its own (about 100 ms
+   here) that no terminal has;
 3. the longest gap of a 10 ms UI timer while the timing pane runs the real bench runner (its
    child process, the outer product's 8 GB included), over several runs; and, over the same
    seconds, that of a plain process that only sleeps 10 ms at a time: what the machine itself
@@ -32,6 +33,7 @@ from textual import events
 
 from gradtui.config import DEFAULT_BATCH, RunConfig, parse_versions
 from gradtui.ui.app import GradTUI
+from gradtui.ui.session_process import InProcess
 
 PACE_S = 0.4
 
@@ -72,9 +74,9 @@ def first_frame_seconds(batch: int) -> float:
 async def key_latencies(config: RunConfig, rounds: int) -> list[float]:
     """n every PACE_S, each timed until the step it asked for is on screen."""
     latencies = []
-    app = GradTUI(config)
+    app = GradTUI(config, InProcess(config))
     async with app.run_test(size=(120, 40)):
-        while app.session is None:  # a reader starts once the app has loaded
+        while app.loading:  # a reader starts once the app has loaded
             await asyncio.sleep(0.05)
         for _ in range(rounds):
             app.post_message(events.Key("r", "r"))
@@ -101,10 +103,11 @@ print(max(b - a for a, b in zip(ticks, ticks[1:])))
 async def timing_stalls(config: RunConfig) -> tuple[float, float]:
     """The longest gap of a 10 ms UI timer while the timing pane runs, and that of a plain process
     that only sleeps 10 ms at a time, over the same seconds: what the machine itself allows."""
-    app = GradTUI(config)
+    app = GradTUI(config, InProcess(config))
     ticks = []
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.workers.wait_for_complete()
+        while app.loading:
+            await asyncio.sleep(0.05)
         sleeper = subprocess.Popen([sys.executable, "-c", SLEEPER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    text=True)
         app.set_interval(0.01, lambda: ticks.append(time.perf_counter()))

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from gradtui.formatting import number, seconds, shape, short_path, size
 
 if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
-    from gradtui.bench.runner import BenchRunner, Roofline, VersionResult
+    from gradtui.bench.results import Roofline, VersionResult
+    from gradtui.bench.runner import BenchRunner
     from gradtui.findings import Comparison, Location, StepReport
     from gradtui.replay import Replay
     from gradtui.running import StepError

@@ -63,7 +63,7 @@ async def drive(pilot, keys) -> None:
 
 def fixed_timing_results(config):
     """What a bench run reports, fixed, so that no wall-clock figure reaches a snapshot."""
-    from gradtui.bench.runner import Roofline, VersionResult
+    from gradtui.bench.results import Roofline, VersionResult
     from gradtui.ui.bench_process import TimingSetup
 
     yield TimingSetup(threads=1, cores=2)

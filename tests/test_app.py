@@ -8,7 +8,7 @@ import pytest
 from conftest import SAMPLES, drive, fixed_timing_results, settle
 from textual.widgets import DataTable, Static
 
-from gradtui.bench.runner import VersionResult
+from gradtui.bench.results import VersionResult
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
 from gradtui.ui.app import AheadEvent, GradTUI
@@ -194,7 +194,7 @@ async def test_random_keys_raise_nothing():
     app = GradTUI(SMALL, bench=fixed_timing_results)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        for i in range(50):  # a property run with few examples: the full run is benchmarks' business
+        for i in range(30):  # a property run with few examples: the full run is benchmarks' business
             await pilot.press(rng.choice(keys))
             if i % 10 == 0:
                 await settle(pilot)
@@ -234,7 +234,7 @@ async def test_key_mashing_during_a_running_step_and_a_timing_run_raises_nothing
     rng = random.Random(1)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        for _ in range(40):  # keys land while the first step and the timing run are held in flight
+        for _ in range(25):  # keys land while the first step and the timing run are held in flight
             await pilot.press(rng.choice(MASH))
         gate.set()
         await settle(pilot)
