@@ -63,7 +63,7 @@ def draw_ahead(config: RunConfig) -> None:
 def _yield_to_the_import() -> None:
     """The draw has time to spare and torch's import has none: at nice 19 the draw gives way
     whenever the two meet on one core (Linux; elsewhere the draw keeps its priority). Over ten
-    cold starts each, the app's worker had every step ready 18 ms sooner, and within a narrower
+    cold starts each, the app's load had every step ready 18 ms sooner, and within a narrower
     range (1.30–1.33 s against 1.27–1.37 s)."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

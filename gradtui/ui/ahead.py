@@ -1,8 +1,8 @@
 """Every step of a pass run ahead of the screen, and sent to it as plain data.
 
 The app shows a step the moment its key is pressed because the step was computed before:
-`run_ahead` loads torch and the session, runs every step, and sends what the screen needs of
-each (`Loaded`, a `Frame` per step, the float64 replay's `ReplayVerdict`, or a `LoadError`),
+a load (`build_session`, then `run_steps`) loads torch and the session, runs every step, and
+sends what the screen needs of each (`Loaded`, a `Frame` per step, the float64 replay's `ReplayVerdict`, or a `LoadError`),
 and `Finished` when the load has sent everything.
 These are plain data of torch-free types (gradtui.findings), so that they can cross a pipe.
 A load runs
@@ -11,7 +11,7 @@ A load runs
   objects, and for the tests;
 - in a child process (gradtui.ui.session_process.InProcess): for the `gradtui` command.
 
-Neither Textual nor torch is imported here; torch loads inside `run_ahead`.
+Neither Textual nor torch is imported here; torch loads inside `build_session`.
 """
 
 from __future__ import annotations
@@ -78,16 +78,9 @@ class Finished:
 Event = Loaded | Frame | ReplayVerdict | LoadError | Finished
 
 
-def run_ahead(config: RunConfig, data, network, params, send: Callable[[Event], object],
-              cancelled: Callable[[], bool]) -> None:
-    """A whole load: the session built, then every step run (benchmarks/check_speed.py times this cold)."""
-    session = build_session(config, data, network, params, send)
-    if session is not None:
-        run_steps(session, send, cancelled)
-
-
 def build_session(config: RunConfig, data, network, params, send: Callable[[Event], object]) -> DebugSession | None:
-    """Load torch and build the session, sending Loaded; or send LoadError and give None."""
+    """Load torch and build the session, sending Loaded; or send LoadError and give None
+    (benchmarks/check_speed.py times a whole load cold, in the app)."""
     from gradtui.synthetic import draw_ahead
 
     if data is None:

@@ -20,7 +20,7 @@ A thin face over DebugSession and the bench runner, built to answer every key at
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -95,7 +95,8 @@ class GradTUI(App[int]):
     timing: reactive[bool] = reactive(False)
     target: reactive[int | None] = reactive(None, init=False)  # the step asked for; None: before step 0
 
-    def __init__(self, config: RunConfig, ahead: Loader | None = None, bench=run_bench):
+    def __init__(self, config: RunConfig, ahead: Loader | None = None,
+                 bench: Callable[[RunConfig], Iterable] = run_bench):
         """`ahead` runs the loads (default: on a thread, InThread(config)); the app closes it when it
         ends. `bench` yields the timing rows (tests inject fixed ones)."""
         super().__init__()
