@@ -49,19 +49,20 @@ class InProcess:
 
         for generation, event in pickles(process.stdout):
             self._post(generation, event)
-        if not self._closing:
+        if not self._closing and process is self._process:  # not closed, nor replaced: it died
             self._post(self._generation, LoadError(
                 f"the session's process ended unexpectedly (exit code {process.wait()}); the next load starts "
                 "another; `gradtui check` with the same options says more", bad_input=False))
             self._post(self._generation, Finished())
 
     def load(self, generation: int, config: RunConfig, same_data: bool) -> None:
-        """Runs in the child; a child that has ended (killed, out of memory) is replaced, with its data."""
-        self._generation = generation
+        """Runs in the child; a child that has ended (killed, out of memory) is replaced by one that
+        draws or reads the data again."""
         if self._process.poll() is not None and self._post is not None:
-            end(self._process, self._reader)
-            self._process = spawn(__name__)
+            dead, self._process = self._process, spawn(__name__)
+            end(dead, self._reader)
             self.start(self._post)
+        self._generation = generation
         with contextlib.suppress(OSError):  # the child is gone: the reader says so
             send(self._process.stdin, (generation, config, same_data))
 
