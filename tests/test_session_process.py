@@ -5,6 +5,7 @@ with a generous bound only so that a broken child fails the test instead of hang
 
 import math
 import queue
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from conftest import SAMPLES, settle
 
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
-from gradtui.ui.ahead import Finished, Frame, Loaded, LoadError, ReplayVerdict
+from gradtui.ui.ahead import Ended, Finished, Frame, Loaded, ReplayVerdict
 from gradtui.ui.app import GradTUI
 from gradtui.ui.session_process import InProcess
 
@@ -81,7 +82,7 @@ def test_a_matching_pass_is_replayed_and_a_child_that_dies_is_said_and_replaced(
         first = events.load(0)
         ahead._process.kill()
         (died,) = events.load(0)
-        assert isinstance(died, LoadError) and "ended unexpectedly" in died.error and not died.bad_input
+        assert died == Ended(-signal.SIGKILL)
         ahead.load(1, config, same_data=True)
         again = events.load(1)
     finally:
@@ -125,4 +126,15 @@ async def test_the_app_on_its_session_process_and_leaving_ends_the_process():
         await pilot.press("m")
         await settle(pilot)
         assert app.shown_step == 6 and app.frames[6].report.failing_tensor.name == "l1.g"
+        child = ahead._process
+        child.kill()
+        for _ in range(10_000):  # until the reader's word lands
+            if "ended" in app.header_text:
+                break
+            await pilot.pause()
+        assert "the session's process ended" in app.header_text and app.is_running
+        assert app.frames[6].report.failing_tensor.name == "l1.g"  # what was shown stays
+        await pilot.press("l")  # a reload starts another
+        await settle(pilot)
+        assert ahead._process is not child and app.shown_step == 6 and not app.frames[6].report.ok
     assert ahead._process.poll() is not None  # gone with the app, not orphaned

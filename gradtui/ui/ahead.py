@@ -71,11 +71,19 @@ class LoadError:
 
 
 @dataclass(frozen=True)
+class Ended:
+    """The process that runs the loads ended on its own (killed, out of memory); the next load
+    starts another (gradtui.ui.session_process)."""
+
+    exit_code: int
+
+
+@dataclass(frozen=True)
 class Finished:
     """The load has sent all it will: the last of its events."""
 
 
-Event = Loaded | Frame | ReplayVerdict | LoadError | Finished
+Event = Loaded | Frame | ReplayVerdict | LoadError | Ended | Finished
 
 
 def build_session(config: RunConfig, data, network, params, send: Callable[[Event], object]) -> DebugSession | None:

@@ -35,7 +35,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, RunConfig
 from gradtui.formatting import short_path
 from gradtui.steps import build_steps, chained, layer_specs, network_kinds
-from gradtui.ui.ahead import Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
+from gradtui.ui.ahead import Ended, Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
 from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
 from gradtui.ui.widgets.footer import KeyFooter
@@ -216,6 +216,8 @@ class GradTUI(App[int]):
                 self._replayed(verdict)
             case LoadError() as failure:
                 self._failed(failure)
+            case Ended() as ended:
+                self._ended(ended)
             case Finished():
                 self.loading = False
 
@@ -251,6 +253,18 @@ class GradTUI(App[int]):
         self._set_subtitle(" · reload failed: keeping the last good layers")
         self.query_one(StepPanel).show_problem(f"reload failed: {failure.error}")
         self.notify(failure.error, title="the layer file did not load", severity="error", timeout=10)
+
+    def _ended(self, ended: Ended) -> None:
+        why = (f"the session's process ended unexpectedly (exit code {ended.exit_code}); "
+               "`gradtui check` with the same options says more")
+        if self.loaded is None:
+            self.exit(return_code=1, message=f"gradtui: {why}")
+            return
+        self._set_subtitle(" · the session's process ended: keeping what was shown")
+        ways = [way for way, action in (("a reload (l)", "reload"), ("a device switch (d)", "device"))
+                if self.check_action(action, ())]
+        then = f"{' or '.join(ways).capitalize()} starts another." if ways else "Quit (q) and start gradtui again."
+        self.notify(f"{why}. {then}", severity="error", timeout=20)
 
     def _framed(self, frame: Frame) -> None:
         index = frame.report.step.index

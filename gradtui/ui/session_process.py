@@ -45,14 +45,12 @@ class InProcess:
         self._reader.start()
 
     def _read(self, process) -> None:
-        from gradtui.ui.ahead import Finished, LoadError
+        from gradtui.ui.ahead import Ended, Finished
 
         for generation, event in pickles(process.stdout):
             self._post(generation, event)
         if not self._closing and process is self._process:  # not closed, nor replaced: it died
-            self._post(self._generation, LoadError(
-                f"the session's process ended unexpectedly (exit code {process.wait()}); the next load starts "
-                "another; `gradtui check` with the same options says more", bad_input=False))
+            self._post(self._generation, Ended(process.wait()))
             self._post(self._generation, Finished())
 
     def load(self, generation: int, config: RunConfig, same_data: bool) -> None:
