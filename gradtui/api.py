@@ -149,8 +149,10 @@ def _prepared(model, x, y, layers, loss, options: dict):
     from gradtui.model import config_for, moved, network_of
 
     _refuse_unknown(options, MODEL_OPTIONS)
-    layers = list(model.layers if layers is None and model is not None else layers or [])
-    loss = model.loss if loss is None and model is not None else loss
+    if layers is None and isinstance(model, (list, tuple, torch.nn.Sequential)):  # the layers themselves
+        model, layers = None, model
+    layers = list(getattr(model, "layers", None) or [] if layers is None else layers)
+    loss = getattr(model, "loss", None) if loss is None else loss
     if not layers or loss is None:
         raise TypeError("gradtui.check: give a model with .layers and .loss, layers=[...] and loss=..., or "
                         "layers='a layer file (.py or .ipynb)'")

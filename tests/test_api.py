@@ -207,6 +207,15 @@ def test_a_models_run_in_another_dtype_works_on_converted_copies():
     assert report.steps[-1].tensors[0].stats.dtype == "float64" and x.dtype == torch.float32
 
 
+def test_a_list_of_layers_is_the_model_and_an_object_without_layers_is_said_in_one_line():
+    x, y, weights = data(64)
+    model = Model(module("lesson_matmul.py"), *weights)
+    as_list = gradtui.check(list(model.layers), x, y, loss=model.loss)
+    assert [s.mark for s in as_list.steps] == [s.mark for s in gradtui.check(model, x, y).steps] == ["✓", "≠"] + ["✓"] * 6
+    with pytest.raises(TypeError, match=r"give a model with .layers and .loss, layers=\[\.\.\.\] and loss="):
+        gradtui.check(object(), x, y)
+
+
 def test_options_are_validated_as_the_cli_validates_them():
     x, y, weights = data(64)
     model = Model(module("lesson_matmul.py"), *weights)
