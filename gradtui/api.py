@@ -149,7 +149,7 @@ def _prepared(model, x, y, layers, loss, options: dict):
     from gradtui.model import config_for, moved, network_of
 
     _refuse_unknown(options, MODEL_OPTIONS)
-    if layers is None and isinstance(model, (list, tuple, torch.nn.Sequential)):  # the layers themselves
+    if layers is None and isinstance(model, (list, tuple)):  # the layers themselves
         model, layers = None, model
     layers = list(getattr(model, "layers", None) or [] if layers is None else layers)
     loss = getattr(model, "loss", None) if loss is None else loss
