@@ -203,8 +203,14 @@ class Network:
         if prototype is not None:
             layer = copy.copy(prototype)
             layer.__dict__ = dict(prototype.__dict__)
+            registered = _registered(layer)
+            if registered:  # the copy's own: the session's tensors in place of the caller's nn.Parameters
+                registered = layer.__dict__["_parameters"] = dict(registered)
             for attribute, tensor in zip(self.attributes[spec.name], args):
-                setattr(layer, attribute, tensor)
+                if attribute in registered:
+                    registered[attribute] = tensor
+                else:
+                    setattr(layer, attribute, tensor)
             return layer
         cls = (classes or self.classes)[spec.entry.class_key]
         try:
@@ -268,11 +274,6 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
     layers, loss = getattr(model, "layers", None), getattr(model, "loss", None)
     if not isinstance(layers, (list, tuple)) or not layers or loss is None:
         raise ModelNotStepped("it has no .layers list and .loss")
-    without = next((o for o in [*layers, loss] if not callable(getattr(o, "backward", None))
-                    and not callable(getattr(o, "bwd", None))), None)
-    if without is not None:
-        name = getattr(without, "__name__", type(without).__name__)
-        raise ModelNotStepped(f"{name} has no backward of its own (autograd is its backward)")
     try:
         network, weights = network_of(list(layers), loss, str(path), path, n_in, notes)
     except (TypeError, ValueError) as exc:
@@ -306,10 +307,16 @@ def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: 
 # -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------
 
 def tensor_attributes(layer) -> dict[str, torch.Tensor]:
-    """A layer object's parameters: its floating-point tensor attributes, in the order it set them
-    (a boolean mask or an index has no gradient: it stays on the layer as its state)."""
-    return {name: value for name, value in vars(layer).items()
-            if isinstance(value, torch.Tensor) and value.is_floating_point()}
+    """A layer object's parameters: its floating-point tensor attributes, in the order it set them,
+    an nn.Module's registered parameters first (a boolean mask or an index has no gradient: it
+    stays on the layer as its state)."""
+    found = {**_registered(layer), **vars(layer)}
+    return {name: value for name, value in found.items() if isinstance(value, torch.Tensor) and value.is_floating_point()}
+
+
+def _registered(layer) -> dict:
+    """An nn.Module's parameters, which live in its `_parameters`, not among its attributes."""
+    return layer.__dict__["_parameters"] if isinstance(layer, torch.nn.Module) else {}
 
 
 def kind_of(layer, loss: bool = False) -> Kind:
@@ -327,6 +334,11 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     tensor attributes under the CLI's names (w1, b1, gamma1, …; <class><count>.<attribute> for a
     class gradtui has no entry for). The session builds each layer as a copy of its object.
     TypeError or ValueError (one line) when the objects are no network gradtui can step."""
+    without = next((o for o in [*layers, loss] if not callable(getattr(o, "backward", None))
+                    and not callable(getattr(o, "bwd", None))), None)
+    if without is not None:  # torch's own nn.Linear, say: nothing of yours to check
+        name = getattr(without, "__name__", type(without).__name__)
+        raise TypeError(f"{name} has no backward of its own (autograd is its backward)")
     kinds = [kind_of(layer) for layer in layers] + [kind_of(loss, loss=True)]
     problem = check_kinds(tuple(kind.name for kind in kinds))
     if problem:

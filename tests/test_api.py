@@ -216,6 +216,37 @@ def test_a_list_of_layers_is_the_model_and_an_object_without_layers_is_said_in_o
         gradtui.check(object(), x, y)
 
 
+class Scale(torch.nn.Module):
+    """A layer as an engineer writes it: an nn.Module whose gain is an nn.Parameter."""
+
+    def __init__(self, n: int, slip: bool = False):
+        super().__init__()
+        self.gain, self.slip = torch.nn.Parameter(torch.full((n,), 1.5)), slip
+
+    def forward(self, inp):
+        self.inp, self.out = inp, inp * self.gain
+        return self.out
+
+    def backward(self):
+        self.inp.g = self.out.g * self.gain
+        self.gain.g = (self.out.g * (self.out if self.slip else self.inp)).sum(0)  # the slip: out for inp
+
+
+def test_an_nn_modules_parameters_are_its_tensors_and_their_gradients_are_checked():
+    from gradtui.layers import Lin, Mse, Relu
+
+    x, y, (w1, b1, w2, b2) = data(64)
+    for slip in (False, True):
+        scale = Scale(50, slip)
+        report = gradtui.check([Lin(w1, b1), scale, Relu(), Lin(w2, b2)], x, y, loss=Mse())
+        assert "scale1.gain" in report.session.params
+        assert report.ok is not slip
+        assert (report.first_mismatch.tensor if slip else None) == ("scale1.gain.g" if slip else None)
+        assert torch.equal(scale.gain.detach(), torch.full((50,), 1.5)) and not hasattr(scale.gain, "g")
+    with pytest.raises(TypeError, match="Linear has no backward of its own"):
+        gradtui.check([torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 1)], x, y, loss=Mse())
+
+
 def test_options_are_validated_as_the_cli_validates_them():
     x, y, weights = data(64)
     model = Model(module("lesson_matmul.py"), *weights)
