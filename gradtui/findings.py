@@ -143,3 +143,30 @@ class Location:
     index: int
     layer: str
     tensor: str | None
+
+
+def first_mismatch(reports: list[StepReport]) -> Location | None:
+    """The first tensor of these steps that fails the run (a step that raised: tensor None)."""
+    for report in reports:
+        if not report.ok:
+            bad = report.failing_tensor
+            return Location(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
+    return None
+
+
+def first_deviation(reports: list[StepReport]) -> Location | None:
+    """The first forward output of these steps that differs from the reference layer's."""
+    for report in reports:
+        deviation = report.deviating_tensor
+        if deviation is not None:
+            return Location(report.step.index, report.step.layer, deviation.name)
+    return None
+
+
+def first_nonfinite(reports: list[StepReport]) -> Location | None:
+    """The first tensor of these steps that holds a NaN or an Inf: where bad numbers are born."""
+    for report in reports:
+        for tensor in report.tensors:
+            if tensor.stats is not None and not tensor.stats.finite:
+                return Location(report.step.index, report.step.layer, tensor.name)
+    return None

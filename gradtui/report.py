@@ -108,12 +108,6 @@ def output_lines(output: str) -> list[tuple[Cell, ...]]:
     return shown
 
 
-def first_nonfinite_index(reports: list[StepReport]) -> int | None:
-    """The first step of these whose tensors hold a NaN or an Inf."""
-    return next((report.step.index for report in reports
-                 if any(t.stats is not None and not t.stats.finite for t in report.tensors)), None)
-
-
 def pass_summary(reports: list[StepReport], replay=None) -> list[tuple[Cell, ...]]:
     """The whole pass in a few short lines (a narrow panel's): where it first fails, in the run or in
     its float64 replay (`replay`: rows, mismatch, note), and where the forward first deviates."""

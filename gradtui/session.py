@@ -25,7 +25,7 @@ from gradtui.compare import compare, placed
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
-from gradtui.findings import Comparison, Location, StepReport
+from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
@@ -127,30 +127,15 @@ class DebugSession:
 
     @property
     def first_mismatch(self) -> Location | None:
-        """The first tensor that fails the run (a step that raised: tensor None)."""
-        for report in self.reports:
-            if not report.ok:
-                bad = report.failing_tensor
-                return Location(report.step.index, report.step.layer, bad.name if bad and not report.error else None)
-        return None
+        return first_mismatch(self.reports)
 
     @property
     def first_deviation(self) -> Location | None:
-        """The first forward output that differs from the reference layer's."""
-        for report in self.reports:
-            deviation = report.deviating_tensor
-            if deviation is not None:
-                return Location(report.step.index, report.step.layer, deviation.name)
-        return None
+        return first_deviation(self.reports)
 
     @property
     def first_nonfinite(self) -> Location | None:
-        """The first tensor of the pass that holds a NaN or an Inf: where bad numbers are born."""
-        for report in self.reports:
-            for tensor in report.tensors:
-                if tensor.stats is not None and not tensor.stats.finite:
-                    return Location(report.step.index, report.step.layer, tensor.name)
-        return None
+        return first_nonfinite(self.reports)
 
     # -- moving -----------------------------------------------------------------------
 

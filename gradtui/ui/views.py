@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gradtui.report import TENSOR_COLUMNS, Cell, error_text, first_nonfinite_index, panel_lines, pass_summary, tensor_row
+from gradtui.findings import first_nonfinite
+from gradtui.report import TENSOR_COLUMNS, Cell, error_text, panel_lines, pass_summary, tensor_row
 from gradtui.steps import LayerSpec, Step
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def pipeline_view(steps, frames, fresh: int, target: int | None, shown_step: int
     for, the step on show, the marks a reload changed, `seeking` for `m` under way."""
     current = target if target is not None and target < fresh else shown_step
     reports = [frame.report for frame in frames[:fresh]]
-    nonfinite = first_nonfinite_index(reports)
+    nonfinite = first_nonfinite(reports)
     rows = []
     for step in steps:
         index = step.index
@@ -51,7 +52,7 @@ def pipeline_view(steps, frames, fresh: int, target: int | None, shown_step: int
             waiting=not computed and (index == target or (seeking and index == fresh)),
             ahead=computed and (current is None or index > current), before=changes.get(index) if computed else None,
             current=index == current, upcoming=index == (-1 if current is None else current) + 1,
-            nonfinite=index == nonfinite))
+            nonfinite=nonfinite is not None and index == nonfinite.index))
     loss = frames[current].loss if current is not None and current < len(frames) else None
     summary = tuple(pass_summary(reports, replay)) if not loading and fresh == len(steps) else ()
     return PipelineView(tuple(rows), loss, summary, loading)
