@@ -339,6 +339,11 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     if without is not None:  # torch's own nn.Linear, say: nothing of yours to check
         name = getattr(without, "__name__", type(without).__name__)
         raise TypeError(f"{name} has no backward of its own (autograd is its backward)")
+    nested = next(((o, n) for o in [*layers, loss] if isinstance(o, torch.nn.Module)
+                   for n, _ in o.named_parameters() if "." in n), None)
+    if nested is not None:  # its gradient would go unchecked: gradtui checks what a layer holds itself
+        raise TypeError(f"{type(nested[0]).__name__} holds a parameter in a submodule ({nested[1]}); give the "
+                        "submodule as a layer of its own, or hold the tensor in the layer")
     kinds = [kind_of(layer) for layer in layers] + [kind_of(loss, loss=True)]
     problem = check_kinds(tuple(kind.name for kind in kinds))
     if problem:

@@ -243,6 +243,13 @@ def test_an_nn_modules_parameters_are_its_tensors_and_their_gradients_are_checke
         assert report.ok is not slip
         assert (report.first_mismatch.tensor if slip else None) == ("scale1.gain.g" if slip else None)
         assert torch.equal(scale.gain.detach(), torch.full((50,), 1.5)) and not hasattr(scale.gain, "g")
+    class Wrapped(Scale):  # a parameter one module down: refused rather than left unchecked
+        def __init__(self):
+            super().__init__(50)
+            self.inner = Scale(50)
+
+    with pytest.raises(TypeError, match=r"Wrapped holds a parameter in a submodule \(inner.gain\)"):
+        gradtui.check([Lin(w1, b1), Wrapped(), Relu(), Lin(w2, b2)], x, y, loss=Mse())
     with pytest.raises(TypeError, match="Linear has no backward of its own"):
         gradtui.check([torch.nn.Linear(784, 50), torch.nn.ReLU(), torch.nn.Linear(50, 1)], x, y, loss=Mse())
 
