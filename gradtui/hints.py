@@ -484,10 +484,12 @@ def constant_scale(e: Evidence) -> str | None:
     sign = "minus " if scale < 0 else ""
     words = factor_in_words(abs(scale), n, max(1e-4, e.tolerance[0]))
     if words is None:
+        if e.stats.numel == 1:  # any two numbers are multiples: a factor says something only when it has a name
+            return None
         return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"
     if abs(scale) == n or _near(abs(scale), n):
         why = "divide by N = inp.shape[0] (a mean, not a sum)"
-    elif _near(abs(scale), 1 / n) and n > 2:
+    elif n > 2 and _near(abs(scale), 1 / n):
         why = "N is divided out once too often (or the forward sums where the backward takes a mean)"
     elif _near(abs(scale), 2):  # MSE's own 2 is named by its formula (kinds.py); this is any layer's
         why = "a factor of 2 is counted twice (or one that should divide multiplies)"

@@ -294,3 +294,127 @@ def test_batch_norm_slips_are_named_against_a_bessel_forward():
 def test_the_shape_patterns_fire_on_their_own_shapes(value, ref, words):
     """Outside any kind's formulas (no role), what a shape alone says."""
     assert words in hint(value, ref)
+
+
+# -- every pattern: a case it names, and a near miss where it must stay silent ------------------
+
+def evidence(value, ref, tolerance=TOL32, name="t.g", **context) -> Evidence:
+    """What the session hands the diagnosis for `value` against `ref`: the verdict's own statistics."""
+    c = bare_compare(name, value, ref, tolerance)
+    return Evidence(c.name, value, ref, c.stats, c.ref, c.diff, c.tolerance, HintContext(**context), c.scale)
+
+
+def seeded(*shape, seed=3):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def relu_kink():
+    inp, out_g = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([[5.0, 7.0, 11.0]])
+    return inp, out_g, {"kind": "relu", "direction": "backward", "tensors": {"inp": inp, "out_g": out_g}, "role": "inp"}
+
+
+def batchnorm_forward(unbiased: bool):
+    inp, gamma, beta = seeded(32, 6), 1 + 0.1 * seeded(6, seed=4), seeded(6, seed=5)
+    value = gamma * (inp - inp.mean(0)) / (inp.var(0, unbiased=unbiased) + 1e-5).sqrt() + beta
+    return value, {"kind": "batchnorm", "direction": "forward", "batch": 32,
+                   "tensors": {"inp": inp, "gamma": gamma, "beta": beta}}
+
+
+def batchnorm_inp_grad(constant_statistics: bool):
+    t = layer_tensors("batchnorm")
+    env = formula_env("batchnorm", t)
+    right = KINDS["batchnorm"].families[0].grads["inp"].expr.eval(env)
+    value = t["out_g"] * t["gamma"] / env["std"] if constant_statistics else right + 0.5 * right.std() * seeded(*right.shape)
+    return value, right, {"kind": "batchnorm", "direction": "backward", "batch": N, "tensors": t, "role": "inp"}
+
+
+def mse_forward(broadcast: bool):
+    out, targ = seeded(8, 1), seeded(8, seed=4)
+    value = (out - targ).pow(2).mean() if broadcast else (out.squeeze(-1) - targ).pow(2).mean() + 1
+    right = (out.squeeze(-1) - targ).pow(2).mean()
+    return value, right, {"kind": "mse", "direction": "forward", "batch": 8, "tensors": {"inp": out, "targ": targ}}
+
+
+def lin_forward(bias_scale: float):
+    inp, w, b = seeded(8, 4), seeded(4, 3, seed=4), seeded(3, seed=5)
+    return inp @ w + (1 - bias_scale) * b, inp @ w + b, {"kind": "lin", "direction": "forward", "batch": 8,
+                                                         "tensors": {"inp": inp, "w": w, "b": b}}
+
+
+def relu_mask_missing(missing: bool):
+    t = layer_tensors("relu")
+    right = (t["inp"] > 0) * t["out_g"]
+    value = t["out_g"] if missing else right + seeded(*right.shape)
+    return value, right, {"kind": "relu", "direction": "backward", "batch": N, "tensors": t, "role": "inp"}
+
+
+R = seeded(8, 3)
+BACKWARD = {"kind": "lin", "direction": "backward", "batch": 8}
+
+# pattern: (the evidence it must name, as diagnose says it; a near miss on which it must be silent)
+PATTERN_CASES = {
+    hints.not_set: (lambda: evidence(None, R), lambda: evidence(R + 1, R)),
+    hints.unused_by_forward: (lambda: evidence(R, None, **BACKWARD, role="w"), lambda: evidence(R + 1, R, **BACKWARD)),
+    hints.nonfinite: (lambda: evidence(R.masked_fill(R > 1, math.nan), R, **BACKWARD),
+                      lambda: evidence(R.masked_fill(R > 1, math.nan) + 1, R.masked_fill(R > 1, math.nan), **BACKWARD)),
+    hints.changed_during_step: (lambda: evidence(R + 1, R, **BACKWARD, changed=("w1",)),
+                                lambda: evidence(R + 1, R, **(BACKWARD | {"direction": "forward"}), changed=("w1",))),
+    hints.dtype_cast: (lambda: evidence(R.double(), R, **BACKWARD), lambda: evidence(R.double() + 1, R, **BACKWARD)),
+    hints.loss_not_scalar: (lambda: evidence(R[:, 0], R[:, 0].mean(), kind="mse", direction="forward", batch=8),
+                            lambda: evidence(R[0, 0], R[:, 0].mean(), kind="mse", direction="forward", batch=8)),
+    hints.nxn_broadcast: (lambda: evidence(R.expand(8, 8, 3), R, **BACKWARD),
+                          lambda: evidence(R.expand(2, 8, 3), R, **BACKWARD)),
+    hints.aliased_input: (lambda: evidence(R + 1, R, **BACKWARD, aliased="l1"), lambda: evidence(R + 1, R, **BACKWARD)),
+    hints.relu_at_kink: (lambda: evidence(relu_kink()[0].gt(0) * relu_kink()[1], relu_kink()[0].ge(0) * relu_kink()[1],
+                                          **relu_kink()[2]),
+                         lambda: evidence(relu_kink()[1], relu_kink()[0].ge(0) * relu_kink()[1], **relu_kink()[2])),
+    hints.derived_slip: (lambda: evidence(*relu_mask_missing(True)[:2], **relu_mask_missing(True)[2]),
+                         lambda: evidence(*relu_mask_missing(False)[:2], **relu_mask_missing(False)[2])),
+    hints.reshaped: (lambda: evidence(R.reshape(1, 8, 3), R), lambda: evidence(R.reshape(1, 8, 3) + 1, R)),
+    hints.batchnorm_constant_statistics: (lambda: evidence(*batchnorm_inp_grad(True)[:2], **batchnorm_inp_grad(True)[2]),
+                                          lambda: evidence(*batchnorm_inp_grad(False)[:2], **batchnorm_inp_grad(False)[2])),
+    hints.batchnorm_bessel: (lambda: evidence(batchnorm_forward(True)[0], batchnorm_forward(False)[0],
+                                              **batchnorm_forward(True)[1]),
+                             lambda: evidence(batchnorm_forward(False)[0] + 1, batchnorm_forward(False)[0],
+                                              **batchnorm_forward(False)[1])),
+    hints.missing_bias: (lambda: evidence(*lin_forward(1)[:2], **lin_forward(1)[2]),
+                         lambda: evidence(*lin_forward(2)[:2], **lin_forward(2)[2])),
+    hints.nxn_loss_value: (lambda: evidence(*mse_forward(True)[:2], **mse_forward(True)[2]),
+                           lambda: evidence(*mse_forward(False)[:2], **mse_forward(False)[2])),
+    hints.constant_shift: (lambda: evidence(R.clamp_min(0) - 0.5, R.clamp_min(0), kind="relu", direction="forward"),
+                           lambda: evidence(R.clamp_min(0) * 2, R.clamp_min(0), kind="relu", direction="forward")),
+    hints.missing_trailing_dim: (lambda: evidence(R[:, 0] + 1, R[:, :1]), lambda: evidence(R[:, :1] + 1, R[:, :1])),
+    hints.transposed: (lambda: evidence(R.t().contiguous(), R), lambda: evidence(R[:3].t() + 1, R[:3])),
+    hints.extra_batch_dim: (lambda: evidence(R.expand(8, 8, 3)[:, :4] / 8, R[:4], **BACKWARD),
+                            lambda: evidence(R[:4].unsqueeze(0) * 3, R[:4], **BACKWARD)),
+    hints.other_shape: (lambda: evidence(torch.ones(5), R), lambda: evidence(R + 1, R)),
+    hints.sign_flip: (lambda: evidence(-R, R, **BACKWARD), lambda: evidence(-2 * R, R, **BACKWARD)),
+    hints.vanishing: (lambda: evidence(R * 1e-9, R, **BACKWARD), lambda: evidence(R * 0.5, R, **BACKWARD)),
+    hints.constant_scale: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(8 * R + seeded(8, 3, seed=9), R, **BACKWARD)),
+    hints.fallback: (lambda: evidence(R + seeded(8, 3, seed=9), R, **BACKWARD), None),
+}
+
+
+def test_every_pattern_has_a_case_it_names():
+    """A pattern added to the diagnosis without a case of its own fails here."""
+    assert set(PATTERN_CASES) == {*hints.PATTERNS, hints.fallback}
+
+
+@pytest.mark.parametrize("pattern", list(PATTERN_CASES), ids=lambda p: p.__name__)
+def test_a_pattern_names_its_case_and_no_earlier_one_speaks(pattern):
+    e = PATTERN_CASES[pattern][0]()
+    said = pattern(e)
+    assert said and hints.diagnose(e) == said
+
+
+@pytest.mark.parametrize("pattern", [p for p, (_, miss) in PATTERN_CASES.items() if miss], ids=lambda p: p.__name__)
+def test_a_pattern_is_silent_on_its_near_miss(pattern):
+    e = PATTERN_CASES[pattern][1]()
+    assert pattern(e) is None, hints.diagnose(e)
+
+
+def test_a_scalar_is_called_a_multiple_only_of_a_named_factor():
+    """Any two numbers are multiples: a loss 1.45× the reference's says nothing; 8× (the batch size) does."""
+    loss = torch.tensor(0.7)
+    assert "scaled by" not in hint(loss * 1.45, loss, direction="forward", kind="mse")
+    assert "N (the batch size)" in hint(loss * 8, loss, direction="forward", kind="mse")
