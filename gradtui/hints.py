@@ -487,20 +487,24 @@ def constant_scale(e: Evidence) -> str | None:
         if e.stats.numel == 1:  # any two numbers are multiples: a factor says something only when it has a name
             return None
         return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"
-    if abs(scale) == n or _near(abs(scale), n):
-        why = "divide by N = inp.shape[0] (a mean, not a sum)"
-    elif n > 2 and _near(abs(scale), 1 / n):
-        why = "N is divided out once too often (or the forward sums where the backward takes a mean)"
-    elif _near(abs(scale), 2):  # MSE's own 2 is named by its formula (kinds.py); this is any layer's
-        why = "a factor of 2 is counted twice (or one that should divide multiplies)"
-    elif _near(abs(scale), 0.5):
-        why = "a factor of 2 is missing (in the forward, a division or a 2 the backward leaves out)"
-    elif "Bessel" in words:
-        why = "the forward and the backward disagree on dividing the variance by n or by n−1"
-    else:
-        why = "a constant factor is wrong"
+    why = _why_factor(abs(scale), n, words)
     off = "off by the batch size: " if "batch size" in words or words == "1/N" else "off by 2: " if words in ("2", "1/2") else ""
     return f"{off}{name} is {sign}{words} × {against}: {why}"
+
+
+def _why_factor(factor: float, n: int, words: str) -> str:
+    """The likely cause of a gradient `factor` × the right one (`words`: the factor named)."""
+    if factor == n or _near(factor, n):
+        return "divide by N = inp.shape[0] (a mean, not a sum)"
+    if n > 2 and _near(factor, 1 / n):
+        return "N is divided out once too often (or the forward sums where the backward takes a mean)"
+    if _near(factor, 2):  # MSE's own 2 is named by its formula (kinds.py); this is any layer's
+        return "a factor of 2 is counted twice (or one that should divide multiplies)"
+    if _near(factor, 0.5):
+        return "a factor of 2 is missing (in the forward, a division or a 2 the backward leaves out)"
+    if "Bessel" in words:
+        return "the forward and the backward disagree on dividing the variance by n or by n−1"
+    return "a constant factor is wrong"
 
 
 def fallback(e: Evidence) -> str:

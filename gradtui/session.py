@@ -250,19 +250,10 @@ class DebugSession:
         spec, layer = step.spec, self.layers[step.position]
         if spec.out not in self.values or self._timed_out is not None:
             return self._not_run(step, spec.out)
-        reference = self.reference
+        fed, upstream = self._upstream(spec)
+        if upstream is None and not spec.entry.loss:
+            return self._not_run(step, f"{spec.out}.g")
         out = self.values[spec.out]
-        fed = ()
-        upstream = None
-        if not spec.entry.loss:  # the loss has no .g: the loss's backward starts the chain
-            has_own = isinstance(getattr(out, "g", None), torch.Tensor)
-            ref_upstream = reference.grads.get(spec.out)
-            if (self.config.isolate or not has_own) and ref_upstream is not None:
-                out.g = ref_upstream.clone()
-                fed = (f"{spec.out}.g",)
-            upstream = getattr(out, "g", None)
-            if not isinstance(upstream, torch.Tensor):
-                return self._not_run(step, f"{spec.out}.g")
         targets = [self.values[name] for name in spec.grads]
         for tensor in targets:
             if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
@@ -271,50 +262,71 @@ class DebugSession:
         outcome = run_user_code(layer.backward, self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
-        notes = [reference.note] if reference.note and spec.entry.loss else []
+        context = self._backward_context(step, layer, upstream, fed, changed, rebound)
+        inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
+        # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
+        # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
+        summed = _batch_sum_scale(upstream)
+        comparisons = [self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role), inherited,
+                                            summed if role in spec.entry.bias else 0.0)
+                       for name, tensor, role in zip(spec.grads, targets, spec.roles)
+                       if error is None or "g" in tensor.__dict__]  # else the step raised before: the error says why
+        notes = [self.reference.note] if self.reference.note and spec.entry.loss else []
         if changed:
             notes.append(f"the backward changed {', '.join(changed)} in place (an update inside backward?)")
         if rebound:
             notes.append(f"the backward replaced {', '.join(rebound)} on the layer (an update inside backward?)")
-        inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
-        roles = spec.roles
-        params = dict(zip(roles[1:], (self.values[name] for name in spec.params)))
-        maker = None if fed or spec.entry.loss else self._maker(f"{spec.out}.g")
-        context = HintContext(spec.kind, "backward", len(self.data.x),
-                              {"inp": self.values[spec.inp], "out": out, "out_g": upstream, "targ": self.targ, **params,
-                               "out_g_ref": reference.grads.get(spec.out)},
-                              changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
-                              layer_class=type(layer),
-                              upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}")
-        # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
-        # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
-        summed = _batch_sum_scale(upstream)
-        comparisons = []
-        for name, tensor, role in zip(spec.grads, targets, roles):
-            if error is not None and "g" not in tensor.__dict__:
-                continue  # the step raised before it got here: the error says why
-            expected = reference.grads.get(name)
-            value = tensor.__dict__.get("g")
-            comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
-                                 summed if role in spec.entry.bias else 0.0, require_dtype=not self.replay)
-            if expected is not None and comparison.ref is not None:
-                reference.stats.setdefault(name, comparison.ref)
-            if expected is None and reference.error:
-                comparison = replace(comparison, hint=reference.error)
-            elif not comparison.match:
-                # a gradient computed from one already wrong (`inherited`) has nothing to diagnose here
-                hint = inherited if inherited and comparison.diff is not None else \
-                    explain(comparison, value, expected, replace(context, role=role))
-                comparison = placed(value, expected, replace(comparison, hint=hint))
-            comparisons.append(comparison)
-        unfollowed = reference.unfollowed.get(spec.name)
+        unfollowed = self.reference.unfollowed.get(spec.name)
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
             if unfollowed.by == "finite differences" and error is None:
                 comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream)
                 notes += [unjudged] if unjudged else []
-        report = StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
-        return report
+        return StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
+
+    def _upstream(self, spec) -> tuple[tuple[str, ...], torch.Tensor | None]:
+        """(what gradtui fed, the out.g the backward reads). The loss has no .g: its backward starts the
+        chain. Autograd's out.g is fed under --isolate, or where the user's code left none."""
+        if spec.entry.loss:
+            return (), None
+        out, reference = self.values[spec.out], self.reference
+        has_own = isinstance(getattr(out, "g", None), torch.Tensor)
+        ref_upstream = reference.grads.get(spec.out)
+        fed = ()
+        if (self.config.isolate or not has_own) and ref_upstream is not None:
+            out.g = ref_upstream.clone()
+            fed = (f"{spec.out}.g",)
+        upstream = getattr(out, "g", None)
+        return fed, upstream if isinstance(upstream, torch.Tensor) else None
+
+    def _backward_context(self, step: Step, layer, upstream, fed, changed, rebound) -> HintContext:
+        """What the hints of this backward step may look at: its tensors and what the step did."""
+        spec = step.spec
+        params = dict(zip(spec.roles[1:], (self.values[name] for name in spec.params)))
+        maker = None if fed or spec.entry.loss else self._maker(f"{spec.out}.g")
+        return HintContext(spec.kind, "backward", len(self.data.x),
+                           {"inp": self.values[spec.inp], "out": self.values[spec.out], "out_g": upstream,
+                            "targ": self.targ, **params, "out_g_ref": self.reference.grads.get(spec.out)},
+                           changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
+                           layer_class=type(layer),
+                           upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}")
+
+    def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None,
+                        scale: float) -> Comparison:
+        """One gradient the step set (or left unset) against autograd's; on a mismatch, the hint: the
+        diagnosis's, or `inherited` when it was computed from an out.g already wrong."""
+        reference = self.reference
+        expected = reference.grads.get(name)
+        comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
+                             scale, require_dtype=not self.replay)
+        if expected is not None and comparison.ref is not None:
+            reference.stats.setdefault(name, comparison.ref)
+        if expected is None and reference.error:
+            return replace(comparison, hint=reference.error)
+        if comparison.match:
+            return comparison
+        hint = inherited if inherited and comparison.diff is not None else explain(comparison, value, expected, context)
+        return placed(value, expected, replace(comparison, hint=hint))
 
     def _judged_by_finite_differences(self, spec, comparisons: list[Comparison],
                                       upstream) -> tuple[list[Comparison], str | None]:
