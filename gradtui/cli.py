@@ -267,7 +267,8 @@ def check_view(session, replay=None) -> Group:
 
 def step_view(report) -> Group:
     """A step's tensors as a table, then its hints, notes and error, each on a line of its own."""
-    table = Table(title=_text(*step_title(report)), title_justify="left", box=None, pad_edge=False, header_style="dim")
+    table = Table(title=_text(*step_title(report)), title_justify="left", box=None, pad_edge=False, header_style="dim",
+                  show_header=bool(report.tensors))  # a step that raised before setting anything: no empty header
     for column in TENSOR_COLUMNS:
         table.add_column(column, justify="left" if column in ("", "tensor", "shape") else "right", no_wrap=True)
     for t in report.tensors:

@@ -60,6 +60,14 @@ def test_sys_exit_in_user_code_is_a_failed_step(capsys, tmp_path, timeout, where
     assert step["output"] == "bye\n"
 
 
+def test_a_step_that_raised_before_setting_a_gradient_is_its_error_line_alone(capsys, tmp_path):
+    exits = ("import sys\nfrom gradtui.layers import Relu as Reference\n\n\nclass Relu(Reference):\n"
+             "    def bwd(self, out, inp):\n        sys.exit(3)\n")
+    code, out, _ = run_cli(capsys, "check", "--batch", "50", "--layers", layer_file(tmp_path, exits))
+    step = out[out.index("step 6 · backward · relu1"):out.index("step 7")]
+    assert code == 1 and "raised: SystemExit" in step and "max|Δ|" not in step  # no table header above nothing
+
+
 async def test_sys_exit_in_a_backward_does_not_close_the_app(tmp_path):
     exits = ("import sys\nfrom gradtui.layers import Relu as Reference\n\n\nclass Relu(Reference):\n"
              "    def bwd(self, out, inp):\n        sys.exit(3)\n")
