@@ -159,6 +159,18 @@ async def test_timing_rows_land_then_the_floor():
         assert str(table.get_row_at(0)[3]).startswith("≈ 3.91 s")
 
 
+def test_a_timing_update_says_what_the_pane_adds():
+    from gradtui.ui.bench_process import TimingSetup
+    from gradtui.ui.views import timing_update
+
+    setup, first, *_, floor = fixed_timing_results(SMALL)
+    assert timing_update(setup).setup == "1 thread, one core of 2 left to this screen (bench uses all)"
+    assert timing_update(TimingSetup(threads=4, cores=1)).setup == "4 threads"  # no core to spare: not said
+    version = timing_update(first)
+    assert [key for key, _ in version.rows] == ["1"] and "first 6,847 rows" in version.scaled
+    assert timing_update(floor).rows[0][0] == "floor0" and timing_update(floor).scaled is None
+
+
 async def test_t_then_escape_cancels_even_while_a_version_runs(gate):
     landed, closed = [], []
 

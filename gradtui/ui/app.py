@@ -37,7 +37,7 @@ from gradtui.formatting import short_path
 from gradtui.steps import build_steps, chained, layer_specs, network_kinds
 from gradtui.ui.ahead import Ended, Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
-from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
+from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view, timing_update
 from gradtui.ui.widgets.footer import KeyFooter
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
@@ -405,8 +405,12 @@ class GradTUI(App[int]):
             return self.config
         return replace(self.config, net=None, hidden=self.config.widths, layers=None)
 
+    def on_timing_pane_row(self, message: TimingPane.Row) -> None:
+        self.query_one(TimingPane).add(timing_update(message.result))
+
     def on_timing_pane_finished(self, message: TimingPane.Finished) -> None:
         self.timing = False
+        self.query_one(TimingPane).finish(message.cancelled, message.error)
 
     def action_cancel_timing(self) -> None:
         self.query_one(TimingPane).cancel()

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gradtui.bench.results import Roofline, VersionResult
 from gradtui.findings import first_nonfinite
-from gradtui.report import TENSOR_COLUMNS, Cell, error_text, panel_lines, pass_summary, tensor_row
+from gradtui.report import TENSOR_COLUMNS, Cell, bench_row, error_text, floor_rows, panel_lines, pass_summary, tensor_row
 from gradtui.steps import LayerSpec, Step
+from gradtui.ui.bench_process import TimingSetup
 
 if TYPE_CHECKING:
     from gradtui.findings import DifferenceMap, Histogram, StepReport
@@ -149,3 +151,26 @@ def histogram_view(frame, name: str | None) -> HistogramView:
     if tensor is None:
         return HistogramView(name, frame.histograms.get(name), reference)
     return HistogramView(name, frame.histograms.get(name), reference, tensor.map, tensor.where)
+
+
+# -- the timing pane --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TimingUpdate:
+    """What one result of the timing run adds to the pane."""
+
+    rows: tuple[tuple[str, tuple[Cell, ...]], ...] = ()  # (table key, cells): a version's row, or the floor's
+    setup: str | None = None  # how the timing process runs, once it has said
+    scaled: str | None = None  # said when a version was timed on fewer rows and scaled
+
+
+def timing_update(result: TimingSetup | VersionResult | Roofline) -> TimingUpdate:
+    if isinstance(result, TimingSetup):
+        threads = f"{result.threads} thread{'s' if result.threads > 1 else ''}"
+        spared = f", one core of {result.cores} left to this screen (bench uses all)" if result.cores > 1 else ""
+        return TimingUpdate(setup=f"{threads}{spared}")
+    if isinstance(result, Roofline):
+        return TimingUpdate(tuple((f"floor{index}", row) for index, row in enumerate(floor_rows(result))))
+    scaled = (f"≈ timed on the first {result.timed_rows:,} rows and scaled to the batch, so that its outer "
+              "product stays small; gradtui bench times it whole") if result.timed_rows else None
+    return TimingUpdate(((str(result.version), bench_row(result)),), scaled=scaled)

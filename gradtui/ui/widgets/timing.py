@@ -1,5 +1,7 @@
-"""The timing pane: it runs the bench (in a worker of its own), shows the runner's rows as they
-land, a progress bar, and the floor; it posts TimingPane.Finished when the run ends."""
+"""The timing pane: it runs the bench (in a worker of its own) and posts each result it yields
+(TimingPane.Row); the app hands back what that adds (`add`, a views.TimingUpdate): a row, the
+floor, a note. A progress bar counts the rows. TimingPane.Finished says the run ended, and the
+app, which hears it after every row, calls `finish`."""
 
 from __future__ import annotations
 
@@ -13,15 +15,20 @@ from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import Worker, get_current_worker
 
-from gradtui.report import BENCH_COLUMNS, bench_row, floor_rows
+from gradtui.bench.results import Roofline, VersionResult
+from gradtui.config import RunConfig
+from gradtui.report import BENCH_COLUMNS
 from gradtui.ui.bench_process import TimingSetup
+from gradtui.ui.views import TimingUpdate
 from gradtui.ui.widgets.tensors import cells
+
+Result = TimingSetup | VersionResult | Roofline
 
 
 class TimingPane(Vertical):
     @dataclass
     class Row(Message):
-        result: object  # TimingSetup | VersionResult | Roofline
+        result: Result
 
     @dataclass
     class Finished(Message):
@@ -30,7 +37,8 @@ class TimingPane(Vertical):
 
     _worker: Worker | None = None
 
-    def run(self, bench: Callable[[object], Iterable], config, total: int, what: str) -> None:
+    def run(self, bench: Callable[[RunConfig], Iterable[Result | None]], config: RunConfig, total: int,
+            what: str) -> None:
         """Times `bench(config)`'s rows (None among them: a heartbeat while a version runs, to stop at once)."""
         self.start(total, what)
         self._worker = self._timing_job(bench, config)
@@ -41,7 +49,7 @@ class TimingPane(Vertical):
             self.status("[$warning]cancelling…[/]")
 
     @work(thread=True, group="timing", exit_on_error=False)
-    def _timing_job(self, bench: Callable[[object], Iterable], config) -> None:
+    def _timing_job(self, bench: Callable[[RunConfig], Iterable[Result | None]], config: RunConfig) -> None:
         worker = get_current_worker()
         results = iter(bench(config))
         try:
@@ -58,15 +66,6 @@ class TimingPane(Vertical):
             if close is not None:
                 close()  # ends the timing process, if it still runs
         self.post_message(self.Finished(worker.is_cancelled))
-
-    def on_timing_pane_row(self, message: Row) -> None:
-        message.stop()
-        if self.is_attached and self.app.is_running:
-            self.add(message.result)
-
-    def on_timing_pane_finished(self, message: Finished) -> None:
-        if self.is_attached and self.app.is_running:  # the app hears of it too: what t and escape can do
-            self.finish(message.cancelled, message.error)
 
     def compose(self) -> ComposeResult:
         yield Static("[dim]press [b]t[/] to verify and time the lesson's versions; [b]escape[/] cancels[/]",
@@ -96,22 +95,15 @@ class TimingPane(Vertical):
         else:
             self.status("[$success]done[/] [dim]· t runs again[/]")
 
-    def add(self, result) -> None:
-        """The TimingSetup, a VersionResult, or the Roofline (which has no version)."""
-        if isinstance(result, TimingSetup):
-            threads = f"{result.threads} thread{'s' if result.threads > 1 else ''}"
-            spared = f", one core of {result.cores} left to this screen (bench uses all)" if result.cores > 1 else ""
-            self._setup = f" [dim]· {threads}{spared}[/]"
+    def add(self, update: TimingUpdate) -> None:
+        if update.setup is not None:
+            self._setup = f" [dim]· {update.setup}[/]"
+        if update.scaled is not None:
+            self._scaled = f"\n[dim]{update.scaled}[/]"
+        if update.setup is not None or update.scaled is not None:
             self.status(f"timing {self._what}…")
-            return
-        table = self.query_one(DataTable)
-        self.query_one(ProgressBar).advance(1)
-        if getattr(result, "timed_rows", None):
-            self._scaled = (f"\n[dim]≈ timed on the first {result.timed_rows:,} rows and scaled to the batch, "
-                            "so that its outer product stays small; gradtui bench times it whole[/]")
-            self.status(f"timing {self._what}…")
-        if not hasattr(result, "version"):
-            for index, row in enumerate(floor_rows(result)):
-                table.add_row(*cells(row, self.app.get_css_variables()), key=f"floor{index}")
-        else:
-            table.add_row(*cells(bench_row(result), self.app.get_css_variables()), key=str(result.version))
+        if update.rows:
+            self.query_one(ProgressBar).advance(1)
+            table = self.query_one(DataTable)
+            for key, row in update.rows:
+                table.add_row(*cells(row, self.app.get_css_variables()), key=key)
