@@ -140,6 +140,8 @@ class HistogramView:
     reference: str  # "autograd", or "the reference layer" for a forward output
     difference: DifferenceMap | None = None  # for a tensor that does not match
     where: str | None = None
+    title: str = "histogram"  # the tensor, the shared range, and how it was counted
+    empty: str = ""  # said in place of the bars when there are none to draw
 
 
 def histogram_view(frame, name: str | None) -> HistogramView:
@@ -147,10 +149,14 @@ def histogram_view(frame, name: str | None) -> HistogramView:
     reference = "the reference layer" if frame and frame.report.step.direction == "forward" else "autograd"
     if frame is None or name is None:
         return HistogramView(name, None, reference)
+    histogram = frame.histograms.get(name)
     tensor = next((t for t in frame.report.tensors if t.name == name), None)
-    if tensor is None:
-        return HistogramView(name, frame.histograms.get(name), reference)
-    return HistogramView(name, frame.histograms.get(name), reference, tensor.map, tensor.where)
+    difference, where = (tensor.map, tensor.where) if tensor is not None else (None, None)
+    if histogram is None:
+        return HistogramView(name, None, reference, difference, where, empty="no finite values to show")
+    sampled = f" · counts of 1 value in {histogram.every}" if histogram.every > 1 else ""
+    title = f"histogram · {name} · [{histogram.low:.3g}, {histogram.high:.3g}]{sampled}"
+    return HistogramView(name, histogram, reference, difference, where, title)
 
 
 # -- the timing pane --------------------------------------------------------------------------

@@ -108,14 +108,12 @@ class HistogramPanel(Vertical):
         self.query_one("#diff").display = view.difference is not None
         self.query_one(DifferenceMapView).show(view.difference, name or "", reference)
         self.query_one("#diff-where", Static).update(f"[dim]{escape(view.where)}[/]" if view.where else "")
-        if name is None or histogram is None:
-            self.border_title = "histogram"
+        self.border_title = view.title
+        if histogram is None:
             yours.data, ref.data = [], []
-            yours_label.update("[dim]no finite values to show[/]" if name else "")
+            yours_label.update(f"[dim]{view.empty}[/]" if view.empty else "")
             ref_label.update("")
             return
-        sampled = f" · counts of 1 value in {histogram.every}" if histogram.every > 1 else ""
-        self.border_title = f"histogram · {name} · [{histogram.low:.3g}, {histogram.high:.3g}]{sampled}"
         yours.data = list(histogram.counts)
         yours_label.update(f"{escape(name)} [dim](yours)[/]")
         ref.data = list(histogram.ref_counts or [])
