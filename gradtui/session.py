@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from dataclasses import replace
 
 import torch
@@ -41,6 +42,9 @@ from gradtui.running import (
     step_error,
 )
 from gradtui.steps import Step, build_steps
+
+# torch's words for operands whose shapes do not fit (matmul, broadcasting, view, cat, index)
+SHAPE_ERROR = re.compile(r"shape|size of tensor|dimension|cannot be multiplied|out of (range|bounds)")
 
 
 class DebugSession:
@@ -178,13 +182,32 @@ class DebugSession:
             return StepError("Timeout", str(exc), *source_location(type(layer), step.direction))
         maker = self._maker(received)
         if type(layer) not in reference_classes().values() or maker is None:
-            return step_error(exc, layer)
+            error = step_error(exc, layer)
+            return replace(error, message=error.message + self._shapes_handed(exc, step))
         tensor = self.tensor(received)
         what = f"{received} of shape {shape_in_words(tuple(tensor.shape))}" if tensor is not None else received
         direction = maker.step.direction
         return StepError("Inherited", f"the reference {step.layer} could not use {what}, made at step {maker.step.index} "
                          f"({direction} {maker.step.layer}): {first_line(exc)}",
                          *source_location(self.network.class_for(maker.step.spec), direction))
+
+    def _shapes_handed(self, exc: BaseException, step: Step) -> str:
+        """For an error about shapes, what the step was handed; and, for a forward that takes the
+        lesson's (n_in, n_out) weight as nn.Linear's (n_out, n_in), that it does."""
+        message = str(exc)
+        if not isinstance(exc, (RuntimeError, ValueError, IndexError)) or not SHAPE_ERROR.search(message):
+            return ""
+        spec = step.spec
+        names = [spec.inp, *spec.params] if step.direction == "forward" else [f"{spec.out}.g", spec.inp, *spec.params]
+        shapes = {name: tuple(tensor.shape) for name in names if (tensor := self.tensor(name)) is not None}
+        said = f"; {step.layer} was handed " + ", ".join(f"{name} {shape_in_words(dims)}" for name, dims in shapes.items())
+        weight = shapes.get(spec.params[0]) if spec.kind == "lin" and spec.params else None
+        if step.direction == "forward" and weight is not None and len(weight) == 2 and weight[0] != weight[1] \
+                and f"{weight[1]}x{weight[0]}" in message:
+            said += (f": {spec.params[0]} is (n_in, n_out), the lesson's layout (inp @ w + b), and this forward takes "
+                     "it as (n_out, n_in), nn.Linear's: write the layer for (n_in, n_out), forward inp @ w + b and "
+                     "backward w.g = inp.t() @ out.g")
+        return said
 
     def _maker(self, name: str) -> StepReport | None:
         """The report of the step whose user code made this tensor (None: gradtui or autograd made it)."""

@@ -191,6 +191,30 @@ def test_user_forward_that_breaks_the_protocol_is_a_failed_step(tmp_path, capsys
     assert all(s["error"]["type"] == "NotRun" for s in report["steps"][index + 1:])
 
 
+LIN_OUT_IN = ("class Lin:\n    def __init__(self, w, b): self.w, self.b = w, b\n"
+              "    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp @ self.w.t() + self.b\n"
+              "        return self.out\n    def backward(self):\n        self.inp.g = self.out.g @ self.w\n"
+              "        self.w.g = self.out.g.t() @ self.inp\n        self.b.g = self.out.g.sum(0)\n")
+
+
+@pytest.mark.parametrize("source, index, words, unsaid", [
+    (LIN_OUT_IN, 0, ("was handed x (50, 784), w1 (784, 20), b1 (20,)", "w1 is (n_in, n_out), the lesson's layout",
+                     "nn.Linear's"), ()),
+    (LIN_OUT_IN.replace("@ self.w.t()", "@ self.w").replace("self.out.g.t() @ self.inp", "self.inp @ self.out.g")
+     .replace("self.out.g @ self.w\n", "self.out.g @ self.w.t()\n"),
+     5, ("was handed out.g (50, 1), l2 (50, 20), w2 (20, 1), b2 (1,)",), ("nn.Linear",)),
+    (LIN_OUT_IN.replace("@ self.w.t()", "@ self.w").replace("self.out.g @ self.w\n", "self.out.g / 0 @ undefined\n"),
+     5, ("NameError",), ("was handed",)),
+], ids=["nn.Linear's layout", "a backward's matmul", "not about shapes"])
+def test_an_error_about_shapes_says_what_the_step_was_handed(tmp_path, capsys, source, index, words, unsaid):
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50",
+                              "--hidden", "20")
+    error = report["steps"][index]["error"]
+    said = f"{error['type']}: {error['message']}"
+    assert code == 1 and report["first_mismatch"]["index"] == index
+    assert all(word in said for word in words) and not any(word in said for word in unsaid), said
+
+
 def test_a_gradient_that_is_not_a_tensor_is_a_mismatch(tmp_path, capsys):
     source = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
               "        return self.out\n    def backward(self):\n        self.inp.g = ((self.inp > 0) * self.out.g).tolist()\n")

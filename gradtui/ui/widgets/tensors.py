@@ -51,6 +51,7 @@ class TensorTable(Vertical):
             table.add_row(*cells(row, colors), key=name)
         if view.cursor is not None:
             table.move_cursor(row=view.cursor)
+        table.display = bool(view.rows) or not view.lines  # a step that raised before any tensor: its error alone
         hint.update(Text("\n").join(Text.assemble(*cells(line, colors)) for line in view.lines))
         hint.display = bool(view.lines)
         hint.set_class(view.failing, "-mismatch")
