@@ -168,8 +168,7 @@ def _where_wrong(d: torch.Tensor, absolute: torch.Tensor, comparison: Comparison
     count, total = int(wrong.sum()), wrong.numel()
     if count == 0:
         return None
-    if d.dim() == 2 and wrong.shape[0] > 1 and bool(torch.isfinite(d).all()) \
-            and bool(torch.allclose(d, d[:1].expand_as(d), rtol=1e-3, atol=0)):
+    if d.dim() == 2 and wrong.shape[0] > 1 and _rows_alike(d[:2]) and _rows_alike(d):
         return "the same error in every row: it does not depend on the sample (a bias? a sum over the batch?)"
     if count == total:
         return None
@@ -184,6 +183,12 @@ def _where_wrong(d: torch.Tensor, absolute: torch.Tensor, comparison: Comparison
         return (f"only row{'s' if n_rows > 1 else ''} {_ranges(rows)} differ{'' if n_rows > 1 else 's'} "
                 f"(in {n_cols} of {m} columns): a sample, not a feature")
     return None
+
+
+def _rows_alike(d: torch.Tensor) -> bool:
+    """Is every row of `d` its first, within 0.1%? (Tried on two rows first: on a 39-million-element
+    gradient, the whole test costs a third of a second.)"""
+    return bool(torch.isfinite(d).all()) and bool(torch.allclose(d, d[:1].expand_as(d), rtol=1e-3, atol=0))
 
 
 def _ranges(mask: torch.Tensor, most: int = 3) -> str:

@@ -9,8 +9,10 @@ axis, a mask inverted, a matmul's operands swapped. `variants()` yields every ex
 such edit away from the original, with the edit in words; the diagnosis evaluates them and
 names the one that reproduces the user's tensor.
 
-No torch import here: the nodes call tensor methods, so evaluating on tensors of the "meta"
-device gives every variant's shape without computing it.
+No torch import here: the nodes call tensor methods. `shape()` gives an expression's shape from
+its names' shapes alone, by torch's rules, so that a variant of another shape (an N×N broadcast
+among them) is never computed. (torch's "meta" device would do it too, but its first
+elementwise operation imports torch._dynamo: most of a second.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,32 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 Env = Mapping[str, object]  # a name of the formula -> a tensor or a number
+Shape = tuple[int, ...]
+Shapes = Mapping[str, Shape]  # a name of the formula -> its shape (a number's is ())
+
+
+class ShapeError(ValueError):
+    """The operands' shapes do not fit (torch would raise)."""
+
+
+def broadcast(*shapes: Shape) -> Shape:
+    """The shape of an elementwise operation on operands of these shapes."""
+    result: list[int] = []
+    for shape in shapes:
+        padded = [1] * (len(shape) - len(result)) + result
+        own = [1] * (len(padded) - len(shape)) + list(shape)
+        for i, (a, b) in enumerate(zip(padded, own)):
+            if a != b and 1 not in (a, b):
+                raise ShapeError(f"{shapes} do not broadcast")
+            padded[i] = b if a == 1 else a
+        result = padded
+    return tuple(result)
+
+
+def _axis(dim: int, ndim: int) -> int:
+    if not -ndim <= dim < max(ndim, 1):
+        raise ShapeError(f"no axis {dim} in {ndim} dimensions")
+    return dim % max(ndim, 1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +71,10 @@ class Expr:
         raise NotImplementedError
 
     def code(self) -> str:
+        raise NotImplementedError
+
+    def shape(self, shapes: Shapes) -> Shape:
+        """The value's shape, from the names' shapes (ShapeError: torch would raise)."""
         raise NotImplementedError
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
@@ -87,6 +119,9 @@ class Name(Expr):
     def eval(self, env: Env):
         return env[self.name]
 
+    def shape(self, shapes: Shapes) -> Shape:
+        return shapes[self.name]
+
     def code(self) -> str:
         return self.name
 
@@ -114,6 +149,9 @@ class Num(Expr):
     def eval(self, env: Env):
         return self.value
 
+    def shape(self, shapes: Shapes) -> Shape:
+        return ()
+
     def code(self) -> str:
         return f"{self.value:g}"
 
@@ -125,6 +163,9 @@ class Unary(Expr):
 
     def names(self) -> set[str]:
         return self.x.names()
+
+    def shape(self, shapes: Shapes) -> Shape:  # elementwise
+        return self.x.shape(shapes)
 
     def inner_variants(self, swaps: Swaps) -> Iterator[Variant]:
         for variant, words in self.x.variants(swaps):
@@ -152,6 +193,9 @@ class Said(Expr):
 
     def eval(self, env: Env):
         return self.expr.eval(env)
+
+    def shape(self, shapes: Shapes) -> Shape:
+        return self.expr.shape(shapes)
 
     def code(self) -> str:
         return self.expr.code()
@@ -194,6 +238,9 @@ class Sum(Expr):
 
     def names(self) -> set[str]:
         return set().union(*(term.expr.names() for term in self.terms))
+
+    def shape(self, shapes: Shapes) -> Shape:
+        return broadcast(*(term.expr.shape(shapes) for term in self.terms))
 
     def _with(self, terms: tuple[Term, ...]) -> Expr:
         if len(terms) == 1 and terms[0].sign > 0:
@@ -251,6 +298,9 @@ class Prod(Expr):
 
     def names(self) -> set[str]:
         return set().union(*(f.names() for f in self.num + self.den))
+
+    def shape(self, shapes: Shapes) -> Shape:
+        return broadcast(*(f.shape(shapes) for f in self.num + self.den))
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         # A confusion inside a factor (`var` for `std`) before the factor's own slips: where both give
@@ -329,6 +379,21 @@ class MatMul(Expr):
     def names(self) -> set[str]:
         return self.a.names() | self.b.names()
 
+    def shape(self, shapes: Shapes) -> Shape:
+        a, b = self.a.shape(shapes), self.b.shape(shapes)
+        if not a or not b:
+            raise ShapeError("@ of a scalar")
+        inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if inner_a != inner_b:
+            raise ShapeError(f"{a} @ {b}")
+        if len(a) == 1 and len(b) == 1:
+            return ()
+        if len(b) == 1:
+            return a[:-1]
+        if len(a) == 1:
+            return b[:-2] + b[-1:]
+        return broadcast(a[:-2], b[:-2]) + (a[-2], b[-1])
+
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         yield T(self), "transposed"
         yield MatMul(self.b, self.a), "with the operands of @ swapped"
@@ -344,6 +409,12 @@ class T(Unary):
 
     def eval(self, env: Env):
         return self.x.eval(env).t()
+
+    def shape(self, shapes: Shapes) -> Shape:
+        x = self.x.shape(shapes)
+        if len(x) > 2:
+            raise ShapeError(".t() of more than 2 dimensions")
+        return x[::-1]
 
     def code(self) -> str:
         return f"{self.x.wrapped(9)}.t()"
@@ -370,6 +441,16 @@ class Reduce(Unary):
         x = self.x.eval(env)
         reduce = getattr(x, self.op)
         return reduce() if self.dim is None else reduce(self.dim, keepdim=self.keepdim)
+
+    def shape(self, shapes: Shapes) -> Shape:
+        x = self.x.shape(shapes)
+        if self.dim is None:
+            return ()
+        if not x:
+            _axis(self.dim, 0)
+            return ()
+        axis = _axis(self.dim, len(x))
+        return x[:axis] + ((1,) if self.keepdim else ()) + x[axis + 1:]
 
     def code(self) -> str:
         args = "" if self.dim is None else f"{self.dim}{', keepdim=True' if self.keepdim else ''}"
@@ -447,6 +528,18 @@ class Method(Unary):
     def eval(self, env: Env):
         return getattr(self.x.eval(env), self.method)(self.arg)
 
+    def shape(self, shapes: Shapes) -> Shape:
+        x = self.x.shape(shapes)
+        if self.method == "unsqueeze":
+            axis = _axis(self.arg, len(x) + 1)
+            return x[:axis] + (1,) + x[axis:]
+        if self.method == "squeeze":
+            if not x:
+                return x
+            axis = _axis(self.arg, len(x))
+            return x[:axis] + x[axis + 1:] if x[axis] == 1 else x
+        raise ShapeError(f"no shape rule for .{self.method}()")
+
     def code(self) -> str:
         return f"{self.x.wrapped(9)}.{self.method}({self.arg})"
 
@@ -462,6 +555,13 @@ class Softmax(Unary):
     dim: int = 1
     max_dim: int = 1
     form: str = "softmax"  # softmax, log_softmax, or exp: not normalised
+
+    def shape(self, shapes: Shapes) -> Shape:
+        x = self.x.shape(shapes)
+        if self.form != "over every axis":
+            _axis(self.max_dim, len(x))
+            _axis(self.dim, len(x))
+        return x
 
     def eval(self, env: Env):
         x = self.x.eval(env)

@@ -23,7 +23,7 @@ import torch
 
 from gradtui.compare import close
 from gradtui.formatting import shape_in_words
-from gradtui.formula import Expr, Formula
+from gradtui.formula import Expr, Formula, ShapeError
 from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
 
@@ -275,15 +275,15 @@ def _right_formula(e: Evidence, title: str, formula: Formula, search: _SlipSearc
 
 class _SlipSearch:
     """A family's formula and its one-edit variants, evaluated on the layer's tensors in the user's
-    dtype (float32 for half precision); each variant's shape first found on the meta device, so that
-    one of another shape (an N×N broadcast among them) is never computed."""
+    dtype (float32 for half precision); each variant's shape found first from the tensors' shapes
+    (Expr.shape), so that one of another shape (an N×N broadcast among them) is never computed."""
 
     def __init__(self, e: Evidence, formula: Formula, family: Family):
         self.e, self.formula, self.family = e, formula, family
         dtype = torch.promote_types(e.value.dtype, torch.float32)
         env = formula_env(e.context.kind, e.context.tensors, **dict(family.env))
         self.env = {name: _as(value, dtype) for name, value in env.items()}
-        self.meta = _meta(self.env)
+        self.shapes = _shapes(self.env)
         self.right = self.evaluate(formula.expr, tuple(e.ref_stats.shape)) if self._has_names(formula.expr) else None
 
     def _has_names(self, expr: Expr) -> bool:
@@ -291,15 +291,15 @@ class _SlipSearch:
 
     def evaluate(self, expr: Expr, shape: tuple[int, ...], replaced: dict | None = None) -> torch.Tensor | None:
         """The expression's value, or None where it is of another shape or cannot be computed."""
-        env, meta = self.env, self.meta
+        env, shapes = self.env, self.shapes
         if replaced:
             env = env | {name: _as(value, self.env["inp"].dtype) for name, value in replaced.items()}
-            meta = _meta(env)
+            shapes = _shapes(env)
         try:
-            if tuple(expr.eval(meta).shape) != shape:
+            if expr.shape(shapes) != shape:
                 return None
             value = expr.eval(env)
-        except (RuntimeError, IndexError, TypeError, AttributeError, KeyError, ValueError):
+        except (ShapeError, RuntimeError, IndexError, TypeError, AttributeError, KeyError, ValueError):
             return None
         return value if isinstance(value, torch.Tensor) else None
 
@@ -313,8 +313,8 @@ class _SlipSearch:
         return None
 
 
-def _meta(env: dict) -> dict:
-    return {name: value.to("meta") if isinstance(value, torch.Tensor) else value for name, value in env.items()}
+def _shapes(env: dict) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(value.shape) if isinstance(value, torch.Tensor) else () for name, value in env.items()}
 
 
 def _as(value, dtype: torch.dtype):

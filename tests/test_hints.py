@@ -418,3 +418,28 @@ def test_a_scalar_is_called_a_multiple_only_of_a_named_factor():
     loss = torch.tensor(0.7)
     assert "scaled by" not in hint(loss * 1.45, loss, direction="forward", kind="mse")
     assert "N (the batch size)" in hint(loss * 8, loss, direction="forward", kind="mse")
+
+
+def test_an_expressions_shape_is_the_shape_torch_gives_it():
+    """Expr.shape stands in for running a variant (an N×N one would be computed): for every variant of
+    every formula, on tensors of a batch unlike any width, the shape torch gives, or raises where torch
+    raises."""
+    from gradtui.formula import ShapeError
+
+    checked = 0
+    for kind, entry in KINDS.items():
+        tensors = layer_tensors(kind)
+        for family in entry.families:
+            env = formula_env(kind, tensors, **dict(family.env))
+            shapes = {name: tuple(v.shape) if isinstance(v, torch.Tensor) else () for name, v in env.items()}
+            for formula in family.grads.values():
+                for variant, words in [(formula.expr, "right"), *formula.variants()]:
+                    try:
+                        value = variant.eval(env)
+                    except (RuntimeError, IndexError):
+                        with pytest.raises(ShapeError):
+                            variant.shape(shapes)
+                        continue
+                    assert variant.shape(shapes) == tuple(torch.as_tensor(value).shape), (kind, words)
+                    checked += 1
+    assert checked > 300

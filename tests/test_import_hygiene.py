@@ -1,8 +1,11 @@
-"""The engine is a plain library: nothing outside gradtui/ui/ and cli.py imports Textual."""
+"""The engine is a plain library: nothing outside gradtui/ui/ and cli.py imports Textual, and
+nothing imports more of torch than it uses."""
 
 import pkgutil
 import subprocess
 import sys
+
+from conftest import SAMPLES
 
 import gradtui
 
@@ -56,3 +59,16 @@ def test_the_engine_has_no_import_cycle():
         return any(dep == target or (dep not in seen and reaches(dep, target, seen | {dep})) for dep in graph[start])
 
     assert not [name for name in graph if reaches(name, name, {name})]
+
+
+def test_a_diagnosis_imports_no_compiler():
+    """Naming a slip finds each variant's shape without torch's meta device, whose first elementwise
+    operation imports torch._dynamo (most of a second, on the first mismatch of every run)."""
+    code = ("import sys\nfrom gradtui.config import RunConfig\nfrom gradtui.session import DebugSession\n"
+            f"session = DebugSession(RunConfig(batch=64, net=('lin', 'tanh', 'lin', 'mse'), "
+            f"layers={str(SAMPLES / 'tanh_plus.py')!r}))\n"
+            "report = session.run_to_mismatch()\n"
+            "assert 'Tanh' in report.failing_tensor.hint, report.failing_tensor.hint\n"
+            "assert 'torch._dynamo' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
