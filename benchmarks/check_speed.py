@@ -2,7 +2,8 @@
 autograd forward and backward of the same network, at the default size; and the float64 replay
 that a matching check adds (the same layers in float64 on the first 256 rows); and the finite
 differences that judge a layer whose forward autograd cannot follow, for lin1, the widest layer
-(16 sampled elements of each of x.g, w1.g, b1.g, on the first 256 rows).
+(16 sampled elements of each of x.g, w1.g, b1.g, on the first 256 rows). And a session with
+a slip (samples/relu_mask.py): what its diagnosis costs, the hint and where it differs.
 
     python benchmarks/check_speed.py [--batch N] [--runs R]
 
@@ -22,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -85,6 +87,9 @@ print(seconds)
 IN_PROCESS = {"ahead": "from gradtui.ui.session_process import InProcess\nahead = InProcess(config)", "wait": ""}
 IN_THREAD = {"ahead": "from gradtui.ui.ahead import InThread\nahead = InThread(config)",
              "wait": "ahead.wait()  # the replay's user code captures stdout while it runs"}
+
+
+SLIP = Path(__file__).resolve().parent.parent / "samples" / "relu_mask.py"
 
 
 def cold_seconds(code: str) -> float:
@@ -155,6 +160,15 @@ def main() -> None:
     print(f"replays, 256 rows         {replay_s * 1000:7.1f} ms  (float64; then with the zero biases moved)")
     print(f"replay / session         {replay_s / session_s:8.3f}  (target <= 0.10)")
     print(f"finite differences, lin1  {fd_s * 1000:7.1f} ms")
+    slip = DebugSession(RunConfig(device="cpu", batch=args.batch, layers=SLIP))
+
+    def forget_slip():
+        slip._reference = None
+        slip.reset()
+
+    slips, corrects = timed_rounds([(slip.run_to_end, forget_slip), (whole_session, forget_session)], args.runs)
+    print(f"a session with a slip     {statistics.median(slips) * 1000:7.1f} ms  ({SLIP.name}: its diagnosis, the hint "
+          f"and where it differs, {statistics.median(s - c for s, c in zip(slips, corrects)) * 1000:.1f} ms more)")
     imports, app, threaded = cold_starts([COLD_IMPORT, COLD_APP.format(batch=args.batch, **IN_PROCESS),
                                           COLD_APP.format(batch=args.batch, **IN_THREAD)], max(3, args.runs // 2))
     budgets = [3 * autograd_s + seconds for seconds in imports]

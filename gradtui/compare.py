@@ -154,7 +154,7 @@ def placed(value, ref, comparison: Comparison) -> Comparison:
     if value.dim() not in (1, 2) or not value.numel():  # no layout to draw
         return comparison
     dtype = torch.promote_types(torch.promote_types(value.dtype, ref.dtype), torch.float32)
-    d = (value.detach().to(dtype) - ref.detach().to(dtype)).nan_to_num(nan=math.inf)
+    d = torch.sub(value.detach().to(dtype), ref.detach().to(dtype)).nan_to_num_(nan=math.inf)
     absolute = d.abs()
     return replace(comparison, where=_where_wrong(d, absolute, comparison), map=difference_map(absolute))
 
@@ -165,7 +165,7 @@ def _where_wrong(d: torch.Tensor, absolute: torch.Tensor, comparison: Comparison
     on the sample), a few columns (features), a few rows (samples), a few elements. None when it
     differs everywhere with no such shape."""
     wrong = absolute > tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
-    count, total = int(wrong.sum()), wrong.numel()
+    count, total = int(torch.count_nonzero(wrong)), wrong.numel()
     if count == 0:
         return None
     if d.dim() == 2 and wrong.shape[0] > 1 and _rows_alike(d[:2]) and _rows_alike(d):
@@ -175,7 +175,7 @@ def _where_wrong(d: torch.Tensor, absolute: torch.Tensor, comparison: Comparison
     if d.dim() == 1:
         return f"only elements {_ranges(wrong)} differ ({count} of {total})"
     (n, m), rows, cols = wrong.shape, wrong.any(1), wrong.any(0)
-    n_rows, n_cols = int(rows.sum()), int(cols.sum())
+    n_rows, n_cols = int(torch.count_nonzero(rows)), int(torch.count_nonzero(cols))
     if n_cols < m and n_cols / m <= n_rows / n:
         return (f"only column{'s' if n_cols > 1 else ''} {_ranges(cols)} differ{'' if n_cols > 1 else 's'} "
                 f"(in {n_rows} of {n} rows): a feature, not a sample")

@@ -69,3 +69,15 @@ def test_the_difference_map_keeps_one_wrong_element_and_draws_shapes_apart():
     assert apart.cells == () and apart.shape == (1, 50) and apart.ref_shape == (50, 1)
     assert "b2.g: yours 1×50" in map_lines(apart, "b2.g", "autograd", 40)[0]
     assert drawn(torch.tensor(1.0), torch.tensor(2.0)) is None  # a scalar has no layout
+
+
+@pytest.mark.parametrize("shape", [(1000, 50), (7, 3), (5, 130), (3, 64), (1, 50), (64, 1), (101, 65), (9,), (200,)])
+def test_the_difference_map_pools_as_adaptive_max_pooling_does(shape):
+    """Its windows are adaptive pooling's (uneven and overlapping where the sizes do not divide)."""
+    from gradtui.stats import MAP_COLUMNS, MAP_ROWS, difference_map
+
+    absolute = torch.rand(shape, generator=torch.Generator().manual_seed(len(shape)))
+    absolute.view(-1)[3] = math.inf  # NaN is drawn as ∞
+    grid = absolute.reshape(1, 1, *(shape if len(shape) == 2 else (1, shape[0])))
+    expected = torch.nn.functional.adaptive_max_pool2d(grid, (min(MAP_ROWS, grid.shape[2]), min(MAP_COLUMNS, grid.shape[3])))
+    assert difference_map(absolute).cells == tuple(tuple(row) for row in expected[0, 0].tolist())
