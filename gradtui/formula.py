@@ -269,6 +269,19 @@ class Sum(Expr):
             for variant, words in term.expr.variants(swaps):
                 yield self._with(before + (replace(term, expr=variant),) + after), words
         yield from self.confusions
+        yield from self._operator_swaps()
+
+    def _operator_swaps(self) -> Iterator[Variant]:
+        """`a * b` or `a / b` where `a - b` belongs (what is left of the operator taken whole, as
+        Python reads `a - b + c` from the left), or `b` alone: the operator mistyped or its left side lost."""
+        for i in range(1, len(self.terms)):
+            left, right, rest = self._with(self.terms[:i]), self.terms[i].expr, self.terms[i + 1:]
+            written = "-" if self.terms[i].sign < 0 else "+"
+            for combined, symbol in ((Prod((left, right)), "*"), (Prod((left,), (right,)), "/")):
+                yield self._with((Term(1, combined), *rest)), f"with `{symbol}` where `{written}` belongs"
+            yield self._with((Term(1, right), *rest)), (f"with `{self._with(self.terms[i:]).code()}` where "
+                                                        f"`{self._with(self.terms[:i + 1]).code()}` belongs (the "
+                                                        f"left side of `{written}` lost, its sign with it)")
 
 
 @dataclass(frozen=True)
@@ -327,6 +340,20 @@ class Prod(Expr):
             yield self._with(self.num + (factor,), rest), _off(factor, f"multiplied by {_said(factor)} where it divides")
 
         yield from self._without_parentheses()
+        yield from self._operator_swaps()
+
+    def _operator_swaps(self) -> Iterator[Variant]:
+        """`a + b` or `a - b` (either way round) where `a * b` or `a / b` belongs: the operator
+        mistyped; what follows it in the product applies to the result, as Python reads `a * b / c`."""
+        splits = [(self._with(self.num[:k], ()), self.num[k], self.num[k + 1:], self.den, "*")
+                  for k in range(1, len(self.num))]
+        if self.num and self.den:
+            splits.append((self._with(self.num, ()), self._with(self.den, ()), (), (), "/"))
+        for left, right, rest_num, rest_den, written in splits:
+            for combined, symbol in ((Sum((Term(1, left), Term(1, right))), "+"),
+                                     (Sum((Term(1, left), Term(-1, right))), "-"),
+                                     (Sum((Term(1, right), Term(-1, left))), "-")):
+                yield self._with((combined, *rest_num), rest_den), f"with `{symbol}` where `{written}` belongs"
 
     def _without_parentheses(self) -> Iterator[Variant]:
         """`1 - out**2 * out.g` for `(1 - out**2) * out.g`: a sum's parentheses left out, so that the
@@ -401,6 +428,10 @@ class MatMul(Expr):
             yield MatMul(variant, self.b), words
         for variant, words in self.b.variants(swaps):
             yield MatMul(self.a, variant), words
+        yield Prod((self.a, self.b)), "with `*` (elementwise) where `@` (a matrix product) belongs"
+        yield Sum((Term(1, self.a), Term(1, self.b))), "with `+` where `@` belongs"
+        yield Sum((Term(1, self.a), Term(-1, self.b))), "with `-` where `@` belongs"
+        yield Prod((self.a,), (self.b,)), "with `/` where `@` belongs"
 
 
 @dataclass(frozen=True)
@@ -487,7 +518,8 @@ class Mask(Unary):
 
     def eval(self, env: Env):
         x = self.x.eval(env)
-        return {">": x.__gt__, "<": x.__lt__, ">=": x.__ge__, "<=": x.__le__}[self.op](0)
+        mask = {">": x.__gt__, "<": x.__lt__, ">=": x.__ge__, "<=": x.__le__}[self.op](0)
+        return mask.to(x.dtype)  # a number, as the user's `(inp > 0).float()` is: `mask - out.g` runs
 
     def code(self) -> str:
         return f"({self.x.wrapped(9)} {self.op} 0)"
@@ -515,6 +547,13 @@ class Pow(Unary):
 
     def dropped(self) -> str:
         return f"without the power {self.power} of `{self.x.code()}`"
+
+    def variants(self, swaps: Swaps) -> Iterator[Variant]:
+        yield from super().variants(swaps)
+        power = Num(self.power)
+        for swapped, symbol in ((Prod((self.x, power)), "*"), (Prod((self.x,), (power,)), "/"),
+                                (Sum((Term(1, self.x), Term(1, power))), "+"), (Sum((Term(1, self.x), Term(-1, power))), "-")):
+            yield swapped, f"with `{symbol} {self.power:g}` where `**{self.power:g}` belongs"
 
 
 @dataclass(frozen=True)

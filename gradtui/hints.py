@@ -355,6 +355,64 @@ def batchnorm_constant_statistics(e: Evidence) -> str | None:
             "inp.g = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * std), dxhat = out.g * gamma")
 
 
+def batchnorm_terms(e: Evidence) -> str | None:
+    """Batch norm's input gradient wrong in its terms over the batch only, however the slip is
+    written (in steps, dvar and dmean): in every feature, the difference from autograd's is a
+    constant (the mean term's place) and a multiple of xhat (the variance term's), and the term
+    that varies with each row, N * dxhat, is right."""
+    kind = KINDS[e.context.kind] if e.context.kind == "batchnorm" else None
+    if (kind is None or e.context.role != "inp" or e.context.direction != "backward" or e.value.dim() != 2
+            or e.stats.shape != e.ref_stats.shape or e.value.shape[0] < 3 or not e.stats.finite or not e.ref_stats.finite):
+        return None
+    search = _family_search(e, kind)
+    if search is None or search.right is None or "xhat" not in search.env or "dxhat" not in search.env:
+        return None
+    env = {name: value.double() if isinstance(value, torch.Tensor) else value for name, value in search.env.items()}
+    xhat, dxhat, std, n = env["xhat"], env["dxhat"], env["std"], env["N"]
+    r = e.value.detach().double() - e.ref.detach().double()
+    shift = r.mean(0)  # xhat's columns sum to 0: the two fits are apart
+    along = (r * xhat).sum(0) / (xhat * xhat).sum(0).clamp_min(1e-300)
+    if not e.close((e.value.detach().double() - shift - along * xhat).to(e.ref.dtype)):
+        return None
+    size = float(r.norm())
+    mean_off = math.sqrt(n) * float(shift.norm()) > 1e-3 * size
+    variance_off = float((along * xhat).norm()) > 1e-3 * size
+    formula = kind.families[0].grads["inp"] if search.family is kind.families[0] else search.formula
+    fix = f"fix: {formula.code()}{formula.where()}"
+    bessel = n / (n - 1) if search.family is not kind.families[0] else 1.0
+    if mean_off and variance_off:
+        return (f"{e.name} differs from {e.against} by a constant plus a multiple of xhat in each feature: BatchNorm's "
+                "input gradient has both terms over the batch wrong, the mean term `- dxhat.sum(0)` and the variance "
+                "term `- xhat * (dxhat * xhat).sum(0)`, and its first term, N * dxhat, right (written in steps: the "
+                f"gradient of the variance, dvar, which the mean's uses too); {fix}")
+    right = (-dxhat.sum(0) if mean_off else -bessel * (dxhat * xhat).sum(0)) / (n * std)
+    factor = _common_factor((right + (shift if mean_off else along)) / right.where(right.abs() > 0, math.nan), n)
+    if mean_off:
+        return (f"{e.name} differs from {e.against} by a constant in each feature (the same in every row): "
+                f"BatchNorm's input gradient has its mean term `- dxhat.sum(0)` wrong{factor}, the rest right (written "
+                "in steps: dmean, the gradient of the batch mean; or a constant in what should vary with the row, such "
+                f"as x - mean); {fix}")
+    return (f"{e.name} differs from {e.against} by a multiple of xhat in each feature: BatchNorm's input gradient "
+            f"has its variance term `- xhat * (dxhat * xhat).sum(0)` wrong{factor}, the rest right (written in steps: "
+            f"dvar, the gradient of the batch variance); {fix}")
+
+
+def _common_factor(ratios: torch.Tensor, n: int) -> str:
+    """" (2 × what it should be)" for per-feature ratios that are one number; what else they say otherwise."""
+    known = ratios[torch.isfinite(ratios)]
+    if not known.numel():
+        return ""
+    low, high, middle = float(known.min()), float(known.max()), float(known.median())
+    if high - low > 1e-3 * max(abs(low), abs(high)):
+        return " (by a factor that differs between features)"
+    if abs(middle) < 1e-6:
+        return " (missing: it is zero)"
+    if abs(middle - 1) < 1e-3:
+        return f" (slightly: {middle:.6g} × what it should be)"
+    words = factor_in_words(abs(middle), n)
+    return f" ({'minus ' if middle < 0 else ''}{words or f'{abs(middle):.4g}'} × what it should be)"
+
+
 def batchnorm_bessel(e: Evidence) -> str | None:
     """A batch norm forward that normalises with the unbiased variance (÷ n−1)."""
     inp, gamma, beta = e.tensor("inp"), e.tensor("gamma"), e.tensor("beta")
@@ -537,7 +595,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # one edit away from the layer's correct backward, or the right values in another shape
     derived_slip, reshaped,
     # two edits, named; forward deviations
-    batchnorm_constant_statistics, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
+    batchnorm_constant_statistics, batchnorm_terms, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
     # shapes in words
     missing_trailing_dim, transposed, extra_batch_dim, other_shape,
     # a constant factor of the whole tensor, or none at all

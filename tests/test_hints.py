@@ -328,6 +328,16 @@ def batchnorm_inp_grad(constant_statistics: bool):
     return value, right, {"kind": "batchnorm", "direction": "backward", "batch": N, "tensors": t, "role": "inp"}
 
 
+def batchnorm_terms_off(scale: float):
+    """Batch norm's input gradient with its variance term `scale` × what it should be (no one edit gives 1.7)."""
+    t = layer_tensors("batchnorm")
+    env = formula_env("batchnorm", t)
+    right = KINDS["batchnorm"].families[0].grads["inp"].expr.eval(env)
+    variance = -env["xhat"] * (env["dxhat"] * env["xhat"]).sum(0) / (N * env["std"])
+    value = right + (scale - 1) * variance if scale else right + 0.1 * right.std() * seeded(*right.shape)
+    return value, right, {"kind": "batchnorm", "direction": "backward", "batch": N, "tensors": t, "role": "inp"}
+
+
 def mse_forward(broadcast: bool):
     out, targ = seeded(8, 1), seeded(8, seed=4)
     value = (out - targ).pow(2).mean() if broadcast else (out.squeeze(-1) - targ).pow(2).mean() + 1
@@ -373,6 +383,8 @@ PATTERN_CASES = {
     hints.reshaped: (lambda: evidence(R.reshape(1, 8, 3), R), lambda: evidence(R.reshape(1, 8, 3) + 1, R)),
     hints.batchnorm_constant_statistics: (lambda: evidence(*batchnorm_inp_grad(True)[:2], **batchnorm_inp_grad(True)[2]),
                                           lambda: evidence(*batchnorm_inp_grad(False)[:2], **batchnorm_inp_grad(False)[2])),
+    hints.batchnorm_terms: (lambda: evidence(*batchnorm_terms_off(1.7)[:2], **batchnorm_terms_off(1.7)[2]),
+                            lambda: evidence(*batchnorm_terms_off(0)[:2], **batchnorm_terms_off(0)[2])),
     hints.batchnorm_bessel: (lambda: evidence(batchnorm_forward(True)[0], batchnorm_forward(False)[0],
                                               **batchnorm_forward(True)[1]),
                              lambda: evidence(batchnorm_forward(False)[0] + 1, batchnorm_forward(False)[0],
@@ -443,3 +455,22 @@ def test_an_expressions_shape_is_the_shape_torch_gives_it():
                     assert variant.shape(shapes) == tuple(torch.as_tensor(value).shape), (kind, words)
                     checked += 1
     assert checked > 300
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda right, mean, variance: right + 0.7 * variance, "variance term `- xhat * (dxhat * xhat).sum(0)` wrong (1.7 ×"),
+    (lambda right, mean, variance: right + 2 * mean, "mean term `- dxhat.sum(0)` wrong (3 ×"),
+    (lambda right, mean, variance: right + mean * torch.linspace(0.5, 2, mean.shape[1]),
+     "mean term `- dxhat.sum(0)` wrong (by a factor that differs between features)"),
+    (lambda right, mean, variance: right + 0.3 * mean - 0.6 * variance, "both terms over the batch wrong"),
+])
+def test_batch_norm_slips_in_its_terms_over_the_batch_are_placed_in_them(edit, words):
+    """However a slip in dvar or dmean is written (one node of the graph at a time), the difference it
+    makes is a per-feature constant and multiple of xhat: the term is named, and its factor when it has one."""
+    t = layer_tensors("batchnorm")
+    env = formula_env("batchnorm", t)
+    right = KINDS["batchnorm"].families[0].grads["inp"].expr.eval(env)
+    mean = -env["dxhat"].sum(0).expand_as(right) / (N * env["std"])
+    variance = -env["xhat"] * (env["dxhat"] * env["xhat"]).sum(0) / (N * env["std"])
+    said = hint(edit(right, mean, variance), right, kind="batchnorm", batch=N, tensors=t, role="inp")
+    assert words in said and "fix: inp.g = (N * dxhat - dxhat.sum(0)" in said, said
