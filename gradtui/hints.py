@@ -355,6 +355,38 @@ def batchnorm_constant_statistics(e: Evidence) -> str | None:
             "inp.g = (N * dxhat - dxhat.sum(0) - xhat * (dxhat * xhat).sum(0)) / (N * std), dxhat = out.g * gamma")
 
 
+@dataclass(frozen=True)
+class _TermFit:
+    """A difference from the reference, in each slice, as a·u + b·v: the slip is in the terms u and v stand for."""
+
+    a: torch.Tensor  # per slice (kept as a dimension of size 1)
+    b: torch.Tensor
+    a_off: bool  # does a·u count in the difference (more than a thousandth of it)?
+    b_off: bool
+
+
+def _fit_terms(e: Evidence, u: torch.Tensor, v: torch.Tensor, dim: int) -> _TermFit | None:
+    """The least-squares a, b per slice along `dim` (a feature: dim 0; a row: dim 1) such that the
+    user's tensor minus a·u + b·v is the reference within the verdict's tolerance; None when none is."""
+    value, ref = e.value.detach().double(), e.ref.detach().double()
+    scale = float((value * ref).sum() / (ref * ref).sum().clamp_min(1e-300))
+    if e.is_(e.ref * scale):  # the whole tensor a multiple of the reference: constant_scale's to say
+        return None
+    r = value - ref
+    u, v = u.double().expand_as(r), v.double().expand_as(r)
+    uu, uv, vv = (u * u).sum(dim, keepdim=True), (u * v).sum(dim, keepdim=True), (v * v).sum(dim, keepdim=True)
+    ur, vr = (u * r).sum(dim, keepdim=True), (v * r).sum(dim, keepdim=True)
+    det = uu * vv - uv * uv
+    apart = det > 1e-9 * uu * vv  # u and v not one direction in this slice: both coefficients known
+    safe = det.where(apart, 1.0)
+    a = ((ur * vv - vr * uv) / safe).where(apart, ur / uu.clamp_min(1e-300))
+    b = ((vr * uu - ur * uv) / safe).where(apart, 0.0)
+    if not e.close((value - a * u - b * v).to(e.ref.dtype)):
+        return None
+    size = float(r.norm())
+    return _TermFit(a, b, float((a * u).norm()) > 1e-3 * size, float((b * v).norm()) > 1e-3 * size)
+
+
 def batchnorm_terms(e: Evidence) -> str | None:
     """Batch norm's input gradient wrong in its terms over the batch only, however the slip is
     written (in steps, dvar and dmean): in every feature, the difference from autograd's is a
@@ -369,32 +401,32 @@ def batchnorm_terms(e: Evidence) -> str | None:
         return None
     env = {name: value.double() if isinstance(value, torch.Tensor) else value for name, value in search.env.items()}
     xhat, dxhat, std, n = env["xhat"], env["dxhat"], env["std"], env["N"]
-    r = e.value.detach().double() - e.ref.detach().double()
-    shift = r.mean(0)  # xhat's columns sum to 0: the two fits are apart
-    along = (r * xhat).sum(0) / (xhat * xhat).sum(0).clamp_min(1e-300)
-    if not e.close((e.value.detach().double() - shift - along * xhat).to(e.ref.dtype)):
+    fit = _fit_terms(e, torch.ones_like(std), xhat, 0)
+    if fit is None:
         return None
-    size = float(r.norm())
-    mean_off = math.sqrt(n) * float(shift.norm()) > 1e-3 * size
-    variance_off = float((along * xhat).norm()) > 1e-3 * size
-    formula = kind.families[0].grads["inp"] if search.family is kind.families[0] else search.formula
-    fix = f"fix: {formula.code()}{formula.where()}"
-    bessel = n / (n - 1) if search.family is not kind.families[0] else 1.0
-    if mean_off and variance_off:
+    fix = f"fix: {search.formula.code()}{search.formula.where()}"
+    if fit.a_off and fit.b_off:
         return (f"{e.name} differs from {e.against} by a constant plus a multiple of xhat in each feature: BatchNorm's "
                 "input gradient has both terms over the batch wrong, the mean term `- dxhat.sum(0)` and the variance "
                 "term `- xhat * (dxhat * xhat).sum(0)`, and its first term, N * dxhat, right (written in steps: the "
                 f"gradient of the variance, dvar, which the mean's uses too); {fix}")
-    right = (-dxhat.sum(0) if mean_off else -bessel * (dxhat * xhat).sum(0)) / (n * std)
-    factor = _common_factor((right + (shift if mean_off else along)) / right.where(right.abs() > 0, math.nan), n)
-    if mean_off:
+    bessel = n / (n - 1) if search.family is not kind.families[0] else 1.0
+    if fit.a_off:
+        factor = _term_factor(-dxhat.sum(0) / (n * std), fit.a, n)
         return (f"{e.name} differs from {e.against} by a constant in each feature (the same in every row): "
                 f"BatchNorm's input gradient has its mean term `- dxhat.sum(0)` wrong{factor}, the rest right (written "
                 "in steps: dmean, the gradient of the batch mean; or a constant in what should vary with the row, such "
                 f"as x - mean); {fix}")
+    factor = _term_factor(-bessel * (dxhat * xhat).sum(0) / (n * std), fit.b, n)
     return (f"{e.name} differs from {e.against} by a multiple of xhat in each feature: BatchNorm's input gradient "
             f"has its variance term `- xhat * (dxhat * xhat).sum(0)` wrong{factor}, the rest right (written in steps: "
             f"dvar, the gradient of the batch variance); {fix}")
+
+
+def _term_factor(right: torch.Tensor, added: torch.Tensor, n: int) -> str:
+    """What a term is, per slice, against what it should be (`right` its coefficient, `added` the user's extra)."""
+    right = right.reshape(added.shape)
+    return _common_factor((right + added) / right.where(right.abs() > 0, math.nan), n)
 
 
 def _common_factor(ratios: torch.Tensor, n: int) -> str:
@@ -594,7 +626,7 @@ PATTERNS: tuple[Pattern, ...] = (
     loss_not_scalar, nxn_broadcast, aliased_input, relu_at_kink,
     # one edit away from the layer's correct backward, or the right values in another shape
     derived_slip, reshaped,
-    # two edits, named; forward deviations
+    # two edits, named; a term wrong however it is written; forward deviations
     batchnorm_constant_statistics, batchnorm_terms, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
     # shapes in words
     missing_trailing_dim, transposed, extra_batch_dim, other_shape,
