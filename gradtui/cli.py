@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape
@@ -40,6 +41,11 @@ from gradtui.report import (
     tensor_row,
     verdict,
 )
+
+if TYPE_CHECKING:  # torch-free at import: the app's command runs from here
+    from gradtui.findings import StepReport
+    from gradtui.replay import Replay
+    from gradtui.session import DebugSession
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Options of every command that bench has no use for: refused, never silently ignored.
@@ -248,11 +254,11 @@ def _text(*cells: Cell) -> Text:
     return Text.assemble(*((cell.text, RICH_STYLE[cell.style]) for cell in cells))
 
 
-def print_check(session, out: Console, replay=None) -> None:
+def print_check(session: DebugSession, out: Console, replay: Replay | None = None) -> None:
     out.print(check_view(session, replay))
 
 
-def check_view(session, replay=None) -> Group:
+def check_view(session: DebugSession, replay: Replay | None = None) -> Group:
     """What `gradtui check` prints, as one Rich renderable (the Python API's report renders it too)."""
     rtol, atol = session.tolerance
     title = Text.assemble(("gradtui check ", "bold"), session.network.describe(),
@@ -265,7 +271,7 @@ def check_view(session, replay=None) -> Group:
     return Group(*parts)
 
 
-def step_view(report) -> Group:
+def step_view(report: StepReport) -> Group:
     """A step's tensors as a table, then its hints, notes and error, each on a line of its own."""
     table = Table(title=_text(*step_title(report)), title_justify="left", box=None, pad_edge=False, header_style="dim",
                   show_header=bool(report.tensors))  # a step that raised before setting anything: no empty header

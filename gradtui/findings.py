@@ -170,3 +170,15 @@ def first_nonfinite(reports: list[StepReport]) -> Location | None:
             if tensor.stats is not None and not tensor.stats.finite:
                 return Location(report.step.index, report.step.layer, tensor.name)
     return None
+
+
+@dataclass(frozen=True)
+class ReplayVerdict:
+    """What the float64 replay of a matching pass found (gradtui.replay), as the app receives it."""
+
+    rows: int
+    mismatch: Location | None
+    hint: str | None
+    note: str | None
+    seen_only: str  # "seen in float64 only", "seen only with b1 off 0"
+    briefly: str  # the same, for the pipeline panel

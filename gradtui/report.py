@@ -19,7 +19,7 @@ from gradtui.formatting import number, seconds, shape, short_path, size
 if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
     from gradtui.bench.results import Roofline, VersionResult
     from gradtui.bench.runner import BenchRunner
-    from gradtui.findings import Comparison, Location, StepReport
+    from gradtui.findings import Comparison, Location, ReplayVerdict, StepReport
     from gradtui.replay import Replay
     from gradtui.running import StepError
     from gradtui.session import DebugSession
@@ -108,9 +108,9 @@ def output_lines(output: str) -> list[tuple[Cell, ...]]:
     return shown
 
 
-def pass_summary(reports: list[StepReport], replay=None) -> list[tuple[Cell, ...]]:
+def pass_summary(reports: list[StepReport], replay: ReplayVerdict | None = None) -> list[tuple[Cell, ...]]:
     """The whole pass in a few short lines (a narrow panel's): where it first fails, in the run or in
-    its float64 replay (`replay`: rows, mismatch, note), and where the forward first deviates."""
+    its float64 replay, and where the forward first deviates."""
     failing = next((r for r in reports if not r.ok), None)
     deviating = next((r for r in reports if r.deviating_tensor is not None), None)
     if failing is None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from gradtui.config import InputError, RunConfig
-from gradtui.findings import Histogram, Location, StepReport
+from gradtui.findings import Histogram, ReplayVerdict, StepReport
 from gradtui.steps import LayerSpec, Shape, Step
 
 if TYPE_CHECKING:
@@ -50,18 +50,6 @@ class Frame:
     report: StepReport
     loss: float | None  # the loss once this step has run
     histograms: dict[str, Histogram | None]  # by tensor name
-
-
-@dataclass(frozen=True)
-class ReplayVerdict:
-    """What the float64 replay found (see gradtui.replay)."""
-
-    rows: int
-    mismatch: Location | None
-    hint: str | None
-    note: str | None
-    seen_only: str  # "seen in float64 only", "seen only with b1 off 0"
-    briefly: str  # the same, for the pipeline panel
 
 
 @dataclass(frozen=True)
