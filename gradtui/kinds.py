@@ -118,6 +118,11 @@ _STEP_BY_STEP = (
 )
 _INP = Name("inp")
 _NOT_NORMALISED = (Prod((_INP,), (Name("std"),)), Sum((Term(1, _INP), Term(-1, Reduce(_INP, 0, op="mean")))))
+_GAMMA = Name("gamma")
+# dxhat = out.g * gamma with its operator mistyped (in steps, the line of dbnraw or dx_norm): every
+# term of the input gradient carries it
+_DXHAT_MISTYPED = (Sum((Term(1, OUT_G), Term(1, _GAMMA))), Sum((Term(1, OUT_G), Term(-1, _GAMMA))),
+                   Sum((Term(1, _GAMMA), Term(-1, OUT_G))), Prod((OUT_G,), (_GAMMA,)), Prod((_GAMMA,), (OUT_G,)))
 
 
 def _batchnorm(bessel: bool) -> dict[str, Formula]:
@@ -134,7 +139,7 @@ def _batchnorm(bessel: bool) -> dict[str, Formula]:
             "inp.g",
             Prod((Sum((Term(1, Prod((N, _DXHAT))), Term(-1, Reduce(_DXHAT, 0), "the mean term"),
                        Term(-1, variance, "the variance term")), scalings),), (N, Name("std"))),
-            Swaps({"xhat": ("inp", *_NOT_NORMALISED), "dxhat": ("out.g", Prod((Name("out"), Name("gamma")))),
+            Swaps({"xhat": ("inp", *_NOT_NORMALISED), "dxhat": ("out.g", Prod((Name("out"), _GAMMA)), *_DXHAT_MISTYPED),
                    "std": ("var",), "out.g": ("out",)}),
             defs),
         "gamma": Formula("gamma.g", Reduce(Prod((OUT_G, _XHAT)), 0),
