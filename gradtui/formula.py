@@ -432,6 +432,11 @@ class MatMul(Expr):
         yield Sum((Term(1, self.a), Term(1, self.b))), "with `+` where `@` belongs"
         yield Sum((Term(1, self.a), Term(-1, self.b))), "with `-` where `@` belongs"
         yield Prod((self.a,), (self.b,)), "with `/` where `@` belongs"
+        if isinstance(self.a, T):  # x.t() @ b is the outer product summed over the batch
+            outer = f"({self.a.x.wrapped(9)}.unsqueeze(-1) * {self.b.wrapped(9)}.unsqueeze(1)).sum(0)"
+            column, row = Method(Reduce(self.a.x, 0), "unsqueeze", -1), Method(Reduce(self.b, 0), "unsqueeze", 0)
+            for sign, symbol in ((1, "+"), (-1, "-")):  # summed as written, that would be N·784·50 numbers
+                yield Sum((Term(1, column), Term(sign, row))), f"with `{symbol}` where `*` belongs in the outer product {outer}"
 
 
 @dataclass(frozen=True)
