@@ -111,6 +111,9 @@ def test_where_a_difference_is():
     broken = vector.clone()
     broken[[3, 4, 5, 30]] = 0
     assert where(broken, vector) == "only elements 3–5, 30 differ (4 of 40)"
+    most = ref.clone()
+    most[:40] *= 2
+    assert where(most, ref) is None  # 40 of 50 rows: not "only"
 
 
 def test_where_is_in_the_json_and_under_the_table(capsys, tmp_path):
