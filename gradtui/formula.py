@@ -92,6 +92,7 @@ class Expr:
 SWAP_WORDS = {
     ("out", "out.g"): "built from `out`, the layer's output, where its gradient `out.g` belongs",
     ("inp", "out"): "taken from the input `inp` where the output `out` belongs",
+    ("out.tanh()", "out"): "with tanh applied twice: `out.tanh()` where `out`, already tanh(inp), belongs",
     ("out", "inp"): "taken from the output `out` where the input `inp` belongs",
     ("inp", "xhat"): "with the raw input `inp` where the normalised `xhat` belongs",
     ("out", "xhat"): "with the output `out` where the normalised `xhat` belongs",
@@ -555,22 +556,28 @@ class Pow(Unary):
 
     def variants(self, swaps: Swaps) -> Iterator[Variant]:
         yield from super().variants(swaps)
+        if self.power >= 1:
+            yield replace(self, power=self.power + 1), f"with the power {self.power + 1:g} where {self.power:g} belongs"
         power = Num(self.power)
         for swapped, symbol in ((Prod((self.x, power)), "*"), (Prod((self.x,), (power,)), "/"),
                                 (Sum((Term(1, self.x), Term(1, power))), "+"), (Sum((Term(1, self.x), Term(-1, power))), "-")):
             yield swapped, f"with `{symbol} {self.power:g}` where `**{self.power:g}` belongs"
 
 
+ELEMENTWISE = ("tanh", "exp", "sigmoid")  # methods of no argument whose value has x's shape
+
+
 @dataclass(frozen=True)
 class Method(Unary):
-    """x.squeeze(-1), x.unsqueeze(-1): a call a slip may leave out."""
+    """x.squeeze(-1), x.unsqueeze(-1), x.tanh(): a call a slip may leave out (or add)."""
 
     x: Expr
     method: str
-    arg: int
+    arg: int | None = None
 
     def eval(self, env: Env):
-        return getattr(self.x.eval(env), self.method)(self.arg)
+        x = self.x.eval(env)
+        return getattr(x, self.method)() if self.arg is None else getattr(x, self.method)(self.arg)
 
     def shape(self, shapes: Shapes) -> Shape:
         x = self.x.shape(shapes)
@@ -582,13 +589,15 @@ class Method(Unary):
                 return x
             axis = _axis(self.arg, len(x))
             return x[:axis] + x[axis + 1:] if x[axis] == 1 else x
+        if self.method in ELEMENTWISE and self.arg is None:
+            return x
         raise ShapeError(f"no shape rule for .{self.method}()")
 
     def code(self) -> str:
-        return f"{self.x.wrapped(9)}.{self.method}({self.arg})"
+        return f"{self.x.wrapped(9)}.{self.method}({'' if self.arg is None else self.arg})"
 
     def dropped(self) -> str:
-        return f"without .{self.method}({self.arg})"
+        return f"without .{self.method}({'' if self.arg is None else self.arg})"
 
 
 @dataclass(frozen=True)
@@ -683,12 +692,33 @@ class Formula:
                 for other in self.swaps.of(name):
                     expr, words = _swap(other, name)
                     yield substitute(self.expr, name, expr), f"{words}, everywhere it appears"
+        yield from _reduced_factors(self.expr)
         for reduced, words in ((Reduce(self.expr, 0), "summed over the batch, where each row keeps its own gradient"),
                                (Reduce(self.expr, None), "summed over every axis, where each element keeps its own "
                                                          "gradient"),
                                (Reduce(self.expr, 0, op="mean"), "averaged over the batch, where each row keeps its own "
                                                                  "gradient")):
             yield reduced, words
+
+
+def _reduced_factors(expr: Expr) -> Iterator[Variant]:
+    """One factor of a per-row product summed or averaged over the batch (`out.g.sum(0)`), in a
+    formula that reduces nothing (in one over the batch's statistics, such a variant would alias
+    their own reductions)."""
+    if not isinstance(expr, Prod) or _contains(expr, Reduce):
+        return
+    factors = [i for i, f in enumerate(expr.num) if not isinstance(f, Num) and f.names() - {"N"}]
+    if len(factors) < 2:
+        return
+    for i in factors:
+        for op, done in (("sum", "summed"), ("mean", "averaged")):
+            reduced = Reduce(expr.num[i], 0, op=op)
+            yield Prod(expr.num[:i] + (reduced,) + expr.num[i + 1:], expr.den), (
+                f"with {_said(expr.num[i])} {done} over the batch, where each row keeps its own")
+
+
+def _contains(expr: Expr, kind: type) -> bool:
+    return isinstance(expr, kind) or any(_contains(child, kind) for child in _children(expr))
 
 
 def _count_names(expr: Expr, counts: dict[str, int]) -> None:

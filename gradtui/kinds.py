@@ -167,7 +167,7 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     })),
     Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", "{inp}.g = (1 − {out}²) * {out}.g", _single({
         "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(_OUT))), confusions=_TANH_CONFUSIONS), OUT_G)),
-                       Swaps({"out": ("inp",), "out.g": ("out",)})),
+                       Swaps({"out": ("inp", Method(_OUT, "tanh")), "out.g": ("out",)})),
     })),
     Kind("batchnorm", "BatchNorm", "BatchNorm", "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}",
          "{inp}.g = (N·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) / (N·std)    {w}.g = Σ {out}.g·x̂    {b}.g = Σ {out}.g",
