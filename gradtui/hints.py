@@ -574,6 +574,11 @@ def constant_scale(e: Evidence) -> str | None:
     sign = "minus " if scale < 0 else ""
     words = factor_in_words(abs(scale), n, max(1e-4, e.tolerance[0]))
     if words is None:
+        inp = e.tensor("inp")
+        width = inp.shape[1] if inp is not None and inp.dim() == 2 else n
+        if width not in (n, 1) and _near(abs(scale), n / width, max(1e-4, e.tolerance[0])):
+            return (f"off by the batch size: {name} is {sign}N/C × {against}: divided by inp.shape[1] = {width} where "
+                    f"N = inp.shape[0] = {n} belongs (the size of the other axis)")
         if e.stats.numel == 1:  # any two numbers are multiples: a factor says something only when it has a name
             return None
         return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"

@@ -206,6 +206,15 @@ def test_whole_tensor_factors(value, words):
     assert words in hint(value * ref, ref)
 
 
+def test_a_division_by_the_other_axis_is_named():
+    """(softmax - one_hot) / inp.shape[1]: divided by the classes where the batch size belongs."""
+    t = layer_tensors("cross_entropy")
+    right = formula_env("cross_entropy", t)
+    right = (t["inp"].softmax(1) - right["one_hot"]) / N
+    said = hint(right * N / t["inp"].shape[1], right, kind="cross_entropy", batch=N, tensors=t)
+    assert "divided by inp.shape[1] = 5 where N = inp.shape[0] = 16 belongs" in said
+
+
 def test_a_sum_where_a_mean_belongs_is_not_called_divided_twice():
     ref = torch.randn(8, 3)
     assert "divided out twice" not in hint(ref / 8, ref)
