@@ -228,7 +228,7 @@ SLIPS = [
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
      "inp.g = (sm - one_hot) / inp.shape[0]**2", "divided by `N` twice"),
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
-     "inp.g = (sm - one_hot) / inp.shape[1]", "scaled by"),  # divided by C: named as a factor only
+     "inp.g = (sm - one_hot) / inp.shape[1]", "divided by inp.shape[1] = 10 where N = inp.shape[0]"),
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
      "inp.g = (sm - one_hot).sum(0) / inp.shape[0]", "summed over the batch, where each row keeps its own gradient"),
 ]
