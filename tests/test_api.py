@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -70,6 +72,21 @@ def test_a_mismatch_is_found_and_the_assertion_says_what_check_says():
     assert str(raised.value).startswith("✗ first mismatch: step 5 (backward lin2, w2.g): w2.g is Lin's weight gradient "
                                         "transposed")
     assert_backward(Model(module("correct.py"), *weights), x, y)  # silent when right
+
+
+def test_pytest_shows_the_callers_line_and_the_verdict(tmp_path):
+    """In a failing test, the assertion is the user's own line: gradtui's frame is hidden."""
+    test = tmp_path / "test_users_layers.py"
+    test.write_text(f"import sys\nsys.path.insert(0, {str(SAMPLES)!r})\nimport torch\nimport transposed\n"
+                    "from gradtui.layers import Mse, Relu\nfrom gradtui.testing import assert_backward\n\n\n"
+                    "def test_backward():\n    g = torch.Generator().manual_seed(0)\n"
+                    "    w1, w2 = torch.randn(6, 4, generator=g), torch.randn(4, 1, generator=g)\n"
+                    "    layers = [transposed.Lin(w1, torch.zeros(4)), Relu(), transposed.Lin(w2, torch.zeros(1))]\n"
+                    "    assert_backward(layers + [Mse()], torch.randn(16, 6, generator=g), torch.randn(16, generator=g))\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert "1 failed" in done.stdout and "E       AssertionError: ✗ first mismatch: step 5 (backward lin2, w2.g)" in done.stdout
+    assert "gradtui/testing.py" not in done.stdout and "    assert_backward(layers" in done.stdout
 
 
 def test_layers_and_loss_without_a_model_and_the_json_of_check():
@@ -214,6 +231,21 @@ def test_a_list_of_layers_is_the_model_and_an_object_without_layers_is_said_in_o
     assert [s.mark for s in as_list.steps] == [s.mark for s in gradtui.check(model, x, y).steps] == ["✓", "≠"] + ["✓"] * 6
     with pytest.raises(TypeError, match=r"give a model with .layers and .loss, layers=\[\.\.\.\] and loss="):
         gradtui.check(object(), x, y)
+    ending_in_its_loss = gradtui.check([*model.layers, model.loss], x, y)
+    assert [s.step.layer for s in ending_in_its_loss.steps] == [s.step.layer for s in as_list.steps]
+
+    class L1:  # a loss gradtui has no entry for: called with the targets too
+        def __call__(self, inp, targ):
+            self.inp, self.targ = inp, targ
+            return (inp.squeeze(-1) - targ).abs().mean()
+
+        def backward(self):
+            self.inp.g = (self.inp.squeeze(-1) - self.targ).sign().unsqueeze(-1) / len(self.targ)
+
+    own_loss = gradtui.check([*model.layers, L1()], x, y)
+    assert own_loss.steps[3].step.layer == "l1" and own_loss.steps[3].step.spec.entry.loss and own_loss.ok
+    with pytest.raises(TypeError, match="give a model"):
+        gradtui.check(list(model.layers), x, y)  # no loss, and none at the end
 
 
 class Scale(torch.nn.Module):
