@@ -135,12 +135,27 @@ NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.
 def error_text(error: StepError) -> str:
     """A StepError in one line, its file relative to the working directory when under it (a notebook's
     by cell and line)."""
-    cell = NOTEBOOK_CELL.match(error.file) if error.file else None
-    if cell:
-        where = f" ({short_path(cell['path'])}, cell {cell['cell']}, line {error.line})"
-    else:
-        where = f" ({short_path(error.file)}:{error.line})" if error.file else ""
+    where = f" ({place(error.file, error.line)})" if error.file else ""
     return f"{error.type}: {error.message}{where}"
+
+
+def place(file: str, line: int | None) -> str:
+    """file:line relative to the working directory when under it; a notebook's by cell and line."""
+    cell = NOTEBOOK_CELL.match(file)
+    if cell:
+        return f"{short_path(cell['path'])}, cell {cell['cell']}, line {line}"
+    return f"{short_path(file)}:{line}"
+
+
+def _code_of(session: DebugSession, report: StepReport) -> str:
+    """ (Lin.bwd at mine.py:12): the method whose result is wrong, where the user's code is."""
+    from gradtui.running import method_for, source_location
+
+    cls = session.network.class_for(report.step.spec)
+    file, line = source_location(cls, report.step.direction)
+    if file is None:
+        return ""
+    return f" ({cls.__name__}.{method_for(cls, report.step.direction).__name__} at {place(file, line)})"
 
 
 def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[Cell, ...]]:
@@ -167,7 +182,7 @@ def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[C
             lines.append((Cell(f"note: {replay.note}", "dim"),))
     else:
         report = session.reports[mismatch.index]
-        what = error_text(report.error) if report.error else report.failing_tensor.hint
+        what = error_text(report.error) if report.error else report.failing_tensor.hint + _code_of(session, report)
         tensor = f", {mismatch.tensor}" if mismatch.tensor else ""
         lines.append((Cell(f"✗ first mismatch: step {mismatch.index} ({report.step.direction} {mismatch.layer}{tensor}): "
                            f"{what}", "error"),))
