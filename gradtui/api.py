@@ -83,6 +83,12 @@ class Report:
             said = next((t.hint for t in report.tensors if t.name == location.tensor), None)
         return Finding(location.index, location.layer, location.tensor, said, seen_in)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What `gradtui check` says before its tables: the data's warnings, and what the network
+        does not do as asked (a layer stepped as one of its own, a notebook cell that failed)."""
+        return (*self.session.data.warnings, *self.session.network.notes)
+
     def to_json(self) -> dict:
         return check_json(self.session, self.replay)
 
@@ -91,9 +97,13 @@ class Report:
         return "\n".join("".join(cell.text for cell in line) for line in verdict(self.session, self.replay))
 
     def __rich__(self):
+        from rich.console import Group
+        from rich.text import Text
+
         from gradtui.cli import check_view
 
-        return check_view(self.session, self.replay)
+        said = [Text(f"warning: {warning}", style="yellow") for warning in self.warnings]
+        return Group(*said, check_view(self.session, self.replay))
 
     def _repr_html_(self) -> str:
         from rich.console import Console

@@ -197,6 +197,8 @@ def reshaped(e: Evidence) -> str | None:
     """The right values in the wrong shape."""
     if e.stats.shape == e.ref_stats.shape or e.stats.numel != e.ref_stats.numel:
         return None
+    if len(e.stats.shape) == 2 and e.stats.shape == e.ref_stats.shape[::-1]:
+        return None  # (5, 1) for (1, 5): a transpose, which `transposed` says as one
     if not e.close(e.value.reshape(e.ref_stats.shape)):
         return None
     return f"{e.name} has the right values in the shape {e.got}, {e.against} is {e.want}: {_reshape_fix(e)}"

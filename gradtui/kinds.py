@@ -205,6 +205,11 @@ def any_layer(cls: type, params: tuple[str, ...], loss: bool = False) -> Kind:
     return kind
 
 
+def remember(kind: Kind) -> None:
+    """A kind made in another process (the session's, for the app): its steps are named by it here too."""
+    KINDS.setdefault(kind.name, kind)
+
+
 ROLE_WORDS = {"inp": "input gradient", "w": "weight gradient", "b": "bias gradient", "gamma": "gain gradient",
               "beta": "shift gradient"}
 

@@ -328,6 +328,28 @@ def kind_of(layer, loss: bool = False) -> Kind:
     return any_layer(type(layer), tuple(tensor_attributes(layer)), loss)
 
 
+def _kinds_of(layers: list, n_in: int, notes: tuple[str, ...]) -> tuple[list[Kind], tuple[str, ...]]:
+    """Each layer's kind. A Lin class whose matrix is (out, in), nn.Linear's layout, where the
+    lesson's is (in, out), is a kind of its own (every layer of that class): stepped, its backward
+    judged against autograd, but not against the reference Lin, whose matrix it does not fit."""
+    out_in, width = set(), n_in
+    for layer in layers:
+        matrix = max(tensor_attributes(layer).values(), key=lambda t: t.dim(), default=None)
+        if not kind_of(layer).changes_width or matrix is None or matrix.dim() != 2:
+            continue
+        if type(layer) in out_in or (matrix.shape[0] != width and matrix.shape[1] == width):
+            out_in.add(type(layer))
+            width = matrix.shape[0]
+        else:
+            width = matrix.shape[1]
+    kinds = [any_layer(type(layer), tuple(tensor_attributes(layer))) if type(layer) in out_in else kind_of(layer)
+             for layer in layers]
+    notes += tuple(f"{cls.__name__} holds its matrix as (out, in), nn.Linear's layout, not the lesson's (in, out): it "
+                   "is stepped as a layer of its own, its backward judged against autograd (not against the reference "
+                   "Lin)" for cls in out_in)
+    return kinds, notes
+
+
 def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
                notes: tuple[str, ...] = ()) -> tuple[Network, dict[str, torch.Tensor]]:
     """The network that steps these layer objects, then the loss, and its parameters: the objects'
@@ -344,7 +366,8 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     if nested is not None:  # its gradient would go unchecked: gradtui checks what a layer holds itself
         raise TypeError(f"{type(nested[0]).__name__} holds a parameter in a submodule ({nested[1]}); give the "
                         "submodule as a layer of its own, or hold the tensor in the layer")
-    kinds = [kind_of(layer) for layer in layers] + [kind_of(loss, loss=True)]
+    kinds, notes = _kinds_of(layers, n_in, notes)
+    kinds.append(kind_of(loss, loss=True))
     problem = check_kinds(tuple(kind.name for kind in kinds))
     if problem:
         raise ValueError(f"the model's layers are no network gradtui can step: {problem}")
@@ -378,6 +401,7 @@ def moved(params: dict[str, torch.Tensor], device: torch.device, dtype: torch.dt
 
 def config_for(config: RunConfig, network: Network) -> RunConfig:
     """The run's options, with the network's own kinds and widths in place of --net and --hidden."""
-    return replace(config, net=tuple(spec.kind for spec in network.specs), hidden=tuple(network.sizes[1:-1]),
-                   classes=max(2, network.sizes[-1]))
+    lins = any(spec.kind == "lin" for spec in network.specs)  # none: the sizes are the layers' own business
+    return replace(config, net=tuple(spec.kind for spec in network.specs),
+                   hidden=tuple(network.sizes[1:-1]) if lins else None, classes=max(2, network.sizes[-1]))
 

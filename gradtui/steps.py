@@ -51,8 +51,8 @@ def check_kinds(kinds: tuple[str, ...]) -> str | None:
         return f"the last kind must be a loss, {' or '.join(LOSSES)}"
     if any(KINDS[kind].loss for kind in kinds[:-1]):
         return "a loss can only come last"
-    if len(kinds) < 2 or not KINDS[kinds[-2]].changes_width:
-        return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"
+    if len(kinds) < 2 or not (KINDS[kinds[-2]].changes_width or KINDS[kinds[-2]].reference is None):
+        return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"  # or a layer of your own
     return None
 
 

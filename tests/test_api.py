@@ -10,6 +10,7 @@ import torch
 from conftest import SAMPLES
 
 import gradtui
+from gradtui.layers import Mse, Relu
 from gradtui.testing import assert_backward
 
 
@@ -396,3 +397,36 @@ def test_a_layer_that_changes_the_width_between_two_lins_is_described_with_each_
                                    lesson.Lin(w2, torch.zeros(1))], loss=lesson.Mse(), x=x, y=y)
     assert report.ok
     assert report.session.network.describe() == "Lin(784→50) → ReLU → Projection → Lin(30→1) → MSE"
+
+
+class Linear:
+    """A Linear as one writes it after nn.Linear: the matrix (out, in), the forward x @ weight.t()."""
+
+    def __init__(self, n_in: int, n_out: int, g: torch.Generator, slip: str = ""):
+        self.weight, self.bias = torch.randn(n_out, n_in, generator=g) / n_in ** 0.5, torch.randn(n_out, generator=g)
+        self.slip = slip
+
+    def __call__(self, x):
+        self.x = x
+        self.out = x @ self.weight.t() + self.bias
+        return self.out
+
+    def backward(self):
+        self.x.g = self.out.g @ self.weight
+        self.weight.g = self.x.t() @ self.out.g if self.slip == "weight" else self.out.g.t() @ self.x
+        self.bias.g = self.out.g.sum(0)
+
+
+def test_a_linear_in_nn_linears_layout_is_stepped_as_a_layer_of_its_own():
+    """(out, in) does not fit the reference Lin (it had crashed its forward): stepped, judged against autograd, said."""
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.randn(32, 6, generator=g), torch.randn(32, generator=g)
+
+    def model(slip=""):
+        return [Linear(6, 4, g), Relu(), Linear(4, 1, g, slip), Mse()]
+
+    right = gradtui.check(model(), x, y)
+    assert right.ok and [s.step.layer for s in right.steps[:3]] == ["linear1", "relu1", "linear2"]
+    assert any("(out, in), nn.Linear's layout" in warning for warning in right.warnings)
+    wrong = gradtui.check(model("weight"), x, y).first_mismatch
+    assert (wrong.index, wrong.tensor) == (5, "linear2.weight.g") and wrong.hint.startswith("transposed:")

@@ -103,6 +103,23 @@ async def test_the_app_steps_the_files_model():
         assert "LayerNorm" in app.header_text
 
 
+async def test_the_gradtui_command_steps_a_layer_of_the_users_own_class(monkeypatch):
+    """As the `gradtui` command runs it, the session in its own process: a LayerNorm's kind is made
+    there, and the app's process learns it from the Loaded event (it had raised KeyError: 'layernorm')."""
+    from gradtui.kinds import KINDS
+    from gradtui.ui.session_process import InProcess
+
+    monkeypatch.delitem(KINDS, "layernorm", raising=False)  # as in a fresh `gradtui` process
+    config = RunConfig(device="cpu", batch=64, layers=SAMPLES / "layernorm.py")
+    app = GradTUI(config, InProcess(config))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        assert app.is_running and app.shown_step == len(app.steps) - 1 == 9
+        assert app.steps[1].layer == "layernorm1" and KINDS["layernorm"].reference is None
+
+
 def test_a_class_the_network_does_not_use_is_said(capsys, tmp_path):
     """The makemore notebook's Tanh under the default network: said, not silently unchecked."""
     path = tmp_path / "mine.py"

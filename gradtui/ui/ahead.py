@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from gradtui.config import InputError, RunConfig
 from gradtui.findings import Histogram, ReplayVerdict, StepReport
+from gradtui.kinds import Kind
 from gradtui.steps import LayerSpec, Shape, Step
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ class Loaded:
     warnings: tuple[str, ...]  # the data's and the network's, each said once
     sources: tuple  # per step: (file, first line, code) of the method that runs
     cuda: bool  # whether the device can be switched to CUDA
+    kinds: tuple[Kind, ...] = ()  # the kinds of layers gradtui has no entry for, made where the network was
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,10 @@ def build_session(config: RunConfig, data, network, params, send: Callable[[Even
     except Exception as exc:  # out of memory on a device, say: one line, not a traceback
         send(LoadError(f"{type(exc).__name__}: {exc}", bad_input=False))
         return None
+    own_kinds = tuple(spec.entry for spec in session.network.specs if spec.entry.reference is None)
     send(Loaded(session.network.specs, tuple(session.steps), session.network.shapes, str(session.device),
-                len(session.data.x), (*session.data.warnings, *session.network.notes), sources, _cuda_available()))
+                len(session.data.x), (*session.data.warnings, *session.network.notes), sources, _cuda_available(),
+                own_kinds))
     return session
 
 

@@ -34,6 +34,7 @@ from textual.widgets import Header, TabbedContent, TabPane
 
 from gradtui.config import N_FEATURES, VERSION_NUMBERS, RunConfig
 from gradtui.formatting import short_path
+from gradtui.kinds import remember
 from gradtui.steps import build_steps, chained, layer_specs, network_kinds
 from gradtui.ui.ahead import Ended, Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
@@ -230,6 +231,8 @@ class GradTUI(App[int]):
                         severity="error", timeout=20)
 
     def _loaded(self, loaded: Loaded) -> None:
+        for kind in loaded.kinds:  # a layer of the user's own class, entered in the session's process
+            remember(kind)
         for warning in loaded.warnings:
             self.notify(warning, severity="warning", timeout=8)
         self.loaded, self.sources, self._cuda, self.fresh = loaded, list(loaded.sources), loaded.cuda, 0
