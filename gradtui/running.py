@@ -112,15 +112,29 @@ class UserExit(Exception):
         self.__traceback__ = exit_.__traceback__
 
 
-def step_error(exc: BaseException, layer) -> StepError:
-    """The exception, located at the deepest line of the layer's own code (the user's, usually)."""
-    files = {str(Path(function.__code__.co_filename).resolve())
-             for klass in type(layer).__mro__ for function in vars(klass).values() if inspect.isfunction(function)}
+def step_error(exc: BaseException, layer, direction: str) -> StepError:
+    """The exception, located at the deepest line of the layer's own code (the user's, usually); one
+    raised before that code ran (a method called with arguments it does not take) at the method."""
+    files = {str(Path(function.__code__.co_filename).resolve()) for klass in type(layer).__mro__
+             if not klass.__module__.startswith("gradtui.")  # the user's classes, not the Module they subclass
+             for function in vars(klass).values() if inspect.isfunction(function)}
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [frame for frame in frames if str(Path(frame.filename).resolve()) in files]
-    frame = (ours or frames or [None])[-1]
     name = "SystemExit" if isinstance(exc, UserExit) else type(exc).__name__
-    return StepError(name, first_line(exc), frame.filename if frame else None, frame.lineno if frame else None)
+    if ours:
+        return StepError(name, first_line(exc), ours[-1].filename, ours[-1].lineno)
+    return StepError(name, first_line(exc) + _protocol(exc, layer, direction), *source_location(type(layer), direction))
+
+
+def _protocol(exc: BaseException, layer, direction: str) -> str:
+    """For a backward called with arguments it does not take: how gradtui calls it (the notes' protocol)."""
+    if direction != "backward" or not isinstance(exc, TypeError) or "positional argument" not in str(exc):
+        return ""
+    if method_for(type(layer), "backward").__name__ == "bwd":
+        return ("; gradtui's Module calls bwd(out, inp), as the notes' version 4: it reads out.g and sets inp.g (and "
+                "the parameters' .g), and returns nothing")
+    return ("; gradtui calls backward() with no argument, as the notes' version 3: it reads the gradient from above "
+            "from its output (self.out.g) and sets inp.g and its parameters' .g, and returns nothing")
 
 
 def method_for(cls: type, direction: str):

@@ -182,7 +182,7 @@ class DebugSession:
             return StepError("Timeout", str(exc), *source_location(type(layer), step.direction))
         maker = self._maker(received)
         if type(layer) not in reference_classes().values() or maker is None:
-            error = step_error(exc, layer)
+            error = step_error(exc, layer, step.direction)
             return replace(error, message=error.message + self._shapes_handed(exc, step))
         tensor = self.tensor(received)
         what = f"{received} of shape {shape_in_words(tuple(tensor.shape))}" if tensor is not None else received

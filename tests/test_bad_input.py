@@ -215,6 +215,23 @@ def test_an_error_about_shapes_says_what_the_step_was_handed(tmp_path, capsys, s
     assert all(word in said for word in words) and not any(word in said for word in unsaid), said
 
 
+@pytest.mark.parametrize("source, index, words", [
+    ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
+     "        return self.out\n\n    def backward(self, dout):\n        return dout * (self.inp > 0)\n",
+     7, "gradtui calls backward() with no argument, as the notes' version 3"),
+    ("from gradtui.layers import Module\n\nclass Relu(Module):\n    def forward(self, inp):\n"
+     "        return inp.clamp_min(0.)\n\n    def bwd(self, dout):\n        return dout * (self.out > 0)\n",
+     7, "gradtui's Module calls bwd(out, inp), as the notes' version 4"),
+], ids=["backward(dout)", "bwd(dout)"])
+def test_a_backward_written_for_another_protocol_is_told_the_notes(tmp_path, capsys, source, index, words):
+    """A backward that takes the gradient from above and returns the input's fails before its code runs:
+    said at its own line, with how gradtui calls it, never at gradtui's file."""
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50")
+    error = report["steps"][6]["error"]
+    assert code == 1 and error["type"] == "TypeError" and words in error["message"]
+    assert error["file"].endswith("mine.py") and error["line"] == index
+
+
 def test_a_gradient_that_is_not_a_tensor_is_a_mismatch(tmp_path, capsys):
     source = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
               "        return self.out\n    def backward(self):\n        self.inp.g = ((self.inp > 0) * self.out.g).tolist()\n")
