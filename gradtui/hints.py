@@ -98,6 +98,10 @@ def _near(x: float, target: float, rel: float = 1e-3) -> bool:
 
 def not_set(e: Evidence) -> str | None:
     if e.value is None:
+        tensor = e.tensor(e.context.role)
+        if isinstance(getattr(tensor, "grad", None), torch.Tensor):  # PyTorch's name for it
+            return (f"{e.name} was not set, but {e.base}.grad was: gradtui reads .g, the notes' name "
+                    f"(`{e.base}.g = ...`; .grad is autograd's)")
         return f"{e.name} was not set: this step must assign {e.name}"
     if not isinstance(e.value, torch.Tensor):
         return f"{e.name} is a {type(e.value).__module__}.{type(e.value).__name__}, not a torch tensor"

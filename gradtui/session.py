@@ -98,6 +98,7 @@ class DebugSession:
             if copy is None or versions != (copy._version, original._version):
                 copy = private_copy(original)
             copy.__dict__.pop("g", None)
+            copy.grad = None  # what the user's code set as .grad, the last run (the hints read it)
             self._copies[name] = (copy, (copy._version, original._version))
             copies[name] = copy
         return copies
