@@ -306,11 +306,16 @@ def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: 
 
 # -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------
 
+# What a forward leaves on its layer (`self.inp = inp; self.out = ...`): in a notebook the model has
+# often run before it is checked, and these are no parameters of a layer gradtui has no entry for.
+ACTIVATION_NAMES = frozenset({"inp", "input", "x", "out", "output", "targ", "target", "y"})
+
+
 def tensor_attributes(layer) -> dict[str, torch.Tensor]:
     """A layer object's parameters: its floating-point tensor attributes, in the order it set them,
     an nn.Module's registered parameters first (a boolean mask or an index has no gradient: it
-    stays on the layer as its state)."""
-    found = {**_registered(layer), **vars(layer)}
+    stays on the layer as its state), without what a forward that ran before left on it."""
+    found = {**_registered(layer), **{k: v for k, v in vars(layer).items() if k not in ACTIVATION_NAMES}}
     return {name: value for name, value in found.items() if isinstance(value, torch.Tensor) and value.is_floating_point()}
 
 
@@ -378,6 +383,8 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
             raise TypeError(f"two classes of one kind ({kind.title}): {classes[kind.class_key].__name__} "
                             f"and {type(layer).__name__}")
         tensors = tensor_attributes(layer)
+        if kind.reference is not None:  # its own parameters are the first it set (then running statistics, …)
+            tensors = dict(list(tensors.items())[:len(kind.params)])
         if kind.changes_width:  # a Lin's weight is its matrix, whatever order it set them in
             tensors = dict(sorted(tensors.items(), key=lambda item: -item[1].dim()))
         if len(tensors) != len(kind.params):

@@ -51,6 +51,39 @@ def test_the_lessons_model_passes_with_its_shifted_relu_named():
     assert len(report.steps) == 8 and "every gradient matches autograd" in report.verdict()
 
 
+def test_a_model_that_ran_before_is_checked_as_a_fresh_one():
+    """In a notebook the model has often run (forward and backward) before it is checked: what that
+    left on the layers (self.inp, self.out, their .g) is no parameter of theirs."""
+    x, y, weights = data(64)
+    fresh = gradtui.check(Model(module("correct_classes.py"), *weights), x, y)
+    ran = Model(module("correct_classes.py"), *weights)
+    out = x
+    for layer in ran.layers:
+        out = layer(out)
+    ran.loss(out, y)
+    ran.loss.backward()
+    for layer in reversed(ran.layers):
+        layer.backward()
+    again = gradtui.check(ran, x, y)
+    assert again.ok and fresh.ok and again.to_json()["steps"] == fresh.to_json()["steps"]
+
+
+def test_a_known_layers_parameters_are_the_first_it_sets():
+    """A batch norm that keeps running statistics after its gain and shift (as a course's does): the
+    gain and shift are its parameters, the statistics its state."""
+    from gradtui import layers
+
+    class BatchNorm(layers.BatchNorm):
+        def __init__(self, g, b):
+            super().__init__(g, b)
+            self.running_mean, self.running_var = torch.zeros_like(g), torch.ones_like(g)
+
+    x, y, (w1, b1, w2, b2) = data(64)
+    model = [layers.Lin(w1, b1), BatchNorm(torch.ones(50), torch.zeros(50)), Relu(), layers.Lin(w2, b2), Mse()]
+    report = gradtui.check(model, x, y)
+    assert report.ok and [t.name for t in report.steps[8].tensors] == ["l1.g", "gamma1.g", "beta1.g"]
+
+
 def test_the_check_leaves_the_callers_tensors_and_layers_as_they_were():
     x, y, weights = data()
     before = [t.clone() for t in (x, y, *weights)]
