@@ -73,8 +73,12 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
 
 def dataset(x: torch.Tensor, y: torch.Tensor, config: RunConfig, device: torch.device, source: str, said: str,
             warnings: tuple[str, ...] = ()) -> Dataset:
-    """x in the run's dtype on its device, y as the loss takes it: class indices for cross_entropy
-    (checked; an error begins with `said`), else the run's dtype."""
+    """x in the run's dtype on its device, y as the loss takes it: one target per row, class indices
+    for cross_entropy (checked; an error begins with `said`), else the run's dtype."""
+    if y.dim() != 1 or len(y) != len(x):
+        raise InputError(f"{said} has shape {tuple(y.shape)}; the losses take one target per row of x, shape "
+                         f"({len(x)},)" + (": pass y.squeeze(1), and write the loss for it (the lesson's Mse: "
+                                           "inp.squeeze(-1) - targ)" if y.dim() == 2 and y.shape[1] == 1 else ""))
     targets = class_labels(y, config, said) if config.loss == "cross_entropy" else y.to(config.torch_dtype)
     return Dataset(x.to(device, config.torch_dtype), targets.to(device), source, warnings)
 

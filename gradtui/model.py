@@ -410,5 +410,5 @@ def config_for(config: RunConfig, network: Network) -> RunConfig:
     """The run's options, with the network's own kinds and widths in place of --net and --hidden."""
     lins = any(spec.kind == "lin" for spec in network.specs)  # none: the sizes are the layers' own business
     return replace(config, net=tuple(spec.kind for spec in network.specs),
-                   hidden=tuple(network.sizes[1:-1]) if lins else None, classes=max(2, network.sizes[-1]))
+                   hidden=(tuple(network.sizes[1:-1]) or None) if lins else None, classes=max(2, network.sizes[-1]))
 

@@ -115,7 +115,7 @@ class DebugSession:
     @property
     def loss(self) -> float | None:
         loss = self.values.get("loss")
-        return float(loss) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
+        return float(loss.detach()) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
 
     @property
     def reference(self) -> Reference:
@@ -234,7 +234,15 @@ class DebugSession:
         # reference runs first, before the user's code can change its input in place.
         # A layer of a kind without a reference layer (any layer, from the API) is compared with itself.
         is_reference = type(layer) in reference_classes().values() or spec.entry.reference is None
-        expected = None if is_reference else reference_output(spec, self.values, self.targ)
+        expected, unreferenced = None, None
+        if not is_reference:
+            try:
+                expected = reference_output(spec, self.values, self.targ)
+            except Exception as exc:  # what the user's code made, or the targets, fit your layer and not the reference
+                is_reference = True
+                unreferenced = (f"the reference {spec.entry.title} could not run on {spec.inp} of shape "
+                                f"{shape_in_words(tuple(inp.shape))} ({type(exc).__name__}: {first_line(exc)}): the "
+                                "forward is compared with nothing")
         before = self._versions()
         outcome = run_user_code(lambda: layer(*args), self.config.step_timeout)
         out, output = outcome.value, outcome.output
@@ -246,7 +254,7 @@ class DebugSession:
                               *source_location(type(layer), "forward"))
             return StepReport(step, error=error, output=output)
         changed = self._changed(before)
-        notes = []
+        notes = [unreferenced] if unreferenced else []
         if spec.inp in changed and _shares_storage(out, inp):
             self._aliased[spec.name] = spec.inp
             notes.append(f"{spec.out} shares its storage with {spec.inp}: the forward changed {spec.inp} in place, "

@@ -463,3 +463,48 @@ def test_a_linear_in_nn_linears_layout_is_stepped_as_a_layer_of_its_own():
     assert any("(out, in), nn.Linear's layout" in warning for warning in right.warnings)
     wrong = gradtui.check(model("weight"), x, y).first_mismatch
     assert (wrong.index, wrong.tensor) == (5, "linear2.weight.g") and wrong.hint.startswith("transposed:")
+
+
+def test_linear_regression_one_lin_and_its_loss():
+    """The smallest model there is (it had raised: '--hidden (): every hidden width must be a positive integer')."""
+    from gradtui import layers
+
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randn(32, 4, generator=g), torch.randn(32, generator=g)
+    report = gradtui.check([layers.Lin(torch.randn(4, 1, generator=g), torch.randn(1, generator=g)), Mse()], x, y)
+    assert report.ok and [s.step.layer for s in report.steps] == ["lin1", "mse", "mse", "lin1"]
+
+
+def test_targets_of_another_shape_are_said_in_one_line():
+    x, y, weights = data(64)
+    with pytest.raises(ValueError, match=r"y has shape \(64, 1\); the losses take one target per row of x, shape "
+                                         r"\(64,\): pass y.squeeze\(1\)"):
+        gradtui.check(Model(module("correct.py"), *weights), x, y[:, None])
+
+
+def test_a_reference_layer_that_cannot_run_on_your_tensors_compares_nothing():
+    """Your layers pass a shape the reference loss does not take (flat logits): the step says so, no crash."""
+    from gradtui import layers
+
+    class Flat:
+        def __call__(self, inp):
+            self.inp, self.out = inp, inp.reshape(-1)
+            return self.out
+
+        def backward(self):
+            self.inp.g = self.out.g.reshape(self.inp.shape)
+
+    class CrossEntropy:
+        def __call__(self, inp, targ):
+            self.inp, self.targ = inp, targ
+            return torch.nn.functional.cross_entropy(inp.reshape(len(targ), -1), targ)
+
+        def backward(self):
+            p = self.inp.reshape(len(self.targ), -1).softmax(1)
+            p[range(len(self.targ)), self.targ] -= 1
+            self.inp.g = (p / len(self.targ)).reshape(self.inp.shape)
+
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(16, 5, generator=g), torch.randint(0, 3, (16,), generator=g)
+    report = gradtui.check([layers.Lin(torch.randn(5, 3, generator=g), torch.zeros(3)), Flat(), CrossEntropy()], x, y)
+    assert report.ok and "the reference CrossEntropy could not run on out of shape (48,)" in report.steps[2].notes[0]
