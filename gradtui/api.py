@@ -171,6 +171,11 @@ def _prepared(model, x, y, layers, loss, options: dict):
                         "layers='a layer file (.py or .ipynb)'")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("gradtui.check: x and y must be torch tensors")
+    if x.dim() != 2 or not len(x):
+        raise InputError(f"gradtui.check: x has shape {tuple(x.shape)}; give it as (rows, features), one row a "
+                         "sample (x.flatten(1) for images)")
+    if not x.is_floating_point():
+        raise InputError(f"gradtui.check: x is {str(x.dtype).removeprefix('torch.')}; give it as floats (x.float())")
     try:
         network, params = network_of(layers, loss, "your model", None, x.shape[1])
     except (TypeError, ValueError) as exc:

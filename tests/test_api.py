@@ -508,3 +508,14 @@ def test_a_reference_layer_that_cannot_run_on_your_tensors_compares_nothing():
     x, y = torch.randn(16, 5, generator=g), torch.randint(0, 3, (16,), generator=g)
     report = gradtui.check([layers.Lin(torch.randn(5, 3, generator=g), torch.zeros(3)), Flat(), CrossEntropy()], x, y)
     assert report.ok and "the reference CrossEntropy could not run on out of shape (48,)" in report.steps[2].notes[0]
+
+
+@pytest.mark.parametrize("make_x, words", [
+    (lambda x: x[:, 0], r"x has shape \(200,\); give it as \(rows, features\)"),
+    (lambda x: x[:0], r"x has shape \(0, 784\)"),
+    (lambda x: x.round().long(), r"x is int64; give it as floats \(x.float\(\)\)"),
+], ids=["1-D", "no rows", "integers"])
+def test_x_that_is_no_batch_of_float_rows_is_said_in_one_line(make_x, words):
+    x, y, weights = data()
+    with pytest.raises(ValueError, match=f"^gradtui.check: {words}"):
+        gradtui.check(Model(module("correct.py"), *weights), make_x(x), y)
