@@ -18,7 +18,7 @@ from gradtui import layers as reference_layers
 from gradtui.config import InputError, RunConfig
 from gradtui.kinds import KINDS, Kind, any_layer
 from gradtui.notebook import cell_filename, notebook_statements
-from gradtui.running import captured
+from gradtui.running import captured, first_line
 from gradtui.steps import LayerSpec, chained, check_kinds, describe, layer_specs
 
 LAYER_CLASSES = tuple(kind.reference for kind in KINDS.values() if kind.reference)  # what a layer file may define
@@ -217,7 +217,10 @@ class Network:
             return cls(*args)
         except Exception as exc:  # the user's __init__ does not take the protocol's arguments
             call = f"{cls.__name__}({', '.join(spec.params)})"
-            raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {exc}") from None
+            protocol = (f" (gradtui builds {call} with the tensors themselves, as the notes do; a layer built from "
+                        "sizes belongs in a Model, such as Model(784, 50, 1), which draws its own)" if spec.params else "")
+            raise InputError(f"--layers {self.source}: {call} failed: {type(exc).__name__}: {first_line(exc)}"
+                             f"{protocol}") from None
 
     def describe(self) -> str:
         return describe(self.specs, self.shapes)

@@ -172,6 +172,15 @@ def test_a_constructor_with_the_wrong_signature_is_bad_input(tmp_path, capsys):
     one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed", "TypeError"))
 
 
+def test_a_lin_built_from_sizes_is_told_the_protocol_in_one_line(tmp_path, capsys):
+    """torch's own message for randn(tensor, tensor) is many lines; gradtui's is one, with the way out."""
+    path = layer_file(tmp_path, "import torch\n\nclass Lin:\n    def __init__(self, n_in, n_out):\n"
+                                "        self.w = torch.randn(n_in, n_out)\n")
+    one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed: TypeError: randn()",
+                                                           "builds Lin(w1, b1) with the tensors themselves",
+                                                           "Model(784, 50, 1)"))
+
+
 @pytest.mark.parametrize("source, index, words", [
     (LIN_HEAD + "    def __init__(self, w, b): self.w, self.b = w, b\n    def forward(self): return 1\n",
      0, "TypeError"),
