@@ -107,12 +107,35 @@ def _namespace(path: Path) -> tuple[dict, list[str]]:
     return vars(module), []
 
 
-def _found(path: Path, namespace: dict, model_problem: str | None = None) -> dict[str, type]:
+def _found(path: Path, namespace: dict, model_problem: str | None = None,
+           notes: list[str] | None = None) -> dict[str, type]:
+    """The file's classes among LAYER_CLASSES, the reference's for the rest. A class with no backward
+    of its own (makemore's Tanh: autograd is its backward) has nothing to check: the reference's
+    steps in its place, and `notes` says so."""
     found = {name: namespace[name] for name in LAYER_CLASSES if inspect.isclass(namespace.get(name))}
+    without = [name for name, cls in found.items() if not _has_backward(cls)]
+    found = {name: cls for name, cls in found.items() if name not in without}
+    forward_only = (f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} none: autograd is "
+                    f"{'its' if len(without) == 1 else 'their'} backward") if without else ""
     if not found:
+        what = f"with a backward of its own ({forward_only})" if without else "(as classes)"
         why = f"; its Model: {model_problem}" if model_problem else ""
-        raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} (as classes){why}")
+        raise InputError(f"--layers {path}: defines none of {', '.join(LAYER_CLASSES)} {what}{why}")
+    if forward_only and notes is not None:
+        one = len(without) == 1
+        notes.append(f"the layer file's {', '.join(without)} {'has' if one else 'have'} no backward of "
+                     f"{'its' if one else 'their'} own (autograd is the backward): the reference {', '.join(without)} "
+                     f"step{'s' if one else ''} in {'its' if one else 'their'} place")
     return {**reference_classes(), **found}
+
+
+def _has_backward(cls: type) -> bool:
+    """A backward of the class's own: `backward`, or a `bwd` for a gradtui Module (whose own bwd raises)."""
+    from gradtui.layers import Module
+
+    if issubclass(cls, Module):
+        return cls.bwd is not Module.bwd
+    return callable(getattr(cls, "backward", None)) or callable(getattr(cls, "bwd", None))
 
 
 # What a failed star import of the course's notebooks (`from exp.nb_01 import *`) gave them, as far
@@ -242,7 +265,7 @@ def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cp
         except ModelNotStepped as exc:
             problem = str(exc)
             notes.append(f"the layer file's Model is not stepped: {problem}; its classes are")
-    classes = _found(path, namespace, problem)
+    classes = _found(path, namespace, problem, notes)
     used = {KINDS[kind].class_key for kind in config.kinds}
     unused = [name for name in LAYER_CLASSES if name not in used and classes[name] is namespace.get(name)]
     if unused:

@@ -164,18 +164,18 @@ def layer_file(tmp_path, source: str):
     return path
 
 
-LIN_HEAD = "from gradtui.layers import Module\n\nclass Lin(Module):\n"
+LIN_HEAD = "from gradtui.layers import Module\n\nclass Lin(Module):\n    def bwd(self, out, inp):\n        pass\n\n"
 
 
 def test_a_constructor_with_the_wrong_signature_is_bad_input(tmp_path, capsys):
-    path = layer_file(tmp_path, "class Lin:\n    def __init__(self):\n        pass\n")
+    path = layer_file(tmp_path, "class Lin:\n    def __init__(self):\n        pass\n\n    def backward(self):\n        pass\n")
     one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed", "TypeError"))
 
 
 def test_a_lin_built_from_sizes_is_told_the_protocol_in_one_line(tmp_path, capsys):
     """torch's own message for randn(tensor, tensor) is many lines; gradtui's is one, with the way out."""
     path = layer_file(tmp_path, "import torch\n\nclass Lin:\n    def __init__(self, n_in, n_out):\n"
-                                "        self.w = torch.randn(n_in, n_out)\n")
+                                "        self.w = torch.randn(n_in, n_out)\n\n    def backward(self):\n        pass\n")
     one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed: TypeError: randn()",
                                                            "builds Lin(w1, b1) with the tensors themselves",
                                                            "Model(784, 50, 1)"))
@@ -280,3 +280,15 @@ def test_the_real_sample_data_set_checks_clean(capsys, options):
     report = json.loads(out)
     assert code == 0 and err == "" and report["ok"] is True
     assert report["config"]["batch"] == 1797 and report["config"]["sizes"] == [64, 50, 1]
+
+
+def test_a_class_without_a_backward_has_nothing_to_check(tmp_path, capsys):
+    """makemore's Tanh (a forward only: autograd is its backward) had raised 'unexpected AttributeError'."""
+    forward_only = "class Tanh:\n    def __call__(self, x):\n        self.out = x.tanh()\n        return self.out\n"
+    one_line_exit_2(capsys, "--layers", str(layer_file(tmp_path, forward_only)), "--net", "lin,tanh,lin,mse",
+                    words="defines none of Lin, Relu, Tanh, BatchNorm, Mse, CrossEntropy with a backward of its own "
+                          "(Tanh has none: autograd is its backward)")
+    with_relu = forward_only + "\n\nfrom gradtui.layers import Relu as Reference\n\n\nclass Relu(Reference):\n    pass\n"
+    code, out, err = run_cli(capsys, "check", "--batch", "32", "--net", "lin,tanh,relu,lin,mse",
+                             "--layers", str(layer_file(tmp_path, with_relu)))
+    assert code == 0 and "the layer file's Tanh has no backward of its own" in err and "reference Tanh steps" in err
