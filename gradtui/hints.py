@@ -373,7 +373,7 @@ class _TermFit:
 
 def _fit_terms(e: Evidence, u: torch.Tensor, v: torch.Tensor, dim: int) -> _TermFit | None:
     """The least-squares a, b per slice along `dim` (a feature: dim 0; a row: dim 1) such that the
-    user's tensor minus a·u + b·v is the reference within the verdict's tolerance; None when none is."""
+    user's tensor minus (a·u + b·v) is the reference within the verdict's tolerance; None when none is."""
     value, ref = e.value.detach().double(), e.ref.detach().double()
     scale = float((value * ref).sum() / (ref * ref).sum().clamp_min(1e-300))
     if e.is_(e.ref * scale):  # the whole tensor a multiple of the reference: constant_scale's to say
