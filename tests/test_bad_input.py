@@ -241,20 +241,18 @@ def test_a_backward_written_for_another_protocol_is_told_the_notes(tmp_path, cap
     assert error["file"].endswith("mine.py") and error["line"] == index
 
 
-def test_a_gradient_set_as_grad_is_told_to_be_g(tmp_path, capsys):
-    source = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
-              "        return self.out\n    def backward(self):\n        self.inp.grad = (self.inp > 0) * self.out.g\n")
-    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50")
-    assert code == 1 and report["first_mismatch"] == {"index": 6, "layer": "relu1", "tensor": "l1.g"}
-    assert "l1.g was not set, but l1.grad was: gradtui reads .g" in report["steps"][6]["tensors"][0]["hint"]
+RELU_SETTING = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
+                "        return self.out\n    def backward(self):\n        self.inp.{}\n")
 
 
-def test_a_gradient_that_is_not_a_tensor_is_a_mismatch(tmp_path, capsys):
-    source = ("class Relu:\n    def __call__(self, inp):\n        self.inp = inp\n        self.out = inp.clamp_min(0.)\n"
-              "        return self.out\n    def backward(self):\n        self.inp.g = ((self.inp > 0) * self.out.g).tolist()\n")
-    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, source)), "--batch", "50")
+@pytest.mark.parametrize("sets, words", [
+    ("g = ((self.inp > 0) * self.out.g).tolist()", "builtins.list, not a torch tensor"),
+    ("grad = (self.inp > 0) * self.out.g", "l1.g was not set, but l1.grad was: gradtui reads .g"),
+], ids=["a list", "as .grad"])
+def test_a_gradient_set_as_no_tensor_or_under_another_name_is_a_mismatch(tmp_path, capsys, sets, words):
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, RELU_SETTING.format(sets))), "--batch", "50")
     assert code == 1 and report["first_mismatch"] == {"index": 6, "layer": "relu1", "tensor": "l1.g"}
-    assert "builtins.list, not a torch tensor" in report["steps"][6]["tensors"][0]["hint"]
+    assert words in report["steps"][6]["tensors"][0]["hint"]
 
 
 def test_a_step_that_runs_forever_times_out(tmp_path, capsys, gate):
