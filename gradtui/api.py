@@ -157,14 +157,14 @@ def _prepared(model, x, y, layers, loss, options: dict):
     import torch
 
     from gradtui.data import dataset
-    from gradtui.model import config_for, moved, network_of
+    from gradtui.model import config_for, is_loss, moved, network_of
 
     _refuse_unknown(options, MODEL_OPTIONS)
     if layers is None and isinstance(model, (list, tuple)):  # the layers themselves
         model, layers = None, model
     layers = list(getattr(model, "layers", None) or [] if layers is None else layers)
     loss = getattr(model, "loss", None) if loss is None else loss
-    if loss is None and len(layers) > 1 and _is_loss(layers[-1]):  # [Lin(...), Relu(), Lin(...), Mse()]
+    if loss is None and len(layers) > 1 and is_loss(layers[-1]):  # [Lin(...), Relu(), Lin(...), Mse()]
         layers, loss = layers[:-1], layers[-1]
     if not layers or loss is None:
         raise TypeError("gradtui.check: give a model with .layers and .loss, layers=[...] and loss=..., or "
@@ -205,23 +205,6 @@ def _prepared_file(layers, x, y, options: dict):
         raise TypeError("gradtui.check: x and y must be torch tensors (or neither, for the synthetic data)")
     config = replace(config, batch=len(x))
     return config, dataset(x, y, config, config.resolve_device(), "your data", "gradtui.check: y"), None, None
-
-
-def _is_loss(layer) -> bool:
-    """A loss kind gradtui knows (Mse, CrossEntropy, MSELoss, …), or a layer called with the targets too."""
-    import inspect
-
-    from gradtui.model import KIND_OF_CLASS
-
-    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
-    if kind is not None:
-        return kind.loss
-    call = layer.forward if callable(getattr(type(layer), "forward", None)) else layer  # the lesson's Module, or __call__
-    try:
-        parameters = inspect.signature(call).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters) == 2
 
 
 def _refuse_unknown(options: dict, known: tuple[str, ...]) -> None:

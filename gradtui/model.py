@@ -311,14 +311,29 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
     return replace(network, params=moved(weights, torch.device(device), config.torch_dtype))
 
 
+def required_arguments(function) -> list[str]:
+    """The positional arguments a callable (a class: its __init__'s) requires; none when it has no
+    signature to read."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in signature.parameters.values() if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def is_loss(layer) -> bool:
+    """A loss kind gradtui knows (Mse, CrossEntropy, MSELoss, …), or a layer called with the targets too."""
+    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
+    if kind is not None:
+        return kind.loss
+    call = layer.forward if callable(getattr(type(layer), "forward", None)) else layer  # the lesson's Module, or __call__
+    return len(required_arguments(call)) == 2
+
+
 def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: tuple[int, ...]) -> tuple[tuple, str]:
     """What to call the Model with, and how to say that call."""
-    try:
-        signature = inspect.signature(model_class)
-    except (TypeError, ValueError):
-        return (), ""
-    required = [p.name for p in signature.parameters.values() if p.default is p.empty
-                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = required_arguments(model_class)
     if not required:
         return (), ""
     if len(required) == len(params):
@@ -434,7 +449,7 @@ def moved(params: dict[str, torch.Tensor], device: torch.device, dtype: torch.dt
 
 def config_for(config: RunConfig, network: Network) -> RunConfig:
     """The run's options, with the network's own kinds and widths in place of --net and --hidden."""
-    lins = any(spec.kind == "lin" for spec in network.specs)  # none: the sizes are the layers' own business
+    lins = any(spec.entry.changes_width for spec in network.specs)  # none: the sizes are the layers' own business
     return replace(config, net=tuple(spec.kind for spec in network.specs),
                    hidden=(tuple(network.sizes[1:-1]) or None) if lins else None, classes=max(2, network.sizes[-1]))
 

@@ -15,6 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gradtui.formatting import number, seconds, shape, short_path, size
+from gradtui.running import method_for, source_location
 
 if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
     from gradtui.bench.results import Roofline, VersionResult
@@ -149,8 +150,6 @@ def place(file: str, line: int | None) -> str:
 
 def _code_of(session: DebugSession, report: StepReport) -> str:
     """ (Lin.bwd at mine.py:12): the method whose result is wrong, where the user's code is."""
-    from gradtui.running import method_for, source_location
-
     cls = session.network.class_for(report.step.spec)
     file, line = source_location(cls, report.step.direction)
     if file is None:

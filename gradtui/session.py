@@ -202,7 +202,7 @@ class DebugSession:
         names = [spec.inp, *spec.params] if step.direction == "forward" else [f"{spec.out}.g", spec.inp, *spec.params]
         shapes = {name: tuple(tensor.shape) for name in names if (tensor := self.tensor(name)) is not None}
         said = f"; {step.layer} was handed " + ", ".join(f"{name} {shape_in_words(dims)}" for name, dims in shapes.items())
-        weight = shapes.get(spec.params[0]) if spec.kind == "lin" and spec.params else None
+        weight = shapes.get(spec.params[0]) if spec.entry.changes_width and spec.params else None
         if step.direction == "forward" and weight is not None and len(weight) == 2 and weight[0] != weight[1] \
                 and f"{weight[1]}x{weight[0]}" in message:
             said += (f": {spec.params[0]} is (n_in, n_out), the lesson's layout (inp @ w + b), and this forward takes "
