@@ -280,9 +280,9 @@ class Sum(Expr):
             written = "-" if self.terms[i].sign < 0 else "+"
             for combined, symbol in ((Prod((left, right)), "*"), (Prod((left,), (right,)), "/")):
                 yield self._with((Term(1, combined), *rest)), f"with `{symbol}` where `{written}` belongs"
-            yield self._with((Term(1, right), *rest)), (f"with `{self._with(self.terms[i:]).code()}` where "
+            yield self._with((Term(1, right), *rest)), (f"with `{right.code()}` where "
                                                         f"`{self._with(self.terms[:i + 1]).code()}` belongs (the "
-                                                        f"left side of `{written}` lost, its sign with it)")
+                                                        f"left side of `{written}` lost, and its sign)")
 
 
 @dataclass(frozen=True)

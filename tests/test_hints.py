@@ -483,3 +483,15 @@ def test_batch_norm_slips_in_its_terms_over_the_batch_are_placed_in_them(edit, w
     variance = -env["xhat"] * (env["dxhat"] * env["xhat"]).sum(0) / (N * env["std"])
     said = hint(edit(right, mean, variance), right, kind="batchnorm", batch=N, tensors=t, role="inp")
     assert words in said and "fix: inp.g = (N * dxhat - dxhat.sum(0)" in said, said
+
+
+def test_an_operator_slip_is_said_as_the_code_reads():
+    """`targ` alone for `inp.squeeze() - targ` (the left side of the minus lost): the words quote what
+    the user wrote, `targ`, not the term with its sign."""
+    mse = KINDS["mse"].formula("inp")
+    said = {}
+    for variant, words in mse.variants():
+        said.setdefault(words, variant.code())  # the first, as the search names the first that fits
+    words = "with `targ` where `inp.squeeze(-1) - targ` belongs (the left side of `-` lost, and its sign)"
+    assert said[words] == "2 * targ.unsqueeze(-1) / N"
+    assert said["with `+` where `*` belongs"] == "(2 + (inp.squeeze(-1) - targ).unsqueeze(-1)) / N"
