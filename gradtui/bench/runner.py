@@ -186,7 +186,7 @@ class BenchRunner:
         for version in rows:
             if autograd is None:
                 autograd = self.measure(VERSIONS[AUTOGRAD])  # every ratio needs it: measured first, once
-            result = autograd if version.number == AUTOGRAD else self.measure(version)
+            result = autograd if version.key == AUTOGRAD else self.measure(version)
             yield _with_ratios(result, autograd, roofline, version.input_grad)
         yield roofline
 
@@ -198,7 +198,7 @@ class BenchRunner:
 
     def timed_rows(self, version: Version) -> int:
         """The whole batch, or for versions 1 and 3 as many first rows as the outer product's budget allows."""
-        if self.outer_product_budget is None or not version.outer_product or version.number == YOURS:
+        if self.outer_product_budget is None or not version.outer_product or version.key == YOURS:
             return self.n
         per_row = outer_product_bytes(1, self.sizes, self.x.element_size())
         return max(1, min(self.n, self.outer_product_budget // per_row))
@@ -208,14 +208,14 @@ class BenchRunner:
         itemsize = self.x.element_size()
         need, free = estimate_peak_bytes(version, rows, self.sizes, itemsize), free_bytes(self.device)
         if need > MEMORY_MARGIN * free:
-            return VersionResult(version.number, version.name, skipped=f"needs {gigabytes(need)}, {gigabytes(free)} free")
+            return VersionResult(version.key, version.name, skipped=f"needs {gigabytes(need)}, {gigabytes(free)} free")
         with PeakMemory(self.device) as memory:  # the build too: v7's reused buffers are its memory
             function = version.build(self.x[:rows], self.y[:rows], self.params)
             start = time.perf_counter()
             try:
                 grads = function()
             except Exception as exc:  # the user's layers may raise: a row that says so, not a crash
-                return VersionResult(version.number, version.name, match=False,
+                return VersionResult(version.key, version.name, match=False,
                                      skipped=f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
@@ -225,14 +225,14 @@ class BenchRunner:
         scale = self.n / rows  # the outer product's time and memory grow with the rows
         median_s = timing.median_s * scale
         flops = gemm_flops(self.n, self.sizes, version.input_grad)
-        return VersionResult(version.number, version.name, median_s, timing.iqr_s * scale, timing.runs,
+        return VersionResult(version.key, version.name, median_s, timing.iqr_s * scale, timing.runs,
                              gflops=flops / median_s / 1e9,
                              peak_bytes=None if memory.peak_bytes is None else round(memory.peak_bytes * scale),
                              max_abs_err=max_abs_err, match=match, timed_rows=rows if rows < self.n else None)
 
     def verify(self, grads: dict, version: Version, rows: int) -> tuple[float, bool]:
         """The largest difference from autograd on the same rows over every gradient, and whether all match."""
-        reference = self.reference_grads(self.yours if version.number == YOURS else self.network, rows)
+        reference = self.reference_grads(self.yours if version.key == YOURS else self.network, rows)
         expected = [name for name in reference if name.startswith(("w", "b")) or (name == "x" and version.input_grad)]
         worst, match = 0.0, set(grads) == set(expected)
         for name in expected:

@@ -20,7 +20,7 @@ from gradtui import layers
 
 @dataclass(frozen=True)
 class Version:
-    number: int | str  # 1 to 7, or "yours" for the user's own layers (bench --layers)
+    key: int | str  # 1 to 7 as the notes number them, or "yours" for the user's own layers (bench --layers)
     name: str
     build: Callable[[torch.Tensor, torch.Tensor, dict], Callable[[], dict]]
     outer_product: bool = False  # materialises N × n_in × n_out: the memory guard must know
