@@ -564,7 +564,7 @@ class Pow(Unary):
             yield swapped, f"with `{symbol} {self.power:g}` where `**{self.power:g}` belongs"
 
 
-ELEMENTWISE = ("tanh", "exp", "sigmoid")  # methods of no argument whose value has x's shape
+ELEMENTWISE = ("tanh",)  # methods of no argument whose value has x's shape (tanh applied twice: kinds.py)
 
 
 @dataclass(frozen=True)
