@@ -100,9 +100,9 @@ class Report:
         from rich.console import Group
         from rich.text import Text
 
-        from gradtui.cli import check_view
+        from gradtui.cli import RICH_STYLE, check_view
 
-        said = [Text(f"warning: {warning}", style="yellow") for warning in self.warnings]
+        said = [Text(f"warning: {warning}", style=RICH_STYLE["warning"]) for warning in self.warnings]
         return Group(*said, check_view(self.session, self.replay))
 
     def _repr_html_(self) -> str:
