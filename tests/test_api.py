@@ -1,6 +1,7 @@
 """gradtui.check and gradtui.testing.assert_backward, used as a notebook or a test suite uses them."""
 
 import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import sys
 import pytest
 import torch
 from conftest import SAMPLES
+from rich.console import Console
 
 import gradtui
 from gradtui.layers import Mse, Relu
@@ -461,6 +463,9 @@ def test_a_linear_in_nn_linears_layout_is_stepped_as_a_layer_of_its_own():
     right = gradtui.check(model(), x, y)
     assert right.ok and [s.step.layer for s in right.steps[:3]] == ["linear1", "relu1", "linear2"]
     assert any("(out, in), nn.Linear's layout" in warning for warning in right.warnings)
+    rendered = Console(record=True, width=200, file=io.StringIO())
+    rendered.print(right)
+    assert "warning: Linear holds its matrix as (out, in)" in rendered.export_text()  # above the tables, as check says it
     wrong = gradtui.check(model("weight"), x, y).first_mismatch
     assert (wrong.index, wrong.tensor) == (5, "linear2.weight.g") and wrong.hint.startswith("transposed:")
 
