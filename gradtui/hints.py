@@ -337,17 +337,6 @@ def aliased_input(e: Evidence) -> str | None:
             "output where it expects the input: compute the output out of place (e.g. inp.clamp_min(0.), not clamp_min_)")
 
 
-def relu_at_kink(e: Evidence) -> str | None:
-    inp = e.tensor("inp")
-    if e.context.kind != "relu" or e.context.direction != "backward" or inp is None or inp.shape != e.value.shape:
-        return None
-    at_kink = inp == 0
-    if bool(at_kink.any()) and close(e.value.masked_fill(at_kink, 0), e.ref.masked_fill(at_kink, 0), e.tolerance):
-        return (f"{e.name} differs only where inp == 0, where ReLU has no derivative: autograd's clamp_min passes "
-                "out.g there, a mask (inp > 0) does not; use (inp >= 0), or inp.relu() in the forward, to agree")
-    return None
-
-
 def batchnorm_constant_statistics(e: Evidence) -> str | None:
     """The input gradient of batch norm as if the batch mean and variance were constants: both terms dropped."""
     inp, upstream, gamma = e.tensor("inp"), e.tensor("out_g"), e.tensor("gamma")
@@ -634,7 +623,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # bad numbers, and the step that changed what it reads
     nonfinite, changed_during_step, dtype_cast,
     # what no single edit gives, and what misleads the search (an input the forward overwrote)
-    loss_not_scalar, nxn_broadcast, aliased_input, relu_at_kink,
+    loss_not_scalar, nxn_broadcast, aliased_input,
     # one edit away from the layer's correct backward, or the right values in another shape
     derived_slip, reshaped,
     # two edits, named; a term wrong however it is written; forward deviations

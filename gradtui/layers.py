@@ -31,10 +31,10 @@ class Relu(Module):
         return inp.clamp_min(0.0)
 
     def bwd(self, out, inp):
-        # As autograd's clamp_min: >= 0, not the lesson's > 0 (at exactly 0 ReLU has no
-        # derivative; autograd passes out.g there), and a where, not a product with the mask
+        # The lesson's mask, inp > 0 (at exactly 0 ReLU has no derivative: any value between 0 and
+        # out.g is right, and gradtui accepts either), as a where, not a product with the mask
         # (0 × NaN is NaN: where the ReLU is off, a NaN from above stops here).
-        inp.g = torch.where(inp >= 0, out.g, 0.0)
+        inp.g = torch.where(inp > 0, out.g, 0.0)
 
 
 class Lin(Module):

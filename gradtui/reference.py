@@ -59,16 +59,21 @@ class Reference:
     stats: dict[str, TensorStats] = field(default_factory=dict)
     note: str | None = None  # what autograd differentiated, when it is not the loss itself
     unfollowed: dict[str, Unfollowed] = field(default_factory=dict)  # layer name -> how it is judged instead
+    # layer name -> its input as it was before its forward changed it in place (the session's copy holds the output)
+    overwritten: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: torch.Tensor,
-                       y: torch.Tensor, tolerance: tuple[float, float] = (1e-4, 1e-7)) -> Reference:
+                       y: torch.Tensor, tolerance: tuple[float, float] = (1e-4, 1e-7),
+                       given: dict[str, torch.Tensor] | None = None) -> Reference:
     """The user's forward under autograd, with layer objects of its own: a fresh import of the
-    user's file, so that not even a class attribute is shared with the session's layers."""
+    user's file, so that not even a class attribute is shared with the session's layers. `given`:
+    gradients of activations taken in place of autograd's (the user's subgradient at a kink), so
+    that the tensors before them are differentiated through the user's choice."""
     leaves = {name: p.detach().clone().requires_grad_() for name, p in params.items()}
     # x is not copied (157 MB at the default size): autograd refuses in-place changes to a leaf.
     values = {"x": x.detach().requires_grad_(), **leaves}
-    targ, note, unfollowed = y.detach().clone(), None, {}
+    targ, note, unfollowed, overwritten = y.detach().clone(), None, {}, {}
     try:
         with torch.enable_grad():
             for spec, layer in zip(network.specs, network.build(leaves, network.isolated_classes())):
@@ -78,11 +83,16 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
                 inp = inp if inp.is_leaf else inp.clone()
                 args = KINDS[spec.kind].args(inp, targ)
                 own = [leaves[name] for name in spec.params]
+                version = inp._version
                 out = layer(*args)
+                if inp._version != version and not inp.is_leaf:
+                    overwritten[spec.name] = values[spec.inp].detach()
                 why = unfollowable(out, inp, own)
                 if why is not None:
                     out, unfollowed[spec.name] = _judged_otherwise(spec, layer, args, own, out, why, tolerance)
                 if isinstance(out, torch.Tensor) and out.requires_grad and not out.is_leaf:
+                    if given and spec.out in given:
+                        out.register_hook(lambda grad, chosen=given[spec.out]: chosen.to(grad.dtype))
                     out.retain_grad()
                 values[spec.out] = out
             loss = values["loss"]
@@ -95,7 +105,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
     except (Exception, SystemExit) as exc:  # the user's forward, under autograd (a sys.exit() in it too)
         return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}", unfollowed=unfollowed)
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
-    return Reference(grads, note=note, unfollowed=unfollowed)
+    return Reference(grads, note=note, unfollowed=unfollowed, overwritten=overwritten)
 
 
 def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | None:
@@ -259,3 +269,133 @@ def reference_output(spec: LayerSpec, values: dict, y: torch.Tensor) -> torch.Te
     layer = reference_classes()[kind.reference](*(values[name] for name in spec.params))
     with torch.no_grad():
         return layer(*kind.args(values[spec.inp], y))
+
+
+
+KINK_SAMPLES = 16  # elements tested one at a time where the layer is not elementwise in the tensor
+KINK_SHARE = 0.25  # more of the tensor than this differing is a slip, not a choice at kinks
+
+
+@dataclass(frozen=True)
+class Kinks:
+    """Elements of a gradient where the layer's forward has a kink (its one-sided derivatives differ)
+    and the user's value lies between them: a subgradient as right as autograd's."""
+
+    count: int
+    at_zero: bool  # the differentiated tensor is exactly 0 at each (a ReLU's input)
+
+    def note(self, name: str, layer: str) -> str:
+        where = f"{self.count} element{'s' if self.count > 1 else ''}"
+        zero = f"{name.removesuffix('.g')} is exactly 0 at each, and " if self.at_zero else ""
+        return (f"{name} differs from autograd's only at {where} where {layer}'s forward has a kink ({zero}its "
+                "one-sided derivatives differ there): any value between them is a right subgradient, yours and "
+                f"autograd's alike; the steps below are judged given your {name}")
+
+
+def subgradient_choice(network: Network, spec: LayerSpec, tensors: list[torch.Tensor], position: int,
+                       upstream: torch.Tensor | None, targ: torch.Tensor, yours: torch.Tensor, ref: torch.Tensor,
+                       bound: float) -> Kinks | None:
+    """Kinks when the user's gradient of `tensors[position]` (the layer's input, then its parameters)
+    differs from autograd's only where the layer's forward is not differentiable, and lies there
+    between the one-sided derivatives of Σ out·out.g (float64): a ReLU's mask at exactly 0 taken
+    either way, a max's tie given to either element (not to both). None otherwise, or when the
+    forward cannot run so."""
+    target = tensors[position]
+    if yours.shape != target.shape or yours.shape != ref.shape:
+        return None
+    mine, theirs = yours.detach().double().reshape(-1), ref.detach().double().reshape(-1)
+    differing = (mine - theirs).abs() > bound
+    count = int(differing.sum())
+    if not count or count > max(KINK_SHARE * differing.numel(), KINK_SAMPLES):  # most of it: a slip, not ties
+        return None
+    try:
+        with torch.no_grad():
+            derivatives = _OneSided(network, spec, tensors, position, upstream, targ)
+            indices = differing.nonzero().flatten()
+            sides = derivatives.elementwise(differing)
+            if sides is None:
+                if not derivatives.jointly_between(indices, float(mine[indices].sum()), bound * count):
+                    return None
+                indices = indices[torch.linspace(0, count - 1, min(KINK_SAMPLES, count)).long()]
+                sides = derivatives.each(indices)
+    except Exception:  # the user's forward, in float64 and moved: if it cannot run so, nothing is excused
+        return None
+    left, right = sides
+    value = mine[indices]
+    kinked = (left - right).abs() > bound
+    between = (value >= torch.minimum(left, right) - bound) & (value <= torch.maximum(left, right) + bound)
+    if not bool((kinked & between).all()):
+        return None
+    return Kinks(count, bool((derivatives.flat[differing] == 0).all()))
+
+
+class _OneSided:
+    """One-sided derivatives of f = Σ out·out.g (Σ out for a loss) in one tensor of a layer, in
+    float64: left (f(t) − f(t − h)) / h and right (f(t + h) − f(t)) / h, each out difference taken
+    before it is summed (no cancellation against f itself)."""
+
+    def __init__(self, network: Network, spec: LayerSpec, tensors, position: int, upstream, targ):
+        self.network, self.spec, self.position = network, spec, position
+        self.kind, self.classes = KINDS[spec.kind], network.isolated_classes()
+        self.base = [t.detach().to(torch.float64).clone() for t in tensors]
+        self.g = None if upstream is None else upstream.detach().to(torch.float64)
+        self.targ = targ.detach().to(torch.float64) if targ.is_floating_point() else targ.detach()
+        self.flat = self.base[position].reshape(-1)
+        self.steps = 1e-6 * self.flat.abs().clamp_min(1.0)
+        self.out = self._run(self.base)
+
+    def _run(self, tensors) -> torch.Tensor:
+        tensors = [t.clone() for t in tensors]  # a forward may work in place
+        layer = self.network.layer(self.spec, dict(zip(self.spec.params, tensors[1:])), self.classes)
+        return layer(*self.kind.args(tensors[0], self.targ)).detach().to(torch.float64)
+
+    def change(self, step: torch.Tensor) -> torch.Tensor:
+        """out(t + step) − out(t), `step` flat over the differentiated tensor."""
+        moved = [t + step.reshape(t.shape) if i == self.position else t for i, t in enumerate(self.base)]
+        return self._run(moved) - self.out
+
+    def weighted(self, change: torch.Tensor) -> torch.Tensor:
+        return change if self.g is None else change * self.g
+
+    def elementwise(self, mask: torch.Tensor):
+        """(left, right) at every masked element at once, when the layer is elementwise in this tensor
+        there: moving those elements changes the output at them and nowhere else, each by its own
+        slope (the same slope for two different sizes of move; a max of two moved elements fails
+        that); None otherwise."""
+        draw = torch.Generator().manual_seed(0)
+        sides = []
+        for sign in (1, -1):
+            slopes = []
+            for _ in range(2):
+                step = torch.where(mask, sign * self.steps * (0.5 + torch.rand(mask.shape, generator=draw,
+                                                                                 dtype=torch.float64)), 0.0)
+                change = self.change(step).reshape(-1)
+                if change.numel() != mask.numel() or bool(change[~mask].any()):
+                    return None
+                slopes.append(change[mask] / step[mask])
+            if not torch.allclose(*slopes, rtol=1e-4, atol=0.0):
+                return None
+            sides.append(slopes[0] if self.g is None else slopes[0] * self.g.reshape(-1)[mask])
+        right, left = sides
+        return left, right
+
+    def each(self, indices: torch.Tensor):
+        """(left, right) at these elements, one element moved at a time."""
+        left, right = [], []
+        for index in indices.tolist():
+            step = torch.zeros_like(self.flat)
+            step[index] = self.steps[index]
+            right.append(float(self.weighted(self.change(step)).sum()) / float(self.steps[index]))
+            left.append(-float(self.weighted(self.change(-step)).sum()) / float(self.steps[index]))
+        return torch.tensor(left, dtype=torch.float64), torch.tensor(right, dtype=torch.float64)
+
+    def jointly_between(self, indices: torch.Tensor, total: float, bound: float) -> bool:
+        """Does the sum of the user's values at these elements lie between the one-sided derivatives
+        along all of them moved together? (Two tied elements of a max may each take the gradient
+        alone, not both at once.)"""
+        h = float(self.steps[indices].max())
+        step = torch.zeros_like(self.flat)
+        step[indices] = h
+        right = float(self.weighted(self.change(step)).sum()) / h
+        left = -float(self.weighted(self.change(-step)).sum()) / h
+        return min(left, right) - bound <= total <= max(left, right) + bound

@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import torch
 
-from gradtui.compare import compare, placed
+from gradtui.compare import compare, placed, tolerance_for
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
@@ -30,7 +30,14 @@ from gradtui.findings import Comparison, Location, StepReport, first_deviation, 
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
-from gradtui.reference import Reference, autograd_reference, finite_differences, reference_output
+from gradtui.reference import (
+    Kinks,
+    Reference,
+    autograd_reference,
+    finite_differences,
+    reference_output,
+    subgradient_choice,
+)
 from gradtui.running import (
     StepError,
     StepTimeout,
@@ -71,13 +78,18 @@ class DebugSession:
         self.steps = build_steps(self.network.specs)
         self.tolerance = config.tolerances
         self._reference: Reference | None = None
+        self._autograds: Reference | None = None  # autograd's own, before any choice at a kink was taken
+        self._given: dict[str, torch.Tensor] = {}  # activation -> the user's subgradient at its kinks, carried down
         self._copies: dict[str, tuple] = {}  # name -> (working copy, (its version, the original's))
         self.reset()
 
     # -- state ------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to step 0 with the same data and weights, fresh layer objects, no .g anywhere."""
+        """Back to step 0 with the same data and weights, fresh layer objects, no .g anywhere, and
+        autograd's own gradients (the user's choices at kinks are taken again as the steps meet them)."""
+        if self._given:
+            self._reference, self._given = self._autograds, {}
         copies = self._working_copies()
         self.targ = copies.pop("y")
         self.values: dict[str, torch.Tensor] = copies
@@ -122,8 +134,8 @@ class DebugSession:
         """Autograd's gradients, computed once on first need (the first backward step, or
         prepare_reference()) and kept across resets."""
         if self._reference is None:
-            self._reference = quietly(lambda: autograd_reference(self.network, self.params, self.data.x, self.data.y,
-                                                                 self.tolerance))
+            self._reference = self._autograds = quietly(lambda: autograd_reference(
+                self.network, self.params, self.data.x, self.data.y, self.tolerance))
         return self._reference
 
     def prepare_reference(self) -> None:
@@ -299,11 +311,19 @@ class DebugSession:
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
         # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
         summed = _batch_sum_scale(upstream)
-        comparisons = [self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role), inherited,
-                                            summed if role in spec.entry.bias else 0.0)
-                       for name, tensor, role in zip(spec.grads, targets, spec.roles)
-                       if error is None or "g" in tensor.__dict__]  # else the step raised before: the error says why
-        notes = [self.reference.note] if self.reference.note and spec.entry.loss else []
+        comparisons, notes = [], [self.reference.note] if self.reference.note and spec.entry.loss else []
+        for position, (name, tensor, role) in enumerate(zip(spec.grads, targets, spec.roles)):
+            if error is not None and "g" not in tensor.__dict__:  # the step raised before setting it: the error says why
+                continue
+            comparison = self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role), inherited,
+                                              summed if role in spec.entry.bias else 0.0)
+            kinks = self._kinks(step, position, comparison, upstream) if inherited is None and error is None else None
+            if kinks is not None:
+                comparison = replace(comparison, match=True, hint=None, where=None, map=None)
+                notes.append(kinks.note(comparison.name, spec.name))
+                if position == 0 and spec.inp != "x":
+                    self._take_subgradient(spec.inp, tensor.__dict__["g"])
+            comparisons.append(comparison)
         if changed:
             notes.append(f"the backward changed {', '.join(changed)} in place (an update inside backward?)")
         if rebound:
@@ -359,6 +379,28 @@ class DebugSession:
             return comparison
         hint = inherited if inherited and comparison.diff is not None else explain(comparison, value, expected, context)
         return placed(value, expected, replace(comparison, hint=hint))
+
+    def _kinks(self, step: Step, position: int, comparison: Comparison, upstream) -> Kinks | None:
+        """For a gradient that differs from autograd's: is it a subgradient at kinks of the layer's
+        forward (a ReLU's mask at exactly 0 taken the other way), as right as autograd's?"""
+        spec = step.spec
+        if (comparison.match or comparison.diff is None or not comparison.stats.finite or not comparison.ref.finite
+                or (comparison.stats.dtype != comparison.ref.dtype and not self.replay)):
+            return None
+        name = spec.grads[position]
+        inp = self.reference.overwritten.get(spec.name, self.values[spec.inp])  # an in-place forward's input, before
+        tensors = [inp, *(self.values[param] for param in spec.params)]
+        yours, ref = self.tensor(f"{name}.g"), self.reference.grads.get(name)
+        bound = tolerance_for(comparison.ref, comparison.tolerance, comparison.scale)
+        return quietly(lambda: subgradient_choice(self.network, spec, tensors, position, upstream, self.targ, yours, ref,
+                                                  bound))
+
+    def _take_subgradient(self, activation: str, gradient: torch.Tensor) -> None:
+        """Autograd's gradients of the tensors before `activation`, again, through the user's
+        subgradient there: a choice at a kink is carried down, never judged again below."""
+        self._given[activation] = gradient.detach().clone()
+        self._reference = quietly(lambda: autograd_reference(self.network, self.params, self.data.x, self.data.y,
+                                                             self.tolerance, self._given))
 
     def _judged_by_finite_differences(self, spec, comparisons: list[Comparison],
                                       upstream) -> tuple[list[Comparison], str | None]:

@@ -58,7 +58,7 @@ def test_the_engine_survives_anything_and_finds_where_nan_is_born(run):
     assert all(r.error is None for r in reports), [r.error for r in reports if r.error]
     if not injections:
         assert session.first_nonfinite is None
-        assert session.first_mismatch is None, [(r.step, r.first_mismatch) for r in reports if not r.ok]
+        assert session.first_mismatch is None, [(r.step, r.failing_tensor) for r in reports if not r.ok]
     else:
         born = min(first_step_reading(session, target) for target, _, _ in injections)
         assert session.first_nonfinite is not None

@@ -127,7 +127,7 @@ def test_a_generated_slip_is_named(kind, role, words, value, right, same, tensor
 
 
 HAND_WRITTEN_SAME_SHAPE = [hints.changed_during_step, hints.dtype_cast, hints.loss_not_scalar, hints.nxn_broadcast,
-                           hints.aliased_input, hints.relu_at_kink, hints.reshaped, hints.batchnorm_constant_statistics,
+                           hints.aliased_input, hints.reshaped, hints.batchnorm_constant_statistics,
                            hints.batchnorm_bessel, hints.missing_bias, hints.nxn_loss_value, hints.constant_shift,
                            hints.missing_trailing_dim, hints.transposed, hints.extra_batch_dim, hints.other_shape,
                            hints.vanishing]
@@ -253,13 +253,6 @@ def test_batch_norm_with_the_unbiased_variance_is_bessels_correction():
     assert "Bessel's correction" in said and "unbiased=False" in said and "n/(n−1) in the backward" in said
 
 
-def test_relu_differing_only_at_the_kink_says_so():
-    inp, out_g = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([[5.0, 7.0, 11.0]])
-    autograd = (inp >= 0) * out_g  # what autograd's clamp_min gives
-    assert "only where inp == 0" in hint((inp > 0) * out_g, autograd, kind="relu",
-                                         tensors={"inp": inp, "out_g": out_g}, role="inp")
-
-
 def test_a_lost_gradient_is_not_a_tiny_constant_factor():
     """A gradient overwritten by a path that sums to ~0: all but zero, never "scaled by 6e-10"."""
     ref = torch.randn(8, 3, generator=torch.Generator().manual_seed(5))
@@ -315,11 +308,6 @@ def evidence(value, ref, tolerance=TOL32, name="t.g", **context) -> Evidence:
 
 def seeded(*shape, seed=3):
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
-
-
-def relu_kink():
-    inp, out_g = torch.tensor([[-1.0, 0.0, 2.0]]), torch.tensor([[5.0, 7.0, 11.0]])
-    return inp, out_g, {"kind": "relu", "direction": "backward", "tensors": {"inp": inp, "out_g": out_g}, "role": "inp"}
 
 
 def batchnorm_forward(unbiased: bool):
@@ -384,9 +372,6 @@ PATTERN_CASES = {
     hints.nxn_broadcast: (lambda: evidence(R.expand(8, 8, 3), R, **BACKWARD),
                           lambda: evidence(R.expand(2, 8, 3), R, **BACKWARD)),
     hints.aliased_input: (lambda: evidence(R + 1, R, **BACKWARD, aliased="l1"), lambda: evidence(R + 1, R, **BACKWARD)),
-    hints.relu_at_kink: (lambda: evidence(relu_kink()[0].gt(0) * relu_kink()[1], relu_kink()[0].ge(0) * relu_kink()[1],
-                                          **relu_kink()[2]),
-                         lambda: evidence(relu_kink()[1], relu_kink()[0].ge(0) * relu_kink()[1], **relu_kink()[2])),
     hints.derived_slip: (lambda: evidence(*relu_mask_missing(True)[:2], **relu_mask_missing(True)[2]),
                          lambda: evidence(*relu_mask_missing(False)[:2], **relu_mask_missing(False)[2])),
     hints.reshaped: (lambda: evidence(R.reshape(1, 8, 3), R), lambda: evidence(R.reshape(1, 8, 3) + 1, R)),
