@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 def check(model=None, x=None, y=None, **options):
     """Step the model's forward and backward against the reference layers and autograd: a Report
-    (`.ok`, `.first_mismatch`, `.to_json()`; it renders as `gradtui check` does). `layers="mine.ipynb"`
+    (`.ok`, `.verdict`, `.first_mismatch`, `.to_json()`; `str(report)` is what `gradtui check` prints). `layers="mine.ipynb"`
     (or a .py file) checks a layer file as `gradtui check --layers` does. See gradtui.api."""
     from gradtui.api import check as run
 

@@ -17,12 +17,16 @@ network on synthetic data, as `gradtui check` alone.
 from __future__ import annotations
 
 import io
+import json
 import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from gradtui.config import InputError, RunConfig
-from gradtui.report import check_json, error_text, verdict
+from gradtui.config import InputError, RunConfig, parse_hidden, parse_net
+from gradtui.report import check_json, check_renderable, error_text, verdict
+from gradtui.running import source_location
 
 # A model's run takes its data's size and its own layers: of the CLI's options, these.
 MODEL_OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "replay", "dtype", "device")
@@ -30,19 +34,22 @@ MODEL_OPTIONS = ("isolate", "strict_forward", "rtol", "atol", "step_timeout", "r
 
 @dataclass(frozen=True)
 class Finding:
-    """Where something first happened, and what gradtui says of it."""
+    """Where something first happened, what gradtui says of it, and the user's code that did it."""
 
     index: int
     layer: str
     tensor: str | None  # None: the step raised
     hint: str | None  # the tensor's hint, or the step's error
     seen_in: str | None = None  # "float64": a mismatch only the float64 replay saw
+    file: str | None = None  # the method that ran for the step (for an error: the line that raised)
+    line: int | None = None
 
 
 class Report:
-    """What `gradtui check` says, as an object: `.ok`, the first mismatch, deviation and NaN,
-    `.steps`, `.to_json()` (exactly `check --json`'s document); it renders as check's tables in
-    a terminal (Rich) and in Jupyter (HTML, no ANSI codes)."""
+    """What `gradtui check` says, as an object: `ok`, `verdict`, the first mismatch, deviation and
+    NaN, `steps`; `to_dict()` and `to_json()` are `check --json`'s document; `str(report)` is the
+    check's text, and it renders as check's tables in a terminal (Rich) and in Jupyter (an HTML
+    fragment that styles only itself)."""
 
     def __init__(self, session, replay=None):
         self.session, self.replay = session, replay
@@ -78,10 +85,12 @@ class Report:
     def _finding(session, location, seen_in: str | None = None) -> Finding:
         report = session.reports[location.index]
         if location.tensor is None:
-            said = error_text(report.error) if report.error else None
-        else:
-            said = next((t.hint for t in report.tensors if t.name == location.tensor), None)
-        return Finding(location.index, location.layer, location.tensor, said, seen_in)
+            error = report.error
+            return Finding(location.index, location.layer, None, error_text(error) if error else None, seen_in,
+                           error.file if error else None, error.line if error else None)
+        said = next((t.hint for t in report.tensors if t.name == location.tensor), None)
+        file, line = source_location(session.network.class_for(report.step.spec), report.step.direction)
+        return Finding(location.index, location.layer, location.tensor, said, seen_in, file, line)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -89,42 +98,64 @@ class Report:
         does not do as asked (a layer stepped as one of its own, a notebook cell that failed)."""
         return (*self.session.data.warnings, *self.session.network.notes)
 
-    def to_json(self) -> dict:
-        return check_json(self.session, self.replay)
-
+    @property
     def verdict(self) -> str:
         """The closing lines of `gradtui check`, as text."""
         return "\n".join("".join(cell.text for cell in line) for line in verdict(self.session, self.replay))
 
+    def to_dict(self) -> dict:
+        """`gradtui check --json`'s document."""
+        return check_json(self.session, self.replay)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """`gradtui check --json`'s output, as a string."""
+        return json.dumps(self.to_dict(), indent=indent)
+
     def __rich__(self):
-        from rich.console import Group
-        from rich.text import Text
+        return check_renderable(self.session, self.replay, self.warnings)
 
-        from gradtui.cli import RICH_STYLE, check_view
-
-        said = [Text(f"warning: {warning}", style=RICH_STYLE["warning"]) for warning in self.warnings]
-        return Group(*said, check_view(self.session, self.replay))
-
-    def _repr_html_(self) -> str:
+    def _console(self):
         from rich.console import Console
 
-        console = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)
+        # soft_wrap: a long header or hint stays one line (a reader scrolls; nothing breaks mid-word)
+        return Console(record=True, file=io.StringIO(), width=120, soft_wrap=True, force_terminal=False,
+                       force_jupyter=False, highlight=False)
+
+    def __str__(self) -> str:
+        console = self._console()
         console.print(self)
-        return console.export_html(inline_styles=True)
+        return console.export_text().rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        console = self._console()
+        console.print(self)
+        return console.export_html(inline_styles=True, code_format=HTML_FRAGMENT)
 
     def __repr__(self) -> str:
-        return f"<gradtui.Report {'ok' if self.ok else 'mismatch'}: {self.verdict()}>"
+        mismatch = self.first_mismatch
+        if mismatch is None:
+            return f"<gradtui.Report ok: {len(self.session.reports)} steps match>"
+        where = f"{mismatch.layer}, {mismatch.tensor}" if mismatch.tensor else f"{mismatch.layer} raised"
+        seen = ", seen in float64 only" if mismatch.seen_in else ""
+        return f"<gradtui.Report mismatch at step {mismatch.index} ({where}){seen}>"
+
+
+# The report in a notebook: a <pre> styled by itself (inline styles), nothing for the page around it.
+HTML_FRAGMENT = ('<pre class="gradtui-report" style="font-family: Menlo, \'DejaVu Sans Mono\', Consolas, monospace; '
+                 'line-height: 1.35; white-space: pre; overflow-x: auto; margin: 0">{code}</pre>')
 
 
 def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report:
     """Step the model's forward and backward, compare every tensor with the reference layers and
-    autograd, and say what `gradtui check` says. Options are the CLI's (`isolate`, `strict_forward`,
-    `rtol`, `atol`, `step_timeout`, `replay`), with its defaults and its one-line errors."""
+    autograd, and say what `gradtui check` says. Options are the CLI's, in Python's types (`net="lin,
+    relu,lin,mse"` or a sequence, `hidden=64` or a sequence, `rtol=1e-3`), with its defaults; a bad
+    value is a ValueError that names it as you wrote it (`rtol=-1: …`)."""
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
-    config, data, network, params = _prepared(model, x, y, layers, loss, options)
-    session = DebugSession(config, data, network, params=params)
+    with _said_in_python(options | {"layers": layers}):
+        config, data, network, params = _prepared(model, x, y, layers, loss, _typed(options))
+        session = DebugSession(config, data, network, params=params)
     session.run_to_end()
     return Report(session, replay_in_float64(session) if needs_replay(session) else None)
 
@@ -136,7 +167,8 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     from gradtui.ui.ahead import InThread
     from gradtui.ui.app import GradTUI
 
-    config, data, network, params = _prepared(model, x, y, layers, loss, options)
+    with _said_in_python(options | {"layers": layers}):
+        config, data, network, params = _prepared(model, x, y, layers, loss, _typed(options))
     ahead = InThread(config, data, network, params)  # the caller's objects stay in this process
     GradTUI(config, ahead).run()
     ahead.wait()  # a step under way when you quit: it ends before its session is read
@@ -144,6 +176,95 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     if session is None or not session.done:
         return None
     return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+
+
+# -- options, in Python's types and names -----------------------------------------------------
+
+FLOAT_OPTIONS = ("rtol", "atol", "step_timeout", "min_time")
+INT_OPTIONS = ("batch", "seed", "classes")
+FLAG_OPTIONS = ("isolate", "strict_forward", "replay", "normalize")
+CLI_SPELLING = re.compile(r"^--(?P<name>[a-z][a-z0-9-]*) (?P<value>.+?): ")
+
+
+class _said_in_python:
+    """An input error raised inside says the option as the caller wrote it (`rtol=-1: …`), not as the
+    command line spells it (`--rtol -1: …`)."""
+
+    def __init__(self, given: dict):
+        self.given = given
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, InputError):
+            raise InputError(in_python_names(str(error), self.given)) from None
+        return False
+
+
+def in_python_names(message: str, given: dict) -> str:
+    """`--rtol -1: …` -> `rtol=-1: …` with the value as the caller wrote it (`given`); a file the
+    session was told of as `--layers a.py: …` -> `layers='a.py': …`."""
+    said = CLI_SPELLING.match(message)
+    if said is None:
+        return message
+    name = said["name"].replace("-", "_")
+    value = repr(os.fspath(given[name]) if isinstance(given.get(name), os.PathLike) else given[name]) if name in given \
+        else said["value"]
+    if name not in given and not re.fullmatch(r"'.*'|-?[\d.e+-]+", value):
+        value = repr(value)
+    return f"{name}={value}: {message[said.end():]}"
+
+
+def _typed(options: dict) -> dict:
+    """The options in RunConfig's types, from what a Python caller writes."""
+    return {name: _option(name, value) for name, value in options.items()}
+
+
+def _option(name: str, value):
+    def refuse(why: str):
+        raise InputError(f"{name}={value!r}: {why}")
+
+    if value is None:
+        return None
+    if name == "net":
+        return parse_net(value) if isinstance(value, str) else _sequence(value, str, refuse, "layer kinds")
+    if name in ("hidden", "versions"):
+        if isinstance(value, str):
+            return parse_hidden(value) if name == "hidden" else tuple(int(part) for part in value.split(","))
+        return _sequence([value] if isinstance(value, int) else value, int, refuse, "whole numbers")
+    if name in FLOAT_OPTIONS:
+        if isinstance(value, bool):
+            refuse("not a number")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            refuse("not a number")
+    if name in INT_OPTIONS:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            refuse("not a whole number")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            refuse("not a whole number")
+    if name in FLAG_OPTIONS:
+        if value not in (True, False):
+            refuse("True or False")
+        return bool(value)
+    if name in ("dtype", "device"):
+        return str(value).removeprefix("torch.")  # torch.float64, torch.device("cpu") as the CLI's words
+    if name in ("data", "layers"):
+        return Path(value) if isinstance(value, (str, os.PathLike)) else refuse("a path")
+    return value
+
+
+def _sequence(value, kind: type, refuse, what: str) -> tuple:
+    if not isinstance(value, Iterable) or isinstance(value, (str, bytes)):
+        refuse(f"a sequence of {what}, or a string with commas")
+    items = tuple(value)
+    if not all(isinstance(item, kind) and not isinstance(item, bool) for item in items):
+        refuse(f"a sequence of {what}")
+    return items
 
 
 def _prepared(model, x, y, layers, loss, options: dict):
@@ -159,7 +280,7 @@ def _prepared(model, x, y, layers, loss, options: dict):
     from gradtui.data import dataset
     from gradtui.model import config_for, is_loss, moved, network_of
 
-    _refuse_unknown(options, MODEL_OPTIONS)
+    _refuse_unknown(options, MODEL_OPTIONS, " for a model (its layers and x make the network and its sizes)")
     if layers is None and isinstance(model, (list, tuple)):  # the layers themselves
         model, layers = None, model
     layers = list(getattr(model, "layers", None) or [] if layers is None else layers)
@@ -207,7 +328,7 @@ def _prepared_file(layers, x, y, options: dict):
     return config, dataset(x, y, config, config.resolve_device(), "your data", "gradtui.check: y"), None, None
 
 
-def _refuse_unknown(options: dict, known: tuple[str, ...]) -> None:
+def _refuse_unknown(options: dict, known: tuple[str, ...], why: str = "") -> None:
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise TypeError(f"gradtui.check: no option {', '.join(unknown)}; choose from {', '.join(known)}")
+        raise TypeError(f"gradtui.check: no option {', '.join(unknown)}{why}; choose from {', '.join(known)}")

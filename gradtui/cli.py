@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
@@ -27,23 +27,9 @@ from gradtui.config import (
     parse_net,
     parse_versions,
 )
-from gradtui.report import (
-    BENCH_COLUMNS,
-    TENSOR_COLUMNS,
-    Cell,
-    bench_json,
-    bench_row,
-    check_json,
-    floor_rows,
-    replay_title,
-    step_lines,
-    step_title,
-    tensor_row,
-    verdict,
-)
+from gradtui.report import BENCH_COLUMNS, bench_json, bench_row, check_json, check_renderable, floor_rows, rich_text
 
 if TYPE_CHECKING:  # torch-free at import: the app's command runs from here
-    from gradtui.findings import StepReport
     from gradtui.replay import Replay
     from gradtui.session import DebugSession
 
@@ -247,39 +233,8 @@ def _stdout(width: int = 120) -> Console:
     return out if out.is_terminal else Console(highlight=False, soft_wrap=True, width=width)
 
 
-RICH_STYLE = {"success": "green", "error": "bold red", "warning": "yellow", "dim": "dim", "bold": "bold", None: ""}
-
-
-def _text(*cells: Cell) -> Text:
-    return Text.assemble(*((cell.text, RICH_STYLE[cell.style]) for cell in cells))
-
-
 def print_check(session: DebugSession, out: Console, replay: Replay | None = None) -> None:
-    out.print(check_view(session, replay))
-
-
-def check_view(session: DebugSession, replay: Replay | None = None) -> Group:
-    """What `gradtui check` prints, as one Rich renderable (the Python API's report renders it too)."""
-    rtol, atol = session.tolerance
-    title = Text.assemble(("gradtui check ", "bold"), session.network.describe(),
-                          f"  ·  {session.device} {session.config.dtype}  ·  batch {len(session.data.x)}"
-                          f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}")
-    parts = [title, *(step_view(report) for report in session.reports)]
-    if replay is not None and replay.mismatch is not None:
-        parts += [_text(*replay_title(replay)), step_view(replay.session.reports[replay.mismatch.index])]
-    parts += [_text(*line) for line in verdict(session, replay)]
-    return Group(*parts)
-
-
-def step_view(report: StepReport) -> Group:
-    """A step's tensors as a table, then its hints, notes and error, each on a line of its own."""
-    table = Table(title=_text(*step_title(report)), title_justify="left", box=None, pad_edge=False, header_style="dim",
-                  show_header=bool(report.tensors))  # a step that raised before setting anything: no empty header
-    for column in TENSOR_COLUMNS:
-        table.add_column(column, justify="left" if column in ("", "tensor", "shape") else "right", no_wrap=True)
-    for t in report.tensors:
-        table.add_row(*(_text(cell) for cell in tensor_row(t)))
-    return Group(table, *(Text("  ") + _text(*line) for line in step_lines(report)))
+    out.print(check_renderable(session, replay))
 
 
 # -- bench --------------------------------------------------------------------------------
@@ -327,7 +282,7 @@ def print_bench(runner, rows, roofline, out: Console) -> None:
     for column in BENCH_COLUMNS:
         table.add_column(column, justify="left" if column in ("what it is", "") else "right", no_wrap=True)
     for row in rows:
-        table.add_row(*(_text(cell) for cell in bench_row(row)))
+        table.add_row(*(rich_text(cell) for cell in bench_row(row)))
     for row in floor_rows(roofline) if roofline is not None else []:
-        table.add_row(*(_text(cell) for cell in row))
+        table.add_row(*(rich_text(cell) for cell in row))
     out.print(table)

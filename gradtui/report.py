@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
 from gradtui.formatting import number, seconds, shape, short_path, size
 from gradtui.running import method_for, source_location
 
@@ -114,13 +118,13 @@ def pass_summary(reports: list[StepReport], replay: ReplayVerdict | None = None)
     its float64 replay, and where the forward first deviates."""
     failing = next((r for r in reports if not r.ok), None)
     deviating = next((r for r in reports if r.deviating_tensor is not None), None)
-    if failing is None:
+    if failing is None and replay is not None and replay.mismatch is not None:  # one verdict: the replay's ✗
+        lines = [(mark_cell("✗"), Cell(f" {replay.briefly}:")),
+                 (Cell(f"  step {replay.mismatch.index}, {replay.mismatch.tensor}"),),
+                 (Cell(f"  first {replay.rows} rows", "dim"),)]
+    elif failing is None:
         lines = [(mark_cell("✓"), Cell(" all match"))]
-        if replay is not None and replay.mismatch is not None:
-            lines += [(mark_cell("✗"), Cell(f" {replay.briefly}:")),
-                      (Cell(f"  step {replay.mismatch.index}, {replay.mismatch.tensor}"),),
-                      (Cell(f"  first {replay.rows} rows", "dim"),)]
-        elif replay is not None and replay.note:
+        if replay is not None and replay.note:
             lines += [(Cell("float64 replay stopped:", "dim"),), (Cell("  a step raised", "dim"),)]
     else:
         what = "raised" if failing.error is not None else "mismatch"
@@ -166,18 +170,20 @@ def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[C
         lines.append((Cell(f"! NaN/Inf first appears at step {nonfinite.index} ({nonfinite.layer}, {nonfinite.tensor})",
                            "warning"),))
     mismatch, deviation = session.first_mismatch, session.first_deviation
-    if mismatch is None:
+    if mismatch is None and replay is not None and replay.mismatch is not None:  # one verdict: the replay's ✗
+        code = _code_of(replay.session, replay.session.reports[replay.mismatch.index])
+        lines.append((Cell(f"✗ first mismatch, {replay.seen_only}: {_replay_where(replay)}: {replay.comparison.hint}"
+                           f"{code}; the run itself matched ({len(session.reports)} steps: {replay.hidden_by} hid it); "
+                           f"loss {number(session.loss)}", "error"),))
+    elif mismatch is None:
         also = ""
-        if replay is not None and replay.mismatch is None and replay.note is None:
+        if replay is not None and replay.note is None:
             ways = ["in float64"] if session.config.dtype != "float64" else []
             ways += [f"with {replay.moved_words}"] if replay.moved else []
             also = f", and {' '.join(ways)} on the first {replay.rows} rows"
         lines.append((Cell(f"✓ every gradient matches autograd ({len(session.reports)} steps{also}); "
                            f"loss {number(session.loss)}", "success"),))
-        if replay is not None and replay.mismatch is not None:
-            lines.append((Cell(f"✗ first mismatch, {replay.seen_only}: {_replay_where(replay)}: "
-                               f"{replay.comparison.hint}", "error"),))
-        elif replay is not None and replay.note:
+        if replay is not None and replay.note:
             lines.append((Cell(f"note: {replay.note}", "dim"),))
     else:
         report = session.reports[mismatch.index]
@@ -201,6 +207,40 @@ def _replay_where(replay: Replay) -> str:
 def replay_title(replay: Replay) -> list[Cell]:
     """The title over the replayed step that mismatches: where rounding (or a constant) hid it."""
     return [Cell("✗", "error"), Cell(f" {replay.seen_only}: {_replay_where(replay)}; {replay.hidden_by} hid it")]
+
+
+# -- as Rich renders it (the CLI prints it, the Python API's Report shows it) ----------------
+
+RICH_STYLE = {"success": "green", "error": "bold red", "warning": "yellow", "dim": "dim", "bold": "bold", None: ""}
+
+
+def rich_text(*cells: Cell) -> Text:
+    return Text.assemble(*((cell.text, RICH_STYLE[cell.style]) for cell in cells))
+
+
+def check_renderable(session: DebugSession, replay: Replay | None = None, warnings: tuple[str, ...] = ()) -> Group:
+    """What `gradtui check` prints (after its `warnings`), as one Rich renderable."""
+    rtol, atol = session.tolerance
+    title = Text.assemble(("gradtui check ", "bold"), session.network.describe(),
+                          f"  ·  {session.device} {session.config.dtype}  ·  batch {len(session.data.x)}"
+                          f"  ·  layers: {session.network.source}  ·  rtol {rtol:g}, atol {atol:g}")
+    parts = [rich_text(Cell(f"warning: {warning}", "warning")) for warning in warnings]
+    parts += [title, *(step_renderable(report) for report in session.reports)]
+    if replay is not None and replay.mismatch is not None:
+        parts += [rich_text(*replay_title(replay)), step_renderable(replay.session.reports[replay.mismatch.index])]
+    parts += [rich_text(*line) for line in verdict(session, replay)]
+    return Group(*parts)
+
+
+def step_renderable(report: StepReport) -> Group:
+    """A step's tensors as a table, then its hints, notes and error, each on a line of its own."""
+    table = Table(title=rich_text(*step_title(report)), title_justify="left", box=None, pad_edge=False,
+                  header_style="dim", show_header=bool(report.tensors))  # a step that raised before setting anything
+    for column in TENSOR_COLUMNS:
+        table.add_column(column, justify="left" if column in ("", "tensor", "shape") else "right", no_wrap=True)
+    for t in report.tensors:
+        table.add_row(*(rich_text(cell) for cell in tensor_row(t)))
+    return Group(table, *(Text("  ") + rich_text(*line) for line in step_lines(report)))
 
 
 # -- JSON ---------------------------------------------------------------------------------

@@ -12,4 +12,4 @@ def assert_backward(model=None, x=None, y=None, **options) -> None:
     __tracebackhide__ = True
     report = check(model, x, y, **options)
     if not report.ok:
-        raise AssertionError(report.verdict())
+        raise AssertionError(report.verdict)

@@ -7,7 +7,8 @@ import torch
 
 from gradtui.cli import main
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
 
 
 def pytest_configure(config):

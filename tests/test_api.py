@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -50,7 +51,7 @@ def test_the_lessons_model_passes_with_its_shifted_relu_named():
     deviation = report.first_deviation
     assert (deviation.index, deviation.layer, deviation.tensor) == (1, "relu1", "l2")
     assert "shifted by -0.5 (as the lesson's clamp_min(0.) - 0.5)" in deviation.hint
-    assert len(report.steps) == 8 and "every gradient matches autograd" in report.verdict()
+    assert len(report.steps) == 8 and "every gradient matches autograd" in report.verdict
 
 
 def test_a_model_that_ran_before_is_checked_as_a_fresh_one():
@@ -67,7 +68,7 @@ def test_a_model_that_ran_before_is_checked_as_a_fresh_one():
     for layer in reversed(ran.layers):
         layer.backward()
     again = gradtui.check(ran, x, y)
-    assert again.ok and fresh.ok and again.to_json()["steps"] == fresh.to_json()["steps"]
+    assert again.ok and fresh.ok and again.to_dict()["steps"] == fresh.to_dict()["steps"]
 
 
 def test_a_known_layers_parameters_are_the_first_it_sets():
@@ -130,7 +131,7 @@ def test_layers_and_loss_without_a_model_and_the_json_of_check():
     classes = module("correct.py")
     report = gradtui.check(layers=[classes.Lin(w1, b1), classes.Relu(), classes.Lin(w2, b2)], loss=classes.Mse(),
                            x=x, y=y, isolate=True)
-    document = json.loads(json.dumps(report.to_json()))
+    document = json.loads(report.to_json())
     assert set(document) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite",
                              "float64_replay", "ok"}
     assert document["ok"] and document["config"]["isolate"] and document["config"]["layers"] == "your model"
@@ -149,7 +150,7 @@ def test_it_renders_as_check_does_in_a_terminal_and_in_jupyter():
 
 
 @pytest.mark.parametrize("options, error, words", [
-    ({"rtol": -1}, ValueError, "--rtol -1: a tolerance must be a number >= 0"),
+    ({"rtol": -1}, ValueError, "rtol=-1: a tolerance must be a number >= 0"),
     ({"bogus": 1}, TypeError, "no option bogus"),
 ])
 def test_options_are_the_clis_with_its_messages(options, error, words):
@@ -237,7 +238,7 @@ def test_a_notebook_as_the_layer_file_from_the_api_says_what_check_says(capsys, 
     path = notebook(tmp_path, *LESSON_CELLS)
     report = gradtui.check(layers=str(path), batch=64)
     code, document = check_json(capsys, "--batch", "64", "--layers", str(path))
-    assert report.ok and code == 0 and json.loads(json.dumps(report.to_json())) == document
+    assert report.ok and code == 0 and json.loads(report.to_json()) == document
     assert any("from exp.nb_01 import *" in note for note in report.session.network.notes)
 
 
@@ -245,18 +246,18 @@ def test_a_layer_file_with_the_callers_data_and_any_layer_in_its_model():
     x, y, _ = data(64)
     report = gradtui.check(layers=SAMPLES / "layernorm.py", x=x, y=y)
     assert report.ok and [s.step.layer for s in report.steps][:5] == ["lin1", "layernorm1", "relu1", "lin2", "mse"]
-    assert report.to_json()["config"]["batch"] == 64 and report.to_json()["config"]["data"] == "your data"
+    assert report.to_dict()["config"]["batch"] == 64 and report.to_dict()["config"]["data"] == "your data"
 
 
 def test_with_no_arguments_the_lessons_network_on_synthetic_data():
     report = gradtui.check(batch=64)
-    assert report.ok and len(report.steps) == 8 and report.to_json()["config"]["data"] == "synthetic"
+    assert report.ok and len(report.steps) == 8 and report.to_dict()["config"]["data"] == "synthetic"
 
 
 def test_a_models_run_in_another_dtype_works_on_converted_copies():
     x, y, weights = data(64)
     report = gradtui.check(Model(module("lesson_matmul.py"), *weights), x, y, dtype="float64")
-    assert report.ok and report.to_json()["config"]["dtype"] == "float64"
+    assert report.ok and report.to_dict()["config"]["dtype"] == "float64"
     assert report.steps[-1].tensors[0].stats.dtype == "float64" and x.dtype == torch.float32
 
 
@@ -325,13 +326,13 @@ def test_an_nn_modules_parameters_are_its_tensors_and_their_gradients_are_checke
 def test_options_are_validated_as_the_cli_validates_them():
     x, y, weights = data(64)
     model = Model(module("lesson_matmul.py"), *weights)
-    with pytest.raises(ValueError, match="--dtype 'int8': choose one of float32"):
+    with pytest.raises(ValueError, match="dtype='int8': choose one of float32"):
         gradtui.check(model, x, y, dtype="int8")
-    with pytest.raises(TypeError, match="no option hidden; choose from isolate"):
+    with pytest.raises(TypeError, match="no option hidden for a model"):
         gradtui.check(model, x, y, hidden=(20,))  # a model has its own widths
     with pytest.raises(TypeError, match="no option colour"):
         gradtui.check(layers=SAMPLES / "correct.py", colour=True)
-    with pytest.raises(ValueError, match="--layers nowhere.py: no such file"):
+    with pytest.raises(ValueError, match="layers='nowhere.py': no such file"):
         gradtui.check(layers="nowhere.py")
     with pytest.raises(ValueError, match=r"gradtui.check: y: cross_entropy needs integer class labels; y\[0\] is \d+\.5"):
         gradtui.check(net=("lin", "relu", "lin", "cross_entropy"), x=x, y=y + 0.5)
@@ -524,3 +525,65 @@ def test_x_that_is_no_batch_of_float_rows_is_said_in_one_line(make_x, words):
     x, y, weights = data()
     with pytest.raises(ValueError, match=f"^gradtui.check: {words}"):
         gradtui.check(Model(module("correct.py"), *weights), make_x(x), y)
+
+
+def test_options_take_what_a_python_caller_writes():
+    x, y, _ = data(64)
+    as_text = gradtui.check(net="lin,relu,lin,mse", hidden=20, batch=64, rtol="1e-4")
+    as_sequences = gradtui.check(net=["lin", "relu", "lin", "mse"], hidden=[20], batch=64, rtol=1e-4)
+    assert as_text.ok and as_sequences.ok
+    assert as_text.to_dict()["config"]["sizes"] == as_sequences.to_dict()["config"]["sizes"] == [784, 20, 1]
+    deeper = gradtui.check(net=("lin", "relu", "lin", "relu", "lin", "mse"), hidden=(30, 20), batch=64)
+    assert deeper.to_dict()["config"]["sizes"] == [784, 30, 20, 1] and len(deeper.steps) == 12
+    assert gradtui.check(batch=64, dtype=torch.float64).to_dict()["config"]["dtype"] == "float64"
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"rtol": -1}, "rtol=-1: a tolerance must be a number >= 0"),
+    ({"rtol": "abc"}, "rtol='abc': not a number"),
+    ({"hidden": 0}, "hidden=0: every hidden width must be a positive integer"),
+    ({"hidden": "50,x"}, "hidden='50,x': expected positive integers separated by commas"),
+    ({"net": "lin,x,mse"}, "net='lin,x,mse': unknown layer kind 'x'"),
+    ({"net": 3}, "net=3: a sequence of layer kinds"),
+    ({"batch": 2.5}, "batch=2.5: not a whole number"),
+    ({"isolate": "yes"}, "isolate='yes': True or False"),
+    ({"step_timeout": 0}, "step_timeout=0: must be a positive number of seconds"),
+    ({"dtype": "int8"}, "dtype='int8': choose one of float32"),
+    ({"layers": "no/such.py"}, "layers='no/such.py': no such file"),
+])
+def test_a_bad_option_is_a_value_error_in_the_apis_names(options, words):
+    with pytest.raises(ValueError) as raised:
+        gradtui.check(**options)
+    assert str(raised.value).startswith(words) and "--" not in str(raised.value).split(":")[0]
+
+
+def test_the_report_follows_pythons_conventions(capsys, monkeypatch):
+    from conftest import ROOT, run_cli
+
+    monkeypatch.chdir(ROOT)
+    report = gradtui.check(layers="samples/transposed.py", batch=200)
+    code, out, _ = run_cli(capsys, "check", "--json", "--batch", "200", "--layers", "samples/transposed.py")
+    assert isinstance(report.to_json(), str) and json.loads(report.to_json()) == json.loads(out) == report.to_dict()
+    assert report.verdict.startswith("✗ first mismatch: step 5 (backward lin2, w2.g)")  # a property, like .ok
+
+    _, printed, _ = run_cli(capsys, "check", "--batch", "200", "--layers", "samples/transposed.py")
+    assert str(report) == printed.rstrip("\n")  # the check's text
+    assert repr(report) == "<gradtui.Report mismatch at step 5 (lin2, w2.g)>"
+    assert repr(gradtui.check(batch=64)) == "<gradtui.Report ok: 8 steps match>"
+
+    html = report._repr_html_()  # a fragment that styles only itself: no <style>, no <body>, no document
+    assert html.startswith('<pre class="gradtui-report" style=') and html.endswith("</pre>")
+    assert "<style" not in html and "<body" not in html and "<html" not in html
+    title = html.split("\n", 1)[0]
+    assert "gradtui check" in title and "rtol 0.0001, atol 1e-07" in title  # the header is one line, never cut
+
+
+def test_a_finding_carries_the_file_and_line_of_the_code_that_made_it(monkeypatch):
+    from conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    mismatch = gradtui.check(layers="samples/transposed.py", batch=200).first_mismatch
+    assert (Path(mismatch.file).name, mismatch.line) == ("transposed.py", 16)  # Lin.bwd
+    raised = gradtui.check(layers="samples/raises.py", batch=200).first_mismatch
+    assert raised.tensor is None and Path(raised.file).name == "raises.py"
+    assert "out.g @ self.w" in (SAMPLES / "raises.py").read_text().splitlines()[raised.line - 1]

@@ -24,6 +24,8 @@ def test_the_verdict_says_seen_in_float64_only(capsys):
     assert last.startswith("✗ first mismatch, seen in float64 only: step 8 (backward batchnorm1, l1.g) on the first "
                            "256 rows: l1.g is BatchNorm's input gradient with the variance term")
     assert "✗ seen in float64 only: step 8" in out  # the replayed step's table is shown too
+    assert "✓ every gradient matches" not in out  # one verdict: the run's own match is said inside the ✗ line
+    assert last.endswith("; the run itself matched (10 steps: the run's rounding hid it); loss " + last.rsplit(" ", 1)[1])
 
 
 def test_the_same_slip_at_a_small_batch_is_a_plain_mismatch(capsys):
