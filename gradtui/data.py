@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,7 +172,8 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
             raise InputError(f"refused to load {module}.{name}: only NumPy arrays may be unpickled")
-        module = module.replace("numpy.core.", "numpy._core.") if hasattr(np, "_core") else module
+        # a pickle names NumPy 1's numpy.core or NumPy 2's numpy._core: this NumPy's own (the other warns, or is absent)
+        module = re.sub(r"^numpy\._?core\.", NUMPY_CORE, module)
         return super().find_class(module, name)
 
 
@@ -245,4 +247,5 @@ def _as_tensor(path: Path, name: str, value) -> torch.Tensor:
     return tensor
 
 
+NUMPY_CORE = "numpy._core." if int(np.__version__.split(".")[0]) >= 2 else "numpy.core."
 _INTEGER_DTYPES = {torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool}
