@@ -16,14 +16,14 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import torch
 
 from gradtui.compare import close
 from gradtui.formatting import shape_in_words
-from gradtui.formula import Expr, Formula, ShapeError
+from gradtui.formula import Expr, Formula, Reduce, ShapeError
 from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
 
@@ -47,6 +47,7 @@ class HintContext:
     against: str = "autograd's"  # or "the reference layer's", for a forward output
     layer_class: type | None = None  # the class whose code ran, to quote it
     upstream_from: str | None = None  # where the user's own out.g was made ("step 8, backward batchnorm1")
+    built_params: bool = False  # gradtui built the layer's parameters (--net, --hidden), in its own shapes
 
 
 @dataclass(frozen=True)
@@ -285,12 +286,14 @@ class _SlipSearch:
     (Expr.shape), so that one of another shape (an N×N broadcast among them) is never computed."""
 
     def __init__(self, e: Evidence, formula: Formula, family: Family):
-        self.e, self.formula, self.family = e, formula, family
+        self.e, self.family = e, family
         dtype = torch.promote_types(e.value.dtype, torch.float32)
         env = formula_env(e.context.kind, e.context.tensors, **dict(family.env))
         self.env = {name: _as(value, dtype) for name, value in env.items()}
         self.shapes = _shapes(self.env)
-        self.right = self.evaluate(formula.expr, tuple(e.ref_stats.shape)) if self._has_names(formula.expr) else None
+        self.formula = _fitted(formula, self.shapes, tuple(e.ref_stats.shape))
+        expr = self.formula.expr
+        self.right = self.evaluate(expr, tuple(e.ref_stats.shape)) if self._has_names(expr) else None
 
     def _has_names(self, expr: Expr) -> bool:
         return expr.names() <= self.env.keys()
@@ -317,6 +320,19 @@ class _SlipSearch:
             if value is not None and close(target, value, self.e.tolerance, self.e.scale):
                 return variant, words
         return None
+
+
+def _fitted(formula: Formula, shapes: dict, want: tuple[int, ...]) -> Formula:
+    """The formula for a parameter of the shape the user's layer holds: a gain kept as (1, n), as
+    makemore keeps it, has its gradient summed with keepdim=True."""
+    expr = formula.expr
+    if isinstance(expr, Reduce) and not expr.keepdim:
+        try:
+            if expr.shape(shapes) != want and replace(expr, keepdim=True).shape(shapes) == want:
+                return replace(formula, expr=replace(expr, keepdim=True))
+        except (ShapeError, KeyError):
+            pass
+    return formula
 
 
 def _shapes(env: dict) -> dict[str, tuple[int, ...]]:
@@ -637,8 +653,22 @@ PATTERNS: tuple[Pattern, ...] = (
 
 def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
     """The hint of a comparison that does not match: what the user's `value` is, against `ref`."""
-    return diagnose(Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
-                             comparison.tolerance, context, comparison.scale))
+    evidence = Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
+                        comparison.tolerance, context, comparison.scale)
+    return diagnose(evidence) + _other_reading(evidence)
+
+
+def _other_reading(e: Evidence) -> str:
+    """A parameter's gradient whose shape is gradtui's parameter's but for dimensions of size 1 may be
+    right for the user's own parameter (makemore keeps its batch norm gain as (1, 64)): said too."""
+    s, r = e.stats, e.ref_stats
+    if (not e.context.built_params or e.context.role in ("inp", "out", "") or s is None or r is None
+            or len(s.shape) == len(r.shape) or [d for d in s.shape if d != 1] != [d for d in r.shape if d != 1]
+            or not e.close(e.value.reshape(r.shape))):
+        return ""
+    return (f"; or, if your own {e.base} is {e.got} (as makemore keeps its batch norm's gain), {e.name} is right for "
+            f"it: gradtui builds {e.base} as {e.want} from the options, so check such a layer through a Model that "
+            "builds its own parameters")
 
 
 def diagnose(evidence: Evidence) -> str:

@@ -207,7 +207,9 @@ class Network:
         return self.lin_shapes or chained(self.sizes)
 
     def class_for(self, spec: LayerSpec) -> type:
-        return self.classes[spec.entry.class_key]
+        """The class whose code runs for the layer (a caller's object's own: two Lin subclasses may differ)."""
+        prototype = self.prototypes.get(spec.name)
+        return type(prototype) if prototype is not None else self.classes[spec.entry.class_key]
 
     def isolated_classes(self) -> dict[str, type]:
         """The same classes from a fresh import of the layer file: they share no state (class
@@ -264,7 +266,8 @@ def build_network(config: RunConfig, n_in: int, device: torch.device | str = "cp
             return _file_model(namespace, config, n_in, device, path, tuple(notes))
         except ModelNotStepped as exc:
             problem = str(exc)
-            notes.append(f"the layer file's Model is not stepped: {problem}; its classes are")
+            notes.append(f"the layer file's Model is not stepped, because {problem}; gradtui steps the file's classes "
+                         "instead")
     classes = _found(path, namespace, problem, notes)
     used = {KINDS[kind].class_key for kind in config.kinds}
     unused = [name for name in LAYER_CLASSES if name not in used and classes[name] is namespace.get(name)]
@@ -298,8 +301,9 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
         except Exception as exc:
             raise ModelNotStepped(f"Model({shown}) raised {type(exc).__name__}: {exc}") from None
     layers, loss = getattr(model, "layers", None), getattr(model, "loss", None)
-    if not isinstance(layers, (list, tuple)) or not layers or loss is None:
-        raise ModelNotStepped("it has no .layers list and .loss")
+    has_layers = isinstance(layers, (list, tuple)) and bool(layers)
+    if not has_layers or loss is None:
+        raise ModelNotStepped(_what_a_model_lacks(has_layers, loss is not None))
     try:
         network, weights = network_of(list(layers), loss, str(path), path, n_in, notes)
     except (TypeError, ValueError) as exc:
@@ -309,6 +313,16 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
                               f"{KINDS[config.loss].title} (give --net ending in {network.specs[-1].kind})")
     # a tensor the Model made itself (a LayerNorm's gain) joins the run's dtype
     return replace(network, params=moved(weights, torch.device(device), config.torch_dtype))
+
+
+def _what_a_model_lacks(has_layers: bool, has_loss: bool) -> str:
+    """What a Model without the lesson's .layers and .loss lacks, in words that stand alone."""
+    layers, loss = "a .layers list (its layers, called in order)", ".loss, the loss gradtui calls as loss(out, y)"
+    if has_layers:
+        return f"it has .layers but no {loss} after the layers"
+    if has_loss:
+        return f"it has .loss but not {layers}"
+    return f"it has neither {layers} nor {loss}"
 
 
 def required_arguments(function) -> list[str]:
@@ -324,7 +338,7 @@ def required_arguments(function) -> list[str]:
 
 def is_loss(layer) -> bool:
     """A loss kind gradtui knows (Mse, CrossEntropy, MSELoss, …), or a layer called with the targets too."""
-    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
+    kind = known_kind(type(layer))
     if kind is not None:
         return kind.loss
     call = layer.forward if callable(getattr(type(layer), "forward", None)) else layer  # the lesson's Module, or __call__
@@ -365,10 +379,17 @@ def _registered(layer) -> dict:
     return layer.__dict__["_parameters"] if isinstance(layer, torch.nn.Module) else {}
 
 
+def known_kind(cls: type) -> Kind | None:
+    """The kind of a class named as one (Lin, Linear, BatchNorm1d, …), or of a subclass of one (a
+    `class BadLin(Lin)` is a Lin); gradtui's own Module and torch's nn.Module are no kind."""
+    return next((KIND_OF_CLASS[klass.__name__.lower()] for klass in cls.__mro__
+                 if klass.__name__.lower() in KIND_OF_CLASS), None)
+
+
 def kind_of(layer, loss: bool = False) -> Kind:
-    """A known kind by the class's name; any other class is a kind of its own (kinds.any_layer),
-    its parameters its tensor attributes, a loss when it is the model's."""
-    kind = KIND_OF_CLASS.get(type(layer).__name__.lower())
+    """A known kind by the class's name or a base class's; any other class is a kind of its own
+    (kinds.any_layer), its parameters its tensor attributes, a loss when it is the model's."""
+    kind = known_kind(type(layer))
     if kind is not None:
         return kind
     return any_layer(type(layer), tuple(tensor_attributes(layer)), loss)
@@ -420,9 +441,7 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
     specs = layer_specs(tuple(kind.name for kind in kinds))
     classes, params, widths, prototypes, attributes = {}, {}, [], {}, {}
     for spec, kind, layer in zip(specs, kinds, [*layers, loss]):
-        if classes.setdefault(kind.class_key, type(layer)) is not type(layer):
-            raise TypeError(f"two classes of one kind ({kind.title}): {classes[kind.class_key].__name__} "
-                            f"and {type(layer).__name__}")
+        classes.setdefault(kind.class_key, type(layer))  # each layer runs its own object's class (class_for)
         tensors = tensor_attributes(layer)
         if kind.reference is not None:  # its own parameters are the first it set (then running statistics, …)
             tensors = dict(list(tensors.items())[:len(kind.params)])

@@ -360,7 +360,7 @@ class DebugSession:
                            {"inp": self.values[spec.inp], "out": self.values[spec.out], "out_g": upstream,
                             "targ": self.targ, **params, "out_g_ref": self.reference.grads.get(spec.out)},
                            changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
-                           layer_class=type(layer),
+                           layer_class=type(layer), built_params=self.network.params is None and not self.network.prototypes,
                            upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}")
 
     def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None,

@@ -75,7 +75,7 @@ def test_the_course_nn_module_model_is_said_and_the_classes_run(capsys, tmp_path
                         "        self.loss = mse\n")
     code, out, err = run_cli(capsys, "check", "--batch", "64", "--layers", str(path))
     assert code == 0 and "every gradient matches" in out
-    assert err.count("\n") == 1 and "Model is not stepped: Linear has no backward of its own" in err
+    assert err.count("\n") == 1 and "Model is not stepped, because Linear has no backward of its own" in err
 
 
 def test_a_model_that_cannot_be_stepped_in_a_file_without_classes_is_bad_input(capsys, tmp_path):

@@ -1,0 +1,115 @@
+"""Code written elsewhere, as it is written there: what gradtui says of it must be true. makemore's
+batch norm keeps its gain and bias as (1, n); the course's later notebooks give a Model its layers
+but compute the loss apart; a layer may subclass the reference Lin."""
+
+import torch
+from conftest import run_cli
+
+import gradtui
+from gradtui.layers import Lin, Mse, Relu
+
+# makemore's batch norm, written as a layer: its notebook keeps bngain and bnbias as (1, n), so its
+# backward sums with keepdim=True, which is right for those shapes.
+MAKEMORE_BATCHNORM = '''
+import torch
+from gradtui.layers import Module
+
+
+class BatchNorm(Module):
+    def __init__(self, g, b, eps=1e-5):
+        self.g, self.b, self.eps = g, b, eps
+
+    def forward(self, inp):
+        self.mean = inp.mean(0, keepdim=True)
+        self.var = inp.var(0, keepdim=True, unbiased=False)
+        self.xhat = (inp - self.mean) / (self.var + self.eps).sqrt()
+        return self.g * self.xhat + self.b
+
+    def bwd(self, out, inp):
+        n, dxhat = inp.shape[0], out.g * self.g
+        inp.g = (n * dxhat - dxhat.sum(0, keepdim=True) - self.xhat * (dxhat * self.xhat).sum(0, keepdim=True)) / (
+            n * (self.var + self.eps).sqrt())
+        self.g.g = (out.g * self.xhat).sum(0, keepdim=True)
+        self.b.g = out.g.sum(0, keepdim=True)
+'''
+
+MODEL_OF_ITS_OWN_SHAPES = '''
+
+class Tanh(Module):
+    def forward(self, inp): return inp.tanh()
+    def bwd(self, out, inp): inp.g = (1 - out**2) * out.g
+
+
+class Model:
+    def __init__(self, n_in, nh, n_out):
+        from gradtui.layers import Lin, Mse
+        g = torch.Generator().manual_seed(1)
+        self.layers = [Lin(torch.randn(n_in, nh, generator=g) / n_in**0.5, torch.zeros(nh)),
+                       BatchNorm(torch.randn(1, nh, generator=g) * 0.1 + 1, torch.randn(1, nh, generator=g) * 0.1),
+                       Tanh(), Lin(torch.randn(nh, n_out, generator=g) / nh**0.5, torch.zeros(n_out))]
+        self.loss = Mse()
+'''
+
+
+def test_a_gain_kept_as_1_by_n_under_net_says_both_readings(capsys, tmp_path):
+    path = tmp_path / "makemore_bn.py"
+    path.write_text(MAKEMORE_BATCHNORM)
+    code, out, _ = run_cli(capsys, "check", "--batch", "300", "--net", "lin,batchnorm,tanh,lin,mse", "--layers", str(path))
+    verdict = out.strip().splitlines()[-1]
+    assert code == 1 and "step 8 (backward batchnorm1, gamma1.g)" in verdict
+    assert "with keepdim=True" in verdict and "fix: gamma.g = (out.g * xhat).sum(0)" in verdict  # for gradtui's (50,)
+    assert ("or, if your own gamma1 is (1, 50) (as makemore keeps its batch norm's gain), gamma1.g is right for it: "
+            "gradtui builds gamma1 as (50,) from the options, so check such a layer through a Model that builds its "
+            "own parameters") in verdict
+
+
+def test_a_models_parameters_keep_the_shapes_it_made(capsys, tmp_path):
+    path = tmp_path / "makemore_model.py"
+    path.write_text(MAKEMORE_BATCHNORM + MODEL_OF_ITS_OWN_SHAPES)
+    code, out, _ = run_cli(capsys, "check", "--batch", "300", "--layers", str(path))
+    assert code == 0 and "every gradient matches" in out
+    assert "gamma1.g  1×50" in out  # the Model's (1, 50), not gradtui's (50,)
+
+    path.write_text(MAKEMORE_BATCHNORM.replace("(out.g * self.xhat).sum(0, keepdim=True)",
+                                               "(out.g * self.xhat).sum(1, keepdim=True)") + MODEL_OF_ITS_OWN_SHAPES)
+    code, out, _ = run_cli(capsys, "check", "--batch", "300", "--layers", str(path))
+    verdict = out.strip().splitlines()[-1]
+    assert code == 1 and "(backward batchnorm1, gamma1.g)" in verdict
+    assert "summed over the features (axis 1) instead of the batch (axis 0)" in verdict
+    assert "fix: gamma.g = (out.g * xhat).sum(0, keepdim=True)" in verdict  # the fix for the Model's own shape
+    assert "if your own gamma1" not in verdict  # its parameters are its own: no other reading
+
+
+def test_a_model_with_layers_but_no_loss_is_said_in_a_whole_sentence(capsys, tmp_path):
+    path = tmp_path / "course22p2.py"  # the later course's Model: layers, and the loss computed apart
+    path.write_text("from gradtui.layers import Lin, Relu, Mse\n\n\n"
+                    "class Model:\n    def __init__(self, n_in, nh, n_out):\n"
+                    "        import torch\n        self.layers = [Lin(torch.randn(n_in, nh), torch.zeros(nh)), Relu(), "
+                    "Lin(torch.randn(nh, n_out), torch.zeros(n_out))]\n\n"
+                    "    def __call__(self, x):\n        for layer in self.layers: x = layer(x)\n        return x\n")
+    code, _, err = run_cli(capsys, "check", "--batch", "64", "--layers", str(path))
+    assert code == 0
+    assert ("warning: the layer file's Model is not stepped, because it has .layers but no .loss, the loss gradtui "
+            "calls as loss(out, y) after the layers; gradtui steps the file's classes instead") in err.replace("\n", " ")
+
+
+class BadLin(Lin):
+    """A subclass of the reference Lin, its bias gradient summed over the features."""
+
+    def bwd(self, out, inp):
+        inp.g = out.g @ self.w.t()
+        self.w.g = inp.t() @ out.g
+        self.b.g = out.g.sum(1)
+
+
+def test_a_subclass_of_a_known_kind_is_that_kind():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(200, 10, generator=g), torch.randn(200, generator=g)
+    model = [BadLin(torch.randn(10, 8, generator=g), torch.zeros(8)), Relu(), Lin(torch.randn(8, 1, generator=g),
+                                                                                   torch.zeros(1)), Mse()]
+    report = gradtui.check(model, x, y)
+    mismatch = report.first_mismatch
+    assert (mismatch.layer, mismatch.tensor) == ("lin1", "b1.g")  # a Lin, named as the CLI names it
+    assert mismatch.hint.startswith("b1.g is Lin's bias gradient summed over the features (axis 1) instead of the batch "
+                                    "(axis 0): out.g.sum(1)")
+    assert "fix: b.g = out.g.sum(0)" in mismatch.hint and mismatch.file.endswith("test_code_written_elsewhere.py")
