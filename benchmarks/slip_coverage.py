@@ -199,7 +199,8 @@ SLIPS = [
     ("mse", "inp", "inp.g = 4. * (inp.squeeze(-1) - targ).unsqueeze(-1) / targ.shape[0]", "off by 2"),
     ("mse", "inp", "inp.g = 2. * (inp - targ) / targ.shape[0]", "N×N broadcast"),
     ("mse", "inp", "inp.g = (inp.squeeze(-1) - targ).pow(2).unsqueeze(-1) / targ.shape[0]", GENERIC),
-    ("mse", "inp", "inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / targ.shape[0] * out", "scaled by"),
+    ("mse", "inp", "inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1) / targ.shape[0] * out",
+     "multiplied by the loss itself, `out`"),
     ("mse", "inp", "inp.g = 2. * (inp.squeeze(-1) - targ).unsqueeze(-1).mean()", "summed over every axis"),
     # cross-entropy
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
@@ -238,14 +239,15 @@ SLIPS = [
 EXERCISE = Path(__file__).resolve().parent.parent / "samples" / "backprop_exercise_steps.py"
 EXERCISE_NET = ("lin", "batchnorm", "tanh", "lin", "cross_entropy")
 EXERCISE_SLIPS = [
-    ("batchnorm", "inp", "dbndiff += (2 * self.bndiff) * dbndiff2", "dbndiff = (2 * self.bndiff) * dbndiff2", GENERIC),
+    ("batchnorm", "inp", "dbndiff += (2 * self.bndiff) * dbndiff2", "dbndiff = (2 * self.bndiff) * dbndiff2",
+     "the path through `bndiff` in `self.bnraw = self.bndiff * self.bnvar_inv`"),
     ("batchnorm", "inp", "dbnmeani = (-dbndiff).sum(0)", "dbnmeani = dbndiff.sum(0)", "sign of the mean term"),
     ("batchnorm", "inp", "dhprebn += 1.0 / n * (torch.ones_like(self.hprebn) * dbnmeani)", "pass", "without the mean term"),
     ("batchnorm", "inp", "dbnvar = (-0.5 *", "dbnvar = (0.5 *", "sign of the variance term"),
     ("batchnorm", "inp", "dbnraw = self.bngain * dhpreact", "dbnraw = dhpreact", "the gain gamma left out"),
     ("batchnorm", "inp", "dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)", "Bessel's correction"),
     ("batchnorm", "inp", "dhprebn += 1.0 / n *", "dhprebn += 1.0 *", "the mean term `- dxhat.sum(0)` times N"),
-    ("batchnorm", "inp", "dbndiff = self.bnvar_inv * dbnraw", "dbndiff = dbnraw", GENERIC),
+    ("batchnorm", "inp", "dbndiff = self.bnvar_inv * dbnraw", "dbndiff = dbnraw", "is missing the factor `bnvar_inv`"),
     ("batchnorm", "gamma", "self.bngain.g = (self.bnraw * dhpreact).sum(0)",
      "self.bngain.g = (self.bnraw * dhpreact).sum(0, keepdim=True)", "keepdim=True"),
     ("batchnorm", "gamma", "self.bngain.g = (self.bnraw * dhpreact).sum(0)", "self.bngain.g = dhpreact.sum(0)",
@@ -260,10 +262,12 @@ EXERCISE_SLIPS = [
     ("cross_entropy", "inp", "dlogits += F.one_hot", "dlogits = F.one_hot", "all but zero"),
     ("cross_entropy", "inp", "dlogprobs[range(n), self.Yb] = -1.0 / n", "dlogprobs[range(n), self.Yb] = -1.0",
      "off by the batch size"),
-    ("cross_entropy", "inp", "dcounts += torch.ones_like(self.counts) * dcounts_sum", "pass", GENERIC),
-    ("cross_entropy", "inp", "dprobs = (1.0 / self.probs) * dlogprobs", "dprobs = self.probs * dlogprobs", GENERIC),
+    ("cross_entropy", "inp", "dcounts += torch.ones_like(self.counts) * dcounts_sum", "pass",
+     "the path through `counts` in `self.counts_sum = self.counts.sum(1, keepdims=True)`"),
+    ("cross_entropy", "inp", "dprobs = (1.0 / self.probs) * dlogprobs", "dprobs = self.probs * dlogprobs",
+     "multiplies by the input where the derivative of log divides by it"),
     ("cross_entropy", "inp", "dcounts_sum = (-self.counts_sum**-2) * dcounts_sum_inv",
-     "dcounts_sum = (self.counts_sum**-2) * dcounts_sum_inv", GENERIC),  # and the max's path: two edits
+     "dcounts_sum = (self.counts_sum**-2) * dcounts_sum_inv", "`self.counts_sum_inv = self.counts_sum**-1` (")  # its -1
 ]
 
 # The course assignment's form: one node of the graph a line (dxhat, dvar, dmean, dx).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 
@@ -49,3 +50,14 @@ def short_path(path: str) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:
         return path
+
+
+NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.cell_filename's form
+
+
+def place(file: str, line: int | None) -> str:
+    """file:line relative to the working directory when under it; a notebook's by cell and line."""
+    cell = NOTEBOOK_CELL.match(file)
+    if cell:
+        return f"{short_path(cell['path'])}, cell {cell['cell']}, line {line}"
+    return f"{short_path(file)}:{line}"

@@ -48,6 +48,8 @@ class HintContext:
     layer_class: type | None = None  # the class whose code ran, to quote it
     upstream_from: str | None = None  # where the user's own out.g was made ("step 8, backward batchnorm1")
     built_params: bool = False  # gradtui built the layer's parameters (--net, --hidden), in its own shapes
+    probe: object = None  # gradtui.derived.Probe: the layer on its first rows, for the search on its derived backward
+    forward_deviated: bool = False  # this layer's forward step deviated from the reference layer's (≠)
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,20 @@ def _as(value, dtype: torch.dtype):
     return value.detach().to(dtype) if isinstance(value, torch.Tensor) and value.is_floating_point() else value
 
 
+def graph_slip(e: Evidence) -> str | None:
+    """One edit of the backward derived from the layer's own forward operations (any layer, known kind
+    or not) that gives the user's gradient, named at the forward line whose derivative it breaks."""
+    probe = e.context.probe
+    if probe is None or e.context.direction != "backward" or not e.value.is_floating_point():
+        return None
+    found = probe.slips(e.context.role, e.name, e.tolerance)
+    if not found:
+        return None
+    if len(found) > 1:  # two edits give the same numbers: both are said, neither is guessed
+        return f"{found[0]}; or, with the same numbers, {found[1].removeprefix(e.name + ': ')}"
+    return found[0]
+
+
 # -- values of the right shape that no single edit gives ------------------------------------------
 
 def aliased_input(e: Evidence) -> str | None:
@@ -571,7 +587,8 @@ def vanishing(e: Evidence) -> str | None:
             "gradient overwritten (= where += belongs), or multiplied by a factor that is ~0?")
 
 
-def constant_scale(e: Evidence) -> str | None:
+def _whole_factor(e: Evidence) -> float | None:
+    """The one number the user's tensor is the reference times, if it is one."""
     if e.stats.shape != e.ref_stats.shape or e.ref_stats.absmax * 1e-3 >= e.stats.absmax:
         return None
     a, r = e.value.detach().double().reshape(-1), e.ref.detach().double().reshape(-1)
@@ -580,6 +597,14 @@ def constant_scale(e: Evidence) -> str | None:
         return None
     scale = float(torch.dot(a, r)) / rr
     if not math.isfinite(scale) or scale == 0 or not e.is_(e.ref * scale):
+        return None
+    return scale
+
+
+def named_factor(e: Evidence) -> str | None:
+    """The whole tensor off by a factor that has a name (N, 1/N, 2, n/(n−1), N/C)."""
+    scale = _whole_factor(e)
+    if scale is None:
         return None
     n, name, against = e.context.batch, e.name, e.against
     sign = "minus " if scale < 0 else ""
@@ -590,12 +615,19 @@ def constant_scale(e: Evidence) -> str | None:
         if width not in (n, 1) and _near(abs(scale), n / width, max(1e-4, e.tolerance[0])):
             return (f"off by the batch size: {name} is {sign}N/C × {against}: divided by inp.shape[1] = {width} where "
                     f"N = inp.shape[0] = {n} belongs (the size of the other axis)")
-        if e.stats.numel == 1:  # any two numbers are multiples: a factor says something only when it has a name
-            return None
-        return f"{name} is {against} scaled by {scale:.4g}: a constant factor is wrong"
+        return None
     why = _why_factor(abs(scale), n, words)
     off = "off by the batch size: " if "batch size" in words or words == "1/N" else "off by 2: " if words in ("2", "1/2") else ""
     return f"{off}{name} is {sign}{words} × {against}: {why}"
+
+
+def constant_scale(e: Evidence) -> str | None:
+    """The whole tensor off by a factor with no name (said only for more than one number: any two
+    numbers are multiples)."""
+    scale = _whole_factor(e)
+    if scale is None or e.stats.numel == 1:
+        return None
+    return f"{e.name} is {e.against} scaled by {scale:.4g}: a constant factor is wrong"
 
 
 def _why_factor(factor: float, n: int, words: str) -> str:
@@ -644,10 +676,12 @@ PATTERNS: tuple[Pattern, ...] = (
     derived_slip, reshaped,
     # two edits, named; a term wrong however it is written; forward deviations
     batchnorm_constant_statistics, batchnorm_terms, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
-    # shapes in words
-    missing_trailing_dim, transposed, extra_batch_dim, other_shape,
-    # a constant factor of the whole tensor, or none at all
-    sign_flip, vanishing, constant_scale,
+    # shapes, and factors of the whole tensor, that have a name; a gradient lost (many edits give ~0)
+    missing_trailing_dim, transposed, extra_batch_dim, sign_flip, named_factor, vanishing,
+    # one edit of the backward derived from the forward's own operations: any layer
+    graph_slip,
+    # what is left, in words: another shape, a factor with no name
+    other_shape, constant_scale,
 )
 
 

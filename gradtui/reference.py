@@ -117,7 +117,18 @@ def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | No
         return None
     if out.grad_fn is None:
         return "its output has no autograd graph: computed outside torch (NumPy, .data, .detach(), a kernel)"
-    stop = inp.grad_fn
+    nodes = autograd_nodes(out, stop=inp.grad_fn)
+    custom = next((node for node in nodes if isinstance(node, torch.autograd.function.BackwardCFunction)), None)
+    if custom is not None:
+        name = type(custom).__name__.removesuffix("Backward")
+        return f"it runs through the torch.autograd.Function {name}, whose backward is your own code"
+    if not any(_reached(t, nodes) for t in wanted):
+        return "its output's autograd graph reaches neither its input nor its parameters"
+    return None
+
+
+def autograd_nodes(out: torch.Tensor, stop=None) -> set:
+    """The nodes of the autograd graph behind `out`, not looking past `stop`."""
     nodes, queue = set(), [out.grad_fn]
     while queue:
         node = queue.pop()
@@ -126,13 +137,7 @@ def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | No
         nodes.add(node)
         if node is not stop:
             queue.extend(next_node for next_node, _ in node.next_functions)
-    custom = next((node for node in nodes if isinstance(node, torch.autograd.function.BackwardCFunction)), None)
-    if custom is not None:
-        name = type(custom).__name__.removesuffix("Backward")
-        return f"it runs through the torch.autograd.Function {name}, whose backward is your own code"
-    if not any(_reached(t, nodes) for t in wanted):
-        return "its output's autograd graph reaches neither its input nor its parameters"
-    return None
+    return nodes
 
 
 def _reached(t: torch.Tensor, nodes: set) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from gradtui.formatting import number, seconds, shape, short_path, size
+from gradtui.formatting import number, place, seconds, shape, size
 from gradtui.running import method_for, source_location
 
 if TYPE_CHECKING:  # no torch at import: the app's widgets render these before torch loads
@@ -134,22 +133,11 @@ def pass_summary(reports: list[StepReport], replay: ReplayVerdict | None = None)
     return lines
 
 
-NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.cell_filename's form
-
-
 def error_text(error: StepError) -> str:
     """A StepError in one line, its file relative to the working directory when under it (a notebook's
     by cell and line)."""
     where = f" ({place(error.file, error.line)})" if error.file else ""
     return f"{error.type}: {error.message}{where}"
-
-
-def place(file: str, line: int | None) -> str:
-    """file:line relative to the working directory when under it; a notebook's by cell and line."""
-    cell = NOTEBOOK_CELL.match(file)
-    if cell:
-        return f"{short_path(cell['path'])}, cell {cell['cell']}, line {line}"
-    return f"{short_path(file)}:{line}"
 
 
 def _code_of(session: DebugSession, report: StepReport) -> str:

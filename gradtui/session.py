@@ -26,6 +26,7 @@ from gradtui.compare import compare, placed, tolerance_for
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
+from gradtui.derived import Probe
 from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
 from gradtui.formatting import shape_in_words
 from gradtui.hints import HintContext, explain
@@ -356,12 +357,30 @@ class DebugSession:
         spec = step.spec
         params = dict(zip(spec.roles[1:], (self.values[name] for name in spec.params)))
         maker = None if fed or spec.entry.loss else self._maker(f"{spec.out}.g")
+        inp = self.reference.overwritten.get(spec.name, self.values[spec.inp])  # an in-place forward's input, before
         return HintContext(spec.kind, "backward", len(self.data.x),
                            {"inp": self.values[spec.inp], "out": self.values[spec.out], "out_g": upstream,
                             "targ": self.targ, **params, "out_g_ref": self.reference.grads.get(spec.out)},
                            changed=tuple(changed), rebound=tuple(rebound), aliased=self._aliased.get(spec.name),
                            layer_class=type(layer), built_params=self.network.params is None and not self.network.prototypes,
-                           upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}")
+                           upstream_from=maker and f"step {maker.step.index}, backward {maker.step.layer}",
+                           probe=self._probe(spec, inp, upstream),
+                           forward_deviated=any(t.deviation for r in self.reports for t in r.tensors
+                                                if r.step.spec.name == spec.name and r.step.direction == "forward"))
+
+    def _probe(self, spec, inp: torch.Tensor, upstream) -> Probe:
+        """The layer on the first rows in float64, for the slip search on its derived backward (run only
+        when a gradient mismatches and the kind's own formulas do not name it)."""
+        network, classes = self.network, None
+
+        def build(params: dict[str, torch.Tensor]):
+            nonlocal classes
+            classes = classes or network.isolated_classes()
+            return network.layer(spec, {name: params[role] for name, role in zip(spec.params, spec.roles[1:])}, classes)
+
+        leaves = {"inp": inp, **{role: self.values[name] for name, role in zip(spec.params, spec.roles[1:])}}
+        return Probe(build, lambda layer, x, targ: layer(*spec.entry.args(x, targ)), leaves,
+                     None if spec.entry.loss else upstream, self.targ)
 
     def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None,
                         scale: float) -> Comparison:

@@ -119,8 +119,8 @@ def test_a_generated_slip_is_named(kind, role, words, value, right, same, tensor
     said = compare("t.g", value, right, TOL32, context).hint
     named = [w for w in same if w in said]
     # The edit is named, or the whole tensor is a constant factor of the right one, said as such.
-    whole = hints.sign_flip(evidence_for(kind, role, value, right, tensors)) or hints.constant_scale(
-        evidence_for(kind, role, value, right, tensors))
+    whole = next((spoken for pattern in (hints.sign_flip, hints.named_factor, hints.constant_scale)
+                  if (spoken := pattern(evidence_for(kind, role, value, right, tensors)))), None)
     assert named or (whole and said == whole), (words, said)
     if named:
         assert "fix: " in said and KINDS[kind].title in said
@@ -147,7 +147,8 @@ def test_a_hand_written_pattern_is_silent_on_slips_not_its_own(pattern):
 
 def test_a_constant_factor_is_claimed_only_when_the_tensor_is_that_multiple():
     for kind, role, words, value, right, _, tensors in SLIPS:
-        said = hints.constant_scale(evidence_for(kind, role, value, right, tensors))
+        e = evidence_for(kind, role, value, right, tensors)
+        said = hints.named_factor(e) or hints.constant_scale(e)
         if said and value.shape == right.shape:
             scale = float((value * right).sum() / (right * right).sum())
             assert torch.allclose(value, scale * right, rtol=1e-3, atol=1e-5), (kind, role, words, said)
@@ -358,6 +359,34 @@ def relu_mask_missing(missing: bool):
 R = seeded(8, 3)
 BACKWARD = {"kind": "lin", "direction": "backward", "batch": 8}
 
+
+class SquarePlus:
+    """out = inp**2 + inp, its backward's 2 written as `two`: 2 is right, 1 leaves it out (one edit of
+    the derived backward), 3 is no edit of it."""
+
+    def __init__(self, two: float):
+        self.two = two
+
+    def __call__(self, inp):
+        self.inp, self.out = inp, inp**2 + inp
+        return self.out
+
+    def backward(self):
+        self.inp.g = (self.two * self.inp + 1) * self.out.g
+
+
+def square_plus(two: float):
+    """The user's gradient of SquarePlus(two) on R, against the right one, from above: seeded(8, 3)."""
+    g = seeded(8, 3, seed=4)
+    return (two * R + 1) * g, (2 * R + 1) * g
+
+
+def square_plus_probe(two: float):
+    from gradtui.derived import Probe
+
+    return Probe(lambda params: SquarePlus(two), lambda layer, x, targ: layer(x), {"inp": R}, seeded(8, 3, seed=4),
+                 torch.zeros(8))
+
 # pattern: (the evidence it must name, as diagnose says it; a near miss on which it must be silent)
 PATTERN_CASES = {
     hints.not_set: (lambda: evidence(None, R), lambda: evidence(R + 1, R)),
@@ -396,7 +425,11 @@ PATTERN_CASES = {
     hints.other_shape: (lambda: evidence(torch.ones(5), R), lambda: evidence(R + 1, R)),
     hints.sign_flip: (lambda: evidence(-R, R, **BACKWARD), lambda: evidence(-2 * R, R, **BACKWARD)),
     hints.vanishing: (lambda: evidence(R * 1e-9, R, **BACKWARD), lambda: evidence(R * 0.5, R, **BACKWARD)),
-    hints.constant_scale: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(8 * R + seeded(8, 3, seed=9), R, **BACKWARD)),
+    hints.named_factor: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(3.7 * R, R, **BACKWARD)),
+    hints.graph_slip: (lambda: evidence(*square_plus(1.0), **BACKWARD, role="inp", probe=square_plus_probe(1.0)),
+                       lambda: evidence(*square_plus(3.0), **BACKWARD, role="inp", probe=square_plus_probe(3.0))),
+    hints.constant_scale: (lambda: evidence(3.7 * R, R, **BACKWARD),
+                           lambda: evidence(3.7 * R + seeded(8, 3, seed=9), R, **BACKWARD)),
     hints.fallback: (lambda: evidence(R + seeded(8, 3, seed=9), R, **BACKWARD), None),
 }
 

@@ -1,0 +1,673 @@
+"""Every operation's derivative, written once (as PyTorch's tools/autograd/derivatives.yaml), and
+the slips a person makes writing it by hand.
+
+An entry of TABLE is an aten operator's vector-Jacobian product: given the operands' values, the
+operation's own result and `g`, the gradient of its result, the gradients of its tensor operands.
+`Slip`s are the same product written wrong the way people write it wrong (log's derivative
+multiplied where it divides, tanh's from the input where the output belongs, a mean's 1/n left
+out, a variance's n−1 written n), each with its words. The slips every operation shares (its
+derivative left out, scaled, sign-flipped, transposed, the gradient from above not multiplied
+in, a path dropped) are the search's (gradtui.derived), not written here.
+
+gradtui.derived runs the chain rule over a recorded forward (gradtui.graph) with this table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+aten = torch.ops.aten
+
+
+@dataclass
+class Ctx:
+    """What an entry sees of one operation: its operands (values), its results, the gradient `g` of
+    its first result, and its position (for the words)."""
+
+    args: tuple
+    kwargs: dict
+    outs: list
+    g: torch.Tensor
+
+    @property
+    def out(self) -> torch.Tensor:
+        return self.outs[0]
+
+    def arg(self, i: int, default=None):
+        return self.args[i] if len(self.args) > i else default
+
+
+Vjp = Callable[[Ctx], tuple]  # one gradient per positional operand (None: not a tensor, or no gradient)
+
+
+@dataclass(frozen=True)
+class Slip:
+    words: str | Callable[[Ctx], str]  # "multiplies by the input where log's derivative divides by it"
+    vjp: Vjp
+
+    def said(self, ctx: Ctx) -> str:
+        return self.words(ctx) if callable(self.words) else self.words
+
+
+@dataclass(frozen=True)
+class Rule:
+    vjp: Vjp
+    slips: tuple[Slip, ...] = ()
+    code: Callable[[Ctx], str] | str = ""  # the operation as written: "**2", ".mean(0)", "@"
+
+    def said(self, ctx: Ctx) -> str:
+        return self.code(ctx) if callable(self.code) else self.code
+
+
+def unbroadcast(grad: torch.Tensor | None, like) -> torch.Tensor | None:
+    """A gradient summed back to the shape of an operand that was broadcast (None: not a tensor)."""
+    if grad is None or not isinstance(like, torch.Tensor):
+        return None
+    shape = like.shape
+    while grad.dim() > len(shape):
+        grad = grad.sum(0)
+    for axis, size in enumerate(shape):
+        if size == 1 and grad.shape[axis] != 1:
+            grad = grad.sum(axis, keepdim=True)
+    return grad
+
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _dims(ctx: Ctx, position: int = 1):
+    dims = ctx.arg(position)
+    if dims is None:
+        return list(range(ctx.args[0].dim()))
+    return [d % max(ctx.args[0].dim(), 1) for d in ([dims] if isinstance(dims, int) else dims)]
+
+
+def _kept(g: torch.Tensor, x: torch.Tensor, dims, keepdim: bool) -> torch.Tensor:
+    """A reduction's gradient put back where its axes were, ready to broadcast over x."""
+    if not keepdim:
+        for d in sorted(dims):
+            g = g.unsqueeze(d)
+    return g.expand_as(x)
+
+
+def _count(x: torch.Tensor, dims) -> int:
+    return math.prod(x.shape[d] for d in dims) if dims else x.numel()
+
+
+# -- elementwise, one operand ---------------------------------------------------------------
+
+def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[str, Callable[[Ctx], torch.Tensor]]):
+    """An elementwise function of one operand: g times its derivative; each slip a wrong derivative."""
+    return Rule(lambda c: (c.g * derivative(c),), tuple(Slip(words, (lambda c, d=d: (c.g * d(c),))) for words, d in slips),
+                code)
+
+
+def _tanh_slips():
+    return (("is taken from the input: 1 - inp**2 where 1 - out**2 (out = tanh(inp)) belongs",
+             lambda c: 1 - c.args[0] ** 2),
+            ("is sigmoid's, out * (1 - out), where tanh's 1 - out**2 belongs", lambda c: c.out * (1 - c.out)),
+            ("is missing its square: 1 - out where 1 - out**2 belongs", lambda c: 1 - c.out),
+            ("has the sign of its out**2 flipped: 1 + out**2", lambda c: 1 + c.out ** 2))
+
+
+def _sigmoid_slips():
+    return (("is taken from the input: inp * (1 - inp) where out * (1 - out) belongs",
+             lambda c: c.args[0] * (1 - c.args[0])),
+            ("is missing its factor out: 1 - out where out * (1 - out) belongs", lambda c: 1 - c.out),
+            ("is missing its factor (1 - out): out where out * (1 - out) belongs", lambda c: c.out),
+            ("is tanh's, 1 - out**2, where sigmoid's out * (1 - out) belongs", lambda c: 1 - c.out ** 2))
+
+
+def _pow(c: Ctx) -> float:
+    return c.args[1]
+
+
+def _pow_rule() -> Rule:
+    def power(c: Ctx):
+        p = _pow(c)
+        return (c.g * p * c.args[0] ** (p - 1),)
+
+    return Rule(power, (
+        Slip(lambda c: f"is missing its {_number(_pow(c))}",  # d x**2 = 2 * x: the 2 left out
+             lambda c: (c.g * c.args[0] ** (_pow(c) - 1),)),
+        Slip(lambda c: f"keeps the power {_number(_pow(c))} where {_number(_pow(c) - 1)} belongs",
+             lambda c: (c.g * _pow(c) * c.args[0] ** _pow(c),)),
+        Slip(lambda c: f"is taken from the result: {_number(_pow(c))} * out where {_number(_pow(c))} * inp**"
+                       f"{_number(_pow(c) - 1)} belongs", lambda c: (c.g * _pow(c) * c.out,)),
+    ), lambda c: f"**{_number(_pow(c))}")
+
+
+def _sqrt_rule() -> Rule:
+    return Rule(lambda c: (c.g / (2 * c.out),), (
+        Slip("is missing its 1/2: 1 / sqrt(x) where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / c.out,)),
+        Slip("divides by the input where sqrt's own value belongs: 1 / (2 * x)", lambda c: (c.g / (2 * c.args[0]),)),
+        Slip("multiplies where it divides: sqrt(x) / 2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g * c.out / 2,)),
+    ), "sqrt")
+
+
+def _rsqrt_rule() -> Rule:
+    return Rule(lambda c: (-0.5 * c.g * c.out ** 3,), (
+        Slip("is missing its -1/2: out**3 where -0.5 * out**3 belongs", lambda c: (c.g * c.out ** 3,)),
+        Slip("is missing its minus: 0.5 * out**3", lambda c: (0.5 * c.g * c.out ** 3,)),
+        Slip("has the power -0.5 where -1.5 belongs: -0.5 * x**-0.5", lambda c: (-0.5 * c.g * c.out,)),
+        Slip("has the power -1 where -1.5 belongs: -0.5 * x**-1", lambda c: (-0.5 * c.g * c.out ** 2,)),
+    ), "rsqrt")
+
+
+def _log_rule() -> Rule:
+    return Rule(lambda c: (c.g / c.args[0],), (
+        Slip("multiplies by the input where the derivative of log divides by it", lambda c: (c.g * c.args[0],)),
+        Slip("divides by log's own value where it divides by the input", lambda c: (c.g / c.out,)),
+    ), "log")
+
+
+def _exp_rule() -> Rule:
+    return Rule(lambda c: (c.g * c.out,), (
+        Slip("multiplies by the input where exp's own value belongs", lambda c: (c.g * c.args[0],)),
+        Slip("divides by exp's value where it multiplies", lambda c: (c.g / c.out,)),
+    ), "exp")
+
+
+def _reciprocal_rule() -> Rule:
+    return Rule(lambda c: (-c.g * c.out ** 2,), (
+        Slip("is missing its square: -1 / x where -1 / x**2 belongs", lambda c: (-c.g * c.out,)),
+    ), "1 /")
+
+
+def _where_positive(c: Ctx, x: torch.Tensor, slope: float = 0.0) -> torch.Tensor:
+    return torch.where(x > 0, c.g, slope * c.g)
+
+
+def _relu_rule() -> Rule:
+    return Rule(lambda c: (_where_positive(c, c.args[0]),), (
+        Slip("takes its mask from the gradient from above (out.g > 0) where the input's (inp > 0) belongs",
+             lambda c: (_where_positive(c, c.g),)),
+        Slip("has its mask inverted (inp < 0)", lambda c: (torch.where(c.args[0] < 0, c.g, 0.0 * c.g),)),
+        Slip("passes the output where the mask belongs: out * out.g", lambda c: (c.out * c.g,)),
+    ), "relu")
+
+
+def _leaky_rule() -> Rule:
+    def slope(c: Ctx) -> float:
+        return c.arg(1, 0.01)
+
+    return Rule(lambda c: (_where_positive(c, c.args[0], slope(c)),), (
+        Slip("is missing its slope where the input is negative (0 there)", lambda c: (_where_positive(c, c.args[0]),)),
+        Slip("has its mask inverted", lambda c: (torch.where(c.args[0] < 0, c.g, slope(c) * c.g),)),
+    ), "leaky_relu")
+
+
+def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None)) -> Rule:
+    """clamp(x, min, max) and its kin: g where x is inside, 0 where it was clamped. `low` and `high`
+    are the bounds' positions among the operands (None: the operation has no such bound)."""
+    def inside(c: Ctx) -> torch.Tensor:
+        x = c.args[0]
+        keep = torch.ones_like(x, dtype=torch.bool)
+        bound = c.arg(low, defaults[0]) if low is not None else None
+        if bound is not None:
+            keep &= x >= bound
+        bound = c.arg(high, defaults[1]) if high is not None else None
+        if bound is not None:
+            keep &= x <= bound
+        return keep
+
+    return Rule(lambda c: (torch.where(inside(c), c.g, 0.0 * c.g),), (
+        Slip("has its mask inverted", lambda c: (torch.where(inside(c), 0.0 * c.g, c.g),)),
+    ), "clamp")
+
+
+def _erf_rule() -> Rule:
+    two_over_root_pi = 2 / math.sqrt(math.pi)
+    return Rule(lambda c: (c.g * two_over_root_pi * torch.exp(-c.args[0] ** 2),), (
+        Slip("is missing its 2/√π", lambda c: (c.g * torch.exp(-c.args[0] ** 2),)),
+        Slip("has exp(x**2) where exp(-x**2) belongs", lambda c: (c.g * two_over_root_pi * torch.exp(c.args[0] ** 2),)),
+    ), "erf")
+
+
+def _gelu_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
+    """GELU's derivative as its two terms: Φ(x), and x times Φ's own derivative."""
+    x = c.args[0]
+    if c.kwargs.get("approximate", c.arg(1, "none")) == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = torch.tanh(k * (x + 0.044715 * x ** 3))
+        return 0.5 * (1 + t), 0.5 * x * (1 - t ** 2) * k * (1 + 3 * 0.044715 * x ** 2)
+    return 0.5 * (1 + torch.erf(x / math.sqrt(2))), x * torch.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
+
+
+def _gelu_rule() -> Rule:
+    return Rule(lambda c: (c.g * sum(_gelu_parts(c)),), (
+        Slip("is missing its second term, x times the derivative of Φ(x): Φ(x) alone",
+             lambda c: (c.g * _gelu_parts(c)[0],)),
+        Slip("is missing its first term, Φ(x)", lambda c: (c.g * _gelu_parts(c)[1],)),
+        Slip("has its second term's sign flipped", lambda c: (c.g * (_gelu_parts(c)[0] - _gelu_parts(c)[1]),)),
+    ), "gelu")
+
+
+def _silu_rule() -> Rule:
+    def parts(c: Ctx):
+        s = torch.sigmoid(c.args[0])
+        return s, c.args[0] * s * (1 - s)
+
+    return Rule(lambda c: (c.g * sum(parts(c)),), (
+        Slip("is missing its second term, x * sigmoid(x) * (1 - sigmoid(x)): sigmoid(x) alone",
+             lambda c: (c.g * parts(c)[0],)),
+        Slip("is missing its first term, sigmoid(x)", lambda c: (c.g * parts(c)[1],)),
+        Slip("is sigmoid's derivative, sigmoid(x) * (1 - sigmoid(x)), where silu's belongs",
+             lambda c: (c.g * torch.sigmoid(c.args[0]) * (1 - torch.sigmoid(c.args[0])),)),
+    ), "silu")
+
+
+# -- elementwise, two operands (broadcast) ---------------------------------------------------------
+
+def _alpha(c: Ctx) -> float:
+    return c.kwargs.get("alpha", c.arg(2, 1))
+
+
+def _binary(da: Callable[[Ctx], torch.Tensor | None], db: Callable[[Ctx], torch.Tensor | None]) -> Vjp:
+    return lambda c: (unbroadcast(da(c), c.args[0]), unbroadcast(db(c), c.arg(1)))
+
+
+def _other(c: Ctx, i: int):
+    value = c.arg(i)
+    return value if isinstance(value, torch.Tensor) else torch.as_tensor(value, dtype=c.g.dtype)
+
+
+RULES: dict = {}
+
+
+def rule(*ops):
+    def enter(made: Rule) -> Rule:
+        for op in ops:
+            RULES[op] = made
+        return made
+    return enter
+
+
+rule(aten.add.Tensor)(Rule(_binary(lambda c: c.g, lambda c: _alpha(c) * c.g), code="+"))
+rule(aten.sub.Tensor)(Rule(_binary(lambda c: c.g, lambda c: -_alpha(c) * c.g), code="-"))
+rule(aten.rsub.Scalar)(Rule(_binary(lambda c: -_alpha(c) * c.g, lambda c: c.g), code="-"))
+rule(aten.mul.Tensor)(Rule(_binary(lambda c: c.g * _other(c, 1), lambda c: c.g * c.args[0]), (
+    Slip("multiplies the gradient by the wrong operand (each operand's gradient is the other one times out.g)",
+         _binary(lambda c: c.g * c.args[0], lambda c: c.g * _other(c, 1))),
+    Slip("multiplies by the other operand twice where once belongs",
+         _binary(lambda c: c.g * _other(c, 1) ** 2, lambda c: c.g * c.args[0] ** 2)),
+), "*"))
+rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
+                                                    lambda c: -c.g * c.args[0] / _other(c, 1) ** 2), (
+    Slip("multiplies by the divisor where it divides", _binary(lambda c: c.g * _other(c, 1),
+                                                               lambda c: -c.g * c.args[0] / _other(c, 1) ** 2)),
+    Slip("is missing the minus of the divisor's gradient, -a / b**2",
+         _binary(lambda c: c.g / _other(c, 1), lambda c: c.g * c.args[0] / _other(c, 1) ** 2)),
+    Slip("divides the divisor's gradient by b where b**2 belongs",
+         _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0] / _other(c, 1))),
+    Slip(lambda c: "divides by the divisor twice where once belongs",
+         _binary(lambda c: c.g / _other(c, 1) ** 2, lambda c: -c.g * c.args[0] / _other(c, 1) ** 3)),
+), "/"))
+rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(
+    lambda c: c.g * ((c.out == c.args[0]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)),
+    lambda c: c.g * ((c.out == c.args[1]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0))),
+    code="maximum"))
+rule(aten.where.self)(Rule(lambda c: (None, unbroadcast(torch.where(c.args[0], c.g, 0.0 * c.g), c.args[1]),
+                                      unbroadcast(torch.where(c.args[0], 0.0 * c.g, c.g), c.args[2])), (
+    Slip("sends the gradient to the wrong branch of where (the mask inverted)",
+         lambda c: (None, unbroadcast(torch.where(c.args[0], 0.0 * c.g, c.g), c.args[1]),
+                    unbroadcast(torch.where(c.args[0], c.g, 0.0 * c.g), c.args[2]))),
+), "where"))
+rule(aten.masked_fill.Scalar, aten.masked_fill.Tensor)(Rule(
+    lambda c: (unbroadcast(c.g.masked_fill(c.args[1], 0), c.args[0]),), code="masked_fill"))
+
+rule(aten.neg.default)(Rule(lambda c: (-c.g,), code="-"))
+rule(aten.exp.default)(_exp_rule())
+rule(aten.log.default)(_log_rule())
+rule(aten.log1p.default)(_unary(lambda c: 1 / (1 + c.args[0]), "log1p"))
+rule(aten.sqrt.default)(_sqrt_rule())
+rule(aten.rsqrt.default)(_rsqrt_rule())
+rule(aten.reciprocal.default)(_reciprocal_rule())
+rule(aten.pow.Tensor_Scalar)(_pow_rule())
+rule(aten.tanh.default)(_unary(lambda c: 1 - c.out ** 2, "tanh", *_tanh_slips()))
+rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips()))
+rule(aten.abs.default)(_unary(lambda c: torch.sign(c.args[0]), "abs"))
+rule(aten.relu.default)(_relu_rule())
+rule(aten.leaky_relu.default)(_leaky_rule())
+rule(aten.clamp.default)(_clamp_rule(1, 2))
+rule(aten.clamp_min.default)(_clamp_rule(1, None))
+rule(aten.clamp_max.default)(_clamp_rule(None, 1))
+rule(aten.hardtanh.default)(_clamp_rule(1, 2, (-1.0, 1.0)))
+rule(aten.erf.default)(_erf_rule())
+rule(aten.gelu.default)(_gelu_rule())
+rule(aten.silu.default)(_silu_rule())
+rule(aten.softplus.default)(_unary(lambda c: torch.sigmoid(c.arg(1, 1) * c.args[0]), "softplus"))
+rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
+rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin"))
+rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos"))
+
+
+# -- reductions ---------------------------------------------------------------------------
+
+def _keepdim(c: Ctx, position: int = 2) -> bool:
+    return bool(c.kwargs.get("keepdim", c.arg(position, False)))
+
+
+def _sum(c: Ctx):
+    dims = _dims(c) if c.arg(1) is not None else list(range(c.args[0].dim()))
+    return (_kept(c.g, c.args[0], dims, _keepdim(c)),)
+
+
+def _mean(c: Ctx, wrong_count: Callable[[Ctx, list], float] | None = None):
+    dims = _dims(c) if c.arg(1) is not None else list(range(c.args[0].dim()))
+    count = _count(c.args[0], dims) if wrong_count is None else wrong_count(c, dims)
+    return (_kept(c.g, c.args[0], dims, _keepdim(c)) / count,)
+
+
+def _axes(c: Ctx) -> str:
+    dims = c.arg(1)
+    return "" if dims is None else ", ".join(map(str, [dims] if isinstance(dims, int) else dims))
+
+
+def _other_axis_count(c: Ctx, dims: list) -> float:
+    others = [d for d in range(c.args[0].dim()) if d not in dims]
+    return _count(c.args[0], others) if others else 1
+
+
+rule(aten.sum.default, aten.sum.dim_IntList)(Rule(_sum, code=lambda c: f".sum({_axes(c)})"))
+rule(aten.mean.default, aten.mean.dim)(Rule(_mean, (
+    Slip(lambda c: "is missing its division by the number of values averaged (a sum's gradient where a mean's belongs)",
+         lambda c: _mean(c, lambda c, dims: 1)),
+    Slip("divides by the size of the other axis, where the averaged axis's belongs",
+         lambda c: _mean(c, _other_axis_count)),
+), lambda c: f".mean({_axes(c)})"))
+
+
+def _correction(c: Ctx) -> float:
+    correction = c.kwargs.get("correction")
+    if correction is None and "unbiased" in c.kwargs:
+        correction = 1 if c.kwargs["unbiased"] else 0
+    return 1 if correction is None else correction
+
+
+def _var_keepdim(c: Ctx) -> bool:
+    return bool(c.kwargs.get("keepdim", False))
+
+
+def _var(c: Ctx, **slip):
+    x, dims = c.args[0], _dims(c)
+    n = _count(x, dims)
+    correction = slip.get("correction", _correction(c))
+    centre = x.mean(dims, keepdim=True) if slip.get("centred", True) else 0
+    return (_kept(c.g, x, dims, _var_keepdim(c)) * slip.get("two", 2.0) * (x - centre) / (n - correction),)
+
+
+def _bessel_words(c: Ctx) -> str:
+    if _correction(c):
+        return "divides by n where the forward's variance divides by n−1 (Bessel's correction, unbiased=True)"
+    return "divides by n−1 (Bessel's correction) where the forward's variance divides by n (unbiased=False)"
+
+
+rule(aten.var.correction)(Rule(_var, (
+    Slip("is missing its 2", lambda c: _var(c, two=1.0)),
+    Slip(_bessel_words, lambda c: _var(c, correction=0 if _correction(c) else 1)),
+    Slip("is missing the mean: x where x - x.mean() belongs", lambda c: _var(c, centred=False)),
+), lambda c: f".var({_axes(c)})"))
+
+
+def _std(c: Ctx):
+    (grad,) = _var(c)
+    return (grad / (2 * _kept(c.out, c.args[0], _dims(c), _var_keepdim(c))),)
+
+
+rule(aten.std.correction)(Rule(_std, code=lambda c: f".std({_axes(c)})"))
+
+
+def _to_winners(c: Ctx, winners: torch.Tensor, dims, keepdim: bool) -> torch.Tensor:
+    """g sent to the places that hold the max, shared evenly among ties (as amax does)."""
+    share = winners.to(c.g.dtype)
+    share = share / share.sum(dims, keepdim=True)
+    return _kept(c.g, c.args[0], dims, keepdim) * share
+
+
+def _amax(c: Ctx):
+    dims = _dims(c) if c.arg(1) not in (None, []) else list(range(c.args[0].dim()))
+    keepdim = _keepdim(c)
+    return (_to_winners(c, c.args[0] == _kept(c.out, c.args[0], dims, keepdim), dims, keepdim),)
+
+
+def _max_dim(c: Ctx):
+    dim, keepdim = c.args[1] % c.args[0].dim(), _keepdim(c)
+    index = c.outs[1] if keepdim else c.outs[1].unsqueeze(dim)
+    g = c.g if keepdim else c.g.unsqueeze(dim)
+    return (torch.zeros_like(c.args[0]).scatter(dim, index, g),)
+
+
+rule(aten.amax.default, aten.amin.default, aten.max.default, aten.min.default)(Rule(_amax, code="max"))
+rule(aten.max.dim, aten.min.dim)(Rule(_max_dim, code=lambda c: f".max({c.args[1]})"))
+rule(aten.logsumexp.default)(Rule(lambda c: (_kept(c.g, c.args[0], _dims(c), _keepdim(c))
+                                             * torch.softmax(c.args[0], _dims(c)[0]),), code="logsumexp"))
+rule(aten.linalg_vector_norm.default)(Rule(
+    lambda c: (_kept(c.g / c.out, c.args[0], _dims(c, 2) if c.arg(2) is not None else list(range(c.args[0].dim())),
+                     _keepdim(c, 3)) * c.args[0],) if c.arg(1, 2) == 2 else (None,), code="norm"))
+
+
+def _softmax(c: Ctx, diagonal_only: bool = False, dim: int | None = None):
+    y, dim = c.out, c.args[1] if dim is None else dim
+    if diagonal_only:
+        return (c.g * y * (1 - y),)
+    return (y * (c.g - (c.g * y).sum(dim, keepdim=True)),)
+
+
+def _log_softmax(c: Ctx, probabilities: bool = True, dim: int | None = None):
+    dim = c.args[1] if dim is None else dim
+    p = torch.exp(c.out) if probabilities else c.out
+    return (c.g - p * c.g.sum(dim, keepdim=True),)
+
+
+def _other_dim(c: Ctx) -> int:
+    return 0 if c.args[1] % c.args[0].dim() != 0 else min(1, c.args[0].dim() - 1)
+
+
+rule(aten._softmax.default)(Rule(_softmax, (
+    Slip("is missing its second term, - out * (out.g * out).sum(dim): the Jacobian's diagonal taken alone",
+         lambda c: (c.out * c.g,)),
+    Slip("is out * (1 - out) * out.g, the Jacobian's diagonal only, where out * (out.g - (out.g * out).sum(dim)) "
+         "belongs", lambda c: _softmax(c, diagonal_only=True)),
+    Slip("sums over the wrong axis", lambda c: _softmax(c, dim=_other_dim(c))),
+), "softmax"))
+rule(aten._log_softmax.default)(Rule(_log_softmax, (
+    Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),
+    Slip("is missing its second term, - exp(out) * out.g.sum(dim)", lambda c: (c.g,)),
+    Slip("sums over the wrong axis", lambda c: _log_softmax(c, dim=_other_dim(c))),
+), "log_softmax"))
+
+
+def _nll(c: Ctx, mean: bool = True):
+    x, target = c.args[0], c.args[1]
+    reduction = c.arg(3, 1)
+    grad = torch.zeros_like(x)
+    rows = torch.arange(len(target), device=x.device)
+    grad[rows, target] = -1.0
+    if reduction == 1 and mean:
+        grad = grad / len(target)
+    return (grad * c.g,)
+
+
+rule(aten.nll_loss_forward.default)(Rule(_nll, (
+    Slip("is not divided by the batch size (the loss's mean over the rows)", lambda c: _nll(c, mean=False)),
+), "nll_loss"))
+
+
+def _mse(c: Ctx, two: float = 2.0, mean: bool = True):
+    x, target = c.args[0], c.args[1]
+    grad = two * (x - target) * c.g / (x.numel() if c.arg(2, 1) == 1 and mean else 1)
+    return grad, unbroadcast(-grad, target)
+
+
+rule(aten.mse_loss.default)(Rule(_mse, (
+    Slip("is missing its 2", lambda c: _mse(c, two=1.0)),
+    Slip("is not divided by the number of values averaged", lambda c: _mse(c, mean=False)),
+), "mse_loss"))
+
+
+# -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
+
+def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
+                var_term=True, gain=True):
+    """The gradients of w * (x - mean) * rstd + b over `dims`: x's three terms, the gain's, the bias's."""
+    xhat = (x - x.mean(dims, keepdim=True)) * rstd
+    dxhat = c.g * weight if weight is not None and gain else c.g
+    grad = dxhat
+    if mean_term:
+        grad = grad - dxhat.mean(dims, keepdim=True)
+    if var_term:
+        grad = grad - xhat * (dxhat * xhat).mean(dims, keepdim=True)
+    dw = None if weight is None else unbroadcast(c.g * xhat, weight)  # summed over where the gain is broadcast
+    db = None if bias is None else unbroadcast(c.g, bias)
+    return grad * rstd, dw, db
+
+
+def _layer_norm(c: Ctx, **slip):
+    x, shape, weight, bias = c.args[0], c.args[1], c.arg(2), c.arg(3)
+    dims = list(range(x.dim() - len(shape), x.dim()))
+    dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, **slip)
+    if weight is not None:
+        dw = dw.reshape(weight.shape)
+    if bias is not None:
+        db = db.reshape(bias.shape)
+    return dx, None, dw, db
+
+
+def _batch_norm(c: Ctx, **slip):
+    x, weight, bias = c.args[0], c.arg(1), c.arg(2)
+    dims = [0] + list(range(2, x.dim()))
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    rstd = c.outs[2].reshape(shape) if c.outs[2].numel() else (x.var(dims, unbiased=False, keepdim=True) + c.arg(7, 1e-5)
+                                                                ).rsqrt()
+    w = None if weight is None else weight.reshape(shape)
+    b = None if bias is None else bias.reshape(shape)
+    dx, dw, db = _normalised(c, x, dims, rstd, w, b, **slip)
+    return (dx, None if dw is None else dw.reshape(weight.shape), None if db is None else db.reshape(bias.shape))
+
+
+_NORM_SLIPS = (("is missing the mean's term, - dxhat.mean()", {"mean_term": False}),
+               ("is missing the variance's term, - xhat * (dxhat * xhat).mean()", {"var_term": False}),
+               ("treats the mean and the variance as constants (both terms missing)",
+                {"mean_term": False, "var_term": False}),
+               ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))
+rule(aten.native_layer_norm.default)(Rule(_layer_norm, tuple(
+    Slip(words, (lambda c, s=s: _layer_norm(c, **s))) for words, s in _NORM_SLIPS), "layer_norm"))
+rule(aten.native_batch_norm.default)(Rule(
+        _batch_norm, tuple(Slip(words, (lambda c, s=s: _batch_norm(c, **s))) for words, s in _NORM_SLIPS), "batch_norm"))
+
+
+# -- matrix products ------------------------------------------------------------------------
+
+def _mm(c: Ctx, a_transposed: bool = True, b_transposed: bool = True):
+    a, b = c.args[0], c.args[1]
+    return (c.g @ (b.mT if b_transposed else b), (a.mT if a_transposed else a) @ c.g)
+
+
+rule(aten.mm.default, aten.bmm.default)(Rule(_mm, (
+    Slip("is missing a transpose: out.g @ b where out.g @ b.T belongs", lambda c: _mm(c, b_transposed=False)),
+    Slip("is missing a transpose: a @ out.g where a.T @ out.g belongs", lambda c: _mm(c, a_transposed=False)),
+    Slip("has its operands swapped: b.T @ out.g and out.g @ a.T",
+         lambda c: (c.args[1].mT @ c.g if c.args[1].mT.shape[-1] == c.g.shape[-2] else None,
+                    c.g @ c.args[0].mT if c.g.shape[-1] == c.args[0].mT.shape[-2] else None)),
+), "@"))
+
+
+def _addmm(c: Ctx, bias_reduced: bool = True):
+    bias, a, b = c.args[0], c.args[1], c.args[2]
+    beta, alpha = c.kwargs.get("beta", 1), c.kwargs.get("alpha", 1)
+    return (unbroadcast(beta * c.g, bias) if bias_reduced else beta * c.g, alpha * c.g @ b.mT, alpha * a.mT @ c.g)
+
+
+rule(aten.addmm.default)(Rule(_addmm, (
+    Slip("does not sum the bias's gradient over the batch", lambda c: _addmm(c, bias_reduced=False)),
+), "@ … +"))
+rule(aten.mv.default)(Rule(lambda c: (torch.outer(c.g, c.args[1]), c.args[0].mT @ c.g), code="@"))
+rule(aten.dot.default)(Rule(lambda c: (c.g * c.args[1], c.g * c.args[0]), code="@"))
+
+
+# -- indexing, gathering, scattering ---------------------------------------------------------
+
+def _index(c: Ctx, accumulate: bool = True):
+    x, indices = c.args[0], c.args[1]
+    return (torch.zeros_like(x).index_put(tuple(indices), c.g, accumulate=accumulate), None)
+
+
+def _embedding(c: Ctx, accumulate: bool = True):
+    weight, indices = c.args[0], c.args[1]
+    flat, rows = indices.reshape(-1), c.g.reshape(-1, weight.shape[1])
+    grad = torch.zeros_like(weight)
+    return (grad.index_add(0, flat, rows) if accumulate else grad.index_put((flat,), rows), None)
+
+
+_OVERWRITTEN = "sets each row where it must add: a row used twice in the batch must add up its gradients, not be overwritten"
+rule(aten.index.Tensor)(Rule(_index, (Slip(_OVERWRITTEN, lambda c: _index(c, accumulate=False)),), "[…]"))
+rule(aten.embedding.default)(Rule(_embedding, (Slip(_OVERWRITTEN, lambda c: _embedding(c, accumulate=False)),), "[…]"))
+rule(aten.index_select.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).index_add(c.args[1], c.args[2], c.g),
+                                                None, None), (
+    Slip(_OVERWRITTEN, lambda c: (torch.zeros_like(c.args[0]).index_copy(c.args[1], c.args[2], c.g), None, None)),
+), "index_select"))
+rule(aten.gather.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).scatter_add(c.args[1], c.args[2], c.g), None,
+                                          None), (
+    Slip(_OVERWRITTEN, lambda c: (torch.zeros_like(c.args[0]).scatter(c.args[1], c.args[2], c.g), None, None)),
+), "gather"))
+rule(aten.select.int)(Rule(lambda c: (torch.zeros_like(c.args[0]).select_scatter(c.g, c.args[1], c.args[2]),),
+                           code="[…]"))
+rule(aten.slice.Tensor)(Rule(lambda c: (torch.zeros_like(c.args[0]).slice_scatter(
+    c.g, c.arg(1, 0), c.arg(2), c.arg(3), c.arg(4, 1)),), code="[…]"))
+
+
+# -- shapes: views, copies, joins ----------------------------------------------------------------
+
+def _shaped(c: Ctx):
+    return (c.g.reshape(c.args[0].shape),)
+
+
+def _permuted(c: Ctx):
+    order = [d % c.args[0].dim() for d in c.args[1]]
+    return (c.g.permute([order.index(d) for d in range(len(order))]),)
+
+
+rule(aten.view.default, aten._unsafe_view.default, aten.squeeze.dim, aten.squeeze.dims, aten.squeeze.default,
+     aten.unsqueeze.default)(Rule(_shaped, code="reshape"))
+rule(aten.permute.default)(Rule(_permuted, code="permute"))
+rule(aten.t.default)(Rule(lambda c: (c.g.t(),), code=".t()"))
+rule(aten.flip.default)(Rule(lambda c: (c.g.flip(c.args[1]),), code="flip"))
+rule(aten.transpose.int)(Rule(lambda c: (c.g.transpose(c.args[1], c.args[2]),), code="transpose"))
+rule(aten.expand.default)(Rule(lambda c: (unbroadcast(c.g, c.args[0]),), (
+    Slip("is not summed back over the broadcast axes", lambda c: (c.g,)),
+), "expand"))
+rule(aten.clone.default)(Rule(lambda c: (c.g,), code="clone"))
+rule(aten._to_copy.default)(Rule(lambda c: (c.g.to(c.args[0].dtype),), code="to"))
+rule(aten.tril.default)(Rule(lambda c: (c.g.tril(c.arg(1, 0)),), code="tril"))
+rule(aten.triu.default)(Rule(lambda c: (c.g.triu(c.arg(1, 0)),), code="triu"))
+
+
+def _cat(c: Ctx):
+    dim = c.arg(1, 0)
+    sizes = [t.shape[dim] if t.dim() else 0 for t in c.args[0]]
+    return (list(c.g.split(sizes, dim)),)
+
+
+rule(aten.cat.default)(Rule(_cat, code="cat"))
+rule(aten.stack.default)(Rule(lambda c: (list(c.g.unbind(c.arg(1, 0))),), code="stack"))
+
+
+# What gives no gradient: comparisons, masks, indices, shapes, constants made from a tensor, and a
+# value taken out of torch (.item()); autograd gives none through them either.
+NO_GRADIENT = frozenset({
+    aten.gt.Scalar, aten.gt.Tensor, aten.lt.Scalar, aten.lt.Tensor, aten.ge.Scalar, aten.ge.Tensor, aten.le.Scalar,
+    aten.le.Tensor, aten.eq.Scalar, aten.eq.Tensor, aten.ne.Scalar, aten.ne.Tensor, aten.argmax.default,
+    aten.argmin.default, aten.sign.default, aten.floor.default, aten.ceil.default, aten.round.default,
+    aten.zeros_like.default, aten.ones_like.default, aten.full_like.default, aten.empty_like.default,
+    aten.rand_like.default, aten.randn_like.default, aten.new_zeros.default, aten.new_ones.default,
+    aten.new_full.default, aten.new_empty.default, aten.detach.default, aten.lift_fresh.default,
+    aten._local_scalar_dense.default, aten.logical_not.default, aten.logical_and.default, aten.isnan.default,
+    aten.isinf.default, aten.isfinite.default, aten.one_hot.default, aten.bitwise_not.default, aten.sym_size.int,
+    aten.scalar_tensor.default, aten.is_nonzero.default, aten.any.default, aten.all.default, aten.nonzero.default,
+})

@@ -1,0 +1,269 @@
+"""A layer's forward as the operations it ran: recorded, then differentiated by gradtui.derivatives.
+
+The forward runs once more, on copies, under a `TorchDispatchMode`: every tensor operation reaches
+it as an aten operator (the level PyTorch's own derivatives.yaml is written at) with its operands,
+its result and the user's source line, whatever the forward's style: plain torch, tensor methods,
+`torch.nn.functional`, `einsum`, a `torch.autograd.Function`'s forward. (A `TorchFunctionMode`
+would see the Python calls as written, hundreds of them, composites included; `torch.fx` traces
+would import torch._dynamo, most of a second, at the first mismatch.) A composite such as
+`F.linear` or `einsum` arrives as the few operators it is made of, so one table of derivatives
+covers every style.
+
+What the graph cannot hold is said, not guessed: an in-place change through a view, an operator
+returning several tensors that are all used, a forward that leaves PyTorch (NumPy, `.item()`).
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map
+
+TORCH_DIR = str(Path(torch.__file__).resolve().parent)
+GRADTUI_DIR = str(Path(__file__).resolve().parent)
+
+
+@dataclass(frozen=True)
+class Source:
+    """The user's statement that ran an operation: file, line, its code, and the name it assigns."""
+
+    file: str
+    line: int
+    code: str  # the whole statement, on one line: "var = ((x - mu)**2).mean(0)"
+    name: str | None = None  # what it assigns: "var", "self.xhat"; None for a return or an expression
+
+    @property
+    def short_name(self) -> str | None:
+        return None if self.name is None else self.name.removeprefix("self.")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """An input of the layer (`inp`, its parameters by role, `targ`)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Output `output` of node `node`."""
+
+    node: int
+    output: int = 0
+
+
+@dataclass
+class Node:
+    index: int
+    op: torch._ops.OpOverload
+    args: tuple  # tensors replaced by Leaf / Ref (or kept, as constants); everything else as given
+    kwargs: dict
+    outputs: list  # the tensors it returned, as they were then (a clone where it was later changed in place)
+    source: Source | None
+
+    @property
+    def name(self) -> str:
+        """aten.mean.dim -> mean"""
+        return self.op.overloadpacket.__name__.removesuffix("_")
+
+
+@dataclass
+class Graph:
+    leaves: dict[str, torch.Tensor]  # name -> value (as it was before any in-place change)
+    nodes: list[Node] = field(default_factory=list)
+    output: Leaf | Ref | None = None
+    unsupported: str | None = None  # why this graph cannot stand for the forward
+
+    def value(self, ref) -> torch.Tensor:
+        if isinstance(ref, Leaf):
+            return self.leaves[ref.name]
+        return self.nodes[ref.node].outputs[ref.output]
+
+    def tensor_args(self, node: Node) -> list[tuple[int, Leaf | Ref]]:
+        """(position among the flattened arguments, reference) of each recorded tensor operand."""
+        flat, _ = tree_flatten((node.args, node.kwargs))
+        return [(i, a) for i, a in enumerate(flat) if isinstance(a, (Leaf, Ref))]
+
+    def users(self) -> dict[Leaf | Ref, list[int]]:
+        """Each value, the nodes that read it (a value read by two nodes has two paths back)."""
+        readers: dict = {}
+        for node in self.nodes:
+            for _, ref in self.tensor_args(node):
+                readers.setdefault(ref, []).append(node.index)
+        return readers
+
+    def reaches(self) -> set:
+        """The values the output depends on (through recorded operations)."""
+        wanted, stack = set(), [self.output]
+        while stack:
+            ref = stack.pop()
+            if ref in wanted or ref is None:
+                continue
+            wanted.add(ref)
+            if isinstance(ref, Ref):
+                stack.extend(r for _, r in self.tensor_args(self.nodes[ref.node]))
+        return wanted
+
+
+class Recorder(TorchDispatchMode):
+    """Records every aten operation run while it is active, tracing tensors to the layer's leaves."""
+
+    def __init__(self, leaves: dict[str, torch.Tensor]):
+        super().__init__()
+        self.graph = Graph(dict(leaves))
+        self.producer: dict[int, Leaf | Ref] = {id(t): Leaf(name) for name, t in leaves.items()}
+        self.alive: list[torch.Tensor] = list(leaves.values())  # ids stay unique while the graph lives
+
+    def ref(self, t: torch.Tensor) -> Leaf | Ref | None:
+        return self.producer.get(id(t))
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        schema = func._schema
+        mutated = None
+        if schema.is_mutable and args and isinstance(args[0], torch.Tensor):
+            mutated = args[0]
+            self._before_change(mutated)
+        elif "out" in kwargs:
+            self.graph.unsupported = self.graph.unsupported or f"{func} writes into an out= tensor"
+        result = func(*args, **kwargs)
+        outputs = [t for t in tree_flatten(result)[0] if isinstance(t, torch.Tensor)]
+        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        if not any(self.ref(t) is not None for t in inputs):  # a constant: made here, or read from elsewhere
+            return result
+        op = func if mutated is None else _functional(func)
+        if op is None:
+            self.graph.unsupported = self.graph.unsupported or f"no out-of-place form of {func}"
+            return result
+        recorded_args, recorded_kwargs = tree_map(self._operand, (args, kwargs))
+        if mutated is not None:  # the operand's value before the change (kept by _before_change)
+            recorded_args = (self.producer.get(id(mutated), recorded_args[0]),) + tuple(recorded_args[1:])
+        node = Node(len(self.graph.nodes), op, recorded_args, recorded_kwargs, outputs, self._source())
+        self.graph.nodes.append(node)
+        for position, t in enumerate(outputs):
+            self.producer[id(t)] = Ref(node.index, position)
+            self.alive.append(t)
+        return result
+
+    def _operand(self, value):
+        if isinstance(value, torch.Tensor):
+            ref = self.ref(value)
+            if ref is not None:
+                return ref
+            self.alive.append(value)
+        return value
+
+    def _before_change(self, target: torch.Tensor) -> None:
+        """An operation is about to change `target` in place: what it held is kept for the node (or
+        leaf) that made it, since the graph must remember values, not tensors."""
+        ref = self.ref(target)
+        if ref is None:
+            return
+        if target._base is not None or any(t is not target and _shares(t, target) for t in self.alive):
+            self.graph.unsupported = self.graph.unsupported or "an in-place change of a tensor that another one views"
+        kept = target.detach().clone()
+        if isinstance(ref, Leaf):
+            self.graph.leaves[ref.name] = kept
+        else:
+            self.graph.nodes[ref.node].outputs[ref.output] = kept
+        self.alive.append(kept)
+
+    def _source(self) -> Source | None:
+        """The innermost frame of the layer's code: the user's, or a reference layer's (gradtui/layers.py);
+        never torch's, the standard library's, or gradtui's own running of it."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename == RUNNER:  # back where gradtui called the forward: no line of the layer's ran it
+                return None
+            if _is_layer_code(filename):
+                return source_of(filename, frame.f_lineno)
+            frame = frame.f_back
+        return None
+
+
+STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
+REFERENCE_LAYERS = str(Path(GRADTUI_DIR) / "layers.py")
+RUNNER = str(Path(__file__).resolve())  # record() below: the forward is called from this file
+
+
+def _is_layer_code(filename: str) -> bool:
+    if " (cell " in filename:  # a notebook's cell, as gradtui.notebook names it
+        return True
+    if filename.startswith("<"):  # an IPython cell has its lines in linecache; <frozen …>, <string> have none
+        return not filename.startswith("<frozen") and bool(linecache.getlines(filename))
+    resolved = str(Path(filename).resolve())
+    return resolved == REFERENCE_LAYERS or not resolved.startswith((TORCH_DIR, GRADTUI_DIR, STDLIB_DIR))
+
+
+def _shares(a: torch.Tensor, b: torch.Tensor) -> bool:
+    try:
+        return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr() and a.numel() and b.numel()
+    except RuntimeError:
+        return False
+
+
+def _functional(func):
+    """aten.add_.Tensor -> aten.add.Tensor: the out-of-place form of an in-place operator."""
+    name = func.overloadpacket.__name__
+    packet = getattr(torch.ops.aten, name.removesuffix("_"), None) if name.endswith("_") else None
+    return None if packet is None else getattr(packet, func._overloadname, None)
+
+
+def record(forward, leaves: dict[str, torch.Tensor]) -> tuple[Graph, object]:
+    """Run `forward()` (which reads the leaves) under the recorder: its graph and its result."""
+    recorder = Recorder(leaves)
+    with torch.no_grad(), recorder:
+        out = forward()
+    graph = recorder.graph
+    graph.output = recorder.ref(out) if isinstance(out, torch.Tensor) else None
+    if graph.output is None and graph.unsupported is None:
+        graph.unsupported = "its output is no tensor made by torch from its inputs"
+    return graph, out
+
+
+# -- the user's statements ---------------------------------------------------------------------
+
+_STATEMENTS: dict[str, tuple[str, list[ast.stmt]]] = {}  # file -> its text and its simple statements
+
+
+def source_of(filename: str, line: int) -> Source:
+    """The innermost simple statement of the file at this line, on one line, and what it assigns."""
+    text, statements = _statements(filename)
+    found = [s for s in statements if s.lineno <= line <= (s.end_lineno or s.lineno)]
+    statement = min(found, key=lambda s: (s.end_lineno or s.lineno) - s.lineno, default=None)
+    if statement is None:
+        return Source(filename, line, linecache.getline(filename, line).strip())
+    segment = ast.get_source_segment(text, statement) or linecache.getline(filename, line)
+    name = None
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+        if isinstance(target, (ast.Name, ast.Attribute)):
+            name = ast.unparse(target)
+    return Source(filename, statement.lineno, " ".join(segment.split()), name)
+
+
+COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try)
+
+
+def _statements(filename: str) -> tuple[str, list[ast.stmt]]:
+    if filename not in _STATEMENTS:
+        text = "".join(linecache.getlines(filename))
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            tree = ast.Module(body=[], type_ignores=[])
+        _STATEMENTS[filename] = text, [node for node in ast.walk(tree)
+                                       if isinstance(node, ast.stmt) and not isinstance(node, COMPOUND)]
+    return _STATEMENTS[filename]
+
+
+def forget_sources() -> None:
+    """A layer file edited and loaded again: its statements are read again."""
+    _STATEMENTS.clear()

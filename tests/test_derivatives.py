@@ -1,0 +1,163 @@
+"""The table of derivatives (gradtui.derivatives), as PyTorch's OpInfo tests its operators: every
+entry, through forwards written in every style (plain torch, methods, torch.nn.functional, einsum,
+in place, a 3-D batch, integer indices), gives autograd's gradient; and the recorder keeps what the
+user's code wrote (its lines, the names it assigns)."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gradtui.derivatives import RULES
+from gradtui.derived import backward
+from gradtui.graph import record
+
+N, C, T = 7, 6, 5
+
+
+def rand(*shape, seed=0):
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def gain(seed=1):
+    return 1 + 0.1 * rand(C, seed=seed)
+
+
+IDS = torch.tensor([[0, 1, 1], [2, 0, 1]])
+CAUSAL = torch.tril(torch.ones(T, T)) == 0
+
+
+def attention(x, wq, wk, wv):
+    q, k, v = x @ wq, x @ wk, x @ wv
+    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
+    return F.softmax(scores.masked_fill(CAUSAL, float("-inf")), -1) @ v
+
+
+def layer_norm_steps(x, w, b):
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)
+    return w * ((x - mu) * (var + 1e-5) ** -0.5) + b
+
+
+FORWARDS = {
+    "layer norm, F": (lambda x, w, b: F.layer_norm(x, (C,), w, b), (rand(N, C), gain(), rand(C, seed=2))),
+    "layer norm, by hand": (lambda x, w, b: w * (x - x.mean(-1, keepdim=True)) / torch.sqrt(
+        x.var(-1, keepdim=True, unbiased=False) + 1e-5) + b, (rand(N, C), gain(), rand(C, seed=2))),
+    "layer norm, in steps": (layer_norm_steps, (rand(N, C), gain(), rand(C, seed=2))),
+    "rms norm": (lambda x, w: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w, (rand(N, C), gain())),
+    "batch norm, F": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (rand(N, C), gain(), rand(C))),
+    "batch norm, by hand": (lambda x, w, b: w * (x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt() + b,
+                            (rand(N, C), gain(), rand(C, seed=2))),
+    "gelu": (F.gelu, (rand(N, C),)),
+    "gelu, tanh": (lambda x: F.gelu(x, approximate="tanh"), (rand(N, C),)),
+    "gelu, by hand": (lambda x: 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
+                      (rand(N, C),)),
+    "gelu, erf": (lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))), (rand(N, C),)),
+    "silu": (F.silu, (rand(N, C),)),
+    "silu, by hand": (lambda x: x * torch.sigmoid(x), (rand(N, C),)),
+    "silu, exp": (lambda x: x / (1 + torch.exp(-x)), (rand(N, C),)),
+    "softmax": (lambda x: F.softmax(x, -1), (rand(N, C),)),
+    "softmax, by hand": (lambda x: (lambda e: e / e.sum(1, keepdim=True))(torch.exp(x - x.max(1, keepdim=True).values)),
+                         (rand(N, C),)),
+    "log_softmax": (lambda x: F.log_softmax(x, 1), (rand(N, C),)),
+    "logsumexp": (lambda x: x - x.logsumexp(1, keepdim=True), (rand(N, C),)),
+    "cross entropy": (lambda x: F.cross_entropy(x, torch.arange(N) % C), (rand(N, C),)),
+    "nll, by hand": (lambda x: -F.log_softmax(x, 1)[torch.arange(N), torch.arange(N) % C].mean(), (rand(N, C),)),
+    "l1 loss": (lambda x: (x - rand(N, C, seed=9)).abs().mean(), (rand(N, C),)),
+    "mse loss, F": (lambda x: F.mse_loss(x, rand(N, C, seed=9)), (rand(N, C),)),
+    "embedding": (lambda e: e[IDS], (rand(4, C),)),
+    "embedding, F": (lambda e: F.embedding(IDS, e), (rand(4, C),)),
+    "one_hot": (lambda e: F.one_hot(torch.tensor([0, 1, 1, 3]), 4).double() @ e, (rand(4, C),)),
+    "linear, 3-D": (lambda x, w, b: x @ w + b, (rand(N, T, C), rand(C, 4, seed=1), rand(4, seed=2))),
+    "F.linear, 3-D": (F.linear, (rand(N, T, C), rand(4, C, seed=1), rand(4, seed=2))),
+    "F.linear": (F.linear, (rand(N, C), rand(4, C, seed=1), rand(4, seed=2))),
+    "einsum": (lambda x, w: torch.einsum("btc,cd->btd", x, w), (rand(N, T, C), rand(C, 4, seed=1))),
+    "attention head": (attention, (rand(N, T, C), rand(C, 4, seed=1), rand(C, 4, seed=2), rand(C, 4, seed=3))),
+    "residual": (lambda x, w: x + torch.relu(x @ w), (rand(N, C), rand(C, C, seed=1))),
+    "leaky relu, where": (lambda x: torch.where(x > 0, x, 0.01 * x), (rand(N, C),)),
+    "leaky relu, F": (lambda x: F.leaky_relu(x, 0.01), (rand(N, C),)),
+    "clamp": (lambda x: x.clamp(min=0), (rand(N, C),)),
+    "tanh": (torch.tanh, (rand(N, C),)),
+    "sigmoid": (torch.sigmoid, (rand(N, C),)),
+    "softplus": (F.softplus, (rand(N, C),)),
+    "elu": (F.elu, (rand(N, C),)),
+    "cat, slice": (lambda x: torch.cat([x, 2 * x], 1)[:, 1:C + 2], (rand(N, C),)),
+    "stack, flatten": (lambda x: torch.stack([x, x ** 2], 2).flatten(1), (rand(N, C),)),
+    "select": (lambda x: x[:, 0] * x[:, 1], (rand(N, C),)),
+    "gather": (lambda x: x.gather(1, (torch.arange(N) % C).unsqueeze(1)), (rand(N, C),)),
+    "index_select": (lambda x: x.index_select(0, torch.tensor([0, 2, 2])), (rand(N, C),)),
+    "std": (lambda x: x.std(0), (rand(N, C),)),
+    "var, unbiased": (lambda x: x.var(0), (rand(N, C),)),
+    "amax": (lambda x: x.amax(0), (rand(N, C),)),
+    "max": (lambda x: x.max(), (rand(N, C),)),
+    "max over a dim": (lambda x: x.max(1).values, (rand(N, C),)),
+    "norm": (lambda x: x.norm(dim=1), (rand(N, C),)),
+    "reciprocal": (lambda x: 1 / (x.abs() + 1), (rand(N, C),)),
+    "1 - x": (lambda x: 1 - x, (rand(N, C),)),
+    "pow": (lambda x: x ** 3, (rand(N, C),)),
+    "sqrt": (lambda x: (x ** 2 + 1).sqrt(), (rand(N, C),)),
+    "log, guarded": (lambda x: torch.log(x.abs() + 1e-9), (rand(N, C),)),
+    "linear, nn.Linear's layout": (lambda x, w, b: x @ w.T + b, (rand(N, C), rand(4, C, seed=1), rand(4, seed=2))),
+    "in place": (lambda x: x.clone().mul_(2).add_(1).clamp_min_(0.0), (rand(N, C),)),
+    "maximum": (lambda x: torch.maximum(x, torch.zeros(1, dtype=torch.float64)), (rand(N, C),)),
+    "a dtype cast": (lambda x: (x.float() * 2).double(), (rand(N, C),)),
+    "expand": (lambda x, b: x + b.unsqueeze(0).expand(N, C), (rand(N, C), rand(C, seed=1))),
+    "permute": (lambda x: x.permute(0, 2, 1).reshape(N, -1), (rand(N, T, C),)),
+    "mean of all": (lambda x: x.mean(), (rand(N, C),)),
+    "sum over dims": (lambda x: x.sum((0, 1)), (rand(N, T, C),)),
+    "sum of all": (lambda x: x.sum(), (rand(N, C),)),
+    "min": (lambda x: x.min() + x.amin(0).sum() + x.min(1).values.sum(), (rand(N, C),)),
+    "minimum, clamp_max": (lambda x: torch.minimum(x, x.flip(0)) + x.clamp_max(0.5), (rand(N, C),)),
+    "hardtanh": (F.hardtanh, (rand(N, C),)),
+    "sin, cos": (lambda x: x.sin() * x.cos(), (rand(N, C),)),
+    "log1p": (lambda x: x.abs().log1p(), (rand(N, C),)),
+    "dot, mv": (lambda x, w: x[0] @ x[1] + (w @ x[2]).sum(), (rand(N, C), rand(C, C, seed=1))),
+    "masked_fill with a tensor": (lambda x: x.masked_fill(x > 1, torch.tensor(0.0, dtype=torch.float64)), (rand(N, C),)),
+    "squeeze": (lambda x: x.unsqueeze(1).squeeze(1) + x.unsqueeze(0).squeeze() + x.unsqueeze(2).squeeze((2,)),
+                (rand(N, C),)),
+    "tril, triu": (lambda x: x.tril() + 2 * x.triu(1), (rand(C, C),)),
+}
+
+
+@pytest.mark.parametrize("forward, args", FORWARDS.values(), ids=FORWARDS.keys())
+def test_the_derived_backward_is_autogradss(forward, args):
+    leaves = {f"a{i}": a.clone() for i, a in enumerate(args)}
+    graph, out = record(lambda: forward(*leaves.values()), leaves)
+    g = rand(*out.shape, seed=5)
+
+    derived = backward(graph, g)
+
+    copies = [a.clone().requires_grad_() for a in args]
+    expected = torch.autograd.grad(forward(*copies), copies, g, allow_unused=True)
+    for (name, mine), theirs in zip(derived.items(), expected):
+        assert (mine is None) == (theirs is None), name
+        if mine is not None:
+            torch.testing.assert_close(mine, theirs, rtol=1e-8, atol=1e-10)
+
+
+def test_every_entry_is_met_by_a_forward():
+    """An entry no forward here runs is an entry no test checks."""
+    met = set()
+    for forward, args in FORWARDS.values():
+        leaves = {f"a{i}": a.clone() for i, a in enumerate(args)}
+        met |= {node.op for node in record(lambda f=forward, a=leaves: f(*a.values()), leaves)[0].nodes}
+    unchecked = {op for op in RULES if op not in met}
+    assert not unchecked, sorted(map(str, unchecked))
+
+
+def test_the_recorder_keeps_the_users_lines_and_names():
+    x, w, b = rand(N, C), gain(), rand(C, seed=2)
+    graph, _ = record(lambda: layer_norm_steps(x, w, b), {"x": x, "w": w, "b": b})
+    sources = [node.source for node in graph.nodes]
+    assert all(s is not None and s.file == __file__ for s in sources)
+    assert [s.name for s in sources[:1]] == ["mu"]
+    assert {s.code for s in sources} >= {"mu = x.mean(-1, keepdim=True)", "var = ((x - mu) ** 2).mean(-1, keepdim=True)"}
+
+
+def test_what_the_graph_cannot_hold_is_said():
+    x = rand(N, C)
+    graph, _ = record(lambda: x.t().add_(1), {"x": x})  # an in-place change through a view
+    assert graph.unsupported and "view" in graph.unsupported
+    graph, _ = record(lambda: torch.tensor(x.numpy() * 2), {"x": x})  # the forward leaves torch
+    assert graph.unsupported
