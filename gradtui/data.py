@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from gradtui.config import DEFAULT_BATCH, DEFAULT_CLASSES, N_FEATURES, InputError, RunConfig
+from gradtui.kinds import KINDS
 from gradtui.memory import free_bytes, gigabytes
 from gradtui.synthetic import drawn
 
@@ -80,7 +81,12 @@ def dataset(x: torch.Tensor, y: torch.Tensor, config: RunConfig, device: torch.d
         raise InputError(f"{said} has shape {tuple(y.shape)}; the losses take one target per row of x, shape "
                          f"({len(x)},)" + (": pass y.squeeze(1), and write the loss for it (the lesson's Mse: "
                                            "inp.squeeze(-1) - targ)" if y.dim() == 2 and y.shape[1] == 1 else ""))
-    targets = class_labels(y, config, said) if config.loss == "cross_entropy" else y.to(config.torch_dtype)
+    if config.loss == "cross_entropy":
+        targets = class_labels(y, config, said)
+    elif y.is_floating_point() or KINDS[config.loss].reference is not None:
+        targets = y.to(config.torch_dtype)
+    else:  # a loss of the user's own class takes integer labels as they are (an index, a class id)
+        targets = y
     return Dataset(x.to(device, config.torch_dtype), targets.to(device), source, warnings)
 
 

@@ -17,6 +17,7 @@ backward is trusted only where it agrees with autograd.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -25,7 +26,7 @@ import torch
 from gradtui.compare import close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import Graph, Leaf, Node, Ref, record
+from gradtui.graph import Graph, Leaf, Node, Ref, record, replayed
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
@@ -304,6 +305,43 @@ def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:
     return f".sum({', '.join(map(str, axes)) if len(axes) > 1 else axes[0] if axes else ''}{kept})"
 
 
+# -- numerical guards: a small constant the forward adds before a log, a division, a square root ------
+
+GUARD_MOST = 1e-3  # a constant added this small, or smaller, is a guard, not part of the function's meaning
+
+
+@dataclass(frozen=True)
+class Guard:
+    node: int
+    position: int  # of the constant among the node's operands
+    constant: float
+    said: str  # "+ 1e-09 in `loss = -torch.log(p + 1e-9).mean()` (mlp.py:12)"
+
+
+def guards(graph: Graph) -> list[Guard]:
+    """The forward's guards: `x + 1e-9`, `x - 1e-9` and `x.clamp(min=1e-12)` with a constant so small
+    that it only keeps a log, a division or a square root away from 0."""
+    found = []
+    for node in graph.nodes:
+        bound = 1 if node.name in ("add", "sub", "clamp", "clamp_min") and len(node.args) > 1 else None
+        constant = node.args[bound] if bound is not None else None
+        if isinstance(constant, (int, float)) and not isinstance(constant, bool) and 0 < abs(constant) <= GUARD_MOST:
+            sign = {"add": "+ ", "sub": "- "}.get(node.name, "clamp(min=")
+            written = f"{sign}{constant:g}{')' if sign.startswith('clamp') else ''}"
+            found.append(Guard(node.index, bound, float(constant), f"`{written}`{_where(node)}"))
+    return found
+
+
+def unguarded(graph: Graph, found: list[Guard]) -> Graph:
+    """The forward again with every guard taken out (its constant 0; a clamp's bound −∞)."""
+    args_of = {}
+    for guard in found:
+        args = list(graph.nodes[guard.node].args)
+        args[guard.position] = 0.0 if graph.nodes[guard.node].name in ("add", "sub") else -math.inf
+        args_of[guard.node] = tuple(args)
+    return replayed(graph, args_of)
+
+
 # -- the user's layer on the first rows ------------------------------------------------------------
 
 @dataclass
@@ -418,6 +456,21 @@ class Probe:
                     found.append((self._agreeing(run, grads, role, tolerance), said))
         best = max((score for score, _ in found), default=0)
         return [said for score, said in found if score == best][:2]
+
+    def left_out_guards(self, role: str, tolerance: tuple[float, float]) -> list[Guard]:
+        """The forward's guards, when the user's gradient of `role` on these rows is the derivative of
+        the forward without them (a backward that leaves out the `+ 1e-9` of a log): [] otherwise."""
+        run = self.run()
+        found = [] if run is None or not run.trusted else guards(run.graph)
+        yours, right = (run.yours.get(role), run.derived.get(role)) if found else (None, None)
+        if not isinstance(yours, torch.Tensor) or right is None or yours.shape != right.shape:
+            return []
+        try:
+            without = backward(unguarded(run.graph, found), run.upstream).get(role)
+        except (Unsupported, RuntimeError, ValueError):
+            return []
+        tolerance = _loosest(tolerance, yours)
+        return found if without is not None and close(yours, without, tolerance) else []
 
     @staticmethod
     def _agreeing(run: ProbeRun, grads: dict, role: str, tolerance) -> int:

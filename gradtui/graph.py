@@ -228,6 +228,19 @@ def record(forward, leaves: dict[str, torch.Tensor]) -> tuple[Graph, object]:
     return graph, out
 
 
+def replayed(graph: Graph, args_of: dict[int, tuple]) -> Graph:
+    """The recorded forward run again from its leaves, node by node, with some nodes' operands
+    changed (`args_of`: node index -> its new args): a guard's constant set to 0, say."""
+    again = Graph(dict(graph.leaves), output=graph.output, unsupported=graph.unsupported)
+    for node in graph.nodes:
+        args = args_of.get(node.index, node.args)
+        values, kwargs = tree_map(lambda a: again.value(a) if isinstance(a, (Leaf, Ref)) else a, (args, node.kwargs))
+        result = node.op(*values, **kwargs)
+        outputs = [t for t in tree_flatten(result)[0] if isinstance(t, torch.Tensor)]
+        again.nodes.append(Node(node.index, node.op, args, node.kwargs, outputs, node.source))
+    return again
+
+
 # -- the user's statements ---------------------------------------------------------------------
 
 _STATEMENTS: dict[str, tuple[str, list[ast.stmt]]] = {}  # file -> its text and its simple statements

@@ -173,6 +173,9 @@ def verdict(session: DebugSession, replay: Replay | None = None) -> list[tuple[C
                            f"loss {number(session.loss)}", "success"),))
         if replay is not None and replay.note:
             lines.append((Cell(f"note: {replay.note}", "dim"),))
+        if replay is not None:  # what only the replay's sharper tolerance saw, and found to be no slip
+            lines += [(Cell(f"note: in the replay, {note}", "dim"),) for note in replay.session.explained
+                      if note not in session.explained]
     else:
         report = session.reports[mismatch.index]
         what = error_text(report.error) if report.error else report.failing_tensor.hint + _code_of(session, report)
@@ -262,7 +265,8 @@ def check_json(session: DebugSession, replay: Replay | None = None) -> dict:
         "float64_replay": None if replay is None else {
             "rows": replay.rows, "first_mismatch": _location(replay.mismatch),
             "hint": replay.comparison.hint if replay.mismatch is not None else None, "note": replay.note,
-            "moved": replay.moved},
+            "moved": replay.moved, "explained": [note for note in replay.session.explained
+                                                 if note not in session.explained]},
         "ok": mismatch is None,
     }
 

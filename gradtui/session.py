@@ -26,9 +26,9 @@ from gradtui.compare import compare, placed, tolerance_for
 from gradtui.config import DEFAULT_TOLERANCES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
-from gradtui.derived import Probe
+from gradtui.derived import GUARD_MOST, Probe
 from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
-from gradtui.formatting import shape_in_words
+from gradtui.formatting import number, shape_in_words
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
 from gradtui.reference import (
@@ -100,6 +100,7 @@ class DebugSession:
         self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
         self._loosest = self.tolerance  # a replay's tolerance since the user's code last narrowed a dtype
+        self.explained: list[str] = []  # differences from autograd that are no slip (a kink's choice, a guard left out)
 
     def _working_copies(self) -> dict[str, torch.Tensor]:
         """x, y and the weights as the user's code gets them: copies of gradtui's own, made again
@@ -316,12 +317,12 @@ class DebugSession:
         for position, (name, tensor, role) in enumerate(zip(spec.grads, targets, spec.roles)):
             if error is not None and "g" not in tensor.__dict__:  # the step raised before setting it: the error says why
                 continue
-            comparison = self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role), inherited,
-                                              summed if role in spec.entry.bias else 0.0)
-            kinks = self._kinks(step, position, comparison, upstream) if inherited is None and error is None else None
-            if kinks is not None:
-                comparison = replace(comparison, match=True, hint=None, where=None, map=None)
-                notes.append(kinks.note(comparison.name, spec.name))
+            comparison, explained = self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role),
+                                                         inherited, summed if role in spec.entry.bias else 0.0,
+                                                         step, position, upstream if error is None else None)
+            if explained is not None:  # a choice at a kink, a guard left out: right, and carried down as the user's
+                notes.append(explained)
+                self.explained.append(explained)
                 if position == 0 and spec.inp != "x":
                     self._take_subgradient(spec.inp, tensor.__dict__["g"])
             comparisons.append(comparison)
@@ -382,10 +383,12 @@ class DebugSession:
         return Probe(build, lambda layer, x, targ: layer(*spec.entry.args(x, targ)), leaves,
                      None if spec.entry.loss else upstream, self.targ)
 
-    def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None,
-                        scale: float) -> Comparison:
-        """One gradient the step set (or left unset) against autograd's; on a mismatch, the hint: the
-        diagnosis's, or `inherited` when it was computed from an out.g already wrong."""
+    def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None, scale: float,
+                        step: Step, position: int, upstream) -> tuple[Comparison, str | None]:
+        """One gradient the step set (or left unset) against autograd's; on a mismatch, what explains it
+        as no slip (a choice at a kink, a guard left out: then a match, and the note that says so), or
+        the hint: the diagnosis's, or `inherited` when it was computed from an out.g already wrong.
+        `upstream` None: the step raised, and nothing is excused."""
         reference = self.reference
         expected = reference.grads.get(name)
         comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
@@ -393,11 +396,32 @@ class DebugSession:
         if expected is not None and comparison.ref is not None:
             reference.stats.setdefault(name, comparison.ref)
         if expected is None and reference.error:
-            return replace(comparison, hint=reference.error)
+            return replace(comparison, hint=reference.error), None
         if comparison.match:
-            return comparison
+            return comparison, None
+        if inherited is None and (upstream is not None or step.spec.entry.loss):
+            explained = self._explained(step, position, comparison, upstream, context)
+            if explained is not None:
+                return replace(comparison, match=True), explained
         hint = inherited if inherited and comparison.diff is not None else explain(comparison, value, expected, context)
-        return placed(value, expected, replace(comparison, hint=hint))
+        return placed(value, expected, replace(comparison, hint=hint)), None
+
+    def _explained(self, step: Step, position: int, comparison: Comparison, upstream, context: HintContext) -> str | None:
+        """Why a gradient unlike autograd's is still right: a subgradient at a kink of the forward, or
+        the derivative of the forward without its numerical guard (`+ 1e-9` in a log), within what
+        the guard explains. None when neither holds."""
+        kinks = self._kinks(step, position, comparison, upstream)
+        if kinks is not None:
+            return kinks.note(comparison.name, step.spec.name)
+        if context.probe is None or comparison.diff is None or not comparison.diff.max_rel <= GUARD_MOST:
+            return None
+        found = context.probe.left_out_guards(context.role, comparison.tolerance)
+        if not found:
+            return None
+        more = f" (and {len(found) - 1} more guard{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
+        return (f"{comparison.name} leaves out the guard {found[0].said}{more}, and the difference from autograd's "
+                f"(max|Δ| {number(comparison.diff.max_abs)}) is what the guard explains: no slip; differentiating the "
+                "guarded expression itself would match exactly")
 
     def _kinks(self, step: Step, position: int, comparison: Comparison, upstream) -> Kinks | None:
         """For a gradient that differs from autograd's: is it a subgradient at kinks of the layer's

@@ -32,7 +32,8 @@ def test_check_json_has_the_design_format(capsys):
     assert set(report) == {"config", "loss", "steps", "first_mismatch", "first_deviation", "first_nonfinite",
                            "float64_replay", "ok"}
     assert report["float64_replay"] == {"rows": 100, "first_mismatch": None, "hint": None, "note": None,
-                                        "moved": {"b1": 0.0, "b2": 0.0}}  # the notes' zero biases, moved
+                                        "moved": {"b1": 0.0, "b2": 0.0},  # the notes' zero biases, moved
+                                        "explained": []}  # what only the replay saw, and found to be no slip
     config = report["config"]
     assert {k: config[k] for k in ("device", "dtype", "batch", "sizes", "seed", "data", "layers", "rtol", "atol")} == {
         "device": "cpu", "dtype": "float32", "batch": 100, "sizes": [784, 20, 1], "seed": 3,

@@ -113,3 +113,40 @@ def test_a_subclass_of_a_known_kind_is_that_kind():
     assert mismatch.hint.startswith("b1.g is Lin's bias gradient summed over the features (axis 1) instead of the batch "
                                     "(axis 0): out.g.sum(1)")
     assert "fix: b.g = out.g.sum(0)" in mismatch.hint and mismatch.file.endswith("test_code_written_elsewhere.py")
+
+
+def guarded_mlp(backward: str | None = None, dtype=torch.float32):
+    """samples/guarded_log.py's MLP on 500 rows of 20 features and 5 classes, its loss's backward as given."""
+    import importlib.util
+
+    from conftest import SAMPLES
+
+    spec = importlib.util.spec_from_file_location("guarded_log", SAMPLES / "guarded_log.py")
+    source = (SAMPLES / "guarded_log.py").read_text()
+    if backward is not None:
+        source = source.replace("self.logits.g = d / len(self.y)", backward)
+    module = importlib.util.module_from_spec(spec)
+    exec(compile(source, str(SAMPLES / "guarded_log.py"), "exec"), module.__dict__)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(500, 20, generator=g), torch.randint(0, 5, (500,), generator=g)
+    w1, w2 = torch.randn(20, 16, generator=g) / 20**0.5, torch.randn(16, 5, generator=g) / 4
+    model = [module.Linear(w1, torch.zeros(16)), module.ReLU(), module.Linear(w2, torch.zeros(5)),
+             module.SoftmaxCrossEntropy()]
+    return gradtui.check(model, x.to(dtype), y)
+
+
+def test_a_guard_the_backward_leaves_out_is_named_and_no_mismatch():
+    for dtype in (torch.float32, torch.float64):  # float32's rounding hides it; the float64 replay, and a float64 run, see it
+        report = guarded_mlp(dtype=dtype)
+        assert report.ok, report.verdict
+        assert report.verdict.count("✓") == 1 and "✗" not in report.verdict  # one verdict
+        said = str(report)
+        assert ("out.g leaves out the guard `+ 1e-09` in `self.out = -torch.log(self.p[torch.arange(len(y)), y] + "
+                "1e-9).mean()` (") in said
+        assert "is what the guard explains: no slip" in said
+
+
+def test_a_slip_beside_a_guard_is_still_a_mismatch():
+    report = guarded_mlp("self.logits.g = d")  # the mean's 1/N left out: far more than the guard explains
+    assert not report.ok and report.first_mismatch.tensor == "out.g"
+    assert "guard" not in report.first_mismatch.hint
