@@ -292,16 +292,19 @@ def _prepared(model, x, y, layers, loss, options: dict):
                         "layers='a layer file (.py or .ipynb)'")
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("gradtui.check: x and y must be torch tensors")
-    if x.dim() != 2 or not len(x):
-        raise InputError(f"gradtui.check: x has shape {tuple(x.shape)}; give it as (rows, features), one row a "
-                         "sample (x.flatten(1) for images)")
-    if not x.is_floating_point():
-        raise InputError(f"gradtui.check: x is {str(x.dtype).removeprefix('torch.')}; give it as floats (x.float())")
+    if x.dim() < (2 if x.is_floating_point() else 1) or not len(x):
+        raise InputError(f"gradtui.check: x has shape {tuple(x.shape)}; give it as a batch, one row a sample: (rows, "
+                         "features), (rows, sequence, features), or integer ids (rows,) or (rows, sequence)")
+    if x.is_complex() or x.dtype == torch.bool:
+        raise InputError(f"gradtui.check: x is {str(x.dtype).removeprefix('torch.')}; give it as floats, or as "
+                         "integer ids for a layer that looks them up")
     try:
-        network, params = network_of(layers, loss, "your model", None, x.shape[1])
+        network, params = network_of(layers, loss, "your model", None, x.shape[-1])
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"gradtui.check: {exc}") from None
-    given = {"device": str(x.device), "dtype": str(x.dtype).removeprefix("torch.")} | options
+    dtype = x.dtype if x.is_floating_point() else next((t.dtype for t in params.values() if t.is_floating_point()),
+                                                       torch.float32)  # integer ids: the run is in the weights' dtype
+    given = {"device": str(x.device), "dtype": str(dtype).removeprefix("torch.")} | options
     config = config_for(RunConfig(batch=len(x), **given), network)
     device = config.resolve_device()
     return (config, dataset(x, y, config, device, "your data", "gradtui.check: y"), network,

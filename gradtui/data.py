@@ -63,7 +63,7 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
         if config.batch is not None and config.batch < len(x):
             x, y = x[: config.batch], y[: config.batch]
         elif config.batch is not None and config.batch > len(x):
-            warnings.append(f"--batch {config.batch} is larger than {source}'s {len(x)} rows; using all {len(x)}")
+            warnings.append(f"--batch {config.batch} is larger than {source}'s {len(x)} rows: gradtui uses all {len(x)}")
         check_fits(len(x), x.shape[1], config, device)
         bad = int((~torch.isfinite(x)).sum() + (~torch.isfinite(y)).sum())
         if bad:
@@ -75,19 +75,22 @@ def load_data(config: RunConfig, device: torch.device) -> Dataset:
 
 def dataset(x: torch.Tensor, y: torch.Tensor, config: RunConfig, device: torch.device, source: str, said: str,
             warnings: tuple[str, ...] = ()) -> Dataset:
-    """x in the run's dtype on its device, y as the loss takes it: one target per row, class indices
-    for cross_entropy (checked; an error begins with `said`), else the run's dtype."""
-    if y.dim() != 1 or len(y) != len(x):
+    """x on the run's device, in its dtype (integer ids stay integers), y as the loss takes it: a target
+    per row of x (a number, or a row of them: one-hot or regression targets), class indices for
+    cross_entropy (checked; an error begins with `said`), else the run's dtype."""
+    column = y.dim() == 2 and y.shape[1] == 1
+    if y.dim() == 0 or len(y) != len(x) or column or (config.loss == "cross_entropy" and y.dim() != 1):
         raise InputError(f"{said} has shape {tuple(y.shape)}; the losses take one target per row of x, shape "
                          f"({len(x)},)" + (": pass y.squeeze(1), and write the loss for it (the lesson's Mse: "
-                                           "inp.squeeze(-1) - targ)" if y.dim() == 2 and y.shape[1] == 1 else ""))
+                                           "inp.squeeze(-1) - targ)" if column else ""))
     if config.loss == "cross_entropy":
         targets = class_labels(y, config, said)
     elif y.is_floating_point() or KINDS[config.loss].reference is not None:
         targets = y.to(config.torch_dtype)
     else:  # a loss of the user's own class takes integer labels as they are (an index, a class id)
         targets = y
-    return Dataset(x.to(device, config.torch_dtype), targets.to(device), source, warnings)
+    x = x.to(device, config.torch_dtype) if x.is_floating_point() else x.to(device)  # ids stay what they index with
+    return Dataset(x, targets.to(device), source, warnings)
 
 
 def class_labels(y: torch.Tensor, config: RunConfig, said: str) -> torch.Tensor:
@@ -234,7 +237,8 @@ def _validate(path: Path, x, y) -> tuple[torch.Tensor, torch.Tensor]:
         raise InputError(f"--data {path}: x has {len(x)} rows but y has {len(y)}")
     if len(x) == 0 or x.shape[1] == 0:
         raise InputError(f"--data {path}: no data (x has shape {tuple(x.shape)})")
-    return x.float(), y.float()
+    # integer x stays integer (ids for a layer that looks them up; DebugSession makes it float for any other)
+    return (x if x.dtype in _INTEGER_DTYPES and x.dtype != torch.bool else x.float()), y.float()
 
 
 def _as_tensor(path: Path, name: str, value) -> torch.Tensor:

@@ -48,6 +48,9 @@ Vjp = Callable[[Ctx], tuple]  # one gradient per positional operand (None: not a
 class Slip:
     words: str | Callable[[Ctx], str]  # "multiplies by the input where log's derivative divides by it"
     vjp: Vjp
+    # For a slip whose numbers are not one value (which of two writes to a row is kept): does the
+    # user's gradient of the first operand fit it? (ctx, the user's gradient, the verdict's (rtol, atol))
+    fits: Callable[[Ctx, torch.Tensor, tuple], bool] | None = None
 
     def said(self, ctx: Ctx) -> str:
         return self.words(ctx) if callable(self.words) else self.words
@@ -605,9 +608,40 @@ def _embedding(c: Ctx, accumulate: bool = True):
     return (grad.index_add(0, flat, rows) if accumulate else grad.index_put((flat,), rows), None)
 
 
+def _written_once(rows_of: Callable[[Ctx], tuple[torch.Tensor, torch.Tensor] | None]):
+    """Does the user's gradient keep, for each row the lookup read, one of the gradients that row got
+    (one write kept, whichever) where their sum belongs? Rows read once are as they should be."""
+    def fits(c: Ctx, yours: torch.Tensor, tolerance: tuple) -> bool:
+        found = rows_of(c)
+        if found is None or yours.shape != c.args[0].shape:
+            return False
+        flat, given = found
+        rtol, atol = tolerance
+        bound = atol + rtol * float(given.abs().max()) if given.numel() else atol
+        counts = torch.bincount(flat, minlength=len(yours))
+        kept = (yours[flat] - given).flatten(1).abs().amax(1) <= bound  # each write: is it what the row kept?
+        some = torch.zeros(len(yours), dtype=torch.bool).index_put((flat,), kept, accumulate=True)
+        unread = (counts == 0) & (yours.flatten(1).abs().amax(1) > bound)
+        return bool(some[counts > 0].all()) and not bool(unread.any()) and bool((counts > 1).any())
+    return fits
+
+
+def _index_rows(c: Ctx):
+    indices = c.args[1]
+    if len(indices) != 1 or indices[0] is None or indices[0].dtype == torch.bool:
+        return None
+    return indices[0].reshape(-1), c.g.reshape(-1, *c.args[0].shape[1:])
+
+
+def _embedding_rows(c: Ctx):
+    return c.args[1].reshape(-1), c.g.reshape(-1, c.args[0].shape[1])
+
+
 _OVERWRITTEN = "sets each row where it must add: a row used twice in the batch must add up its gradients, not be overwritten"
-rule(aten.index.Tensor)(Rule(_index, (Slip(_OVERWRITTEN, lambda c: _index(c, accumulate=False)),), "[…]"))
-rule(aten.embedding.default)(Rule(_embedding, (Slip(_OVERWRITTEN, lambda c: _embedding(c, accumulate=False)),), "[…]"))
+rule(aten.index.Tensor)(Rule(_index, (Slip(_OVERWRITTEN, lambda c: _index(c, accumulate=False),
+                                           _written_once(_index_rows)),), "[…]"))
+rule(aten.embedding.default)(Rule(_embedding, (Slip(_OVERWRITTEN, lambda c: _embedding(c, accumulate=False),
+                                                    _written_once(_embedding_rows)),), "[…]"))
 rule(aten.index_select.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).index_add(c.args[1], c.args[2], c.g),
                                                 None, None), (
     Slip(_OVERWRITTEN, lambda c: (torch.zeros_like(c.args[0]).index_copy(c.args[1], c.args[2], c.g), None, None)),

@@ -38,6 +38,9 @@ class Relu(Module):
 
 
 class Lin(Module):
+    """inp @ w + b. The weight's and the bias's gradients sum over every row: a batch of sequences,
+    (N, T, n_in), is flattened to its N·T rows first (a batch of rows, (N, n_in), is left as it is)."""
+
     def __init__(self, w, b):
         self.w, self.b = w, b
 
@@ -46,8 +49,8 @@ class Lin(Module):
 
     def bwd(self, out, inp):
         inp.g = out.g @ self.w.t()
-        self.w.g = inp.t() @ out.g
-        self.b.g = out.g.sum(0)
+        self.w.g = inp.flatten(0, -2).t() @ out.g.flatten(0, -2)
+        self.b.g = out.g.flatten(0, -2).sum(0)
 
 
 class Mse(Module):
@@ -55,7 +58,8 @@ class Mse(Module):
         return (inp.squeeze(-1) - targ).pow(2).mean()
 
     def bwd(self, out, inp, targ):
-        inp.g = 2.0 * (inp.squeeze(-1) - targ).unsqueeze(-1) / targ.shape[0]
+        # the lesson's (N, 1) output against (N,) targets; a row of targets per row, (N, C), the same way
+        inp.g = 2.0 * (inp.squeeze(-1) - targ).reshape(inp.shape) / targ.numel()
 
 
 class Tanh(Module):

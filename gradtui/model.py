@@ -170,7 +170,7 @@ def load_notebook(path: Path) -> tuple[dict, list[str]]:
                 given = ""
                 if star:
                     exec(STAR_FALLBACK, namespace)
-                    given = "; gave the notebook math, torch, nn, tensor and F instead"
+                    given = ", so gradtui gave the notebook math, torch, nn, tensor and F instead"
                 notes.append(f"cell {statement.cell}: `{line.strip()}` failed ({type(exc).__name__}: {exc}){given}")
     return namespace, notes
 
@@ -435,7 +435,7 @@ def network_of(layers: list, loss, source: str, path: Path | None, n_in: int,
                         "submodule as a layer of its own, or hold the tensor in the layer")
     kinds, notes = _kinds_of(layers, n_in, notes)
     kinds.append(kind_of(loss, loss=True))
-    problem = check_kinds(tuple(kind.name for kind in kinds))
+    problem = check_kinds(tuple(kind.name for kind in kinds), model=True)
     if problem:
         raise ValueError(f"the model's layers are no network gradtui can step: {problem}")
     specs = layer_specs(tuple(kind.name for kind in kinds))

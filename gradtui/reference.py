@@ -72,7 +72,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
     that the tensors before them are differentiated through the user's choice."""
     leaves = {name: p.detach().clone().requires_grad_() for name, p in params.items()}
     # x is not copied (157 MB at the default size): autograd refuses in-place changes to a leaf.
-    values = {"x": x.detach().requires_grad_(), **leaves}
+    values = {"x": x.detach().requires_grad_(x.is_floating_point()), **leaves}  # integer ids have no gradient
     targ, note, unfollowed, overwritten = y.detach().clone(), None, {}, {}
     try:
         with torch.enable_grad():

@@ -109,7 +109,8 @@ def replay_in_float64(session: DebugSession) -> Replay:
 def _replayed(session: DebugSession, moved: dict[str, float]) -> Replay:
     rows = min(REPLAY_ROWS, len(session.data.x))
     x, y = session.data.x[:rows], session.data.y[:rows]
-    data = Dataset(x.to(torch.float64), y.to(torch.float64) if y.is_floating_point() else y, session.data.source)
+    data = Dataset(x.to(torch.float64) if x.is_floating_point() else x, y.to(torch.float64) if y.is_floating_point()
+                   else y, session.data.source)
     config = replace(session.config, dtype="float64", batch=rows, rtol=None, atol=None)
     params = {name: t.to(torch.float64) for name, t in session.params.items()}
     draw = torch.Generator().manual_seed(3 * config.seed + 1)  # a stream apart from the data's and the weights'

@@ -67,11 +67,14 @@ class DebugSession:
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
         if network is None:
-            network = build_network(config, self.data.x.shape[1], self.device)
+            network = build_network(config, self.data.x.shape[-1], self.device)
             if network.params is not None:  # a layer file's Model: its layers and tensors make the run
                 self.config = config = config_for(config, network)
                 params = network.params
         self.network = network
+        if not self.data.x.is_floating_point() and network.specs[0].entry.reference is not None:
+            # integer data for a layer that computes with it (pixel counts for a Lin): numbers, not ids
+            self.data = replace(self.data, x=self.data.x.to(config.torch_dtype))
         self.replay = replay
         # never handed to user code: it gets copies
         self.params = ({name: t.detach() for name, t in params.items()} if params is not None
@@ -316,6 +319,8 @@ class DebugSession:
         comparisons, notes = [], [self.reference.note] if self.reference.note and spec.entry.loss else []
         for position, (name, tensor, role) in enumerate(zip(spec.grads, targets, spec.roles)):
             if error is not None and "g" not in tensor.__dict__:  # the step raised before setting it: the error says why
+                continue
+            if not tensor.is_floating_point():  # integer ids (an embedding's input) have no gradient to judge
                 continue
             comparison, explained = self._judge_gradient(name, tensor.__dict__.get("g"), replace(context, role=role),
                                                          inherited, summed if role in spec.entry.bias else 0.0,

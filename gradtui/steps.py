@@ -42,8 +42,9 @@ def network_kinds(hidden: tuple[int, ...]) -> tuple[str, ...]:
     return ("lin", "relu") * len(hidden) + ("lin", "mse")
 
 
-def check_kinds(kinds: tuple[str, ...]) -> str | None:
-    """Why this list of layer kinds is no network we can build, or None."""
+def check_kinds(kinds: tuple[str, ...], model: bool = False) -> str | None:
+    """Why this list of layer kinds is no network we can build, or None. A `model`'s own layers may
+    give the loss its input whatever they are; --net's must end in a lin, which sizes it."""
     unknown = [kind for kind in kinds if kind not in KINDS]
     if unknown:
         return f"unknown layer kind {unknown[0]!r}; choose from {', '.join(LAYERS)} and a final {' or '.join(LOSSES)}"
@@ -51,7 +52,7 @@ def check_kinds(kinds: tuple[str, ...]) -> str | None:
         return f"the last kind must be a loss, {' or '.join(LOSSES)}"
     if any(KINDS[kind].loss for kind in kinds[:-1]):
         return "a loss can only come last"
-    if len(kinds) < 2 or not (KINDS[kinds[-2]].changes_width or KINDS[kinds[-2]].reference is None):
+    if len(kinds) < 2 or not (model or KINDS[kinds[-2]].changes_width or KINDS[kinds[-2]].reference is None):
         return "the loss must follow a lin, which gives it its (N, 1) or (N, C) input"  # or a layer of your own
     return None
 

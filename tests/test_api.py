@@ -517,11 +517,11 @@ def test_a_reference_layer_that_cannot_run_on_your_tensors_compares_nothing():
 
 
 @pytest.mark.parametrize("make_x, words", [
-    (lambda x: x[:, 0], r"x has shape \(200,\); give it as \(rows, features\)"),
+    (lambda x: x[:, 0], r"x has shape \(200,\); give it as a batch, one row a sample: \(rows, features\)"),
     (lambda x: x[:0], r"x has shape \(0, 784\)"),
-    (lambda x: x.round().long(), r"x is int64; give it as floats \(x.float\(\)\)"),
-], ids=["1-D", "no rows", "integers"])
-def test_x_that_is_no_batch_of_float_rows_is_said_in_one_line(make_x, words):
+    (lambda x: x > 0, r"x is bool; give it as floats, or as integer ids for a layer that looks them up"),
+], ids=["1-D floats", "no rows", "booleans"])
+def test_x_that_is_no_batch_is_said_in_one_line(make_x, words):
     x, y, weights = data()
     with pytest.raises(ValueError, match=f"^gradtui.check: {words}"):
         gradtui.check(Model(module("correct.py"), *weights), make_x(x), y)
@@ -587,3 +587,31 @@ def test_a_finding_carries_the_file_and_line_of_the_code_that_made_it(monkeypatc
     raised = gradtui.check(layers="samples/raises.py", batch=200).first_mismatch
     assert raised.tensor is None and Path(raised.file).name == "raises.py"
     assert "out.g @ self.w" in (SAMPLES / "raises.py").read_text().splitlines()[raised.line - 1]
+
+
+def test_integer_x_is_numbers_for_a_lin_and_ids_for_a_lookup():
+    x, y, weights = data()
+    counts = (x.abs() * 4).round().long()  # integer data, as pixel counts are
+    assert gradtui.check(Model(module("correct.py"), *weights), counts, y).ok  # a Lin computes with them as numbers
+
+    class Embedding:
+        def __init__(self, weight):
+            self.weight = weight
+
+        def __call__(self, ids):
+            self.ids, self.out = ids, self.weight[ids]
+            return self.out
+
+        def backward(self):
+            self.weight.g = torch.zeros_like(self.weight).index_add_(0, self.ids.reshape(-1),
+                                                                    self.out.g.reshape(-1, self.weight.shape[1]))
+
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 27, (200, 3), generator=g)  # three tokens a row, a sequence
+    targets = y[:, None].expand(200, 3)  # a target a position
+    report = gradtui.check([Embedding(torch.randn(27, 10, generator=g)), Lin(torch.randn(10, 1, generator=g),
+                                                                            torch.zeros(1)), Mse()], ids, targets)
+    assert report.ok, report.verdict  # ids (200, 3) -> (200, 3, 10) -> a Lin over each position -> (200, 3, 1)
+    assert report.to_dict()["config"]["dtype"] == "float32"

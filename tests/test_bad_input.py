@@ -141,7 +141,7 @@ def test_batch_larger_than_the_file_uses_every_row_and_says_so_once(tmp_path, ca
     path = npz(tmp_path, x=X, y=Y)
     code, out, err = run_cli(capsys, "check", "--json", "--data", str(path), "--batch", "100")
     assert code == 0
-    assert err.count("\n") == 1 and "--batch 100 is larger than" in err and "using all 40" in err
+    assert err.count("\n") == 1 and "--batch 100 is larger than" in err and "gradtui uses all 40" in err
 
 
 def test_nan_in_the_data_runs_with_one_warning_and_shows_where_it_spreads(tmp_path, capsys):
