@@ -297,8 +297,10 @@ rule(aten.rsub.Scalar)(Rule(_binary(lambda c: -_alpha(c) * c.g, lambda c: c.g), 
 rule(aten.mul.Tensor)(Rule(_binary(lambda c: c.g * _other(c, 1), lambda c: c.g * c.args[0]), (
     Slip("multiplies the gradient by the wrong operand (each operand's gradient is the other one times out.g)",
          _binary(lambda c: c.g * c.args[0], lambda c: c.g * _other(c, 1))),
-    Slip("multiplies by the other operand twice where once belongs",
-         _binary(lambda c: c.g * _other(c, 1) ** 2, lambda c: c.g * c.args[0] ** 2)),
+    Slip("is multiplied by its right operand once more (each gradient through it has it twice)",
+         _binary(lambda c: c.g * _other(c, 1) ** 2, lambda c: c.g * c.args[0] * _other(c, 1))),
+    Slip("is multiplied by its left operand once more (each gradient through it has it twice)",
+         _binary(lambda c: c.g * _other(c, 1) * c.args[0], lambda c: c.g * c.args[0] ** 2)),
 ), "*"))
 rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
                                                     lambda c: -c.g * c.args[0] / _other(c, 1) ** 2), (
@@ -334,7 +336,8 @@ rule(aten.reciprocal.default)(_reciprocal_rule())
 rule(aten.pow.Tensor_Scalar)(_pow_rule())
 rule(aten.tanh.default)(_unary(lambda c: 1 - c.out ** 2, "tanh", *_tanh_slips()))
 rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips()))
-rule(aten.abs.default)(_unary(lambda c: torch.sign(c.args[0]), "abs"))
+rule(aten.abs.default)(_unary(lambda c: torch.sign(c.args[0]), "abs",
+                              ("multiplies by its input where its sign belongs", lambda c: c.args[0])))
 rule(aten.relu.default)(_relu_rule())
 rule(aten.leaky_relu.default)(_leaky_rule())
 rule(aten.clamp.default)(_clamp_rule(1, 2))
@@ -478,6 +481,12 @@ rule(aten._softmax.default)(Rule(_softmax, (
     Slip("is out * (1 - out) * out.g, the Jacobian's diagonal only, where out * (out.g - (out.g * out).sum(dim)) "
          "belongs", lambda c: _softmax(c, diagonal_only=True)),
     Slip("sums over the wrong axis", lambda c: _softmax(c, dim=_other_dim(c))),
+    Slip("has its second term's sign flipped: out * (out.g + (out.g * out).sum(dim))",
+         lambda c: (c.out * (c.g + (c.g * c.out).sum(c.args[1], keepdim=True)),)),
+    Slip("is missing the factor out inside its sum: out * (out.g - out.g.sum(dim))",
+         lambda c: (c.out * (c.g - c.g.sum(c.args[1], keepdim=True)),)),
+    Slip("is missing its leading factor out: out.g - (out.g * out).sum(dim)",
+         lambda c: (c.g - (c.g * c.out).sum(c.args[1], keepdim=True),)),
 ), "softmax"))
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),

@@ -26,12 +26,15 @@ import torch
 from gradtui.compare import close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import Graph, Leaf, Node, Ref, record, replayed
+from gradtui.graph import Graph, Leaf, Node, Ref, fused_softmax, record, replayed
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
-# The kinds of edit, in the order they are tried (and their words preferred).
-FIRST = ("rule", "drop", "swap", "reduce", "scale", "transpose", "ones", "g-out", "path", "root-ones", "root-out")
+# The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
+# slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
+KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
+                 "root-ones", "root-out")
+RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
 
 
 class Unsupported(Exception):
@@ -42,14 +45,15 @@ class Unsupported(Exception):
 class Edit:
     """One slip in the derived backward."""
 
-    kind: str  # one of FIRST
+    kind: str  # one of KINDS_OF_EDIT
     node: int | None = None  # None: at the gradient from above
-    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose)
+    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose), or whose value it swaps
     slip: Slip | None = None  # the table's own slip (kind "rule")
     factor: float = 1.0
     factor_words: str = ""
     value: Leaf | Ref | None = None  # "path": the tensor whose path through `node` is dropped; "swap": the one used
     axes: tuple[int, ...] | None = None  # "reduce": the axes summed (None: not summed), keepdim in `factor` (1: kept)
+    transposed: bool = False  # "swap": `value` transposed is what is used
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -78,17 +82,27 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     elif mine and edit.kind == "g-out":
         g = graph.value(graph.output)
     ctx = _context(graph, node, g)
-    if mine and edit.kind == "swap":  # one operand's value taken for another's inside the derivative
-        ctx.args = tuple(graph.value(edit.value) if i == edit.operand else a for i, a in enumerate(ctx.args))
+    if mine and edit.kind == "swap":  # one tensor taken for another inside the derivative
+        value = graph.value(edit.value)
+        ctx.args = tuple((value.mT if edit.transposed else value) if i == edit.operand else a
+                         for i, a in enumerate(ctx.args))
+    elif mine and edit.kind == "swap-out":  # the operation's own value taken from another tensor
+        ctx.outs = [graph.value(edit.value), *ctx.outs[1:]]
+    elif mine and edit.kind == "reduce":  # the operand's gradient before it is summed back to its shape
+        ctx.args = tuple(torch.broadcast_to(a, node.outputs[0].shape) if i == edit.operand else a
+                         for i, a in enumerate(ctx.args))
     if mine and edit.kind == "rule":
         return tuple(edit.slip.vjp(ctx))
     grads = list(rule.vjp(ctx))
+    if mine and edit.kind == "g-T" and edit.operand < len(grads):  # one operand's gradient from g transposed
+        ctx.g = g.mT
+        grads[edit.operand] = rule.vjp(ctx)[edit.operand]
     if mine and edit.kind in ("drop", "scale", "transpose", "reduce") and edit.operand < len(grads):
         grad = grads[edit.operand]
         if edit.kind == "drop":
             grads[edit.operand] = unbroadcast(g, ctx.args[edit.operand])
-        elif edit.kind == "reduce":
-            grads[edit.operand] = g if edit.axes is None else g.sum(edit.axes, keepdim=edit.factor == 1)
+        elif grad is not None and edit.kind == "reduce":
+            grads[edit.operand] = grad if edit.axes is None else grad.sum(edit.axes, keepdim=edit.factor == 1)
         elif grad is not None and edit.kind == "scale":
             grads[edit.operand] = grad * edit.factor
         elif grad is not None and grad.dim() >= 2:
@@ -96,8 +110,9 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     return tuple(grads)
 
 
-def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None) -> dict[str, torch.Tensor | None]:
-    """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph."""
+def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset()) -> dict:
+    """The gradient of Σ out·g (of the loss itself, when g is None) for every value of the graph, by
+    the chain rule backwards over its nodes; none flows into a value of `cut`."""
     if graph.unsupported:
         raise Unsupported(graph.unsupported)
     out = graph.value(graph.output)
@@ -115,39 +130,44 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None) -> 
             continue
         if any(ref.output for ref in flowing):
             raise Unsupported(f"{node.op}'s second result is used")
+        if any(isinstance(v, (Leaf, Ref)) for v in node.kwargs.values()):
+            raise Unsupported(f"{node.op} takes a tensor by keyword")
         local = _local(graph, node, grads[flowing[0]], edit)
-        for position, operand in enumerate(node.args):
-            if position >= len(local):
-                break
+        for position, operand in enumerate(node.args[:len(local)]):
             pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
                 local[position], (list, tuple)) else [(operand, local[position])]
             for value, grad in pairs:
-                if not isinstance(value, (Leaf, Ref)) or grad is None or not graph.value(value).is_floating_point():
+                if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
+                        or not graph.value(value).is_floating_point():
                     continue
                 if edit is not None and edit.kind == "path" and edit.node == node.index and edit.value == value:
                     continue
                 if grad.shape != graph.value(value).shape and not (isinstance(value, Leaf) and edit is not None):
                     raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
                 grads[value] = grads[value] + grad if value in grads else grad
-        if any(isinstance(v, (Leaf, Ref)) for v in node.kwargs.values()):
-            raise Unsupported(f"{node.op} takes a tensor by keyword")
+    return grads
+
+
+def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
+             cut: frozenset = frozenset()) -> dict[str, torch.Tensor | None]:
+    """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph."""
+    grads = gradients(graph, g, edit, cut)
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
 
 
 def backward_to(graph: Graph, g: torch.Tensor | None, index: int) -> torch.Tensor | None:
     """The gradient that reaches node `index`'s result, by the right backward."""
-    out = graph.value(graph.output)
-    grads: dict = {graph.output: torch.ones_like(out) if g is None else g}
-    for node in reversed(graph.nodes[index:]):
-        if node.index == index:
-            return grads.get(Ref(index))
-        if node.op in NO_GRADIENT or Ref(node.index) not in grads:
-            continue
-        local = _local(graph, node, grads[Ref(node.index)], None)
-        for operand, grad in zip(node.args, local):
-            if isinstance(operand, Ref) and grad is not None and graph.value(operand).is_floating_point():
-                grads[operand] = grads[operand] + grad if operand in grads else grad
-    return None
+    return gradients(graph, g).get(Ref(index))
+
+
+def zero_paths(graph: Graph, g: torch.Tensor | None) -> frozenset:
+    """The values whose right gradient is zero, though they are computed from the inputs: a softmax's
+    max, subtracted only to keep exp from overflowing. A hand-written backward leaves such a path
+    out, and rightly; the slips are searched with it cut."""
+    grads = gradients(graph, g)
+    scale = max((float(v.abs().max()) for v in grads.values() if v.numel()), default=0.0)
+    return frozenset(value for value, grad in grads.items() if isinstance(value, Ref) and grad.numel()
+                     and float(grad.abs().max()) <= 1e-10 * scale)
 
 
 # -- the edits ------------------------------------------------------------------------------------
@@ -178,55 +198,56 @@ def _reduced_size(graph: Graph, node: Node) -> int | None:
 
 
 def edits(graph: Graph, batch: int) -> Iterator[Edit]:
-    """Every slip of the backward one edit away, in the order their words are tried."""
+    """Every slip of the backward one edit away."""
     reached = graph.reaches()
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
+    named = _named_values(graph)
     constants = factors(graph, batch)
     for node in nodes:
         for slip in RULES[node.op].slips:
             yield Edit("rule", node.index, slip=slip)
-    for node in nodes:
-        for position, operand in enumerate(node.args):
-            if isinstance(operand, (Leaf, Ref)) and operand in reached:
-                yield Edit("drop", node.index, position)
-    named = _named_values(graph)
-    for node in nodes:  # a value used in a derivative where another belongs (inp where xhat belongs)
-        for position, operand in enumerate(node.args):
-            if isinstance(operand, (Leaf, Ref)) and graph.value(operand).is_floating_point():
-                for value in named:
-                    if value != operand and graph.value(value).shape == graph.value(operand).shape:
-                        yield Edit("swap", node.index, position, value=value)
-    for node in nodes:  # a broadcast operand's gradient summed over other axes, or not at all
-        out_shape = node.outputs[0].shape
-        for position, operand in enumerate(node.args):
-            if isinstance(operand, (Leaf, Ref)) and operand in reached and graph.value(operand).shape != out_shape \
-                    and len(out_shape) >= 1 and node.name in BROADCASTING:
-                yield Edit("reduce", node.index, position, axes=None)
-                for axes in _axis_choices(len(out_shape)):
+        operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and a in reached]
+        for position, operand in operands:
+            yield Edit("drop", node.index, position)
+            for factor, words in constants:
+                yield Edit("scale", node.index, position, factor=factor, factor_words=words)
+            yield Edit("transpose", node.index, position)
+            if node.outputs[0].shape != graph.value(operand).shape and node.name in BROADCASTING:
+                yield Edit("reduce", node.index, position, axes=None)  # a broadcast's gradient not summed back
+                for axes in _axis_choices(node.outputs[0].dim()):
                     for kept in (0.0, 1.0):
                         yield Edit("reduce", node.index, position, factor=kept, axes=axes)
-    for node in nodes:
-        for position, operand in enumerate(node.args):
-            if isinstance(operand, (Leaf, Ref)) and operand in reached:
-                for factor, words in constants:
-                    yield Edit("scale", node.index, position, factor=factor, factor_words=words)
-                yield Edit("transpose", node.index, position)
-    for node in nodes:
-        if Ref(node.index) == graph.output:  # what it receives is the gradient from above: the root's edits below
-            continue
-        yield Edit("ones", node.index)
-        if node.outputs[0].shape == graph.value(graph.output).shape:
-            yield Edit("g-out", node.index)
-    for value, readers in graph.users().items():
-        if value in reached and len(set(readers)) > 1:
-            for reader in sorted(set(readers)):
-                if Ref(reader) in reached:
-                    yield Edit("path", reader, value=value)
+        for position, operand in enumerate(node.args):  # a tensor used where another belongs (inp for xhat)
+            if isinstance(operand, (Leaf, Ref)) and graph.value(operand).is_floating_point():
+                shape = graph.value(operand).shape
+                for value in named:
+                    if value != operand and graph.value(value).shape == shape:
+                        yield Edit("swap", node.index, position, value=value)
+                    elif value != operand and graph.value(value).dim() >= 2 and graph.value(value).mT.shape == shape:
+                        yield Edit("swap", node.index, position, value=value, transposed=True)
+        if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
+            for value in named:
+                if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:
+                    yield Edit("swap-out", node.index, value=value)
+        if Ref(node.index) != graph.output:  # where it receives the gradient from above: the root's edits below
+            yield Edit("ones", node.index)
+            if node.outputs[0].shape == graph.value(graph.output).shape:
+                yield Edit("g-out", node.index)
+        if node.outputs[0].dim() >= 2 and node.outputs[0].shape[-1] == node.outputs[0].shape[-2]:
+            for position, _ in operands:
+                yield Edit("g-T", node.index, position)
+    users = graph.users()
+    for node in nodes:  # a term dropped: one operand's path through a node
+        operands = [a for a in node.args if isinstance(a, (Leaf, Ref)) and a in reached]
+        for operand in operands:
+            if len(operands) > 1 or len(users.get(operand, ())) > 1:  # else no other path is left to keep
+                yield Edit("path", node.index, value=operand)
     yield Edit("root-ones")
     yield Edit("root-out")
 
 
 BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm"})
+OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "sqrt", "rsqrt", "reciprocal", "_softmax", "_log_softmax"})
 
 
 def _axis_choices(dims: int) -> list[tuple[int, ...]]:
@@ -238,10 +259,7 @@ def _named_values(graph: Graph) -> list[Leaf | Ref]:
     """The tensors the user's code has a name for: the layer's input and parameters, what a statement
     assigns, and the output."""
     values = [Leaf(name) for name, t in graph.leaves.items() if t.is_floating_point()]
-    for node in graph.nodes:
-        last = not any(other.source == node.source for other in graph.nodes[node.index + 1:])
-        if node.source is not None and node.source.short_name and last and node.outputs[0].is_floating_point():
-            values.append(Ref(node.index))
+    values += [ref for ref in graph.names() if graph.value(ref).is_floating_point()]
     if graph.output not in values:
         values.append(graph.output)
     return values
@@ -255,20 +273,43 @@ def _where(node: Node) -> str:
     return f" in `{node.source.code}` ({place(node.source.file, node.source.line)})"
 
 
-def name_of(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
-    """How the user's code names a tensor: the name its statement assigns (when it is the statement's
-    last operation), else the operation that made it."""
-    if isinstance(value, Leaf):
-        return leaf_names.get(value.name, value.name)
-    node = graph.nodes[value.node]
-    last = not any(other.source == node.source for other in graph.nodes[node.index + 1:])
-    if node.source is not None and node.source.short_name and last:
-        return node.source.short_name
+def _expression(graph: Graph, node: Node) -> str:
+    """The code that ran the operation: `(x - mu) ** 2`; the operation's own mark where that is unknown."""
+    if node.source is not None and node.source.expression:
+        return node.source.expression
     return RULES[node.op].said(_context(graph, node, node.outputs[0])) if node.op in RULES else node.name
 
 
+def value_name(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str | None:
+    """The user's own name for a tensor: a leaf's (inp, w), or what a statement assigns it to."""
+    if isinstance(value, Leaf):
+        return leaf_names.get(value.name, value.name)
+    return graph.names().get(value)
+
+
+def name_of(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
+    """How to say a tensor: its name; else the nearest name it was made from (`1 + t` is said `t`);
+    else the code that made it."""
+    seen, queue = set(), [value]
+    while queue:
+        current = queue.pop(0)
+        named = value_name(graph, current, leaf_names)
+        if named is not None and (current == value or not isinstance(current, Leaf)):
+            return named
+        if isinstance(current, Ref) and current not in seen:
+            seen.add(current)
+            queue.extend(a for _, a in graph.tensor_args(graph.nodes[current.node]))
+    return _expression(graph, graph.nodes[value.node]) if isinstance(value, Ref) else value.name
+
+
+def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -> str:
+    operand = node.args[position]
+    return name_of(graph, operand, leaf_names) if isinstance(operand, (Leaf, Ref)) else f"{operand:g}" \
+        if isinstance(operand, float) else str(operand)
+
+
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> str:
-    """The slip in a sentence: "w.g: the derivative of `**2` in `var = ((x - mu)**2).mean(0)`
+    """The slip in a sentence: "w.g: the derivative of `(x - mu) ** 2` in `var = ((x - mu) ** 2).mean(0)`
     (layernorm.py:14) is missing its 2"."""
     if edit.kind == "root-ones":
         return f"{target} does not multiply in the gradient from above, out.g"
@@ -277,40 +318,63 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
     if edit.kind == "root-out":
         return f"{target} is computed from the layer's output `out` where its gradient `out.g` belongs"
     node = graph.nodes[edit.node]
-    if edit.kind == "path":  # through the value when it has a name (mu), else through the operation (.mean(1))
-        through = Ref(node.index) if isinstance(edit.value, Leaf) else edit.value
-        return f"{target}: the path through `{name_of(graph, through, leaf_names)}`{_where(node)} is missing"
-    what = RULES[node.op].said(_context(graph, node, node.outputs[0]))
-    operation = f"the derivative of `{what}`{_where(node)}"
+    if edit.kind == "path":
+        return f"{target}: the path through `{path_through(graph, node, edit.value, leaf_names)[0]}`{_where(node)} " \
+               "is missing"
+    operation = f"the derivative of `{_expression(graph, node)}`{_where(node)}"
     if edit.kind == "rule":
         return f"{target}: {operation} {edit.slip.said(_context(graph, node, node.outputs[0]))}"
     if edit.kind == "ones":
         return f"{target}: {operation} does not multiply in the gradient coming from above"
     if edit.kind == "g-out":
-        return (f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` "
-                "belongs")
-    operand = node.args[edit.operand]
+        return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
+    if edit.kind == "g-T":
+        tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
+        towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
+        return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
+    if edit.kind == "swap-out":
+        own = graph.names().get(Ref(node.index))
+        return (f"{target}: {operation} is taken from `{name_of(graph, edit.value, leaf_names)}` where its own value"
+                f"{f' `{own}`' if own else ''} belongs")
     if edit.kind == "swap":
         return (f"{target}: {operation} uses `{name_of(graph, edit.value, leaf_names)}` where "
-                f"`{name_of(graph, operand, leaf_names)}` belongs")
-    towards = f" (towards `{name_of(graph, operand, leaf_names)}`)" if sum(
-        isinstance(a, (Leaf, Ref)) for a in node.args) > 1 else ""
+                f"`{_operand(graph, node, edit.operand, leaf_names)}` belongs")
+    tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
+    towards = f" (towards `{_operand(graph, node, edit.operand, leaf_names)}`)" if len(tensors) > 1 else ""
+    if edit.kind == "drop":
+        others = [i for i, a in enumerate(node.args[:2]) if i != edit.operand and isinstance(a, (Leaf, Ref, float, int))]
+        if node.name in ("mul", "div") and others:
+            how = "the factor" if node.name == "mul" else "the division by"
+            return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
+        return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
     if edit.kind == "reduce":
-        right = _broadcast_sum(node.outputs[0].shape, graph.value(operand).shape)
+        right = _broadcast_sum(node.outputs[0].shape, graph.value(node.args[edit.operand]).shape)
         if edit.axes is None:
             return f"{target}: {operation}{towards} is not summed over the axes it was broadcast along ({right} missing)"
         kept = ", keepdim=True" if edit.factor == 1 else ""
         summed = f".sum({edit.axes[0]}{kept})" if len(edit.axes) == 1 else f".sum({kept.removeprefix(', ')})"
         return f"{target}: {operation}{towards} is {summed} where {right} belongs (the axes it was broadcast along)"
-    if edit.kind == "drop":
-        others = [name_of(graph, a, leaf_names) for i, a in enumerate(node.args) if i != edit.operand
-                  and isinstance(a, (Leaf, Ref))]
-        if node.name == "mul" and others:
-            return f"{target}: {operation}{towards} is missing the factor `{others[0]}`"
-        return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
     if edit.kind == "scale":
         return f"{target}: {operation}{towards} is {edit.factor_words}"
     return f"{target}: {operation}{towards} is transposed"
+
+
+def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[str, str]) -> tuple[str, int]:
+    """What a dropped path runs through, as the user names it, and how well (0: a tensor the code
+    names, 1: an input, 2: an expression): what the node makes, when it reads one tensor and its
+    expression is named (`mu = x.mean(0)`: the path through mu); else what it reads (`xhat = (x - mu)
+    * rstd`, rstd dropped: the path through rstd)."""
+    readers = [a for a in node.args if isinstance(a, (Leaf, Ref))]
+    own = node.source.name if node.source is not None and Ref(node.index) != graph.output else None
+    if len(readers) == 1 and own:
+        return own.removeprefix("self."), 0
+    named = value_name(graph, value, leaf_names)
+    if named is not None:
+        return named, 1 if isinstance(value, Leaf) else 0
+    expression = node.source.expression if node.source is not None else None
+    if len(readers) == 1 and expression and Ref(node.index) != graph.output:  # `e.sum(-1)` in `e / e.sum(-1)`
+        return expression, 2
+    return name_of(graph, value, leaf_names), 2
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:
@@ -387,18 +451,24 @@ class Probe:
     _tried: bool = False
 
     def run(self) -> ProbeRun | None:
+        """The run in float64; where the user's code cannot run so (a `.float()` meeting a float64
+        tensor), in the run's own dtype; None where neither runs."""
         if not self._tried:
             self._tried = True
-            try:
-                self._run = self._probe()
-            except (Exception, SystemExit):  # the user's code on rows in float64: if it cannot run so, no name
-                self._run = None
+            for self._dtype in (torch.float64, None):
+                try:
+                    self._run = self._probe()
+                    break
+                except (Exception, SystemExit):  # the user's code, moved: if it cannot run so, no name
+                    self._run = None
         return self._run
+
+    _dtype: torch.dtype | None = torch.float64  # what the rows are run in (None: their own dtype)
 
     def _rows(self, t: torch.Tensor) -> torch.Tensor:
         t = t.detach()
         part = t[:self.rows] if t.dim() and self.rows < len(t) and self._batched(t) else t
-        return part.to(torch.float64).clone() if part.is_floating_point() else part.clone()
+        return part.to(self._dtype or part.dtype).clone() if part.is_floating_point() else part.clone()
 
     def _batched(self, t: torch.Tensor) -> bool:
         inp = self.leaves["inp"]
@@ -452,26 +522,34 @@ class Probe:
         tolerance = _loosest(tolerance, yours)
         if yours.shape == right.shape and close(yours, right, tolerance):
             return []
-        found: list[tuple[int, str]] = []  # (how many of the layer's other gradients it also gives, words)
-        nodes: set = set()  # one story per operation: its first (the table's own slips come first)
-        for edit in edits(run.graph, run.batch):
-            if edit.node is not None and edit.node in nodes:
-                continue
-            try:
-                grads = backward(run.graph, run.upstream, edit)
-            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
-                continue
-            value = grads.get(role)
-            if value is None or value.shape != yours.shape or (value.shape == right.shape and close(value, right,
-                                                                                                  tolerance)):
-                continue
-            if close(yours, value, tolerance) or self._fits(run, edit, role, yours, tolerance):
-                said = words(run.graph, edit, target, self.leaf_names)
-                nodes.add(edit.node)
-                if all(said != other for _, other in found):
-                    found.append((self._agreeing(run, grads, role, tolerance), said))
-        best = max((score for score, _ in found), default=0)
-        return [said for score, said in found if score == best][:2]
+        found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
+        views = [(graph, cut) for graph in filter(None, (run.graph, fused_softmax(run.graph)))  # softmax by hand: whole too
+                 for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]  # and a max's path kept or cut
+        for graph, cut in views:
+            for edit in edits(graph, run.batch):
+                if edit.value in cut:
+                    continue
+                try:
+                    grads = backward(graph, run.upstream, edit, cut)
+                except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
+                    continue
+                value = grads.get(role)
+                if value is None or value.shape != yours.shape or (value.shape == right.shape and close(
+                        value, right, tolerance)):
+                    continue
+                if close(yours, value, tolerance) or self._fits(run, graph, edit, role, yours, tolerance):
+                    said = words(graph, edit, target, self.leaf_names)
+                    named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
+                        if edit.kind == "path" else 0
+                    rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], named,
+                            edit.node if edit.node is not None else len(graph.nodes))
+                    if all(said != other for _, other in found):
+                        found.append((rank, said))
+        if not found:
+            return []
+        found.sort(key=lambda item: item[0])
+        best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
+        return [said for rank, said in found if rank[:2] == best][:2]
 
     def left_out_guards(self, role: str, tolerance: tuple[float, float]) -> list[Guard]:
         """The forward's guards, when the user's gradient of `role` on these rows is the derivative of
@@ -489,16 +567,16 @@ class Probe:
         return found if without is not None and close(yours, without, tolerance) else []
 
     @staticmethod
-    def _fits(run: ProbeRun, edit: Edit, role: str, yours: torch.Tensor, tolerance) -> bool:
+    def _fits(run: ProbeRun, graph: Graph, edit: Edit, role: str, yours: torch.Tensor, tolerance) -> bool:
         """A slip of the table whose numbers are not one value (which write to a row is kept), tried by its
         own test, where it reads the leaf itself."""
         if edit.kind != "rule" or edit.slip.fits is None:
             return False
-        node = run.graph.nodes[edit.node]
-        if node.args[0] != Leaf(role) or Ref(edit.node) not in run.graph.reaches():
+        node = graph.nodes[edit.node]
+        if node.args[0] != Leaf(role) or Ref(edit.node) not in graph.reaches():
             return False
-        gradient = backward_to(run.graph, run.upstream, edit.node)
-        return gradient is not None and edit.slip.fits(_context(run.graph, node, gradient), yours, tolerance)
+        gradient = backward_to(graph, run.upstream, edit.node)
+        return gradient is not None and edit.slip.fits(_context(graph, node, gradient), yours, tolerance)
 
     @staticmethod
     def _agreeing(run: ProbeRun, grads: dict, role: str, tolerance) -> int:

@@ -31,12 +31,15 @@ GRADTUI_DIR = str(Path(__file__).resolve().parent)
 
 @dataclass(frozen=True)
 class Source:
-    """The user's statement that ran an operation: file, line, its code, and the name it assigns."""
+    """The user's code that ran an operation: its statement (file, line, code), the expression within
+    it that ran the operation, and the name the statement gives the operation's result, if it does."""
 
     file: str
     line: int
     code: str  # the whole statement, on one line: "var = ((x - mu)**2).mean(0)"
-    name: str | None = None  # what it assigns: "var", "self.xhat"; None for a return or an expression
+    name: str | None = None  # what the statement assigns this operation's result to: "var", "self.xhat"
+    expression: str | None = None  # the expression that ran it: "(x - mu)**2" (None before Python 3.11)
+    assigns: str | None = None  # what the statement (or its tuple's element holding this) assigns at all
 
     @property
     def short_name(self) -> str | None:
@@ -89,6 +92,16 @@ class Graph:
         """(position among the flattened arguments, reference) of each recorded tensor operand."""
         flat, _ = tree_flatten((node.args, node.kwargs))
         return [(i, a) for i, a in enumerate(flat) if isinstance(a, (Leaf, Ref))]
+
+    def names(self) -> dict[Ref, str]:
+        """The tensors the user's code names: the last operation of each named expression (`mu`, `k`
+        of `q, k = x @ wq, x @ wk`; a 3-D matmul is three operations, and its result the last)."""
+        found = {}
+        for node in self.nodes:
+            source = node.source
+            if source is not None and source.name and not any(other.source == source for other in self.nodes[node.index + 1:]):
+                found[Ref(node.index)] = source.name.removeprefix("self.")
+        return found
 
     def users(self) -> dict[Leaf | Ref, list[int]]:
         """Each value, the nodes that read it (a value read by two nodes has two paths back)."""
@@ -183,7 +196,7 @@ class Recorder(TorchDispatchMode):
             if filename == RUNNER:  # back where gradtui called the forward: no line of the layer's ran it
                 return None
             if _is_layer_code(filename):
-                return source_of(filename, frame.f_lineno)
+                return source_of(filename, frame.f_lineno, _span(frame))
             frame = frame.f_back
         return None
 
@@ -241,25 +254,95 @@ def replayed(graph: Graph, args_of: dict[int, tuple]) -> Graph:
     return again
 
 
+def fused_softmax(graph: Graph) -> Graph | None:
+    """The graph with each softmax written by hand (`e = (x - c).exp(); e / e.sum(dim, keepdim=True)`)
+    as the one operation it is, so that a backward written from softmax's own Jacobian is searched in
+    its own terms (the sum over the wrong axis, its second term); None when there is none."""
+    readers: dict = {}
+    for node in graph.nodes:
+        for _, ref in graph.tensor_args(node):
+            readers.setdefault(ref, set()).add(node.index)
+    nodes, fused = list(graph.nodes), False
+    for node in graph.nodes:
+        if node.name != "div" or not all(isinstance(a, Ref) for a in node.args[:2]):
+            continue
+        numerator, denominator = graph.nodes[node.args[0].node], graph.nodes[node.args[1].node]
+        if (numerator.name == "exp" and denominator.name == "sum" and denominator.args[0] == Ref(numerator.index)
+                and len(denominator.args) > 2 and denominator.args[2] and len(denominator.args[1]) == 1
+                and readers.get(Ref(numerator.index)) == {denominator.index, node.index}
+                and readers.get(Ref(denominator.index)) == {node.index}):
+            softmax = torch.ops.aten._softmax.default
+            nodes[node.index] = Node(node.index, softmax, (numerator.args[0], denominator.args[1][0], False), {},
+                                     node.outputs, node.source)
+            fused = True
+    return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if fused else None
+
+
 # -- the user's statements ---------------------------------------------------------------------
 
 _STATEMENTS: dict[str, tuple[str, list[ast.stmt]]] = {}  # file -> its text and its simple statements
 
 
-def source_of(filename: str, line: int) -> Source:
-    """The innermost simple statement of the file at this line, on one line, and what it assigns."""
+Span = tuple[int, int, int, int]  # (line, end line, column, end column) of an expression
+
+
+def _span(frame) -> Span | None:
+    """Where in its line the frame is now: the expression whose evaluation ran the operation."""
+    try:
+        span = list(frame.f_code.co_positions())[frame.f_lasti // 2]
+    except (AttributeError, IndexError):  # Python 3.10 has no positions
+        return None
+    return span if None not in span else None
+
+
+def source_of(filename: str, line: int, span: Span | None = None) -> Source:
+    """The innermost simple statement of the file at this line, on one line; the expression `span`
+    covers in it; and the name the statement gives that expression's value (`mu = x.mean(0)` names
+    the mean `mu`; `q, k = x @ wq, x @ wk` names `x @ wk` k), when the expression is all of it."""
     text, statements = _statements(filename)
     found = [s for s in statements if s.lineno <= line <= (s.end_lineno or s.lineno)]
     statement = min(found, key=lambda s: (s.end_lineno or s.lineno) - s.lineno, default=None)
     if statement is None:
         return Source(filename, line, linecache.getline(filename, line).strip())
     segment = ast.get_source_segment(text, statement) or linecache.getline(filename, line)
-    name = None
-    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
-        if isinstance(target, (ast.Name, ast.Attribute)):
-            name = ast.unparse(target)
-    return Source(filename, statement.lineno, " ".join(segment.split()), name)
+    expression = _segment(filename, span) if span is not None else None
+    assigns, name = None, None
+    for target, value in _assignments(statement):
+        if span is None or _covers(value, span):
+            assigns = ast.unparse(target)
+            name = assigns if span is None or _spans(value) == span else None
+            break
+    return Source(filename, statement.lineno, " ".join(segment.split()), name, expression, assigns)
+
+
+def _assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
+    """(target, value) pairs a statement assigns: one, or one per element of `a, b = x, y`."""
+    if not isinstance(statement, (ast.Assign, ast.AnnAssign)) or statement.value is None:
+        return []
+    target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+    if isinstance(target, ast.Tuple) and isinstance(statement.value, ast.Tuple) and len(target.elts) == len(
+            statement.value.elts):
+        return [(t, v) for t, v in zip(target.elts, statement.value.elts) if isinstance(t, (ast.Name, ast.Attribute))]
+    return [(target, statement.value)] if isinstance(target, (ast.Name, ast.Attribute)) else []
+
+
+def _spans(node: ast.expr) -> Span:
+    return node.lineno, node.end_lineno, node.col_offset, node.end_col_offset
+
+
+def _covers(node: ast.expr, span: Span) -> bool:
+    line, end_line, column, end_column = _spans(node)
+    return (line, column) <= (span[0], span[2]) and (span[1], span[3]) <= (end_line, end_column)
+
+
+def _segment(filename: str, span: Span) -> str | None:
+    lines = linecache.getlines(filename)[span[0] - 1:span[1]]
+    if not lines:
+        return None
+    if len(lines) == 1:
+        return lines[0][span[2]:span[3]].strip() or None
+    text = lines[0][span[2]:] + "".join(lines[1:-1]) + lines[-1][:span[3]]
+    return " ".join(text.split()) or None
 
 
 COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.While, ast.With, ast.Try)

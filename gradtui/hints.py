@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from gradtui.compare import close
-from gradtui.formatting import shape_in_words
+from gradtui.config import DEFAULT_TOLERANCES
+from gradtui.formatting import place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
 from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
@@ -156,26 +157,50 @@ def changed_during_step(e: Evidence) -> str | None:
 CAST = re.compile(r"\.(?:float|double|half|bfloat16)\(\)|\.to\([^()]*(?:\([^()]*\))?[^()]*\)|\.type\([^()]*\)")
 
 
+NARROWER = {"float64": ("float32", "float16", "bfloat16"), "float32": ("float16", "bfloat16")}
+
+
 def dtype_cast(e: Evidence) -> str | None:
+    """A cast in the backward: the gradient in another dtype than autograd's (the lesson's `.float()`
+    mask in bfloat16), or in the same dtype but with a narrower dtype's rounding (a `.float()` inside
+    a float64 formula), its values right within what that dtype resolves. Said with the user's own
+    cast and line, before any other hint."""
     s, r = e.stats, e.ref_stats
-    if s.dtype == r.dtype or s.shape != r.shape or not e.close(e.value.to(e.ref.dtype)):
+    casts = _casts(e.context)
+    if s.shape != r.shape or (s.dtype == r.dtype and not casts):
         return None
-    casts = sorted(set(CAST.findall(_method_source(e.context))))
-    fix = (f"drop the cast {' or '.join(f'`{cast}`' for cast in casts)} in the backward, or cast the result back "
-           f"with .to({e.base}.dtype)" if casts else f"cast it back with .to({e.base}.dtype)")
-    return f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: a cast in the formula changed its dtype; {fix}"
+    narrow = s.dtype if s.dtype != r.dtype else next((d for d in NARROWER.get(s.dtype, ()) if any(
+        d in text or _CAST_TO.get(text.split("(")[0].strip("."), "") == d for text, _ in casts)), None)
+    if narrow is None:
+        return None
+    tolerance = max(DEFAULT_TOLERANCES.get(narrow, e.tolerance), DEFAULT_TOLERANCES.get(r.dtype, e.tolerance))
+    if not close(e.value.to(e.ref.dtype), e.ref, tolerance, e.scale):
+        return None
+    quoted = " and ".join(f"`{text}` ({where})" for text, where in casts) or "a cast"
+    if s.dtype != r.dtype:
+        return (f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: the cast {quoted} in the backward changed its "
+                f"dtype; drop it, or cast the result back with .to({e.base}.dtype)")
+    return (f"{e.name} is {s.dtype} but carries {narrow}'s rounding (max|Δ| {e.diff.max_abs:.3g}, within what {narrow} "
+            f"resolves): the cast {quoted} in the backward rounds a factor to {narrow}; drop it")
 
 
-def _method_source(context: HintContext) -> str:
-    """The code of the method that ran for this step, to quote the user's own code."""
+_CAST_TO = {"float": "float32", "half": "float16", "bfloat16": "bfloat16", "double": "float64"}
+
+
+def _casts(context: HintContext) -> list[tuple[str, str]]:
+    """The casts in the code of the method that ran for this step, each with where it is (file:line)."""
     if context.layer_class is None:
-        return ""
+        return []
     import inspect
 
     try:
-        return inspect.getsource(method_for(context.layer_class, context.direction))
+        method = method_for(context.layer_class, context.direction)
+        lines, first = inspect.getsourcelines(method)
+        file = inspect.getsourcefile(method) or "?"
     except (OSError, TypeError):
-        return ""
+        return []
+    return [(cast, place(file, first + i)) for i, line in enumerate(lines) if not line.lstrip().startswith("#")
+            for cast in dict.fromkeys(CAST.findall(line)) if _CAST_TO.get(cast.split("(")[0].strip("."), "") != "float64"]
 
 
 # -- shapes that no single edit gives ------------------------------------------------------------

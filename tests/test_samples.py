@@ -208,7 +208,9 @@ def test_a_hint_never_claims_what_the_code_does_not_do(capsys, tmp_path, code, t
 def test_a_casts_fix_quotes_the_cast_in_the_users_code(capsys):
     _, report = check_json(capsys, "--layers", str(SAMPLES / "lesson_matmul.py"), "--batch", "300", "--dtype", "bfloat16")
     hint = report["steps"][6]["tensors"][0]["hint"]
-    assert "drop the cast `.float()` in the backward" in hint
+    line = next(i for i, text in enumerate((SAMPLES / "lesson_matmul.py").read_text().splitlines(), start=1)
+                if ".float()" in text and ".g =" in text)
+    assert f"the cast `.float()` (samples/lesson_matmul.py:{line}) in the backward changed its dtype; drop it" in hint
 
 
 def test_the_node_by_node_batch_norm_passes_and_its_replays_too(capsys):
