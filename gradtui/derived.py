@@ -303,9 +303,16 @@ def name_of(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
 
 
 def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -> str:
+    """An operand as the user's code writes it: its name, else its own code (`1 + self.t`), a number as itself."""
     operand = node.args[position]
-    return name_of(graph, operand, leaf_names) if isinstance(operand, (Leaf, Ref)) else f"{operand:g}" \
-        if isinstance(operand, float) else str(operand)
+    if isinstance(operand, float):
+        return f"{operand:g}"
+    if not isinstance(operand, (Leaf, Ref)):
+        return str(operand)
+    named = value_name(graph, operand, leaf_names)
+    source = graph.nodes[operand.node].source if isinstance(operand, Ref) else None
+    return named or (source.expression if source is not None and source.expression else name_of(graph, operand,
+                                                                                                 leaf_names))
 
 
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> str:
