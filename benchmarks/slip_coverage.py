@@ -133,6 +133,13 @@ SLIPS = [
     ("batchnorm", "inp", "n = inp.shape[0]; dxhat = out.g * self.g; "
      "inp.g = (n * dxhat - dxhat.sum(0) + self.xhat * (dxhat * self.xhat).sum(0)) / (n * self.std)",
      "sign of the variance term"),
+    # the compact form: one edit inside dxhat (its out.g taken for out, or left out)
+    ("batchnorm", "inp", "n = inp.shape[0]; dxhat = out * self.g; "
+     "inp.g = (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0)) / (n * self.std)",
+     "built from `out`, the layer's output, where its gradient `out.g` belongs"),
+    ("batchnorm", "inp", "n = inp.shape[0]; dxhat = self.g; "
+     "inp.g = (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0)) / (n * self.std)",
+     "with `gamma` where `dxhat = out.g * gamma` belongs (the gradient from above, out.g, left out)"),
     ("batchnorm", "inp", "n = inp.shape[0]; dxhat = out.g * self.g; "
      "inp.g = (n * dxhat - dxhat.sum(0) - inp * (dxhat * inp).sum(0)) / (n * self.std)", "`inp` where the normalised `xhat` "
      "belongs, everywhere"),
@@ -212,6 +219,13 @@ SLIPS = [
      "one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); inp.g = (sm - one_hot) / inp.shape[0]",
      "its sum over the whole batch"),
     ("cross_entropy", "inp", "inp.g = (inp.softmax(1) - 1) / inp.shape[0]", "1 subtracted from every probability"),
+    # the softmax step by step
+    ("cross_entropy", "inp", "m = inp.max(1, keepdim=True).values; e = (m - inp).exp(); p = e / e.sum(1, keepdim=True); "
+     "one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); inp.g = (p - one_hot) / inp.shape[0]",
+     "with `max - inp` where `inp - max` belongs in the exponent"),
+    ("cross_entropy", "inp", "m = inp.max(1, keepdim=True).values; e = (inp - m).exp(); "
+     "p = (inp - m) - e.sum(1, keepdim=True).log(); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
+     "inp.g = (p - one_hot) / inp.shape[0]", "with log-probabilities (log_softmax) where probabilities belong"),
     ("cross_entropy", "inp", "sm = inp.softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "
      "inp.g = (sm + one_hot) / inp.shape[0]", "sign of the term `- one_hot`"),
     ("cross_entropy", "inp", "sm = inp.log_softmax(1); one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradtui.kinds import KINDS
 from gradtui.steps import check_kinds, network_kinds
 
 
@@ -65,6 +66,11 @@ def parse_versions(text: str) -> tuple[int, ...]:
     return numbers
 
 
+def _width_changing(kinds: tuple[str, ...]) -> int:
+    """How many of these layers take a width of their own (lin): --hidden gives all of theirs but the last's."""
+    return sum(KINDS[kind].changes_width for kind in kinds)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     device: str = "auto"
@@ -101,7 +107,7 @@ class RunConfig:
             problem = check_kinds(self.net)
             if problem:
                 raise InputError(f"--net {','.join(self.net)}: {problem}")
-            lins = self.net.count("lin")
+            lins = _width_changing(self.net)
             if self.hidden is not None and len(self.hidden) != lins - 1:
                 raise InputError(f"--hidden {','.join(map(str, self.hidden))}: --net {','.join(self.net)} has {lins} "
                                  f"lin layers, so it takes {lins - 1} hidden width(s) (the last lin gives the loss "
@@ -130,7 +136,7 @@ class RunConfig:
         """The output widths of every lin but the last."""
         if self.hidden is not None:
             return self.hidden
-        return (DEFAULT_WIDTH,) * (self.net.count("lin") - 1 if self.net is not None else 1)
+        return (DEFAULT_WIDTH,) * (_width_changing(self.net) - 1 if self.net is not None else 1)
 
     @property
     def loss(self) -> str:

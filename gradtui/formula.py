@@ -98,6 +98,7 @@ SWAP_WORDS = {
     ("out", "xhat"): "with the output `out` where the normalised `xhat` belongs",
     ("var", "std"): "with the variance `var` where the standard deviation `std` belongs (a missing .sqrt())",
     ("out.g", "dxhat"): "with `out.g` where `dxhat = out.g * gamma` belongs (the gain gamma left out)",
+    ("gamma", "dxhat"): "with `gamma` where `dxhat = out.g * gamma` belongs (the gradient from above, out.g, left out)",
     ("out * gamma", "dxhat"): "with `out * gamma` where `dxhat = out.g * gamma` belongs: built from `out`, the layer's "
                               "output, where its gradient `out.g` belongs",
     ("inp / std", "xhat"): "with `inp / std` where `xhat = (inp - inp.mean(0)) / std` belongs (the input not centred)",
@@ -564,16 +565,15 @@ class Pow(Unary):
             yield swapped, f"with `{symbol} {self.power:g}` where `**{self.power:g}` belongs"
 
 
-ELEMENTWISE = ("tanh",)  # methods of no argument whose value has x's shape (tanh applied twice: kinds.py)
-
-
 @dataclass(frozen=True)
 class Method(Unary):
-    """x.squeeze(-1), x.unsqueeze(-1), x.tanh(): a call a slip may leave out (or add)."""
+    """x.squeeze(-1), x.unsqueeze(-1), x.tanh(): a call a slip may leave out (or add); `elementwise`:
+    its value has x's shape (tanh applied twice, as kinds.py writes it)."""
 
     x: Expr
     method: str
     arg: int | None = None
+    elementwise: bool = False
 
     def eval(self, env: Env):
         x = self.x.eval(env)
@@ -589,7 +589,7 @@ class Method(Unary):
                 return x
             axis = _axis(self.arg, len(x))
             return x[:axis] + x[axis + 1:] if x[axis] == 1 else x
-        if self.method in ELEMENTWISE and self.arg is None:
+        if self.elementwise:
             return x
         raise ShapeError(f"no shape rule for .{self.method}()")
 
@@ -648,6 +648,9 @@ class Softmax(Unary):
             yield replace(self, form="raw exp"), "with exp() not divided by its row sum (the softmax is not normalised)"
             yield replace(self, form="over every axis"), ("with exp() divided by its sum over the whole batch, where "
                                                           "each row's sum belongs (a .sum() without its axis)")
+        if self.form == "softmax":  # exp(max - x): the max minus x, each sign the other way round
+            yield replace(self, x=Prod((Num(-1), self.x))), ("with `max - inp` where `inp - max` belongs in the "
+                                                             "exponent: the softmax of -inp")
         other = 0 if self.dim == 1 else 1
         yield replace(self, dim=other, max_dim=other), f"with the softmax over axis {other} instead of axis {self.dim}"
         yield replace(self, max_dim=other), f"with the max subtracted over axis {other} instead of each row's"

@@ -25,7 +25,7 @@ from gradtui.compare import close
 from gradtui.config import DEFAULT_TOLERANCES
 from gradtui.formatting import place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
-from gradtui.kinds import BATCHNORM_EPS, KINDS, ROLE_WORDS, Family, Kind, formula_env
+from gradtui.kinds import KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
 
 if TYPE_CHECKING:
@@ -291,10 +291,11 @@ def _family_search(e: Evidence, kind: Kind) -> _SlipSearch | None:
     return first
 
 
-def _right_formula(e: Evidence, title: str, formula: Formula, search: _SlipSearch) -> str:
+def _right_formula(e: Evidence, title: str, formula: Formula, search: _SlipSearch) -> str | None:
     """The user's tensor is the right formula applied to what the step received: the difference from
     autograd's comes from the gradient from above (a slip before, too small to fail there), or from
-    a forward that is not the reference layer's."""
+    a forward that is not the reference layer's (said only where the forward step deviated: ≠).
+    None when neither holds: the other hints speak."""
     upstream, maker = e.tensor("out_g_ref"), e.context.upstream_from
     if upstream is not None and maker is not None:
         with_autograds = search.evaluate(formula.expr, tuple(e.ref_stats.shape), {"out.g": upstream})
@@ -302,6 +303,8 @@ def _right_formula(e: Evidence, title: str, formula: Formula, search: _SlipSearc
             return (f"{e.name} is computed right ({formula.expr.code()}) from out.g, but out.g ({maker}) already differs "
                     "from autograd's, by less than the tolerance there, and the difference grows here: the slip is "
                     "at that step (run with --dtype float64 to see it there)")
+    if not e.context.forward_deviated:
+        return None
     return (f"{e.name} is {title}'s {ROLE_WORDS[e.context.role]} as the reference {title} computes it "
             f"({formula.expr.code()}), but autograd through your own forward gives something else: your forward is not "
             f"the reference {title}'s (see its ≠ step); the backward must differentiate the forward you wrote")
@@ -400,7 +403,8 @@ def batchnorm_constant_statistics(e: Evidence) -> str | None:
     if (e.context.kind != "batchnorm" or e.context.role != "inp" or inp is None or upstream is None
             or gamma is None):
         return None
-    if not e.is_(upstream * gamma / (inp.var(0, unbiased=False) + BATCHNORM_EPS).sqrt()):
+    env = formula_env("batchnorm", e.context.tensors)
+    if "std" not in env or not e.is_(upstream * gamma / env["std"]):
         return None
     return ("batch norm's input gradient treats the batch mean and variance as constants (out.g * gamma / std): "
             "both the mean term and the variance term are missing; they depend on every row: "
@@ -504,8 +508,7 @@ def batchnorm_bessel(e: Evidence) -> str | None:
             or beta is None or inp.dim() != 2 or inp.shape[0] < 2):
         return None
     x = inp.detach().to(torch.promote_types(inp.dtype, torch.float32))
-    unbiased = gamma * (x - x.mean(0)) / (x.var(0, unbiased=True) + BATCHNORM_EPS).sqrt() + beta
-    if not e.is_(unbiased):
+    if not e.is_(gamma * formula_env("batchnorm", {"inp": x}, unbiased=True)["xhat"] + beta):
         return None
     return (f"{e.name} normalises with the unbiased variance (÷ n−1, Bessel's correction); the reference batch norm "
             "divides by n, as torch's BatchNorm does in training: use inp.var(0, unbiased=False), or keep n−1 and put "

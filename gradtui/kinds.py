@@ -13,6 +13,7 @@ No torch at import: the app names its steps from this file before torch has load
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,8 +58,7 @@ class Kind:
     name: str  # lin: the word of --net, and the layers' names (lin1, lin2)
     title: str  # as a person writes the layer: Lin, ReLU, BatchNorm
     reference: str | None  # the class in gradtui.layers, and the name a layer file defines (None: any layer)
-    forward_text: str  # the formulas the app shows, with {inp} {out} {w} {b} for the step's names
-    backward_text: str
+    forward_text: str  # the formula the app shows, with {inp} {out} {w} {b} for the step's names
     families: tuple[Family, ...]  # the gradients' formulas, the reference layer's forward first
     params: tuple[str, ...] = ()  # the parameters' roles, in the constructor's order (numbered: w1 b1)
     bias: tuple[str, ...] = ()  # roles whose gradient is out.g summed over the batch
@@ -66,9 +66,20 @@ class Kind:
     init: Init | None = field(default=None, repr=False)  # the parameters' first values, as the notes'
     changes_width: bool = False  # its output width is the next --hidden width (lin)
     qualified: bool = False  # parameters named <layer>.<attribute> (lin1 has w1; layernorm1 has layernorm1.weight)
+    said_backward: str = ""  # what the app shows of a backward that has no formulas (a layer of the user's own class)
 
     def formula(self, role: str) -> Formula | None:
         return self.families[0].grads.get(role)
+
+    @property
+    def backward_text(self) -> str:
+        """The backward the app shows, written from the kind's own formulas (the ones the hints vary),
+        with {inp} {out} {w} {b} for the step's names."""
+        grads = self.families[0].grads
+        if not grads:
+            return self.said_backward
+        return "    ".join(f"{{{_PLACES.get(role, role)}}}.g = {_shown(formula.expr.code())}"
+                           for role, formula in grads.items())
 
     @property
     def class_key(self) -> str:
@@ -139,7 +150,8 @@ def _batchnorm(bessel: bool) -> dict[str, Formula]:
             "inp.g",
             Prod((Sum((Term(1, Prod((N, _DXHAT))), Term(-1, Reduce(_DXHAT, 0), "the mean term"),
                        Term(-1, variance, "the variance term")), scalings),), (N, Name("std"))),
-            Swaps({"xhat": ("inp", *_NOT_NORMALISED), "dxhat": ("out.g", Prod((Name("out"), _GAMMA)), *_DXHAT_MISTYPED),
+            Swaps({"xhat": ("inp", *_NOT_NORMALISED), "dxhat": ("out.g", Prod((Name("out"), _GAMMA)), _GAMMA,
+                                                               *_DXHAT_MISTYPED),
                    "std": ("var",), "out.g": ("out",)}),
             defs),
         "gamma": Formula("gamma.g", Reduce(Prod((OUT_G, _XHAT)), 0),
@@ -153,34 +165,30 @@ def _single(grads: dict[str, Formula]) -> tuple[Family, ...]:
 
 
 KINDS: dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("lin", "Lin", "Lin", "{out} = {inp} @ {w} + {b}",
-         "{inp}.g = {out}.g @ {w}ᵀ    {w}.g = {inp}ᵀ @ {out}.g    {b}.g = {out}.g.sum(0)",
-         _single({
+    Kind("lin", "Lin", "Lin", "{out} = {inp} @ {w} + {b}", _single({
              "inp": Formula("inp.g", MatMul(OUT_G, T(Name("w"))), Swaps({"out.g": ("out",)})),
              "w": Formula("w.g", MatMul(T(Name("inp")), OUT_G), Swaps({"out.g": ("out",), "inp": ("out",)})),
              "b": _bias("b.g"),
          }),
          params=("w", "b"), bias=("b",), init=_lin_init, changes_width=True),
-    Kind("relu", "ReLU", "Relu", "{out} = max({inp}, 0)", "{inp}.g = ({inp} > 0) * {out}.g", _single({
+    Kind("relu", "ReLU", "Relu", "{out} = max({inp}, 0)", _single({
         "inp": Formula("inp.g", Prod((Mask(Name("inp"), confusions=_RELU_CONFUSIONS), OUT_G)),
                        Swaps({"inp": ("out", "out.g"), "out.g": ("out",)})),
     })),
-    Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", "{inp}.g = (1 − {out}²) * {out}.g", _single({
+    Kind("tanh", "Tanh", "Tanh", "{out} = tanh({inp})", _single({
         "inp": Formula("inp.g", Prod((Sum((Term(1, Num(1)), Term(-1, Pow(_OUT))), confusions=_TANH_CONFUSIONS), OUT_G)),
-                       Swaps({"out": ("inp", Method(_OUT, "tanh")), "out.g": ("out",)})),
+                       Swaps({"out": ("inp", Method(_OUT, "tanh", elementwise=True)), "out.g": ("out",)})),
     })),
-    Kind("batchnorm", "BatchNorm", "BatchNorm", "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}",
-         "{inp}.g = (N·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂)) / (N·std)    {w}.g = Σ {out}.g·x̂    {b}.g = Σ {out}.g",
-         (Family(_batchnorm(bessel=False)),
+    Kind("batchnorm", "BatchNorm", "BatchNorm", "{out} = {w} · ({inp} − mean) / √(var + ε) + {b}", (
+          Family(_batchnorm(bessel=False)),
           Family(_batchnorm(bessel=True), " (for your forward, whose variance divides by n−1: Bessel's correction)",
                  (("unbiased", True),))),
          params=("gamma", "beta"), bias=("beta",), init=_batchnorm_init),
-    Kind("mse", "MSE", "Mse", "loss = mean(({inp} − y)²)", "{inp}.g = 2 ({inp} − y) / N", _single({
+    Kind("mse", "MSE", "Mse", "loss = mean(({inp} − y)²)", _single({
         "inp": Formula("inp.g", Prod((Num(2, "off by 2"), Method(Sum((Term(1, Method(Name("inp"), "squeeze", -1)),
                                                                      Term(-1, Name("targ")))), "unsqueeze", -1)), (N,))),
     }), loss=True),
-    Kind("cross_entropy", "CrossEntropy", "CrossEntropy", "loss = mean(logsumexp({inp}) − {inp}[y])",
-         "{inp}.g = (softmax({inp}) − one_hot(y)) / N", _single({
+    Kind("cross_entropy", "CrossEntropy", "CrossEntropy", "loss = mean(logsumexp({inp}) − {inp}[y])", _single({
              "inp": Formula("inp.g", Prod((Sum((Term(1, Softmax(Name("inp"))), Term(-1, Name("one_hot")))),), (N,)),
                             Swaps({"one_hot": (Num(1),)}),
                             defs=(("one_hot", "torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)"),)),
@@ -199,8 +207,8 @@ def any_layer(cls: type, params: tuple[str, ...], loss: bool = False) -> Kind:
     kind = KINDS.get(name)
     if kind is None or kind.reference is not None or kind.params != params or kind.loss != loss:
         kind = Kind(name, cls.__name__, None, "{out} = " + cls.__name__ + ("({inp}, targ)" if loss else "({inp})"),
-                    "{inp}.g (and its parameters' .g) as its backward sets them", (Family({}),), params=params,
-                    loss=loss, qualified=True)
+                    (Family({}),), params=params, loss=loss, qualified=True,
+                    said_backward="{inp}.g (and its parameters' .g) as its backward sets them")
         KINDS[name] = kind
     return kind
 
@@ -208,6 +216,18 @@ def any_layer(cls: type, params: tuple[str, ...], loss: bool = False) -> Kind:
 def remember(kind: Kind) -> None:
     """A kind made in another process (the session's, for the app): its steps are named by it here too."""
     KINDS.setdefault(kind.name, kind)
+
+
+_PLACES = {"gamma": "w", "beta": "b"}  # the step panel's placeholders for a kind's parameters: {w} {b}
+_SHOWN = ((r"\binp\b", "{inp}"), (r"\bout\b", "{out}"), (r"\bw\b", "{w}"), (r"\bb\b", "{b}"), (r"\bgamma\b", "{w}"),
+          (r"\.t\(\)", "ᵀ"), (r"\*\*2\b", "²"), (r"\bdxhat\b", "dx̂"), (r"\bxhat\b", "x̂"), (r" \* ", "·"), (r" - ", " − "))
+
+
+def _shown(code: str) -> str:
+    """A formula's code as the step panel shows it: the step's names, ᵀ, ², x̂, · and −."""
+    for pattern, replacement in _SHOWN:
+        code = re.sub(pattern, replacement, code)
+    return code
 
 
 ROLE_WORDS = {"inp": "input gradient", "w": "weight gradient", "b": "bias gradient", "gamma": "gain gradient",

@@ -175,14 +175,18 @@ def test_a_mean_with_keepdim_names_both_slips():
     assert "shaped (1, 5), not (5,)" in said and "keepdim=True" in said
 
 
-def test_a_backward_that_is_the_reference_formula_blames_the_forward():
-    """A leaky ReLU forward with a plain mask backward: the mask is right for ReLU, not for the forward."""
+def test_a_backward_that_is_the_reference_formula_blames_the_forward_only_where_it_deviated():
+    """A leaky ReLU forward with a plain mask backward: the mask is right for ReLU, not for the forward,
+    which its step marked ≠; where no forward step deviated, that story is never told."""
     tensors = layer_tensors("relu")
     inp, out_g = tensors["inp"], tensors["out_g"]
     leaky = torch.where(inp > 0, out_g, 0.01 * out_g)  # autograd through a leaky forward
-    said = compare("l1.g", (inp > 0) * out_g, leaky, TOL32, HintContext("relu", "backward", N, tensors, role="inp")).hint
+    context = HintContext("relu", "backward", N, tensors, role="inp", forward_deviated=True)
+    said = compare("l1.g", (inp > 0) * out_g, leaky, TOL32, context).hint
     assert "as the reference ReLU computes it" in said and "your forward is not the reference ReLU's" in said
     assert "mask taken from" not in said
+    said = compare("l1.g", (inp > 0) * out_g, leaky, TOL32, replace(context, forward_deviated=False)).hint
+    assert "your forward" not in said
 
 
 @pytest.mark.parametrize("scale, words", [

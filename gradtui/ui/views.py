@@ -64,7 +64,7 @@ def pipeline_view(steps, frames, fresh: int, target: int | None, shown_step: int
 
 def formula(step: Step) -> str:
     spec = step.spec
-    w, b = spec.params if spec.params else ("", "")
+    w, b = (*spec.params, "", "")[:2]  # the first two parameters, as the kind's formulas name them: {w} {b}
     text = spec.entry.forward_text if step.direction == "forward" else spec.entry.backward_text
     return text.format(inp=spec.inp, out=spec.out, w=w, b=b)
 
