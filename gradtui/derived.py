@@ -26,7 +26,7 @@ import torch
 from gradtui.compare import close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import Graph, Leaf, Node, Ref, fused_softmax, record, replayed
+from gradtui.graph import Graph, Leaf, Node, Ref, Source, fused_softmax, record, replayed
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
@@ -311,8 +311,9 @@ def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]
         return str(operand)
     named = value_name(graph, operand, leaf_names)
     source = graph.nodes[operand.node].source if isinstance(operand, Ref) else None
-    return named or (source.expression if source is not None and source.expression else name_of(graph, operand,
-                                                                                                 leaf_names))
+    if named or source is None or not source.expression or source == node.source:  # a matmul's own reshaping: its name
+        return named or name_of(graph, operand, leaf_names)
+    return source.expression
 
 
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> str:
@@ -516,10 +517,10 @@ class Probe:
                                                  bool(torch.allclose(a, b.to(a.dtype), rtol=1e-7, atol=1e-10)))
                    for a, b in zip(grads, mine))
 
-    def slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[str]:
-        """The slips of the derived backward that give the user's gradient of `role` on these rows,
-        in words; [] when none does, when the rows do not show the difference, or when the derived
-        backward cannot be trusted."""
+    def slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[tuple[str, Source | None]]:
+        """The slips of the derived backward that give the user's gradient of `role` on these rows, in
+        words, each with the forward statement whose derivative it breaks; [] when none does, when the
+        rows do not show the difference, or when the derived backward cannot be trusted."""
         run = self.run()
         if run is None or not run.trusted:
             return []
@@ -550,13 +551,14 @@ class Probe:
                         if edit.kind == "path" else 0
                     rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], named,
                             edit.node if edit.node is not None else len(graph.nodes))
-                    if all(said != other for _, other in found):
-                        found.append((rank, said))
+                    if all(said != other for _, other, _ in found):
+                        at = graph.nodes[edit.node].source if edit.node is not None else None
+                        found.append((rank, said, at))
         if not found:
             return []
         found.sort(key=lambda item: item[0])
         best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
-        return [said for rank, said in found if rank[:2] == best][:2]
+        return [(said, at) for rank, said, at in found if rank[:2] == best][:2]
 
     def left_out_guards(self, role: str, tolerance: tuple[float, float]) -> list[Guard]:
         """The forward's guards, when the user's gradient of `role` on these rows is the derivative of

@@ -85,6 +85,7 @@ class Comparison:
     scale: float = 0.0  # the least scale of the tolerance (a bias gradient's sum over the batch)
     where: str | None = None  # on a mismatch: where the difference is, when the places say something
     map: DifferenceMap | None = None  # on a mismatch: the difference drawn on the tensor's layout (or the two shapes)
+    slip_at: tuple[str, int, str] | None = None  # (file, line, code) of the forward line whose derivative the hint names
 
     @property
     def ref_shape(self) -> tuple[int, ...] | None:

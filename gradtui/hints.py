@@ -382,9 +382,20 @@ def graph_slip(e: Evidence) -> str | None:
     found = probe.slips(e.context.role, e.name, e.tolerance)
     if not found:
         return None
-    if len(found) > 1:  # two edits give the same numbers: both are said, neither is guessed
-        return f"{found[0]}; or, with the same numbers, {found[1].removeprefix(e.name + ': ')}"
-    return found[0]
+    (said, at), *others = found
+    if others:  # two edits give the same numbers: both are said, neither is guessed
+        said = f"{said}; or, with the same numbers, {others[0][0].removeprefix(e.name + ': ')}"
+    return AtLine(said, None if at is None else (at.file, at.line, at.code))
+
+
+class AtLine(str):
+    """A hint that names a line of the forward (where the slip's derivative belongs): `at` is
+    (file, line, code), for the faces that show it beside the backward's code."""
+
+    def __new__(cls, text: str, at: tuple[str, int, str] | None):
+        said = super().__new__(cls, text)
+        said.at = at
+        return said
 
 
 # -- values of the right shape that no single edit gives ------------------------------------------
@@ -717,7 +728,8 @@ def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
     """The hint of a comparison that does not match: what the user's `value` is, against `ref`."""
     evidence = Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
                         comparison.tolerance, context, comparison.scale)
-    return diagnose(evidence) + _other_reading(evidence)
+    said = diagnose(evidence)
+    return AtLine(said + _other_reading(evidence), getattr(said, "at", None))
 
 
 def _other_reading(e: Evidence) -> str:

@@ -301,6 +301,7 @@ def _tensor_json(comparison: Comparison) -> dict:
         "deviation": comparison.deviation,
         "hint": comparison.hint,
         "where": comparison.where,
+        "slip_at": None if comparison.slip_at is None else dict(zip(("file", "line", "code"), comparison.slip_at)),
     }
 
 

@@ -287,7 +287,7 @@ class DebugSession:
                               role="out", against="the reference layer's", layer_class=type(layer))
         comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
         if not comparison.match:
-            comparison = placed(out, expected, replace(comparison, hint=explain(comparison, out, expected, context),
+            comparison = placed(out, expected, replace(comparison, hint=str(explain(comparison, out, expected, context)),
                                                        deviation=not self.config.strict_forward))
         if spec.entry.reference is None:
             notes.append(f"{spec.entry.title} has no reference layer: its forward is compared with nothing, and its "
@@ -339,7 +339,7 @@ class DebugSession:
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
             if unfollowed.by == "finite differences" and error is None:
-                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream)
+                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream, context.probe)
                 notes += [unjudged] if unjudged else []
         return StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
 
@@ -409,7 +409,7 @@ class DebugSession:
             if explained is not None:
                 return replace(comparison, match=True), explained
         hint = inherited if inherited and comparison.diff is not None else explain(comparison, value, expected, context)
-        return placed(value, expected, replace(comparison, hint=hint)), None
+        return placed(value, expected, replace(comparison, hint=str(hint), slip_at=getattr(hint, "at", None))), None
 
     def _explained(self, step: Step, position: int, comparison: Comparison, upstream, context: HintContext) -> str | None:
         """Why a gradient unlike autograd's is still right: a subgradient at a kink of the forward, or
@@ -450,11 +450,13 @@ class DebugSession:
         self._reference = quietly(lambda: autograd_reference(self.network, self.params, self.data.x, self.data.y,
                                                              self.tolerance, self._given))
 
-    def _judged_by_finite_differences(self, spec, comparisons: list[Comparison],
-                                      upstream) -> tuple[list[Comparison], str | None]:
+    def _judged_by_finite_differences(self, spec, comparisons: list[Comparison], upstream,
+                                      probe: Probe | None) -> tuple[list[Comparison], str | None]:
         """A step whose forward autograd cannot follow, and unlike the reference layer's: each gradient
-        of the shape of its tensor, and like central finite differences of the user's forward; or, when
-        those cannot run, why the step is not judged."""
+        of the shape of its tensor, and like central finite differences of the user's forward (where it
+        is not, the slip is named on the backward derived from that forward, when its operations are
+        torch's: a torch.autograd.Function's own forward); or, when those cannot run, why the step is
+        not judged."""
         try:
             estimates = {result.name: result for result in quietly(lambda: finite_differences(
                 self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance))}
@@ -470,7 +472,12 @@ class DebugSession:
                 comparison = replace(comparison, match=False, hint=hint)
             elif comparison.name in estimates:
                 result = estimates[comparison.name]
-                comparison = replace(comparison, match=result.ok, hint=None if result.ok else result.hint)
+                named = [] if result.ok or probe is None else probe.slips(
+                    dict(zip(spec.grads, spec.roles))[comparison.name.removesuffix(".g")], comparison.name,
+                    comparison.tolerance)
+                comparison = replace(comparison, match=result.ok, hint=None if result.ok else named[0][0] if named
+                                     else result.hint, slip_at=(named[0][1].file, named[0][1].line, named[0][1].code)
+                                     if named and named[0][1] is not None else None)
             judged.append(comparison)
         return judged, None
 

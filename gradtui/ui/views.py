@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from gradtui.bench.results import Roofline, VersionResult
 from gradtui.findings import first_nonfinite
+from gradtui.formatting import place
 from gradtui.report import TENSOR_COLUMNS, Cell, bench_row, error_text, floor_rows, panel_lines, pass_summary, tensor_row
 from gradtui.steps import LayerSpec, Step
 from gradtui.ui.bench_process import TimingSetup
@@ -95,6 +96,7 @@ class StepView:
     error: str | None  # what the step raised, as check says it
     source: tuple[str, int, str] | None  # (file, first line, code) of the method that runs; None: loading
     highlight: tuple[int, ...] = ()  # the line that raised, when it is in that code
+    slip_at: str | None = None  # "file:line  code": the forward line whose derivative the hint names
 
 
 def step_view(specs: tuple[LayerSpec, ...], step: Step, report: StepReport | None,
@@ -104,8 +106,11 @@ def step_view(specs: tuple[LayerSpec, ...], step: Step, report: StepReport | Non
     highlight = ()
     if error is not None and error.file and source is not None and Path(error.file).resolve() == Path(source[0]).resolve():
         highlight = (error.line,)
+    failing = report.failing_tensor if report else None
+    named = failing.slip_at if failing is not None else None
     return StepView(f"step {step.index} · {step.direction} · {step.layer} ({'ran' if report else 'next'})",
-                    chain_rule(specs, step), formula(step), error_text(error) if error else None, source, highlight)
+                    chain_rule(specs, step), formula(step), error_text(error) if error else None, source, highlight,
+                    None if named is None else f"{place(named[0], named[1])}  {named[2]}")
 
 
 # -- the tensor panel -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class StepPanel(Vertical):
         yield Static(id="formula")
         yield Static(id="step-error")
         yield Static(id="source")
+        yield Static(id="slip-at")
 
     def show(self, view: StepView, theme_is_dark: bool = True) -> None:
         chain, formula_view, error_view, code_view = (self.query_one(f"#{name}", Static)
@@ -32,6 +33,10 @@ class StepPanel(Vertical):
             error_view.display = view.error is not None
             if view.error is not None:
                 error_view.update(escape(view.error))
+        slip_at = self.query_one("#slip-at", Static)
+        slip_at.display = view.slip_at is not None
+        if view.slip_at is not None:  # the forward line whose derivative the hint names, beside the backward's code
+            slip_at.update(f"[dim]the hint's forward line:[/] {escape(view.slip_at)}")
         if view.source is None:
             code_view.update("[dim]loading…[/]")
             return

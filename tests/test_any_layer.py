@@ -1,0 +1,84 @@
+"""A slip in a layer gradtui has no entry for is named on the backward derived from the forward's own
+operations, at the forward line whose derivative it breaks: benchmarks/any_layer_coverage.py's
+corpus (every fourth slip; the whole is the benchmark's), the samples, a torch.autograd.Function,
+and the faces that show the line (the JSON, the API's finding, the app)."""
+
+import importlib.util
+import json
+import sys
+
+import pytest
+import torch
+from conftest import ROOT, SAMPLES, check_json, drive
+
+import gradtui
+from gradtui.config import RunConfig
+from gradtui.layers import Lin, Mse
+from gradtui.ui.app import GradTUI
+
+_spec = importlib.util.spec_from_file_location("any_layer_coverage", ROOT / "benchmarks" / "any_layer_coverage.py")
+corpus = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = corpus  # its dataclasses look their module up
+_spec.loader.exec_module(corpus)
+
+CASES = [(slip, style) for slip in corpus.SLIPS for style in ("module", "call")][::4]
+
+
+@pytest.mark.parametrize("slip, style", CASES, ids=[f"{s.layer}-{style}-{i}" for i, (s, style) in enumerate(CASES)])
+def test_a_slip_in_a_layer_gradtui_has_no_entry_for_is_found_placed_and_named(tmp_path, slip, style):
+    outcome = corpus.run(slip, style, tmp_path, 0)
+    assert outcome.found and outcome.placed, outcome.hint
+    assert outcome.named and not outcome.false, (slip.words, outcome.hint)
+
+
+def test_the_json_and_the_finding_carry_the_forward_line_the_hint_names(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, report = check_json(capsys, "--batch", "300", "--layers", "samples/layernorm_slip.py")
+    assert code == 1 and report["first_mismatch"] == {"index": 8, "layer": "layernorm1", "tensor": "l1.g"}
+    tensor = report["steps"][8]["tensors"][0]
+    source = (SAMPLES / "layernorm_slip.py").read_text().splitlines()
+    at = tensor["slip_at"]
+    assert at["code"] == source[at["line"] - 1].strip() and at["file"].endswith("layernorm_slip.py")
+    assert tensor["hint"].startswith("l1.g: the path through `std` in `self.xhat = ")
+    assert json.dumps(report)  # plain data
+
+
+def function_layernorm_network():
+    spec = importlib.util.spec_from_file_location("function_layernorm", SAMPLES / "function_layernorm.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 10, generator=g), torch.randn(300, generator=g)
+    return [Lin(torch.randn(10, 8, generator=g) / 3, torch.zeros(8)),
+            module.LayerNorm(1 + 0.1 * torch.randn(8, generator=g), 0.1 * torch.randn(8, generator=g)),
+            Lin(torch.randn(8, 1, generator=g), torch.zeros(1)), Mse()], x, y
+
+
+def test_a_layer_inside_a_torch_autograd_function_is_named_on_its_forwards_own_operations():
+    model, x, y = function_layernorm_network()
+    report = gradtui.check(model, x, y)
+    mismatch = report.first_mismatch
+    assert (mismatch.layer, mismatch.tensor) == ("layernorm1", "l1.g")
+    assert mismatch.hint.startswith("l1.g: the path through `mu` in `mu = x.mean(-1, keepdim=True)` (")
+    assert any("torch.autograd.Function LayerNormFunction" in note for note in report.steps[6].notes)
+
+
+def test_a_cast_in_a_float64_backward_is_named_with_the_users_own_cast_and_line(tmp_path, capsys):
+    relu = tmp_path / "relu.py"
+    relu.write_text("from gradtui.layers import Module\n\n\nclass Relu(Module):\n"
+                    "    def forward(self, inp): return inp.clamp_min(0.)\n"
+                    "    def bwd(self, out, inp): inp.g = ((inp > 0) * out.g).float()\n")
+    code, report = check_json(capsys, "--batch", "300", "--dtype", "float64", "--layers", str(relu))
+    hint = report["steps"][6]["tensors"][0]["hint"]
+    assert code == 1 and hint.startswith("l1.g is float32, autograd's is float64: the cast `.float()` (")
+    assert "relu.py:6) in the backward changed its dtype" in hint and "your forward" not in hint
+
+
+async def test_the_app_shows_the_forward_line_the_hint_names():
+    app = GradTUI(RunConfig(device="cpu", batch=300, layers=SAMPLES / "layernorm_slip.py"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        assert app.shown_step == 8
+        shown = str(app.query_one("#slip-at").render())
+        assert "the hint's forward line:" in shown and "layernorm_slip.py:23" in shown
+        assert "self.xhat = (inp - inp.mean(1, keepdim=True)) / self.std" in shown
