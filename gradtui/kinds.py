@@ -205,7 +205,8 @@ def any_layer(cls: type, params: tuple[str, ...], loss: bool = False) -> Kind:
     so its hints are the hand-written patterns'. A loss is called with the targets too."""
     name = cls.__name__.lower()
     kind = KINDS.get(name)
-    if kind is None or kind.reference is not None or kind.params != params or kind.loss != loss:
+    if (kind is None or kind.reference is not None or kind.params != params or kind.loss != loss
+            or kind.title != cls.__name__):  # GELU and Gelu, met in one process, are each said as written
         kind = Kind(name, cls.__name__, None, "{out} = " + cls.__name__ + ("({inp}, targ)" if loss else "({inp})"),
                     (Family({}),), params=params, loss=loss, qualified=True,
                     said_backward="{inp}.g (and its parameters' .g) as its backward sets them")
