@@ -127,6 +127,12 @@ class Graph:
 class Recorder(TorchDispatchMode):
     """Records every aten operation run while it is active, tracing tensors to the layer's leaves."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        """No: torch would wrap __torch_dispatch__ in dynamo's `disable`, whose first call imports
+        torch._dynamo (a second, at the first mismatch), for compiling that never happens here."""
+        return False
+
     def __init__(self, leaves: dict[str, torch.Tensor]):
         super().__init__()
         self.graph = Graph(dict(leaves))

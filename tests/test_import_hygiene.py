@@ -72,3 +72,15 @@ def test_a_diagnosis_imports_no_compiler():
             "assert 'torch._dynamo' not in sys.modules\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_any_layer_search_imports_no_compiler():
+    """Recording a forward under a TorchDispatchMode: torch wraps a mode's __torch_dispatch__ in
+    dynamo's `disable`, whose first call imports torch._dynamo; gradtui's recorder declines it."""
+    code = ("import sys\nfrom gradtui.config import RunConfig\nfrom gradtui.session import DebugSession\n"
+            f"session = DebugSession(RunConfig(batch=64, layers={str(SAMPLES / 'layernorm_slip.py')!r}))\n"
+            "report = session.run_to_mismatch()\n"
+            "assert 'the path through' in report.failing_tensor.hint, report.failing_tensor.hint\n"
+            "assert 'torch._dynamo' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
