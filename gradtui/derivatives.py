@@ -297,10 +297,14 @@ rule(aten.rsub.Scalar)(Rule(_binary(lambda c: -_alpha(c) * c.g, lambda c: c.g), 
 rule(aten.mul.Tensor)(Rule(_binary(lambda c: c.g * _other(c, 1), lambda c: c.g * c.args[0]), (
     Slip("multiplies the gradient by the wrong operand (each operand's gradient is the other one times out.g)",
          _binary(lambda c: c.g * c.args[0], lambda c: c.g * _other(c, 1))),
-    Slip("is multiplied by its right operand once more (each gradient through it has it twice)",
+    Slip("is multiplied by `{right}` once more (every gradient through it has it twice)",
          _binary(lambda c: c.g * _other(c, 1) ** 2, lambda c: c.g * c.args[0] * _other(c, 1))),
-    Slip("is multiplied by its left operand once more (each gradient through it has it twice)",
+    Slip("is multiplied by `{left}` once more (every gradient through it has it twice)",
          _binary(lambda c: c.g * _other(c, 1) * c.args[0], lambda c: c.g * c.args[0] ** 2)),
+    Slip("is missing `{right}` in every gradient through it",
+         _binary(lambda c: c.g, lambda c: c.g * c.args[0] / _other(c, 1))),
+    Slip("is missing `{left}` in every gradient through it",
+         _binary(lambda c: c.g * _other(c, 1) / c.args[0], lambda c: c.g)),
 ), "*"))
 rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
                                                     lambda c: -c.g * c.args[0] / _other(c, 1) ** 2), (
@@ -310,7 +314,7 @@ rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
          _binary(lambda c: c.g / _other(c, 1), lambda c: c.g * c.args[0] / _other(c, 1) ** 2)),
     Slip("divides the divisor's gradient by b where b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0] / _other(c, 1))),
-    Slip(lambda c: "divides by the divisor twice where once belongs",
+    Slip("divides by `{right}` twice where once belongs",
          _binary(lambda c: c.g / _other(c, 1) ** 2, lambda c: -c.g * c.args[0] / _other(c, 1) ** 3)),
 ), "/"))
 rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(

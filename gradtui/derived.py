@@ -17,6 +17,7 @@ backward is trusted only where it agrees with autograd.
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -236,12 +237,9 @@ def edits(graph: Graph, batch: int) -> Iterator[Edit]:
         if node.outputs[0].dim() >= 2 and node.outputs[0].shape[-1] == node.outputs[0].shape[-2]:
             for position, _ in operands:
                 yield Edit("g-T", node.index, position)
-    users = graph.users()
-    for node in nodes:  # a term dropped: one operand's path through a node
-        operands = [a for a in node.args if isinstance(a, (Leaf, Ref)) and a in reached]
-        for operand in operands:
-            if len(operands) > 1 or len(users.get(operand, ())) > 1:  # else no other path is left to keep
-                yield Edit("path", node.index, value=operand)
+    for node in nodes:  # a term dropped: one operand's path through a node (each said by what it runs through)
+        for operand in [a for a in node.args if isinstance(a, (Leaf, Ref)) and a in reached]:
+            yield Edit("path", node.index, value=operand)
     yield Edit("root-ones")
     yield Edit("root-out")
 
@@ -280,6 +278,28 @@ def _expression(graph: Graph, node: Node) -> str:
     return RULES[node.op].said(_context(graph, node, node.outputs[0])) if node.op in RULES else node.name
 
 
+def _side(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -> str | None:
+    """How the code writes a number operand of a binary operation (`C` of `x.sum(-1) / C`): the side
+    of the expression that is not its tensor operand (`0.5 * x` runs as mul(x, 0.5): sides and
+    operands need not be in one order). None when that is not clear."""
+    if node.source is None or not node.source.expression or len(node.args) < 2:
+        return None
+    try:
+        expression = ast.parse(node.source.expression, mode="eval").body
+    except SyntaxError:
+        return None
+    tensor = node.args[1 - position] if position < 2 else None
+    if not isinstance(expression, ast.BinOp) or not isinstance(tensor, (Leaf, Ref)):
+        return None
+    sides = [ast.unparse(expression.left), ast.unparse(expression.right)]
+    named = value_name(graph, tensor, leaf_names)
+    said = {named, f"self.{named}"} if named else set()
+    if isinstance(tensor, Ref) and graph.nodes[tensor.node].source is not None:
+        said.add(graph.nodes[tensor.node].source.expression)
+    others = [side for side in sides if side not in said]
+    return others[0] if len(others) == 1 else None
+
+
 def value_name(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str | None:
     """The user's own name for a tensor: a leaf's (inp, w), or what a statement assigns it to."""
     if isinstance(value, Leaf):
@@ -305,10 +325,8 @@ def name_of(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
 def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -> str:
     """An operand as the user's code writes it: its name, else its own code (`1 + self.t`), a number as itself."""
     operand = node.args[position]
-    if isinstance(operand, float):
-        return f"{operand:g}"
-    if not isinstance(operand, (Leaf, Ref)):
-        return str(operand)
+    if not isinstance(operand, (Leaf, Ref)):  # a number: as the code writes it (`C`), else its value
+        return _side(graph, node, position, leaf_names) or (f"{operand:g}" if isinstance(operand, float) else str(operand))
     named = value_name(graph, operand, leaf_names)
     source = graph.nodes[operand.node].source if isinstance(operand, Ref) else None
     if named or source is None or not source.expression or source == node.source:  # a matmul's own reshaping: its name
@@ -331,7 +349,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
                "is missing"
     operation = f"the derivative of `{_expression(graph, node)}`{_where(node)}"
     if edit.kind == "rule":
-        return f"{target}: {operation} {edit.slip.said(_context(graph, node, node.outputs[0]))}"
+        said = edit.slip.said(_context(graph, node, node.outputs[0]))
+        sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right"))
+                 if i < len(node.args)}
+        return f"{target}: {operation} {said.format(**sides) if '{' in said else said}"
     if edit.kind == "ones":
         return f"{target}: {operation} does not multiply in the gradient coming from above"
     if edit.kind == "g-out":
@@ -368,21 +389,21 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
 
 
 def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[str, str]) -> tuple[str, int]:
-    """What a dropped path runs through, as the user names it, and how well (0: a tensor the code
-    names, 1: an input, 2: an expression): what the node makes, when it reads one tensor and its
-    expression is named (`mu = x.mean(0)`: the path through mu); else what it reads (`xhat = (x - mu)
-    * rstd`, rstd dropped: the path through rstd)."""
+    """What a dropped path runs through, as the user names it, and how well (0: what the statement
+    names, 1: a named tensor it reads, 2: an input, 3: an expression): what the node makes, when it
+    reads one tensor and its expression is named (`mu = x.mean(0)`: the path through mu); else what it
+    reads (`xhat = (x - mu) * rstd`, rstd dropped: the path through rstd)."""
     readers = [a for a in node.args if isinstance(a, (Leaf, Ref))]
     own = node.source.name if node.source is not None and Ref(node.index) != graph.output else None
     if len(readers) == 1 and own:
         return own.removeprefix("self."), 0
     named = value_name(graph, value, leaf_names)
     if named is not None:
-        return named, 1 if isinstance(value, Leaf) else 0
+        return named, 2 if isinstance(value, Leaf) else 1
     expression = node.source.expression if node.source is not None else None
     if len(readers) == 1 and expression and Ref(node.index) != graph.output:  # `e.sum(-1)` in `e / e.sum(-1)`
-        return expression, 2
-    return name_of(graph, value, leaf_names), 2
+        return expression, 3
+    return name_of(graph, value, leaf_names), 3
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:

@@ -386,7 +386,8 @@ class DebugSession:
 
         leaves = {"inp": inp, **{role: self.values[name] for name, role in zip(spec.params, spec.roles[1:])}}
         return Probe(build, lambda layer, x, targ: layer(*spec.entry.args(x, targ)), leaves,
-                     None if spec.entry.loss else upstream, self.targ)
+                     None if spec.entry.loss else upstream, self.targ,
+                     {"inp": _input_name(network.class_for(spec))})
 
     def _judge_gradient(self, name: str, value, context: HintContext, inherited: str | None, scale: float,
                         step: Step, position: int, upstream) -> tuple[Comparison, str | None]:
@@ -529,6 +530,16 @@ class DebugSession:
         method = method_for(cls, step.direction)
         lines, first = inspect.getsourcelines(method)
         return inspect.getsourcefile(method) or "?", first, "".join(lines)
+
+
+def _input_name(cls: type) -> str:
+    """What the layer's own forward calls its input (`x` for `def forward(self, x)`): the hints say it so."""
+    try:
+        names = list(inspect.signature(method_for(cls, "forward")).parameters)
+    except (TypeError, ValueError):
+        return "inp"
+    names = [name for name in names if name != "self"]
+    return names[0] if names and names[0] not in ("args", "kwargs") else "inp"
 
 
 def _batch_sum_scale(t) -> float:

@@ -1,6 +1,6 @@
 """BUG: samples/layernorm.py with its backward's variance term left out. gradtui has no entry for a
 layer norm; it names the slip on the backward derived from the forward's own operations, at the
-forward line whose derivative is missing: the path through `std`.
+forward line whose derivative is missing: the path through `std`, the variance's.
 
     gradtui check --layers samples/layernorm_slip.py   # step 8, layernorm1, l1.g
 """
