@@ -1,4 +1,4 @@
-"""Every row of the README's bad-input table: one clear line and exit 2 for bad input, a failed
+"""Every row of docs/ci.md's bad-input table: one clear line and exit 2 for bad input, a failed
 or mismatched step (exit 1) for bad user code, and never a crash or a traceback."""
 
 import gzip

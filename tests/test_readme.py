@@ -1,5 +1,5 @@
-"""The README stays true: every command output it quotes, and every row of its bug table,
-is produced again here and compared."""
+"""The README and the manual in docs/ stay true: every command output they quote, and every row of
+the bug tables, is produced again here and compared."""
 
 import re
 import shlex
@@ -8,15 +8,17 @@ from pathlib import Path
 import pytest
 from conftest import check_json, run_cli
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+PAGES = {path.name: path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]}
+DIAGNOSIS = PAGES["diagnosis.md"]
 
 
 def quoted_runs() -> list[tuple[str, list[str]]]:
-    """(command, the lines the README shows after it) for each `$ gradtui …` in a fenced block;
-    a line `...` stands for any number of lines."""
+    """(command, the lines a page shows after it) for each `$ gradtui …` in a fenced block of the
+    README or a page of docs/; a line `...` stands for any number of lines."""
     blocks, block = [], None
-    for line in README.splitlines():
+    for line in "\n".join(PAGES.values()).splitlines():
         if line.startswith("```"):
             if block is None:
                 block = []
@@ -58,8 +60,9 @@ def appears_in_order(expected: list[str], actual: list[str]) -> bool:
 RUNS = quoted_runs()
 
 
-def test_the_readme_quotes_outputs():
-    assert len(RUNS) >= 4
+def test_the_readme_quotes_outputs_and_is_read_in_five_minutes():
+    assert len(RUNS) >= 6
+    assert README.count("\n") <= 250  # what it is, install, the commands, its users; the manual is in docs/
 
 
 @pytest.mark.parametrize("command, lines", RUNS, ids=[command for command, _ in RUNS])
@@ -74,8 +77,8 @@ def test_a_quoted_output_is_what_the_command_prints(capsys, monkeypatch, command
 
 def bug_rows() -> list[tuple[str, str, str]]:
     rows = []
-    for marker in ("bug-table", "bug-table-course"):
-        table = README.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
+    for marker in ("bug-table", "bug-table-course", "bug-table-any"):
+        table = DIAGNOSIS.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
         for line in table.strip().splitlines()[2:]:
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             rows.append((cells[1].strip("`"), cells[2], cells[3]))
