@@ -279,7 +279,7 @@ EXERCISE_SLIPS = [
     ("cross_entropy", "inp", "dcounts += torch.ones_like(self.counts) * dcounts_sum", "pass",
      "the path through `counts_sum` in `self.counts_sum = self.counts.sum(1, keepdims=True)`"),
     ("cross_entropy", "inp", "dprobs = (1.0 / self.probs) * dlogprobs", "dprobs = self.probs * dlogprobs",
-     "multiplies by the input where the derivative of log divides by it"),
+     "multiplies by `probs` where the derivative of log divides by it"),
     ("cross_entropy", "inp", "dcounts_sum = (-self.counts_sum**-2) * dcounts_sum_inv",
      "dcounts_sum = (self.counts_sum**-2) * dcounts_sum_inv", "`self.counts_sum_inv = self.counts_sum**-1` (")  # its -1
 ]

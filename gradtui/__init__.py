@@ -1,7 +1,9 @@
 """gradtui: a terminal debugger for backpropagation.
 
-The Python API: `gradtui.check(model, x, y)` returns a Report (gradtui.api); torch loads on the
-first call, so that `import gradtui` and the command line's --help stay instant.
+The Python API: `gradtui.check(model, x, y)` returns a Report (gradtui.api); `from gradtui import
+cmp` is the backprop-ninja notebook's helper, judged where each gradient was written
+(gradtui.compared). torch loads on the first use, so that `import gradtui` and the command line's
+--help stay instant.
 """
 
 __version__ = "0.1.0"
@@ -21,3 +23,12 @@ def debug(model=None, x=None, y=None, **options):
     from gradtui.api import debug as run
 
     return run(model, x, y, **options)
+
+
+def __getattr__(name):
+    """`from gradtui import cmp`, loaded (with torch) only when asked for."""
+    if name == "cmp":
+        from gradtui.compared import cmp
+
+        return cmp
+    raise AttributeError(f"module 'gradtui' has no attribute {name!r}")

@@ -115,7 +115,8 @@ def _tanh_slips():
              lambda c: 1 - c.args[0] ** 2),
             ("is sigmoid's, out * (1 - out), where tanh's 1 - out**2 belongs", lambda c: c.out * (1 - c.out)),
             ("is missing its square: 1 - out where 1 - out**2 belongs", lambda c: 1 - c.out),
-            ("has the sign of its out**2 flipped: 1 + out**2", lambda c: 1 + c.out ** 2))
+            ("has the sign of its out**2 flipped: 1 + out**2", lambda c: 1 + c.out ** 2),
+            ("applies tanh once more: 1 - tanh(out)**2 where 1 - out**2 belongs", lambda c: 1 - torch.tanh(c.out) ** 2))
 
 
 def _sigmoid_slips():
@@ -130,6 +131,10 @@ def _pow(c: Ctx) -> float:
     return c.args[1]
 
 
+def _x_to(power: float) -> str:
+    return "x" if power == 1 else f"x**{_number(power)}"
+
+
 def _pow_rule() -> Rule:
     def power(c: Ctx):
         p = _pow(c)
@@ -142,6 +147,9 @@ def _pow_rule() -> Rule:
              lambda c: (c.g * _pow(c) * c.args[0] ** _pow(c),)),
         Slip(lambda c: f"is taken from the result: {_number(_pow(c))} * out where {_number(_pow(c))} * inp**"
                        f"{_number(_pow(c) - 1)} belongs", lambda c: (c.g * _pow(c) * c.out,)),
+        Slip(lambda c: f"is missing its minus sign: {_number(-_pow(c))} * {_x_to(_pow(c) - 1)} where "
+                       f"{_number(_pow(c))} * {_x_to(_pow(c) - 1)} belongs" if _pow(c) < 0 else "is sign-flipped",
+             lambda c: (-c.g * _pow(c) * c.args[0] ** (_pow(c) - 1),)),
     ), lambda c: f"**{_number(_pow(c))}")
 
 
@@ -164,8 +172,9 @@ def _rsqrt_rule() -> Rule:
 
 def _log_rule() -> Rule:
     return Rule(lambda c: (c.g / c.args[0],), (
-        Slip("multiplies by the input where the derivative of log divides by it", lambda c: (c.g * c.args[0],)),
+        Slip("multiplies by `{left}` where the derivative of log divides by it", lambda c: (c.g * c.args[0],)),
         Slip("divides by log's own value where it divides by the input", lambda c: (c.g / c.out,)),
+        Slip("divides by `{left}` squared where the derivative of log divides by it once", lambda c: (c.g / c.args[0] ** 2,)),
     ), "log")
 
 

@@ -111,19 +111,32 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     return tuple(grads)
 
 
-def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset()) -> dict:
+def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset(),
+              given: dict | None = None, resume: tuple[int, dict] | None = None, down_to: int = 0,
+              loose: frozenset = frozenset()) -> dict:
     """The gradient of Σ out·g (of the loss itself, when g is None) for every value of the graph, by
-    the chain rule backwards over its nodes; none flows into a value of `cut`."""
+    the chain rule backwards over its nodes; none flows into a value of `cut`. A value of `given`
+    takes that gradient in place of the one the chain rule reaches it with (the user's own, in a
+    notebook that writes one line per tensor). `resume=(index, grads)` starts at node `index` with
+    the gradients as they were before it (`states`); nodes below `down_to` are left unvisited. Under
+    an edit, a leaf's gradient, or one of `loose`, may come out of another shape than its tensor."""
     if graph.unsupported:
         raise Unsupported(graph.unsupported)
-    out = graph.value(graph.output)
-    root = torch.ones_like(out) if g is None else g
-    if edit is not None and edit.kind == "root-ones":
-        root = torch.ones_like(out)
-    elif edit is not None and edit.kind == "root-out":
-        root = out.detach().clone()
-    grads: dict = {graph.output: root}
-    for node in reversed(graph.nodes):
+    given = given or {}
+    if resume is None:
+        out = graph.value(graph.output)
+        root = torch.ones_like(out) if g is None else g
+        if edit is not None and edit.kind == "root-ones":
+            root = torch.ones_like(out)
+        elif edit is not None and edit.kind == "root-out":
+            root = out.detach().clone()
+        grads: dict = {graph.output: given.get(graph.output, root)}
+        first = len(graph.nodes)
+    else:
+        first, grads = resume[0] + 1, dict(resume[1])
+    for node in reversed(graph.nodes[down_to:first]):
+        if Ref(node.index) in given and Ref(node.index) in grads:
+            grads[Ref(node.index)] = given[Ref(node.index)]
         if node.op in NO_GRADIENT:
             continue
         flowing = [Ref(node.index, k) for k in range(len(node.outputs)) if Ref(node.index, k) in grads]
@@ -143,7 +156,8 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
                     continue
                 if edit is not None and edit.kind == "path" and edit.node == node.index and edit.value == value:
                     continue
-                if grad.shape != graph.value(value).shape and not (isinstance(value, Leaf) and edit is not None):
+                if grad.shape != graph.value(value).shape and not (edit is not None and (
+                        isinstance(value, Leaf) or value in loose)):
                     raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
                 grads[value] = grads[value] + grad if value in grads else grad
     return grads
@@ -291,7 +305,8 @@ def _side(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -
     tensor = node.args[1 - position] if position < 2 else None
     if not isinstance(expression, ast.BinOp) or not isinstance(tensor, (Leaf, Ref)):
         return None
-    sides = [ast.unparse(expression.left), ast.unparse(expression.right)]
+    sides = [ast.get_source_segment(node.source.expression, side) or ast.unparse(side)
+             for side in (expression.left, expression.right)]
     named = value_name(graph, tensor, leaf_names)
     said = {named, f"self.{named}"} if named else set()
     if isinstance(tensor, Ref) and graph.nodes[tensor.node].source is not None:
@@ -375,6 +390,8 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
         if node.name in ("mul", "div") and others:
             how = "the factor" if node.name == "mul" else "the division by"
             return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
+        if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
+            return f"{target}: {operation}{towards} is missing its minus sign"
         return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
     if edit.kind == "reduce":
         right = _broadcast_sum(node.outputs[0].shape, graph.value(node.args[edit.operand]).shape)
@@ -384,8 +401,39 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
         summed = f".sum({edit.axes[0]}{kept})" if len(edit.axes) == 1 else f".sum({kept.removeprefix(', ')})"
         return f"{target}: {operation}{towards} is {summed} where {right} belongs (the axes it was broadcast along)"
     if edit.kind == "scale":
+        constant = _constant_scaled(graph, node, edit)
+        if constant is not None:
+            return f"{target}: {constant}"
         return f"{target}: {operation}{towards} is {edit.factor_words}"
     return f"{target}: {operation}{towards} is transposed"
+
+
+def _constant_scaled(graph: Graph, node: Node, edit: Edit) -> str | None:
+    """A scale slip at a constant the code writes, said as that constant written wrong: "the `(n - 1)`
+    of `var = d2.sum(0) / (n - 1)` (nb.py:8) is 32 here, where 31 belongs (Bessel's correction)"."""
+    position = 1 - edit.operand if edit.operand in (0, 1) and len(node.args) > 1 else None
+    number = node.args[position] if position is not None else None
+    if node.name not in ("mul", "div") or not isinstance(number, (int, float)) or isinstance(number, bool) or not number:
+        return None
+    wrong = number * edit.factor if node.name == "mul" else number / edit.factor  # as the code would write it
+    said_wrong, said_right, side = _fraction(wrong), _fraction(number), _side(graph, node, position, {})
+    if said_wrong is None or said_right is None or side is None:
+        return None
+    divisors = [1 / v if node.name == "mul" else v for v in (number, wrong)]
+    whole = all(abs(d - round(d)) <= 1e-6 * abs(d) for d in divisors)
+    bessel = " (Bessel's correction)" if whole and abs(round(divisors[0]) - round(divisors[1])) == 1 else ""
+    return f"the `{side}` of `{node.source.code}` ({place(node.source.file, node.source.line)}) is {said_wrong} here, " \
+           f"where {said_right} belongs{bessel}"
+
+
+def _fraction(value: float) -> str | None:
+    """0.03125 -> 1/32, 2.0 -> 2, -1.0 -> -1; None for a number that is neither a whole nor 1/whole."""
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    if size and abs(size - round(size)) <= 1e-6 * size:
+        return f"{sign}{round(size)}"
+    if size and abs(1 / size - round(1 / size)) <= 1e-6 / size:
+        return f"{sign}1/{round(1 / size)}"
+    return None
 
 
 def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[str, str]) -> tuple[str, int]:

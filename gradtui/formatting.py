@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from pathlib import Path
 
 
@@ -53,6 +54,8 @@ def short_path(path: str) -> str:
 
 
 NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.cell_filename's form
+IPYTHON_CELL = re.compile(r"^<ipython-input-(?P<count>\d+)-[0-9a-f]+>$")  # a cell IPython ran, by its In [N]
+IPYKERNEL_CELL = re.compile(r".*[/\\]ipykernel_\d+[/\\]\d+\.py$")  # a cell Jupyter's kernel ran
 
 
 def place(file: str, line: int | None) -> str:
@@ -60,4 +63,20 @@ def place(file: str, line: int | None) -> str:
     cell = NOTEBOOK_CELL.match(file)
     if cell:
         return f"{short_path(cell['path'])}, cell {cell['cell']}, line {line}"
+    if IPYTHON_CELL.match(file) or IPYKERNEL_CELL.match(file):
+        return f"{_cell_number(file)}, line {line}"
     return f"{short_path(file)}:{line}"
+
+
+def _cell_number(file: str) -> str:
+    """In [6]: the prompt of the IPython cell that ran as `file` (IPython keeps the map)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    try:
+        named = shell.compile.format_code_name(file) if shell is not None else None
+    except (AttributeError, TypeError):
+        named = None
+    if named:
+        return named[1].replace("In[", "In [")
+    ran = IPYTHON_CELL.match(file)
+    return f"In [{ran['count']}]" if ran else "its cell"
