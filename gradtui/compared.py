@@ -115,8 +115,8 @@ class Cmp:
         return compared
 
     def summary(self) -> list[Compared]:
-        """Print every comparison of the last forward pass, each judged again given all the others
-        (calls may come in any order), its mark and the first slip; return them."""
+        """Print the latest comparison of each tensor of the last forward pass, each judged again
+        given all the others (calls may come in any order), its mark and the first slip; return them."""
         compared = [Compared(judgement) for judgement in self.notebook.summary()]
         if not compared:
             print("cmp: nothing compared yet")
@@ -127,8 +127,8 @@ class Cmp:
             print(f"  {c.mark} {c.label:15s} {'' if c.ok else c.hint}".rstrip())
         first = next((c for c in compared if c.here), None)
         if first is not None:
-            where = f" ({place(*first.at)})" if first.at else ""
-            print(f"the first slip: {first.label}{where}")
+            written = first.judgement.written_at
+            print(f"the first slip: {first.label}" + (f", in {first.judgement.target} ({place(*written)})" if written else ""))
         return compared
 
 

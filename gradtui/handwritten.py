@@ -25,6 +25,7 @@ import ast
 import contextlib
 import io
 import linecache
+import warnings
 import weakref
 from dataclasses import dataclass, field
 
@@ -287,6 +288,7 @@ class Judgement:
     at: Source | None = None  # the forward statement whose derivative the hint names
     upstream: tuple[str, ...] = ()  # not here, but wrong: the labels of the tensors where the slip is
     note: str | None = None  # said beside an ok: a shape judged by value, a reference that is not t.grad
+    written_at: tuple[str, int] | None = None  # the user's statement that made dt (its name's latest assignment)
 
 
 @dataclass(eq=False)
@@ -296,7 +298,7 @@ class Entry:
     ref: Leaf | Ref
     given: torch.Tensor  # dt in float64, in t's shape (the gradient the lines below it are judged from)
     site: tuple[str, int]  # where the cmp was called
-    again: bool  # the same tensor compared before from another line: a gradient written in one go
+    again: bool  # compared before, nothing above it since: a gradient written again in one go
     written: tuple[int, ...]  # dt's shape as the user's code made it
     shape: tuple[int, ...]  # the tensor's
     mine: torch.Tensor  # dt as the user's code made it
@@ -315,6 +317,13 @@ class Entry:
     def fitted(self) -> bool:
         """dt was taken by value: its shape differs from t's by dimensions of size 1 (keepdim left out)."""
         return self.fits and self.written != self.shape
+
+
+def _grad(t: torch.Tensor) -> torch.Tensor | None:
+    """t.grad, without torch's warning that a non-leaf's is not kept (None then says so)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return t.grad
 
 
 def _tolerance(t: torch.Tensor) -> tuple[float, float]:
@@ -414,19 +423,18 @@ class Notebook:
             return self._unfollowed(label, target, dt, t, forward)
         ref = forward.ref(t)
         right = forward.gradient().get(ref)
-        reference, note = t.grad, None
+        reference, note = _grad(t), None
         if reference is None:
             reference, note = right, f"`{label}.grad` is None: judged against the derivative of the forward"
-        if right is None or reference is None or not close(right, reference, _tolerance(reference)):
+        if right is None or reference is None or not close(right, reference, _tolerance(t)):
             why = "the forward recorded again does not give autograd's gradient of it"
             return self._unfollowed(label, target, dt, t, why)
         mine, shape_note = _fitted(dt.detach(), t)
-        earlier = [e for e in self.entries if e.ref == ref]
-        again = bool(earlier) and (earlier[-1].site != site or earlier[-1].again)
         entry = Entry(label, target, ref, mine.to(torch.float64) if mine.is_floating_point() else mine.double(),
-                      site, again, tuple(dt.shape), tuple(t.shape), dt.detach().clone(), reference.detach().clone(),
+                      site, False, tuple(dt.shape), tuple(t.shape), dt.detach().clone(), reference.detach().clone(),
                       note or shape_note, aliases, site_of_dt)
         self.calls.append(entry)
+        entry.again = self._in_one_go(entry)
         try:
             entry.judgement = self._judged(entry)
         except Exception:
@@ -435,19 +443,29 @@ class Notebook:
         return entry.judgement
 
     def _unfollowed(self, label: str, target: str, dt: torch.Tensor, t: torch.Tensor, why: str) -> Judgement:
-        reference = t.grad
+        reference = _grad(t)
         if reference is None:
             judgement = Judgement(label, target, False, False, None, False, True,
                                   f"`{label}.grad` is None, and gradtui cannot derive it: {why}")
         else:
             exact, approximate, maxdiff = _columns(dt.detach(), reference)
             mine, _ = _fitted(dt.detach(), t)
-            ok = close(mine, reference, _tolerance(reference))
+            ok = close(mine, reference, _tolerance(t))
             judgement = Judgement(label, target, exact, approximate, maxdiff, ok, not ok,
                                   None if ok else f"{target} is not autograd's gradient; gradtui cannot place the slip: "
                                                   f"{why}")
         self.calls.append(judgement)
         return judgement
+
+    def _in_one_go(self, entry: Entry) -> bool:
+        """Compared before, and nothing above it compared since: written again in one go from far
+        above (exercise 2's `dlogits`), not a cell of line-by-line gradients run again."""
+        entries = self.entries
+        earlier = [position for position, other in enumerate(entries[:-1]) if other.ref == entry.ref]
+        if not earlier:
+            return False
+        seen = self.seen_by(entry)
+        return all(entries.index(seen[ref]) < earlier[-1] for ref in self._frontier(entry.ref, seen))
 
     def seen_by(self, entry: Entry) -> dict[Leaf | Ref, Entry]:
         """The comparisons a line is judged given: of each other tensor, the latest compared before it
@@ -463,7 +481,7 @@ class Notebook:
     def _judged(self, entry: Entry) -> Judgement:
         forward, reference, note = self.forward, entry.reference, entry.note
         exact, approximate, maxdiff = _columns(entry.mine, reference)
-        tolerance = _tolerance(reference)
+        tolerance = _tolerance(entry.mine)
         seen = self.seen_by(entry)
         frontier = [seen[ref] for ref in self._frontier(entry.ref, seen)]
         # A gradient that sums terms to nearly 0 (a bias before a batch norm) keeps the rounding of its terms.
@@ -472,7 +490,7 @@ class Notebook:
         expected = forward.gradient(given).get(entry.ref)
         here = expected is None or not close(entry.given, expected, tolerance, _largest(other.given for other in frontier))
         judgement = Judgement(entry.label, entry.target, exact, approximate, maxdiff, ok, here and not ok, None,
-                              note=note if ok else None)
+                              note=note if ok else None, written_at=entry.made_at)
         if ok:
             return judgement
         misshapen = [other for other in frontier if not other.fits]
@@ -622,12 +640,16 @@ class Notebook:
                "derivative gives these numbers"
 
     def summary(self) -> list[Judgement]:
-        """Every comparison of this pass, in the order made, each judged again given all the others
-        (calls may come in any order): those nearest the loss first, so that a line's verdict can
-        name the slip above it."""
+        """The latest comparison of each tensor of this pass, in the order made, each judged again
+        given all the others (calls may come in any order): those nearest the loss first, so that a
+        line's verdict can name the slip above it."""
         for entry in sorted(self.entries, key=lambda e: (isinstance(e.ref, Leaf), -getattr(e.ref, "node", 0))):
             entry.judgement = self._judged(entry)
-        return self.judgements
+        latest = {}
+        for call in self.calls:  # of a tensor compared more than once, its latest comparison stands
+            latest.pop(call.ref if isinstance(call, Entry) else id(call), None)
+            latest[call.ref if isinstance(call, Entry) else id(call)] = call
+        return [call.judgement if isinstance(call, Entry) else call for call in latest.values()]
 
 
 def _largest(tensors) -> float:

@@ -176,7 +176,7 @@ results = [cmp('logits', dlogits, logits), cmp('probs', dprobs, probs), cmp('log
     assert [(c.label, c.mark) for c in summary] == [("logits", "↑"), ("probs", "✗"), ("logprobs", "✓")]
     out = capsys.readouterr().out
     assert "cmp: 3 compared in this pass: 1 ✓, 1 ✗, 1 ↑" in out
-    assert "the first slip: probs (" in out
+    assert "the first slip: probs, in dprobs (" in out
 
 
 def test_a_new_forward_pass_forgets_the_gradients_compared_before(tmp_path):
@@ -246,3 +246,36 @@ def test_a_cell_that_ends_in_cmp_shows_it_once(capsys):
     out = capsys.readouterr().out
     assert out.count("W               | exact:") == 1
     assert "<Compared W: ok>" in out  # a terminal shell's Out[n]: ends in the value's repr, once
+
+
+@needs_ipython
+def test_a_cell_run_again_after_a_fix_is_judged_line_by_line_and_the_summary_keeps_the_latest(capsys):
+    import gradtui.compared
+
+    shell = ninja._shell()
+    shell.reset(new_session=True)
+    gradtui.compared.cmp.notebook.__init__()
+    cells = [ninja.with_gradtui_cmp(cell) for cell in ninja.code_cells(ninja.NOTEBOOK)]
+    exercise = next(i for i, cell in enumerate(cells) if "Exercise 1" in cell)
+    slipped = cells[exercise].replace("dbnraw = dhpreact * bngain", "dbnraw = dhpreact * bngain * 2")
+    for cell in [*cells[:exercise], cells[exercise], slipped]:
+        assert shell.run_cell(cell, store_history=True).success
+    second_run = gradtui.compared.cmp.notebook.judgements[26:]
+    assert [j.label for j in second_run if j.here] == ["bnraw"]
+    assert "dbnraw: the derivative of `bngain * bnraw`" in next(j.hint for j in second_run if j.here)
+    assert shell.run_cell(cells[exercise], store_history=True).success  # fixed, and run again
+    capsys.readouterr()
+    summary = gradtui.compared.cmp.summary()
+    assert len(summary) == 26 and all(c.ok for c in summary)
+    assert "cmp: 26 compared in this pass: 26 ✓, 0 ✗, 0 ↑" in capsys.readouterr().out
+
+
+def test_a_tensor_whose_grad_was_not_kept_is_judged_against_the_derivative_of_the_forward(tmp_path):
+    code = FORWARD.replace("for t in (emb, flat, logits, probs, logprobs):", "for t in (emb, flat, probs, logprobs):") + """
+right = cmp('logits', dlogits, logits)
+wrong = cmp('logits', dlogits * 2, logits)
+"""
+    namespace = run_script(tmp_path, code)
+    right, wrong = namespace["right"], namespace["wrong"]
+    assert right.ok and right.note == "`logits.grad` is None: judged against the derivative of the forward"
+    assert not wrong.ok and wrong.here
