@@ -279,3 +279,39 @@ wrong = cmp('logits', dlogits * 2, logits)
     right, wrong = namespace["right"], namespace["wrong"]
     assert right.ok and right.note == "`logits.grad` is None: judged against the derivative of the forward"
     assert not wrong.ok and wrong.here
+
+
+def test_integer_inputs_are_operations_of_the_graph_one_hot_and_index_select_too(tmp_path):
+    code = """
+import torch
+import torch.nn.functional as F
+from gradtui import cmp
+
+g = torch.Generator().manual_seed(3)
+n, vocab, width = 10, 6, 4
+C = torch.randn(vocab, width, generator=g, requires_grad=True)
+W = torch.randn(width, vocab, generator=g, requires_grad=True)
+X = torch.randint(0, vocab, (n,), generator=g)
+Y = torch.randint(0, vocab, (n,), generator=g)
+
+emb = C.index_select(0, X)
+logprobs = F.log_softmax(emb @ W, 1)
+picked = (F.one_hot(Y, vocab) * logprobs).sum(1)
+loss = -picked.mean()
+for t in (emb, logprobs, picked):
+    t.retain_grad()
+loss.backward()
+
+dpicked = torch.full_like(picked, -1.0 / n)
+dlogprobs = F.one_hot(Y, vocab) * dpicked[:, None]
+probs = logprobs.exp()
+dlogits = dlogprobs - probs * dlogprobs.sum(1, keepdim=True)
+demb = dlogits @ W.T
+dC = torch.zeros_like(C)
+dC[X] = demb
+results = [cmp('picked', dpicked, picked), cmp('logprobs', dlogprobs, logprobs), cmp('emb', demb, emb),
+           cmp('C', dC, C)]
+"""
+    results = run_script(tmp_path, code)["results"]
+    assert [r.ok for r in results] == [True, True, True, False] and results[-1].here
+    assert "must add up its gradients, not be overwritten" in results[-1].hint
