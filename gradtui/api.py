@@ -51,8 +51,8 @@ class Report:
     check's text, and it renders as check's tables in a terminal (Rich) and in Jupyter (an HTML
     fragment that styles only itself)."""
 
-    def __init__(self, session, replay=None):
-        self.session, self.replay = session, replay
+    def __init__(self, session, replay=None, digest: str | None = None):
+        self.session, self.replay, self.digest = session, replay, digest  # the layer file's, when the check ran
 
     @property
     def steps(self) -> list:
@@ -91,6 +91,28 @@ class Report:
         said = next((t.hint for t in report.tensors if t.name == location.tensor), None)
         file, line = source_location(session.network.class_for(report.step.spec), report.step.direction)
         return Finding(location.index, location.layer, location.tensor, said, seen_in, file, line)
+
+    @property
+    def fix(self):
+        """The verified edit of the layer file that takes the check past its first mismatch (a series
+        of edits when fixing one slip uncovers the next): a `gradtui.fixing.Fix`, whose str() is the
+        unified diff, with `.verified`, `.edits`, `.passes`, `.verdict`. None when the check passed,
+        ran on the caller's objects rather than a layer file, or no edit was verified. Computed on
+        first use (it runs the check once per edit tried)."""
+        if not hasattr(self, "_fix"):
+            from gradtui.fixing import fix_for
+
+            self._fix = None if self.ok else fix_for(self.session, self.replay, self.digest)
+        return self._fix
+
+    def apply_fix(self) -> Path:
+        """Write `fix` into the layer file; ValueError when there is none, gradtui.fixing.FixError when
+        the file changed since the check."""
+        fix = self.fix
+        if fix is None:
+            raise ValueError("no verified fix to apply" + ("" if self.session.config.layers else
+                                                            ": a fix is an edit of a layer file (layers='mine.py')"))
+        return fix.write(self.session.config.layers)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -150,14 +172,16 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     autograd, and say what `gradtui check` says. Options are the CLI's, in Python's types (`net="lin,
     relu,lin,mse"` or a sequence, `hidden=64` or a sequence, `rtol=1e-3`), with its defaults; a bad
     value is a ValueError that names it as you wrote it (`rtol=-1: …`)."""
+    from gradtui.fixing import digest_of
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
     with _said_in_python(options | {"layers": layers}):
         config, data, network, params = _prepared(model, x, y, layers, loss, _typed(options))
+        digest = digest_of(config.layers)
         session = DebugSession(config, data, network, params=params)
     session.run_to_end()
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:

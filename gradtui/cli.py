@@ -7,6 +7,7 @@ matches, 1 a gradient mismatches or a step raised, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,18 @@ from gradtui.config import (
     parse_net,
     parse_versions,
 )
-from gradtui.report import BENCH_COLUMNS, bench_json, bench_row, check_json, check_renderable, floor_rows, rich_text
+from gradtui.fixing import FixError
+from gradtui.report import (
+    BENCH_COLUMNS,
+    bench_json,
+    bench_row,
+    check_json,
+    check_renderable,
+    fix_json,
+    fix_renderable,
+    floor_rows,
+    rich_text,
+)
 
 if TYPE_CHECKING:  # torch-free at import: the app's command runs from here
     from gradtui.replay import Replay
@@ -111,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "and name the first gradient that disagrees (and the first forward that deviates from the reference "
                     "layer). Exit 0 when every gradient matches, 1 on a mismatch or an error, 2 on bad input.")
     check.add_argument("--json", action="store_true", help="print the report as JSON (format in docs/design.md)")
+    check.add_argument("--fix", action="store_true",
+                       help="on a mismatch, look for an edit of your layer file that makes it match, run the check "
+                            "with it, and print it as a diff only if it does (a series, when one slip hides another)")
+    check.add_argument("--write", action="store_true",
+                       help="with --fix: write the verified edit into the layer file (a notebook keeps its outputs)")
     bench = commands.add_parser(
         "bench", parents=[common], formatter_class=RichHelpFormatter,
         help="time the lesson's six versions of the backward pass, and a tuned seventh",
@@ -145,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                        else "bench times whole passes")
                 err.print(f"gradtui bench: {flag} means nothing to bench: {why} (use it with gradtui check or the app)")
                 return EXIT_BAD_INPUT
+    if getattr(args, "write", False) and not getattr(args, "fix", False):
+        err.print("gradtui check: --write writes what --fix finds: give both (gradtui check --fix --write)")
+        return EXIT_BAD_INPUT
     try:
         config = config_from(args)
         if args.command is None:
@@ -197,9 +217,11 @@ def _app(config: RunConfig, err: Console) -> int:
 # -- check --------------------------------------------------------------------------------
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
+    from gradtui.fixing import digest_of
     from gradtui.replay import needs_replay, replay_in_float64  # torch loads here, after the arguments are checked
     from gradtui.session import DebugSession
 
+    digest = digest_of(config.layers)  # the file as the check reads it: a fix is of this, and written only onto it
     session = DebugSession(config)
     for warning in (*session.data.warnings, *session.network.notes):
         err.print(f"gradtui: warning: {escape(warning)}")
@@ -216,13 +238,40 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     else:
         session.run_to_end()
     replay = replay_in_float64(session) if needs_replay(session) else None
-    if getattr(args, "json", False):
-        print(json.dumps(check_json(session, replay), indent=2))
-    else:
-        # Piped output is not cut at 80 columns: the table needs about 100.
-        print_check(session, _stdout(), replay)
     found = session.first_mismatch is not None or (replay is not None and replay.mismatch is not None)
+    try:
+        fix = _fix(session, replay, digest, err) if args.fix and found else None
+    except FixError as exc:
+        err.print(f"gradtui: {escape(str(exc))}")
+        return EXIT_BAD_INPUT
+    if getattr(args, "json", False):
+        document = check_json(session, replay)
+        if args.fix:
+            document["fix"] = fix_json(fix)
+        print(json.dumps(document, indent=2))
+    else:
+        out = _stdout()
+        # Piped output is not cut at 80 columns: the table needs about 100.
+        print_check(session, out, replay)
+        if args.fix and found:
+            out.print(fix_renderable(fix))
+    if fix is not None and args.write:
+        try:
+            written = fix.write(config.layers)
+        except FixError as exc:
+            err.print(f"gradtui: {escape(str(exc))}")
+            return EXIT_BAD_INPUT
+        err.print(f"gradtui: wrote {fix.edits} edit{'s' if fix.edits > 1 else ''} into {escape(str(written))}; "
+                  f"the diff above undoes with `patch -R {escape(str(written))}`")
     return EXIT_MISMATCH if found else EXIT_OK
+
+
+def _fix(session: DebugSession, replay: Replay | None, digest: str | None, err: Console):
+    from gradtui.fixing import fix_for
+
+    with err.status("looking for an edit that makes it match, and running the check with it", spinner="dots") \
+            if err.is_terminal else contextlib.nullcontext():
+        return fix_for(session, replay, digest)
 
 
 def _stdout(width: int = 120) -> Console:

@@ -24,7 +24,8 @@ class Compared:
     """One comparison. `ok`: dt is autograd's gradient, within gradtui's tolerance for its dtype;
     `here`: the slip is in dt's own line; `hint`: what is wrong (None when ok); `upstream`: on a
     line right given the gradients it was computed from, the tensors whose lines hold the slip;
-    `at`: (file, line) of the forward statement whose derivative the hint names."""
+    `at`: (file, line) of the forward statement whose derivative the hint names; `fix`: the line
+    that wrote the gradient, corrected by one edit and run (it gives what the line must give), or None."""
 
     def __init__(self, judgement: Judgement):
         self.judgement = judgement
@@ -36,6 +37,7 @@ class Compared:
     hint = property(lambda self: self.judgement.hint)
     note = property(lambda self: self.judgement.note)
     upstream = property(lambda self: self.judgement.upstream)
+    fix = property(lambda self: self.judgement.fix)
     exact = property(lambda self: self.judgement.exact)
     approximate = property(lambda self: self.judgement.approximate)
     maxdiff = property(lambda self: self.judgement.maxdiff)
@@ -56,7 +58,7 @@ class Compared:
         own = f"{j.label:15s} | exact: {str(j.exact):5s} | approximate: {str(j.approximate):5s} | maxdiff: {maxdiff}"
         if j.ok:
             return [own, *([f"{INDENT}note: {j.note}"] if j.note else [])]
-        return [own, f"{INDENT}{self.mark} {j.hint}"]
+        return [own, f"{INDENT}{self.mark} {j.hint}", *([f"{INDENT}  fix, run: {j.fix}"] if j.fix else [])]
 
     def __str__(self) -> str:
         return "\n".join(self.lines())

@@ -289,6 +289,7 @@ class Judgement:
     upstream: tuple[str, ...] = ()  # not here, but wrong: the labels of the tensors where the slip is
     note: str | None = None  # said beside an ok: a shape judged by value, a reference that is not t.grad
     written_at: tuple[str, int] | None = None  # the user's statement that made dt (its name's latest assignment)
+    fix: str | None = None  # that statement corrected by one edit, run, and giving what it must
 
 
 @dataclass(eq=False)
@@ -306,6 +307,7 @@ class Entry:
     note: str | None
     aliases: tuple[str, ...]  # other names of the user's that hold the very tensor dt is
     made_at: tuple[str, int]  # the statement that assigned dt's name last (else the cmp)
+    expected: torch.Tensor | None = None  # what dt must be given the gradients compared before it
     judgement: Judgement | None = None
 
     @property
@@ -410,11 +412,54 @@ class Notebook:
         if aliases:  # the line that wrote `target = alias` made the alias: the slip is its own, not the alias's
             aliases = () if code.assigned_from(target) & set(aliases) else aliases
         written = code.defining.get(target, [])
-        site_of_dt = (written[-1].file, written[-1].line) if written else site
+        here = [s for s in written if s.file == site[0] and s.line < site[1]]  # the cmp's own cell first
+        made = (here or written)[-1] if written else None
+        site_of_dt = (made.file, made.line) if made is not None else site
         try:
-            return self._judge(label, target, aliases, dt, t, namespace, files, site, site_of_dt)
+            judgement = self._judge(label, target, aliases, dt, t, namespace, files, site, site_of_dt)
         except Exception as error:  # gradtui's own failure: the notebook's columns still, and why no more
             return self._unfollowed(label, target, dt, t, f"gradtui failed on it ({type(error).__name__}: {error})")
+        if judgement.here and self.entries and self.entries[-1].judgement is judgement:
+            judgement.fix = self._corrected(self.entries[-1], namespace)
+        return judgement
+
+    def _corrected(self, entry: Entry, namespace: dict) -> str | None:
+        """The line that wrote dt, with the one edit that gives what it must be given the gradients
+        compared before it, run on copies of what it reads (a `+=` after it, or a loop, and it has none)."""
+        from gradtui.fixing import statement_edits
+
+        file, line = entry.made_at
+        code = [s for s in Code.read([file]).defining.get(entry.target, []) if s.line >= line]
+        if entry.expected is None or [(s.file, s.line) for s in code] != [(file, line)]:
+            return None  # (assigned again after that line: that line alone does not make dt)
+        names = tuple(name for name in dict.fromkeys(self.forward.names.values()) if name in namespace)
+        for tried, statement in enumerate(statement_edits("".join(linecache.getlines(file)), line,
+                                                          entry.judgement.hint, names)):
+            if tried >= 200:
+                break
+            if self._gives(statement, entry, namespace):
+                return statement
+        return None
+
+    def _gives(self, statement: str, entry: Entry, namespace: dict) -> bool:
+        try:
+            tree = ast.parse(statement)
+            node = tree.body[0]
+            if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and
+                    node.targets[0].id == entry.target):
+                return False
+            reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            scope = dict(namespace)
+            scope.update({name: namespace[name].detach().clone() for name in reads
+                          if isinstance(namespace.get(name), torch.Tensor)})
+            with _untouched(namespace):
+                value = eval(compile(ast.Expression(body=node.value), "<fix>", "eval"), scope)
+        except Exception:  # an edit that does not run is no fix
+            return False
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) not in (entry.shape, entry.written):
+            return False  # (a fix's shape is the tensor's, or the user's own when that was judged by value)
+        fitted, _ = _fitted(value.detach(), entry.expected)
+        return fitted.shape == entry.expected.shape and close(fitted.double(), entry.expected, _tolerance(entry.mine))
 
     def _judge(self, label: str, target: str, aliases: tuple[str, ...], dt: torch.Tensor, t: torch.Tensor,
                namespace: dict, files: list[str], site: tuple[str, int], site_of_dt: tuple[str, int]) -> Judgement:
@@ -487,7 +532,7 @@ class Notebook:
         # A gradient that sums terms to nearly 0 (a bias before a batch norm) keeps the rounding of its terms.
         ok = close(entry.given, reference, tolerance, _largest(other.reference for other in frontier))
         given = {ref: other.given for ref, other in seen.items() if other.fits}
-        expected = forward.gradient(given).get(entry.ref)
+        expected = entry.expected = forward.gradient(given).get(entry.ref)
         here = expected is None or not close(entry.given, expected, tolerance, _largest(other.given for other in frontier))
         judgement = Judgement(entry.label, entry.target, exact, approximate, maxdiff, ok, here and not ok, None,
                               note=note if ok else None, written_at=entry.made_at)

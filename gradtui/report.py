@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # no torch at import: the app's widgets render these before t
     from gradtui.bench.results import Roofline, VersionResult
     from gradtui.bench.runner import BenchRunner
     from gradtui.findings import Comparison, Location, ReplayVerdict, StepReport
+    from gradtui.fixing import Fix
     from gradtui.replay import Replay
     from gradtui.running import StepError
     from gradtui.session import DebugSession
@@ -221,6 +222,31 @@ def check_renderable(session: DebugSession, replay: Replay | None = None, warnin
         parts += [rich_text(*replay_title(replay)), step_renderable(replay.session.reports[replay.mismatch.index])]
     parts += [rich_text(*line) for line in verdict(session, replay)]
     return Group(*parts)
+
+
+def fix_lines(fix: Fix | None) -> list[tuple[Cell, ...]]:
+    """A fix as check prints it and the app shows it: what the run of it said, then the diff, its
+    added lines green and its removed lines red; or that no edit was verified."""
+    if fix is None:
+        return [(Cell("fix: no verified fix (no edit of your layer file tried made the gradient match)", "dim"),)]
+    said = "passes" if fix.passes else "goes further"
+    lines = [(Cell(f"fix, verified: the check {said} with it: {fix.verdict}", "success" if fix.passes else "warning"),)]
+    for line in fix.diff.splitlines():
+        style = "success" if line.startswith("+") else "error" if line.startswith("-") else "dim"
+        lines.append((Cell(line, None if line.startswith(("---", "+++")) else style),))
+    return lines
+
+
+def fix_renderable(fix: Fix | None) -> Group:
+    return Group(*(rich_text(*line) for line in fix_lines(fix)))
+
+
+def fix_json(fix: Fix | None) -> dict:
+    """`check --fix --json`'s "fix": the diff and how it was verified."""
+    if fix is None:
+        return {"file": None, "diff": None, "verified": False, "edits": 0, "fixed": [], "passes": False,
+                "verdict": "no verified fix"}
+    return fix.to_dict()
 
 
 def step_renderable(report: StepReport) -> Group:

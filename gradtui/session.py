@@ -57,13 +57,15 @@ SHAPE_ERROR = re.compile(r"shape|size of tensor|dimension|cannot be multiplied|o
 
 class DebugSession:
     def __init__(self, config: RunConfig, data: Dataset | None = None, network: Network | None = None,
-                 replay: bool = False, params: dict[str, torch.Tensor] | None = None):
+                 replay: bool = False, params: dict[str, torch.Tensor] | None = None, hints: bool = True):
         """`data` replaces what config.data / the synthetic default would load (tensors of any width),
         `network` the layers config.layers would load, `params` the weights config.init would draw (the
         caller's own: never written to). `replay`: this session replays another run in float64 (see
         gradtui.replay), so a tensor that the user's code casts to a narrower dtype is judged with
-        that dtype's tolerance, as is everything computed after it."""
+        that dtype's tolerance, as is everything computed after it. `hints=False`: a mismatch is found
+        and not explained (a fix's screen asks only whether a gradient matches)."""
         self.config = config
+        self.hints = hints
         self.device = config.resolve_device()
         self.data = data if data is not None else load_data(config, self.device)
         if network is None:
@@ -287,8 +289,8 @@ class DebugSession:
                               role="out", against="the reference layer's", layer_class=type(layer))
         comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
         if not comparison.match:
-            comparison = placed(out, expected, replace(comparison, hint=str(explain(comparison, out, expected, context)),
-                                                       deviation=not self.config.strict_forward))
+            said = str(explain(comparison, out, expected, context)) if self.hints else None
+            comparison = placed(out, expected, replace(comparison, hint=said, deviation=not self.config.strict_forward))
         if spec.entry.reference is None:
             notes.append(f"{spec.entry.title} has no reference layer: its forward is compared with nothing, and its "
                          "backward is judged against autograd through it")
@@ -409,6 +411,8 @@ class DebugSession:
             explained = self._explained(step, position, comparison, upstream, context)
             if explained is not None:
                 return replace(comparison, match=True), explained
+        if not self.hints:
+            return comparison, None
         hint = inherited if inherited and comparison.diff is not None else explain(comparison, value, expected, context)
         return placed(value, expected, replace(comparison, hint=str(hint), slip_at=getattr(hint, "at", None))), None
 

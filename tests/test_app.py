@@ -415,3 +415,34 @@ async def test_the_footer_shows_the_keys_that_act_and_is_rebuilt_only_when_they_
         assert "back" in actions() and len(rebuilds) == started + 1  # step 0 brought `back`; step 1 nothing
         await drive(pilot, ["e"])
         assert "next" not in actions() and len(rebuilds) == started + 2  # at the last step, nothing to step to
+
+
+async def test_f_shows_the_verified_fix_w_writes_it_and_every_step_turns_ok_u_undoes_it(tmp_path):
+    from gradtui.ui.fix_process import fix_here
+    from gradtui.ui.widgets.fix import FixPanel
+
+    mine = tmp_path / "mine.py"
+    original = (SAMPLES / "transposed.py").read_text()
+    mine.write_text(original)
+    app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(16,), layers=mine), fixer=fix_here)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drive(pilot, ["m"])
+        actions = {binding.action for (_, binding, enabled, _) in app.active_bindings.values() if enabled}
+        assert "fix" in actions and "write_fix" not in actions and "undo_fix" not in actions
+        await drive(pilot, ["f"])
+        panel = app.query_one(FixPanel)
+        assert panel.display and panel.fix.verified and "+        self.w.g = inp.t() @ out.g" in panel.fix.diff
+        await pilot.press("w")
+
+        async def reloaded(marks):
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.fresh == len(app.steps) and [f.report.mark for f in app.frames] == marks:
+                    return True
+            return False
+
+        assert await reloaded(["✓"] * 8)  # the file was written, saw a save, reloaded: every step ✓
+        assert "self.w.g = inp.t() @ out.g" in mine.read_text()
+        await pilot.press("u")
+        assert await reloaded(["✓"] * 5 + ["✗", "✓", "✗"])
+        assert mine.read_text() == original

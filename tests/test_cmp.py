@@ -147,6 +147,8 @@ def test_the_slip_is_here_and_named_and_the_lines_computed_from_it_say_where_it_
     probs, logits, *below = results[1:]
     assert not probs.ok and probs.here
     assert "multiplies by `probs` where the derivative of log divides" in probs.hint
+    assert probs.fix == "dprobs = dlogprobs / probs"  # the line corrected, and run: it gives what it must
+    assert logits.fix is None  # nothing to correct on a line right given its inputs
     assert probs.at == (str(tmp_path / "backprop.py"), 17)  # logprobs = probs.log()
     assert not logits.ok and not logits.here and logits.upstream == ("probs",)
     assert logits.hint == "right given your dprobs; the slip is upstream, at probs"

@@ -85,3 +85,12 @@ def test_a_model_with_a_layer_gradtui_does_not_know(snap_compare):
                                                            Lin(w2, torch.zeros(1))], Mse(), {})
     model = GradTUI(config, InThread(config, data, network, params), bench=fixed_timing_results)
     assert snap_compare(model, terminal_size=(120, 40), run_before=keys(*"nnnnnnnnn"))
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+def test_the_verified_fix_beside_its_step(snap_compare, size):
+    from gradtui.ui.fix_process import fix_here
+
+    config = RunConfig(device="cpu", batch=64, seed=0, layers=SAMPLES / "transposed.py")
+    fixing = GradTUI(config, bench=fixed_timing_results, fixer=fix_here)
+    assert snap_compare(fixing, terminal_size=size, run_before=keys("m", "f"))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -32,13 +32,16 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Header, TabbedContent, TabPane
 
-from gradtui.config import N_FEATURES, VERSION_NUMBERS, RunConfig
+from gradtui.config import N_FEATURES, RunConfig
 from gradtui.formatting import short_path
 from gradtui.kinds import remember
-from gradtui.steps import build_steps, chained, layer_specs, network_kinds
+from gradtui.steps import build_steps, chained, layer_specs
 from gradtui.ui.ahead import Ended, Event, Finished, Frame, InThread, Loaded, Loader, LoadError, ReplayVerdict
+from gradtui.ui.device import switched
 from gradtui.ui.header import HEADER_CHROME, header_line, network_forms
-from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view, timing_update
+from gradtui.ui.views import PipelineView, histogram_view, pipeline_view, step_view, tensor_view
+from gradtui.ui.watch import LAYERS_POLL_S, LayerWatch
+from gradtui.ui.widgets.fix import FixPanel
 from gradtui.ui.widgets.footer import KeyFooter
 from gradtui.ui.widgets.help import HelpScreen
 from gradtui.ui.widgets.histogram import HistogramPanel
@@ -46,9 +49,6 @@ from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.step import StepPanel
 from gradtui.ui.widgets.tensors import TensorTable
 from gradtui.ui.widgets.timing import TimingPane
-
-LAYERS_POLL_S = 0.5  # how often the --layers file's modification time is looked at
-
 
 # Versions 1 and 3 build an N × 784 × 50 outer product: 8 GB a call at the default batch, which
 # stalled every process on the machine by up to 115 ms (the app's screen more); at 1 GiB, not.
@@ -62,6 +62,12 @@ def run_bench(config: RunConfig) -> Iterable:
     return results_in_subprocess(config, PANE_OUTER_PRODUCT_BYTES)
 
 
+def find_fix(config: RunConfig):
+    from gradtui.ui.fix_process import fix_in_subprocess
+
+    return fix_in_subprocess(config)
+
+
 # Declared once: key binding, footer entry, help screen line and command palette entry.
 KEYS = [
     Binding("n,right,space", "next", "Step", tooltip="next step", priority=True),
@@ -73,6 +79,9 @@ KEYS = [
     Binding("t", "timing", "Timing", tooltip="verify and time the lesson's versions (in the Timing tab)"),
     Binding("escape", "cancel_timing", "Cancel", tooltip="cancel the timing run"),
     Binding("d", "device", "Device", tooltip="switch device cpu ⇄ cuda (when CUDA is available)"),
+    Binding("f", "fix", "Fix", tooltip="a fix of your layer file, run before it is shown"),
+    Binding("w", "write_fix", "Write", tooltip="write the verified fix into your layer file (it reloads)"),
+    Binding("u", "undo_fix", "Undo", tooltip="undo the fix written into your layer file"),
     Binding("question_mark", "help", "Help", tooltip="this help"),
     Binding("q", "quit", "Quit", tooltip="quit"),
 ]
@@ -97,13 +106,14 @@ class GradTUI(App[int]):
     target: reactive[int | None] = reactive(None, init=False)  # the step asked for; None: before step 0
 
     def __init__(self, config: RunConfig, ahead: Loader | None = None,
-                 bench: Callable[[RunConfig], Iterable] = run_bench):
+                 bench: Callable[[RunConfig], Iterable] = run_bench, fixer: Callable[[RunConfig], object] = find_fix):
         """`ahead` runs the loads (default: on a thread, InThread(config)); the app closes it when it
-        ends. `bench` yields the timing rows (tests inject fixed ones)."""
+        ends. `bench` yields the timing rows, `fixer` finds a fix (tests inject fixed ones)."""
         super().__init__()
         self.config = config
         self._ahead = ahead if ahead is not None else InThread(config)
         self._bench = bench
+        self._fixer = fixer
         self.specs = layer_specs(config.kinds)
         self.steps = build_steps(self.specs)
         self.loaded: Loaded | None = None  # the latest good load's session, running ahead
@@ -115,7 +125,7 @@ class GradTUI(App[int]):
         self.changes: dict[int, str] = {}  # step -> its mark before the last reload, where it changed
         self._seeking: int | None = None  # `m` waits for frames from this step on
         self._generation = 0
-        self._layers_mtime = _mtime(config.layers)
+        self._watch = LayerWatch(config.layers)
         self._cuda = False
         self.replay: ReplayVerdict | None = None  # the float64 replay of a matching pass, once run
         self._subtitle_state = ""  # " · loading torch…", …: what the header says is under way
@@ -130,6 +140,7 @@ class GradTUI(App[int]):
                 yield Pipeline(id="pipeline")
                 with Vertical(id="right"):
                     yield StepPanel(id="step")
+                    yield FixPanel(id="fix")
                     yield TensorTable(id="tensors")
                     yield HistogramPanel(id="histogram")
             with TabPane("Timing", id="timing"):
@@ -181,11 +192,26 @@ class GradTUI(App[int]):
             return True if self._cuda and self._ahead.can_switch_device else None
         if action == "reload":
             return True if self.config.layers is not None and self.loaded is not None else None
+        if action in ("fix", "write_fix", "undo_fix"):
+            return self._can_fix(action)
         if action in ("back", "reset"):
             return True if self.target is not None else None
         if action in ("next", "to_end", "to_mismatch"):
             return True if self.target is None or self.target < last else None
         return True
+
+    def _can_fix(self, action: str) -> bool:
+        """A fix's keys are in the footer only while they can do something: it has room for no more."""
+        panels = self.query(FixPanel)  # none yet while the screen is composed
+        if not panels:
+            return False
+        panel = panels.first()
+        if action == "write_fix":
+            return panel.can_write
+        if action == "undo_fix":
+            return panel.can_undo
+        failing = any(not frame.report.ok for frame in self.frames[:self.fresh])
+        return self.config.layers is not None and failing and not panel.searching
 
     def watch_timing(self) -> None:
         self.refresh_bindings()
@@ -363,9 +389,7 @@ class GradTUI(App[int]):
         self._reload()
 
     def _poll_layers(self) -> None:
-        mtime = _mtime(self.config.layers)
-        if mtime != self._layers_mtime and self.loaded is not None:
-            self._layers_mtime = mtime
+        if self.loaded is not None and self._watch.changed():
             self._reload()
 
     def _reload(self) -> None:
@@ -379,8 +403,7 @@ class GradTUI(App[int]):
         self._ahead.load(self._generation, self.config, same_data=True)
 
     def action_device(self) -> None:
-        current = self.loaded.device if self.loaded is not None else "cpu"
-        self.config = replace(self.config, device="cpu" if current.startswith("cuda") else "cuda")
+        self.config = switched(self.config, self.loaded.device if self.loaded is not None else "cpu")
         self.loaded, self.frames, self.fresh, self.changes = None, [], 0, {}
         self._generation += 1
         self.loading = True
@@ -391,36 +414,38 @@ class GradTUI(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(KEYS, self.header_text))
 
-    # -- timing ----------------------------------------------------------------------------
+    # -- the fix (the panel finds, writes and undoes it; the layer file's watch reloads) ------
+
+    def action_fix(self) -> None:
+        panel = self.query_one(FixPanel)
+        if panel.display and panel.fix is not None and not panel.can_undo:  # shown: f hides it again
+            panel.display = False
+            self.remove_class("-fixing")
+        else:
+            self.add_class("-fixing")
+            panel.search(self._fixer, self.config)
+        self.refresh_bindings()
+
+    def on_fix_panel_found(self, message: FixPanel.Found) -> None:
+        self.refresh_bindings()
+
+    def action_write_fix(self) -> None:
+        self.notify(self.query_one(FixPanel).write(self.config.layers), title="w", timeout=6)
+        self.refresh_bindings()
+
+    def action_undo_fix(self) -> None:
+        self.notify(self.query_one(FixPanel).undo(), title="u", timeout=6)
+        self.refresh_bindings()
+
+    # -- timing (the pane runs it) ---------------------------------------------------------------
 
     def action_timing(self) -> None:
         self.query_one(TabbedContent).active = "timing"
-        config = self._bench_config()
-        rows = len(config.versions or VERSION_NUMBERS) + (config.layers is not None)
-        lesson = "" if config == self.config else " of the lesson's network at these widths"
         self.timing = True
-        self.query_one(TimingPane).run(self._bench, config, rows + 1, f"the floor and {rows} versions{lesson}")
-
-    def _bench_config(self) -> RunConfig:
-        """The versions are the lesson's network: another --net times that one at its widths, without
-        the user's layers (which are for another network)."""
-        if self.config.kinds == network_kinds(self.config.widths):
-            return self.config
-        return replace(self.config, net=None, hidden=self.config.widths, layers=None)
-
-    def on_timing_pane_row(self, message: TimingPane.Row) -> None:
-        self.query_one(TimingPane).add(timing_update(message.result))
+        self.query_one(TimingPane).time(self._bench, self.config)
 
     def on_timing_pane_finished(self, message: TimingPane.Finished) -> None:
         self.timing = False
-        self.query_one(TimingPane).finish(message.cancelled, message.error)
 
     def action_cancel_timing(self) -> None:
         self.query_one(TimingPane).cancel()
-
-
-def _mtime(path: Path | None) -> float | None:
-    try:
-        return path.stat().st_mtime if path is not None else None
-    except OSError:
-        return None

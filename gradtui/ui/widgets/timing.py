@@ -1,12 +1,12 @@
-"""The timing pane: it runs the bench (in a worker of its own) and posts each result it yields
-(TimingPane.Row); the app hands back what that adds (`add`, a views.TimingUpdate): a row, the
-floor, a note. A progress bar counts the rows. TimingPane.Finished says the run ended, and the
-app, which hears it after every row, calls `finish`."""
+"""The timing pane: it chooses what to time (the lesson's network at the run's widths), runs the
+bench in a worker of its own, and adds what each result it yields brings (views.timing_update):
+a row, the floor, a note. A progress bar counts the rows. TimingPane.Finished, once the run ended,
+goes on to the app, whose keys change."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,10 +16,11 @@ from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import Worker, get_current_worker
 
 from gradtui.bench.results import Roofline, VersionResult
-from gradtui.config import RunConfig
+from gradtui.config import VERSION_NUMBERS, RunConfig
 from gradtui.report import BENCH_COLUMNS
+from gradtui.steps import network_kinds
 from gradtui.ui.bench_process import TimingSetup
-from gradtui.ui.views import TimingUpdate
+from gradtui.ui.views import TimingUpdate, timing_update
 from gradtui.ui.widgets.tensors import cells
 
 Result = TimingSetup | VersionResult | Roofline
@@ -36,6 +37,24 @@ class TimingPane(Vertical):
         error: str | None = None
 
     _worker: Worker | None = None
+
+    def time(self, bench: Callable[[RunConfig], Iterable[Result | None]], config: RunConfig) -> None:
+        """Verify and time the lesson's versions at the run's widths (another --net: the lesson's network
+        at its widths, without the user's layers, which are for another network)."""
+        if config.kinds != network_kinds(config.widths):
+            config = replace(config, net=None, hidden=config.widths, layers=None)
+            lesson = " of the lesson's network at these widths"
+        else:
+            lesson = ""
+        rows = len(config.versions or VERSION_NUMBERS) + (config.layers is not None)
+        self.run(bench, config, rows + 1, f"the floor and {rows} versions{lesson}")
+
+    def on_timing_pane_row(self, message: Row) -> None:
+        message.stop()
+        self.add(timing_update(message.result))
+
+    def on_timing_pane_finished(self, message: Finished) -> None:
+        self.finish(message.cancelled, message.error)  # and on to the app, whose keys change
 
     def run(self, bench: Callable[[RunConfig], Iterable[Result | None]], config: RunConfig, total: int,
             what: str) -> None:

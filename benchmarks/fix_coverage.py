@@ -1,0 +1,165 @@
+"""How many named slips get a verified fix, and whether every fix shown passes once applied.
+
+The slips are the two corpora's: benchmarks/slip_coverage.py's 202 in the six kinds (written as
+code, in four styles), and benchmarks/any_layer_coverage.py's in the layers gradtui has no entry
+for that take a batch of rows (LayerNorm, RMSNorm, GELU, SiLU, softmax, a residual block, an L1
+loss; each in both of the lesson's styles, in a file whose `Model` puts it after a Lin). Each
+slipped file is checked as `gradtui check` checks it; for a slip gradtui names, `check --fix`'s
+search runs; its diff is then applied with `patch` to another copy of the slipped file, and that
+copy checked again, apart from the search.
+
+Prints, per corpus: slips, named, with a verified fix (and the share of named), fixes that pass
+when applied (must be all of them), and the slips named but without a fix.
+
+    python benchmarks/fix_coverage.py [--corpus kinds|any] [--some K] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gradtui.config import RunConfig
+from gradtui.fixing import find_fix, run_check
+
+HERE = Path(__file__).resolve().parent
+
+
+def _module(name: str):
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Case:
+    corpus: str
+    name: str
+    code: str
+    net: tuple[str, ...]
+    words: str  # the hint's expected words: the slip is named when they are in it
+
+
+def kind_cases() -> list[Case]:
+    corpus = _module("slip_coverage")
+    cases = [Case("six kinds", f"{kind} {style}: {slip}", corpus.layer_file(kind, role, slip, style), corpus.NETS[kind],
+                  words)
+             for style in ("module", "call") for kind, role, slip, words in corpus.SLIPS
+             if style == "module" or kind in corpus.CALL_STYLE]
+    cases += [Case("six kinds", f"{kind} {style}: {slip}", code, net, words)
+              for kind, role, code, net, slip, words, style in corpus.file_cases()]
+    return [case for case in cases if case.words != corpus.GENERIC]
+
+
+ROWS = ("LayerNorm", "RMSNorm", "GELU", "SiLU", "Softmax", "Residual", "L1Loss")  # the layers a batch of rows feeds
+MODEL = '''
+
+class Model:
+    """The layer after the first Lin (the loss after the last, for a loss); gradtui gives the Lins' weights."""
+
+    def __init__(self, w1, b1, w2, b2):
+        g, width = torch.Generator().manual_seed(5), w1.shape[1]
+        params = {params}
+        layer = {name}(*params)
+        self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)] if {loss} else [Lin(w1, b1), layer, Relu(), Lin(w2, b2)]
+        self.loss = layer if {loss} else Mse()
+'''
+PARAMS = {"LayerNorm": "(1 + 0.1 * torch.randn(width, generator=g), 0.1 * torch.randn(width, generator=g))",
+          "RMSNorm": "(1 + 0.1 * torch.randn(width, generator=g),)",
+          "Residual": "(torch.randn(width, width, generator=g) / width ** 0.5,)"}
+
+
+def any_layer_cases() -> list[Case]:
+    corpus = _module("any_layer_coverage")
+    cases = []
+    for slip in corpus.SLIPS:
+        layer = corpus.LAYERS[slip.layer]
+        if slip.layer not in ROWS or slip.dtype is not corpus.SLIPS[0].dtype:
+            continue
+        for style in ("module", "call"):
+            code = corpus.source(layer, style, layer.backward.replace(slip.old, slip.new, 1))
+            model = MODEL.format(params=PARAMS.get(slip.layer, "()"), name=layer.name, loss=layer.loss)
+            header = "import torch\nfrom gradtui.layers import Lin, Module, Mse, Relu\n\n\n"
+            cases.append(Case("any layer", f"{slip.layer} {style}: {slip.new.strip()[:60]}", header + code + model,
+                              ("lin", "relu", "lin", "mse"), slip.words))
+    return cases
+
+
+@dataclass
+class Outcome:
+    case: Case
+    named: bool
+    fixed: bool
+    applied: bool | None  # None: no fix to apply
+    said: str
+    seconds: float
+    tried: int = 0
+
+
+def run(case: Case, folder: Path, number: int) -> Outcome:
+    path = folder / f"slip_{number}.py"
+    path.write_text(case.code)
+    config = RunConfig(net=case.net, batch=64, layers=path, init="random", seed=1)
+    checked = run_check(config)
+    hint = checked.hint or ""
+    named = checked.first is not None and any(words in hint for words in case.words.split(" | "))
+    if not named:
+        return Outcome(case, False, False, None, hint, 0.0)
+    started = time.perf_counter()
+    fix = find_fix(config, checked)
+    seconds = time.perf_counter() - started
+    if fix is None:
+        return Outcome(case, True, False, None, hint, seconds)
+    patched = folder / f"patched_{number}.py"
+    diff = folder / f"fix_{number}.diff"
+    diff.write_text(fix.diff)
+    done = subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(diff)], capture_output=True,
+                          text=True)
+    applied = done.returncode == 0 and run_check(replace(config, layers=patched)).passes
+    return Outcome(case, True, True, applied, fix.diff, seconds, fix.tried)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=("kinds", "any"), help="one corpus only")
+    parser.add_argument("--some", type=int, default=1, metavar="K", help="every K-th slip only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print each fix")
+    options = parser.parse_args()
+    cases = ([] if options.corpus == "any" else kind_cases()) + ([] if options.corpus == "kinds" else any_layer_cases())
+    cases = cases[::options.some]
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="gradtui-fixes-") as folder:
+        for number, case in enumerate(cases):
+            outcome = run(case, Path(folder), number)
+            outcomes.append(outcome)
+            if outcome.named and (options.verbose or not outcome.fixed or not outcome.applied):
+                state = "NO FIX" if not outcome.fixed else "APPLIED, FAILS" if not outcome.applied else "fixed"
+                print(f"{state:14s} [{case.name}]")
+                if options.verbose or not outcome.fixed:
+                    print(textwrap.indent(outcome.said.rstrip(), "    "))
+    print(f"\n{'corpus':10s} {'slips':>5s} {'named':>5s} {'verified fix':>16s} {'passes applied':>15s} {'median s':>9s} "
+          f"{'edits tried (median, most)':>27s}")
+    for corpus in dict.fromkeys(case.corpus for case in cases):
+        mine = [o for o in outcomes if o.case.corpus == corpus]
+        named = [o for o in mine if o.named]
+        fixed = [o for o in named if o.fixed]
+        applied = sum(bool(o.applied) for o in fixed)
+        seconds = sorted(o.seconds for o in named) or [0.0]
+        share = f"{len(fixed)} ({100 * len(fixed) / max(1, len(named)):.0f}%)"
+        tried = sorted(o.tried for o in fixed) or [0]
+        print(f"{corpus:10s} {len(mine):5d} {len(named):5d} {share:>16s} {f'{applied} of {len(fixed)}':>15s} "
+              f"{seconds[len(seconds) // 2]:9.1f} {f'{tried[len(tried) // 2]}, {tried[-1]}':>27s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,822 @@
+"""A slip's fix as an edit of the user's own file, run before it is shown.
+
+For the first mismatch of a check, `find_fix` looks at the method that computed the gradient (the
+step's backward, in the user's layer file or notebook cell) and proposes small edits of its
+statements, as the user wrote them: a transpose added or taken away, a sum added, removed, or over
+another axis, `keepdim` toggled, a sign, a factor (2, N, n/(n−1)) put in or taken out, an operator
+for another, an operand dropped, a cast removed, a power, one of the method's tensors for another,
+`out` for `out.g`. The hint says which kind of edit first. Each edit is screened by the check of a
+copy of the file on the first rows in float64, up to the step at fault; one that makes that
+gradient match is run through the whole check again on the same data and seed, and only then kept.
+When the check then stops at another slip, the search goes on from there: the fix is the series of
+edits, and the verdict after the last one. An edit that was not run is never shown.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import json
+import re
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from gradtui.config import RunConfig
+from gradtui.findings import Location
+from gradtui.formatting import NOTEBOOK_CELL, short_path
+
+SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
+MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most slips fall in the first tens
+MOST_EDITS = 4  # a series longer than this is more than slips
+
+
+class FixError(Exception):
+    """A fix that cannot be written: the file changed since the check, or it is not the user's."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The user's code a fix edits: a file, or one cell of a notebook."""
+
+    path: Path
+    cell: int | None  # 1-based among the notebook's cells (as gradtui.notebook counts them); None: a .py file
+    text: str
+
+    @property
+    def name(self) -> str:
+        path = short_path(str(self.path))
+        return path if self.cell is None else f"{path} (cell {self.cell})"
+
+    def with_text(self, text: str) -> Source:
+        return replace(self, text=text)
+
+    def file_text(self, text: str | None = None) -> str:
+        """The whole file with this source's text (the cell's, in its notebook) as `text`."""
+        text = self.text if text is None else text
+        if self.cell is None:
+            return text
+        notebook = json.loads(self.path.read_text())
+        notebook["cells"][self.cell - 1]["source"] = text.splitlines(keepends=True)
+        return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The verified edits: `diff` (unified, of the file or the cell), `edits` (how many), `fixed`
+    (the gradients each edit made match, in order), `passes` (the check passes with all of them),
+    `verdict` (what the check says after the last)."""
+
+    source: Source
+    fixed_text: str
+    fixed: tuple[str, ...]
+    passes: bool
+    verdict: str
+    digest: str  # of the file when the check ran: writing refuses if it changed since
+    tried: int = 0  # the edits screened to find these
+
+    @property
+    def edits(self) -> int:
+        return len(self.fixed)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.fixed)
+
+    @property
+    def diff(self) -> str:
+        name = self.source.name
+        lines = difflib.unified_diff(self.source.text.splitlines(keepends=True), self.fixed_text.splitlines(keepends=True),
+                                     name, name, n=1)
+        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+    def __str__(self) -> str:
+        return self.diff
+
+    def write(self, layer_file: Path | None = None) -> Path:
+        """Write the edits into the user's file (a notebook keeps its outputs and metadata); FixError
+        when the file changed since the check, or is not `layer_file` (the run's own, when given)."""
+        path = self.source.path
+        if layer_file is not None and Path(layer_file).resolve() != path.resolve():
+            raise FixError(f"the fix is of {path}, not of the layer file {layer_file}: nothing written")
+        if _digest(path) != self.digest:
+            raise FixError(f"{path} changed since the check: run it again for a fix of what it is now")
+        if self.source.cell is None:
+            path.write_text(self.fixed_text)
+        else:
+            _write_cell(path, self.source.cell, self.fixed_text)
+        return path
+
+    def to_dict(self) -> dict:
+        return {"file": self.source.name, "diff": self.diff, "verified": self.verified, "edits": self.edits,
+                "fixed": list(self.fixed), "passes": self.passes, "verdict": self.verdict}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_cell(path: Path, cell: int, text: str) -> None:
+    """One cell's source replaced, through nbformat when it is installed (the notebook's outputs,
+    metadata and format kept), else as nbformat writes a notebook (JSON, one-space indent)."""
+    try:
+        import nbformat
+    except ImportError:
+        path.write_text(Source(path, cell, text).file_text())
+        return
+    with warnings.catch_warnings():  # a notebook of cells without ids is the user's, and stays as it was
+        warnings.simplefilter("ignore")
+        notebook = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+        notebook.cells[cell - 1].source = text
+        nbformat.write(notebook, str(path))
+
+
+# -- where the gradient was computed ------------------------------------------------------------------
+
+def user_source(file: str | None) -> Source | None:
+    """The user's file (or notebook cell) a method is in; None for gradtui's own layers and what is
+    not a file of the user's (a class typed into a notebook's kernel)."""
+    if not file:
+        return None
+    cell = NOTEBOOK_CELL.match(file)
+    path = Path(cell["path"] if cell else file)
+    if not path.is_file() or Path(__file__).resolve().parent in path.resolve().parents:
+        return None
+    if cell is None:
+        return Source(path, None, path.read_text()) if path.suffix == ".py" else None
+    number = int(cell["cell"])
+    cells = json.loads(path.read_text()).get("cells", [])
+    if not 0 < number <= len(cells):
+        return None
+    source = cells[number - 1].get("source", "")
+    return Source(path, number, "".join(source) if isinstance(source, list) else source)
+
+
+def method_at(text: str, line: int) -> tuple[ast.FunctionDef | None, tuple]:
+    """The function whose definition starts at `line` (its decorators included), in `text`, and the
+    other methods of its class."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None, ()
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if first <= line <= node.lineno:
+                owner = next((c for c in classes if node in c.body), None)
+                siblings = tuple(n for n in owner.body if isinstance(n, ast.FunctionDef) and n is not node) if owner else ()
+                return node, siblings
+    return None, ()
+
+
+# -- the edits ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """`text[start:end]` replaced by `new`: one edit, of one kind."""
+
+    start: int
+    end: int
+    new: str
+    kind: str
+    statement: int  # the rank of the statement it edits (0: the one nearest the gradient at fault)
+
+    def apply(self, text: str) -> str:
+        return text[:self.start] + self.new + text[self.end:]
+
+
+KINDS = ("formula", "hinted", "name", "transpose", "sum", "sign", "scale", "drop", "operator", "shape", "cast", "power",
+         "upstream", "mask", "factor", "centre")
+# What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
+HINTED = (
+    (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
+    (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
+    (r"where it multiplies|where it divides", ("operator",)),
+    (r"missing its \d|missing `\d", ("scale",)),
+    (r"twice|once more|sqrt|power", ("power", "drop")),
+    (r"transpos", ("transpose",)),
+    (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("sum", "shape")),
+    (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
+    (r"sign|minus", ("sign", "operator")),
+    (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
+    (r"uses `|where `|taken from|for `", ("name",)),
+    (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("scale", "drop")),
+    (r"once more", ("drop",)),
+    (r"the path through", ("centre", "upstream", "factor")),
+    (r"its sign belongs|sign\(", ("sign",)),
+    (r"missing the factor|missing `|is missing|left out\)", ("factor", "drop", "upstream")),
+    (r"cast|\.float\(\)|float32|float16|bfloat16", ("cast",)),
+    (r"square|power|\*\*", ("power",)),
+    (r"mask|> 0|>= 0|kink", ("operator", "name")),
+)
+
+
+class Edits:
+    """The edits of one method worth trying for a slip, the hint's kinds first."""
+
+    def __init__(self, text: str, method: ast.FunctionDef, hint: str | None, siblings: tuple = (),
+                 names: tuple[str, ...] = (), attributes: dict | None = None):
+        self.text, self.method, self.siblings, self.hint = text, method, siblings, hint or ""
+        self.attributes = attributes or {}
+        self.offsets = _line_offsets(text)
+        self.statements = _statements_nearest_last(method)
+        self.t = ".t()" if ".t()" in text else ".T"
+        self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
+        read = [self.seg(n) for n in ast.walk(method) if isinstance(n, ast.Attribute) and n.attr == "g"
+                and isinstance(n.ctx, ast.Load) and not _is_self(n.value)]  # the gradients the method reads: `out.g`
+        returned = [self.seg(n.value) for other in siblings for n in ast.walk(other)
+                    if isinstance(n, ast.Return) and isinstance(n.value, (ast.Name, ast.Attribute))]
+        outputs = [f"{name}.g" for name in [*returned, *self.tensors] if name in returned or
+                   name.split(".")[-1].startswith("out")]  # the forward's output: what it returns, or is called out
+        set_before = [self.seg(t) for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
+                      if isinstance(t, ast.Attribute) and t.attr == "g" and not _is_self(t.value)]
+        # `out.g`, even where the method forgot to read it; and the gradients it sets, one of them computed from another
+        self.gradients = list(dict.fromkeys([*read, *outputs, *set_before]))
+        self.inputs = [name for name in self.tensors if name.split(".")[-1] in ("inp", "x", "input")]
+        self.batch = self._batch_expression()
+        self.axes = list(dict.fromkeys(self.seg(n.args[0]) for n in ast.walk(method) if isinstance(n, ast.Call)
+                                       and isinstance(n.func, ast.Attribute) and n.func.attr in ("mean", "sum")
+                                       and n.args and isinstance(n.args[0], (ast.Constant, ast.UnaryOp))))
+        self.shapes = [f"{self.seg(t.value)}.shape" for n in ast.walk(method) if isinstance(n, ast.Assign)
+                       for t in n.targets if isinstance(t, ast.Attribute) and t.attr == "g"]
+        self.order = _kinds_for(hint)
+
+    def __iter__(self) -> Iterator[Change]:
+        found = list(self._formula())
+        found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
+        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
+        for change in ordered:
+            key = (change.start, change.end, change.new)
+            if key not in seen:
+                seen.add(key)
+                yield change
+
+    # -- text --
+
+    def offset(self, line: int, column: int) -> int:
+        start = self.offsets[line - 1]
+        line_text = self.text[start:self.offsets[line] if line < len(self.offsets) else len(self.text)]
+        return start + len(line_text.encode()[:column].decode(errors="ignore"))
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)
+
+    def seg(self, node: ast.AST) -> str:
+        start, end = self.span(node)
+        return self.text[start:end]
+
+    def _tensor_names(self) -> list[str]:
+        """The tensors the method reads or sets, as it writes them (`self.inp`, `out.g`, `dxhat`), and
+        those it could: its arguments (`out` of `bwd(self, out, inp)`), and what its class keeps on self."""
+        found = [a.arg for a in self.method.args.args[1:]]
+        for other in self.siblings:
+            found += [self.seg(t) for n in ast.walk(other) if isinstance(n, ast.Assign) for t in n.targets
+                      if isinstance(t, ast.Attribute) and _is_self(t.value)]
+        for node in ast.walk(self.method):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) and not _called(
+                    node, self.method):
+                found.append(self.seg(node))
+            elif isinstance(node, ast.Name) and node.id not in MODULES and node.id != "self" and not _called(
+                    node, self.method):
+                found.append(node.id)
+        return list(dict.fromkeys(name for name in found if not name.endswith((".shape", ".dtype", ".device"))))
+
+    def gradient(self, name: str) -> bool:
+        """`out.g`, `self.inp.g`: a gradient; `self.g`, a layer's gain called g, is not."""
+        return name.endswith(".g") and name != "self.g"
+
+    def spelled(self, name: str) -> str | None:
+        """How the method writes a tensor a hint names (`xhat` -> `self.xhat`)."""
+        last = name.split(".")[-1]
+        return next((t for t in self.tensors if t == name), None) or next(
+            (t for t in self.tensors if t.split(".")[-1] == last and not self.gradient(t)), None)
+
+    def _batch_expression(self) -> str | None:
+        """The batch size as the method writes it: a name it gives it (`n = inp.shape[0]`), else the
+        first dimension of the tensor whose gradient it sets first (`self.inp.shape[0]`)."""
+        for node in ast.walk(self.method):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and \
+                    re.fullmatch(r"[\w.]+\.shape\[0\]|len\([\w.]+\)", self.seg(node.value)):
+                return node.targets[0].id
+        for node in ast.walk(self.method):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and target.attr == "g" and not _is_self(target.value):
+                        return f"{self.seg(target.value)}.shape[0]"
+        return None
+
+    # -- the edits of one statement --
+
+    def _of(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
+        value = statement.value
+        if value is None:
+            return
+
+        def at(node: ast.AST, new: str, kind: str) -> Change:
+            node_start, node_end = self.span(node)
+            return Change(node_start, node_end, new, kind, rank)
+
+        yield from self._hinted(value, at)
+        numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)", self.hint)  # "missing its 3", "missing `0.5`"
+        scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers)]
+        if self.batch:
+            b = self.batch
+            scaled += [f" / {b}", f" * {b}", f" * ({b} - 1) / {b}", f" * {b} / ({b} - 1)"]
+        for term in [value, *_terms(value)]:  # the whole, and each term of a sum
+            times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
+            for factor in scaled:
+                yield at(term, f"{times}{factor}", "scale")
+            for gradient in self.gradients:
+                yield at(term, f"{times} * {gradient}", "upstream")
+                if term is value:  # the path that skips the layer (a residual's `+ out.g`)
+                    yield at(term, f"{self.seg(term)} + {gradient}", "upstream")
+            for name in [*self.tensors, *(f"({x} > 0)" for x in self.inputs)]:
+                if not self.gradient(name):
+                    yield at(term, f"{times} * {name}", "factor")
+        names = {self.seg(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))} & set(self.tensors)
+        for name in names:  # one tensor for another everywhere in the statement (`inp * (1 - inp)` for `s * (1 - s)`)
+            for other in self.tensors:
+                if other != name and not self.gradient(other) and not self.gradient(name):
+                    yield from self._everywhere(value, name, other, rank)
+        for node in ast.walk(value):
+            if not isinstance(node, ast.expr) or isinstance(node, (ast.Constant, ast.Starred, ast.Slice)) or _in_args(
+                    node, value) or _called(node, value):  # a function (`torch.zeros_like`) is no tensor to edit
+                continue
+            seg = self.seg(node)
+            yield from self._transposes(node, seg, at)
+            yield from self._sums(node, seg, at)
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                yield at(node, self.seg(node.operand), "sign")
+            if isinstance(node, ast.BinOp):
+                yield from self._binary(node, at)
+            if isinstance(node, ast.Compare) and len(node.ops) == 1:
+                for op in COMPARISONS.get(type(node.ops[0]), ()):
+                    yield at(node, f"{self.seg(node.left)} {op} {self.seg(node.comparators[0])}", "operator")
+            if isinstance(node, (ast.Name, ast.Attribute)) and seg in self.tensors and not _divisor(node, value):
+                for other in self.tensors:  # (never into a divisor: a tensor there is 0 somewhere, and 0/0 NaN)
+                    if other != seg and (not self.gradient(other) or other in self.gradients):
+                        yield at(node, other, "name")
+                if f"{seg}.g" in self.gradients:
+                    yield at(node, f"{seg}.g", "name")
+            if isinstance(node, ast.Attribute) and self.gradient(seg) and self.seg(node.value) in self.tensors:
+                yield at(node, self.seg(node.value), "name")
+            if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+                yield at(node, f"{seg} ** 2", "power")
+                yield at(node, f"{seg}.sqrt()", "power")
+                for axis in self.axes:  # a mean's path left out: the term centred (`d - d.mean(-1, keepdim=True)`)
+                    yield at(node, f"({seg} - {seg}.mean({axis}, keepdim=True))", "centre")
+            if isinstance(node, (ast.Name, ast.Attribute, ast.BinOp, ast.Call, ast.Subscript)):
+                yield at(node, f"{f'({seg})' if isinstance(node, ast.BinOp) else seg}.sign()", "sign")
+                for name in self.inputs:
+                    yield at(node, f"({name} > 0)", "mask")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CASTS:
+                yield at(node, self.seg(node.func.value), "cast")
+            yield from self._reshapes(node, seg, at)
+        start, end = self.span(value)
+        yield Change(start, end, f"-({self.text[start:end]})", "sign", rank)
+
+    def _formula(self) -> Iterator[Change]:
+        """The hint's own fix (`fix: inp.g = (inp.softmax(1) - one_hot) / N, with one_hot = …`) in the
+        method's words: its tensors as the method writes them, N as its batch, a helper it lacks
+        defined on the lines before."""
+        found = re.search(r"; fix: ([\w.]+) = (.+)$", self.hint)
+        if found is None:
+            return
+        target, rest = found[1], found[2]
+        formula, _, helpers = rest.partition(", with ")
+        definitions = dict(part.split(" = ", 1) for part in re.split(r", (?=\w+ = )", helpers) if " = " in part)
+        base = target.removesuffix(".g")
+        mine = self._spelled(base)
+        statement = next((n for n in self.statements for t in _targets(n) if self.seg(t) == f"{mine}.g"), None)
+        if statement is None or statement.value is None:
+            return
+        defined, lines = set(), []
+
+        def translated(code: str) -> str | None:
+            try:
+                tree = ast.parse(code, mode="eval")
+            except SyntaxError:
+                return None
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Name) and node.id not in MODULES:
+                    spelling = self._spelled(node.id)
+                    if spelling is None and node.id in definitions and node.id not in defined:
+                        defined.add(node.id)
+                        helper = translated(definitions[node.id])
+                        if helper is None:
+                            return None
+                        lines.append(f"{node.id} = {helper}")
+                        spelling = node.id
+                    if spelling is None and node.id not in defined:
+                        return None
+                    node.id = spelling or node.id
+            return ast.unparse(tree)
+
+        rhs = translated(formula)
+        if rhs is None:
+            return
+        start, end = self.span(statement.value)
+        line_start = self.offsets[statement.lineno - 1]
+        indent = self.text[line_start:len(self.text)][:len(self.text[line_start:]) - len(self.text[line_start:].lstrip())]
+        before = "".join(f"{indent}{line}\n" for line in lines)
+        yield Change(line_start, end, f"{before}{self.text[line_start:start]}{rhs}", "formula", 0)
+
+    def _spelled(self, name: str) -> str | None:
+        """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
+        holds it (`gamma` -> `self.g`), a tensor by its own name (`xhat` -> `self.xhat`)."""
+        if name == "N":
+            return self.batch
+        if name in self.attributes and name not in ("inp", "out", "targ"):
+            return f"self.{self.attributes[name]}"
+        found = self.spelled(name)
+        if found is not None:
+            return found
+        if any(t.startswith("self.") for t in self.tensors) and name not in ("inp", "out", "targ", "one_hot", "dxhat"):
+            return f"self.{name}"  # kept by a forward the method's class inherits
+        return None
+
+    def _hinted(self, value: ast.expr, at) -> Iterator[Change]:
+        """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`."""
+        for wrong, right in re.findall(r"`([\w.]+)` where `([\w.]+)` belongs", self.hint):
+            new = self.spelled(right)
+            for node in ast.walk(value):
+                if new and isinstance(node, (ast.Name, ast.Attribute)) and (
+                        self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
+                    yield at(node, new, "hinted")
+
+    def _everywhere(self, value: ast.expr, name: str, other: str, rank: int) -> Iterator[Change]:
+        start, end = self.span(value)
+        nodes = sorted((self.span(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))
+                        and self.seg(n) == name), reverse=True)
+        if len(nodes) < 2:
+            return
+        text = self.text[start:end]
+        for node_start, node_end in nodes:
+            text = text[:node_start - start] + other + text[node_end - start:]
+        yield Change(start, end, text, "name", rank)
+
+    def _transposes(self, node, seg: str, at) -> Iterator[Change]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):  # (a @ b).T written as b.T @ a.T
+            yield at(node, f"{self._transposed(node.right)} @ {self._transposed(node.left)}", "transpose")
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in ("t", "transpose", "permute") or (
+                isinstance(node, ast.Attribute) and node.attr in ("T", "mT")):
+            inner = func.value if func is not None else node.value
+            yield at(node, self.seg(inner), "transpose")
+        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+            yield at(node, f"({seg}){self.t}" if isinstance(node, ast.BinOp) else f"{seg}{self.t}", "transpose")
+
+    def _reshapes(self, node, seg: str, at) -> Iterator[Change]:
+        """A dimension of size 1 added, taken away, or the gradient made its tensor's shape."""
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in ("squeeze", "unsqueeze", "view", "reshape", "flatten"):
+            yield at(node, self.seg(func.value), "shape")
+        if isinstance(node, (ast.Name, ast.Attribute, ast.BinOp, ast.Call, ast.Subscript)):
+            wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
+            for call in (".unsqueeze(-1)", ".squeeze(-1)", *(f".reshape({shape})" for shape in self.shapes)):
+                yield at(node, wrapped + call, "shape")
+
+    def _transposed(self, node: ast.expr) -> str:
+        """An operand transposed, as simply as the code allows: `x.t()` becomes `x`, `x` becomes `x.t()`."""
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr == "t" and not node.args:
+            return self.seg(func.value)
+        if isinstance(node, ast.Attribute) and node.attr in ("T", "mT"):
+            return self.seg(node.value)
+        seg = self.seg(node)
+        return f"({seg}){self.t}" if isinstance(node, (ast.BinOp, ast.UnaryOp)) else f"{seg}{self.t}"
+
+    def _sums(self, node, seg: str, at) -> Iterator[Change]:
+        func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in ("sum", "mean"):
+            cut = seg.rfind(f".{func.attr}")
+            receiver, call = seg[:cut], seg[cut + len(func.attr) + 1:]  # `(a * b)` (its parentheses kept) and `(0)`
+            yield at(node, receiver, "sum")
+            yield at(node, f"{receiver}.{'mean' if func.attr == 'sum' else 'sum'}{call}", "scale")
+            for name in self.tensors:
+                if not self.gradient(name):
+                    yield at(node, f"({receiver} * {name}).{func.attr}{call}", "factor")
+            arguments = [self.seg(a) for a in node.args]
+            keywords = {k.arg: self.seg(k.value) for k in node.keywords if k.arg}
+            axis = arguments[0] if arguments else keywords.get("dim")
+            kept = keywords.get("keepdim")
+            for other in ("0", "1", "-1", "(0, 1)"):
+                if other != axis:
+                    yield at(node, f"{receiver}.{func.attr}({other}{', keepdim=True' if kept else ''})", "sum")
+            if axis is not None:
+                toggled = "" if kept else ", keepdim=True"
+                yield at(node, f"{receiver}.{func.attr}({axis}{toggled})", "sum")
+        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+            wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
+            for call in (".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"):
+                yield at(node, wrapped + call, "sum")
+
+    def _binary(self, node: ast.BinOp, at) -> Iterator[Change]:
+        left, right = self.seg(node.left), self.seg(node.right)
+        if isinstance(node.op, ast.Sub):  # targ - inp for inp - targ: the sign, where it was lost
+            yield at(node, f"{right} - {left}", "sign")
+        for op in OPERATORS.get(type(node.op), ()):
+            yield at(node, f"{left} {op} {right}", "operator")
+        if isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub, ast.MatMult)):
+            yield at(node, left, "drop")
+            if not isinstance(node.op, (ast.Div, ast.Sub)):
+                yield at(node, right, "drop")
+        if isinstance(node.op, ast.Pow):
+            yield at(node, left, "power")
+            for power in ("2", "3", "-1", "-2", "-0.5", "-1.5", "0.5"):
+                if power != right:
+                    yield at(node, f"{left} ** {power}", "power")
+
+
+MODULES = frozenset({"torch", "F", "np", "numpy", "math", "nn", "einsum"})
+CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type"})
+OPERATORS = {ast.Mult: ("/",), ast.Div: ("*",), ast.Add: ("-",), ast.Sub: ("+",)}
+COMPARISONS = {ast.Gt: (">=", "<"), ast.GtE: (">", "<="), ast.Lt: ("<=", ">"), ast.LtE: ("<", ">=")}
+
+
+def _kinds_for(hint: str | None) -> list[str]:
+    said = _words_of(hint or "")
+    first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
+    return list(dict.fromkeys(["hinted", *first, "formula", *KINDS]))  # the user's own line, edited, first
+
+
+def _words_of(hint: str) -> str:
+    """A hint's words without its code: "… with the variance term `- xhat * (…).sum(0)` flipped: (N *
+    dxhat …); fix: …" says "flipped", not "sum"."""
+    said = hint.split("; fix:")[0]
+    if re.match(r"^\S+ is ", said):  # a kind's hint: its formula follows the last ": "
+        said = said.rsplit("): ", 1)[0] if "): " in said else said.rsplit(": ", 1)[0]
+    return re.sub(r"`[^`]*`", "", said)
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets, position = [], 0
+    for line in text.splitlines(keepends=True):
+        offsets.append(position)
+        position += len(line)
+    return offsets or [0]
+
+
+def _statements_nearest_last(method: ast.FunctionDef) -> list[ast.stmt]:
+    """The method's assignments, those that set a `.g` first (the last of them first), then the rest
+    from the last up: the nearer a statement is to the gradient set, the likelier the slip."""
+    found = [n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    found.sort(key=lambda n: n.lineno, reverse=True)
+    sets_g = [n for n in found if any(isinstance(t, ast.Attribute) and t.attr == "g" for t in _targets(n))]
+    return sets_g + [n for n in found if n not in sets_g]
+
+
+def _targets(statement: ast.stmt) -> list[ast.expr]:
+    return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+
+
+def _is_self(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
+
+
+def _terms(node: ast.expr) -> list[ast.expr]:
+    """The terms of a sum or difference (`a - b + c`: a, b, c), and of one inside a product (`g / n *
+    (n * d - d.sum(0))`), each a place a factor may be missing."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return _additive(node)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
+        return [*_terms(node.left), *_terms(node.right)]
+    return []
+
+
+def _additive(node: ast.expr) -> list[ast.expr]:
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        return [*_additive(node.left), *_additive(node.right)]
+    return [node]
+
+
+def _loose(node: ast.expr) -> bool:
+    """Does `node` need parentheses before `* x` (a sum, a comparison, a conditional)?"""
+    return isinstance(node, (ast.BoolOp, ast.Compare, ast.IfExp, ast.Lambda, ast.NamedExpr)) or (
+        isinstance(node, ast.BinOp) and not isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.FloorDiv)))
+
+
+def _divisor(node: ast.AST, root: ast.AST) -> bool:
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and n.right is node for n in ast.walk(root))
+
+
+def _called(node: ast.AST, root: ast.AST) -> bool:
+    """Is `node` the function of a call (`x.sum` of `x.sum(0)`, `torch.zeros_like`)?"""
+    return any(isinstance(n, ast.Call) and n.func is node for n in ast.walk(root))
+
+
+def _in_args(node: ast.AST, root: ast.AST) -> bool:
+    """Is `node` a number-like argument of a call (an axis, a size): never a tensor to edit."""
+    return any(isinstance(n, ast.Call) and any(a is node and isinstance(a, (ast.Constant, ast.UnaryOp, ast.Tuple))
+                                               for a in n.args) for n in ast.walk(root))
+
+
+def statement_edits(text: str, line: int, hint: str | None, names: tuple[str, ...] = ()) -> Iterator[str]:
+    """The assignment at `line` of `text` (a notebook line, `dprobs = dlogprobs * probs`) written
+    otherwise, one edit at a time, the hint's kind first; `names` are the tensors it may use."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return
+    found = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign)) and node.lineno == line]
+    if not found:
+        return
+    statement = found[0]
+    holder = ast.FunctionDef(name="_", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                                          defaults=[]), body=[statement], decorator_list=[])
+    edits = Edits(text, holder, hint, names=names)
+    start, end = edits.span(statement)
+    for change in edits:
+        if start <= change.start and change.end <= end:
+            yield text[start:change.start] + change.new + text[change.end:end]
+
+
+# -- running an edit ---------------------------------------------------------------------------------
+
+@dataclass
+class Checked:
+    """A check of a copy of the user's file: where it stops, and which gradients matched."""
+
+    first: Location | None
+    hint: str | None
+    matched: frozenset[str]  # the gradients (and outputs) that matched, by name
+    method: tuple[str | None, int | None]  # the first mismatch's method: file, line
+    role: str | None = None  # the failing tensor's role in its layer: inp, w, gamma, …
+    attributes: dict | None = None  # role -> the attribute of the user's layer that holds it (gamma -> g)
+
+    @property
+    def passes(self) -> bool:
+        return self.first is None
+
+
+def run_check(config: RunConfig, screen: bool = False) -> Checked:
+    """The check of `config` (its layer file a copy), stepped to the end and replayed in float64 as
+    `gradtui check` is; or, as a screen, with no hint and no replay (it asks only what matches)."""
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.session import DebugSession
+
+    session = DebugSession(config, hints=not screen)
+    session.run_to_end()
+    replay = replay_in_float64(session) if not screen and needs_replay(session) else None
+    return checked(session, replay)
+
+
+def checked(session, replay=None) -> Checked:
+    """What a check that ran (a session, and its float64 replay if one ran) says a fix needs."""
+    from gradtui.running import source_location
+
+    first, owner = session.first_mismatch, session
+    if first is None and replay is not None and replay.mismatch is not None:
+        first, owner = replay.mismatch, replay.session
+    matched = frozenset(t.name for r in session.reports for t in r.tensors if t.match)
+    if first is None:
+        return Checked(None, None, matched, (None, None))
+    report = owner.reports[first.index]
+    hint = next((t.hint for t in report.tensors if t.name == first.tensor), None)
+    spec = report.step.spec
+    method = source_location(owner.network.class_for(spec), report.step.direction)
+    tensors = {spec.inp: "inp", **dict(zip(spec.params, spec.roles[1:]))}
+    role = tensors.get((first.tensor or "").removesuffix(".g"))
+    layer = owner.layers[owner.network.specs.index(spec)]
+    attributes = {}
+    for name, named_role in tensors.items():
+        value = owner.values.get(name)
+        attribute = next((a for a, v in vars(layer).items() if v is value), None) if value is not None else None
+        if attribute is not None:
+            attributes[named_role] = attribute
+    return Checked(first, hint, matched, method, role, attributes)
+
+
+def fix_for(session, replay=None, digest: str | None = None) -> Fix | None:
+    """The verified fix of a check that ran on a layer file (None: it passed, it ran on objects of the
+    caller's and not a file, or no edit was verified); `digest`: the layer file's when it ran."""
+    if session.config.layers is None:
+        return None
+    found = checked(session, replay)
+    return None if found.passes else find_fix(session.config, found, digest)
+
+
+def digest_of(path: Path | None) -> str | None:
+    """The layer file as it is now, to tell later whether it changed."""
+    return _digest(Path(path)) if path is not None and Path(path).is_file() else None
+
+
+def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> Fix | None:
+    """The verified edits that take the check of `config` past its first mismatch (`checked`), one
+    slip after another; None when the first has none (or is not in a file of the user's). `digest`:
+    the file's when the check ran (FixError if it changed since)."""
+    source = user_source(checked.method[0])
+    if source is None or checked.first is None or "was not set" in (checked.hint or ""):
+        return None  # (a gradient never set is a line to add, not one to edit)
+    if digest is not None and _digest(source.path) != digest:
+        raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")
+    digest, original = digest or _digest(source.path), source
+    fixed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch:
+        trial = _Trials(config, source, Path(scratch))
+        while checked.first is not None and len(fixed) < MOST_EDITS:
+            if user_source(checked.method[0]) is None or Path(user_source(checked.method[0]).path) != source.path:
+                break
+            found = trial.search(source, checked)
+            if found is None:
+                break
+            source, checked = source.with_text(found[0]), found[1]
+            fixed.append(found[2])
+    if not fixed:
+        return None
+    if checked.passes:
+        verdict = f"with {'this edit' if len(fixed) == 1 else f'these {len(fixed)} edits'} every gradient matches"
+    else:
+        verdict = (f"with {'this edit' if len(fixed) == 1 else f'these {len(fixed)} edits'}, "
+                   f"{_said(checked.first)} still {'mismatches' if checked.first.tensor else 'raises'}: no verified "
+                   "fix for it")
+    return Fix(original, source.text, tuple(fixed), checked.passes, verdict, digest, trial.tried)
+
+
+class _Trials:
+    """Copies of the user's file with one edit each, checked."""
+
+    def __init__(self, config: RunConfig, source: Source, scratch: Path):
+        self.config, self.scratch, self.count, self.tried = config, scratch, 0, 0
+        self.screen = replace(config, batch=min(config.batch, SCREEN_ROWS), dtype="float64", replay=False)
+
+    def copy(self, source: Source, text: str) -> Path:
+        self.count += 1
+        folder = self.scratch / str(self.count)
+        folder.mkdir()
+        path = folder / source.path.name
+        path.write_text(source.file_text(text))
+        return path
+
+    def search(self, source: Source, checked: Checked) -> tuple[str, Checked, str] | None:
+        """An edit of the method at fault that the whole check verifies: (the text with it, the check
+        after it, the gradient it fixed)."""
+        method, siblings = method_at(source.text, checked.method[1] or 0)
+        if method is None:
+            return None
+        screen = self.screen if self._shows(source, checked, self.screen) else replace(self.config, replay=False)
+        before = run_check(replace(screen, layers=self.copy(source, source.text)), screen=True)
+        tried = 0
+        for change in Edits(source.text, method, checked.hint, siblings, attributes=checked.attributes):
+            if tried >= MOST_CANDIDATES:
+                break
+            text = change.apply(source.text)
+            try:
+                with warnings.catch_warnings():  # `1.0.sum(0)`: an edit that is no code is no fix, and says nothing
+                    warnings.simplefilter("ignore", SyntaxWarning)
+                    ast.parse(text)
+            except SyntaxError:
+                continue
+            tried += 1
+            self.tried += 1
+            if not self._screened(source, text, screen, checked, before):
+                continue
+            after = self._checked(source, text, self.config)
+            if after is not None and _past(after, checked):
+                return text, after, _said(checked.first)
+        return None
+
+    def _shows(self, source: Source, checked: Checked, screen: RunConfig) -> bool:
+        """Does the screen (first rows, float64) see the same slip? Else the run's own dtype is used."""
+        seen = self._checked(source, source.text, screen, screen=True)
+        return seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
+            checked.first.index, checked.first.tensor)
+
+    def _screened(self, source: Source, text: str, screen: RunConfig, checked: Checked, before: Checked) -> bool:
+        seen = self._checked(source, text, screen, screen=True)
+        return seen is not None and _past(seen, checked) and before.matched <= seen.matched
+
+    def _checked(self, source: Source, text: str, config: RunConfig, screen: bool = False) -> Checked | None:
+        copy = self.copy(source, text)
+        try:
+            found = run_check(replace(config, layers=copy), screen)
+        except Exception:  # the edit made the user's file unloadable: not a fix
+            return None
+        file, line = found.method
+        if file is not None and file.startswith(str(copy)):  # the copy's method is the user's file's, at that line
+            found.method = (str(source.path) + file[len(str(copy)):], line)
+        return found
+
+
+def _said(location: Location) -> str:
+    """w2.g (step 5), or step 3 (lin2) for a step that raised."""
+    return f"{location.tensor} (step {location.index})" if location.tensor else f"step {location.index} ({location.layer})"
+
+
+def _past(after: Checked, before: Checked) -> bool:
+    """The check of the edited file gets past the slip: it passes, or stops at a later step (not at
+    the same gradient of another layer of the same class: an edit right only for a layer one wide),
+    or at the same step at another gradient, the one at fault now matching (a step that raised must
+    not stop the check at all)."""
+    if after.first is None:
+        return True
+    if after.first.index != before.first.index:
+        same_slip = after.method == before.method and after.role == before.role and after.role is not None
+        return after.first.index > before.first.index and not same_slip
+    return None not in (after.first.tensor, before.first.tensor) and after.first.tensor != before.first.tensor and (
+        before.first.tensor in after.matched)

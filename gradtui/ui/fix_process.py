@@ -1,0 +1,50 @@
+"""The fix panel's search: `gradtui check --fix`'s, in a child process of its own (gradtui.ui.child).
+
+The search runs the check once per edit it tries: torch's work, kept out of the face's process
+(which never imports torch) as the session's and the timing's are.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gradtui.config import RunConfig
+from gradtui.fixing import Fix
+from gradtui.ui.child import channel, end, pickles, send, spawn
+
+
+def fix_here(config: RunConfig) -> Fix | None:
+    """The verified fix of the check of `config`, found in this process (the child's work; a test's)."""
+    from gradtui.fixing import digest_of, fix_for
+    from gradtui.replay import needs_replay, replay_in_float64
+    from gradtui.session import DebugSession
+
+    digest = digest_of(config.layers)
+    session = DebugSession(config)
+    session.run_to_end()
+    return fix_for(session, replay_in_float64(session) if needs_replay(session) else None, digest)
+
+
+def child_main() -> None:
+    """A pickled RunConfig on stdin; ("fix", Fix | None) or ("error", message) on stdout."""
+    out = channel()
+    config = next(pickles(sys.stdin.buffer))
+    try:
+        send(out, ("fix", fix_here(config)))
+    except BaseException as exc:  # reported to the parent
+        send(out, ("error", f"{type(exc).__name__}: {exc}"))
+
+
+def fix_in_subprocess(config: RunConfig) -> Fix | None:
+    """The verified fix of the check of `config`, found by a child process (None: no verified fix)."""
+    process = spawn(__name__)
+    try:
+        send(process.stdin, config)
+        process.stdin.close()
+        for kind, payload in pickles(process.stdout):
+            if kind == "error":
+                raise RuntimeError(payload)
+            return payload
+        raise RuntimeError(f"the fix's process ended unexpectedly (exit code {process.wait()})")
+    finally:
+        end(process, None)

@@ -1,0 +1,124 @@
+"""A fix is an edit of the user's own file that gradtui has run: `check --fix` prints it only when
+the check passes (or goes further) with it, `--write` writes it, the JSON and the API carry it, and
+writing refuses what it should refuse."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from conftest import SAMPLES, check_json, run_cli
+
+import gradtui
+from gradtui.fixing import FixError
+from gradtui.report import fix_json
+
+
+def copy(tmp_path, sample: str):
+    path = tmp_path / sample
+    shutil.copy(SAMPLES / sample, path)
+    return path
+
+
+def test_check_fix_prints_the_verified_edit_of_the_users_line(tmp_path, capsys):
+    path = copy(tmp_path, "transposed.py")
+    code, out, _ = run_cli(capsys, "check", "--batch", "300", "--layers", str(path), "--fix")
+    assert code == 1  # the check's own verdict: the file still has its slip
+    lines = out.splitlines()
+    start = lines.index("fix, verified: the check passes with it: with this edit every gradient matches")
+    assert lines[start + 1:start + 3] == [f"--- {path}", f"+++ {path}"]
+    assert "-        self.w.g = out.g.t() @ inp  # BUG: should be inp.t() @ out.g" in lines
+    assert "+        self.w.g = inp.t() @ out.g  # BUG: should be inp.t() @ out.g" in lines
+
+
+def test_the_printed_diff_applied_with_patch_makes_the_check_pass(tmp_path, capsys):
+    path = copy(tmp_path, "relu_no_upstream.py")
+    code, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert code == 1 and report["fix"]["verified"] and report["fix"]["edits"] == 1 and report["fix"]["passes"]
+    assert report["fix"]["fixed"] == ["l1.g (step 6)"]
+    (tmp_path / "fix.diff").write_text(report["fix"]["diff"])
+    patched = tmp_path / "patched.py"
+    done = subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(tmp_path / "fix.diff")])
+    assert done.returncode == 0
+    assert "inp.g = (inp > 0).float() * out.g" in patched.read_text()
+    assert run_cli(capsys, "check", "--batch", "300", "--layers", str(patched))[0] == 0
+
+
+def test_write_puts_it_into_the_file_and_then_the_check_passes(tmp_path, capsys):
+    path = copy(tmp_path, "missing_sum.py")
+    code, _, err = run_cli(capsys, "check", "--batch", "300", "--layers", str(path), "--fix", "--write")
+    assert code == 1
+    assert f"gradtui: wrote 1 edit into {path}; the diff above undoes with `patch -R {path}`" in err
+    assert "self.b.g = out.g.sum(0)" in path.read_text()
+    assert run_cli(capsys, "check", "--batch", "300", "--layers", str(path))[0] == 0
+
+
+def test_write_alone_is_bad_input(capsys):
+    code, _, err = run_cli(capsys, "check", "--write", "--layers", str(SAMPLES / "transposed.py"))
+    assert code == 2 and "--write writes what --fix finds: give both" in err
+
+
+def test_two_slips_are_fixed_as_a_series_each_edit_run(tmp_path, capsys):
+    path = tmp_path / "two.py"
+    path.write_text((SAMPLES / "transposed.py").read_text().replace("self.b.g = out.g.sum(0)", "self.b.g = out.g.sum(1)"))
+    code, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    fix = report["fix"]
+    assert fix["edits"] == 2 and fix["passes"] and fix["verdict"] == "with these 2 edits every gradient matches"
+    assert fix["fixed"] == ["w2.g (step 5)", "b2.g (step 5)"]
+    assert "+        self.b.g = out.g.sum(0)" in fix["diff"] and "+        self.w.g = inp.t() @ out.g" in fix["diff"]
+
+
+def test_an_edit_right_only_for_a_layer_one_wide_is_not_a_fix(tmp_path, capsys):
+    """`out.g.sum(0).mean(0, keepdim=True)` matches the last Lin's bias (one output) and not the first's."""
+    path = tmp_path / "bias.py"
+    path.write_text((SAMPLES / "keepdim.py").read_text().replace("out.g.sum(0, keepdim=True)", "out.g.mean(0, keepdim=True)"))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"] and "+        self.b.g = out.g.sum(0)" in report["fix"]["diff"]
+
+
+def test_a_slip_no_edit_fixes_says_so(tmp_path, capsys):
+    path = tmp_path / "zeros.py"
+    path.write_text("import torch\nfrom gradtui.layers import Module\n\n\nclass Mse(Module):\n"
+                    "    def forward(self, inp, targ):\n        return (inp.squeeze(-1) - targ).pow(2).mean()\n\n"
+                    "    def bwd(self, out, inp, targ):\n        inp.g = torch.zeros_like(inp)\n")
+    code, out, _ = run_cli(capsys, "check", "--batch", "200", "--layers", str(path), "--fix")
+    assert code == 1 and "fix: no verified fix (no edit of your layer file tried made the gradient match)" in out
+    assert fix_json(None) == {"file": None, "diff": None, "verified": False, "edits": 0, "fixed": [], "passes": False,
+                              "verdict": "no verified fix"}  # what --json says then
+
+
+def test_the_api_gives_the_fix_and_applies_it_and_refuses_a_file_changed_since(tmp_path):
+    path = copy(tmp_path, "bias_wrong_axis.py")
+    report = gradtui.check(layers=str(path), batch=300)
+    assert not report.ok and report.fix.verified and "+        self.b.g = out.g.sum(0)" in str(report.fix)
+    stale = gradtui.check(layers=str(path), batch=300)
+    assert report.apply_fix() == path
+    assert gradtui.check(layers=str(path), batch=300).ok
+    with pytest.raises(FixError, match="changed since the check"):
+        stale.apply_fix()
+    assert gradtui.check(layers=str(SAMPLES / "correct.py"), batch=300).fix is None
+
+
+def test_a_notebook_is_fixed_in_its_cell_and_keeps_its_outputs(tmp_path, capsys):
+    notebook = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# my layers"]},
+        {"cell_type": "code", "metadata": {"tags": ["keep"]}, "execution_count": 3,
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": ["hello\n"]}],
+         "source": ["from gradtui.layers import Module\n", "\n", "\n", "class Lin(Module):\n",
+                    "    def __init__(self, w, b):\n", "        self.w, self.b = w, b\n", "\n",
+                    "    def forward(self, inp):\n", "        return inp @ self.w + self.b\n", "\n",
+                    "    def bwd(self, out, inp):\n", "        inp.g = out.g @ self.w.t()\n",
+                    "        self.w.g = inp.t() @ out.g\n", "        self.b.g = out.g.sum(1)\n"]}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "mine.ipynb"
+    path.write_text(json.dumps(notebook, indent=1))
+    code, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["file"] == f"{path} (cell 2)" and report["fix"]["passes"]
+    assert report["fix"]["diff"].startswith(f"--- {path} (cell 2)\n+++ {path} (cell 2)\n")
+    run_cli(capsys, "check", "--batch", "300", "--layers", str(path), "--fix", "--write")
+    written = json.loads(path.read_text())
+    cell = written["cells"][1]
+    assert "".join(cell["source"]).endswith("self.b.g = out.g.sum(0)\n")
+    assert cell["outputs"] == notebook["cells"][1]["outputs"] and cell["metadata"] == {"tags": ["keep"]}
+    assert written["metadata"] == notebook["metadata"]
+    assert run_cli(capsys, "check", "--batch", "300", "--layers", str(path))[0] == 0
