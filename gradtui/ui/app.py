@@ -210,8 +210,8 @@ class GradTUI(App[int]):
             return panel.can_write
         if action == "undo_fix":
             return panel.can_undo
-        failing = any(not frame.report.ok for frame in self.frames[:self.fresh])
-        return self.config.layers is not None and failing and not panel.searching
+        # (not on whether a mismatch has landed yet: the footer would change as frames land)
+        return self.config.layers is not None and self.loaded is not None and not panel.searching
 
     def watch_timing(self) -> None:
         self.refresh_bindings()

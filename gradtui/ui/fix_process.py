@@ -12,9 +12,12 @@ from gradtui.config import RunConfig
 from gradtui.fixing import Fix
 from gradtui.ui.child import channel, end, pickles, send, spawn
 
+PASSES = "passes"  # the check passed: nothing to fix
 
-def fix_here(config: RunConfig) -> Fix | None:
-    """The verified fix of the check of `config`, found in this process (the child's work; a test's)."""
+
+def fix_here(config: RunConfig) -> Fix | str | None:
+    """The verified fix of the check of `config`, found in this process (the child's work; a test's);
+    "passes" when the check passes."""
     from gradtui.fixing import digest_of, fix_for
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
@@ -22,7 +25,10 @@ def fix_here(config: RunConfig) -> Fix | None:
     digest = digest_of(config.layers)
     session = DebugSession(config)
     session.run_to_end()
-    return fix_for(session, replay_in_float64(session) if needs_replay(session) else None, digest)
+    replay = replay_in_float64(session) if needs_replay(session) else None
+    if session.first_mismatch is None and (replay is None or replay.mismatch is None):
+        return PASSES
+    return fix_for(session, replay, digest)
 
 
 def child_main() -> None:
@@ -35,8 +41,9 @@ def child_main() -> None:
         send(out, ("error", f"{type(exc).__name__}: {exc}"))
 
 
-def fix_in_subprocess(config: RunConfig) -> Fix | None:
-    """The verified fix of the check of `config`, found by a child process (None: no verified fix)."""
+def fix_in_subprocess(config: RunConfig) -> Fix | str | None:
+    """The verified fix of the check of `config`, found by a child process (None: no verified fix;
+    "passes": nothing to fix)."""
     process = spawn(__name__)
     try:
         send(process.stdin, config)

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from gradtui.config import RunConfig
 from gradtui.fixing import Fix, FixError
 from gradtui.report import RICH_STYLE, fix_lines
+from gradtui.ui.fix_process import PASSES
 
 
 class FixPanel(VerticalScroll):
@@ -28,6 +29,7 @@ class FixPanel(VerticalScroll):
     class Found(Message):
         fix: Fix | None
         error: str | None = None
+        passes: bool = False  # the check passed: there was nothing to fix
 
     fix: Fix | None = None  # the last search's, while the file is as it was searched
     searching = False
@@ -46,12 +48,16 @@ class FixPanel(VerticalScroll):
     @work(thread=True, group="fix", exclusive=True, exit_on_error=False)
     def _search_job(self, finder: Callable[[RunConfig], Fix | None], config: RunConfig) -> None:
         try:
-            self.post_message(self.Found(finder(config)))
+            found = finder(config)
+            self.post_message(self.Found(None if found == PASSES else found, passes=found == PASSES))
         except Exception as exc:
             self.post_message(self.Found(None, f"{type(exc).__name__}: {exc}"))
 
     def on_fix_panel_found(self, message: Found) -> None:
         self.searching, self.fix = False, message.fix
+        if message.error is None and message.fix is None and message.passes:
+            self.say(Text("every gradient matches autograd: nothing to fix", "dim"))
+            return
         if message.error is not None:
             self.say(Text(f"the search failed: {message.error}", RICH_STYLE["error"]))
             return
