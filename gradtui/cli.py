@@ -247,7 +247,7 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     if getattr(args, "json", False):
         document = check_json(session, replay)
         if args.fix:
-            document["fix"] = fix_json(fix)
+            document["fix"] = fix_json(fix) if found else None  # (null: nothing to fix)
         print(json.dumps(document, indent=2))
     else:
         out = _stdout()

@@ -15,6 +15,7 @@ edits, and the verdict after the last one. An edit that was not run is never sho
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import hashlib
 import json
@@ -189,7 +190,7 @@ class Change:
         return text[:self.start] + self.new + text[self.end:]
 
 
-KINDS = ("formula", "hinted", "name", "transpose", "sum", "sign", "scale", "drop", "operator", "shape", "cast", "power",
+KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "scale", "drop", "operator", "shape", "cast", "power",
          "upstream", "mask", "factor", "centre")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 HINTED = (
@@ -199,7 +200,7 @@ HINTED = (
     (r"missing its \d|missing `\d", ("scale",)),
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
-    (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("sum", "shape")),
+    (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
     (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
     (r"sign|minus", ("sign", "operator")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
@@ -207,7 +208,7 @@ HINTED = (
     (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("scale", "drop")),
     (r"once more", ("drop",)),
     (r"the path through", ("centre", "upstream", "factor")),
-    (r"its sign belongs|sign\(", ("sign",)),
+    (r"its sign belongs|sign\(", ("signum",)),  # (never otherwise: `.sign()` of anything passes for a mask)
     (r"missing the factor|missing `|is missing|left out\)", ("factor", "drop", "upstream")),
     (r"cast|\.float\(\)|float32|float16|bfloat16", ("cast",)),
     (r"square|power|\*\*", ("power",)),
@@ -248,6 +249,7 @@ class Edits:
     def __iter__(self) -> Iterator[Change]:
         found = list(self._formula())
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
+        found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
         for change in ordered:
             key = (change.start, change.end, change.new)
@@ -319,6 +321,9 @@ class Edits:
 
         def at(node: ast.AST, new: str, kind: str) -> Change:
             node_start, node_end = self.span(node)
+            if new.startswith("(") and new.endswith(")") and _wrapped(new) and self.text[node_start - 1:node_start] == "(" \
+                    and self.text[node_end:node_end + 1] == ")":
+                new = new[1:-1]  # the code's own parentheses are around it already
             return Change(node_start, node_end, new, kind, rank)
 
         yield from self._hinted(value, at)
@@ -371,7 +376,7 @@ class Edits:
                 for axis in self.axes:  # a mean's path left out: the term centred (`d - d.mean(-1, keepdim=True)`)
                     yield at(node, f"({seg} - {seg}.mean({axis}, keepdim=True))", "centre")
             if isinstance(node, (ast.Name, ast.Attribute, ast.BinOp, ast.Call, ast.Subscript)):
-                yield at(node, f"{f'({seg})' if isinstance(node, ast.BinOp) else seg}.sign()", "sign")
+                yield at(node, f"{f'({seg})' if isinstance(node, ast.BinOp) else seg}.sign()", "signum")
                 for name in self.inputs:
                     yield at(node, f"({name} > 0)", "mask")
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CASTS:
@@ -493,6 +498,14 @@ class Edits:
 
     def _sums(self, node, seg: str, at) -> Iterator[Change]:
         func = node.func if isinstance(node, ast.Call) else None
+        if isinstance(func, ast.Attribute) and func.attr in AXIS_CALLS and func.attr not in ("sum", "mean"):
+            cut = seg.rfind(f".{func.attr}(")
+            arguments = [self.seg(a) for a in node.args]
+            if cut > 0 and arguments:  # `x.max(0, keepdim=True)` over the other axis
+                rest = ", ".join([*arguments[1:], *(self.seg(k) for k in node.keywords)])
+                for other in ("0", "1", "-1"):
+                    if other != arguments[0]:
+                        yield at(node, f"{seg[:cut]}.{func.attr}({other}{', ' + rest if rest else ''})", "axis")
         if isinstance(func, ast.Attribute) and func.attr in ("sum", "mean"):
             cut = seg.rfind(f".{func.attr}")
             receiver, call = seg[:cut], seg[cut + len(func.attr) + 1:]  # `(a * b)` (its parentheses kept) and `(0)`
@@ -507,7 +520,7 @@ class Edits:
             kept = keywords.get("keepdim")
             for other in ("0", "1", "-1", "(0, 1)"):
                 if other != axis:
-                    yield at(node, f"{receiver}.{func.attr}({other}{', keepdim=True' if kept else ''})", "sum")
+                    yield at(node, f"{receiver}.{func.attr}({other}{', keepdim=True' if kept else ''})", "axis")
             if axis is not None:
                 toggled = "" if kept else ", keepdim=True"
                 yield at(node, f"{receiver}.{func.attr}({axis}{toggled})", "sum")
@@ -533,6 +546,8 @@ class Edits:
                     yield at(node, f"{left} ** {power}", "power")
 
 
+AXIS_CALLS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "argmax", "softmax", "log_softmax", "var", "std",
+                        "logsumexp", "cumsum"})
 MODULES = frozenset({"torch", "F", "np", "numpy", "math", "nn", "einsum"})
 CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type"})
 OPERATORS = {ast.Mult: ("/",), ast.Div: ("*",), ast.Add: ("-",), ast.Sub: ("+",)}
@@ -573,6 +588,16 @@ def _statements_nearest_last(method: ast.FunctionDef) -> list[ast.stmt]:
 
 def _targets(statement: ast.stmt) -> list[ast.expr]:
     return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+
+
+def _wrapped(code: str) -> bool:
+    """Is `(…)` one pair of parentheses around the whole of it (not `(a) * (b)`)?"""
+    depth = 0
+    for position, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and position < len(code) - 1:
+            return False
+    return True
 
 
 def _is_self(node: ast.AST) -> bool:
@@ -717,7 +742,7 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> 
         raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")
     digest, original = digest or _digest(source.path), source
     fixed: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, _memory_bounded(config):
         trial = _Trials(config, source, Path(scratch))
         while checked.first is not None and len(fixed) < MOST_EDITS:
             if user_source(checked.method[0]) is None or Path(user_source(checked.method[0]).path) != source.path:
@@ -736,6 +761,32 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> 
                    f"{_said(checked.first)} still {'mismatches' if checked.first.tensor else 'raises'}: no verified "
                    "fix for it")
     return Fix(original, source.text, tuple(fixed), checked.passes, verdict, digest, trial.tried)
+
+
+@contextlib.contextmanager
+def _memory_bounded(config: RunConfig):
+    """An edit may broadcast a gradient into N×N×N (`inp.unsqueeze(-1) - targ`): while the search runs,
+    this process may map at most half the memory the machine has free more than it maps now, so that
+    such an edit fails (a MemoryError: not a fix) instead of the machine killing the check. Linux, on
+    the CPU (CUDA maps address space it does not use)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        mapped = int(re.search(r"VmSize:\s+(\d+)", Path("/proc/self/status").read_text())[1]) * 1024
+        free = int(re.search(r"MemAvailable:\s+(\d+)", Path("/proc/meminfo").read_text())[1]) * 1024
+    except (ImportError, OSError, TypeError, ValueError):
+        yield
+        return
+    bound = mapped + free // 2
+    if config.resolve_device().type == "cuda" or (soft != resource.RLIM_INFINITY and soft <= bound):
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (bound, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class _Trials:

@@ -75,14 +75,20 @@ def test_a_quoted_output_is_what_the_command_prints(capsys, monkeypatch, command
     assert appears_in_order(lines, actual), "\n".join(actual)
 
 
-def bug_rows() -> list[tuple[str, str, str]]:
-    rows = []
+def bug_tables() -> list[list[list[str]]]:
+    tables = []
     for marker in ("bug-table", "bug-table-course", "bug-table-any"):
         table = DIAGNOSIS.split(f"<!-- {marker} -->", 1)[1].split(f"<!-- /{marker} -->", 1)[0]
-        for line in table.strip().splitlines()[2:]:
-            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-            rows.append((cells[1].strip("`"), cells[2], cells[3]))
-    return rows
+        tables.append([[cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+                       for line in table.strip().splitlines()[2:]])
+    return tables
+
+
+def bug_rows() -> list[tuple[str, str, str]]:
+    return [(cells[1].strip("`"), cells[2], cells[3]) for table in bug_tables() for cells in table]
+
+
+FIX_ROWS = [(cells[1].strip("`"), cells[4]) for cells in bug_tables()[0]]
 
 
 BUG_ROWS = bug_rows()
@@ -127,3 +133,19 @@ def test_a_row_of_the_bug_table_is_what_check_says(capsys, monkeypatch, command,
     first = report["steps"][int(index)]
     said = first["error"]["type"] if tensor is None else next(t["hint"] for t in first["tensors"] if t["name"] == tensor)
     assert quoted_words(says)[0] in said
+
+
+@pytest.mark.parametrize("command, fix", FIX_ROWS, ids=[row[0].split("samples/")[1] for row in FIX_ROWS])
+def test_a_samples_verified_fix_is_the_one_its_row_shows(capsys, monkeypatch, command, fix):
+    monkeypatch.chdir(ROOT)
+    code, report = check_json(capsys, *shlex.split(command)[2:], "--fix")
+    if fix == "—":
+        assert code == 0 and report["fix"] is None
+        return
+    if fix == "no verified fix":
+        assert not report["fix"]["verified"]
+        return
+    assert report["fix"]["verified"] and report["fix"]["passes"]
+    written = [line[1:].split("  #")[0].strip() for line in report["fix"]["diff"].splitlines()
+               if line.startswith("+") and not line.startswith("+++")]
+    assert written == re.findall(r"`([^`]+)`", fix)
