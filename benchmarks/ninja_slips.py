@@ -241,6 +241,7 @@ class Outcome:
     said: str
     blamed: tuple[str, ...]
     error: str | None = None
+    corrected: str | None = None  # the flagged line corrected by one edit and run (Compared.fix)
 
 
 def judge(slip: Slip, notebook: Path = NOTEBOOK) -> Outcome:
@@ -255,7 +256,7 @@ def judge(slip: Slip, notebook: Path = NOTEBOOK) -> Outcome:
     fits = any(words in said for words in slip.words.split(" | "))
     named = placed and fits and FALLBACK not in said
     false = placed and not fits and FALLBACK not in said
-    return Outcome(slip, placed, named, false, said, blamed)
+    return Outcome(slip, placed, named, false, said, blamed, corrected=flagged.fix if placed else None)
 
 
 SHOWN = SLIPS[0]  # the slip the README shows, before and after
@@ -303,10 +304,13 @@ def main() -> int:
             print(f"        the notebook raised: {outcome.error}")
         elif options.verbose or not outcome.named:
             print(f"        blamed {', '.join(outcome.blamed) or 'nothing'}: {outcome.said}")
+        if options.verbose and outcome.corrected:
+            print(f"        corrected, and run: {outcome.corrected}")
     total = len(outcomes)
     placed, named, false = (sum(getattr(o, field) for o in outcomes) for field in ("placed", "named", "false"))
+    corrected = sum(bool(o.corrected) for o in outcomes)
     print(f"\n{total} slips in exercises 1–3 of {NOTEBOOK.name}: {placed} placed ({100 * placed / total:.0f}%), "
-          f"{named} named ({100 * named / total:.0f}%), {false} false; "
+          f"{named} named ({100 * named / total:.0f}%), {false} false, {corrected} with the line corrected and run; "
           f"{len(correct.compared)} comparisons of the notebook as written all match "
           f"({time.perf_counter() - started:.0f} s)")
     return 0
