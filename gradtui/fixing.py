@@ -29,6 +29,7 @@ from pathlib import Path
 from gradtui.config import RunConfig
 from gradtui.findings import Location
 from gradtui.formatting import NOTEBOOK_CELL, short_path
+from gradtui.notebook import as_python
 
 SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
 MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most slips fall in the first tens
@@ -51,6 +52,10 @@ class Source:
     def name(self) -> str:
         path = short_path(str(self.path))
         return path if self.cell is None else f"{path} (cell {self.cell})"
+
+    def python(self) -> str:
+        """The text as Python sees it (a cell's magics blank, line for line: the edits' offsets hold)."""
+        return self.text if self.cell is None else as_python(self.text)
 
     def with_text(self, text: str) -> Source:
         return replace(self, text=text)
@@ -807,21 +812,21 @@ class _Trials:
     def search(self, source: Source, checked: Checked) -> tuple[str, Checked, str] | None:
         """An edit of the method at fault that the whole check verifies: (the text with it, the check
         after it, the gradient it fixed)."""
-        method, siblings = method_at(source.text, checked.method[1] or 0)
+        method, siblings = method_at(source.python(), checked.method[1] or 0)
         if method is None:
             return None
         screen = self.screen if self._shows(source, checked, self.screen) else replace(self.config, replay=False)
         before = run_check(replace(screen, layers=self.copy(source, source.text)), screen=True)
         tried = 0
-        for change in Edits(source.text, method, checked.hint, siblings, attributes=checked.attributes):
+        for change in Edits(source.python(), method, checked.hint, siblings, attributes=checked.attributes):
             if tried >= MOST_CANDIDATES:
                 break
             text = change.apply(source.text)
             try:
-                with warnings.catch_warnings():  # `1.0.sum(0)`: an edit that is no code is no fix, and says nothing
-                    warnings.simplefilter("ignore", SyntaxWarning)
-                    ast.parse(text)
-            except SyntaxError:
+                with warnings.catch_warnings():  # `1.0.sum(0)`, `n[0]`: Python's warning says it is no code to try
+                    warnings.simplefilter("error", SyntaxWarning)
+                    compile(change.apply(source.python()), "<fix>", "exec")
+            except (SyntaxError, SyntaxWarning, ValueError):
                 continue
             tried += 1
             self.tried += 1

@@ -452,7 +452,8 @@ class Notebook:
             scope = dict(namespace)
             scope.update({name: namespace[name].detach().clone() for name in reads
                           if isinstance(namespace.get(name), torch.Tensor)})
-            with _untouched(namespace):
+            with _untouched(namespace), warnings.catch_warnings():  # torch's word on an edit tried is not the user's
+                warnings.simplefilter("ignore")
                 value = eval(compile(ast.Expression(body=node.value), "<fix>", "eval"), scope)
         except Exception:  # an edit that does not run is no fix
             return False

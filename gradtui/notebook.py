@@ -34,6 +34,12 @@ def _runnable(line: str) -> str:
     return line
 
 
+def as_python(source: str) -> str:
+    """A code cell as Python sees it, character for character (a magic's line blank, as long as it was)."""
+    return "".join(line if _runnable(line) else " " * len(line.rstrip("\n")) + line[len(line.rstrip("\n")):]
+                   for line in source.splitlines(keepends=True))
+
+
 def notebook_statements(path: Path) -> tuple[list[Statement], list[str]]:
     """The kept statements in order, and what was skipped that a user should know (a cell that
     does not parse). ValueError when the file is no notebook."""

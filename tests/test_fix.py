@@ -100,11 +100,12 @@ def test_the_api_gives_the_fix_and_applies_it_and_refuses_a_file_changed_since(t
 
 
 def test_a_notebook_is_fixed_in_its_cell_and_keeps_its_outputs(tmp_path, capsys):
+    """A cell with a magic in it, as notebooks have."""
     notebook = {"cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# my layers"]},
         {"cell_type": "code", "metadata": {"tags": ["keep"]}, "execution_count": 3,
          "outputs": [{"output_type": "stream", "name": "stdout", "text": ["hello\n"]}],
-         "source": ["from gradtui.layers import Module\n", "\n", "\n", "class Lin(Module):\n",
+         "source": ["%load_ext autoreload\n", "from gradtui.layers import Module\n", "\n", "\n", "class Lin(Module):\n",
                     "    def __init__(self, w, b):\n", "        self.w, self.b = w, b\n", "\n",
                     "    def forward(self, inp):\n", "        return inp @ self.w + self.b\n", "\n",
                     "    def bwd(self, out, inp):\n", "        inp.g = out.g @ self.w.t()\n",
