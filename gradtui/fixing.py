@@ -97,7 +97,8 @@ class Fix:
         name = self.source.name
         lines = difflib.unified_diff(self.source.text.splitlines(keepends=True), self.fixed_text.splitlines(keepends=True),
                                      name, name, n=1)
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        # a file whose last line has no newline: said as diff says it, or `patch` cannot apply it
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
     def __str__(self) -> str:
         return self.diff
@@ -108,7 +109,7 @@ class Fix:
         path = self.source.path
         if layer_file is not None and Path(layer_file).resolve() != path.resolve():
             raise FixError(f"the fix is of {path}, not of the layer file {layer_file}: nothing written")
-        if _digest(path) != self.digest:
+        if file_digest(path) != self.digest:
             raise FixError(f"{path} changed since the check: run it again for a fix of what it is now")
         if self.source.cell is None:
             path.write_text(self.fixed_text)
@@ -121,7 +122,8 @@ class Fix:
                 "fixed": list(self.fixed), "passes": self.passes, "verdict": self.verdict}
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The file's bytes, hashed: what a fix was made for, and what a write checks."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -401,7 +403,7 @@ class Edits:
         formula, _, helpers = rest.partition(", with ")
         definitions = dict(part.split(" = ", 1) for part in re.split(r", (?=\w+ = )", helpers) if " = " in part)
         base = target.removesuffix(".g")
-        mine = self._spelled(base)
+        mine = self._formula_name(base)
         statement = next((n for n in self.statements for t in _targets(n) if self.seg(t) == f"{mine}.g"), None)
         if statement is None or statement.value is None:
             return
@@ -414,7 +416,7 @@ class Edits:
                 return None
             for node in ast.walk(tree):
                 if isinstance(node, ast.Name) and node.id not in MODULES:
-                    spelling = self._spelled(node.id)
+                    spelling = self._formula_name(node.id)
                     if spelling is None and node.id in definitions and node.id not in defined:
                         defined.add(node.id)
                         helper = translated(definitions[node.id])
@@ -436,7 +438,7 @@ class Edits:
         before = "".join(f"{indent}{line}\n" for line in lines)
         yield Change(line_start, end, f"{before}{self.text[line_start:start]}{rhs}", "formula", 0)
 
-    def _spelled(self, name: str) -> str | None:
+    def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
         holds it (`gamma` -> `self.g`), a tensor by its own name (`xhat` -> `self.xhat`)."""
         if name == "N":
@@ -733,7 +735,7 @@ def fix_for(session, replay=None, digest: str | None = None) -> Fix | None:
 
 def digest_of(path: Path | None) -> str | None:
     """The layer file as it is now, to tell later whether it changed."""
-    return _digest(Path(path)) if path is not None and Path(path).is_file() else None
+    return file_digest(Path(path)) if path is not None and Path(path).is_file() else None
 
 
 def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> Fix | None:
@@ -743,9 +745,9 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> 
     source = user_source(checked.method[0])
     if source is None or checked.first is None or "was not set" in (checked.hint or ""):
         return None  # (a gradient never set is a line to add, not one to edit)
-    if digest is not None and _digest(source.path) != digest:
+    if digest is not None and file_digest(source.path) != digest:
         raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")
-    digest, original = digest or _digest(source.path), source
+    digest, original = digest or file_digest(source.path), source
     fixed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, _memory_bounded(config):
         trial = _Trials(config, source, Path(scratch))
@@ -815,8 +817,7 @@ class _Trials:
         method, siblings = method_at(source.python(), checked.method[1] or 0)
         if method is None:
             return None
-        screen = self.screen if self._shows(source, checked, self.screen) else replace(self.config, replay=False)
-        before = run_check(replace(screen, layers=self.copy(source, source.text)), screen=True)
+        screen, before = self._screen(source, checked)
         tried = 0
         for change in Edits(source.python(), method, checked.hint, siblings, attributes=checked.attributes):
             if tried >= MOST_CANDIDATES:
@@ -837,11 +838,15 @@ class _Trials:
                 return text, after, _said(checked.first)
         return None
 
-    def _shows(self, source: Source, checked: Checked, screen: RunConfig) -> bool:
-        """Does the screen (first rows, float64) see the same slip? Else the run's own dtype is used."""
-        seen = self._checked(source, source.text, screen, screen=True)
-        return seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
-            checked.first.index, checked.first.tensor)
+    def _screen(self, source: Source, checked: Checked) -> tuple[RunConfig, Checked]:
+        """The screen's options, and what it says of the file as it is: the first rows in float64 when
+        they show the same slip, else the run's own rows and dtype."""
+        seen = self._checked(source, source.text, self.screen, screen=True)
+        if seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
+                checked.first.index, checked.first.tensor):
+            return self.screen, seen
+        own = replace(self.config, replay=False)
+        return own, run_check(replace(own, layers=self.copy(source, source.text)), screen=True)
 
     def _screened(self, source: Source, text: str, screen: RunConfig, checked: Checked, before: Checked) -> bool:
         seen = self._checked(source, text, screen, screen=True)

@@ -123,3 +123,14 @@ def test_a_notebook_is_fixed_in_its_cell_and_keeps_its_outputs(tmp_path, capsys)
     assert cell["outputs"] == notebook["cells"][1]["outputs"] and cell["metadata"] == {"tags": ["keep"]}
     assert written["metadata"] == notebook["metadata"]
     assert run_cli(capsys, "check", "--batch", "300", "--layers", str(path))[0] == 0
+
+
+def test_the_diff_of_a_file_without_a_last_newline_applies_with_patch(tmp_path, capsys):
+    path = tmp_path / "last.py"
+    path.write_text((SAMPLES / "bias_wrong_axis.py").read_text().rstrip("\n"))  # the slip is on the last line
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["diff"].endswith("\\ No newline at end of file\n")
+    (tmp_path / "fix.diff").write_text(report["fix"]["diff"])
+    patched = tmp_path / "patched.py"
+    assert subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(tmp_path / "fix.diff")]).returncode == 0
+    assert run_cli(capsys, "check", "--batch", "300", "--layers", str(patched))[0] == 0

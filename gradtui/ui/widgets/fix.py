@@ -4,7 +4,6 @@ it, and the pipeline shows what the edit did."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from gradtui.config import RunConfig
-from gradtui.fixing import Fix, FixError
+from gradtui.fixing import Fix, FixError, file_digest
 from gradtui.report import RICH_STYLE, fix_lines
 from gradtui.ui.fix_process import PASSES
 
@@ -88,19 +87,15 @@ class FixPanel(VerticalScroll):
             self.fix.write(layer_file)
         except FixError as exc:
             return str(exc)
-        self._written = (path, before, _digest(path))
+        self._written = (path, before, file_digest(path))
         self.say(Text(f"wrote {self.fix.edits} edit{'s' if self.fix.edits > 1 else ''} into {path}; u undoes it", "dim"))
         return f"wrote the fix into {path}"
 
     def undo(self) -> str:
         path, before, written = self._written
-        if _digest(path) != written:
+        if file_digest(path) != written:
             return f"{path} changed since the fix was written: not undone"
         path.write_bytes(before)
         self._written, self.fix = None, None
         self.say(Text(f"undone: {path} is as it was", "dim"))
         return f"undid the fix: {path} is as it was"
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
