@@ -2,8 +2,10 @@
 
 The slips are the two corpora's: benchmarks/slip_coverage.py's 202 in the six kinds (written as
 code, in four styles), and benchmarks/any_layer_coverage.py's in the layers gradtui has no entry
-for that take a batch of rows (LayerNorm, RMSNorm, GELU, SiLU, softmax, a residual block, an L1
-loss; each in both of the lesson's styles, in a file whose `Model` puts it after a Lin). Each
+for, each in both of the lesson's styles: LayerNorm, RMSNorm, GELU, SiLU, softmax, a residual block
+and an L1 loss in a file whose `Model` puts them after a Lin, on the synthetic rows; an attention
+head on 3-D x and an embedding on integer ids, first in their `Model`, on the corpus's own data,
+given as `gradtui.check(layers=…, x=…, y=…)` gives it. Each
 slipped file is checked as `gradtui check` checks it; for a slip gradtui names, `check --fix`'s
 search runs; its diff is then applied with `patch` to another copy of the slipped file, and that
 copy checked again, apart from the search.
@@ -47,6 +49,7 @@ class Case:
     code: str
     net: tuple[str, ...]
     words: str  # the hint's expected words: the slip is named when they are in it
+    data: object = None  # the data it runs on (a gradtui.data.Dataset), when not the synthetic rows
 
 
 def kind_cases() -> list[Case]:
@@ -73,24 +76,49 @@ class Model:
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)] if {loss} else [Lin(w1, b1), layer, Relu(), Lin(w2, b2)]
         self.loss = layer if {loss} else Mse()
 '''
+MODEL_FIRST = '''
+
+class Model:
+    """The layer first, on 3-D or integer x, then a Lin to one output per position, and MSE."""
+
+    def __init__(self, *sizes):
+        g = torch.Generator().manual_seed(5)
+        params = {params}
+        self.layers = [{name}(*params), Lin(torch.randn({width}, 1, generator=g) / {width} ** 0.5, torch.zeros(1))]
+        self.loss = Mse()
+'''
+FIRST = {"Attention": ("tuple(torch.randn(C, HS, generator=g) / C ** 0.5 for _ in range(3))", "HS"),
+         "Embedding": ("(torch.randn(VOCAB, C, generator=g),)", "C")}  # the layers that take x itself
 PARAMS = {"LayerNorm": "(1 + 0.1 * torch.randn(width, generator=g), 0.1 * torch.randn(width, generator=g))",
           "RMSNorm": "(1 + 0.1 * torch.randn(width, generator=g),)",
           "Residual": "(torch.randn(width, width, generator=g) / width ** 0.5,)"}
 
 
 def any_layer_cases() -> list[Case]:
+    from gradtui.data import Dataset
+
     corpus = _module("any_layer_coverage")
     cases = []
     for slip in corpus.SLIPS:
         layer = corpus.LAYERS[slip.layer]
-        if slip.layer not in ROWS or slip.dtype is not corpus.SLIPS[0].dtype:
+        if slip.layer not in (*ROWS, *FIRST) or slip.dtype is not corpus.SLIPS[0].dtype:
             continue
+        data = None
+        if slip.layer in FIRST:  # its x, as the any-layer corpus draws it
+            _, x, y, *_ = corpus.network(layer, lambda *params: None, slip.dtype)
+            data = Dataset(x, y, "the corpus's")
         for style in ("module", "call"):
             code = corpus.source(layer, style, layer.backward.replace(slip.old, slip.new, 1))
-            model = MODEL.format(params=PARAMS.get(slip.layer, "()"), name=layer.name, loss=layer.loss)
-            header = "import torch\nfrom gradtui.layers import Lin, Module, Mse, Relu\n\n\n"
+            if slip.layer in FIRST:
+                params, width = FIRST[slip.layer]
+                model = MODEL_FIRST.format(params=params, name=layer.name, width=width)
+                sizes = "".join(f"{name} = {getattr(corpus, name)}\n" for name in ("C", "HS", "VOCAB"))
+            else:
+                model = MODEL.format(params=PARAMS.get(slip.layer, "()"), name=layer.name, loss=layer.loss)
+                sizes = ""
+            header = f"import torch\nfrom gradtui.layers import Lin, Module, Mse, Relu\n\n{sizes}\n"
             cases.append(Case("any layer", f"{slip.layer} {style}: {slip.new.strip()[:60]}", header + code + model,
-                              ("lin", "relu", "lin", "mse"), slip.words))
+                              ("lin", "relu", "lin", "mse"), slip.words, data))
     return cases
 
 
@@ -108,14 +136,15 @@ class Outcome:
 def run(case: Case, folder: Path, number: int) -> Outcome:
     path = folder / f"slip_{number}.py"
     path.write_text(case.code)
-    config = RunConfig(net=case.net, batch=64, layers=path, init="random", seed=1)
-    checked = run_check(config)
+    config = RunConfig(net=case.net, batch=64 if case.data is None else len(case.data.x), layers=path, init="random",
+                       seed=1)
+    checked = run_check(config, data=case.data)
     hint = checked.hint or ""
     named = checked.first is not None and any(words in hint for words in case.words.split(" | "))
     if not named:
         return Outcome(case, False, False, None, hint, 0.0)
     started = time.perf_counter()
-    fix = find_fix(config, checked)
+    fix = find_fix(config, checked, data=case.data)
     seconds = time.perf_counter() - started
     if fix is None:
         return Outcome(case, True, False, None, hint, seconds)
@@ -124,7 +153,7 @@ def run(case: Case, folder: Path, number: int) -> Outcome:
     diff.write_text(fix.diff)
     done = subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(diff)], capture_output=True,
                           text=True)
-    applied = done.returncode == 0 and run_check(replace(config, layers=patched)).passes
+    applied = done.returncode == 0 and run_check(replace(config, layers=patched), data=case.data).passes
     return Outcome(case, True, True, applied, fix.diff, seconds, fix.tried)
 
 

@@ -22,6 +22,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from gradtui.config import InputError, RunConfig, parse_hidden, parse_net
@@ -51,8 +52,9 @@ class Report:
     check's text, and it renders as check's tables in a terminal (Rich) and in Jupyter (an HTML
     fragment that styles only itself)."""
 
-    def __init__(self, session, replay=None, digest: str | None = None):
+    def __init__(self, session, replay=None, digest: str | None = None, data=None):
         self.session, self.replay, self.digest = session, replay, digest  # the layer file's, when the check ran
+        self._data = data  # the caller's x and y, when a layer file ran on them: a fix is run on them too
 
     @property
     def steps(self) -> list:
@@ -102,7 +104,7 @@ class Report:
         if not hasattr(self, "_fix"):
             from gradtui.fixing import fix_for
 
-            self._fix = None if self.ok else fix_for(self.session, self.replay, self.digest)
+            self._fix = None if self.ok else fix_for(self.session, self.replay, self.digest, self._data)
         return self._fix
 
     def apply_fix(self) -> Path:
@@ -181,7 +183,7 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
         digest = digest_of(config.layers)
         session = DebugSession(config, data, network, params=params)
     session.run_to_end()
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest)
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest, data)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:
@@ -190,16 +192,18 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.ui.ahead import InThread
     from gradtui.ui.app import GradTUI
+    from gradtui.ui.fix_process import fix_in_subprocess
 
     with _said_in_python(options | {"layers": layers}):
         config, data, network, params = _prepared(model, x, y, layers, loss, _typed(options))
     ahead = InThread(config, data, network, params)  # the caller's objects stay in this process
-    GradTUI(config, ahead).run()
+    fixer = {} if data is None else {"fixer": partial(fix_in_subprocess, data=data)}  # a fix is run on the same x, y
+    GradTUI(config, ahead, **fixer).run()
     ahead.wait()  # a step under way when you quit: it ends before its session is read
     session = ahead.session
     if session is None or not session.done:
         return None
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None, data=data)
 
 
 # -- options, in Python's types and names -----------------------------------------------------

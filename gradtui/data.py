@@ -25,6 +25,12 @@ class Dataset:
     source: str  # "synthetic" or the file's path
     warnings: tuple[str, ...] = ()
 
+    def first_rows_in_float64(self, rows: int) -> Dataset:
+        """The first `rows` rows, their numbers in float64 (integer ids and labels stay integers)."""
+        x, y = self.x[:rows], self.y[:rows]
+        return Dataset(x.to(torch.float64) if x.is_floating_point() else x,
+                       y.to(torch.float64) if y.is_floating_point() else y, self.source)
+
 
 def synthetic(batch: int, seed: int, classes: int = DEFAULT_CLASSES) -> tuple[torch.Tensor, torch.Tensor]:
     """x ~ N(0, 1) of shape (batch, 784), y = integer labels 0..classes-1, drawn in float32

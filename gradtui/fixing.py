@@ -198,9 +198,11 @@ class Change:
 
 
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "scale", "drop", "operator", "shape", "cast", "power",
-         "upstream", "mask", "factor", "centre")
+         "upstream", "mask", "factor", "centre", "accumulate", "term")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 HINTED = (
+    (r"must add", ("accumulate",)),  # (before "twice", which its words say)
+    (r"is missing its \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
     (r"where it multiplies|where it divides", ("operator",)),
@@ -214,7 +216,7 @@ HINTED = (
     (r"uses `|where `|taken from|for `", ("name",)),
     (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("scale", "drop")),
     (r"once more", ("drop",)),
-    (r"the path through", ("centre", "upstream", "factor")),
+    (r"the path through", ("centre", "upstream", "factor", "term")),
     (r"its sign belongs|sign\(", ("signum",)),  # (never otherwise: `.sign()` of anything passes for a mask)
     (r"missing the factor|missing `|is missing|left out\)", ("factor", "drop", "upstream")),
     (r"cast|\.float\(\)|float32|float16|bfloat16", ("cast",)),
@@ -232,7 +234,7 @@ class Edits:
         self.attributes = attributes or {}
         self.offsets = _line_offsets(text)
         self.statements = _statements_nearest_last(method)
-        self.t = ".t()" if ".t()" in text else ".T"
+        self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
         read = [self.seg(n) for n in ast.walk(method) if isinstance(n, ast.Attribute) and n.attr == "g"
                 and isinstance(n.ctx, ast.Load) and not _is_self(n.value)]  # the gradients the method reads: `out.g`
@@ -254,7 +256,7 @@ class Edits:
         self.order = _kinds_for(hint)
 
     def __iter__(self) -> Iterator[Change]:
-        found = list(self._formula())
+        found = [*self._formula(), *self._missing_term()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
@@ -282,8 +284,9 @@ class Edits:
         """The tensors the method reads or sets, as it writes them (`self.inp`, `out.g`, `dxhat`), and
         those it could: its arguments (`out` of `bwd(self, out, inp)`), and what its class keeps on self."""
         found = [a.arg for a in self.method.args.args[1:]]
-        for other in self.siblings:
-            found += [self.seg(t) for n in ast.walk(other) if isinstance(n, ast.Assign) for t in n.targets
+        for other in self.siblings:  # (`self.q, self.k = …` keeps two)
+            found += [self.seg(t) for n in ast.walk(other) if isinstance(n, ast.Assign) for target in n.targets
+                      for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])
                       if isinstance(t, ast.Attribute) and _is_self(t.value)]
         for node in ast.walk(self.method):
             if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) and not _called(
@@ -325,6 +328,7 @@ class Edits:
         value = statement.value
         if value is None:
             return
+        yield from self._accumulated(statement, rank)
 
         def at(node: ast.AST, new: str, kind: str) -> Change:
             node_start, node_end = self.span(node)
@@ -334,12 +338,15 @@ class Edits:
             return Change(node_start, node_end, new, kind, rank)
 
         yield from self._hinted(value, at)
+        yield from self._unused_terms(value, at)
         numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)", self.hint)  # "missing its 3", "missing `0.5`"
         scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers)]
         if self.batch:
             b = self.batch
             scaled += [f" / {b}", f" * {b}", f" * ({b} - 1) / {b}", f" * {b} / ({b} - 1)"]
-        for term in [value, *_terms(value)]:  # the whole, and each term of a sum
+        groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
+                  and n is not value and self._parenthesized(n)]  # `(1 + t)` of `0.5 * (1 + t) + …`: a term too
+        for term in dict.fromkeys([value, *_terms(value), *groups]):  # the whole, and each term of a sum
             times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
             for factor in scaled:
                 yield at(term, f"{times}{factor}", "scale")
@@ -409,27 +416,19 @@ class Edits:
             return
         defined, lines = set(), []
 
-        def translated(code: str) -> str | None:
-            try:
-                tree = ast.parse(code, mode="eval")
-            except SyntaxError:
+        def define(name: str) -> str | None:  # a helper of the formula's, on a line of its own before
+            if name in defined:
+                return name
+            if name not in definitions:
                 return None
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Name) and node.id not in MODULES:
-                    spelling = self._formula_name(node.id)
-                    if spelling is None and node.id in definitions and node.id not in defined:
-                        defined.add(node.id)
-                        helper = translated(definitions[node.id])
-                        if helper is None:
-                            return None
-                        lines.append(f"{node.id} = {helper}")
-                        spelling = node.id
-                    if spelling is None and node.id not in defined:
-                        return None
-                    node.id = spelling or node.id
-            return ast.unparse(tree)
+            defined.add(name)
+            helper = self._in_my_names(definitions[name], define)
+            if helper is None:
+                return None
+            lines.append(f"{name} = {helper}")
+            return name
 
-        rhs = translated(formula)
+        rhs = self._in_my_names(formula, define)
         if rhs is None:
             return
         start, end = self.span(statement.value)
@@ -437,6 +436,59 @@ class Edits:
         indent = self.text[line_start:len(self.text)][:len(self.text[line_start:]) - len(self.text[line_start:].lstrip())]
         before = "".join(f"{indent}{line}\n" for line in lines)
         yield Change(line_start, end, f"{before}{self.text[line_start:start]}{rhs}", "formula", 0)
+
+    def _missing_term(self) -> Iterator[Change]:
+        """The term a hint says is missing (`is missing its second term, - out * (out.g * out).sum(dim)`)
+        added to a gradient's statement, in the method's words, over each axis the method reduces."""
+        found = re.search(r"is missing its \w+ term, ([^:]+)", self.hint)
+        if found is None:
+            return
+        term = found[1].strip()
+        sign, term = (term[0], term[1:].strip()) if term[0] in "+-" else ("+", term)
+        for axis in dict.fromkeys([*self.axes, "-1", "1"]):
+            mine = self._in_my_names(term.replace("(dim)", f"({axis}, keepdim=True)"))
+            if mine is None:
+                continue
+            for rank, statement in enumerate(self.statements):
+                if statement.value is not None and any(self.gradient(self.seg(t)) for t in _targets(statement)):
+                    start, end = self.span(statement.value)
+                    yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
+
+    def _unused_terms(self, value: ast.expr, at) -> Iterator[Change]:
+        """A gradient the method computes and never uses (`ds`, `dmu`) added where it was forgotten: as
+        it is, over the batch, or times one of the method's tensors or the statement's numbers."""
+        assigned = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
+                    if isinstance(t, ast.Name)]
+        read = {n.id for n in ast.walk(self.method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        unused = [name for name in dict.fromkeys(assigned) if name not in read]
+        if not unused:
+            return
+        numbers = [self.seg(n) for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, float)]
+        for node in ast.walk(value):
+            if not isinstance(node, (ast.Name, ast.Attribute, ast.BinOp, ast.Call, ast.Subscript)) or _called(
+                    node, value) or _in_args(node, value):
+                continue
+            seg = self.seg(node)
+            for name in unused:
+                added = [f"+ {name}", f"- {name}", *(f"+ {name} / {b}" for b in [self.batch] if b),
+                         *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
+                for term in added:
+                    yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", "term")
+
+    def _in_my_names(self, code: str, define=None) -> str | None:
+        """gradtui's formula `code` in the method's words (None: it names a tensor the method lacks);
+        `define` spells a name the method lacks by a helper of its own."""
+        try:
+            tree = ast.parse(code, mode="eval")
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id not in MODULES:
+                spelling = self._formula_name(node.id) or (define(node.id) if define else None)
+                if spelling is None:
+                    return None
+                node.id = spelling
+        return ast.unparse(tree)
 
     def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
@@ -460,6 +512,24 @@ class Edits:
                 if new and isinstance(node, (ast.Name, ast.Attribute)) and (
                         self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
                     yield at(node, new, "hinted")
+
+    def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
+        """`g[ids] = v` adding up where an id comes twice: `g.index_put_((ids,), v, accumulate=True)`, or,
+        in a loop over the ids one at a time, `g[i] += v`."""
+        target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
+        if not isinstance(target, ast.Subscript):
+            return
+        start, end = self.span(statement)
+        tensor, index, value = self.seg(target.value), self.seg(target.slice), self.seg(statement.value)
+        indices = f"({index})" if isinstance(target.slice, ast.Tuple) else f"({index},)"
+        edits = [Change(start, end, f"{tensor}.index_put_({indices}, {value}, accumulate=True)", "accumulate", rank),
+                 Change(start, end, f"{self.seg(target)} += {value}", "accumulate", rank)]
+        looped = any(isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n) for n in ast.walk(self.method))
+        yield from reversed(edits) if looped else edits
+
+    def _parenthesized(self, node: ast.expr) -> bool:
+        start, end = self.span(node)
+        return self.text[start - 1:start] == "(" and self.text[end:end + 1] == ")"
 
     def _everywhere(self, value: ast.expr, name: str, other: str, rank: int) -> Iterator[Change]:
         start, end = self.span(value)
@@ -573,7 +643,17 @@ def _words_of(hint: str) -> str:
     said = hint.split("; fix:")[0]
     if re.match(r"^\S+ is ", said):  # a kind's hint: its formula follows the last ": "
         said = said.rsplit("): ", 1)[0] if "): " in said else said.rsplit(": ", 1)[0]
-    return re.sub(r"`[^`]*`", "", said)
+    said = re.sub(r"`[^`]*`|\([^()]*:\d+\)", "", said)  # its code, and where it is (`(layer.py:14)`)
+    return "".join(part for part in re.split(r"(: |, )", said) if not _formula_text(part))
+
+
+def _formula_text(text: str) -> bool:
+    """Is `text` a formula (`out * (out.g + (out.g * out).sum(dim))`), not words?"""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return any(isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)) for node in ast.walk(tree))
 
 
 def _line_offsets(text: str) -> list[int]:
@@ -686,13 +766,14 @@ class Checked:
         return self.first is None
 
 
-def run_check(config: RunConfig, screen: bool = False) -> Checked:
+def run_check(config: RunConfig, screen: bool = False, data=None) -> Checked:
     """The check of `config` (its layer file a copy), stepped to the end and replayed in float64 as
-    `gradtui check` is; or, as a screen, with no hint and no replay (it asks only what matches)."""
+    `gradtui check` is; or, as a screen, with no hint and no replay (it asks only what matches).
+    `data`: the caller's Dataset, in place of what the config loads."""
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
-    session = DebugSession(config, hints=not screen)
+    session = DebugSession(config, data, hints=not screen)
     session.run_to_end()
     replay = replay_in_float64(session) if not screen and needs_replay(session) else None
     return checked(session, replay)
@@ -724,13 +805,14 @@ def checked(session, replay=None) -> Checked:
     return Checked(first, hint, matched, method, role, attributes)
 
 
-def fix_for(session, replay=None, digest: str | None = None) -> Fix | None:
+def fix_for(session, replay=None, digest: str | None = None, data=None) -> Fix | None:
     """The verified fix of a check that ran on a layer file (None: it passed, it ran on objects of the
-    caller's and not a file, or no edit was verified); `digest`: the layer file's when it ran."""
+    caller's and not a file, or no edit was verified); `digest`: the layer file's when it ran; `data`:
+    the caller's Dataset it ran on, if it did."""
     if session.config.layers is None:
         return None
     found = checked(session, replay)
-    return None if found.passes else find_fix(session.config, found, digest)
+    return None if found.passes else find_fix(session.config, found, digest, data)
 
 
 def digest_of(path: Path | None) -> str | None:
@@ -738,10 +820,11 @@ def digest_of(path: Path | None) -> str | None:
     return file_digest(Path(path)) if path is not None and Path(path).is_file() else None
 
 
-def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> Fix | None:
+def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, data=None) -> Fix | None:
     """The verified edits that take the check of `config` past its first mismatch (`checked`), one
     slip after another; None when the first has none (or is not in a file of the user's). `digest`:
-    the file's when the check ran (FixError if it changed since)."""
+    the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
+    edit checked on it (None: on what `config` loads, as the check did)."""
     source = user_source(checked.method[0])
     if source is None or checked.first is None or "was not set" in (checked.hint or ""):
         return None  # (a gradient never set is a line to add, not one to edit)
@@ -750,7 +833,7 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None) -> 
     digest, original = digest or file_digest(source.path), source
     fixed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, _memory_bounded(config):
-        trial = _Trials(config, source, Path(scratch))
+        trial = _Trials(config, source, Path(scratch), data)
         while checked.first is not None and len(fixed) < MOST_EDITS:
             if user_source(checked.method[0]) is None or Path(user_source(checked.method[0]).path) != source.path:
                 break
@@ -799,9 +882,10 @@ def _memory_bounded(config: RunConfig):
 class _Trials:
     """Copies of the user's file with one edit each, checked."""
 
-    def __init__(self, config: RunConfig, source: Source, scratch: Path):
-        self.config, self.scratch, self.count, self.tried = config, scratch, 0, 0
+    def __init__(self, config: RunConfig, source: Source, scratch: Path, data=None):
+        self.config, self.scratch, self.count, self.tried, self.data = config, scratch, 0, 0, data
         self.screen = replace(config, batch=min(config.batch, SCREEN_ROWS), dtype="float64", replay=False)
+        self.screen_data = None if data is None else data.first_rows_in_float64(self.screen.batch)
 
     def copy(self, source: Source, text: str) -> Path:
         self.count += 1
@@ -833,29 +917,32 @@ class _Trials:
             self.tried += 1
             if not self._screened(source, text, screen, checked, before):
                 continue
-            after = self._checked(source, text, self.config)
+            after = self._checked(source, text, (self.config, self.data))
             if after is not None and _past(after, checked):
                 return text, after, _said(checked.first)
         return None
 
-    def _screen(self, source: Source, checked: Checked) -> tuple[RunConfig, Checked]:
-        """The screen's options, and what it says of the file as it is: the first rows in float64 when
-        they show the same slip, else the run's own rows and dtype."""
-        seen = self._checked(source, source.text, self.screen, screen=True)
+    def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
+        """The screen's options and data, and what it says of the file as it is: the first rows in
+        float64 when they show the same slip, else the run's own rows and dtype."""
+        screen = (self.screen, self.screen_data)
+        seen = self._checked(source, source.text, screen, screen=True)
         if seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
                 checked.first.index, checked.first.tensor):
-            return self.screen, seen
-        own = replace(self.config, replay=False)
-        return own, run_check(replace(own, layers=self.copy(source, source.text)), screen=True)
+            return screen, seen
+        own = (replace(self.config, replay=False), self.data)
+        return own, run_check(replace(own[0], layers=self.copy(source, source.text)), screen=True, data=self.data)
 
-    def _screened(self, source: Source, text: str, screen: RunConfig, checked: Checked, before: Checked) -> bool:
+    def _screened(self, source: Source, text: str, screen: tuple, checked: Checked, before: Checked) -> bool:
         seen = self._checked(source, text, screen, screen=True)
         return seen is not None and _past(seen, checked) and before.matched <= seen.matched
 
-    def _checked(self, source: Source, text: str, config: RunConfig, screen: bool = False) -> Checked | None:
+    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False) -> Checked | None:
+        """The check of the file with `text`, with `run`'s options and data (None: what they load)."""
+        config, data = run
         copy = self.copy(source, text)
         try:
-            found = run_check(replace(config, layers=copy), screen)
+            found = run_check(replace(config, layers=copy), screen, data)
         except Exception:  # the edit made the user's file unloadable: not a fix
             return None
         file, line = found.method

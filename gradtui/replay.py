@@ -22,7 +22,6 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from gradtui.data import Dataset
 from gradtui.findings import Comparison, Location
 from gradtui.formatting import number
 from gradtui.session import DebugSession
@@ -108,9 +107,7 @@ def replay_in_float64(session: DebugSession) -> Replay:
 
 def _replayed(session: DebugSession, moved: dict[str, float]) -> Replay:
     rows = min(REPLAY_ROWS, len(session.data.x))
-    x, y = session.data.x[:rows], session.data.y[:rows]
-    data = Dataset(x.to(torch.float64) if x.is_floating_point() else x, y.to(torch.float64) if y.is_floating_point()
-                   else y, session.data.source)
+    data = session.data.first_rows_in_float64(rows)
     config = replace(session.config, dtype="float64", batch=rows, rtol=None, atol=None)
     params = {name: t.to(torch.float64) for name, t in session.params.items()}
     draw = torch.Generator().manual_seed(3 * config.seed + 1)  # a stream apart from the data's and the weights'

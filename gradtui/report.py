@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -76,7 +77,9 @@ def step_lines(report: StepReport) -> list[tuple[Cell, ...]]:
             continue
         # Tensors in a row with one hint and no place of their own (computed from one wrong .g) share one line.
         names = [t.name] + [u.name for u in itertools.takewhile(partial(_same_hint, t), tensors[i + 1:])]
-        lines.append((Cell(f"{t.mark} {', '.join(names)}: ", MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
+        said = f"{t.mark} " if names == [t.name] and re.match(rf"{re.escape(t.name)}[ :]", t.hint) else \
+            f"{t.mark} {', '.join(names)}: "  # a hint that begins with its tensor's name is not given it twice
+        lines.append((Cell(said, MARK_STYLE[t.mark]), Cell(t.hint, "warning")))
         if t.where:
             lines.append((Cell("  where: ", "dim"), Cell(t.where, "dim")))
     lines += [(Cell("note: ", "dim"), Cell(note, "dim")) for note in report.notes]

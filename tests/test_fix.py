@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+import torch
 from conftest import SAMPLES, check_json, run_cli
 
 import gradtui
@@ -134,3 +135,54 @@ def test_the_diff_of_a_file_without_a_last_newline_applies_with_patch(tmp_path, 
     patched = tmp_path / "patched.py"
     assert subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(tmp_path / "fix.diff")]).returncode == 0
     assert run_cli(capsys, "check", "--batch", "300", "--layers", str(patched))[0] == 0
+
+
+EMBEDDING = '''import torch
+from gradtui.layers import Lin, Module, Mse
+
+
+class Embedding(Module):
+    def __init__(self, weight):
+        self.weight = weight
+
+    def forward(self, inp):
+        return self.weight[inp]
+
+    def bwd(self, out, inp):
+        self.weight.g = torch.zeros_like(self.weight)
+{rows}
+
+
+class Model:
+    def __init__(self, *sizes):
+        g = torch.Generator().manual_seed(0)
+        self.layers = [Embedding(torch.randn(9, 12, generator=g)), Lin(torch.randn(12, 1, generator=g) / 4, torch.zeros(1))]
+        self.loss = Mse()
+'''
+
+
+@pytest.mark.parametrize("rows, fixed", [
+    ("        self.weight.g[inp.reshape(-1)] = out.g.reshape(-1, 12)",
+     "self.weight.g.index_put_((inp.reshape(-1),), out.g.reshape(-1, 12), accumulate=True)"),
+    ("        for i, ix in enumerate(inp.reshape(-1)):\n            self.weight.g[ix] = out.g.reshape(-1, 12)[i]",
+     "self.weight.g[ix] += out.g.reshape(-1, 12)[i]"),
+], ids=["indexed", "looped"])
+def test_a_fix_is_run_on_the_callers_own_data_here_integer_ids(tmp_path, rows, fixed):
+    """An embedding that overwrites a row used twice: only the caller's integer ids run it (the
+    synthetic data is floats), so the fix is searched and verified on them, in this process and in
+    the app's child process alike."""
+    from gradtui.config import RunConfig
+    from gradtui.data import Dataset
+    from gradtui.ui.fix_process import fix_in_subprocess
+
+    path = tmp_path / "embedding.py"
+    path.write_text(EMBEDDING.format(rows=rows))
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randint(0, 9, (64, 5), generator=g), torch.randn(64, 5, generator=g)
+    report = gradtui.check(layers=str(path), x=x, y=y)
+    assert not report.ok and "must add up" in report.first_mismatch.hint
+    assert report.fix.passes and f"+{' ' * (8 if 'index_put_' in fixed else 12)}{fixed}\n" in report.fix.diff
+    from_child = fix_in_subprocess(RunConfig(layers=path, batch=len(x)), Dataset(x, y, "your data"))  # as gradtui.debug's
+    assert from_child.diff == report.fix.diff
+    report.apply_fix()
+    assert gradtui.check(layers=str(path), x=x, y=y).ok

@@ -15,38 +15,39 @@ from gradtui.ui.child import channel, end, pickles, send, spawn
 PASSES = "passes"  # the check passed: nothing to fix
 
 
-def fix_here(config: RunConfig) -> Fix | str | None:
-    """The verified fix of the check of `config`, found in this process (the child's work; a test's);
-    "passes" when the check passes."""
+def fix_here(config: RunConfig, data=None) -> Fix | str | None:
+    """The verified fix of the check of `config` (on `data`, the caller's Dataset, if given), found in
+    this process (the child's work; a test's); "passes" when the check passes."""
     from gradtui.fixing import digest_of, fix_for
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
     digest = digest_of(config.layers)
-    session = DebugSession(config)
+    session = DebugSession(config, data)
     session.run_to_end()
     replay = replay_in_float64(session) if needs_replay(session) else None
     if session.first_mismatch is None and (replay is None or replay.mismatch is None):
         return PASSES
-    return fix_for(session, replay, digest)
+    return fix_for(session, replay, digest, data)
 
 
 def child_main() -> None:
-    """A pickled RunConfig on stdin; ("fix", Fix | None) or ("error", message) on stdout."""
+    """A pickled RunConfig and Dataset (or None) on stdin; ("fix", Fix | None) or ("error", message)
+    on stdout."""
     out = channel()
-    config = next(pickles(sys.stdin.buffer))
+    config, data = next(pickles(sys.stdin.buffer))
     try:
-        send(out, ("fix", fix_here(config)))
+        send(out, ("fix", fix_here(config, data)))
     except BaseException as exc:  # reported to the parent
         send(out, ("error", f"{type(exc).__name__}: {exc}"))
 
 
-def fix_in_subprocess(config: RunConfig) -> Fix | str | None:
-    """The verified fix of the check of `config`, found by a child process (None: no verified fix;
-    "passes": nothing to fix)."""
+def fix_in_subprocess(config: RunConfig, data=None) -> Fix | str | None:
+    """The verified fix of the check of `config` (on `data`, gradtui.debug's caller's Dataset, if
+    given), found by a child process (None: no verified fix; "passes": nothing to fix)."""
     process = spawn(__name__)
     try:
-        send(process.stdin, config)
+        send(process.stdin, (config, data))
         process.stdin.close()
         for kind, payload in pickles(process.stdout):
             if kind == "error":
