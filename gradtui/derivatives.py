@@ -632,7 +632,9 @@ def _embedding(c: Ctx, accumulate: bool = True):
 
 def _written_once(rows_of: Callable[[Ctx], tuple[torch.Tensor, torch.Tensor] | None]):
     """Does the user's gradient keep, for each row the lookup read, one of the gradients that row got
-    (one write kept, whichever) where their sum belongs? Rows read once are as they should be."""
+    (one write kept, whichever) where their sum belongs? Rows read once are as they should be. Each
+    element is judged alone: writes to one row on several threads may leave it part one write and
+    part another."""
     def fits(c: Ctx, yours: torch.Tensor, tolerance: tuple) -> bool:
         found = rows_of(c)
         if found is None or yours.shape != c.args[0].shape:
@@ -641,8 +643,8 @@ def _written_once(rows_of: Callable[[Ctx], tuple[torch.Tensor, torch.Tensor] | N
         rtol, atol = tolerance
         bound = atol + rtol * float(given.abs().max()) if given.numel() else atol
         counts = torch.bincount(flat, minlength=len(yours))
-        kept = (yours[flat] - given).flatten(1).abs().amax(1) <= bound  # each write: is it what the row kept?
-        some = torch.zeros(len(yours), dtype=torch.bool).index_put((flat,), kept, accumulate=True)
+        kept = (yours[flat] - given).abs() <= bound  # each write, element by element: is it what the row kept?
+        some = torch.zeros(yours.shape, dtype=torch.bool, device=yours.device).index_put((flat,), kept, accumulate=True)
         unread = (counts == 0) & (yours.flatten(1).abs().amax(1) > bound)
         return bool(some[counts > 0].all()) and not bool(unread.any()) and bool((counts > 1).any())
     return fits

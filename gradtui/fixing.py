@@ -19,6 +19,7 @@ import contextlib
 import difflib
 import hashlib
 import json
+import keyword
 import re
 import tempfile
 import warnings
@@ -202,11 +203,11 @@ KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "scale
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 HINTED = (
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
-    (r"is missing its \w+ term", ("term",)),
+    (r"is missing its \w+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
-    (r"where it multiplies|where it divides", ("operator",)),
-    (r"missing its \d|missing `\d", ("scale",)),
+    (r"where it multiplies|where it divides|(?:multiplies|divides) by it", ("operator",)),
+    (r"missing its \d|missing `\d|times -?\d|of .+? left out", ("scale",)),
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
@@ -335,11 +336,14 @@ class Edits:
             if new.startswith("(") and new.endswith(")") and _wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
                 new = new[1:-1]  # the code's own parentheses are around it already
+            elif node is not value and not self._parenthesized(node) and _binding(new) < _binding(node):
+                new = f"({new})"  # `var + eps` for `std` inside `x / std`: it binds less tightly
             return Change(node_start, node_end, new, kind, rank)
 
         yield from self._hinted(value, at)
         yield from self._unused_terms(value, at)
-        numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)", self.hint)  # "missing its 3", "missing `0.5`"
+        numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)|the (-?\d+(?:\.\d+)?) of .+? left out", self.hint)
+        numbers = [a or b for a, b in numbers]  # "missing its 3", "missing `0.5`", "the -0.5 of d(x)**-0.5 left out"
         scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers)]
         if self.batch:
             b = self.batch
@@ -505,13 +509,41 @@ class Edits:
         return None
 
     def _hinted(self, value: ast.expr, at) -> Iterator[Change]:
-        """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`."""
-        for wrong, right in re.findall(r"`([\w.]+)` where `([\w.]+)` belongs", self.hint):
-            new = self.spelled(right)
+        """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
+        "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
+        code has the first, in its own names."""
+        for wrong, right in re.findall(r"`([^`]+)` where `([^`]+)` belongs", self.hint):
+            if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
+                new = self.spelled(right)
+                for node in ast.walk(value):
+                    if new and isinstance(node, (ast.Name, ast.Attribute)) and (
+                            self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
+                        yield at(node, new, "hinted")
+                continue
+            mine, new = self._in_my_words(wrong), self._in_my_words(right)
+            if mine is None or new is None:
+                continue
+            shape = _shape_of(mine)
             for node in ast.walk(value):
-                if new and isinstance(node, (ast.Name, ast.Attribute)) and (
-                        self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
+                if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                     yield at(node, new, "hinted")
+
+    def _in_my_words(self, code: str) -> str | None:
+        """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
+        (None: it names one the method lacks)."""
+        missing = []
+
+        def spelled(found: re.Match) -> str:
+            name = found[0]
+            if name in MODULES or keyword.iskeyword(name):
+                return name
+            spelling = self._formula_name(name)
+            if spelling is None:
+                missing.append(name)
+            return spelling or name
+
+        mine = re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\()", spelled, code)
+        return None if missing else mine
 
     def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
         """`g[ids] = v` adding up where an id comes twice: `g.index_put_((ids,), v, accumulate=True)`, or,
@@ -526,6 +558,10 @@ class Edits:
                  Change(start, end, f"{self.seg(target)} += {value}", "accumulate", rank)]
         looped = any(isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n) for n in ast.walk(self.method))
         yield from reversed(edits) if looped else edits
+
+    def _operand(self, node: ast.expr) -> str:
+        """An operand as the code writes it, with its parentheses (`(var + eps)` of `(var + eps) ** -1.5`)."""
+        return f"({self.seg(node)})" if self._parenthesized(node) else self.seg(node)
 
     def _parenthesized(self, node: ast.expr) -> bool:
         start, end = self.span(node)
@@ -566,7 +602,8 @@ class Edits:
     def _transposed(self, node: ast.expr) -> str:
         """An operand transposed, as simply as the code allows: `x.t()` becomes `x`, `x` becomes `x.t()`."""
         func = node.func if isinstance(node, ast.Call) else None
-        if isinstance(func, ast.Attribute) and func.attr == "t" and not node.args:
+        if isinstance(func, ast.Attribute) and (func.attr == "t" and not node.args or func.attr == "transpose" and sorted(
+                self.seg(a) for a in node.args) in (["-1", "-2"], ["0", "1"])):
             return self.seg(func.value)
         if isinstance(node, ast.Attribute) and node.attr in ("T", "mT"):
             return self.seg(node.value)
@@ -607,11 +644,13 @@ class Edits:
                 yield at(node, wrapped + call, "sum")
 
     def _binary(self, node: ast.BinOp, at) -> Iterator[Change]:
-        left, right = self.seg(node.left), self.seg(node.right)
+        left, right = self._operand(node.left), self._operand(node.right)
         if isinstance(node.op, ast.Sub):  # targ - inp for inp - targ: the sign, where it was lost
             yield at(node, f"{right} - {left}", "sign")
         for op in OPERATORS.get(type(node.op), ()):
             yield at(node, f"{left} {op} {right}", "operator")
+        if isinstance(node.op, ast.Mult):  # `probs * d` where the derivative divides: `d / probs`
+            yield at(node, f"{right} / {left}", "operator")
         if isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub, ast.MatMult)):
             yield at(node, left, "drop")
             if not isinstance(node.op, (ast.Div, ast.Sub)):
@@ -654,6 +693,35 @@ def _formula_text(text: str) -> bool:
     except SyntaxError:
         return False
     return any(isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)) for node in ast.walk(tree))
+
+
+# How tightly an expression binds (Python's precedence): a tighter one needs no parentheses where a looser stood.
+_BINDING = {ast.Pow: 6, ast.Mult: 4, ast.Div: 4, ast.MatMult: 4, ast.FloorDiv: 4, ast.Mod: 4, ast.Add: 3, ast.Sub: 3}
+
+
+def _binding(expression: ast.expr | str) -> float:
+    if isinstance(expression, str):
+        if expression.startswith("(") and expression.endswith(")") and _wrapped(expression):
+            return 7  # parenthesized: as tight as a name
+        try:
+            expression = ast.parse(expression.strip(), mode="eval").body
+        except SyntaxError:
+            return 0
+    if isinstance(expression, ast.BinOp):
+        return _BINDING.get(type(expression.op), 2)
+    if isinstance(expression, ast.UnaryOp):
+        return 1 if isinstance(expression.op, ast.Not) else 5
+    if isinstance(expression, (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)):
+        return 1
+    return 7  # a name, a call, an attribute, a subscript, a literal
+
+
+def _shape_of(code: str) -> str | None:
+    """`code`'s tree, spacing and redundant parentheses aside (None: it is no expression)."""
+    try:
+        return ast.dump(ast.parse(code.strip(), mode="eval").body)
+    except SyntaxError:
+        return None
 
 
 def _line_offsets(text: str) -> list[int]:

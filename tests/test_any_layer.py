@@ -13,7 +13,7 @@ from conftest import ROOT, SAMPLES, check_json, drive
 
 import gradtui
 from gradtui.config import RunConfig
-from gradtui.layers import Lin, Mse
+from gradtui.layers import Lin, Module, Mse
 from gradtui.ui.app import GradTUI
 
 _spec = importlib.util.spec_from_file_location("any_layer_coverage", ROOT / "benchmarks" / "any_layer_coverage.py")
@@ -82,3 +82,31 @@ async def test_the_app_shows_the_forward_line_the_hint_names():
         shown = str(app.query_one("#slip-at").render())
         assert "the hint's forward line:" in shown and "layernorm_slip.py:22" in shown
         assert "self.std = (inp.var(1, keepdim=True, unbiased=False) + self.eps).sqrt()" in shown
+
+
+class _TornEmbedding(Module):
+    """Writes each row's gradient where it must add them, then, as two threads writing one row at
+    once may, leaves a row used twice part one write and part another."""
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def forward(self, inp):
+        return self.weight[inp]
+
+    def bwd(self, out, inp):
+        ids, rows = inp.reshape(-1), out.g.reshape(-1, self.weight.shape[1])
+        self.weight.g = torch.zeros_like(self.weight)
+        self.weight.g[ids] = rows
+        first, last = [int(i) for i in (ids == ids[0]).nonzero()[[0, -1]]]
+        self.weight.g[ids[0], :3] = rows[first, :3]
+        self.weight.g[ids[0], 3:] = rows[last, 3:]
+
+
+def test_a_row_overwritten_is_named_whichever_writes_it_kept_element_by_element():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 5, (40, 3), generator=g)
+    layers = [_TornEmbedding(torch.randn(5, 6, generator=g)), Lin(torch.randn(6, 1, generator=g), torch.zeros(1))]
+    report = gradtui.check(layers + [Mse()], ids, torch.randn(40, 3, generator=g))
+    assert report.first_mismatch.tensor.endswith("weight.g")
+    assert "must add up its gradients, not be overwritten" in report.first_mismatch.hint

@@ -186,3 +186,77 @@ def test_a_fix_is_run_on_the_callers_own_data_here_integer_ids(tmp_path, rows, f
     assert from_child.diff == report.fix.diff
     report.apply_fix()
     assert gradtui.check(layers=str(path), x=x, y=y).ok
+
+
+AFTER_A_LIN = '''import torch
+from gradtui.layers import Lin, Module, Mse, Relu
+
+
+class {name}(Module):
+    def forward(self, inp):
+{forward}
+
+    def bwd(self, out, inp):
+{backward}
+
+
+class Model:
+    def __init__(self, n_in, nh, n_out):
+        g = torch.Generator().manual_seed(0)
+        self.layers = [Lin(torch.randn(n_in, nh, generator=g) / n_in ** 0.5, torch.zeros(nh)), {name}(),
+                       Lin(torch.randn(nh, n_out, generator=g) / nh ** 0.5, torch.zeros(n_out))]
+        self.loss = Mse()
+'''
+
+
+@pytest.mark.parametrize("name, forward, backward, fixed", [
+    ("SiLU", "        self.s = torch.sigmoid(inp)\n        return inp * self.s",
+     "        ds = self.s * (1 - self.s)\n        inp.g = out.g * (self.s)",
+     "inp.g = out.g * (self.s + inp * ds)"),
+    ("Softmax", "        e = (inp - inp.max(-1, keepdim=True).values).exp()\n        return e / e.sum(-1, keepdim=True)",
+     "        inp.g = out * out.g",
+     "inp.g = out * out.g - out * (out.g * out).sum(-1, keepdim=True)"),
+], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out"])
+def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
+    """Two ways a whole term gets lost: `ds` computed and never used, and a softmax's Jacobian
+    taken by its diagonal alone, whose hint writes the missing term out."""
+    path = tmp_path / "mine.py"
+    path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    assert f"+        {fixed}\n" in report["fix"]["diff"]
+
+
+def test_a_batched_transpose_is_written_as_the_code_writes_it(tmp_path, capsys):
+    """A layer on (batch, sequence, features): `.t()` is no transpose of a 3-D tensor, and the fix
+    says `.transpose(-2, -1)` as the user's code does."""
+    path = tmp_path / "mixer.py"
+    path.write_text('''import torch
+from gradtui.layers import Lin, Module, Mse
+
+
+class Mixer(Module):
+    def __init__(self, w):
+        self.w = w
+
+    def forward(self, inp):
+        return inp @ self.w
+
+    def bwd(self, out, inp):
+        self.w.g = (out.g.transpose(-2, -1) @ inp).sum(0)
+        inp.g = out.g @ self.w.transpose(-2, -1)
+
+
+class Model:
+    def __init__(self, *sizes):
+        g = torch.Generator().manual_seed(0)
+        self.layers = [Mixer(torch.randn(6, 6, generator=g) / 6 ** 0.5), Lin(torch.randn(6, 1, generator=g), torch.zeros(1))]
+        self.loss = Mse()
+''')
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(32, 5, 6, generator=g), torch.randn(32, 5, generator=g)
+    report = gradtui.check(layers=str(path), x=x, y=y)
+    assert report.fix.passes
+    added = [line for line in report.fix.diff.splitlines() if line.startswith("+ ")]
+    assert len(added) == 1 and added[0].startswith("+        self.w.g = ") and ".transpose(-2, -1)" in added[0]
+    assert ".t()" not in added[0] and ".T" not in added[0]
