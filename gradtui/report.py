@@ -232,8 +232,7 @@ def fix_lines(fix: Fix | None) -> list[tuple[Cell, ...]]:
     added lines green and its removed lines red; or that no edit was verified."""
     if fix is None:
         return [(Cell("fix: no verified fix (no edit of your layer file tried made the gradient match)", "dim"),)]
-    said = "passes" if fix.passes else "goes further"
-    lines = [(Cell(f"fix, verified: the check {said} with it: {fix.verdict}", "success" if fix.passes else "warning"),)]
+    lines = [(Cell(f"fix, run and verified: {fix.verdict}", "success" if fix.passes else "warning"),)]
     for line in fix.diff.splitlines():
         style = "success" if line.startswith("+") else "error" if line.startswith("-") else "dim"
         lines.append((Cell(line, None if line.startswith(("---", "+++")) else style),))

@@ -26,7 +26,7 @@ def test_check_fix_prints_the_verified_edit_of_the_users_line(tmp_path, capsys):
     code, out, _ = run_cli(capsys, "check", "--batch", "300", "--layers", str(path), "--fix")
     assert code == 1  # the check's own verdict: the file still has its slip
     lines = out.splitlines()
-    start = lines.index("fix, verified: the check passes with it: with this edit every gradient matches")
+    start = lines.index("fix, run and verified: with this edit every gradient matches")
     assert lines[start + 1:start + 3] == [f"--- {path}", f"+++ {path}"]
     assert "-        self.w.g = out.g.t() @ inp  # BUG: should be inp.t() @ out.g" in lines
     assert "+        self.w.g = inp.t() @ out.g  # BUG: should be inp.t() @ out.g" in lines
