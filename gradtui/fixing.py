@@ -796,9 +796,11 @@ def _in_args(node: ast.AST, root: ast.AST) -> bool:
                                                for a in n.args) for n in ast.walk(root))
 
 
-def statement_edits(text: str, line: int, hint: str | None, names: tuple[str, ...] = ()) -> Iterator[str]:
+def statement_edits(text: str, line: int, hint: str | None, names: tuple[str, ...] = (),
+                    batch: str | None = None) -> Iterator[tuple[int, int, str]]:
     """The assignment at `line` of `text` (a notebook line, `dprobs = dlogprobs * probs`) written
-    otherwise, one edit at a time, the hint's kind first; `names` are the tensors it may use."""
+    otherwise, one edit at a time, the hint's kind first: (where it starts and ends in `text`, its
+    new text). `names` are the tensors it may use, `batch` the name that holds the batch size."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -807,13 +809,16 @@ def statement_edits(text: str, line: int, hint: str | None, names: tuple[str, ..
     if not found:
         return
     statement = found[0]
+    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n)]
+    body = [min(loops, key=lambda n: n.end_lineno - n.lineno)] if loops else [statement]  # (a `+=` belongs in a loop)
     holder = ast.FunctionDef(name="_", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
-                                                          defaults=[]), body=[statement], decorator_list=[])
+                                                          defaults=[]), body=body, decorator_list=[])
     edits = Edits(text, holder, hint, names=names)
+    edits.batch = edits.batch or batch
     start, end = edits.span(statement)
     for change in edits:
         if start <= change.start and change.end <= end:
-            yield text[start:change.start] + change.new + text[change.end:end]
+            yield start, end, text[start:change.start] + change.new + text[change.end:end]
 
 
 # -- running an edit ---------------------------------------------------------------------------------

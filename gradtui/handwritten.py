@@ -90,6 +90,60 @@ def is_cell(filename: str) -> bool:
     return bool(IPYTHON_CELL.match(filename) or IPYKERNEL_CELL.match(filename) or NOTEBOOK_CELL.match(filename))
 
 
+@dataclass(frozen=True)
+class Writing:
+    """The statements of a cell (or script) that make a gradient: the one that assigns its name, then
+    those after it that write it in place, each a span of the text; and the lines that write it."""
+
+    spans: tuple[tuple[int, int], ...]
+    writers: tuple[int, ...]
+
+    def edited(self, text: str, start: int, end: int, new: str) -> str:
+        """The statements, one line of them (text[start:end]) replaced by `new`."""
+        return "\n".join(text[a:start] + new + text[end:b] if a <= start and end <= b else text[a:b]
+                         for a, b in self.spans)
+
+
+def _writing(text: str, target: str, line: int, until: int | None) -> Writing | None:
+    """`target`'s making in `text`: the top-level statement at `line` that assigns it, and those after
+    it (before line `until`) that write it in place; None when that statement is not top-level."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    offsets = [0]
+    for text_line in text.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(text_line))
+
+    def span(node: ast.stmt) -> tuple[int, int]:
+        return (offsets[node.lineno - 1] + len(text[offsets[node.lineno - 1]:].encode()[:node.col_offset].decode()),
+                offsets[node.end_lineno - 1] + len(text[offsets[node.end_lineno - 1]:].encode()[:node.end_col_offset]
+                                                   .decode()))
+
+    made = next((node for node in tree.body if node.lineno == line), None)
+    if made is None or made.col_offset:
+        return None
+    after = [node for node in tree.body if node.lineno > line and (until is None or node.lineno < until)
+             and any(_writes_in_place(inner, target) for inner in ast.walk(node))]
+    writers = [made.lineno, *(inner.lineno for node in after for inner in ast.walk(node)
+                              if isinstance(inner, (ast.Assign, ast.AugAssign)) and _writes_in_place(inner, target))]
+    return Writing(tuple(span(node) for node in [made, *after]), tuple(dict.fromkeys(writers)))
+
+
+def _writes_in_place(node: ast.AST, target: str) -> bool:
+    """Does `node` change `target`'s tensor in place (`t[i] = …`, `t += …`, `t[i] += …`, `t.index_add_(…)`)?"""
+    def named(expression: ast.AST) -> bool:
+        inner = expression.value if isinstance(expression, ast.Subscript) else expression
+        return isinstance(inner, ast.Name) and inner.id == target
+
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Subscript) and named(t) for t in node.targets)
+    if isinstance(node, ast.AugAssign):
+        return named(node.target)
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_") and \
+        named(node.func.value)
+
+
 @dataclass
 class Code:
     """The statements of the caller's files: what assigns each name (latest last), and which names
@@ -425,36 +479,45 @@ class Notebook:
 
     def _corrected(self, entry: Entry, namespace: dict) -> str | None:
         """The line that wrote dt, with the one edit that gives what it must be given the gradients
-        compared before it, run on copies of what it reads (a `+=` after it, or a loop, and it has none)."""
+        compared before it, run on copies of what it reads. The statements after it, before the cmp,
+        that write dt in place (`dlogprobs[range(n), Yb] = -1.0`, a loop of `dC[ix] += …`) run after
+        it, and each of them may be the line edited."""
         from gradtui.fixing import statement_edits
 
         file, line = entry.made_at
         code = [s for s in Code.read([file]).defining.get(entry.target, []) if s.line >= line]
         if entry.expected is None or [(s.file, s.line) for s in code] != [(file, line)]:
             return None  # (assigned again after that line: that line alone does not make dt)
+        text = "".join(linecache.getlines(file))
+        program = _writing(text, entry.target, line, entry.site[1] if entry.site[0] == file else None)
+        if program is None:
+            return None
         names = tuple(name for name in dict.fromkeys(self.forward.names.values()) if name in namespace)
-        for tried, statement in enumerate(statement_edits("".join(linecache.getlines(file)), line,
-                                                          entry.judgement.hint, names)):
-            if tried >= 200:
-                break
-            if self._gives(statement, entry, namespace):
-                return statement
+        batch = min((name for name, value in namespace.items() if type(value) is int and value == self.forward.batch
+                     and not name.startswith("_")), key=len, default=None)  # `n`, as the notebook names it
+        tried = 0
+        for written in program.writers:
+            for start, end, statement in statement_edits(text, written, entry.judgement.hint, names, batch):
+                tried += 1
+                if tried > 200:
+                    return None
+                if self._gives(program.edited(text, start, end, statement), entry, namespace):
+                    return statement
         return None
 
-    def _gives(self, statement: str, entry: Entry, namespace: dict) -> bool:
+    def _gives(self, program: str, entry: Entry, namespace: dict) -> bool:
+        """Does `program` (the line that makes dt, edited, and those that write it in place after it)
+        make what dt must be, run on copies of the tensors it reads?"""
         try:
-            tree = ast.parse(statement)
-            node = tree.body[0]
-            if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and
-                    node.targets[0].id == entry.target):
-                return False
-            reads = {n.id for n in ast.walk(node.value) if isinstance(n, ast.Name)}
+            tree = ast.parse(program)
+            reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
             scope = dict(namespace)
             scope.update({name: namespace[name].detach().clone() for name in reads
                           if isinstance(namespace.get(name), torch.Tensor)})
             with _untouched(namespace), warnings.catch_warnings():  # torch's word on an edit tried is not the user's
                 warnings.simplefilter("ignore")
-                value = eval(compile(ast.Expression(body=node.value), "<fix>", "eval"), scope)
+                exec(compile(tree, "<fix>", "exec"), scope)
+            value = scope[entry.target]
         except Exception:  # an edit that does not run is no fix
             return False
         if not isinstance(value, torch.Tensor) or tuple(value.shape) not in (entry.shape, entry.written):

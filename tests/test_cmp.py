@@ -164,6 +164,23 @@ def test_a_gradient_through_the_embedding_that_overwrites_is_named(tmp_path):
     results = run_script(tmp_path, slipped + CALLS)["results"]
     assert [r.here for r in results] == [False] * 6 + [True]
     assert "a row used twice in the batch must add up its gradients, not be overwritten" in results[-1].hint
+    assert results[-1].fix == "dC.index_put_((X.view(-1),), demb.view(-1, width), accumulate=True)"
+
+
+@pytest.mark.parametrize("slip, fixed", [
+    ("dlogprobs[torch.arange(n), Y] = -1.0", "dlogprobs[torch.arange(n), Y] = -1.0 / n"),
+    ("dC = torch.zeros_like(C)\nfor i, ix in enumerate(X.view(-1)):\n    dC[ix] = demb.view(-1, width)[i]",
+     "dC[ix] += demb.view(-1, width)[i]"),
+], ids=["written-into-by-index", "written-in-a-loop"])
+def test_a_gradient_written_in_place_after_its_line_is_corrected_there(tmp_path, slip, fixed):
+    """The line that names the gradient (`dlogprobs = torch.zeros_like(logprobs)`) is right; the
+    slip is in a statement after it that writes into it: that one is corrected, and run with it."""
+    right = {"dlogprobs": "dlogprobs[torch.arange(n), Y] = -1.0 / n",
+             "dC": "dC = torch.zeros_like(C).index_add_(0, X.view(-1), demb.view(-1, width))"}[slip[:slip.index("[") if
+                                                                                              slip.startswith("dlog") else 2]]
+    results = run_script(tmp_path, FORWARD.replace(right, slip) + CALLS)["results"]
+    slipped = next(r for r in results if r.here)
+    assert slipped.fix == fixed
 
 
 def test_calls_in_any_order_are_judged_again_by_the_summary(tmp_path, capsys):
