@@ -426,13 +426,13 @@ class Edits:
             if name not in definitions:
                 return None
             defined.add(name)
-            helper = self._in_my_names(definitions[name], define)
+            helper = self._in_my_words(definitions[name], define)
             if helper is None:
                 return None
             lines.append(f"{name} = {helper}")
             return name
 
-        rhs = self._in_my_names(formula, define)
+        rhs = self._in_my_words(formula, define)
         if rhs is None:
             return
         start, end = self.span(statement.value)
@@ -450,7 +450,7 @@ class Edits:
         term = found[1].strip()
         sign, term = (term[0], term[1:].strip()) if term[0] in "+-" else ("+", term)
         for axis in dict.fromkeys([*self.axes, "-1", "1"]):
-            mine = self._in_my_names(term.replace("(dim)", f"({axis}, keepdim=True)"))
+            mine = self._in_my_words(term.replace("(dim)", f"({axis}, keepdim=True)"))
             if mine is None:
                 continue
             for rank, statement in enumerate(self.statements):
@@ -478,21 +478,6 @@ class Edits:
                          *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
                 for term in added:
                     yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", "term")
-
-    def _in_my_names(self, code: str, define=None) -> str | None:
-        """gradtui's formula `code` in the method's words (None: it names a tensor the method lacks);
-        `define` spells a name the method lacks by a helper of its own."""
-        try:
-            tree = ast.parse(code, mode="eval")
-        except SyntaxError:
-            return None
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id not in MODULES:
-                spelling = self._formula_name(node.id) or (define(node.id) if define else None)
-                if spelling is None:
-                    return None
-                node.id = spelling
-        return ast.unparse(tree)
 
     def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
@@ -528,21 +513,23 @@ class Edits:
                 if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                     yield at(node, new, "hinted")
 
-    def _in_my_words(self, code: str) -> str | None:
+    def _in_my_words(self, code: str, define=None) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
-        (None: it names one the method lacks)."""
+        (None: it names one the method lacks); `define` spells a name the method lacks by a helper
+        of its own."""
         missing = []
 
         def spelled(found: re.Match) -> str:
             name = found[0]
             if name in MODULES or keyword.iskeyword(name):
                 return name
-            spelling = self._formula_name(name)
+            spelling = self._formula_name(name) or (define(name) if define else None)
             if spelling is None:
                 missing.append(name)
             return spelling or name
 
-        mine = re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\()", spelled, code)
+        # a name: not an attribute (`.sum`), a function called (`exp(`) or a keyword argument (`keepdim=`)
+        mine = re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))", spelled, code)
         return None if missing else mine
 
     def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
