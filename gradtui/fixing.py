@@ -198,11 +198,13 @@ class Change:
         return text[:self.start] + self.new + text[self.end:]
 
 
-KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "scale", "drop", "operator", "shape", "cast", "power",
-         "upstream", "mask", "factor", "centre", "accumulate", "term")
+KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
+         "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 HINTED = (
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
+    (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
+    (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
     (r"is missing its \w+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
@@ -215,7 +217,7 @@ HINTED = (
     (r"sign|minus", ("sign", "operator")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
     (r"uses `|where `|taken from|for `", ("name",)),
-    (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("scale", "drop")),
+    (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("reduction", "scale", "drop")),
     (r"once more", ("drop",)),
     (r"the path through", ("centre", "upstream", "factor", "term")),
     (r"its sign belongs|sign\(", ("signum",)),  # (never otherwise: `.sign()` of anything passes for a mask)
@@ -366,13 +368,17 @@ class Edits:
             for other in self.tensors:
                 if other != name and not self.gradient(other) and not self.gradient(name):
                     yield from self._everywhere(value, name, other, rank)
+        measured = {id(n) for m in ast.walk(value) if isinstance(m, ast.Attribute) and m.attr in SIZES
+                    for n in ast.walk(m)}  # `inp.shape[0]`: a size, no tensor to edit
+        reduced = {id(m.func.value) for m in ast.walk(value) if isinstance(m, ast.Call) and isinstance(
+            m.func, ast.Attribute) and m.func.attr in AXIS_CALLS}  # `x` of `x.mean(0)`: a sum of it is a sum twice
         for node in ast.walk(value):
             if not isinstance(node, ast.expr) or isinstance(node, (ast.Constant, ast.Starred, ast.Slice)) or _in_args(
-                    node, value) or _called(node, value):  # a function (`torch.zeros_like`) is no tensor to edit
+                    node, value) or _called(node, value) or id(node) in measured:  # (nor is `torch.zeros_like`)
                 continue
             seg = self.seg(node)
             yield from self._transposes(node, seg, at)
-            yield from self._sums(node, seg, at)
+            yield from self._sums(node, seg, at, id(node) in reduced)
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield at(node, self.seg(node.operand), "sign")
             if isinstance(node, ast.BinOp):
@@ -597,7 +603,7 @@ class Edits:
         seg = self.seg(node)
         return f"({seg}){self.t}" if isinstance(node, (ast.BinOp, ast.UnaryOp)) else f"{seg}{self.t}"
 
-    def _sums(self, node, seg: str, at) -> Iterator[Change]:
+    def _sums(self, node, seg: str, at, reduced: bool = False) -> Iterator[Change]:
         func = node.func if isinstance(node, ast.Call) else None
         if isinstance(func, ast.Attribute) and func.attr in AXIS_CALLS and func.attr not in ("sum", "mean"):
             cut = seg.rfind(f".{func.attr}(")
@@ -611,7 +617,7 @@ class Edits:
             cut = seg.rfind(f".{func.attr}")
             receiver, call = seg[:cut], seg[cut + len(func.attr) + 1:]  # `(a * b)` (its parentheses kept) and `(0)`
             yield at(node, receiver, "sum")
-            yield at(node, f"{receiver}.{'mean' if func.attr == 'sum' else 'sum'}{call}", "scale")
+            yield at(node, f"{receiver}.{'mean' if func.attr == 'sum' else 'sum'}{call}", "reduction")
             for name in self.tensors:
                 if not self.gradient(name):
                     yield at(node, f"({receiver} * {name}).{func.attr}{call}", "factor")
@@ -625,7 +631,7 @@ class Edits:
             if axis is not None:
                 toggled = "" if kept else ", keepdim=True"
                 yield at(node, f"{receiver}.{func.attr}({axis}{toggled})", "sum")
-        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)) and not reduced:
             wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
             for call in (".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"):
                 yield at(node, wrapped + call, "sum")
@@ -652,6 +658,7 @@ class Edits:
 AXIS_CALLS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "argmax", "softmax", "log_softmax", "var", "std",
                         "logsumexp", "cumsum"})
 MODULES = frozenset({"torch", "F", "np", "numpy", "math", "nn", "einsum"})
+SIZES = frozenset({"shape", "ndim", "dtype", "device", "size", "numel", "dim"})
 CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type"})
 OPERATORS = {ast.Mult: ("/",), ast.Div: ("*",), ast.Add: ("-",), ast.Sub: ("+",)}
 COMPARISONS = {ast.Gt: (">=", "<"), ast.GtE: (">", "<="), ast.Lt: ("<=", ">"), ast.LtE: ("<", ">=")}

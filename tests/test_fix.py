@@ -260,3 +260,19 @@ class Model:
     added = [line for line in report.fix.diff.splitlines() if line.startswith("+ ")]
     assert len(added) == 1 and added[0].startswith("+        self.w.g = ") and ".transpose(-2, -1)" in added[0]
     assert ".t()" not in added[0] and ".T" not in added[0]
+
+
+@pytest.mark.parametrize("slip, fixed", [
+    ("self.b.g = out.g.mean(0)", "self.b.g = out.g.sum(0)"),
+    ("self.w.g = inp.t() @ out.g / inp.shape[0]", "self.w.g = inp.t() @ out.g"),
+], ids=["a-mean-for-the-sum", "divided-once-too-often"])
+def test_the_fix_is_the_plain_one_not_a_detour_with_the_same_numbers(tmp_path, capsys, slip, fixed):
+    """`out.g.sum(0, keepdim=True).mean(0)` and `… / inp.shape[0] * inp.shape[0]` give the same numbers
+    and are no fix a person would write: a size is no tensor to edit, a reduction is not summed again,
+    and the swap or the removal the hint names comes first."""
+    path = tmp_path / "mine.py"
+    right = "self.b.g = out.g.sum(0)" if slip.startswith("self.b") else "self.w.g = inp.t() @ out.g"
+    path.write_text((SAMPLES / "correct.py").read_text().replace(right, slip))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"]
+    assert [line for line in report["fix"]["diff"].splitlines() if line.startswith("+ ")] == [f"+        {fixed}"]

@@ -389,7 +389,7 @@ class GradTUI(App[int]):
         self._reload()
 
     def _poll_layers(self) -> None:
-        if self.loaded is not None and self._watch.changed():
+        if self.loaded is not None and self._watch.changed() and self.query(StepPanel):  # (none: the app is closing)
             self._reload()
 
     def _reload(self) -> None:
