@@ -106,7 +106,8 @@ class Writing:
 
 def _writing(text: str, target: str, line: int, until: int | None) -> Writing | None:
     """`target`'s making in `text`: the top-level statement at `line` that assigns it, and those after
-    it (before line `until`) that write it in place; None when that statement is not top-level."""
+    it (before line `until`) that write it in place; the statement alone when it is not top-level
+    (inside a loop, a `with`, a function); None when there is none at `line`."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -121,8 +122,10 @@ def _writing(text: str, target: str, line: int, until: int | None) -> Writing | 
                                                    .decode()))
 
     made = next((node for node in tree.body if node.lineno == line), None)
-    if made is None or made.col_offset:
-        return None
+    if made is None:
+        nested = next((node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign))
+                       and node.lineno == line), None)
+        return None if nested is None else Writing((span(nested),), (line,))
     after = [node for node in tree.body if node.lineno > line and (until is None or node.lineno < until)
              and any(_writes_in_place(inner, target) for inner in ast.walk(node))]
     writers = [made.lineno, *(inner.lineno for node in after for inner in ast.walk(node)

@@ -334,3 +334,13 @@ results = [cmp('picked', dpicked, picked), cmp('logprobs', dlogprobs, logprobs),
     results = run_script(tmp_path, code)["results"]
     assert [r.ok for r in results] == [True, True, True, False] and results[-1].here
     assert "must add up its gradients, not be overwritten" in results[-1].hint
+
+
+def test_a_line_inside_a_block_is_corrected_too(tmp_path):
+    """A backward written under `with torch.no_grad():`, as training loops write it."""
+    head, gradients = FORWARD.split("dlogprobs = torch.zeros_like(logprobs)\n")
+    block = "with torch.no_grad():\n" + "".join(f"    {line}\n" for line in
+                                                ("dlogprobs = torch.zeros_like(logprobs)\n" + gradients).splitlines())
+    slipped = head + block.replace("dprobs = dlogprobs / probs", "dprobs = dlogprobs * probs")
+    results = run_script(tmp_path, slipped + CALLS)["results"]
+    assert results[1].here and results[1].fix == "dprobs = dlogprobs / probs"
