@@ -1,9 +1,10 @@
 """Slips in layers gradtui has no entry for: found, placed and named by the backward derived from
 the forward's own operations.
 
-Nine layers, each with its correct forward and backward: LayerNorm, RMSNorm, GELU (tanh form),
+Eleven layers, each with its correct forward and backward: LayerNorm, RMSNorm, GELU (tanh form),
 SiLU, softmax as a layer, a residual block, an attention head over a (batch, sequence, features)
-input, an embedding over integer ids, and an L1 loss. Each is written in both of the lesson's
+input, an embedding over integer ids, a sigmoid and a log-softmax written out by hand, and an L1
+loss. Each is written in both of the lesson's
 styles (a `Module` with forward/bwd; `__call__`/`backward` keeping its tensors), and each slip is
 one edit of one line of its backward. The ground truth is computed apart from gradtui: the
 slipped layer alone, run in float64 against torch.autograd, says which of its gradients is
@@ -128,6 +129,17 @@ return self.weight[inp]
 """, """
 self.weight.g = torch.zeros_like(self.weight).index_add_(0, inp.reshape(-1), out.g.reshape(-1, self.weight.shape[1]))
 """, ("weight",)),
+    Layer("Sigmoid", """
+return 1 / (1 + torch.exp(-inp))
+""", """
+inp.g = out.g * out * (1 - out)
+"""),
+    Layer("LogSoftmax", """
+m = inp.max(-1, keepdim=True).values
+return inp - m - (inp - m).exp().sum(-1, keepdim=True).log()
+""", """
+inp.g = out.g - out.exp() * out.g.sum(-1, keepdim=True)
+"""),
     Layer("L1Loss", """
 return (inp.squeeze(-1) - targ).abs().mean()
 """, """
@@ -166,28 +178,36 @@ SLIPS = [
     Slip("RMSNorm", "self.w.g = (out.g * self.xhat).sum(0)", "self.w.g = (out.g * self.xhat).sum(1)",
          "is .sum(1) where .sum(0) belongs"),
     Slip("GELU", "dt = (1 - self.t ** 2)", "dt = (1 - self.t)", "is missing its square"),
-    Slip("GELU", "dt = (1 - self.t ** 2)", "dt = (1 + self.t ** 2)", "has the sign of its out**2 flipped"),
+    Slip("GELU", "dt = (1 - self.t ** 2)", "dt = (1 + self.t ** 2)", "has the sign of its t**2 flipped"),
     Slip("GELU", "(1 + 3 * 0.044715 * inp ** 2)", "(1 + 0.044715 * inp ** 2)", "is missing its 3"),
     Slip("GELU", " + 0.5 * inp * dt)", ")", "the path through `t`"),
     Slip("GELU", "inp.g = out.g * (", "inp.g = (", UPSTREAM),
     Slip("GELU", "inp.g = out.g * (", "inp.g = out * (", OUT_FOR_G),
     Slip("GELU", "(0.5 * (1 + self.t) +", "((1 + self.t) +", "is missing the factor `0.5` | is missing `0.5`"),
     Slip("GELU", "dt = (1 - self.t ** 2)", "dt = (1 - inp ** 2)", "is taken from `inp` where its own value `t` belongs"),
-    Slip("SiLU", "ds = self.s * (1 - self.s)", "ds = 1 - self.s", "is missing its factor out"),
+    Slip("GELU", "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * dt)", "inp.g = out.g", "is out.g passed on unchanged"),
+    Slip("GELU", "0.5 * inp * dt)", "0.5 * inp)", "the derivative of `self.t = torch.tanh("),
+    Slip("GELU", "0.044715 * inp ** 2", "0.044715 * inp", "lowers the power twice"),
+    Slip("GELU", "dt = (1 - self.t ** 2)", "dt = (-self.t ** 2)", "is missing its 1"),
+    Slip("SiLU", "ds = self.s * (1 - self.s)", "ds = 1 - self.s", "is missing its factor s: `1 - s` where `s * (1 - s)` belongs"),
     Slip("SiLU", "(self.s + inp * ds)", "(self.s)", "the path through `s`"),
     Slip("SiLU", "(self.s + inp * ds)", "(self.s - inp * ds)", "sign-flipped"),
     Slip("SiLU", "inp.g = out.g * (", "inp.g = (", UPSTREAM),
     Slip("SiLU", "inp.g = out.g * (", "inp.g = out * (", OUT_FOR_G),
-    Slip("SiLU", "ds = self.s * (1 - self.s)", "ds = inp * (1 - inp)", "is taken from the input"),
+    Slip("SiLU", "ds = self.s * (1 - self.s)", "ds = inp * (1 - inp)", "is taken from its input: `inp * (1 - inp)`"),
     Slip("Softmax", " - (out.g * out).sum(-1, keepdim=True))", ")",
          "is missing its second term | the Jacobian's diagonal | the path through `e.sum(-1, keepdim=True)`"),
     Slip("Softmax", "(out.g * out).sum(-1, keepdim=True)", "(out.g * out).sum(0, keepdim=True)",
-         "sums over the wrong axis"),
+         "sums over axis 0 where axis -1"),
     Slip("Softmax", "(out.g - (out.g", "(out.g + (out.g", "has its second term's sign flipped | sign-flipped | "
                                                           "is missing the minus of the divisor's gradient"),
     Slip("Softmax", "(out.g * out).sum(-1", "out.g.sum(-1", "is missing the factor out inside its sum"),
     Slip("Softmax", "inp.g = out * (", "inp.g = (", "is missing its leading factor out"),
+    Slip("Softmax", "inp.g = out * (out.g -", "inp.g = out * (out -", "towards `e` is computed from the layer's output"),
+    Slip("Softmax", "inp.g = out * (out.g - (out.g * out).sum(-1, keepdim=True))", "inp.g = out",
+         "is the layer's output `out` itself"),
     Slip("Residual", "inp.g = out.g + dh", "inp.g = dh", "the path through `inp` in `"),
+    Slip("Residual", "inp.g = out.g + dh", "inp.g = out + dh", "towards `inp` is computed from the layer's output"),
     Slip("Residual", "self.w.g = inp.t() @ dh", "self.w.g = dh.t() @ inp", "transposed"),
     Slip("Residual", "dh @ self.w.t()", "dh @ self.w", "is missing a transpose"),
     Slip("Residual", "(self.h > 0)", "(self.h < 0)", "has its mask inverted"),
@@ -204,6 +224,16 @@ SLIPS = [
     Slip("Attention", " + dk @ self.wk.t()", "", "the path through `k`"),
     Slip("Attention", "(dp - (dp * self.p)", "(dp + (dp * self.p)", "has its second term's sign flipped"),
     Slip("Attention", "dq = ds @ self.k", "dq = ds @ self.q", "uses `q` where `k` belongs"),
+    Slip("Attention", "inp.g = dq @ self.wq.t() + dk @ self.wk.t() + dv @ self.wv.t()", "inp.g = dv @ self.wv.t()",
+         "the path through `p`"),
+    Slip("Attention", "(dp * self.p).sum(-1, keepdim=True)", "(dp * self.p).mean(-1, keepdim=True)", "averages where it sums"),
+    Slip("Sigmoid", "(1 - out)", "(1 + out)", "has the sign in (1 - out) flipped"),
+    Slip("Sigmoid", "out.g * out * (1 - out)", "out.g * (1 - out)", "is missing its factor out"),
+    Slip("Sigmoid", "out.g * out * (1 - out)", "out.g * out", "is missing its factor (1 - out)"),
+    Slip("LogSoftmax", ".sum(-1, keepdim=True)", ".mean(-1, keepdim=True)", "averages where it sums"),
+    Slip("LogSoftmax", "out.g.sum(-1, keepdim=True)", "out.g", "does not sum out.g over the axis"),
+    Slip("LogSoftmax", "out.exp() * out.g.sum", "out.g.sum", "is missing the factor exp(out)"),
+    Slip("LogSoftmax", " - out.exp() * out.g.sum(-1, keepdim=True)", "", "is missing its second term | the path through"),
     Slip("Embedding", ".index_add_(0, inp.reshape(-1), out.g", ".index_add_(0, inp.reshape(-1), out", OUT_FOR_G),
     Slip("Embedding", "self.weight.g = torch.zeros_like(self.weight).index_add_(0, inp.reshape(-1), out.g.reshape(-1, "
                       "self.weight.shape[1]))",

@@ -110,21 +110,28 @@ def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[s
                 code)
 
 
+# The slips of a function of one operand say its formula as code, `{out}` its own value and `{inp}` its
+# operand, named as the user's code names them where it does (derived.words): "`1 - t` where `1 - t**2`
+# belongs" for `t = torch.tanh(u)`.
+
 def _tanh_slips():
-    return (("is taken from the input: 1 - inp**2 where 1 - out**2 (out = tanh(inp)) belongs",
-             lambda c: 1 - c.args[0] ** 2),
-            ("is sigmoid's, out * (1 - out), where tanh's 1 - out**2 belongs", lambda c: c.out * (1 - c.out)),
-            ("is missing its square: 1 - out where 1 - out**2 belongs", lambda c: 1 - c.out),
-            ("has the sign of its out**2 flipped: 1 + out**2", lambda c: 1 + c.out ** 2),
-            ("applies tanh once more: 1 - tanh(out)**2 where 1 - out**2 belongs", lambda c: 1 - torch.tanh(c.out) ** 2))
+    right = "where `1 - {out}**2` belongs"
+    return ((f"is taken from its input: `1 - {{inp}}**2` {right}", lambda c: 1 - c.args[0] ** 2),
+            (f"is sigmoid's, `{{out}} * (1 - {{out}})`, {right}", lambda c: c.out * (1 - c.out)),
+            (f"is missing its square: `1 - {{out}}` {right}", lambda c: 1 - c.out),
+            (f"has the sign of its {{out}}**2 flipped: `1 + {{out}}**2` {right}", lambda c: 1 + c.out ** 2),
+            (f"is missing its 1: `-{{out}}**2` {right}", lambda c: -c.out ** 2),
+            (f"applies tanh once more: `1 - torch.tanh({{out}})**2` {right}", lambda c: 1 - torch.tanh(c.out) ** 2))
 
 
 def _sigmoid_slips():
-    return (("is taken from the input: inp * (1 - inp) where out * (1 - out) belongs",
-             lambda c: c.args[0] * (1 - c.args[0])),
-            ("is missing its factor out: 1 - out where out * (1 - out) belongs", lambda c: 1 - c.out),
-            ("is missing its factor (1 - out): out where out * (1 - out) belongs", lambda c: c.out),
-            ("is tanh's, 1 - out**2, where sigmoid's out * (1 - out) belongs", lambda c: 1 - c.out ** 2))
+    right = "where `{out} * (1 - {out})` belongs"
+    return ((f"is taken from its input: `{{inp}} * (1 - {{inp}})` {right}", lambda c: c.args[0] * (1 - c.args[0])),
+            (f"is missing its factor {{out}}: `1 - {{out}}` {right}", lambda c: 1 - c.out),
+            (f"is missing its factor (1 - {{out}}): `{{out}}` {right}", lambda c: c.out),
+            (f"is tanh's, `1 - {{out}}**2`, {right}", lambda c: 1 - c.out ** 2),
+            (f"has the sign in (1 - {{out}}) flipped: `{{out}} * (1 + {{out}})` {right}", lambda c: c.out * (1 + c.out)),
+            (f"is missing the 1 of (1 - {{out}}): `-{{out}}**2` {right}", lambda c: -c.out ** 2))
 
 
 def _pow(c: Ctx) -> float:
@@ -132,7 +139,7 @@ def _pow(c: Ctx) -> float:
 
 
 def _x_to(power: float) -> str:
-    return "x" if power == 1 else f"x**{_number(power)}"
+    return "{inp}" if power == 1 else f"{{inp}}**{_number(power)}"
 
 
 def _pow_rule() -> Rule:
@@ -140,15 +147,22 @@ def _pow_rule() -> Rule:
         p = _pow(c)
         return (c.g * p * c.args[0] ** (p - 1),)
 
+    def right(c: Ctx) -> str:
+        return f"where `{_number(_pow(c))} * {_x_to(_pow(c) - 1)}` belongs"
+
     return Rule(power, (
-        Slip(lambda c: f"is missing its {_number(_pow(c))}",  # d x**2 = 2 * x: the 2 left out
+        Slip(lambda c: f"is missing its {_number(_pow(c))}: `{_x_to(_pow(c) - 1)}` {right(c)}",  # d x**2 = 2 * x: the 2 left out
              lambda c: (c.g * c.args[0] ** (_pow(c) - 1),)),
-        Slip(lambda c: f"keeps the power {_number(_pow(c))} where {_number(_pow(c) - 1)} belongs",
+        Slip(lambda c: f"keeps the power {_number(_pow(c))}: `{_number(_pow(c))} * {_x_to(_pow(c))}` {right(c)}",
              lambda c: (c.g * _pow(c) * c.args[0] ** _pow(c),)),
-        Slip(lambda c: f"is taken from the result: {_number(_pow(c))} * out where {_number(_pow(c))} * inp**"
-                       f"{_number(_pow(c) - 1)} belongs", lambda c: (c.g * _pow(c) * c.out,)),
-        Slip(lambda c: f"is missing its minus sign: {_number(-_pow(c))} * {_x_to(_pow(c) - 1)} where "
-                       f"{_number(_pow(c))} * {_x_to(_pow(c) - 1)} belongs" if _pow(c) < 0 else "is sign-flipped",
+        Slip(lambda c: f"lowers the power twice: `{_number(_pow(c))} * {_x_to(_pow(c) - 2)}` {right(c)}",
+             lambda c: (c.g * _pow(c) * c.args[0] ** (_pow(c) - 2),) if _pow(c) not in (1, 2) else (None,)),
+        Slip(lambda c: f"is missing its {_x_to(_pow(c) - 1)}: `{_number(_pow(c))}` {right(c)}",
+             lambda c: (c.g * _pow(c),) if _pow(c) != 1 else (None,)),
+        Slip(lambda c: f"is taken from the result: `{_number(_pow(c))} * {{out}}` {right(c)}",
+             lambda c: (c.g * _pow(c) * c.out,)),
+        Slip(lambda c: f"is missing its minus sign: `{_number(-_pow(c))} * {_x_to(_pow(c) - 1)}` {right(c)}"
+             if _pow(c) < 0 else "is sign-flipped",
              lambda c: (-c.g * _pow(c) * c.args[0] ** (_pow(c) - 1),)),
     ), lambda c: f"**{_number(_pow(c))}")
 
@@ -484,8 +498,15 @@ def _log_softmax(c: Ctx, probabilities: bool = True, dim: int | None = None):
     return (c.g - p * c.g.sum(dim, keepdim=True),)
 
 
-def _other_dim(c: Ctx) -> int:
-    return 0 if c.args[1] % c.args[0].dim() != 0 else min(1, c.args[0].dim() - 1)
+def _wrong_axes(rule: Callable[..., tuple]) -> tuple[Slip, ...]:
+    """The sum of a softmax's gradient over another axis than the softmax's: one slip per axis."""
+    def summed(c: Ctx, axis: int):
+        if axis >= c.args[0].dim() or axis == c.args[1] % c.args[0].dim():
+            return (None,)
+        return rule(c, dim=axis)
+
+    return tuple(Slip(lambda c, axis=axis: f"sums over axis {axis} where axis {c.args[1]} (the softmax's) belongs",
+                      lambda c, axis=axis: summed(c, axis)) for axis in range(4))
 
 
 rule(aten._softmax.default)(Rule(_softmax, (
@@ -493,7 +514,12 @@ rule(aten._softmax.default)(Rule(_softmax, (
          lambda c: (c.out * c.g,)),
     Slip("is out * (1 - out) * out.g, the Jacobian's diagonal only, where out * (out.g - (out.g * out).sum(dim)) "
          "belongs", lambda c: _softmax(c, diagonal_only=True)),
-    Slip("sums over the wrong axis", lambda c: _softmax(c, dim=_other_dim(c))),
+    *_wrong_axes(_softmax),
+    Slip("averages where it sums: out * (out.g - (out.g * out).mean(dim))",
+         lambda c: (c.out * (c.g - (c.g * c.out).mean(c.args[1], keepdim=True)),)),
+    Slip("does not sum (out.g * out) over the axis: out * (out.g - out.g * out)", lambda c: (c.out * (c.g - c.g * c.out),)),
+    Slip("is missing its first term, out * out.g: - out * (out.g * out).sum(dim) alone",
+         lambda c: (-c.out * (c.g * c.out).sum(c.args[1], keepdim=True),)),
     Slip("has its second term's sign flipped: out * (out.g + (out.g * out).sum(dim))",
          lambda c: (c.out * (c.g + (c.g * c.out).sum(c.args[1], keepdim=True)),)),
     Slip("is missing the factor out inside its sum: out * (out.g - out.g.sum(dim))",
@@ -504,7 +530,14 @@ rule(aten._softmax.default)(Rule(_softmax, (
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),
     Slip("is missing its second term, - exp(out) * out.g.sum(dim)", lambda c: (c.g,)),
-    Slip("sums over the wrong axis", lambda c: _log_softmax(c, dim=_other_dim(c))),
+    Slip("averages where it sums: out.g - exp(out) * out.g.mean(dim)",
+         lambda c: (c.g - torch.exp(c.out) * c.g.mean(c.args[1], keepdim=True),)),
+    Slip("does not sum out.g over the axis: out.g - exp(out) * out.g where out.g - exp(out) * out.g.sum(dim) belongs",
+         lambda c: (c.g - torch.exp(c.out) * c.g,)),
+    Slip("is missing the factor exp(out) in its second term: out.g - out.g.sum(dim)",
+         lambda c: (c.g - c.g.sum(c.args[1], keepdim=True),)),
+    Slip("is missing out.g.sum(dim) in its second term: out.g - exp(out)", lambda c: (c.g - torch.exp(c.out),)),
+    *_wrong_axes(_log_softmax),
 ), "log_softmax"))
 
 

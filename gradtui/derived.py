@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -27,14 +28,14 @@ import torch
 from gradtui.compare import close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import Graph, Leaf, Node, Ref, Source, fused_softmax, record, replayed
+from gradtui.graph import Graph, Leaf, Node, Ref, Source, fused, record, replayed
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
 # The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
 # slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
-                 "root-ones", "root-out")
+                 "line", "root-ones", "root-out", "identity")
 RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
 
 
@@ -48,11 +49,13 @@ class Edit:
 
     kind: str  # one of KINDS_OF_EDIT
     node: int | None = None  # None: at the gradient from above
-    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose), or whose value it swaps
+    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose, and ones or g-out at
+    # one operand only: None there is all of them), or whose value it swaps
     slip: Slip | None = None  # the table's own slip (kind "rule")
     factor: float = 1.0
     factor_words: str = ""
-    value: Leaf | Ref | None = None  # "path": the tensor whose path through `node` is dropped; "swap": the one used
+    value: Leaf | Ref | None = None  # "path": the tensor whose path through `node` is dropped; "swap": the one used;
+    # "line": the statement's one input, which its result's gradient reaches unchanged
     axes: tuple[int, ...] | None = None  # "reduce": the axes summed (None: not summed), keepdim in `factor` (1: kept)
     transposed: bool = False  # "swap": `value` transposed is what is used
 
@@ -78,10 +81,13 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     if rule is None:
         raise Unsupported(f"gradtui has no derivative for {node.op}")
     mine = edit is not None and edit.node == node.index
+    wrong_g = None  # the gradient from above as the slip has it: 1, or the layer's output for out.g
     if mine and edit.kind == "ones":
-        g = torch.ones_like(g)
+        wrong_g = torch.ones_like(g)
     elif mine and edit.kind == "g-out":
-        g = graph.value(graph.output)
+        wrong_g = graph.value(graph.output)
+    if wrong_g is not None and edit.operand is None:
+        g = wrong_g
     ctx = _context(graph, node, g)
     if mine and edit.kind == "swap":  # one tensor taken for another inside the derivative
         value = graph.value(edit.value)
@@ -93,10 +99,17 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         ctx.args = tuple(torch.broadcast_to(a, node.outputs[0].shape) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))
     if mine and edit.kind == "rule":
-        return tuple(edit.slip.vjp(ctx))
+        grads = tuple(edit.slip.vjp(ctx))
+        if any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
+               for a, grad in zip(node.args, grads)):  # the slip has no form at these shapes: no path dropped for it
+            raise Unsupported(f"{node.op}'s slip does not apply here")
+        return grads
     grads = list(rule.vjp(ctx))
     if mine and edit.kind == "g-T" and edit.operand < len(grads):  # one operand's gradient from g transposed
         ctx.g = g.mT
+        grads[edit.operand] = rule.vjp(ctx)[edit.operand]
+    elif wrong_g is not None and edit.operand is not None and edit.operand < len(grads):  # on one path only
+        ctx.g = wrong_g
         grads[edit.operand] = rule.vjp(ctx)[edit.operand]
     if mine and edit.kind in ("drop", "scale", "transpose", "reduce") and edit.operand < len(grads):
         grad = grads[edit.operand]
@@ -126,6 +139,10 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
     if resume is None:
         out = graph.value(graph.output)
         root = torch.ones_like(out) if g is None else g
+        if edit is not None and edit.kind == "identity":  # the layer's derivative never multiplied in
+            given_as = root if edit.value is None else out
+            return {graph.output: root} | {Leaf(name): given_as for name, t in graph.leaves.items()
+                                           if t.is_floating_point() and t.shape == root.shape}
         if edit is not None and edit.kind == "root-ones":
             root = torch.ones_like(out)
         elif edit is not None and edit.kind == "root-out":
@@ -146,6 +163,10 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
             raise Unsupported(f"{node.op}'s second result is used")
         if any(isinstance(v, (Leaf, Ref)) for v in node.kwargs.values()):
             raise Unsupported(f"{node.op} takes a tensor by keyword")
+        if edit is not None and edit.kind == "line" and edit.node == node.index:  # the statement's derivative left out
+            grad = grads[flowing[0]]
+            grads[edit.value] = grads[edit.value] + grad if edit.value in grads else grad
+            continue
         local = _local(graph, node, grads[flowing[0]], edit)
         for position, operand in enumerate(node.args[:len(local)]):
             pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
@@ -212,9 +233,11 @@ def _reduced_size(graph: Graph, node: Node) -> int | None:
     return x.numel() // out.numel() if out.numel() < x.numel() else None
 
 
-def edits(graph: Graph, batch: int) -> Iterator[Edit]:
-    """Every slip of the backward one edit away."""
+def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None) -> Iterator[Edit]:
+    """Every slip of the backward one edit away. With the gradient from above, `out` for `out.g` is
+    tried only where out.g is what arrives (the last operation, and what passes it on unchanged)."""
     reached = graph.reaches()
+    arrives_as_is = _receives_upstream(graph, upstream)
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
     named = _named_values(graph)
     constants = factors(graph, batch)
@@ -244,18 +267,53 @@ def edits(graph: Graph, batch: int) -> Iterator[Edit]:
             for value in named:
                 if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:
                     yield Edit("swap-out", node.index, value=value)
+        g_out = node.outputs[0].shape == graph.value(graph.output).shape and (
+            arrives_as_is is None or node.index in arrives_as_is)
         if Ref(node.index) != graph.output:  # where it receives the gradient from above: the root's edits below
             yield Edit("ones", node.index)
-            if node.outputs[0].shape == graph.value(graph.output).shape:
+            if g_out:
                 yield Edit("g-out", node.index)
+        if len(operands) > 1:  # on one path only (`out` for `out.g` in one of two terms that read it)
+            for position, _ in operands:
+                yield Edit("ones", node.index, position)
+                if g_out:
+                    yield Edit("g-out", node.index, position)
         if node.outputs[0].dim() >= 2 and node.outputs[0].shape[-1] == node.outputs[0].shape[-2]:
             for position, _ in operands:
                 yield Edit("g-T", node.index, position)
+    for ref in graph.names():  # a statement of several operations whose derivative is left out as a whole
+        statement = [n for n in nodes if _same_statement(n, graph.nodes[ref.node])]
+        made = {Ref(n.index, k) for n in statement for k in range(len(n.outputs))}
+        inputs = {a for n in statement for _, a in graph.tensor_args(n) if a not in made and a in reached
+                  and graph.value(a).is_floating_point()}
+        if len(statement) > 1 and len(inputs) == 1 and graph.value(next(iter(inputs))).shape == graph.value(ref).shape:
+            yield Edit("line", ref.node, value=next(iter(inputs)))
     for node in nodes:  # a term dropped: one operand's path through a node (each said by what it runs through)
-        for operand in [a for a in node.args if isinstance(a, (Leaf, Ref)) and a in reached]:
+        members = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]  # cat's too
+        for operand in dict.fromkeys(a for a in members if isinstance(a, (Leaf, Ref)) and a in reached):
             yield Edit("path", node.index, value=operand)
     yield Edit("root-ones")
     yield Edit("root-out")
+    if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
+        yield Edit("identity")  # its output given as the gradient
+        yield Edit("identity", value=graph.output)
+
+
+def _same_statement(node: Node, other: Node) -> bool:
+    return node.source is not None and other.source is not None and (node.source.file, node.source.line) == (
+        other.source.file, other.source.line)
+
+
+def _receives_upstream(graph: Graph, upstream: torch.Tensor | None) -> set[int] | None:
+    """The nodes whose result's gradient is the gradient from above itself; None: not known."""
+    if upstream is None:
+        return None
+    try:
+        grads = gradients(graph, upstream)
+    except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+        return None
+    return {ref.node for ref, grad in grads.items() if isinstance(ref, Ref) and grad.shape == upstream.shape
+            and bool(torch.equal(grad, upstream))}
 
 
 BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm"})
@@ -358,22 +416,31 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
         return f"{target} is multiplied by the loss itself, `out`, where a loss's backward starts from 1"
     if edit.kind == "root-out":
         return f"{target} is computed from the layer's output `out` where its gradient `out.g` belongs"
+    if edit.kind == "identity" and edit.value is not None:
+        return f"{target} is the layer's output `out` itself, where a gradient belongs: no derivative is multiplied " \
+               "into `out.g`"
+    if edit.kind == "identity":
+        return f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied in"
     node = graph.nodes[edit.node]
+    if edit.kind == "line":
+        return (f"{target}: the derivative of `{node.source.code}` ({place(node.source.file, node.source.line)}) is "
+                f"left out: the gradient of `{name_of(graph, Ref(node.index), leaf_names)}` reaches "
+                f"`{name_of(graph, edit.value, leaf_names)}` unchanged")
     if edit.kind == "path":
         return f"{target}: the path through `{path_through(graph, node, edit.value, leaf_names)[0]}`{_where(node)} " \
                "is missing"
     operation = f"the derivative of `{_expression(graph, node)}`{_where(node)}"
     if edit.kind == "rule":
         said = edit.slip.said(_context(graph, node, node.outputs[0]))
-        sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right"))
-                 if i < len(node.args)}
-        return f"{target}: {operation} {said.format(**sides) if '{' in said else said}"
+        return f"{target}: {operation} {said.format(**_placeholders(graph, node, leaf_names)) if '{' in said else said}"
+    tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
+    if edit.kind in ("ones", "g-out") and edit.operand is not None:
+        operation += f" towards `{_operand(graph, node, edit.operand, leaf_names)}`"
     if edit.kind == "ones":
         return f"{target}: {operation} does not multiply in the gradient coming from above"
     if edit.kind == "g-out":
         return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
     if edit.kind == "g-T":
-        tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
     if edit.kind == "swap-out":
@@ -383,7 +450,6 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
     if edit.kind == "swap":
         return (f"{target}: {operation} uses `{name_of(graph, edit.value, leaf_names)}` where "
                 f"`{_operand(graph, node, edit.operand, leaf_names)}` belongs")
-    tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
     towards = f" (towards `{_operand(graph, node, edit.operand, leaf_names)}`)" if len(tensors) > 1 else ""
     if edit.kind == "drop":
         others = [i for i, a in enumerate(node.args[:2]) if i != edit.operand and isinstance(a, (Leaf, Ref, float, int))]
@@ -406,6 +472,18 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
             return f"{target}: {constant}"
         return f"{target}: {operation}{towards} is {edit.factor_words}"
     return f"{target}: {operation}{towards} is transposed"
+
+
+def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
+    """What a slip's words say the operation's operands and value as: `{left}` and `{right}` as the code
+    writes them, `{inp}` its operand so too (in parentheses where it is an expression), and `{out}` its
+    own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else `out`."""
+    sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right")) if i < len(node.args)}
+    operand = sides.get("left", "x")
+    sides["inp"] = operand if re.fullmatch(r"[\w.]+", operand) else f"({operand})"
+    own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
+    sides["out"] = own or "out"
+    return sides
 
 
 def _constant_scaled(graph: Graph, node: Node, edit: Edit) -> str | None:
@@ -600,10 +678,13 @@ class Probe:
         if yours.shape == right.shape and close(yours, right, tolerance):
             return []
         found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
-        views = [(graph, cut) for graph in filter(None, (run.graph, fused_softmax(run.graph)))  # softmax by hand: whole too
-                 for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]  # and a max's path kept or cut
+        # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
+        # from its own derivative is the likelier story); a max's path kept or cut
+        whole = fused(run.graph)
+        views = [(graph, cut) for graph in filter(None, (whole, run.graph))
+                 for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]
         for graph, cut in views:
-            for edit in edits(graph, run.batch):
+            for edit in edits(graph, run.batch, run.upstream):
                 if edit.value in cut:
                     continue
                 try:
@@ -615,11 +696,13 @@ class Probe:
                         value, right, tolerance)):
                     continue
                 if close(yours, value, tolerance) or self._fits(run, graph, edit, role, yours, tolerance):
+                    if self._as_if_dropped(run, graph, edit, cut, role, yours, tolerance):
+                        continue
                     said = words(graph, edit, target, self.leaf_names)
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
-                    rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], named,
-                            edit.node if edit.node is not None else len(graph.nodes))
+                    rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
+                            named, edit.node if edit.node is not None else len(graph.nodes))
                     if all(said != other for _, other, _ in found):
                         at = graph.nodes[edit.node].source if edit.node is not None else None
                         found.append((rank, said, at))
@@ -655,6 +738,23 @@ class Probe:
             return False
         gradient = backward_to(graph, run.upstream, edit.node)
         return gradient is not None and edit.slip.fits(_context(graph, node, gradient), yours, tolerance)
+
+    @staticmethod
+    def _as_if_dropped(run: ProbeRun, graph: Graph, edit: Edit, cut: frozenset, role: str, yours: torch.Tensor,
+                       tolerance) -> bool:
+        """A slip of the table that fits only because what it changes cancels on the way down (a square's
+        derivative taken as a constant, under a mean that is subtracted again): the path left out is
+        the story, and is found as itself."""
+        if edit.kind != "rule":
+            return False
+        for operand in [a for a in graph.nodes[edit.node].args if isinstance(a, (Leaf, Ref))]:
+            try:
+                value = backward(graph, run.upstream, Edit("path", edit.node, value=operand), cut).get(role)
+            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                continue
+            if value is not None and value.shape == yours.shape and close(yours, value, tolerance):
+                return True
+        return False
 
     @staticmethod
     def _agreeing(run: ProbeRun, grads: dict, role: str, tolerance) -> int:

@@ -260,28 +260,91 @@ def replayed(graph: Graph, args_of: dict[int, tuple]) -> Graph:
     return again
 
 
-def fused_softmax(graph: Graph) -> Graph | None:
-    """The graph with each softmax written by hand (`e = (x - c).exp(); e / e.sum(dim, keepdim=True)`)
-    as the one operation it is, so that a backward written from softmax's own Jacobian is searched in
-    its own terms (the sum over the wrong axis, its second term); None when there is none."""
+def fused(graph: Graph) -> Graph | None:
+    """The graph with each softmax, log-softmax and sigmoid written by hand (`e = (x - c).exp();
+    e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 + torch.exp(-x))`)
+    as the one operation it is, so that a backward written from that function's own derivative
+    (softmax's Jacobian, out * (1 - out)) is searched in its own terms (the sum over the wrong axis,
+    its second term, the 1 - out); None when there is none."""
     readers: dict = {}
     for node in graph.nodes:
         for _, ref in graph.tensor_args(node):
             readers.setdefault(ref, set()).add(node.index)
-    nodes, fused = list(graph.nodes), False
+    nodes, found = list(graph.nodes), False
     for node in graph.nodes:
-        if node.name != "div" or not all(isinstance(a, Ref) for a in node.args[:2]):
-            continue
-        numerator, denominator = graph.nodes[node.args[0].node], graph.nodes[node.args[1].node]
-        if (numerator.name == "exp" and denominator.name == "sum" and denominator.args[0] == Ref(numerator.index)
-                and len(denominator.args) > 2 and denominator.args[2] and len(denominator.args[1]) == 1
-                and readers.get(Ref(numerator.index)) == {denominator.index, node.index}
-                and readers.get(Ref(denominator.index)) == {node.index}):
-            softmax = torch.ops.aten._softmax.default
-            nodes[node.index] = Node(node.index, softmax, (numerator.args[0], denominator.args[1][0], False), {},
-                                     node.outputs, node.source)
-            fused = True
-    return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if fused else None
+        whole = _softmax_by_hand(graph, node, readers) or _log_softmax_by_hand(graph, node) \
+            or _sigmoid_by_hand(graph, node)
+        if whole is not None:
+            op, args = whole
+            nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
+            found = True
+    return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def _softmax_by_hand(graph: Graph, node: Node, readers: dict):
+    """e / e.sum(dim, keepdim=True), e = exp(x): softmax(x, dim)."""
+    if node.name != "div" or not all(isinstance(a, Ref) for a in node.args[:2]):
+        return None
+    numerator, denominator = graph.nodes[node.args[0].node], graph.nodes[node.args[1].node]
+    if numerator.name != "exp" or denominator.name != "sum" or len(denominator.args) < 3 or not denominator.args[2] \
+            or len(denominator.args[1]) != 1 or not isinstance(denominator.args[0], Ref):
+        return None
+    summed = graph.nodes[denominator.args[0].node]
+    shared = summed is numerator and readers.get(Ref(numerator.index)) == {denominator.index, node.index}
+    again = summed.name == "exp" and summed.args[0] == numerator.args[0]  # x.exp() / x.exp().sum(…)
+    if (shared or again) and readers.get(Ref(denominator.index)) == {node.index}:
+        return torch.ops.aten._softmax.default, (numerator.args[0], denominator.args[1][0], False)
+    return None
+
+
+def _log_softmax_by_hand(graph: Graph, node: Node):
+    """x - log(exp(x).sum(dim, keepdim=True)), or x - x.logsumexp(dim, keepdim=True): log_softmax(x, dim)
+    (the exp's operand the same values as x: each may subtract the max on its own)."""
+    if node.name != "sub" or not all(isinstance(a, (Leaf, Ref)) for a in node.args[:2]) or len(node.args) > 2 \
+            or not isinstance(node.args[1], Ref):
+        return None
+    x, normaliser = node.args[0], graph.nodes[node.args[1].node]
+    if normaliser.name == "logsumexp" and normaliser.args[0] == x and len(normaliser.args[1]) == 1 \
+            and len(normaliser.args) > 2 and normaliser.args[2]:
+        return torch.ops.aten._log_softmax.default, (x, normaliser.args[1][0], False)
+    if normaliser.name != "log" or not isinstance(normaliser.args[0], Ref):
+        return None
+    total = graph.nodes[normaliser.args[0].node]
+    if total.name != "sum" or len(total.args) < 3 or not total.args[2] or len(total.args[1]) != 1 \
+            or not isinstance(total.args[0], Ref):
+        return None
+    exp = graph.nodes[total.args[0].node]
+    if exp.name != "exp":
+        return None
+    same = exp.args[0] == x or (isinstance(exp.args[0], (Leaf, Ref)) and torch.equal(graph.value(exp.args[0]),
+                                                                                  graph.value(x)))
+    return (torch.ops.aten._log_softmax.default, (x, total.args[1][0], False)) if same else None
+
+
+def _sigmoid_by_hand(graph: Graph, node: Node):
+    """1 / (1 + exp(-x)) (a reciprocal, a power -1), or exp(x) / (1 + exp(x)): sigmoid(x). (What the
+    steps are read by elsewhere keeps its own paths: the fused node's derivative is the steps' whole.)"""
+    def made(value, name: str) -> Node | None:
+        return graph.nodes[value.node] if isinstance(value, Ref) and graph.nodes[value.node].name == name else None
+
+    def exp_plus_one(value) -> Node | None:  # 1 + exp(u): the exp
+        add = made(value, "add")
+        return made(add.args[0], "exp") if add is not None and len(add.args) == 2 and add.args[1] == 1 else None
+
+    if node.name == "div" and len(node.args) == 2:
+        top, below = made(node.args[0], "exp"), exp_plus_one(node.args[1])
+        same = top is not None and below is not None and top.args[0] == below.args[0]
+        return (torch.ops.aten.sigmoid.default, (top.args[0],)) if same else None
+    if node.name == "mul" and len(node.args) == 2 and node.args[1] == 1:  # `1 / t` runs as reciprocal(t) * 1
+        reciprocal = made(node.args[0], "reciprocal")
+        denominator = reciprocal.args[0] if reciprocal is not None else None
+    elif node.name == "reciprocal" or (node.name == "pow" and len(node.args) == 2 and node.args[1] == -1):
+        denominator = node.args[0]
+    else:
+        return None
+    exp = exp_plus_one(denominator)
+    negated = made(exp.args[0], "neg") if exp is not None else None
+    return (torch.ops.aten.sigmoid.default, (negated.args[0],)) if negated is not None else None
 
 
 # -- the user's statements ---------------------------------------------------------------------

@@ -110,3 +110,24 @@ def test_a_row_overwritten_is_named_whichever_writes_it_kept_element_by_element(
     report = gradtui.check(layers + [Mse()], ids, torch.randn(40, 3, generator=g))
     assert report.first_mismatch.tensor.endswith("weight.g")
     assert "must add up its gradients, not be overwritten" in report.first_mismatch.hint
+
+
+def _corpus_slip(layer: str, new: str):
+    return next(s for s in corpus.SLIPS if s.layer == layer and s.new == new)
+
+
+@pytest.mark.parametrize("layer, new", [
+    ("GELU", "inp.g = out.g"),  # the layer's derivative never multiplied in
+    ("Softmax", "inp.g = out"),  # its output given as the gradient
+    ("Softmax", "inp.g = out * (out -"),  # `out` for one of two `out.g`s: one operand's path only
+    ("GELU", "0.5 * inp)"),  # a statement's whole derivative (its `dt`) left out
+    ("Sigmoid", "(1 + out)"),  # a sigmoid written by hand, searched as the function it is
+    ("LogSoftmax", "out.g"),  # a log-softmax written by hand: the sum left out of its second term
+    ("Attention", "inp.g = dv @ self.wv.t()"),  # a slip of the table with no form at these shapes is no path dropped
+    ("LayerNorm", ")"),  # a slip that fits only because its change cancels: the path left out is the story
+])
+def test_a_slip_is_named_by_the_likeliest_edit_of_the_derived_backward(tmp_path, layer, new):
+    slip = _corpus_slip(layer, new)
+    outcome = corpus.run(slip, "module", tmp_path, 0)
+    assert outcome.found and outcome.placed, outcome.hint
+    assert outcome.named and not outcome.false, (slip.words, outcome.hint)

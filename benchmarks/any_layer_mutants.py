@@ -1,0 +1,255 @@
+"""Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
+backward of each layer of benchmarks/any_layer_coverage.py (and of a few more written here), its
+ground truth computed apart from gradtui, as that benchmark computes it.
+
+One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
+its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
+a matmul swapped, a `.t()`/`.transpose()`/`.float()`/`.squeeze()`/`.unsqueeze()` dropped, a sum
+for a mean or a mean for a sum, a reduction dropped, over another axis or without keepdim, 1 for
+2, a constant doubled, `<` for `>`, `out` for `out.g`, `out` for `inp`, a `.float()` added in a
+float64 run. A mutant whose backward computes the right gradients, or raises, says nothing of the
+search and is left out of the table (the raise is reported as it is, at its step).
+
+For each mutant: placed (the check's first mismatch is that layer's first wrong gradient) and
+named (a hint that is not the fallback's "fits no known slip", nor a bare statement of shapes).
+
+    python benchmarks/any_layer_mutants.py [--layer NAME] [-v]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import importlib.util
+import sys
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import gradtui
+
+_spec = importlib.util.spec_from_file_location("any_layer_coverage", Path(__file__).with_name("any_layer_coverage.py"))
+corpus = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = corpus  # its dataclasses look their module up
+_spec.loader.exec_module(corpus)
+Layer = corpus.Layer
+
+MORE = (  # written here, as a user would, beside the corpus's own
+    Layer("LeakyReLU", """
+self.mask = inp > 0
+return torch.where(self.mask, inp, 0.01 * inp)
+""", """
+inp.g = out.g * torch.where(self.mask, 1.0, 0.01)
+"""),
+    Layer("Softplus", """
+return torch.log(1 + torch.exp(inp))
+""", """
+inp.g = out.g * torch.exp(inp) / (1 + torch.exp(inp))
+"""),
+    Layer("Tanh", """
+return torch.tanh(inp)
+""", """
+inp.g = out.g * (1 - out ** 2)
+"""),
+    Layer("ELU", """
+return torch.where(inp > 0, inp, torch.exp(inp) - 1)
+""", """
+inp.g = out.g * torch.where(inp > 0, torch.ones_like(inp), out + 1)
+"""),
+    Layer("Affine", """
+return inp * self.w + self.b
+""", """
+self.w.g = (out.g * inp).sum(0)
+self.b.g = out.g.sum(0)
+inp.g = out.g * self.w
+""", ("w", "b")),
+    Layer("L2Normalize", """
+self.n = (inp ** 2).sum(-1, keepdim=True).sqrt()
+return inp / self.n
+""", """
+inp.g = (out.g - out * (out.g * out).sum(-1, keepdim=True)) / self.n
+"""),
+    Layer("SquaredError", """
+self.diff = inp.squeeze(-1) - targ
+return (self.diff ** 2).mean()
+""", """
+inp.g = (2 * self.diff / self.diff.shape[0]).unsqueeze(-1)
+""", loss=True),
+)
+LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
+PARAMETERS = {"Affine": lambda r: (1 + 0.1 * r(corpus.C), 0.1 * r(corpus.C))}
+
+
+def _network(layer, cls, dtype):
+    """The corpus's network around its own layers; around these, as it builds them."""
+    if layer.name in corpus.LAYERS:
+        return _corpus_network(layer, cls, dtype)
+    from gradtui.layers import Lin, Mse, Relu
+
+    r, C, N = corpus.draw(), corpus.C, corpus.N
+    if layer.loss:
+        return [Lin(r(C, 8) / C ** 0.5, 0.1 * r(8)), Relu(), Lin(r(8, 1) / 8 ** 0.5, 0.1 * r(1)), cls()], r(N, C), r(N), \
+            3, ()
+    own = PARAMETERS.get(layer.name, lambda r: ())(r)
+    return [Lin(r(C, C) / C ** 0.5, 0.1 * r(C)), cls(*own), Lin(r(C, 1) / C ** 0.5, 0.1 * r(1)), Mse()], r(N, C), r(N), \
+        1, own
+
+
+_corpus_network, corpus.network = corpus.network, _network  # its ground truth builds through it too
+
+
+# -- the edits -------------------------------------------------------------------------------------
+
+def _call(receiver: ast.expr, method: str, args, keywords) -> ast.Call:
+    return ast.Call(ast.Attribute(receiver, method, ast.Load()), list(args), list(keywords))
+
+
+def edits(node: ast.AST) -> list[tuple[ast.AST, str]]:
+    """The nodes one edit from `node`, each with the edit in words (nothing for what a statement assigns)."""
+    if getattr(node, "assigned", False):
+        return []
+    found: list[tuple[ast.AST, str]] = []
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        right = node.right if isinstance(node.op, ast.Add) else ast.UnaryOp(ast.USub(), node.right)
+        flipped = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+        found += [(node.left, "term dropped"), (right, "term dropped"), (ast.BinOp(node.left, flipped, node.right), "sign")]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        found += [(node.left, "factor dropped"), (node.right, "factor dropped")]
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        found.append((node.left, "division dropped"))
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        found.append((ast.BinOp(node.right, ast.MatMult(), node.left), "operands swapped"))
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        found.append((node.left, "power dropped"))
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        found.append((node.operand, "minus dropped"))
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver, method = node.func.value, node.func.attr
+        if method in ("t", "transpose", "float", "squeeze", "unsqueeze"):
+            found.append((receiver, f".{method}() dropped"))
+        if method in ("sum", "mean"):
+            found += [(_call(receiver, "mean" if method == "sum" else "sum", node.args, node.keywords), "sum ↔ mean"),
+                      (receiver, f".{method}() dropped")]
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
+                other = 0 if node.args[0].value in (-1, 1) else -1
+                found.append((_call(receiver, method, [ast.Constant(other), *node.args[1:]], node.keywords), "axis"))
+            if node.keywords:
+                found.append((_call(receiver, method, node.args, []), "keepdim dropped"))
+    elif isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value not in (0, 1, -1):
+        found.append((ast.Constant(node.value * 2), "constant doubled"))
+        if node.value == 2:
+            found.append((ast.Constant(1), "2 → 1"))
+    elif isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.Gt):
+        found.append((ast.Compare(node.left, [ast.Lt()], node.comparators), "> → <"))
+    elif isinstance(node, ast.Attribute) and node.attr == "g" and isinstance(node.ctx, ast.Load):
+        found.append((node.value, "out for out.g"))
+    elif isinstance(node, ast.Name) and node.id == "inp":
+        found += [(ast.Name("out", ast.Load()), "out for inp"), (_call(node, "float", [], []), ".float() added")]
+    elif isinstance(node, ast.Name) and node.id == "out":
+        found.append((_call(node, "float", [], []), ".float() added"))
+    return found
+
+
+class Mutant(ast.NodeTransformer):
+    """The backward with its `number`-th edit made (in the order edits() and a post-order walk give)."""
+
+    def __init__(self, number: int):
+        self.number, self.seen, self.edit = number, 0, None
+
+    def generic_visit(self, node):
+        node = super().generic_visit(node)
+        if self.edit is None:
+            for new, words in edits(node):
+                if self.seen == self.number:
+                    self.edit = f"{words}: `{ast.unparse(new)}` for `{ast.unparse(node)}`"
+                    self.seen += 1
+                    return ast.copy_location(new, node)
+                self.seen += 1
+        return node
+
+
+def mutants(layer: Layer):
+    """(the edit in words, the backward with it) for every one-edit mutant of the layer's backward."""
+    tree = ast.parse(layer.backward.strip())
+    for statement in ast.walk(tree):
+        for target in getattr(statement, "targets", []):
+            for node in ast.walk(target):
+                node.assigned = True
+    number = 0
+    while True:
+        mutant = Mutant(number)
+        code = ast.unparse(ast.fix_missing_locations(mutant.visit(copy.deepcopy(tree))))
+        if mutant.edit is None:
+            return
+        yield mutant.edit, code
+        number += 1
+
+
+# -- one run -----------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    layer: str
+    style: str
+    edit: str
+    kind: str  # right | raised | named | fallback
+    placed: bool
+    said: str
+
+
+def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, index: int) -> Outcome:
+    dtype = torch.float64 if ".float() added" in edit else torch.float32
+    cls = getattr(corpus.loaded(corpus.source(layer, style, backward), directory, f"mutant_{index}"), layer.name)
+    wrong = corpus.ground_truth(layer, cls, dtype)
+    if wrong is None:
+        return Outcome(layer.name, style, edit, "right", True, "")
+    model, x, y, position, _ = _network(layer, cls, dtype)
+    report = gradtui.check(model, x.to(dtype) if x.is_floating_point() else x, y.to(dtype))
+    mismatch = report.first_mismatch
+    if mismatch is None or mismatch.tensor is None:
+        return Outcome(layer.name, style, edit, "raised", True, "")
+    hint = mismatch.hint or ""
+    placed = mismatch.tensor == corpus.names(layer, position)[wrong]
+    generic = corpus.FALLBACK in hint or any(hint.startswith(f"{mismatch.tensor} {w}") for w in corpus.WORDS_OF_A_SHAPE)
+    return Outcome(layer.name, style, edit, "fallback" if generic else "named", placed, hint)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--layer", choices=sorted(LAYERS))
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every mutant and what gradtui said")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    outcomes, index = [], 0
+    with tempfile.TemporaryDirectory() as directory:
+        for layer in LAYERS.values():
+            if args.layer and layer.name != args.layer:
+                continue
+            for edit, backward in mutants(layer):
+                for style in ("module", "call"):
+                    index += 1
+                    outcomes.append(run(layer, style, edit, backward, Path(directory), index))
+    print(f"{'layer':<13}{'mutants':>8}{'wrong':>7}{'placed':>8}{'named':>12}{'fallback':>10}")
+    for name in [*LAYERS, "all"]:
+        group = [o for o in outcomes if name in ("all", o.layer)]
+        wrong = [o for o in group if o.kind in ("named", "fallback")]
+        if not wrong:
+            continue
+        named = sum(o.kind == "named" for o in wrong)
+        print(f"{name:<13}{len(group):>8}{len(wrong):>7}{sum(o.placed for o in wrong):>8}"
+              f"{f'{named} ({named / len(wrong):.0%})':>12}{len(wrong) - named:>10}")
+    counts = Counter(o.kind for o in outcomes)
+    print(f"(wrong: the mutant's gradient differs and its backward runs; {counts['right']} mutants compute the "
+          f"right gradients, {counts['raised']} raise)")
+    for o in outcomes:
+        if args.verbose or o.kind == "fallback" or (o.kind in ("named", "fallback") and not o.placed):
+            print(f"{'' if o.placed else 'MISPLACED '}{o.kind} [{o.layer} {o.style}] {o.edit}\n    {o.said}")
+    sys.exit(0 if all(o.placed for o in outcomes) else 1)
+
+
+if __name__ == "__main__":
+    main()
