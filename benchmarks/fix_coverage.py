@@ -63,7 +63,8 @@ def kind_cases() -> list[Case]:
     return [case for case in cases if case.words != corpus.GENERIC]
 
 
-ROWS = ("LayerNorm", "RMSNorm", "GELU", "SiLU", "Softmax", "Residual", "L1Loss")  # the layers a batch of rows feeds
+# the layers a batch of rows feeds (not the log-softmax: the ReLU after it would zero all it gives, < 0 everywhere)
+ROWS = ("LayerNorm", "RMSNorm", "GELU", "SiLU", "Softmax", "Residual", "Sigmoid", "L1Loss")
 MODEL = '''
 
 class Model:

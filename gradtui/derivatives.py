@@ -51,6 +51,9 @@ class Slip:
     # For a slip whose numbers are not one value (which of two writes to a row is kept): does the
     # user's gradient of the first operand fit it? (ctx, the user's gradient, the verdict's (rtol, atol))
     fits: Callable[[Ctx, torch.Tensor, tuple], bool] | None = None
+    # A whole term left out (a layer norm's mean term): where the operation was written out by hand,
+    # the path through the user's own tensor (`mu`) says it, and this slip is not tried
+    drops_a_path: bool = False
 
     def said(self, ctx: Ctx) -> str:
         return self.words(ctx) if callable(self.words) else self.words
@@ -515,7 +518,7 @@ rule(aten._softmax.default)(Rule(_softmax, (
     Slip("is out * (1 - out) * out.g, the Jacobian's diagonal only, where out * (out.g - (out.g * out).sum(dim)) "
          "belongs", lambda c: _softmax(c, diagonal_only=True)),
     *_wrong_axes(_softmax),
-    Slip("averages where it sums: out * (out.g - (out.g * out).mean(dim))",
+    Slip("takes a mean where the sum belongs: out * (out.g - (out.g * out).mean(dim))",
          lambda c: (c.out * (c.g - (c.g * c.out).mean(c.args[1], keepdim=True)),)),
     Slip("does not sum (out.g * out) over the axis: out * (out.g - out.g * out)", lambda c: (c.out * (c.g - c.g * c.out),)),
     Slip("is missing its first term, out * out.g: - out * (out.g * out).sum(dim) alone",
@@ -530,7 +533,7 @@ rule(aten._softmax.default)(Rule(_softmax, (
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),
     Slip("is missing its second term, - exp(out) * out.g.sum(dim)", lambda c: (c.g,)),
-    Slip("averages where it sums: out.g - exp(out) * out.g.mean(dim)",
+    Slip("takes a mean where the sum belongs: out.g - exp(out) * out.g.mean(dim)",
          lambda c: (c.g - torch.exp(c.out) * c.g.mean(c.args[1], keepdim=True),)),
     Slip("does not sum out.g over the axis: out.g - exp(out) * out.g where out.g - exp(out) * out.g.sum(dim) belongs",
          lambda c: (c.g - torch.exp(c.out) * c.g,)),
@@ -572,15 +575,19 @@ rule(aten.mse_loss.default)(Rule(_mse, (
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
 
 def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
-                var_term=True, gain=True):
-    """The gradients of w * (x - mean) * rstd + b over `dims`: x's three terms, the gain's, the bias's."""
-    xhat = (x - x.mean(dims, keepdim=True)) * rstd
+                var_term=True, gain=True, centred=True):
+    """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
+    terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
+    the one piece of it that is wrong."""
+    xhat = ((x - x.mean(dims, keepdim=True)) if centred else x) * rstd
     dxhat = c.g * weight if weight is not None and gain else c.g
     grad = dxhat
-    if mean_term:
-        grad = grad - dxhat.mean(dims, keepdim=True)
+    if centred and mean_term:
+        grad = grad - (dxhat if mean_term == "not averaged" else dxhat.mean(dims, keepdim=True))
     if var_term:
-        grad = grad - xhat * (dxhat * xhat).mean(dims, keepdim=True)
+        inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
+        averaged = inner if var_term == "not averaged" else inner.mean(dims, keepdim=True)
+        grad = grad - (averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only" else xhat * averaged)
     dw = None if weight is None else unbroadcast(c.g * xhat, weight)  # summed over where the gain is broadcast
     db = None if bias is None else unbroadcast(c.g, bias)
     return grad * rstd, dw, db
@@ -609,15 +616,54 @@ def _batch_norm(c: Ctx, **slip):
     return (dx, None if dw is None else dw.reshape(weight.shape), None if db is None else db.reshape(bias.shape))
 
 
-_NORM_SLIPS = (("is missing the mean's term, - dxhat.mean()", {"mean_term": False}),
-               ("is missing the variance's term, - xhat * (dxhat * xhat).mean()", {"var_term": False}),
+def _second_term_slips(stat: str) -> tuple:
+    """The slips of a normalisation's second term (the variance's; the mean square's, of an RMS norm),
+    said in the code's names: `{out}` the normalised tensor, `d{out}` its gradient."""
+    def mean(c: Ctx) -> str:  # over what it normalises, as the code writes it: a layer norm's last axes, a batch's 0
+        shape = c.args[1]
+        if not isinstance(shape, (list, tuple)):
+            return ".mean(0, keepdim=True)"
+        return f".mean({-1 if len(shape) == 1 else tuple(range(-len(shape), 0))}, keepdim=True)"
+
+    whole = lambda c: f"`{{out}} * (d{{out}} * {{out}}){mean(c)}`"  # noqa: E731
+    return ((f"is missing the {stat}'s term, - {{out}} * (d{{out}} * {{out}}).mean()", {"var_term": False}),
+            (lambda c: f"has `d{{out}}{mean(c)}` where `(d{{out}} * {{out}}){mean(c)}` belongs in the {stat}'s term",
+             {"var_term": "no inner xhat"}),
+            (lambda c: f"does not average the {stat}'s term: `{{out}} * (d{{out}} * {{out}})` where {whole(c)} belongs",
+             {"var_term": "not averaged"}),
+            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `(d{{out}} * {{out}}){mean(c)}` where "
+                       f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
+            (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}))
+
+
+_NORM_SLIPS = (("is missing the mean's term, - d{out}.mean()", {"mean_term": False}),
+               *_second_term_slips("variance"),
+               ("does not average the mean's term: - d{out} where - d{out}.mean() belongs", {"mean_term": "not averaged"}),
                ("treats the mean and the variance as constants (both terms missing)",
                 {"mean_term": False, "var_term": False}),
                ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))
-rule(aten.native_layer_norm.default)(Rule(_layer_norm, tuple(
-    Slip(words, (lambda c, s=s: _layer_norm(c, **s))) for words, s in _NORM_SLIPS), "layer_norm"))
-rule(aten.native_batch_norm.default)(Rule(
-        _batch_norm, tuple(Slip(words, (lambda c, s=s: _batch_norm(c, **s))) for words, s in _NORM_SLIPS), "batch_norm"))
+
+
+def _norm_slips(vjp: Callable[..., tuple], slips: tuple) -> tuple[Slip, ...]:
+    return tuple(Slip(words, (lambda c, s=s: vjp(c, **s)), drops_a_path=s.get("mean_term") is False or s.get(
+        "var_term") is False) for words, s in slips)
+
+
+rule(aten.native_layer_norm.default)(Rule(_layer_norm, _norm_slips(_layer_norm, _NORM_SLIPS), "layer_norm"))
+rule(aten.native_batch_norm.default)(Rule(_batch_norm, _norm_slips(_batch_norm, _NORM_SLIPS), "batch_norm"))
+
+
+def _rms_norm(c: Ctx, **slip):
+    x, shape, weight, eps = c.args[0], c.args[1], c.arg(2), c.arg(3) or torch.finfo(c.args[0].dtype).eps
+    dims = list(range(x.dim() - len(shape), x.dim()))
+    rrms = (x.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    dx, dw, _ = _normalised(c, x, dims, rrms, weight, None, centred=False, **slip)
+    return dx, None, None if dw is None else dw.reshape(weight.shape)
+
+
+rule(aten.rms_norm.default)(Rule(_rms_norm, _norm_slips(_rms_norm, (
+    *_second_term_slips("mean square"), ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))),
+    "rms_norm"))
 
 
 # -- matrix products ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import torch
 from gradtui.compare import close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import Graph, Leaf, Node, Ref, Source, fused, record, replayed
+from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, record, replayed
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
@@ -243,7 +243,8 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None) -> Ite
     constants = factors(graph, batch)
     for node in nodes:
         for slip in RULES[node.op].slips:
-            yield Edit("rule", node.index, slip=slip)
+            if not (slip.drops_a_path and node.kwargs.get(WRITTEN_OUT)):
+                yield Edit("rule", node.index, slip=slip)
         operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and a in reached]
         for position, operand in operands:
             yield Edit("drop", node.index, position)
@@ -681,6 +682,7 @@ class Probe:
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
         whole = fused(run.graph)
+        whole = whole if whole is not None and _same_derivative(whole, run.graph, run.upstream) else None
         views = [(graph, cut) for graph in filter(None, (whole, run.graph))
                  for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]
         for graph, cut in views:
@@ -763,6 +765,23 @@ class Probe:
         return sum(1 for other, yours in run.yours.items() if other != role and isinstance(yours, torch.Tensor)
                    and isinstance(grads.get(other), torch.Tensor) and grads[other].shape == yours.shape
                    and close(yours, grads[other], _loosest(tolerance, yours)))
+
+
+def _same_derivative(graph: Graph, other: Graph, upstream: torch.Tensor | None) -> bool:
+    """Do the two graphs of one forward (one with operations fused) give every leaf the same gradient?"""
+    try:
+        mine, theirs = backward(graph, upstream), backward(other, upstream)
+    except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+        return False
+    for name, value in theirs.items():
+        fused_value = mine.get(name)
+        if (value is None) != (fused_value is None):
+            return False
+        scale = float(value.abs().max()) if value is not None and value.numel() else 0.0
+        if value is not None and (value.shape != fused_value.shape or not bool(torch.allclose(
+                fused_value, value, rtol=1e-6, atol=1e-9 * scale + 1e-12))):
+            return False
+    return True
 
 
 def _loosest(tolerance: tuple[float, float], value: torch.Tensor) -> tuple[float, float]:

@@ -204,6 +204,7 @@ KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduc
 HINTED = (
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
+    (r"is left out: the gradient of", ("term", "factor")),  # a statement's derivative: a factor it never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
     (r"is missing its \w+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
@@ -343,6 +344,7 @@ class Edits:
             return Change(node_start, node_end, new, kind, rank)
 
         yield from self._hinted(value, at)
+        yield from self._softmax_term(value, at)
         yield from self._unused_terms(value, at)
         numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)|the (-?\d+(?:\.\d+)?) of .+? left out", self.hint)
         numbers = [a or b for a, b in numbers]  # "missing its 3", "missing `0.5`", "the -0.5 of d(x)**-0.5 left out"
@@ -464,9 +466,24 @@ class Edits:
                     start, end = self.span(statement.value)
                     yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
 
+    def _softmax_term(self, value: ast.expr, at) -> Iterator[Change]:
+        """Softmax's second term left out (`p * dp` where `p * (dp - (dp * p).sum(-1, keepdim=True))`
+        belongs), in whatever names the statement gives the gradient and the probabilities: each of
+        its tensors centred by its sum weighted with another of them."""
+        if "- out * (out.g * out).sum(dim)" not in self.hint:
+            return
+        operands = list(dict.fromkeys(self.seg(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))
+                                      and self.seg(n) in self.tensors and not _called(n, value)))
+        for node in ast.walk(value):
+            seg = self.seg(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+            for other in operands if seg in operands else ():
+                for axis in dict.fromkeys([*self.axes, "-1"]) if other != seg else ():
+                    yield at(node, f"({seg} - ({seg} * {other}).sum({axis}, keepdim=True))", "term")
+
     def _unused_terms(self, value: ast.expr, at) -> Iterator[Change]:
         """A gradient the method computes and never uses (`ds`, `dmu`) added where it was forgotten: as
-        it is, over the batch, or times one of the method's tensors or the statement's numbers."""
+        it is, over the batch, or times one of the method's tensors or the statement's numbers; or a
+        derivative it never multiplies in (a GELU's `dt`), as a factor."""
         assigned = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
                     if isinstance(t, ast.Name)]
         read = {n.id for n in ast.walk(self.method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -484,6 +501,7 @@ class Edits:
                          *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
                 for term in added:
                     yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", "term")
+                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", "term")  # a factor it forgot
 
     def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that

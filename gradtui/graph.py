@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import linecache
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -260,12 +260,16 @@ def replayed(graph: Graph, args_of: dict[int, tuple]) -> Graph:
     return again
 
 
+WRITTEN_OUT = "written_out"  # a fused node's keyword: the operation was written out by hand, step by step
+
+
 def fused(graph: Graph) -> Graph | None:
-    """The graph with each softmax, log-softmax and sigmoid written by hand (`e = (x - c).exp();
-    e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 + torch.exp(-x))`)
-    as the one operation it is, so that a backward written from that function's own derivative
-    (softmax's Jacobian, out * (1 - out)) is searched in its own terms (the sum over the wrong axis,
-    its second term, the 1 - out); None when there is none."""
+    """The graph with each softmax, log-softmax, sigmoid and normalisation written by hand (`e = (x -
+    c).exp(); e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 +
+    torch.exp(-x))`, `(x - mu) * rstd`) as the one operation it is, so that a backward written from
+    that function's own derivative (softmax's Jacobian, out * (1 - out), a layer norm's three terms)
+    is searched in its own terms (the sum over the wrong axis, its second term, the 1 - out, the
+    variance term's xhat); None when there is none."""
     readers: dict = {}
     for node in graph.nodes:
         for _, ref in graph.tensor_args(node):
@@ -278,7 +282,64 @@ def fused(graph: Graph) -> Graph | None:
             op, args = whole
             nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
             found = True
+        elif (normalised := _normalised_by_hand(graph, node)) is not None:
+            nodes[node.index] = normalised
+            found = True
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
+    """`(x - mu) * rstd`, `(x - mu) / std`, `x * rrms` over the last axis, however the statistics were
+    computed: layer_norm, or rms_norm, of x (without a gain: what multiplies it after is its own node).
+    Known by its values, x found among what it was made from; the caller holds the fused graph's
+    derivative to the recorded one's before it is searched."""
+    value = node.outputs[0] if node.outputs else None
+    if node.name not in ("mul", "div") or value is None or not value.is_floating_point() or value.dim() < 1 \
+            or value.shape[-1] < 2:
+        return None
+    made_from = sorted(_made_from(graph, node, value.shape), key=lambda v: getattr(v, "node", -1))
+    for x in made_from:  # the first made: x, not x - mu (whose mean's path would stay outside)
+        data = graph.value(x).to(value.dtype)
+        for centred in (True, False):
+            d = data - data.mean(-1, keepdim=True) if centred else data
+            squares = (d * d).sum(-1, keepdim=True)
+            if not bool((squares > 0).all()):
+                continue
+            rstd = (value * d).sum(-1, keepdim=True) / squares
+            scale = float(value.abs().max()) or 1.0
+            if not bool(torch.allclose(value, d * rstd, rtol=1e-6, atol=1e-9 * scale)) or not bool((rstd > 0).all()):
+                continue
+            spread = squares / value.shape[-1]  # each row's variance (its mean square, not centred)
+            eps = 1 / rstd ** 2 - spread  # one small constant for every row: else it is a scale, not a normalisation
+            if not bool((eps - eps.mean()).abs().le(1e-6 * (spread + eps.mean().abs())).all()) \
+                    or not -1e-9 <= float(eps.mean()) <= 1e-2 * float(spread.median()):
+                continue
+            eps = max(float(eps.mean()), 0.0)
+            said = replace(node.source, expression=None) if node.source is not None else None  # said by its name
+            if centred:
+                return Node(node.index, torch.ops.aten.native_layer_norm.default, (x, [value.shape[-1]], None, None, eps),
+                            {WRITTEN_OUT: True}, [value, data.mean(-1, keepdim=True), rstd], said)
+            return Node(node.index, torch.ops.aten.rms_norm.default, (x, [value.shape[-1]], None, eps),
+                        {WRITTEN_OUT: True}, [value], said)
+    return None
+
+
+def _made_from(graph: Graph, node: Node, shape: torch.Size, depth: int = 8) -> list[Leaf | Ref]:
+    """The values of this shape that `node` was made from, nearest first, at most `depth` operations up."""
+    found, frontier, seen = [], [node], set()
+    for _ in range(depth):
+        above = []
+        for current in frontier:
+            for _, value in graph.tensor_args(current):
+                if value in seen:
+                    continue
+                seen.add(value)
+                if graph.value(value).shape == shape:
+                    found.append(value)
+                if isinstance(value, Ref):
+                    above.append(graph.nodes[value.node])
+        frontier = above
+    return found
 
 
 def _softmax_by_hand(graph: Graph, node: Node, readers: dict):

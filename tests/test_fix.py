@@ -216,10 +216,20 @@ class Model:
     ("Softmax", "        e = (inp - inp.max(-1, keepdim=True).values).exp()\n        return e / e.sum(-1, keepdim=True)",
      "        inp.g = out * out.g",
      "inp.g = out * out.g - out * (out.g * out).sum(-1, keepdim=True)"),
-], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out"])
+    ("ScaledSoftmax", "        self.p = torch.softmax(inp, -1)\n        return 2 * self.p",
+     "        dp = 2 * out.g\n        inp.g = self.p * dp",
+     "inp.g = self.p * (dp - (dp * self.p).sum(-1, keepdim=True))"),
+    ("GELU", "        self.t = torch.tanh(0.7978845608 * (inp + 0.044715 * inp ** 3))\n"
+             "        return 0.5 * inp * (1 + self.t)",
+     "        dt = (1 - self.t ** 2) * 0.7978845608 * (1 + 3 * 0.044715 * inp ** 2)\n"
+     "        inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp)",
+     "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * dt)"),
+], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out", "the-term-in-the-codes-own-names",
+        "a-derivative-computed-and-never-multiplied-in"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
-    """Two ways a whole term gets lost: `ds` computed and never used, and a softmax's Jacobian
-    taken by its diagonal alone, whose hint writes the missing term out."""
+    """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
+    diagonal alone, whose hint writes the missing term out, in gradtui's names or the code's own
+    (`dp`, `self.p`, where the layer's `out` is not the softmax's); a statement's derivative `dt` computed and never multiplied in."""
     path = tmp_path / "mine.py"
     path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
