@@ -616,29 +616,35 @@ def _batch_norm(c: Ctx, **slip):
     return (dx, None if dw is None else dw.reshape(weight.shape), None if db is None else db.reshape(bias.shape))
 
 
+def _averaged(c: Ctx) -> str:
+    """A normalisation's mean over what it normalises, as code writes it: a layer norm's last axes, a batch's 0."""
+    shape = c.args[1]
+    if not isinstance(shape, (list, tuple)):
+        return ".mean(0, keepdim=True)"
+    return f".mean({-1 if len(shape) == 1 else tuple(range(-len(shape), 0))}, keepdim=True)"
+
+
 def _second_term_slips(stat: str) -> tuple:
     """The slips of a normalisation's second term (the variance's; the mean square's, of an RMS norm),
     said in the code's names: `{out}` the normalised tensor, `d{out}` its gradient."""
-    def mean(c: Ctx) -> str:  # over what it normalises, as the code writes it: a layer norm's last axes, a batch's 0
-        shape = c.args[1]
-        if not isinstance(shape, (list, tuple)):
-            return ".mean(0, keepdim=True)"
-        return f".mean({-1 if len(shape) == 1 else tuple(range(-len(shape), 0))}, keepdim=True)"
+    def whole(c: Ctx) -> str:
+        return f"`{{out}} * (d{{out}} * {{out}}){_averaged(c)}`"
 
-    whole = lambda c: f"`{{out}} * (d{{out}} * {{out}}){mean(c)}`"  # noqa: E731
-    return ((f"is missing the {stat}'s term, - {{out}} * (d{{out}} * {{out}}).mean()", {"var_term": False}),
-            (lambda c: f"has `d{{out}}{mean(c)}` where `(d{{out}} * {{out}}){mean(c)}` belongs in the {stat}'s term",
-             {"var_term": "no inner xhat"}),
+    return ((lambda c: f"is missing the {stat}'s term, `- {{out}} * (d{{out}} * {{out}}){_averaged(c)}`",
+             {"var_term": False}),
+            (lambda c: f"has `d{{out}}{_averaged(c)}` where `(d{{out}} * {{out}}){_averaged(c)}` belongs in the {stat}'s "
+                       "term", {"var_term": "no inner xhat"}),
             (lambda c: f"does not average the {stat}'s term: `{{out}} * (d{{out}} * {{out}})` where {whole(c)} belongs",
              {"var_term": "not averaged"}),
-            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `(d{{out}} * {{out}}){mean(c)}` where "
+            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `(d{{out}} * {{out}}){_averaged(c)}` where "
                        f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
             (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}))
 
 
-_NORM_SLIPS = (("is missing the mean's term, - d{out}.mean()", {"mean_term": False}),
+_NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- d{{out}}{_averaged(c)}`", {"mean_term": False}),
                *_second_term_slips("variance"),
-               ("does not average the mean's term: - d{out} where - d{out}.mean() belongs", {"mean_term": "not averaged"}),
+               (lambda c: f"does not average the mean's term: `- d{{out}}` where `- d{{out}}{_averaged(c)}` belongs",
+                {"mean_term": "not averaged"}),
                ("treats the mean and the variance as constants (both terms missing)",
                 {"mean_term": False, "var_term": False}),
                ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))

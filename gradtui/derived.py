@@ -681,8 +681,7 @@ class Probe:
         found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
-        whole = fused(run.graph)
-        whole = whole if whole is not None and _same_derivative(whole, run.graph, run.upstream) else None
+        whole = self._fused(run)
         views = [(graph, cut) for graph in filter(None, (whole, run.graph))
                  for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]
         for graph, cut in views:
@@ -713,6 +712,35 @@ class Probe:
         found.sort(key=lambda item: item[0])
         best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
         return [(said, at) for rank, said, at in found if rank[:2] == best][:2]
+
+    @staticmethod
+    def _fused(run: ProbeRun) -> Graph | None:
+        """The run's graph with what it writes out by hand fused, where that keeps its derivative."""
+        whole = fused(run.graph)
+        return whole if whole is not None and _same_derivative(whole, run.graph, run.upstream) else None
+
+    def closed_form_term(self, role: str, tolerance: tuple[float, float]) -> str | None:
+        """The term a normalisation written out by hand lacks, as its closed-form backward writes it,
+        where leaving that term out gives the user's gradient of `role` (a path through `var` left
+        out is the variance's term, `- xhat * (dxhat * xhat).mean(-1, keepdim=True)`); else None."""
+        run = self.run()
+        whole = self._fused(run) if run is not None and run.trusted else None
+        yours = run.yours.get(role) if whole is not None else None
+        if not isinstance(yours, torch.Tensor) or not yours.is_floating_point():
+            return None
+        for node in whole.nodes:
+            for slip in RULES[node.op].slips if node.kwargs.get(WRITTEN_OUT) else ():
+                if not slip.drops_a_path:
+                    continue
+                try:
+                    value = backward(whole, run.upstream, Edit("rule", node.index, slip=slip)).get(role)
+                except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                    continue
+                if value is not None and value.shape == yours.shape and close(yours, value, _loosest(tolerance, yours)):
+                    ctx = _context(whole, node, node.outputs[0])
+                    said = slip.said(ctx).format(**_placeholders(whole, node, self.leaf_names))
+                    return f"{RULES[node.op].said(ctx)}'s closed form, the backward {said}"
+        return None
 
     def left_out_guards(self, role: str, tolerance: tuple[float, float]) -> list[Guard]:
         """The forward's guards, when the user's gradient of `role` on these rows is the derivative of

@@ -450,12 +450,14 @@ class Edits:
         yield Change(line_start, end, f"{before}{self.text[line_start:start]}{rhs}", "formula", 0)
 
     def _missing_term(self) -> Iterator[Change]:
-        """The term a hint says is missing (`is missing its second term, - out * (out.g * out).sum(dim)`)
-        added to a gradient's statement, in the method's words, over each axis the method reduces."""
-        found = re.search(r"is missing its \w+ term, ([^:]+)", self.hint)
+        """The term a hint says is missing (`is missing its second term, - out * (out.g * out).sum(dim)`,
+        `is missing the variance's term, `- xhat * (dxhat * xhat).mean(-1, keepdim=True)``) added to a
+        gradient's statement, or inside one of its parentheses, in the method's words, over each axis
+        the method reduces."""
+        found = re.search(r"is missing its \w+ term, ([^:]+)|is missing the [\w' ]+ term, `([^`]+)`", self.hint)
         if found is None:
             return
-        term = found[1].strip()
+        term = (found[1] or found[2]).strip()
         sign, term = (term[0], term[1:].strip()) if term[0] in "+-" else ("+", term)
         for axis in dict.fromkeys([*self.axes, "-1", "1"]):
             mine = self._in_my_words(term.replace("(dim)", f"({axis}, keepdim=True)"))
@@ -463,8 +465,11 @@ class Edits:
                 continue
             for rank, statement in enumerate(self.statements):
                 if statement.value is not None and any(self.gradient(self.seg(t)) for t in _targets(statement)):
-                    start, end = self.span(statement.value)
-                    yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
+                    groups = [n for n in ast.walk(statement.value) if isinstance(n, ast.expr)
+                              and n is not statement.value and self._parenthesized(n)]
+                    for where in [statement.value, *groups]:  # the whole, or inside `rstd * (…)`
+                        start, end = self.span(where)
+                        yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
 
     def _softmax_term(self, value: ast.expr, at) -> Iterator[Change]:
         """Softmax's second term left out (`p * dp` where `p * (dp - (dp * p).sum(-1, keepdim=True))`
