@@ -626,24 +626,25 @@ def _averaged(c: Ctx) -> str:
 
 def _second_term_slips(stat: str) -> tuple:
     """The slips of a normalisation's second term (the variance's; the mean square's, of an RMS norm),
-    said in the code's names: `{out}` the normalised tensor, `d{out}` its gradient."""
+    said in the code's names: `{out}` the normalised tensor, `{dout}` its gradient (`dnorm` of `norm`,
+    `out.g` of the layer's output)."""
     def whole(c: Ctx) -> str:
-        return f"`{{out}} * (d{{out}} * {{out}}){_averaged(c)}`"
+        return f"`{{out}} * ({{dout}} * {{out}}){_averaged(c)}`"
 
-    return ((lambda c: f"is missing the {stat}'s term, `- {{out}} * (d{{out}} * {{out}}){_averaged(c)}`",
+    return ((lambda c: f"is missing the {stat}'s term, `- {{out}} * ({{dout}} * {{out}}){_averaged(c)}`",
              {"var_term": False}),
-            (lambda c: f"has `d{{out}}{_averaged(c)}` where `(d{{out}} * {{out}}){_averaged(c)}` belongs in the {stat}'s "
+            (lambda c: f"has `{{dout}}{_averaged(c)}` where `({{dout}} * {{out}}){_averaged(c)}` belongs in the {stat}'s "
                        "term", {"var_term": "no inner xhat"}),
-            (lambda c: f"does not average the {stat}'s term: `{{out}} * (d{{out}} * {{out}})` where {whole(c)} belongs",
+            (lambda c: f"does not average the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where {whole(c)} belongs",
              {"var_term": "not averaged"}),
-            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `(d{{out}} * {{out}}){_averaged(c)}` where "
+            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `({{dout}} * {{out}}){_averaged(c)}` where "
                        f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
             (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}))
 
 
-_NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- d{{out}}{_averaged(c)}`", {"mean_term": False}),
+_NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)}`", {"mean_term": False}),
                *_second_term_slips("variance"),
-               (lambda c: f"does not average the mean's term: `- d{{out}}` where `- d{{out}}{_averaged(c)}` belongs",
+               (lambda c: f"does not average the mean's term: `- {{dout}}` where `- {{dout}}{_averaged(c)}` belongs",
                 {"mean_term": "not averaged"}),
                ("treats the mean and the variance as constants (both terms missing)",
                 {"mean_term": False, "var_term": False}),

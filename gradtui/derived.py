@@ -477,13 +477,14 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
 
 def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
     """What a slip's words say the operation's operands and value as: `{left}` and `{right}` as the code
-    writes them, `{inp}` its operand so too (in parentheses where it is an expression), and `{out}` its
-    own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else `out`."""
+    writes them, `{inp}` its operand so too (in parentheses where it is an expression), `{out}` its
+    own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else `out`, and `{dout}`
+    that value's gradient as a backward names it (`dt`; the layer's `out.g`)."""
     sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right")) if i < len(node.args)}
     operand = sides.get("left", "x")
     sides["inp"] = operand if re.fullmatch(r"[\w.]+", operand) else f"({operand})"
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
-    sides["out"] = own or "out"
+    sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     return sides
 
 

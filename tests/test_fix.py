@@ -224,12 +224,19 @@ class Model:
      "        dt = (1 - self.t ** 2) * 0.7978845608 * (1 + 3 * 0.044715 * inp ** 2)\n"
      "        inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp)",
      "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * dt)"),
+    ("LayerNorm", "        self.mu = inp.mean(-1, keepdim=True)\n"
+                  "        self.rstd = ((inp - self.mu) ** 2).mean(-1, keepdim=True).add(1e-5).rsqrt()\n"
+                  "        self.xhat = (inp - self.mu) * self.rstd\n        return self.xhat",
+     "        inp.g = self.rstd * (out.g - out.g.mean(-1, keepdim=True))",
+     "inp.g = self.rstd * (out.g - out.g.mean(-1, keepdim=True) - out * (out.g * out).mean(-1, keepdim=True))"),
 ], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out", "the-term-in-the-codes-own-names",
-        "a-derivative-computed-and-never-multiplied-in"])
+        "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
     """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
     diagonal alone, whose hint writes the missing term out, in gradtui's names or the code's own
-    (`dp`, `self.p`, where the layer's `out` is not the softmax's); a statement's derivative `dt` computed and never multiplied in."""
+    (`dp`, `self.p`, where the layer's `out` is not the softmax's); a statement's derivative `dt`
+    computed and never multiplied in; a layer norm's closed form without its variance term, added
+    inside the parentheses it belongs in (its xhat is the layer's `out`)."""
     path = tmp_path / "mine.py"
     path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
