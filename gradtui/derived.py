@@ -91,8 +91,9 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     ctx = _context(graph, node, g)
     if mine and edit.kind == "swap":  # one tensor taken for another inside the derivative
         value = graph.value(edit.value)
-        ctx.args = tuple((value.mT if edit.transposed else value) if i == edit.operand else a
-                         for i, a in enumerate(ctx.args))
+        value = value.mT if edit.transposed else value
+        ctx.args = tuple((value if value.shape == a.shape else value.reshape(a.shape)) if i == edit.operand else a
+                         for i, a in enumerate(ctx.args))  # (a (64, 1) inp for a (64,) `inp.squeeze(-1) - targ`)
     elif mine and edit.kind == "swap-out":  # the operation's own value taken from another tensor
         ctx.outs = [graph.value(edit.value), *ctx.outs[1:]]
     elif mine and edit.kind == "reduce":  # the operand's gradient before it is summed back to its shape
@@ -264,6 +265,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None) -> Ite
                         yield Edit("swap", node.index, position, value=value)
                     elif value != operand and graph.value(value).dim() >= 2 and graph.value(value).mT.shape == shape:
                         yield Edit("swap", node.index, position, value=value, transposed=True)
+                    elif value != operand and shape.numel() > 1 and tuple(graph.value(value).squeeze().shape) == tuple(
+                            size for size in shape if size != 1):  # the same values but for a size-1 axis
+                        yield Edit("swap", node.index, position, value=value)
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
             for value in named:
                 if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:

@@ -131,3 +131,21 @@ def test_a_slip_is_named_by_the_likeliest_edit_of_the_derived_backward(tmp_path,
     outcome = corpus.run(slip, "module", tmp_path, 0)
     assert outcome.found and outcome.placed, outcome.hint
     assert outcome.named and not outcome.false, (slip.words, outcome.hint)
+
+
+_mutants_spec = importlib.util.spec_from_file_location("any_layer_mutants", ROOT / "benchmarks" / "any_layer_mutants.py")
+generated = importlib.util.module_from_spec(_mutants_spec)
+sys.modules[_mutants_spec.name] = generated
+_mutants_spec.loader.exec_module(generated)
+
+
+@pytest.mark.parametrize("layer", ["SiLU", "Tanh"])
+def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, layer):
+    """benchmarks/any_layer_mutants.py's property on two of its layers: each one-edit mutant of the
+    backward whose gradient differs (by autograd on the layer alone) stops the check at that layer's
+    first wrong gradient, and most are named."""
+    outcomes = [generated.run(generated.LAYERS[layer], "module", edit, backward, tmp_path, i)
+                for i, (edit, backward) in enumerate(generated.mutants(generated.LAYERS[layer]))]
+    wrong = [o for o in outcomes if o.kind in ("named", "fallback")]
+    assert len(wrong) >= 10 and all(o.placed for o in wrong), [(o.edit, o.said) for o in wrong if not o.placed]
+    assert sum(o.kind == "named" for o in wrong) >= 0.85 * len(wrong), [(o.edit, o.said) for o in wrong]
