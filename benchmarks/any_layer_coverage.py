@@ -313,12 +313,12 @@ def network(layer: Layer, cls, dtype: torch.dtype):
         1, own
 
 
-def ground_truth(layer: Layer, cls, dtype: torch.dtype) -> int | None:
+def ground_truth(layer: Layer, cls, dtype: torch.dtype, build=None) -> int | None:
     """Which of the layer's gradients (0: its input, then its parameters) is the first wrong, by
     torch.autograd on the slipped layer alone, apart from gradtui (max|yours − autograd's| within
     1e-4 of autograd's largest value, in the slip's dtype); None: all right. A backward that raises
-    is wrong at its first gradient."""
-    model, x, y, position, params = network(layer, cls, dtype)
+    is wrong at its first gradient. `build` makes the network and its data (default: `network`)."""
+    model, x, y, position, params = (build or network)(layer, cls, dtype)
     r = draw(7)
     inp = x if position == 0 else r(N, 1) if layer.loss else r(N, C)
     inp = inp.to(dtype) if inp.is_floating_point() else inp

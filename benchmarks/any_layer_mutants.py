@@ -32,10 +32,19 @@ import torch
 
 import gradtui
 
-_spec = importlib.util.spec_from_file_location("any_layer_coverage", Path(__file__).with_name("any_layer_coverage.py"))
-corpus = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = corpus  # its dataclasses look their module up
-_spec.loader.exec_module(corpus)
+
+def _corpus():
+    """benchmarks/any_layer_coverage.py, as loaded already (a test may have), else loaded here."""
+    if "any_layer_coverage" in sys.modules:
+        return sys.modules["any_layer_coverage"]
+    spec = importlib.util.spec_from_file_location("any_layer_coverage", Path(__file__).with_name("any_layer_coverage.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus = _corpus()
 Layer = corpus.Layer
 
 MORE = (  # written here, as a user would, beside the corpus's own
@@ -84,10 +93,10 @@ LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 PARAMETERS = {"Affine": lambda r: (1 + 0.1 * r(corpus.C), 0.1 * r(corpus.C))}
 
 
-def _network(layer, cls, dtype):
+def network(layer, cls, dtype):
     """The corpus's network around its own layers; around these, as it builds them."""
     if layer.name in corpus.LAYERS:
-        return _corpus_network(layer, cls, dtype)
+        return corpus.network(layer, cls, dtype)
     from gradtui.layers import Lin, Mse, Relu
 
     r, C, N = corpus.draw(), corpus.C, corpus.N
@@ -97,9 +106,6 @@ def _network(layer, cls, dtype):
     own = PARAMETERS.get(layer.name, lambda r: ())(r)
     return [Lin(r(C, C) / C ** 0.5, 0.1 * r(C)), cls(*own), Lin(r(C, 1) / C ** 0.5, 0.1 * r(1)), Mse()], r(N, C), r(N), \
         1, own
-
-
-_corpus_network, corpus.network = corpus.network, _network  # its ground truth builds through it too
 
 
 # -- the edits -------------------------------------------------------------------------------------
@@ -204,10 +210,10 @@ class Outcome:
 def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, index: int) -> Outcome:
     dtype = torch.float64 if ".float() added" in edit else torch.float32
     cls = getattr(corpus.loaded(corpus.source(layer, style, backward), directory, f"mutant_{index}"), layer.name)
-    wrong = corpus.ground_truth(layer, cls, dtype)
+    wrong = corpus.ground_truth(layer, cls, dtype, network)
     if wrong is None:
         return Outcome(layer.name, style, edit, "right", True, "")
-    model, x, y, position, _ = _network(layer, cls, dtype)
+    model, x, y, position, _ = network(layer, cls, dtype)
     report = gradtui.check(model, x.to(dtype) if x.is_floating_point() else x, y.to(dtype))
     mismatch = report.first_mismatch
     if mismatch is None or mismatch.tensor is None:

@@ -55,7 +55,8 @@ class Edit:
     factor: float = 1.0
     factor_words: str = ""
     value: Leaf | Ref | None = None  # "path": the tensor whose path through `node` is dropped; "swap": the one used;
-    # "line": the statement's one input, which its result's gradient reaches unchanged
+    # "line": the statement's one input, which its result's gradient reaches unchanged; "identity": the output, when
+    # it is `out` itself that is passed on (None: out.g)
     axes: tuple[int, ...] | None = None  # "reduce": the axes summed (None: not summed), keepdim in `factor` (1: kept)
     transposed: bool = False  # "swap": `value` transposed is what is used
 
@@ -197,11 +198,11 @@ def backward_to(graph: Graph, g: torch.Tensor | None, index: int) -> torch.Tenso
     return gradients(graph, g).get(Ref(index))
 
 
-def zero_paths(graph: Graph, g: torch.Tensor | None) -> frozenset:
+def zero_paths(graph: Graph, g: torch.Tensor | None, grads: dict | None = None) -> frozenset:
     """The values whose right gradient is zero, though they are computed from the inputs: a softmax's
     max, subtracted only to keep exp from overflowing. A hand-written backward leaves such a path
-    out, and rightly; the slips are searched with it cut."""
-    grads = gradients(graph, g)
+    out, and rightly; the slips are searched with it cut. (`grads`: gradients(graph, g), if at hand.)"""
+    grads = gradients(graph, g) if grads is None else grads
     scale = max((float(v.abs().max()) for v in grads.values() if v.numel()), default=0.0)
     return frozenset(value for value, grad in grads.items() if isinstance(value, Ref) and grad.numel()
                      and float(grad.abs().max()) <= 1e-10 * scale)
@@ -234,11 +235,13 @@ def _reduced_size(graph: Graph, node: Node) -> int | None:
     return x.numel() // out.numel() if out.numel() < x.numel() else None
 
 
-def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None) -> Iterator[Edit]:
-    """Every slip of the backward one edit away. With the gradient from above, `out` for `out.g` is
-    tried only where out.g is what arrives (the last operation, and what passes it on unchanged)."""
+def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None
+          ) -> Iterator[Edit]:
+    """Every slip of the backward one edit away. With the gradient from above (and the right
+    gradients it gives, `grads`), `out` for `out.g` is tried only where out.g is what arrives (the
+    last operation, and what passes it on unchanged)."""
     reached = graph.reaches()
-    arrives_as_is = _receives_upstream(graph, upstream)
+    arrives_as_is = _receives_upstream(grads, upstream)
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
     named = _named_values(graph)
     constants = factors(graph, batch)
@@ -309,13 +312,9 @@ def _same_statement(node: Node, other: Node) -> bool:
         other.source.file, other.source.line)
 
 
-def _receives_upstream(graph: Graph, upstream: torch.Tensor | None) -> set[int] | None:
-    """The nodes whose result's gradient is the gradient from above itself; None: not known."""
-    if upstream is None:
-        return None
-    try:
-        grads = gradients(graph, upstream)
-    except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+def _receives_upstream(grads: dict | None, upstream: torch.Tensor | None) -> set[int] | None:
+    """The nodes whose result's right gradient is the gradient from above itself; None: not known."""
+    if upstream is None or grads is None:
         return None
     return {ref.node for ref, grad in grads.items() if isinstance(ref, Ref) and grad.shape == upstream.shape
             and bool(torch.equal(grad, upstream))}
@@ -593,6 +592,7 @@ class ProbeRun:
     derived: dict[str, torch.Tensor | None]
     batch: int
     trusted: bool  # the derived backward agrees with autograd through the same forward (where autograd can follow)
+    whole: Graph | None | bool = False  # the graph with what it writes out by hand fused (False: not looked for yet)
 
 
 @dataclass
@@ -687,10 +687,16 @@ class Probe:
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
         whole = self._fused(run)
-        views = [(graph, cut) for graph in filter(None, (whole, run.graph))
-                 for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream)))]
-        for graph, cut in views:
-            for edit in edits(graph, run.batch, run.upstream):
+        views = []
+        for graph in filter(None, (whole, run.graph)):
+            try:
+                right_here = gradients(graph, run.upstream)  # every value's, once a view: for both below
+            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                continue
+            views += [(graph, right_here, cut)
+                      for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
+        for graph, right_here, cut in views:
+            for edit in edits(graph, run.batch, run.upstream, right_here):
                 if edit.value in cut:
                     continue
                 try:
@@ -720,9 +726,12 @@ class Probe:
 
     @staticmethod
     def _fused(run: ProbeRun) -> Graph | None:
-        """The run's graph with what it writes out by hand fused, where that keeps its derivative."""
-        whole = fused(run.graph)
-        return whole if whole is not None and _same_derivative(whole, run.graph, run.upstream) else None
+        """The run's graph with what it writes out by hand fused, where that keeps its derivative
+        (found once a run: the search and the closed form's term both ask)."""
+        if run.whole is False:
+            whole = fused(run.graph)
+            run.whole = whole if whole is not None and _same_derivative(whole, run.derived, run.upstream) else None
+        return run.whole
 
     def closed_form_term(self, role: str, tolerance: tuple[float, float]) -> str | None:
         """The term a normalisation written out by hand lacks, as its closed-form backward writes it,
@@ -800,10 +809,11 @@ class Probe:
                    and close(yours, grads[other], _loosest(tolerance, yours)))
 
 
-def _same_derivative(graph: Graph, other: Graph, upstream: torch.Tensor | None) -> bool:
-    """Do the two graphs of one forward (one with operations fused) give every leaf the same gradient?"""
+def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:
+    """Does the graph (a forward with operations fused) give every leaf the gradient `theirs` (the
+    recorded graph's) gives it?"""
     try:
-        mine, theirs = backward(graph, upstream), backward(other, upstream)
+        mine = backward(graph, upstream)
     except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
         return False
     for name, value in theirs.items():

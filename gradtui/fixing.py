@@ -201,6 +201,7 @@ class Change:
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
+SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
@@ -475,7 +476,7 @@ class Edits:
         """Softmax's second term left out (`p * dp` where `p * (dp - (dp * p).sum(-1, keepdim=True))`
         belongs), in whatever names the statement gives the gradient and the probabilities: each of
         its tensors centred by its sum weighted with another of them."""
-        if "- out * (out.g * out).sum(dim)" not in self.hint:
+        if SOFTMAX_SECOND_TERM not in self.hint:
             return
         operands = list(dict.fromkeys(self.seg(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))
                                       and self.seg(n) in self.tensors and not _called(n, value)))

@@ -385,7 +385,7 @@ def graph_slip(e: Evidence) -> str | None:
     (said, at), *others = found
     if others:  # two edits give the same numbers: both are said, neither is guessed
         said = f"{said}; or, with the same numbers, {others[0][0].removeprefix(e.name + ': ')}"
-    term = probe.closed_form_term(e.context.role, e.tolerance) if " the path through " in said else None
+    term = probe.closed_form_term(e.context.role, e.tolerance)
     if term is not None:  # a layer norm written out: the term its closed form writes, for a backward in that form
         said = f"{said}; in {term}"
     return AtLine(said, None if at is None else (at.file, at.line, at.code))

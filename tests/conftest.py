@@ -1,5 +1,7 @@
+import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,17 @@ def gate():
 def cuda(test):
     """Marked `cuda` (select them with -m cuda on a GPU machine) and skipped where there is none."""
     return pytest.mark.cuda(pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")(test))
+
+
+def benchmark(name: str):
+    """benchmarks/<name>.py as a module (its corpus, its runner), loaded once: a dataclass looks its
+    module up in sys.modules, and two tests share one copy."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

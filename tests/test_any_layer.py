@@ -5,21 +5,17 @@ and the faces that show the line (the JSON, the API's finding, the app)."""
 
 import importlib.util
 import json
-import sys
 
 import pytest
 import torch
-from conftest import ROOT, SAMPLES, check_json, drive
+from conftest import ROOT, SAMPLES, benchmark, check_json, drive
 
 import gradtui
 from gradtui.config import RunConfig
 from gradtui.layers import Lin, Module, Mse
 from gradtui.ui.app import GradTUI
 
-_spec = importlib.util.spec_from_file_location("any_layer_coverage", ROOT / "benchmarks" / "any_layer_coverage.py")
-corpus = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = corpus  # its dataclasses look their module up
-_spec.loader.exec_module(corpus)
+corpus = benchmark("any_layer_coverage")
 
 CASES = [(slip, style) for slip in corpus.SLIPS for style in ("module", "call")][::4]
 
@@ -133,10 +129,7 @@ def test_a_slip_is_named_by_the_likeliest_edit_of_the_derived_backward(tmp_path,
     assert outcome.named and not outcome.false, (slip.words, outcome.hint)
 
 
-_mutants_spec = importlib.util.spec_from_file_location("any_layer_mutants", ROOT / "benchmarks" / "any_layer_mutants.py")
-generated = importlib.util.module_from_spec(_mutants_spec)
-sys.modules[_mutants_spec.name] = generated
-_mutants_spec.loader.exec_module(generated)
+generated = benchmark("any_layer_mutants")
 
 
 @pytest.mark.parametrize("layer", ["SiLU", "Tanh"])

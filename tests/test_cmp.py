@@ -5,19 +5,15 @@ run as Python runs them."""
 import importlib.util
 import os
 import re
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, benchmark
 
 needs_ipython = pytest.mark.skipif(importlib.util.find_spec("IPython") is None, reason="the notebook runs in IPython")
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("ninja_slips", ROOT / "benchmarks" / "ninja_slips.py")
-ninja = importlib.util.module_from_spec(_spec)
-sys.modules["ninja_slips"] = ninja
-_spec.loader.exec_module(ninja)
+ninja = benchmark("ninja_slips")
 
 
 # -- the notebook -------------------------------------------------------------------------------------

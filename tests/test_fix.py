@@ -293,3 +293,14 @@ def test_the_fix_is_the_plain_one_not_a_detour_with_the_same_numbers(tmp_path, c
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
     assert report["fix"]["passes"]
     assert [line for line in report["fix"]["diff"].splitlines() if line.startswith("+ ")] == [f"+        {fixed}"]
+
+
+def test_the_softmax_term_the_fix_search_keys_on_is_the_one_the_table_says():
+    """_softmax_term is tried only when the hint names softmax's second term in the table's words."""
+    import torch
+
+    from gradtui.derivatives import RULES
+    from gradtui.fixing import SOFTMAX_SECOND_TERM
+
+    said = [slip.words for slip in RULES[torch.ops.aten._softmax.default].slips if isinstance(slip.words, str)]
+    assert any(f"is missing its second term, {SOFTMAX_SECOND_TERM}" in words for words in said)

@@ -2,18 +2,13 @@
 benchmark's): found, placed at the right tensor, and named with the expected words (or, two edits
 away, given the fallback rather than a wrong name)."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from conftest import benchmark
 
 from gradtui.config import RunConfig
 from gradtui.session import DebugSession
 
-_path = Path(__file__).resolve().parent.parent / "benchmarks" / "slip_coverage.py"
-_spec = importlib.util.spec_from_file_location("slip_coverage", _path)
-corpus = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(corpus)
+corpus = benchmark("slip_coverage")
 
 CASES = [(kind, role, corpus.layer_file(kind, role, slip, "module"), corpus.NETS[kind], words)
          for kind, role, slip, words in corpus.SLIPS]
