@@ -35,7 +35,7 @@ PROBE_ROWS = 256
 # The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
 # slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
-                 "line", "root-ones", "root-out", "identity")
+                 "recompute", "line", "root-ones", "root-out", "identity")
 RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
 
 
@@ -54,11 +54,14 @@ class Edit:
     slip: Slip | None = None  # the table's own slip (kind "rule")
     factor: float = 1.0
     factor_words: str = ""
+    said_factor: float | None = None  # "scale": the factor on the user's whole batch (None: `factor`)
     value: Leaf | Ref | None = None  # "path": the tensor whose path through `node` is dropped; "swap": the one used;
     # "line": the statement's one input, which its result's gradient reaches unchanged; "identity": the output, when
     # it is `out` itself that is passed on (None: out.g)
     axes: tuple[int, ...] | None = None  # "reduce": the axes summed (None: not summed), keepdim in `factor` (1: kept)
     transposed: bool = False  # "swap": `value` transposed is what is used
+    variant: tuple = ()  # "recompute": how the operand is made again, wrongly: ("flip",) `a + b` for `a - b`;
+    # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`)
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -95,6 +98,11 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         value = value.mT if edit.transposed else value
         ctx.args = tuple((value if value.shape == a.shape else value.reshape(a.shape)) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))  # (a (64, 1) inp for a (64,) `inp.squeeze(-1) - targ`)
+    elif mine and edit.kind == "recompute":  # an operand made again inside the derivative, one edit away
+        made = _recomputed(graph, graph.nodes[node.args[edit.operand].node], edit)
+        if made is None or made.shape != ctx.args[edit.operand].shape:
+            raise Unsupported("the operand made again has another shape")
+        ctx.args = tuple(made if i == edit.operand else a for i, a in enumerate(ctx.args))
     elif mine and edit.kind == "swap-out":  # the operation's own value taken from another tensor
         ctx.outs = [graph.value(edit.value), *ctx.outs[1:]]
     elif mine and edit.kind == "reduce":  # the operand's gradient before it is summed back to its shape
@@ -124,6 +132,51 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         elif grad is not None and grad.dim() >= 2:
             grads[edit.operand] = grad.mT
     return tuple(grads)
+
+
+REMADE = frozenset({"add", "sub", "rsub", "mul", "div"})  # what a derivative makes again as it reads it (`1 + t`)
+READS_OPERANDS = frozenset({  # the operations whose derivative reads an operand's value (a product's, sin's)
+    "mul", "div", "pow", "abs", "sin", "cos", "log", "log1p", "erf", "gelu", "silu", "softplus", "elu", "reciprocal",
+    "clamp", "clamp_min", "clamp_max", "relu", "leaky_relu", "hardtanh", "maximum", "minimum"})
+
+
+def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
+    """The operand `made` as the slip makes it again: its sign between terms flipped, one term
+    alone, or one tensor in it taken for another."""
+    args = list(_resolve(graph, made.args[:2]))
+    how = edit.variant
+    if how[0] == "flip":  # add(a, b): a - b, or b - a (the code may have written `1 + t`); sub(a, b): a + b
+        a, b = args if made.name != "rsub" else args[::-1]
+        return (a - b if how[1] == 0 else b - a) if made.name == "add" else a + b
+    if how[0] == "alone":
+        term = args[how[1]]
+        term = term if torch.is_tensor(term) else torch.as_tensor(term, dtype=made.outputs[0].dtype)
+        alone = -term if how[1] == 1 and made.name == "sub" or how[1] == 0 and made.name == "rsub" else term
+        return torch.broadcast_to(alone, made.outputs[0].shape)
+    if how[0] == "with":
+        args[how[1]] = graph.value(edit.value)
+        return made.op(*args, *_resolve(graph, made.args[2:]), **_resolve(graph, made.kwargs))
+    return None
+
+
+def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Iterator[Edit]:
+    """An operand that the derivative reads (`1 + t` of `0.5 * inp * (1 + t)`, `inp - targ` of
+    `(inp - targ).abs()`) made again, one edit away: its sign, a term, or a tensor in it."""
+    operand = node.args[position]
+    made = graph.nodes[operand.node] if isinstance(operand, Ref) else None
+    if made is None or made.name not in REMADE or len(made.args) < 2 or graph.value(operand).dim() == 0:
+        return
+    if made.name in ("add", "sub", "rsub"):
+        for order in (0, 1) if made.name == "add" else (0,):
+            yield Edit("recompute", node.index, position, variant=("flip", order))
+        for side in (0, 1):
+            yield Edit("recompute", node.index, position, variant=("alone", side))
+    for side, tensor in enumerate(made.args[:2]):
+        if not isinstance(tensor, (Leaf, Ref)) or not graph.value(tensor).is_floating_point():
+            continue
+        for value in named:
+            if value not in (tensor, operand) and graph.value(value).shape == graph.value(tensor).shape:
+                yield Edit("recompute", node.index, position, value=value, variant=("with", side))
 
 
 def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset(),
@@ -210,23 +263,42 @@ def zero_paths(graph: Graph, g: torch.Tensor | None, grads: dict | None = None) 
 
 # -- the edits ------------------------------------------------------------------------------------
 
-def factors(graph: Graph, batch: int) -> list[tuple[float, str]]:
+def factors(graph: Graph, batch: int, full: int | None = None) -> list[tuple[float, float, str]]:
     """The constants a derivative is wrongly scaled by: the sign, 2, and the sizes the forward
-    reduces over (N, 1/N, n/(n−1), (n−1)/n), each with its words."""
-    sizes = {batch} | {_reduced_size(graph, node) for node in graph.nodes} - {None, 0, 1}
-    found = [(-1.0, "sign-flipped"), (2.0, "twice what it should be"), (0.5, "half what it should be")]
-    for n in sorted(sizes):
-        found += [(float(n), f"{n} × what it should be (N = {n}, a division by it left out)"),
-                  (1 / n, f"divided by {n} (N) once too often"),
-                  (n / (n - 1), f"n/(n−1) × what it should be (Bessel's correction, n = {n})"),
-                  ((n - 1) / n, f"(n−1)/n × what it should be (Bessel's correction inverted, n = {n})")]
+    reduces over (N, 1/N, n/(n−1), (n−1)/n), each with its words. Each is (the factor on these rows,
+    the factor on the user's `full` batch, words): a size over the batch axis is said as the run has
+    it, not as the probe's first rows do."""
+    sizes = {batch: full or batch}
+    for node in graph.nodes:
+        n = _reduced_size(graph, node)
+        if n is not None:
+            sizes.setdefault(n, _as_run(n, batch, full) if _spans_batch(graph, node, batch) else n)
+    found = [(-1.0, -1.0, "sign-flipped"), (2.0, 2.0, "twice what it should be"), (0.5, 0.5, "half what it should be")]
+    for n, said in sorted(sizes.items()):
+        if n in (0, 1) or said in (0, 1):
+            continue
+        size = "N" if n == batch else "the size reduced over"
+        found += [(float(n), float(said), f"{said} × what it should be ({size} = {said}, a division by it left out)"),
+                  (1 / n, 1 / said, f"divided by {said} ({size}) once too often"),
+                  (n / (n - 1), said / (said - 1), f"n/(n−1) × what it should be (Bessel's correction, n = {said})"),
+                  ((n - 1) / n, (said - 1) / said,
+                   f"(n−1)/n × what it should be (Bessel's correction inverted, n = {said})")]
     return found
+
+
+def _as_run(count: int, rows: int, full: int | None) -> int:
+    """A count over the batch axis on the probe's first `rows`, as the user's `full` batch has it."""
+    return count if not full or full == rows else count // rows * full
+
+
+REDUCTIONS = frozenset({"sum", "mean", "var", "std", "amax", "amin", "max", "min", "prod", "linalg_vector_norm",
+                        "logsumexp", "_softmax", "_log_softmax", "native_layer_norm", "native_batch_norm", "mse_loss",
+                        "nll_loss_forward"})
 
 
 def _reduced_size(graph: Graph, node: Node) -> int | None:
     """How many values a reduction (sum, mean, var, …) puts into each of its results."""
-    if node.name not in ("sum", "mean", "var", "std", "amax", "logsumexp", "_softmax", "_log_softmax", "native_layer_norm",
-                         "native_batch_norm", "mse_loss", "nll_loss_forward"):
+    if node.name not in REDUCTIONS:
         return None
     x = graph.value(node.args[0]) if isinstance(node.args[0], (Leaf, Ref)) else None
     out = node.outputs[0]
@@ -235,16 +307,30 @@ def _reduced_size(graph: Graph, node: Node) -> int | None:
     return x.numel() // out.numel() if out.numel() < x.numel() else None
 
 
-def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None
-          ) -> Iterator[Edit]:
+def _spans_batch(graph: Graph, node: Node, rows: int) -> bool:
+    """Does the reduction run over the batch axis (its first, `rows` long)?"""
+    x = graph.value(node.args[0])
+    if not x.dim() or x.shape[0] != rows:
+        return False
+    if node.name == "native_layer_norm":
+        return len(node.args[1]) >= x.dim()
+    dims = node.args[1] if len(node.args) > 1 and node.name not in ("mse_loss", "nll_loss_forward",
+                                                                    "native_batch_norm") else None
+    dims = [dims] if isinstance(dims, int) else list(dims or [])
+    return not dims or any(d % x.dim() == 0 for d in dims)
+
+
+def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
+          full: int | None = None) -> Iterator[Edit]:
     """Every slip of the backward one edit away. With the gradient from above (and the right
     gradients it gives, `grads`), `out` for `out.g` is tried only where out.g is what arrives (the
-    last operation, and what passes it on unchanged)."""
+    last operation, and what passes it on unchanged). `full`: the user's batch, where the graph runs
+    on its first `batch` rows (its sizes are said as the run has them)."""
     reached = graph.reaches()
     arrives_as_is = _receives_upstream(grads, upstream)
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
     named = _named_values(graph)
-    constants = factors(graph, batch)
+    constants = factors(graph, batch, full)
     for node in nodes:
         for slip in RULES[node.op].slips:
             if not (slip.drops_a_path and node.kwargs.get(WRITTEN_OUT)):
@@ -252,10 +338,18 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and a in reached]
         for position, operand in operands:
             yield Edit("drop", node.index, position)
-            for factor, words in constants:
-                yield Edit("scale", node.index, position, factor=factor, factor_words=words)
+            for factor, said, words in constants:
+                yield Edit("scale", node.index, position, factor=factor, said_factor=said, factor_words=words)
             yield Edit("transpose", node.index, position)
             if node.outputs[0].shape != graph.value(operand).shape and node.name in BROADCASTING:
+                spread = node.outputs[0].numel() // max(graph.value(operand).numel(), 1)
+                shape = graph.value(operand).shape
+                over_batch = node.outputs[0].dim() and node.outputs[0].shape[0] == batch and (
+                    len(shape) < node.outputs[0].dim() or shape[0] == 1)
+                said = _as_run(spread, batch, full) if over_batch else spread
+                if spread > 1:  # `(g * x).mean(0)` for a parameter's `(g * x).sum(0)`
+                    yield Edit("scale", node.index, position, factor=1 / spread, said_factor=1 / said, factor_words=(
+                        f"divided by {said}: a mean where the sum over the axes it was broadcast along belongs"))
                 yield Edit("reduce", node.index, position, axes=None)  # a broadcast's gradient not summed back
                 for axes in _axis_choices(node.outputs[0].dim()):
                     for kept in (0.0, 1.0):
@@ -271,6 +365,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                     elif value != operand and shape.numel() > 1 and tuple(graph.value(value).squeeze().shape) == tuple(
                             size for size in shape if size != 1):  # the same values but for a size-1 axis
                         yield Edit("swap", node.index, position, value=value)
+        if node.name in READS_OPERANDS:
+            for position, _ in operands:
+                yield from _recomputations(graph, node, position, named)
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
             for value in named:
                 if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:
@@ -386,7 +483,9 @@ def value_name(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> s
 
 def name_of(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
     """How to say a tensor: its name; else the nearest name it was made from (`1 + t` is said `t`);
-    else the code that made it."""
+    else the code that made it. The layer's output unnamed is `out`, as its backward calls it."""
+    if value == graph.output and value_name(graph, value, leaf_names) is None:
+        return "out"
     seen, queue = set(), [value]
     while queue:
         current = queue.pop(0)
@@ -411,9 +510,11 @@ def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]
     return source.expression
 
 
-def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> str:
+def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None
+          ) -> str:
     """The slip in a sentence: "w.g: the derivative of `(x - mu) ** 2` in `var = ((x - mu) ** 2).mean(0)`
-    (layernorm.py:14) is missing its 2"."""
+    (layernorm.py:14) is missing its 2". `rows`: (the graph's rows, the user's batch), where the graph
+    ran on the first rows only."""
     if edit.kind == "root-ones":
         return f"{target} does not multiply in the gradient from above, out.g"
     if edit.kind == "root-out" and not graph.value(graph.output).dim():
@@ -447,6 +548,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
     if edit.kind == "g-T":
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
+    if edit.kind == "recompute":
+        right = _operand(graph, node, edit.operand, leaf_names)
+        return f"{target}: {operation} reads `{_remade_code(graph, node, edit, right, leaf_names)}` where `{right}` belongs"
     if edit.kind == "swap-out":
         own = graph.names().get(Ref(node.index))
         return (f"{target}: {operation} is taken from `{name_of(graph, edit.value, leaf_names)}` where its own value"
@@ -468,10 +572,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str]) -> 
         if edit.axes is None:
             return f"{target}: {operation}{towards} is not summed over the axes it was broadcast along ({right} missing)"
         kept = ", keepdim=True" if edit.factor == 1 else ""
-        summed = f".sum({edit.axes[0]}{kept})" if len(edit.axes) == 1 else f".sum({kept.removeprefix(', ')})"
+        summed = f".sum({_axes_code(edit.axes)}{kept})"
         return f"{target}: {operation}{towards} is {summed} where {right} belongs (the axes it was broadcast along)"
     if edit.kind == "scale":
-        constant = _constant_scaled(graph, node, edit)
+        constant = _constant_scaled(graph, node, edit, rows)
         if constant is not None:
             return f"{target}: {constant}"
         return f"{target}: {operation}{towards} is {edit.factor_words}"
@@ -491,14 +595,65 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     return sides
 
 
-def _constant_scaled(graph: Graph, node: Node, edit: Edit) -> str | None:
+def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: dict[str, str]) -> str:
+    """The operand as a "recompute" slip makes it again, in the code's own words where they can be
+    found (`inp.squeeze(-1) + targ` for `inp.squeeze(-1) - targ`)."""
+    made = graph.nodes[node.args[edit.operand].node]
+    try:
+        expression = ast.parse(right, mode="eval").body
+    except SyntaxError:
+        expression = None
+    if not isinstance(expression, ast.BinOp):
+        expression = None
+    sides = [ast.get_source_segment(right, side) for side in (expression.left, expression.right)] if expression else []
+
+    def named_side(position: int) -> int | None:
+        operand = made.args[position]
+        if not isinstance(operand, (Leaf, Ref)):
+            return None
+        names = {name_of(graph, operand, leaf_names), _operand(graph, made, position, leaf_names)}
+        said = [i for i, side in enumerate(sides) if side in names | {f"self.{n}" for n in names}]
+        return said[0] if len(said) == 1 else None
+
+    def side_of(position: int) -> int | None:  # which side of the code is the operation's operand `position`
+        mine, other = named_side(position), named_side(1 - position)
+        return mine if mine is not None else (1 - other if other is not None and len(sides) == 2 else None)
+
+    how = edit.variant
+    if how[0] == "flip" and expression is not None and isinstance(expression.op, (ast.Add, ast.Sub)):
+        first = 1 if made.name == "rsub" else 0  # the side a flip's value starts from (a of a - b)
+        left = side_of(first if how[1] == 0 else 1 - first)
+        if left is not None:
+            return f"{sides[left]} {'+' if made.name != 'add' else '-'} {sides[1 - left]}"
+    if how[0] == "alone" and expression is not None and (side := side_of(how[1])) is not None:
+        negated = side == 1 and isinstance(expression.op, ast.Sub)
+        return f"-{sides[side]}" if negated else sides[side]
+    new = name_of(graph, edit.value, leaf_names) if edit.value is not None else None
+    if how[0] == "with" and expression is not None and (side := side_of(how[1])) is not None:
+        kept = sides[1 - side]
+        return f"{new} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {kept}" \
+            if side == 0 else f"{kept} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {new}"
+    replaced = made.args[how[1]] if how[0] in ("with", "alone") else None
+    old = name_of(graph, replaced, leaf_names) if isinstance(replaced, (Leaf, Ref)) else None
+    if how[0] == "with":
+        return f"{right}` with `{new}` in place of `{old}"
+    if how[0] == "alone" and old is not None:
+        return f"{old}` alone, of `{right}"
+    if how[0] == "alone":
+        return f"one term alone, of `{right}"
+    return f"{right}` with its sign flipped"
+
+
+def _constant_scaled(graph: Graph, node: Node, edit: Edit, rows: tuple[int, int] | None = None) -> str | None:
     """A scale slip at a constant the code writes, said as that constant written wrong: "the `(n - 1)`
     of `var = d2.sum(0) / (n - 1)` (nb.py:8) is 32 here, where 31 belongs (Bessel's correction)"."""
     position = 1 - edit.operand if edit.operand in (0, 1) and len(node.args) > 1 else None
     number = node.args[position] if position is not None else None
     if node.name not in ("mul", "div") or not isinstance(number, (int, float)) or isinstance(number, bool) or not number:
         return None
-    wrong = number * edit.factor if node.name == "mul" else number / edit.factor  # as the code would write it
+    number = _number_as_run(number, rows)
+    factor = edit.factor if edit.said_factor is None else edit.said_factor
+    wrong = number * factor if node.name == "mul" else number / factor  # as the code would write it
     said_wrong, said_right, side = _fraction(wrong), _fraction(number), _side(graph, node, position, {})
     if said_wrong is None or said_right is None or side is None:
         return None
@@ -507,6 +662,19 @@ def _constant_scaled(graph: Graph, node: Node, edit: Edit) -> str | None:
     bessel = " (Bessel's correction)" if whole and abs(round(divisors[0]) - round(divisors[1])) == 1 else ""
     return f"the `{side}` of `{node.source.code}` ({place(node.source.file, node.source.line)}) is {said_wrong} here, " \
            f"where {said_right} belongs{bessel}"
+
+
+def _number_as_run(number: float, rows: tuple[int, int] | None) -> float:
+    """A number the code made from the batch's size (`n - 1`, `1 / n`) on the probe's first rows, as
+    it is on the user's whole batch: (probe rows, the batch's)."""
+    if rows is None or rows[0] == rows[1]:
+        return number
+    for offset in (-1, 0, 1):
+        if number == rows[0] + offset:
+            return rows[1] + offset
+        if math.isclose(number, 1 / (rows[0] + offset), rel_tol=1e-9):
+            return 1 / (rows[1] + offset)
+    return number
 
 
 def _fraction(value: float) -> str | None:
@@ -532,17 +700,27 @@ def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[s
     if named is not None:
         return named, 2 if isinstance(value, Leaf) else 1
     expression = node.source.expression if node.source is not None else None
+    made = graph.nodes[value.node].source if isinstance(value, Ref) else None
+    if made is not None and made.expression and made.expression != expression:  # `inp - mu` of `(inp - mu) / std`
+        return made.expression, 3
     if len(readers) == 1 and expression and Ref(node.index) != graph.output:  # `e.sum(-1)` in `e / e.sum(-1)`
         return expression, 3
     return name_of(graph, value, leaf_names), 3
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:
-    """The sum that takes a gradient of `shape` back to a broadcast operand's: ".sum(0)"."""
+    """The sum that takes a gradient of `shape` back to a broadcast operand's: ".sum(0)", and, where the
+    operand also has size-1 axes of its own, a second sum that keeps them: ".sum(0).sum(0, keepdim=True)"."""
     lead = len(shape) - len(operand)
-    axes = list(range(lead)) + [lead + i for i, size in enumerate(operand) if size == 1 and shape[lead + i] != 1]
-    kept = ", keepdim=True" if any(axis >= lead for axis in axes) else ""
-    return f".sum({', '.join(map(str, axes)) if len(axes) > 1 else axes[0] if axes else ''}{kept})"
+    kept = [i for i, size in enumerate(operand) if size == 1 and shape[lead + i] != 1]
+    sums = ([f".sum({_axes_code(range(lead))})"] if lead else []) + (
+        [f".sum({_axes_code(kept)}, keepdim=True)"] if kept else [])
+    return "".join(sums) or ".sum()"
+
+
+def _axes_code(axes) -> str:
+    axes = list(axes)
+    return str(axes[0]) if len(axes) == 1 else f"({', '.join(map(str, axes))})"
 
 
 # -- numerical guards: a small constant the forward adds before a log, a division, a square root ------
@@ -631,6 +809,11 @@ class Probe:
         part = t[:self.rows] if t.dim() and self.rows < len(t) and self._batched(t) else t
         return part.to(self._dtype or part.dtype).clone() if part.is_floating_point() else part.clone()
 
+    def _full_batch(self) -> int:
+        """The user's batch: the rows of the run the probe takes its first rows from."""
+        inp = self.leaves["inp"]
+        return len(inp) if inp.dim() else 1
+
     def _batched(self, t: torch.Tensor) -> bool:
         inp = self.leaves["inp"]
         return t is inp or (inp.dim() and t.dim() and t.shape[0] == inp.shape[0] and t.dim() >= 1)
@@ -696,7 +879,7 @@ class Probe:
             views += [(graph, right_here, cut)
                       for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
         for graph, right_here, cut in views:
-            for edit in edits(graph, run.batch, run.upstream, right_here):
+            for edit in edits(graph, run.batch, run.upstream, right_here, self._full_batch()):
                 if edit.value in cut:
                     continue
                 try:
@@ -705,12 +888,12 @@ class Probe:
                     continue
                 value = grads.get(role)
                 if value is None or value.shape != yours.shape or (value.shape == right.shape and close(
-                        value, right, tolerance)):
+                        value, right, tolerance)) or (edit.kind != "scale" and _lost(value, right)):
                     continue
                 if close(yours, value, tolerance) or self._fits(run, graph, edit, role, yours, tolerance):
                     if self._as_if_dropped(run, graph, edit, cut, role, yours, tolerance):
                         continue
-                    said = words(graph, edit, target, self.leaf_names)
+                    said = words(graph, edit, target, self.leaf_names, (run.batch, self._full_batch()))
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
                     rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
@@ -719,10 +902,38 @@ class Probe:
                         at = graph.nodes[edit.node].source if edit.node is not None else None
                         found.append((rank, said, at))
         if not found:
-            return []
+            return self._tensor_factor(run, role, target, yours, right, tolerance)
         found.sort(key=lambda item: item[0])
         best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
         return [(said, at) for rank, said, at in found if rank[:2] == best][:2]
+
+    def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
+                       tolerance) -> list[tuple[str, Source | None]]:
+        """The user's gradient as the right one times, or divided by, one of the forward's named tensors
+        (a closed-form backward's `/ n` or `* g` left out, where no one edit of the derived backward is
+        that): said as that division or factor, at the line that makes the tensor."""
+        if yours.shape != right.shape:
+            return []
+        for value in _named_values(run.graph):
+            v = run.graph.value(value)
+            if value == Leaf(role) or v.dtype != right.dtype or not v.numel() or bool((v == 1).all()):
+                continue
+            try:
+                if torch.broadcast_shapes(v.shape, right.shape) != right.shape:
+                    continue
+            except RuntimeError:
+                continue
+            name = name_of(run.graph, value, self.leaf_names)
+            node = run.graph.nodes[value.node] if isinstance(value, Ref) else None
+            where = _where(node) if node is not None else ""
+            at = node.source if node is not None else None
+            if close(yours, right * v, tolerance):
+                return [(f"{target} is autograd's times `{name}`{where}: a division by `{name}` is left out",
+                         at)]
+            if bool((v != 0).all()) and close(yours, right / v, tolerance):
+                return [(f"{target} is autograd's divided by `{name}`{where}: a factor `{name}` is left out",
+                         at)]
+        return []
 
     @staticmethod
     def _fused(run: ProbeRun) -> Graph | None:
@@ -807,6 +1018,11 @@ class Probe:
         return sum(1 for other, yours in run.yours.items() if other != role and isinstance(yours, torch.Tensor)
                    and isinstance(grads.get(other), torch.Tensor) and grads[other].shape == yours.shape
                    and close(yours, grads[other], _loosest(tolerance, yours)))
+
+
+def _lost(value: torch.Tensor, right: torch.Tensor) -> bool:
+    """A gradient all but zero where the right one is not: many edits lose it, and none is the story."""
+    return value.numel() > 0 and float(value.abs().max()) <= 1e-3 * float(right.abs().max())
 
 
 def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:

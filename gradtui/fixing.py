@@ -206,6 +206,7 @@ HINTED = (
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
     (r"is left out: the gradient of", ("term", "factor")),  # a statement's derivative: a factor it never multiplied in
+    (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
     (r"is missing its \w+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
@@ -527,6 +528,17 @@ class Edits:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
+        missing = re.findall(r"a (division by|factor) `([^`]+)` is left out", self.hint) + [
+            ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`", self.hint)]
+        for operator, code in missing:  # "a division by `std` is left out": each term divided by it
+            spelled = self.spelled(code) if re.fullmatch(r"[\w.]+", code) else self._in_my_words(code)
+            if spelled is None:
+                continue
+            spelled = spelled if re.fullmatch(r"[\w.]+", spelled) else f"({spelled})"
+            groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
+            for term in dict.fromkeys([value, *_terms(value), *groups]):
+                times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
+                yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", "hinted")
         for wrong, right in re.findall(r"`([^`]+)` where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
                 new = self.spelled(right)
@@ -551,7 +563,7 @@ class Edits:
 
         def spelled(found: re.Match) -> str:
             name = found[0]
-            if name in MODULES or keyword.iskeyword(name):
+            if name in MODULES or keyword.iskeyword(name) or name == "self":  # (`self.t` as the hint quotes it)
                 return name
             spelling = self._formula_name(name) or (define(name) if define else None)
             if spelling is None:
@@ -645,6 +657,8 @@ class Edits:
             for name in self.tensors:
                 if not self.gradient(name):
                     yield at(node, f"({receiver} * {name}).{func.attr}{call}", "factor")
+            for gradient in self.gradients:  # `y.sum()` for `(out.g * y).sum()`
+                yield at(node, f"({receiver} * {gradient}).{func.attr}{call}", "upstream")
             arguments = [self.seg(a) for a in node.args]
             keywords = {k.arg: self.seg(k.value) for k in node.keywords if k.arg}
             axis = arguments[0] if arguments else keywords.get("dim")

@@ -264,9 +264,9 @@ WRITTEN_OUT = "written_out"  # a fused node's keyword: the operation was written
 
 
 def fused(graph: Graph) -> Graph | None:
-    """The graph with each softmax, log-softmax, sigmoid and normalisation written by hand (`e = (x -
-    c).exp(); e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 +
-    torch.exp(-x))`, `(x - mu) * rstd`) as the one operation it is, so that a backward written from
+    """The graph with each softmax, log-softmax, sigmoid, softplus and normalisation written by hand (`e =
+    (x - c).exp(); e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 +
+    torch.exp(-x))`, `log(1 + exp(x))`, `(x - mu) * rstd`) as the one operation it is, so that a backward written from
     that function's own derivative (softmax's Jacobian, out * (1 - out), a layer norm's three terms)
     is searched in its own terms (the sum over the wrong axis, its second term, the 1 - out, the
     variance term's xhat); None when there is none."""
@@ -277,7 +277,7 @@ def fused(graph: Graph) -> Graph | None:
     nodes, found = list(graph.nodes), False
     for node in graph.nodes:
         whole = _softmax_by_hand(graph, node, readers) or _log_softmax_by_hand(graph, node) \
-            or _sigmoid_by_hand(graph, node)
+            or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node)
         if whole is not None:
             op, args = whole
             nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
@@ -406,6 +406,18 @@ def _sigmoid_by_hand(graph: Graph, node: Node):
     exp = exp_plus_one(denominator)
     negated = made(exp.args[0], "neg") if exp is not None else None
     return (torch.ops.aten.sigmoid.default, (negated.args[0],)) if negated is not None else None
+
+
+def _softplus_by_hand(graph: Graph, node: Node):
+    """log(1 + exp(x)), log1p(exp(x)): softplus(x) (Mish's, a BCE's), whose derivative is sigmoid(x)."""
+    if node.name not in ("log", "log1p") or not isinstance(node.args[0], Ref):
+        return None
+    inner = graph.nodes[node.args[0].node]
+    if node.name == "log":
+        if inner.name != "add" or len(inner.args) != 2 or inner.args[1] != 1 or not isinstance(inner.args[0], Ref):
+            return None
+        inner = graph.nodes[inner.args[0].node]
+    return (torch.ops.aten.softplus.default, (inner.args[0],)) if inner.name == "exp" else None
 
 
 # -- the user's statements ---------------------------------------------------------------------

@@ -719,9 +719,12 @@ PATTERNS: tuple[Pattern, ...] = (
     # two edits, named; a term wrong however it is written; forward deviations
     batchnorm_constant_statistics, batchnorm_terms, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
     # shapes, and factors of the whole tensor, that have a name; a gradient lost (many edits give ~0)
-    missing_trailing_dim, transposed, extra_batch_dim, sign_flip, named_factor, vanishing,
-    # one edit of the backward derived from the forward's own operations: any layer
+    missing_trailing_dim, transposed, extra_batch_dim, sign_flip, named_factor,
+    # one edit of the backward derived from the forward's own operations: any layer (an edit that loses the
+    # gradient is no story: many do; a factor that makes it tiny is)
     graph_slip,
+    # a gradient lost
+    vanishing,
     # what is left, in words: another shape, a factor with no name
     other_shape, constant_scale,
 )

@@ -304,3 +304,63 @@ def test_the_softmax_term_the_fix_search_keys_on_is_the_one_the_table_says():
 
     said = [slip.words for slip in RULES[torch.ops.aten._softmax.default].slips if isinstance(slip.words, str)]
     assert any(f"is missing its second term, {SOFTMAX_SECOND_TERM}" in words for words in said)
+
+
+@pytest.mark.parametrize("name, forward, backward, words, fixed", [
+    ("ScaleNorm", "        self.n = inp.norm(dim=-1, keepdim=True)\n        return inp / self.n",
+     "        inp.g = out.g - out * (out.g * out).sum(-1, keepdim=True)",
+     "l1.g is autograd's times `n` in `self.n = inp.norm(dim=-1, keepdim=True)` (",
+     "inp.g = (out.g - out * (out.g * out).sum(-1, keepdim=True)) / self.n"),
+    ("ShiftedAbs", "        return (inp - 0.5).abs()", "        inp.g = out.g * torch.sign(inp + 0.5)",
+     "reads `inp + 0.5` where `inp - 0.5` belongs", "inp.g = out.g * torch.sign(inp - 0.5)"),
+    ("GELU", "        self.t = torch.tanh(0.7978845608 * (inp + 0.044715 * inp ** 3))\n"
+             "        return 0.5 * inp * (1 + self.t)",
+     "        dt = (1 - self.t ** 2) * 0.7978845608 * (1 + 3 * 0.044715 * inp ** 2)\n"
+     "        inp.g = out.g * (0.5 * (1 - self.t) + 0.5 * inp * dt)",
+     "reads `1 - self.t` where `1 + self.t` belongs", "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * dt)"),
+    ("Mish", "        self.t = torch.tanh(torch.log(1 + torch.exp(inp)))\n        return inp * self.t",
+     "        dsp = torch.sigmoid(out)\n        inp.g = out.g * (self.t + inp * (1 - self.t ** 2) * dsp)",
+     "the derivative of `torch.log(1 + torch.exp(inp))` in `self.t = torch.tanh(torch.log(1 + torch.exp(inp)))` (",
+     "dsp = torch.sigmoid(inp)"),
+], ids=["a-division-by-a-forward-tensor-left-out", "an-operand-made-again-with-its-sign-flipped",
+        "a-term-of-a-factor-made-again-sign-flipped", "a-softplus-by-hand-its-derivative-at-the-output"])
+def test_a_slip_in_what_a_backward_recomputes_is_named_and_fixed(tmp_path, name, forward, backward, words, fixed):
+    """Slips no one edit of the derived backward gives, in code written elsewhere: a closed form's
+    `/ n` left out (the gradient is autograd's times a tensor of the forward); an operand the
+    derivative makes again (`sign(inp + 0.5)` of `(inp - 0.5).abs()`, `1 - t` of `0.5 * inp * (1 +
+    t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output.
+    Each is named at the forward line, and the fix the hint leads to is verified."""
+    path = tmp_path / "mine.py"
+    path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
+    report = gradtui.check(layers=str(path), batch=300)
+    hint = report.first_mismatch.hint
+    assert report.first_mismatch.tensor == "l1.g" and words in hint, hint
+    if name == "Mish":
+        assert "uses `out` where `inp` belongs" in hint
+    assert report.fix.passes and f"+        {fixed}\n" in report.fix.diff, report.fix.diff
+
+
+def test_a_scalar_gains_mean_for_its_sum_is_named_as_the_broadcast_it_undoes(tmp_path):
+    """A gain of one number multiplies every element: its gradient is the sum over all of them, and
+    `.mean()` divides it by their count, said as such (not as a batch size), and counted over the
+    whole batch of 300 rows (the search runs on the first 256)."""
+    path = tmp_path / "mine.py"
+    layer = AFTER_A_LIN.format(name="Gain", forward="        return self.s * inp",
+                               backward="        self.s.g = (out.g * inp).mean().reshape(1)\n"
+                                        "        inp.g = out.g * self.s")
+    path.write_text(layer.replace("class Gain(Module):\n", "class Gain(Module):\n    def __init__(self, s):\n"
+                                  "        self.s = s\n\n").replace("Gain()", "Gain(torch.full((1,), 1.5))"))
+    report = gradtui.check(layers=str(path), batch=300)
+    assert report.first_mismatch.tensor == "gain1.s.g"
+    assert "is divided by 15000: a mean where the sum over the axes it was broadcast along belongs" in \
+        report.first_mismatch.hint
+    assert report.fix.passes and "+        self.s.g = (out.g * inp).sum().reshape(1)\n" in report.fix.diff
+
+
+def test_a_size_over_the_batch_is_said_as_the_run_has_it_not_as_the_searchs_first_rows(tmp_path):
+    """The search runs on the first 256 rows; a slip's size over the batch axis is the user's 300."""
+    path = tmp_path / "mine.py"
+    path.write_text(AFTER_A_LIN.format(name="Centre", forward="        return inp - inp.mean(0)",
+                                       backward="        inp.g = out.g - out.g.sum(0) / (inp.shape[0] - 1)"))
+    hint = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
+    assert "n/(n−1) × what it should be (Bessel's correction, n = 300)" in hint, hint
