@@ -1,6 +1,9 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py (and of a few more written here), its
-ground truth computed apart from gradtui, as that benchmark computes it.
+backward of each layer of benchmarks/any_layer_coverage.py and of nineteen more written here as
+users write them (activations: LeakyReLU, softplus, tanh, ELU, Mish, hardtanh, Swish with a gain
+per feature, PReLU, a sine, softsign; an affine, an nn.Linear-style `x @ w.t()`, an L2 and a scale
+normalisation, a batch norm in its closed form; losses: squared error, Huber, BCE with logits,
+log-cosh), its ground truth computed apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -88,9 +91,102 @@ return (self.diff ** 2).mean()
 """, """
 inp.g = (2 * self.diff / self.diff.shape[0]).unsqueeze(-1)
 """, loss=True),
+    Layer("Mish", """
+self.sp = torch.log(1 + torch.exp(inp))
+self.t = torch.tanh(self.sp)
+return inp * self.t
+""", """
+dsp = torch.sigmoid(inp)
+inp.g = out.g * (self.t + inp * (1 - self.t ** 2) * dsp)
+"""),
+    Layer("Hardtanh", """
+return inp.clamp(-1, 1)
+""", """
+inp.g = out.g * ((inp > -1) & (inp < 1)).to(inp.dtype)
+"""),
+    Layer("Huber", """
+self.d = inp.squeeze(-1) - targ
+return torch.where(self.d.abs() < 1, 0.5 * self.d ** 2, self.d.abs() - 0.5).mean()
+""", """
+inp.g = (torch.where(self.d.abs() < 1, self.d, self.d.sign()) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("BCEWithLogits", """
+self.z = inp.squeeze(-1)
+return (torch.log(1 + torch.exp(self.z)) - targ * self.z).mean()
+""", """
+inp.g = ((torch.sigmoid(self.z) - targ) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("Swish", """
+self.s = torch.sigmoid(self.beta * inp)
+return inp * self.s
+""", """
+ds = self.s * (1 - self.s)
+self.beta.g = (out.g * inp * ds * inp).sum(0)
+inp.g = out.g * (self.s + inp * ds * self.beta)
+""", ("beta",)),
+    Layer("LinearT", """
+return inp @ self.w.t() + self.b
+""", """
+self.w.g = out.g.t() @ inp
+self.b.g = out.g.sum(0)
+inp.g = out.g @ self.w
+""", ("w", "b")),
+    Layer("Siren", """
+return torch.sin(3 * inp)
+""", """
+inp.g = out.g * 3 * torch.cos(3 * inp)
+"""),
+    Layer("PReLU", """
+return torch.where(inp > 0, inp, self.a * inp)
+""", """
+self.a.g = (out.g * torch.where(inp > 0, 0.0, inp)).sum(0)
+inp.g = out.g * torch.where(inp > 0, 1.0, self.a)
+""", ("a",)),
+    Layer("Softsign", """
+self.d = 1 + inp.abs()
+return inp / self.d
+""", """
+inp.g = out.g / self.d ** 2
+"""),
+    Layer("LogCosh", """
+self.d = inp.squeeze(-1) - targ
+return torch.log(torch.cosh(self.d)).mean()
+""", """
+inp.g = (torch.tanh(self.d) / self.d.numel()).unsqueeze(-1)
+""", loss=True),
+    Layer("ScaleNorm", """
+self.n = inp.norm(dim=-1, keepdim=True)
+return self.g0 * inp / self.n
+""", """
+y = inp / self.n
+dy = out.g * self.g0
+self.g0.g = (out.g * y).sum().view(1)
+inp.g = (dy - y * (dy * y).sum(-1, keepdim=True)) / self.n
+""", ("g0",)),
+    Layer("BatchNormByHand", """
+self.mu = inp.mean(0)
+self.var = inp.var(0, unbiased=False)
+self.std = (self.var + 1e-5).sqrt()
+self.xhat = (inp - self.mu) / self.std
+return self.gamma * self.xhat + self.beta
+""", """
+n = inp.shape[0]
+self.gamma.g = (out.g * self.xhat).sum(0)
+self.beta.g = out.g.sum(0)
+dxhat = out.g * self.gamma
+inp.g = (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0)) / (n * self.std)
+""", ("gamma", "beta")),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
-PARAMETERS = {"Affine": lambda r: (1 + 0.1 * r(corpus.C), 0.1 * r(corpus.C))}
+C = corpus.C
+PARAMETERS = {
+    "Affine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "Swish": lambda r: (1 + 0.1 * r(C),),
+    "LinearT": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "PReLU": lambda r: (0.25 + 0.1 * r(C),),
+    "ScaleNorm": lambda r: (1 + 0.1 * r(1),),
+    "BatchNormByHand": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+}
 
 
 def network(layer, cls, dtype):
@@ -239,14 +335,15 @@ def main() -> None:
                 for style in ("module", "call"):
                     index += 1
                     outcomes.append(run(layer, style, edit, backward, Path(directory), index))
-    print(f"{'layer':<13}{'mutants':>8}{'wrong':>7}{'placed':>8}{'named':>12}{'fallback':>10}")
+    width = max(map(len, LAYERS)) + 2
+    print(f"{'layer':<{width}}{'mutants':>8}{'wrong':>7}{'placed':>8}{'named':>12}{'fallback':>10}")
     for name in [*LAYERS, "all"]:
         group = [o for o in outcomes if name in ("all", o.layer)]
         wrong = [o for o in group if o.kind in ("named", "fallback")]
         if not wrong:
             continue
         named = sum(o.kind == "named" for o in wrong)
-        print(f"{name:<13}{len(group):>8}{len(wrong):>7}{sum(o.placed for o in wrong):>8}"
+        print(f"{name:<{width}}{len(group):>8}{len(wrong):>7}{sum(o.placed for o in wrong):>8}"
               f"{f'{named} ({named / len(wrong):.0%})':>12}{len(wrong) - named:>10}")
     counts = Counter(o.kind for o in outcomes)
     print(f"(wrong: the mutant's gradient differs and its backward runs; {counts['right']} mutants compute the "

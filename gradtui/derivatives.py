@@ -527,6 +527,8 @@ rule(aten._softmax.default)(Rule(_softmax, (
          lambda c: (c.out * (c.g + (c.g * c.out).sum(c.args[1], keepdim=True)),)),
     Slip("is missing the factor out inside its sum: out * (out.g - out.g.sum(dim))",
          lambda c: (c.out * (c.g - c.g.sum(c.args[1], keepdim=True)),)),
+    Slip("is missing `{dout}` inside its sum: `{out}.sum(dim)` (which is 1) where `({dout} * {out}).sum(dim)` belongs",
+         lambda c: (c.out * (c.g - c.out.sum(c.args[1], keepdim=True)),)),
     Slip("is missing its leading factor out: out.g - (out.g * out).sum(dim)",
          lambda c: (c.g - (c.g * c.out).sum(c.args[1], keepdim=True),)),
 ), "softmax"))
@@ -575,19 +577,23 @@ rule(aten.mse_loss.default)(Rule(_mse, (
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
 
 def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
-                var_term=True, gain=True, centred=True):
+                var_term=True, gain=True, centred=True, first_term=True):
     """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
     terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
     the one piece of it that is wrong."""
     xhat = ((x - x.mean(dims, keepdim=True)) if centred else x) * rstd
     dxhat = c.g * weight if weight is not None and gain else c.g
-    grad = dxhat
+    n = _count(x, dims)  # the written form `(n * dxhat - dxhat.sum() - …) / n` has its slips / n ("… over n")
+    grad = dxhat / n if first_term == "over n" else dxhat
     if centred and mean_term:
-        grad = grad - (dxhat if mean_term == "not averaged" else dxhat.mean(dims, keepdim=True))
+        grad = grad - (dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
+                       else dxhat.mean(dims, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
-        averaged = inner if var_term == "not averaged" else inner.mean(dims, keepdim=True)
-        grad = grad - (averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only" else xhat * averaged)
+        averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
+            else inner.mean(dims, keepdim=True)
+        grad = grad - (averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
+                       else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
     dw = None if weight is None else unbroadcast(c.g * xhat, weight)  # summed over where the gain is broadcast
     db = None if bias is None else unbroadcast(c.g, bias)
     return grad * rstd, dw, db
@@ -624,6 +630,15 @@ def _averaged(c: Ctx) -> str:
     return f".mean({-1 if len(shape) == 1 else tuple(range(-len(shape), 0))}, keepdim=True)"
 
 
+def _summed(c: Ctx) -> str:
+    """A normalisation's sum over what it normalises, as its `(n * dxhat - dxhat.sum(0) - …) / n` form
+    writes it: a batch's `.sum(0)`, a layer norm's last axes kept."""
+    return _averaged(c).replace(".mean(", ".sum(").replace(".sum(0, keepdim=True)", ".sum(0)")
+
+
+_OVER_N = "(in its `(n * {dout} - …) / n` form)"
+
+
 def _second_term_slips(stat: str) -> tuple:
     """The slips of a normalisation's second term (the variance's; the mean square's, of an RMS norm),
     said in the code's names: `{out}` the normalised tensor, `{dout}` its gradient (`dnorm` of `norm`,
@@ -639,13 +654,21 @@ def _second_term_slips(stat: str) -> tuple:
              {"var_term": "not averaged"}),
             (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `({{dout}} * {{out}}){_averaged(c)}` where "
                        f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
-            (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}))
+            (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}),
+            (lambda c: f"does not sum the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where `{{out}} * ({{dout}} * "
+                       f"{{out}}){_summed(c)}` belongs {_OVER_N}", {"var_term": "not summed, over n"}),
+            (lambda c: f"has `{{out}}` alone where `{{out}} * ({{dout}} * {{out}}){_summed(c)}` belongs in the {stat}'s "
+                       f"term {_OVER_N}", {"var_term": "xhat only, over n"}),
+            (f"is missing the n of its first term: `{{dout}}` where `n * {{dout}}` belongs {_OVER_N}",
+             {"first_term": "over n"}))
 
 
 _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)}`", {"mean_term": False}),
                *_second_term_slips("variance"),
                (lambda c: f"does not average the mean's term: `- {{dout}}` where `- {{dout}}{_averaged(c)}` belongs",
                 {"mean_term": "not averaged"}),
+               (lambda c: f"does not sum the mean's term: `- {{dout}}` where `- {{dout}}{_summed(c)}` belongs {_OVER_N}",
+                {"mean_term": "not summed, over n"}),
                ("treats the mean and the variance as constants (both terms missing)",
                 {"mean_term": False, "var_term": False}),
                ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))

@@ -928,11 +928,11 @@ class Probe:
             where = _where(node) if node is not None else ""
             at = node.source if node is not None else None
             if close(yours, right * v, tolerance):
-                return [(f"{target} is autograd's times `{name}`{where}: a division by `{name}` is left out",
-                         at)]
+                return [(f"{target} is autograd's times `{name}`{where}: a factor `{name}` too many, or a "
+                         f"division by `{name}` left out", at)]
             if bool((v != 0).all()) and close(yours, right / v, tolerance):
-                return [(f"{target} is autograd's divided by `{name}`{where}: a factor `{name}` is left out",
-                         at)]
+                return [(f"{target} is autograd's divided by `{name}`{where}: a factor `{name}` left out, or a "
+                         f"division by `{name}` too many", at)]
         return []
 
     @staticmethod

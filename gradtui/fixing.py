@@ -461,8 +461,9 @@ class Edits:
             return
         term = (found[1] or found[2]).strip()
         sign, term = (term[0], term[1:].strip()) if term[0] in "+-" else ("+", term)
-        for axis in dict.fromkeys([*self.axes, "-1", "1"]):
-            mine = self._in_my_words(term.replace("(dim)", f"({axis}, keepdim=True)"))
+        said = [term.replace("(dim)", f"({axis}, keepdim=True)") for axis in dict.fromkeys([*self.axes, "-1", "1"])]
+        for code in dict.fromkeys(said + [summed for each in said for summed, _ in _as_summed(each, "")[1:]]):
+            mine = self._in_my_words(code)  # (the sum form's too: `(n * d - d.sum(0) - xhat * (d * xhat).sum(0)) / n`)
             if mine is None:
                 continue
             for rank, statement in enumerate(self.statements):
@@ -528,18 +529,25 @@ class Edits:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
-        missing = re.findall(r"a (division by|factor) `([^`]+)` is left out", self.hint) + [
+        missing = re.findall(r"a (division by|factor) `([^`]+)` (?:is )?left out", self.hint) + [
             ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`", self.hint)]
-        for operator, code in missing:  # "a division by `std` is left out": each term divided by it
+        for operator, code in missing:  # "a division by `std` left out": each term divided by it
             spelled = self.spelled(code) if re.fullmatch(r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
             spelled = spelled if re.fullmatch(r"[\w.]+", spelled) else f"({spelled})"
+            extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
+            for node in ast.walk(value):
+                if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:
+                    yield at(node, self.seg(node.left), "hinted")
+                elif isinstance(node, ast.BinOp) and extra is ast.Mult and isinstance(node.op, ast.Mult) and \
+                        self.seg(node.left) == spelled:
+                    yield at(node, self.seg(node.right), "hinted")
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
             for term in dict.fromkeys([value, *_terms(value), *groups]):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", "hinted")
-        for wrong, right in re.findall(r"`([^`]+)` where `([^`]+)` belongs", self.hint):
+        for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
                 new = self.spelled(right)
                 for node in ast.walk(value):
@@ -547,13 +555,14 @@ class Edits:
                             self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
                         yield at(node, new, "hinted")
                 continue
-            mine, new = self._in_my_words(wrong), self._in_my_words(right)
-            if mine is None or new is None:
-                continue
-            shape = _shape_of(mine)
-            for node in ast.walk(value):
-                if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
-                    yield at(node, new, "hinted")
+            for wrong_here, right_here in _as_summed(wrong, right):  # a mean's words, for code in the sum form
+                mine, new = self._in_my_words(wrong_here), self._in_my_words(right_here)
+                if mine is None or new is None:
+                    continue
+                shape = _shape_of(mine)
+                for node in ast.walk(value):
+                    if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
+                        yield at(node, new, "hinted")
 
     def _in_my_words(self, code: str, define=None) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
@@ -746,6 +755,16 @@ def _binding(expression: ast.expr | str) -> float:
     if isinstance(expression, (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)):
         return 1
     return 7  # a name, a call, an attribute, a subscript, a literal
+
+
+def _as_summed(wrong: str, right: str) -> list[tuple[str, str]]:
+    """A hint's pair of code, and the same in the `(n * d - d.sum(0) - …) / n` form a normalisation's
+    backward is often written in (a mean the hint says is a sum there, with or without keepdim)."""
+    pairs = [(wrong, right)]
+    if ".mean(" in wrong + right:
+        summed = [code.replace(".mean(", ".sum(") for code in (wrong, right)]
+        pairs += [tuple(summed), tuple(code.replace(", keepdim=True", "") for code in summed)]
+    return pairs
 
 
 def _shape_of(code: str) -> str | None:

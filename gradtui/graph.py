@@ -290,7 +290,8 @@ def fused(graph: Graph) -> Graph | None:
 
 def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
     """`(x - mu) * rstd`, `(x - mu) / std`, `x * rrms` over the last axis, however the statistics were
-    computed: layer_norm, or rms_norm, of x (without a gain: what multiplies it after is its own node).
+    computed: layer_norm, or rms_norm, of x; over the batch (axis 0, of a 2-D x) batch_norm (without a
+    gain: what multiplies it after is its own node).
     Known by its values, x found among what it was made from; the caller holds the fused graph's
     derivative to the recorded one's before it is searched."""
     value = node.outputs[0] if node.outputs else None
@@ -298,24 +299,29 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
             or value.shape[-1] < 2:
         return None
     made_from = sorted(_made_from(graph, node, value.shape), key=lambda v: getattr(v, "node", -1))
+    axes = [(-1, True), (-1, False)] + ([(0, True)] if value.dim() == 2 and value.shape[0] >= 2 else [])
     for x in made_from:  # the first made: x, not x - mu (whose mean's path would stay outside)
         data = graph.value(x).to(value.dtype)
-        for centred in (True, False):
-            d = data - data.mean(-1, keepdim=True) if centred else data
-            squares = (d * d).sum(-1, keepdim=True)
+        for axis, centred in axes:  # a layer norm, an RMS norm, a batch norm (over the batch, axis 0)
+            d = data - data.mean(axis, keepdim=True) if centred else data
+            squares = (d * d).sum(axis, keepdim=True)
             if not bool((squares > 0).all()):
                 continue
-            rstd = (value * d).sum(-1, keepdim=True) / squares
+            rstd = (value * d).sum(axis, keepdim=True) / squares
             scale = float(value.abs().max()) or 1.0
             if not bool(torch.allclose(value, d * rstd, rtol=1e-6, atol=1e-9 * scale)) or not bool((rstd > 0).all()):
                 continue
-            spread = squares / value.shape[-1]  # each row's variance (its mean square, not centred)
+            spread = squares / value.shape[axis]  # each row's variance (its mean square, not centred)
             eps = 1 / rstd ** 2 - spread  # one small constant for every row: else it is a scale, not a normalisation
             if not bool((eps - eps.mean()).abs().le(1e-6 * (spread + eps.mean().abs())).all()) \
                     or not -1e-9 <= float(eps.mean()) <= 1e-2 * float(spread.median()):
                 continue
             eps = max(float(eps.mean()), 0.0)
             said = replace(node.source, expression=None) if node.source is not None else None  # said by its name
+            if axis == 0:
+                return Node(node.index, torch.ops.aten.native_batch_norm.default,
+                            (x, None, None, None, None, True, 0.0, eps), {WRITTEN_OUT: True},
+                            [value, data.mean(0), rstd.reshape(-1)], said)
             if centred:
                 return Node(node.index, torch.ops.aten.native_layer_norm.default, (x, [value.shape[-1]], None, None, eps),
                             {WRITTEN_OUT: True}, [value, data.mean(-1, keepdim=True), rstd], said)
