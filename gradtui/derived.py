@@ -105,7 +105,7 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         ctx.args = tuple(made if i == edit.operand else a for i, a in enumerate(ctx.args))
     elif mine and edit.kind == "swap-out":  # the operation's own value taken from another tensor
         ctx.outs = [graph.value(edit.value), *ctx.outs[1:]]
-    elif mine and edit.kind == "reduce":  # the operand's gradient before it is summed back to its shape
+    elif mine and edit.kind == "reduce" and node.name != "mm":  # the gradient before it is summed back to its shape
         ctx.args = tuple(torch.broadcast_to(a, node.outputs[0].shape) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))
     if mine and edit.kind == "rule":
@@ -126,6 +126,7 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         if edit.kind == "drop":
             grads[edit.operand] = unbroadcast(g, ctx.args[edit.operand])
         elif grad is not None and edit.kind == "reduce":
+            grad = _per_sample(graph, node, g) if node.name == "mm" else grad  # (B, C, HS) of a batched `x @ w`
             grads[edit.operand] = grad if edit.axes is None else grad.sum(edit.axes, keepdim=edit.factor == 1)
         elif grad is not None and edit.kind == "scale":
             grads[edit.operand] = grad * edit.factor
@@ -177,6 +178,22 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
         for value in named:
             if value not in (tensor, operand) and graph.value(value).shape == graph.value(tensor).shape:
                 yield Edit("recompute", node.index, position, value=value, variant=("with", side))
+
+
+def _batched_input(graph: Graph, node: Node) -> torch.Tensor | None:
+    """The 3-D x of `x @ w`, which runs as mm(x.view(B * T, C), w): None for any other mm."""
+    flat = node.args[0]
+    made = graph.nodes[flat.node] if isinstance(flat, Ref) else None
+    if made is None or made.name not in ("view", "_unsafe_view", "reshape") or not isinstance(made.args[0], (Leaf, Ref)):
+        return None
+    x = graph.value(made.args[0])
+    return x if x.dim() == 3 else None
+
+
+def _per_sample(graph: Graph, node: Node, g: torch.Tensor) -> torch.Tensor:
+    """The weight's gradient of a batched `x @ w` before it is summed over the batch: x_b^T @ g_b, (B, C, HS)."""
+    x = _batched_input(graph, node)
+    return x.mT @ g.reshape(*x.shape[:-1], g.shape[-1])
 
 
 def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset(),
@@ -341,6 +358,10 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
             for factor, said, words in constants:
                 yield Edit("scale", node.index, position, factor=factor, said_factor=said, factor_words=words)
             yield Edit("transpose", node.index, position)
+            if node.name == "mm" and position == 1 and _batched_input(graph, node) is not None:
+                for axes in (None, (1,), (2,)):  # the per-sample products summed over another axis than the batch's
+                    for kept in (0.0, 1.0) if axes else (0.0,):
+                        yield Edit("reduce", node.index, position, factor=kept, axes=axes)
             if node.outputs[0].shape != graph.value(operand).shape and node.name in BROADCASTING:
                 spread = node.outputs[0].numel() // max(graph.value(operand).numel(), 1)
                 shape = graph.value(operand).shape
@@ -567,6 +588,15 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
             return f"{target}: {operation}{towards} is missing its minus sign"
         return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
+    if edit.kind == "reduce" and node.name == "mm":
+        x, w = _batched_input(graph, node), graph.value(node.args[1])
+        product = f"its per-sample products, `{_operand(graph, graph.nodes[node.args[0].node], 0, leaf_names)}" \
+                  f".transpose(-2, -1) @ g` (batch × {x.shape[-1]} × {w.shape[-1]}),"
+        if edit.axes is None:
+            return f"{target}: {operation}{towards} keeps {product} not summed over the batch: .sum(0) missing"
+        kept = ", keepdim=True" if edit.factor == 1 else ""
+        return (f"{target}: {operation}{towards} sums {product} over axis {edit.axes[0]} (or {edit.axes[0] - 3}) "
+                f"with .sum({edit.axes[0]}{kept}) where .sum(0), the batch, belongs")
     if edit.kind == "reduce":
         right = _broadcast_sum(node.outputs[0].shape, graph.value(node.args[edit.operand]).shape)
         if edit.axes is None:

@@ -142,3 +142,31 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     wrong = [o for o in outcomes if o.kind in ("named", "fallback")]
     assert len(wrong) >= 10 and all(o.placed for o in wrong), [(o.edit, o.said) for o in wrong if not o.placed]
     assert sum(o.kind == "named" for o in wrong) >= 0.85 * len(wrong), [(o.edit, o.said) for o in wrong]
+
+
+@pytest.mark.parametrize("layer, edit, words", [
+    ("Attention", "axis: `(inp.transpose(-2, -1) @ dq).sum(-1)`",
+     "sums its per-sample products, `inp.transpose(-2, -1) @ g` (batch × 12 × 4), over axis 2 (or -1) with .sum(2) "
+     "where .sum(0), the batch, belongs"),
+    ("Attention", "factor dropped: `self.p` for `dp * self.p`",
+     "is missing `dp` inside its sum: `p.sum(dim)` (which is 1) where `(dp * p).sum(dim)` belongs"),
+    ("BatchNormByHand", ".sum() dropped: `dxhat` for `dxhat.sum(0)`",
+     "does not sum the mean's term: `- dxhat` where `- dxhat.sum(0)` belongs (in its `(n * dxhat - …) / n` form)"),
+    ("BatchNormByHand", "factor dropped: `self.xhat` for `self.xhat * (dxhat * self.xhat).sum(0)`",
+     "has `xhat` alone where `xhat * (dxhat * xhat).sum(0)` belongs in the variance's term"),
+    ("BatchNormByHand", "factor dropped: `n` for `n * self.std`", "is autograd's times `std` in `self.std = "),
+    ("L1Loss", "sign: `inp.squeeze(-1) + targ`", "reads `inp.squeeze(-1) + targ` where `inp.squeeze(-1) - targ` belongs"),
+    ("Siren", "out for inp", "reads `3 * out` where `3 * inp` belongs"),
+    ("ScaleNorm", "sum ↔ mean: `(out.g * y).mean()`", "a mean where the sum over the axes it was broadcast along belongs"),
+], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
+        "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean"])
+def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
+    """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
+    weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
+    `(n * d - d.sum(0) - …) / n` form, a closed form's division left out, an operand the derivative
+    makes again with a sign or a tensor changed, a scalar gain's mean for its sum."""
+    found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
+    i, said_edit, backward = found[0]
+    outcome = generated.run(generated.LAYERS[layer], "module", said_edit, backward, tmp_path, i)
+    assert outcome.kind == "named" and outcome.placed, outcome.said
+    assert words in outcome.said, outcome.said
