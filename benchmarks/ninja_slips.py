@@ -112,7 +112,8 @@ SLIPS = (
     Slip("dcounts = dprobs * counts_sum_inv", "dcounts = dprobs", "counts", "counts_sum_inv"),  # dprobs changes too
     Slip("dcounts_sum = -counts_sum ** -2 * dcounts_sum_inv", "dcounts_sum = -counts_sum ** -2", "counts_sum",
          "from above"),
-    Slip("dnorm_logits = dcounts * counts", "dnorm_logits = dcounts * counts * counts", "norm_logits", FALLBACK),
+    Slip("dnorm_logits = dcounts * counts", "dnorm_logits = dcounts * counts * counts", "norm_logits",
+         "times `counts`"),
     Slip("dlogit_maxes = -dnorm_logits.sum(1, keepdim=True)", "dlogit_maxes = -dnorm_logits.sum(0, keepdim=True)",
          "logit_maxes", ".sum(1, keepdim=True)"),
     Slip("dW2 = h.T @ dlogits", "dW2 = h.T @ dlogits / n", "W2", "24"),

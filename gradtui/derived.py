@@ -939,31 +939,9 @@ class Probe:
 
     def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
                        tolerance) -> list[tuple[str, Source | None]]:
-        """The user's gradient as the right one times, or divided by, one of the forward's named tensors
-        (a closed-form backward's `/ n` or `* g` left out, where no one edit of the derived backward is
-        that): said as that division or factor, at the line that makes the tensor."""
-        if yours.shape != right.shape:
-            return []
-        for value in _named_values(run.graph):
-            v = run.graph.value(value)
-            if value == Leaf(role) or v.dtype != right.dtype or not v.numel() or bool((v == 1).all()):
-                continue
-            try:
-                if torch.broadcast_shapes(v.shape, right.shape) != right.shape:
-                    continue
-            except RuntimeError:
-                continue
-            name = name_of(run.graph, value, self.leaf_names)
-            node = run.graph.nodes[value.node] if isinstance(value, Ref) else None
-            where = _where(node) if node is not None else ""
-            at = node.source if node is not None else None
-            if close(yours, right * v, tolerance):
-                return [(f"{target} is autograd's times `{name}`{where}: a factor `{name}` too many, or a "
-                         f"division by `{name}` left out", at)]
-            if bool((v != 0).all()) and close(yours, right / v, tolerance):
-                return [(f"{target} is autograd's divided by `{name}`{where}: a factor `{name}` left out, or a "
-                         f"division by `{name}` too many", at)]
-        return []
+        found = tensor_factor(run.graph, yours, right, tolerance, f"{target} is autograd's", self.leaf_names,
+                              skip={Leaf(role)}, rows=(run.batch, self._full_batch()))
+        return [found] if found is not None else []
 
     @staticmethod
     def _fused(run: ProbeRun) -> Graph | None:
@@ -1048,6 +1026,42 @@ class Probe:
         return sum(1 for other, yours in run.yours.items() if other != role and isinstance(yours, torch.Tensor)
                    and isinstance(grads.get(other), torch.Tensor) and grads[other].shape == yours.shape
                    and close(yours, grads[other], _loosest(tolerance, yours)))
+
+
+def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolerance, said: str,
+                  leaf_names: dict[str, str], skip=(), rows: tuple[int, int] | None = None
+                  ) -> tuple[str, Source | None] | None:
+    """The user's gradient as the right one times, or divided by, one of the forward's named tensors,
+    or that tensor times the batch size N (a closed form's `/ std` or `/ (n * std)` left out, where no
+    one edit of the derived backward is that): said (`said`: "l1.g is autograd's") as that factor
+    or division, at the line that makes the tensor; None when it is no such thing. `rows`: (the
+    graph's rows, the user's batch), N said as the batch's."""
+    if yours.shape != right.shape:
+        return None
+    batch, full = rows or (None, None)
+    for value in _named_values(graph):
+        v = graph.value(value)
+        if value in skip or v.dtype != right.dtype or not v.numel() or bool((v == 1).all()):
+            continue
+        try:
+            if torch.broadcast_shapes(v.shape, right.shape) != right.shape:
+                continue
+        except RuntimeError:
+            continue
+        name = name_of(graph, value, leaf_names)
+        node = graph.nodes[value.node] if isinstance(value, Ref) else None
+        where = _where(node) if node is not None else ""
+        at = node.source if node is not None else None
+        divisible = bool((v != 0).all())
+        for count, times in [(1, ""), *([(batch, f"{full} × "), (1 / batch, f"1/{full} × ")] if batch else [])]:
+            factor = f"{times}`{name}`"
+            if close(yours, right * v * count, tolerance):
+                return f"{said} times {factor}{where}: a factor {factor} too many, or a division by {factor} " \
+                       "left out", at
+            if divisible and close(yours, right / (v * count), tolerance):
+                return f"{said} divided by {factor}{where}: a factor {factor} left out, or a division by {factor} " \
+                       "too many", at
+    return None
 
 
 def _lost(value: torch.Tensor, right: torch.Tensor) -> bool:

@@ -531,6 +531,10 @@ class Edits:
         code has the first, in its own names."""
         missing = re.findall(r"a (division by|factor) `([^`]+)` (?:is )?left out", self.hint) + [
             ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`", self.hint)]
+        for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
+            if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)
+                scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
+                missing.append(("division by" if operator == "times" else "factor", scaled))
         for operator, code in missing:  # "a division by `std` left out": each term divided by it
             spelled = self.spelled(code) if re.fullmatch(r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:

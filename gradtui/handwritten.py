@@ -33,7 +33,7 @@ import torch
 
 from gradtui.compare import close
 from gradtui.config import DEFAULT_TOLERANCES
-from gradtui.derived import RANK, Edit, Unsupported, _context, _reduced_size, edits, gradients, words, zero_paths
+from gradtui.derived import RANK, Edit, Unsupported, _context, _reduced_size, edits, gradients, tensor_factor, words, zero_paths
 from gradtui.formatting import IPYKERNEL_CELL, IPYTHON_CELL, NOTEBOOK_CELL, place, shape_in_words
 from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements
 
@@ -678,6 +678,13 @@ class Notebook:
             found = self._search(entry, nodes, start, cut, tolerance)
             if found is not None:
                 return found
+        right = self.forward.states(given, frozenset())["right"].get(entry.ref)
+        if right is not None and not entry.again:  # a factor of the forward's too many (`dcounts * counts * counts`)
+            found = tensor_factor(self.forward.graph, entry.given, right, tolerance,
+                                  f"{entry.target} is {self._given_words(entry, seen)}", {}, skip={entry.ref},
+                                  rows=(self.forward.batch, self.forward.batch))
+            if found is not None:
+                return found
         return self._fallback(entry, seen), None
 
     def _span(self, ref: Leaf | Ref, seen: dict) -> set[int]:
@@ -739,6 +746,11 @@ class Notebook:
             return False
         gradient = states["right"].get(Ref(edit.node))
         return gradient is not None and edit.slip.fits(_context(graph, node, gradient), entry.given, tolerance)
+
+    def _given_words(self, entry: Entry, seen: dict) -> str:
+        """The gradient a line is judged against, in words: "what your dcounts give"."""
+        frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]
+        return f"what your {' and '.join(frontier)} give" if frontier else "autograd's"
 
     def _fallback(self, entry: Entry, seen: dict) -> str:
         frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]

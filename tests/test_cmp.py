@@ -50,6 +50,17 @@ def test_a_slip_is_flagged_at_its_own_line_only_and_named(slip):
     assert any(words in outcome.said for words in slip.words.split(" | ")), outcome.said
 
 
+@needs_ipython
+def test_a_factor_of_the_forward_too_many_is_named_as_that_tensor():
+    """`dcounts * counts * counts`: no one edit of exp's derivative, but what the line's dcounts give
+    times `counts`, a tensor of the forward, said with the line that makes it."""
+    slip = next(s for s in ninja.SLIPS if s.new == "dnorm_logits = dcounts * counts * counts")
+    outcome = ninja.judge(slip)
+    assert outcome.blamed == (slip.at,), outcome.said
+    assert "dnorm_logits is what your dcounts give times `counts` in `counts = norm_logits.exp()` (" in outcome.said
+    assert "a factor `counts` too many, or a division by `counts` left out" in outcome.said
+
+
 def _digits_aside(line: str) -> str:
     """A maxdiff's last digits are the build's: another torch rounds a float32 sum another way."""
     return re.sub(r"maxdiff: [0-9.e+-]+", "maxdiff: <number>", line.rstrip())

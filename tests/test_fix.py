@@ -322,11 +322,18 @@ def test_the_softmax_term_the_fix_search_keys_on_is_the_one_the_table_says():
      "        dsp = torch.sigmoid(out)\n        inp.g = out.g * (self.t + inp * (1 - self.t ** 2) * dsp)",
      "the derivative of `torch.log(1 + torch.exp(inp))` in `self.t = torch.tanh(torch.log(1 + torch.exp(inp)))` (",
      "dsp = torch.sigmoid(inp)"),
+    ("BatchNormByHand", "        self.mu = inp.mean(0)\n        self.std = (inp.var(0, unbiased=False) + 1e-5).sqrt()\n"
+                        "        self.xhat = (inp - self.mu) / self.std\n        return self.xhat",
+     "        n = inp.shape[0]\n        inp.g = n * out.g - out.g.sum(0) - self.xhat * (out.g * self.xhat).sum(0)",
+     "l1.g is autograd's times 300 × `std` in `self.std = (inp.var(0, unbiased=False) + 1e-5).sqrt()` (",
+     "inp.g = (n * out.g - out.g.sum(0) - self.xhat * (out.g * self.xhat).sum(0)) / (n * self.std)"),
 ], ids=["a-division-by-a-forward-tensor-left-out", "an-operand-made-again-with-its-sign-flipped",
-        "a-term-of-a-factor-made-again-sign-flipped", "a-softplus-by-hand-its-derivative-at-the-output"])
+        "a-term-of-a-factor-made-again-sign-flipped", "a-softplus-by-hand-its-derivative-at-the-output",
+        "a-division-by-n-times-a-forward-tensor-left-out"])
 def test_a_slip_in_what_a_backward_recomputes_is_named_and_fixed(tmp_path, name, forward, backward, words, fixed):
     """Slips no one edit of the derived backward gives, in code written elsewhere: a closed form's
-    `/ n` left out (the gradient is autograd's times a tensor of the forward); an operand the
+    `/ n` left out (the gradient is autograd's times a tensor of the forward), or its `/ (n * std)`
+    (N the whole batch's 300, not the search's 256 rows); an operand the
     derivative makes again (`sign(inp + 0.5)` of `(inp - 0.5).abs()`, `1 - t` of `0.5 * inp * (1 +
     t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output.
     Each is named at the forward line, and the fix the hint leads to is verified."""
