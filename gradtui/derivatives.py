@@ -124,7 +124,8 @@ def _tanh_slips():
             (f"is missing its square: `1 - {{out}}` {right}", lambda c: 1 - c.out),
             (f"has the sign of its {{out}}**2 flipped: `1 + {{out}}**2` {right}", lambda c: 1 + c.out ** 2),
             (f"is missing its 1: `-{{out}}**2` {right}", lambda c: -c.out ** 2),
-            (f"applies tanh once more: `1 - torch.tanh({{out}})**2` {right}", lambda c: 1 - torch.tanh(c.out) ** 2))
+            (f"applies tanh once more: `1 - torch.tanh({{out}})**2` {right}", lambda c: 1 - torch.tanh(c.out) ** 2),
+            (f"squares twice: `1 - {{out}}**4` {right}", lambda c: 1 - c.out ** 4))
 
 
 def _sigmoid_slips():
@@ -158,6 +159,8 @@ def _pow_rule() -> Rule:
              lambda c: (c.g * c.args[0] ** (_pow(c) - 1),)),
         Slip(lambda c: f"keeps the power {_number(_pow(c))}: `{_number(_pow(c))} * {_x_to(_pow(c))}` {right(c)}",
              lambda c: (c.g * _pow(c) * c.args[0] ** _pow(c),)),
+        Slip(lambda c: f"raises the power where it lowers it: `{_number(_pow(c))} * {_x_to(_pow(c) + 1)}` {right(c)}",
+             lambda c: (c.g * _pow(c) * c.args[0] ** (_pow(c) + 1),)),
         Slip(lambda c: f"lowers the power twice: `{_number(_pow(c))} * {_x_to(_pow(c) - 2)}` {right(c)}",
              lambda c: (c.g * _pow(c) * c.args[0] ** (_pow(c) - 2),) if _pow(c) not in (1, 2) else (None,)),
         Slip(lambda c: f"is missing its {_x_to(_pow(c) - 1)}: `{_number(_pow(c))}` {right(c)}",

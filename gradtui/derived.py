@@ -154,8 +154,8 @@ def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
         term = term if torch.is_tensor(term) else torch.as_tensor(term, dtype=made.outputs[0].dtype)
         alone = -term if how[1] == 1 and made.name == "sub" or how[1] == 0 and made.name == "rsub" else term
         return torch.broadcast_to(alone, made.outputs[0].shape)
-    if how[0] == "with":
-        args[how[1]] = graph.value(edit.value)
+    if how[0] in ("with", "number"):
+        args[how[1]] = graph.value(edit.value) if how[0] == "with" else how[2]
         return made.op(*args, *_resolve(graph, made.args[2:]), **_resolve(graph, made.kwargs))
     return None
 
@@ -172,6 +172,10 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
             yield Edit("recompute", node.index, position, variant=("flip", order))
         for side in (0, 1):
             yield Edit("recompute", node.index, position, variant=("alone", side))
+    for side, number in enumerate(made.args[:2]):  # `6 * inp` for `3 * inp`: its constant doubled, or halved
+        if made.name in ("mul", "div") and isinstance(number, (int, float)) and not isinstance(number, bool) and number:
+            for wrong in (number * 2, number / 2):
+                yield Edit("recompute", node.index, position, variant=("number", side, wrong))
     for side, tensor in enumerate(made.args[:2]):
         if not isinstance(tensor, (Leaf, Ref)) or not graph.value(tensor).is_floating_point():
             continue
@@ -658,13 +662,16 @@ def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: d
     if how[0] == "alone" and expression is not None and (side := side_of(how[1])) is not None:
         negated = side == 1 and isinstance(expression.op, ast.Sub)
         return f"-{sides[side]}" if negated else sides[side]
-    new = name_of(graph, edit.value, leaf_names) if edit.value is not None else None
-    if how[0] == "with" and expression is not None and (side := side_of(how[1])) is not None:
+    new = name_of(graph, edit.value, leaf_names) if edit.value is not None else (
+        _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
+    if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:
         kept = sides[1 - side]
         return f"{new} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {kept}" \
             if side == 0 else f"{kept} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {new}"
-    replaced = made.args[how[1]] if how[0] in ("with", "alone") else None
+    replaced = made.args[how[1]] if how[0] in ("with", "alone", "number") else None
     old = name_of(graph, replaced, leaf_names) if isinstance(replaced, (Leaf, Ref)) else None
+    if how[0] == "number":
+        return f"{right}` with {new} in place of {_fraction(replaced) or f'{replaced:g}'}"
     if how[0] == "with":
         return f"{right}` with `{new}` in place of `{old}"
     if how[0] == "alone" and old is not None:
@@ -1053,12 +1060,13 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
         where = _where(node) if node is not None else ""
         at = node.source if node is not None else None
         divisible = bool((v != 0).all())
-        for count, times in [(1, ""), *([(batch, f"{full} × "), (1 / batch, f"1/{full} × ")] if batch else [])]:
-            factor = f"{times}`{name}`"
-            if close(yours, right * v * count, tolerance):
+        scales = [(1, 1, ""), (1, 2, ""), *([(batch, 1, f"{full} × "), (1 / batch, 1, f"1/{full} × ")] if batch else [])]
+        for count, power, times in scales:  # (`/ d ** 4` for a closed form's `/ d ** 2`: a square too many)
+            factor = f"{times}`{name}`{'**2' if power == 2 else ''}"
+            if close(yours, right * v ** power * count, tolerance):
                 return f"{said} times {factor}{where}: a factor {factor} too many, or a division by {factor} " \
                        "left out", at
-            if divisible and close(yours, right / (v * count), tolerance):
+            if divisible and close(yours, right / (v ** power * count), tolerance):
                 return f"{said} divided by {factor}{where}: a factor {factor} left out, or a division by {factor} " \
                        "too many", at
     return None

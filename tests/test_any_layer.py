@@ -158,15 +158,22 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("L1Loss", "sign: `inp.squeeze(-1) + targ`", "reads `inp.squeeze(-1) + targ` where `inp.squeeze(-1) - targ` belongs"),
     ("Siren", "out for inp", "reads `3 * out` where `3 * inp` belongs"),
     ("ScaleNorm", "sum ↔ mean: `(out.g * y).mean()`", "a mean where the sum over the axes it was broadcast along belongs"),
+    ("Tanh", "constant doubled: `4` for `2`", "squares twice: `1 - out**4` where `1 - out**2` belongs"),
+    ("GELU", "constant doubled: `4` for `2`#1", "raises the power where it lowers it: `3 * inp**4` where `3 * inp**2` belongs"),
+    ("Siren", "constant doubled: `6` for `3`#1", "reads `6 * inp` where `3 * inp` belongs"),
+    ("Softsign", "constant doubled: `4` for `2`", "is autograd's divided by `d`**2 in `self.d = 1 + inp.abs()` ("),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
-        "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean"])
+        "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
+        "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
     `(n * d - d.sum(0) - …) / n` form, a closed form's division left out, an operand the derivative
-    makes again with a sign or a tensor changed, a scalar gain's mean for its sum."""
+    makes again with a sign, a tensor or a constant changed, a scalar gain's mean for its sum, tanh's
+    square taken twice, a power raised where the derivative lowers it."""
+    edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
-    i, said_edit, backward = found[0]
+    i, said_edit, backward = found[int(nth)]
     outcome = generated.run(generated.LAYERS[layer], "module", said_edit, backward, tmp_path, i)
     assert outcome.kind == "named" and outcome.placed, outcome.said
     assert words in outcome.said, outcome.said
