@@ -64,6 +64,7 @@ class Rule:
     vjp: Vjp
     slips: tuple[Slip, ...] = ()
     code: Callable[[Ctx], str] | str = ""  # the operation as written: "**2", ".mean(0)", "@"
+    derivative: str = ""  # a function of one operand: its derivative as code, `{out}` its value, `{left}` its operand
 
     def said(self, ctx: Ctx) -> str:
         return self.code(ctx) if callable(self.code) else self.code
@@ -107,10 +108,12 @@ def _count(x: torch.Tensor, dims) -> int:
 
 # -- elementwise, one operand ---------------------------------------------------------------
 
-def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[str, Callable[[Ctx], torch.Tensor]]):
-    """An elementwise function of one operand: g times its derivative; each slip a wrong derivative."""
+def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[str, Callable[[Ctx], torch.Tensor]],
+           written: str = ""):
+    """An elementwise function of one operand: g times its derivative (`written` as code); each slip a
+    wrong derivative."""
     return Rule(lambda c: (c.g * derivative(c),), tuple(Slip(words, (lambda c, d=d: (c.g * d(c),))) for words, d in slips),
-                code)
+                code, written)
 
 
 # The slips of a function of one operand say its formula as code, `{out}` its own value and `{inp}` its
@@ -195,14 +198,14 @@ def _log_rule() -> Rule:
         Slip("multiplies by `{left}` where the derivative of log divides by it", lambda c: (c.g * c.args[0],)),
         Slip("divides by log's own value where it divides by the input", lambda c: (c.g / c.out,)),
         Slip("divides by `{left}` squared where the derivative of log divides by it once", lambda c: (c.g / c.args[0] ** 2,)),
-    ), "log")
+    ), "log", "1 / {inp}")
 
 
 def _exp_rule() -> Rule:
     return Rule(lambda c: (c.g * c.out,), (
         Slip("multiplies by the input where exp's own value belongs", lambda c: (c.g * c.args[0],)),
         Slip("divides by exp's value where it multiplies", lambda c: (c.g / c.out,)),
-    ), "exp")
+    ), "exp", "{out}")
 
 
 def _reciprocal_rule() -> Rule:
@@ -367,10 +370,12 @@ rule(aten.sqrt.default)(_sqrt_rule())
 rule(aten.rsqrt.default)(_rsqrt_rule())
 rule(aten.reciprocal.default)(_reciprocal_rule())
 rule(aten.pow.Tensor_Scalar)(_pow_rule())
-rule(aten.tanh.default)(_unary(lambda c: 1 - c.out ** 2, "tanh", *_tanh_slips()))
-rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips()))
+rule(aten.tanh.default)(_unary(lambda c: 1 - c.out ** 2, "tanh", *_tanh_slips(), written="1 - {out}**2"))
+rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips(),
+                                  written="{out} * (1 - {out})"))
 rule(aten.abs.default)(_unary(lambda c: torch.sign(c.args[0]), "abs",
-                              ("multiplies by its input where its sign belongs", lambda c: c.args[0])))
+                              ("multiplies by its input where its sign belongs", lambda c: c.args[0]),
+                              written="torch.sign({left})"))
 rule(aten.relu.default)(_relu_rule())
 rule(aten.leaky_relu.default)(_leaky_rule())
 rule(aten.clamp.default)(_clamp_rule(1, 2))
@@ -380,10 +385,11 @@ rule(aten.hardtanh.default)(_clamp_rule(1, 2, (-1.0, 1.0)))
 rule(aten.erf.default)(_erf_rule())
 rule(aten.gelu.default)(_gelu_rule())
 rule(aten.silu.default)(_silu_rule())
-rule(aten.softplus.default)(_unary(lambda c: torch.sigmoid(c.arg(1, 1) * c.args[0]), "softplus"))
+rule(aten.softplus.default)(_unary(lambda c: torch.sigmoid(c.arg(1, 1) * c.args[0]), "softplus",
+                                   written="torch.sigmoid({left})"))
 rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
-rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin"))
-rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos"))
+rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
+rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))
 
 
 # -- reductions ---------------------------------------------------------------------------
@@ -583,7 +589,8 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
                 var_term=True, gain=True, centred=True, first_term=True):
     """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
     terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
-    the one piece of it that is wrong."""
+    the one piece of it that is wrong; `first_term` "over n" is the `(n * dxhat - …) / n` form's
+    first term without its n."""
     xhat = ((x - x.mean(dims, keepdim=True)) if centred else x) * rstd
     dxhat = c.g * weight if weight is not None and gain else c.g
     n = _count(x, dims)  # the written form `(n * dxhat - dxhat.sum() - …) / n` has its slips / n ("… over n")

@@ -60,8 +60,9 @@ class Edit:
     # it is `out` itself that is passed on (None: out.g)
     axes: tuple[int, ...] | None = None  # "reduce": the axes summed (None: not summed), keepdim in `factor` (1: kept)
     transposed: bool = False  # "swap": `value` transposed is what is used
-    variant: tuple = ()  # "recompute": how the operand is made again, wrongly: ("flip",) `a + b` for `a - b`;
-    # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`)
+    variant: tuple = ()  # "recompute": how the operand is made again, wrongly: ("flip", order) `a + b` for `a - b`;
+    # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`);
+    # ("number", i, n) its i-th operand, a number, as n (`6 * inp`)
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ READS_OPERANDS = frozenset({  # the operations whose derivative reads an operand
 
 def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
     """The operand `made` as the slip makes it again: its sign between terms flipped, one term
-    alone, or one tensor in it taken for another."""
+    alone, one tensor in it taken for another, or its number doubled or halved."""
     args = list(_resolve(graph, made.args[:2]))
     how = edit.variant
     if how[0] == "flip":  # add(a, b): a - b, or b - a (the code may have written `1 + t`); sub(a, b): a + b
@@ -162,7 +163,7 @@ def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
 
 def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Iterator[Edit]:
     """An operand that the derivative reads (`1 + t` of `0.5 * inp * (1 + t)`, `inp - targ` of
-    `(inp - targ).abs()`) made again, one edit away: its sign, a term, or a tensor in it."""
+    `(inp - targ).abs()`) made again, one edit away: its sign, a term, a tensor or a number in it."""
     operand = node.args[position]
     made = graph.nodes[operand.node] if isinstance(operand, Ref) else None
     if made is None or made.name not in REMADE or len(made.args) < 2 or graph.value(operand).dim() == 0:
@@ -335,8 +336,9 @@ def _spans_batch(graph: Graph, node: Node, rows: int) -> bool:
         return False
     if node.name == "native_layer_norm":
         return len(node.args[1]) >= x.dim()
-    dims = node.args[1] if len(node.args) > 1 and node.name not in ("mse_loss", "nll_loss_forward",
-                                                                    "native_batch_norm") else None
+    at = 2 if node.name == "linalg_vector_norm" else 1  # (x, ord, dim, keepdim)
+    dims = node.args[at] if len(node.args) > at and node.name not in ("mse_loss", "nll_loss_forward",
+                                                                      "native_batch_norm") else None
     dims = [dims] if isinstance(dims, int) else list(dims or [])
     return not dims or any(d % x.dim() == 0 for d in dims)
 
@@ -591,6 +593,11 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
         if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
             return f"{target}: {operation}{towards} is missing its minus sign"
+        written = RULES[node.op].derivative if len(tensors) == 1 else ""
+        if written:  # `tanh`'s: the fix multiplies it in, in the code's names
+            written = written.format(**_placeholders(graph, node, leaf_names))
+            return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \
+                   f"`{written}`, is never multiplied in"
         return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
     if edit.kind == "reduce" and node.name == "mm":
         x, w = _batched_input(graph, node), graph.value(node.args[1])

@@ -530,7 +530,8 @@ class Edits:
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
         missing = re.findall(r"a (division by|factor) `([^`]+)` (?:is )?left out", self.hint) + [
-            ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`", self.hint)]
+            ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, is "
+                                                     r"never multiplied in", self.hint) for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"

@@ -718,7 +718,7 @@ PATTERNS: tuple[Pattern, ...] = (
     derived_slip, reshaped,
     # two edits, named; a term wrong however it is written; forward deviations
     batchnorm_constant_statistics, batchnorm_terms, batchnorm_bessel, missing_bias, nxn_loss_value, constant_shift,
-    # shapes, and factors of the whole tensor, that have a name; a gradient lost (many edits give ~0)
+    # shapes, and factors of the whole tensor, that have a name
     missing_trailing_dim, transposed, extra_batch_dim, sign_flip, named_factor,
     # one edit of the backward derived from the forward's own operations: any layer (an edit that loses the
     # gradient is no story: many do; a factor that makes it tiny is)

@@ -164,3 +164,16 @@ def test_what_the_graph_cannot_hold_is_said():
     assert graph.unsupported and "view" in graph.unsupported
     graph, _ = record(lambda: torch.tensor(x.numpy() * 2), {"x": x})  # the forward leaves torch
     assert graph.unsupported
+
+
+@pytest.mark.parametrize("op", [op for op, rule in RULES.items() if rule.derivative], ids=str)
+def test_a_derivative_written_as_code_is_the_entrys_own(op):
+    """The code a hint quotes for a function's derivative (`its derivative, `1 - t**2`, is never
+    multiplied in`, which the fix multiplies in) is the table's vector-Jacobian product, evaluated."""
+    from gradtui.derivatives import Ctx
+
+    x = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
+    out = op(x)
+    (vjp,) = RULES[op].vjp(Ctx((x,), {}, [out], torch.ones_like(out)))[:1]
+    code = RULES[op].derivative.format(out="out", inp="x", left="x")
+    assert torch.allclose(eval(code, {"torch": torch, "out": out, "x": x}), vjp), code
