@@ -1053,7 +1053,10 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
     if yours.shape != right.shape:
         return None
     batch, full = rows or (None, None)
-    for value in _named_values(graph):
+    named = _named_values(graph)
+    unnamed = [Ref(n.index) for n in graph.nodes if Ref(n.index) not in named and n.source is not None
+               and n.source.expression and n.outputs and n.outputs[0].is_floating_point()]  # `torch.sqrt(var + eps)`
+    for value in named + unnamed:
         v = graph.value(value)
         if value in skip or v.dtype != right.dtype or not v.numel() or bool((v == 1).all()):
             continue
@@ -1062,7 +1065,7 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
                 continue
         except RuntimeError:
             continue
-        name = name_of(graph, value, leaf_names)
+        name = name_of(graph, value, leaf_names) if value in named else graph.nodes[value.node].source.expression
         node = graph.nodes[value.node] if isinstance(value, Ref) else None
         where = _where(node) if node is not None else ""
         at = node.source if node is not None else None

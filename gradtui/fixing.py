@@ -540,7 +540,7 @@ class Edits:
             spelled = self.spelled(code) if re.fullmatch(r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
-            spelled = spelled if re.fullmatch(r"[\w.]+", spelled) else f"({spelled})"
+            spelled = spelled if _binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
             extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
             for node in ast.walk(value):
                 if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:

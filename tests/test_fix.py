@@ -327,13 +327,19 @@ def test_the_softmax_term_the_fix_search_keys_on_is_the_one_the_table_says():
      "        n = inp.shape[0]\n        inp.g = n * out.g - out.g.sum(0) - self.xhat * (out.g * self.xhat).sum(0)",
      "l1.g is autograd's times 300 × `std` in `self.std = (inp.var(0, unbiased=False) + 1e-5).sqrt()` (",
      "inp.g = (n * out.g - out.g.sum(0) - self.xhat * (out.g * self.xhat).sum(0)) / (n * self.std)"),
+    ("Standardise", "        self.mu = inp.mean(0)\n        self.var = inp.var(0, unbiased=False)\n"
+                    "        return (inp - self.mu) / torch.sqrt(self.var + 1e-5)",
+     "        n = inp.shape[0]\n        xhat = (inp - self.mu) / torch.sqrt(self.var + 1e-5)\n"
+     "        inp.g = (n * out.g - out.g.sum(0) - xhat * (out.g * xhat).sum(0)) / n",
+     "l1.g is autograd's times `torch.sqrt(self.var + 1e-5)` in `return (inp - self.mu) / torch.sqrt(self.var + 1e-5)` (",
+     "inp.g = (n * out.g - out.g.sum(0) - xhat * (out.g * xhat).sum(0)) / n / torch.sqrt(self.var + 1e-5)"),
 ], ids=["a-division-by-a-forward-tensor-left-out", "an-operand-made-again-with-its-sign-flipped",
         "a-term-of-a-factor-made-again-sign-flipped", "a-softplus-by-hand-its-derivative-at-the-output",
-        "a-division-by-n-times-a-forward-tensor-left-out"])
+        "a-division-by-n-times-a-forward-tensor-left-out", "a-division-by-an-unnamed-expression-left-out"])
 def test_a_slip_in_what_a_backward_recomputes_is_named_and_fixed(tmp_path, name, forward, backward, words, fixed):
     """Slips no one edit of the derived backward gives, in code written elsewhere: a closed form's
-    `/ n` left out (the gradient is autograd's times a tensor of the forward), or its `/ (n * std)`
-    (N the whole batch's 300, not the search's 256 rows); an operand the
+    `/ n` left out (the gradient is autograd's times a tensor of the forward, named or not), or its
+    `/ (n * std)` (N the whole batch's 300, not the search's 256 rows); an operand the
     derivative makes again (`sign(inp + 0.5)` of `(inp - 0.5).abs()`, `1 - t` of `0.5 * inp * (1 +
     t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output.
     Each is named at the forward line, and the fix the hint leads to is verified."""
