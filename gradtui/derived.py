@@ -1045,11 +1045,12 @@ class Probe:
 def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolerance, said: str,
                   leaf_names: dict[str, str], skip=(), rows: tuple[int, int] | None = None
                   ) -> tuple[str, Source | None] | None:
-    """The user's gradient as the right one times, or divided by, one of the forward's named tensors,
-    or that tensor times the batch size N (a closed form's `/ std` or `/ (n * std)` left out, where no
-    one edit of the derived backward is that): said (`said`: "l1.g is autograd's") as that factor
-    or division, at the line that makes the tensor; None when it is no such thing. `rows`: (the
-    graph's rows, the user's batch), N said as the batch's."""
+    """The user's gradient as the right one times, or divided by, one of the forward's tensors (named,
+    or an expression within a statement), its square, or it times the batch size N (a closed form's
+    `/ std` or `/ (n * std)` left out, where no one edit of the derived backward is that): said
+    (`said`: "l1.g is autograd's") as that factor or division, at the line that makes the tensor;
+    None when it is no such thing. `rows`: (the graph's rows, the user's batch), N said as the
+    batch's."""
     if yours.shape != right.shape:
         return None
     batch, full = rows or (None, None)
