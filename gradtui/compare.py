@@ -17,6 +17,7 @@ from gradtui.findings import Comparison, Diff, DifferenceMap, TensorStats
 from gradtui.stats import PairedPass, difference_map, paired_pass, tensor_stats, unravel
 
 DIFF_CHUNK = 1 << 20
+ALL_BUT_ZERO = 1e-3  # a gradient whose largest |value| is this small a part of the right one's is lost, not scaled
 
 
 def close(a, b, tolerance: tuple[float, float], scale: float = 0.0) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradtui.compare import close
+from gradtui.compare import ALL_BUT_ZERO, close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
 from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, record, replayed
@@ -330,17 +330,10 @@ def _reduced_size(graph: Graph, node: Node) -> int | None:
 
 
 def _spans_batch(graph: Graph, node: Node, rows: int) -> bool:
-    """Does the reduction run over the batch axis (its first, `rows` long)?"""
-    x = graph.value(node.args[0])
-    if not x.dim() or x.shape[0] != rows:
-        return False
-    if node.name == "native_layer_norm":
-        return len(node.args[1]) >= x.dim()
-    at = 2 if node.name == "linalg_vector_norm" else 1  # (x, ord, dim, keepdim)
-    dims = node.args[at] if len(node.args) > at and node.name not in ("mse_loss", "nll_loss_forward",
-                                                                      "native_batch_norm") else None
-    dims = [dims] if isinstance(dims, int) else list(dims or [])
-    return not dims or any(d % x.dim() == 0 for d in dims)
+    """Does the reduction run over the batch axis (its first, `rows` long)? Read from its shapes: its
+    result keeps no axis of `rows` in front."""
+    x, out = graph.value(node.args[0]), node.outputs[0]
+    return bool(x.dim()) and x.shape[0] == rows and not (out.dim() and out.shape[0] == rows)
 
 
 def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
@@ -922,8 +915,9 @@ class Probe:
                 continue
             views += [(graph, right_here, cut)
                       for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
+        rows, right_max = (run.batch, self._full_batch()), float(right.abs().max()) if right.numel() else 0.0
         for graph, right_here, cut in views:
-            for edit in edits(graph, run.batch, run.upstream, right_here, self._full_batch()):
+            for edit in edits(graph, run.batch, run.upstream, right_here, rows[1]):
                 if edit.value in cut:
                     continue
                 try:
@@ -932,12 +926,13 @@ class Probe:
                     continue
                 value = grads.get(role)
                 if value is None or value.shape != yours.shape or (value.shape == right.shape and close(
-                        value, right, tolerance)) or (edit.kind != "scale" and _lost(value, right)):
+                        value, right, tolerance)):
                     continue
                 if close(yours, value, tolerance) or self._fits(run, graph, edit, role, yours, tolerance):
-                    if self._as_if_dropped(run, graph, edit, cut, role, yours, tolerance):
-                        continue
-                    said = words(graph, edit, target, self.leaf_names, (run.batch, self._full_batch()))
+                    if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
+                            run, graph, edit, cut, role, yours, tolerance):
+                        continue  # (an edit that loses the gradient is no story: many do; a factor is)
+                    said = words(graph, edit, target, self.leaf_names, rows)
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
                     rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
@@ -1083,9 +1078,9 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
     return None
 
 
-def _lost(value: torch.Tensor, right: torch.Tensor) -> bool:
-    """A gradient all but zero where the right one is not: many edits lose it, and none is the story."""
-    return value.numel() > 0 and float(value.abs().max()) <= 1e-3 * float(right.abs().max())
+def _lost(value: torch.Tensor, right_max: float) -> bool:
+    """A gradient all but zero where the right one (whose largest |value| is `right_max`) is not."""
+    return value.numel() > 0 and float(value.abs().max()) <= ALL_BUT_ZERO * right_max
 
 
 def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gradtui.compare import close
+from gradtui.compare import ALL_BUT_ZERO, close
 from gradtui.config import DEFAULT_TOLERANCES
 from gradtui.formatting import place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
@@ -622,7 +622,7 @@ def factor_in_words(scale: float, n: int, rel: float = 1e-4) -> str | None:
 def vanishing(e: Evidence) -> str | None:
     """A gradient that is all but zero where the reference is not: a path lost, not a factor."""
     s, r = e.stats, e.ref_stats
-    if e.context.direction != "backward" or not r.absmax > 0 or s.absmax > 1e-3 * r.absmax or not s.finite:
+    if e.context.direction != "backward" or not r.absmax > 0 or s.absmax > ALL_BUT_ZERO * r.absmax or not s.finite:
         return None
     size = "zero" if s.absmax == 0 else f"all but zero (largest |value| {s.absmax:.3g})"
     return (f"{e.name} is {size} where {e.against} reaches {r.absmax:.3g}: the gradient is lost on the way; is a "
@@ -631,7 +631,7 @@ def vanishing(e: Evidence) -> str | None:
 
 def _whole_factor(e: Evidence) -> float | None:
     """The one number the user's tensor is the reference times, if it is one."""
-    if e.stats.shape != e.ref_stats.shape or e.ref_stats.absmax * 1e-3 >= e.stats.absmax:
+    if e.stats.shape != e.ref_stats.shape or e.ref_stats.absmax * ALL_BUT_ZERO >= e.stats.absmax:
         return None
     a, r = e.value.detach().double().reshape(-1), e.ref.detach().double().reshape(-1)
     rr = float(torch.dot(r, r))
