@@ -210,6 +210,15 @@ def _call(receiver: ast.expr, method: str, args, keywords) -> ast.Call:
     return ast.Call(ast.Attribute(receiver, method, ast.Load()), list(args), list(keywords))
 
 
+def _integer(node: ast.expr) -> int | None:
+    """The integer an axis argument spells: `0`, `-1`."""
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        return None
+    return value if type(value) is int else None
+
+
 def edits(node: ast.AST) -> list[tuple[ast.AST, str]]:
     """The nodes one edit from `node`, each with the edit in words (nothing for what a statement assigns)."""
     if getattr(node, "assigned", False):
@@ -236,8 +245,9 @@ def edits(node: ast.AST) -> list[tuple[ast.AST, str]]:
         if method in ("sum", "mean"):
             found += [(_call(receiver, "mean" if method == "sum" else "sum", node.args, node.keywords), "sum ↔ mean"),
                       (receiver, f".{method}() dropped")]
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, int):
-                other = 0 if node.args[0].value in (-1, 1) else -1
+            axis = _integer(node.args[0]) if node.args else None
+            if axis is not None:
+                other = 0 if axis in (-1, 1) else -1
                 found.append((_call(receiver, method, [ast.Constant(other), *node.args[1:]], node.keywords), "axis"))
             if node.keywords:
                 found.append((_call(receiver, method, node.args, []), "keepdim dropped"))

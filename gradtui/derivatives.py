@@ -240,19 +240,36 @@ def _leaky_rule() -> Rule:
 def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None)) -> Rule:
     """clamp(x, min, max) and its kin: g where x is inside, 0 where it was clamped. `low` and `high`
     are the bounds' positions among the operands (None: the operation has no such bound)."""
-    def inside(c: Ctx) -> torch.Tensor:
-        x = c.args[0]
-        keep = torch.ones_like(x, dtype=torch.bool)
-        bound = c.arg(low, defaults[0]) if low is not None else None
-        if bound is not None:
-            keep &= x >= bound
-        bound = c.arg(high, defaults[1]) if high is not None else None
-        if bound is not None:
-            keep &= x <= bound
+    def bounds(c: Ctx) -> tuple:
+        return (c.arg(low, defaults[0]) if low is not None else None,
+                c.arg(high, defaults[1]) if high is not None else None)
+
+    def inside(c: Ctx, lower: str = ">=", upper: str = "<=") -> torch.Tensor | None:
+        """Where the gradient passes: each bound's comparison as written (a slip's: turned, or "" left out)."""
+        x, keep = c.args[0], torch.ones_like(c.args[0], dtype=torch.bool)
+        for bound, comparison in zip(bounds(c), (lower, upper)):
+            if bound is not None and comparison:
+                keep &= {">=": x.__ge__, "<=": x.__le__, "<": x.__lt__, ">": x.__gt__}[comparison](bound)
         return keep
+
+    def both(c: Ctx, **comparisons):
+        if None in bounds(c) or not all(isinstance(b, (int, float)) for b in bounds(c)):
+            return (None,)
+        return (torch.where(inside(c, **comparisons), c.g, 0.0 * c.g),)
+
+    def said(words: str):
+        return lambda c: words.format(low=_number(bounds(c)[0]), high=_number(bounds(c)[1]))
 
     return Rule(lambda c: (torch.where(inside(c), c.g, 0.0 * c.g),), (
         Slip("has its mask inverted", lambda c: (torch.where(inside(c), 0.0 * c.g, c.g),)),
+        Slip(said("has its comparison with {low} turned: `< {low}` where `> {low}` belongs"),
+             lambda c: both(c, lower="<")),
+        Slip(said("has its comparison with {high} turned: `> {high}` where `< {high}` belongs"),
+             lambda c: both(c, upper=">")),
+        Slip(said("is missing its lower bound: the gradient passes below {low} too, where `> {low}` belongs"),
+             lambda c: both(c, lower="")),
+        Slip(said("is missing its upper bound: the gradient passes above {high} too, where `< {high}` belongs"),
+             lambda c: both(c, upper="")),
     ), "clamp")
 
 
@@ -586,22 +603,27 @@ rule(aten.mse_loss.default)(Rule(_mse, (
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
 
 def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
-                var_term=True, gain=True, centred=True, first_term=True):
+                var_term=True, gain=True, centred=True, first_term=True, mean_over=None, var_over=None):
     """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
     terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
-    the one piece of it that is wrong; `first_term` "over n" is the `(n * dxhat - …) / n` form's
-    first term without its n."""
+    the one piece of it that is wrong; `first_term` False is the path straight through x left out,
+    "over n" the `(n * dxhat - …) / n` form's first term without its n; `mean_over` (`var_over`) the
+    one axis a term is wrongly averaged over (None for x's gradient where that axis is one the
+    normalisation averages over, or none of x's)."""
+    if any(axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() in dims)
+           for axis in (mean_over, var_over)):
+        return None, None, None
     xhat = ((x - x.mean(dims, keepdim=True)) if centred else x) * rstd
     dxhat = c.g * weight if weight is not None and gain else c.g
     n = _count(x, dims)  # the written form `(n * dxhat - dxhat.sum() - …) / n` has its slips / n ("… over n")
-    grad = dxhat / n if first_term == "over n" else dxhat
+    grad = dxhat / n if first_term == "over n" else dxhat if first_term else torch.zeros_like(dxhat)
     if centred and mean_term:
         grad = grad - (dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
-                       else dxhat.mean(dims, keepdim=True))
+                       else dxhat.mean(dims if mean_over is None else mean_over, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
         averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
-            else inner.mean(dims, keepdim=True)
+            else inner.mean(dims if var_over is None else var_over, keepdim=True)
         grad = grad - (averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
                        else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
     dw = None if weight is None else unbroadcast(c.g * xhat, weight)  # summed over where the gain is broadcast
@@ -613,9 +635,9 @@ def _layer_norm(c: Ctx, **slip):
     x, shape, weight, bias = c.args[0], c.args[1], c.arg(2), c.arg(3)
     dims = list(range(x.dim() - len(shape), x.dim()))
     dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, **slip)
-    if weight is not None:
+    if weight is not None and dw is not None:
         dw = dw.reshape(weight.shape)
-    if bias is not None:
+    if bias is not None and db is not None:
         db = db.reshape(bias.shape)
     return dx, None, dw, db
 
@@ -673,7 +695,19 @@ def _second_term_slips(stat: str) -> tuple:
              {"first_term": "over n"}))
 
 
+_FIRST_TERM_LEFT_OUT = ("is missing its first term, `{dout}` itself (the path straight through its input)",
+                        {"first_term": False})
+
+
+def _other_axes(over: str, stat: str, averaged: str) -> tuple:
+    """A term averaged over another axis than the normalisation's (`.mean(1)` where `.mean(-1)` belongs)."""
+    return tuple((lambda c, k=k: f"averages the {stat}'s term over axis {k}: `{averaged}.mean({k}, keepdim=True)` "
+                                 f"where `{averaged}{_averaged(c)}` belongs", {over: k}) for k in (0, 1, 2))
+
+
 _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)}`", {"mean_term": False}),
+               _FIRST_TERM_LEFT_OUT, *_other_axes("mean_over", "mean", "{dout}"),
+               *_other_axes("var_over", "variance", "({dout} * {out})"),
                *_second_term_slips("variance"),
                (lambda c: f"does not average the mean's term: `- {{dout}}` where `- {{dout}}{_averaged(c)}` belongs",
                 {"mean_term": "not averaged"}),
@@ -702,8 +736,80 @@ def _rms_norm(c: Ctx, **slip):
 
 
 rule(aten.rms_norm.default)(Rule(_rms_norm, _norm_slips(_rms_norm, (
-    *_second_term_slips("mean square"), ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))),
+    *_second_term_slips("mean square"), _FIRST_TERM_LEFT_OUT, *_other_axes("var_over", "mean square", "({dout} * {out})"),
+    ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))),
     "rms_norm"))
+
+
+# -- x / ‖x‖: the operation F.normalize and a weight norm write, which aten has no one operator for ---
+
+class Composite:
+    """An operation made of several aten operators, with one derivative of its own: what a forward
+    that writes it out by hand is fused into (gradtui.graph.fused), so that a backward written from
+    its closed form is searched in that form's terms. Called, and named, as an aten operator is."""
+
+    def __init__(self, name: str, function: Callable):
+        self.__name__, self.function = name, function
+
+    @property
+    def overloadpacket(self) -> Composite:
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"gradtui.{self.__name__}"
+
+
+l2_normalize = Composite("normalize", lambda x, dim: x / x.norm(dim=dim, keepdim=True))
+
+
+def _l2_normalize(c: Ctx, *, projection=True, inner="g y", outer=True, summed="sum", axis=None, first_term=True):
+    """The gradient of y = x / ‖x‖ over `dim`: (g - y (g·y)) / ‖x‖. A slip's keyword names the one
+    piece written wrong: the projection term left out, sign-flipped ("+"), its inner product without
+    g or without y, its leading y left out (or y "alone" for the whole term), not summed (None) or
+    averaged ("mean"), or summed over another `axis`; the first term left out. (The division by ‖x‖
+    left out, or made twice, is the search's: the gradient is autograd's times, or over, the user's
+    own norm tensor.)"""
+    x, dim, y = c.args[0], c.args[1], c.out
+    if axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() == dim % x.dim()):
+        return (None, None)
+    inside = {"g y": c.g * y, "y": y, "g": c.g}[inner]
+    over = dim if axis is None else axis
+    reduced = inside if summed is None else getattr(inside, summed)(over, keepdim=True)
+    term = y * reduced if outer is True else y if outer == "alone" else reduced
+    grad = c.g if first_term else torch.zeros_like(c.g)
+    if projection:
+        grad = grad + term if projection == "+" else grad - term
+    return (grad / x.norm(dim=dim, keepdim=True), None)
+
+
+def _projection(c: Ctx) -> str:
+    return f"({{dout}} * {{out}}).sum({c.args[1]}, keepdim=True)"
+
+
+rule(l2_normalize)(Rule(_l2_normalize, tuple(Slip(words, (lambda c, s=s: _l2_normalize(c, **s)),
+                                                  drops_a_path=s == {"projection": False}) for words, s in (
+    (lambda c: f"is missing its projection term, `- {{out}} * {_projection(c)}`", {"projection": False}),
+    (lambda c: f"has the sign of its projection term flipped: `+ {{out}} * {_projection(c)}` where `- …` belongs",
+     {"projection": "+"}),
+    (lambda c: f"has `{{out}}.sum({c.args[1]}, keepdim=True)` where `{_projection(c)}` belongs in its projection term",
+     {"inner": "y"}),
+    (lambda c: f"has `{{dout}}.sum({c.args[1]}, keepdim=True)` where `{_projection(c)}` belongs in its projection term",
+     {"inner": "g"}),
+    (lambda c: f"is missing the leading {{out}} of its projection term: `{_projection(c)}` where `{{out}} * "
+               f"{_projection(c)}` belongs", {"outer": False}),
+    (lambda c: f"has `{{out}}` alone where `{{out}} * {_projection(c)}` belongs in its projection term",
+     {"outer": "alone"}),
+    (lambda c: f"does not sum its projection term: `{{out}} * ({{dout}} * {{out}})` where `{{out}} * {_projection(c)}` "
+               "belongs", {"summed": None}),
+    (lambda c: f"averages its projection term: `.mean({c.args[1]}, keepdim=True)` where `.sum({c.args[1]}, "
+               "keepdim=True)` belongs", {"summed": "mean"}),
+    *((lambda c, k=k: f"sums its projection term over axis {k}: `({{dout}} * {{out}}).sum({k}, keepdim=True)` where "
+                      f"`{_projection(c)}` belongs", {"axis": k}) for k in (0, 1, 2)),
+    ("is missing its first term, `{dout}` itself (the path straight through its input)", {"first_term": False}),
+)), "normalize"))
 
 
 # -- matrix products ------------------------------------------------------------------------

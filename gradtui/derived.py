@@ -377,7 +377,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         for position, operand in enumerate(node.args):  # a tensor used where another belongs (inp for xhat)
             if isinstance(operand, (Leaf, Ref)) and graph.value(operand).is_floating_point():
                 shape = graph.value(operand).shape
-                for value in named:
+                # not a normalisation's own output for its input: that reads statistics fixed at 0 and 1,
+                # which is its division by the user's std or norm left out, said so (tensor_factor)
+                for value in (v for v in named if not (node.kwargs.get(WRITTEN_OUT) and v == Ref(node.index))):
                     if value != operand and graph.value(value).shape == shape:
                         yield Edit("swap", node.index, position, value=value)
                     elif value != operand and graph.value(value).dim() >= 2 and graph.value(value).mT.shape == shape:
@@ -799,6 +801,9 @@ def unguarded(graph: Graph, found: list[Guard]) -> Graph:
 
 # -- the user's layer on the first rows ------------------------------------------------------------
 
+TARGET = "targ"  # a loss's target, in the probe's graph: a leaf held constant
+
+
 @dataclass
 class ProbeRun:
     graph: Graph
@@ -858,8 +863,11 @@ class Probe:
     def _probe(self) -> ProbeRun:
         inp = self._rows(self.leaves["inp"])
         params = {role: self._rows(t) for role, t in self.leaves.items() if role != "inp"}
-        leaves = {"inp": inp, **params}
         layer, targ = self.build(params), self._rows(self.targ)
+        # a loss's target is a leaf too, held constant: what the forward makes of it (`targ.abs() + 1`)
+        # is then in the graph, for a derivative that reads it made again
+        held = {TARGET: targ} if isinstance(targ, torch.Tensor) and targ.is_floating_point() else {}
+        leaves = {"inp": inp, **params, **held}
         graph, out = record(lambda: self.call(layer, inp, targ), leaves)
         upstream = None if self.upstream is None else self._rows(self.upstream)
         if upstream is not None and isinstance(out, torch.Tensor) and upstream.shape != out.shape:
@@ -874,7 +882,8 @@ class Probe:
     def _agrees(self, graph: Graph, derived: dict, upstream, targ: torch.Tensor) -> bool:
         """Autograd through the user's forward, on fresh copies: the derived backward is trusted only
         where it gives the same (where autograd cannot follow, the table's own tests vouch for it)."""
-        leaves = {role: t.detach().clone().requires_grad_(t.is_floating_point()) for role, t in graph.leaves.items()}
+        leaves = {role: t.detach().clone().requires_grad_(t.is_floating_point()) for role, t in graph.leaves.items()
+                  if role != TARGET}
         layer = self.build({role: t for role, t in leaves.items() if role != "inp"})
         with torch.enable_grad():
             out = self.call(layer, leaves["inp"], targ)

@@ -25,6 +25,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
+from gradtui.derivatives import l2_normalize
+
 TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 GRADTUI_DIR = str(Path(__file__).resolve().parent)
 
@@ -161,6 +163,9 @@ class Recorder(TorchDispatchMode):
             self.graph.unsupported = self.graph.unsupported or f"no out-of-place form of {func}"
             return result
         recorded_args, recorded_kwargs = tree_map(self._operand, (args, kwargs))
+        if func.overloadpacket in _SPLITS and mutated is None:
+            self._record_pieces(func, recorded_args, args, kwargs, outputs, self._source())
+            return result
         if mutated is not None:  # the operand's value before the change (kept by _before_change)
             recorded_args = (self.producer.get(id(mutated), recorded_args[0]),) + tuple(recorded_args[1:])
         node = Node(len(self.graph.nodes), op, recorded_args, recorded_kwargs, outputs, self._source())
@@ -169,6 +174,27 @@ class Recorder(TorchDispatchMode):
             self.producer[id(t)] = Ref(node.index, position)
             self.alive.append(t)
         return result
+
+    def _record_pieces(self, func, recorded_args, args, kwargs, pieces: list[torch.Tensor], source: Source | None) -> None:
+        """A split, chunk or unbind as one slice (or select) per piece: each piece its own value, with
+        its own path back (`a, b = x.chunk(2, -1)` uses both)."""
+        unbind = func.overloadpacket is torch.ops.aten.unbind
+        position = 1 if unbind else 2  # unbind(x, dim), split(x, sizes, dim)
+        dim = kwargs.get("dim", args[position] if len(args) > position else 0) % max(args[0].dim(), 1)
+        start = 0
+        names = _unpacked(source, len(pieces))
+        for k, t in enumerate(pieces):
+            said = source if names is None or source is None else replace(source, name=names[k], assigns=names[k])
+            if unbind:
+                op, piece_args = torch.ops.aten.select.int, (recorded_args[0], dim, start)
+                start += 1
+            else:
+                op, piece_args = torch.ops.aten.slice.Tensor, (recorded_args[0], dim, start, start + t.shape[dim], 1)
+                start += t.shape[dim]
+            node = Node(len(self.graph.nodes), op, piece_args, {}, [t], said)
+            self.graph.nodes.append(node)
+            self.producer[id(t)] = Ref(node.index)
+            self.alive.append(t)
 
     def _operand(self, value):
         if isinstance(value, torch.Tensor):
@@ -207,6 +233,8 @@ class Recorder(TorchDispatchMode):
         return None
 
 
+_SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torch.ops.aten.unsafe_split,
+                     torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
 REFERENCE_LAYERS = str(Path(GRADTUI_DIR) / "layers.py")
 RUNNER = str(Path(__file__).resolve())  # record() below: the forward is called from this file
@@ -282,7 +310,7 @@ def fused(graph: Graph) -> Graph | None:
             op, args = whole
             nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
             found = True
-        elif (normalised := _normalised_by_hand(graph, node)) is not None:
+        elif (normalised := _normalised_by_hand(graph, node) or _l2_normalised_by_hand(graph, node)) is not None:
             nodes[node.index] = normalised
             found = True
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
@@ -327,6 +355,25 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
                             {WRITTEN_OUT: True}, [value, data.mean(-1, keepdim=True), rstd], said)
             return Node(node.index, torch.ops.aten.rms_norm.default, (x, [value.shape[-1]], None, eps),
                         {WRITTEN_OUT: True}, [value], said)
+    return None
+
+
+def _l2_normalised_by_hand(graph: Graph, node: Node) -> Node | None:
+    """`x / x.norm(dim=d, keepdim=True)`, `x * ((x**2).sum(d, keepdim=True) + eps).rsqrt()`: x / ‖x‖ over d
+    (F.normalize's, a weight norm's), known by its values as a normalisation is."""
+    value = node.outputs[0] if node.outputs else None
+    if node.name not in ("mul", "div") or value is None or not value.is_floating_point() or value.dim() < 1:
+        return None
+    scale = float(value.abs().max()) if value.numel() else 0.0
+    for x in sorted(_made_from(graph, node, value.shape), key=lambda v: getattr(v, "node", -1)):
+        data = graph.value(x).to(value.dtype)
+        for axis in range(value.dim()):
+            norm = data.norm(dim=axis, keepdim=True)
+            if value.shape[axis] < 2 or not bool((norm > 0).all()) or bool(torch.allclose(value, data)):
+                continue
+            if bool(torch.allclose(value, data / norm, rtol=1e-6, atol=1e-9 * scale)):
+                said = replace(node.source, expression=None) if node.source is not None else None
+                return Node(node.index, l2_normalize, (x, axis - value.dim()), {WRITTEN_OUT: True}, [value], said)
     return None
 
 
@@ -472,6 +519,19 @@ def _assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:
             statement.value.elts):
         return [(t, v) for t, v in zip(target.elts, statement.value.elts) if isinstance(t, (ast.Name, ast.Attribute))]
     return [(target, statement.value)] if isinstance(target, (ast.Name, ast.Attribute)) else []
+
+
+def _unpacked(source: Source | None, count: int) -> list[str] | None:
+    """The names `a, b = h.chunk(2, -1)` gives its pieces, when the split is the statement's whole value."""
+    if source is None or source.expression is None:
+        return None
+    for statement in _statements(source.file)[1]:
+        if statement.lineno == source.line and isinstance(statement, ast.Assign) \
+                and isinstance(target := statement.targets[0], ast.Tuple) and len(target.elts) == count \
+                and " ".join(ast.unparse(statement.value).split()) == " ".join(ast.unparse(
+                    ast.parse(source.expression, mode="eval").body).split()):
+            return [ast.unparse(element) for element in target.elts]
+    return None
 
 
 def _spans(node: ast.expr) -> Span:

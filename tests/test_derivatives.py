@@ -120,6 +120,11 @@ FORWARDS = {
     "squeeze": (lambda x: x.unsqueeze(1).squeeze(1) + x.unsqueeze(0).squeeze() + x.unsqueeze(2).squeeze((2,)),
                 (rand(N, C),)),
     "tril, triu": (lambda x: x.tril() + 2 * x.triu(1), (rand(C, C),)),
+    "split, chunk, unbind": (lambda x: (lambda a, b: a * b.exp())(*x.chunk(2, 1)).sum(1) + sum(x.unbind(1))
+                             + x.split([1, C - 1], 1)[1].sum(1), (rand(N, C),)),
+    "l2 normalise, by hand": (lambda x, v: x / x.norm(dim=-1, keepdim=True) + 0 * (v / (v ** 2).sum(0).sqrt()).sum(),
+                              (rand(N, C), rand(C, 3, seed=1))),
+    "F.normalize": (lambda x: F.normalize(x, dim=1), (rand(N, C),)),
 }
 
 
