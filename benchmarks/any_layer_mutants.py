@@ -1,9 +1,12 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of nineteen more written here as
-users write them (activations: LeakyReLU, softplus, tanh, ELU, Mish, hardtanh, Swish with a gain
-per feature, PReLU, a sine, softsign; an affine, an nn.Linear-style `x @ w.t()`, an L2 and a scale
-normalisation, a batch norm in its closed form; losses: squared error, Huber, BCE with logits,
-log-cosh), its ground truth computed apart from gradtui, as that benchmark computes it.
+backward of each layer of benchmarks/any_layer_coverage.py and of thirty-three more written here as
+users write them (activations: LeakyReLU and ELU each in two styles, softplus, tanh, tanh from its
+exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, softsign,
+log-sigmoid, a cubic; an affine, an nn.Linear-style `x @ w.t()`, a residual MLP block, a GLU (its
+projection chunked in two), SwiGLU, a weight-normalised linear, an L2 and a scale normalisation, a
+batch norm in its closed form, a group norm through a view, a softmax with a temperature; losses:
+squared error in two forms, Huber, BCE with logits, log-cosh, a relative absolute error), its
+ground truth computed apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -176,6 +179,117 @@ self.beta.g = out.g.sum(0)
 dxhat = out.g * self.gamma
 inp.g = (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0)) / (n * self.std)
 """, ("gamma", "beta")),
+    Layer("GLU", """
+self.h = inp @ self.w
+self.a, self.b = self.h.chunk(2, dim=-1)
+self.s = torch.sigmoid(self.b)
+return self.a * self.s
+""", """
+da = out.g * self.s
+db = out.g * self.a * self.s * (1 - self.s)
+dh = torch.cat([da, db], -1)
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("LeakyReLUWhere", """
+return torch.where(inp > 0, inp, 0.01 * inp)
+""", """
+inp.g = out.g * torch.where(inp > 0, 1.0, 0.01)
+"""),
+    Layer("ELUWhere", """
+self.e = torch.exp(inp) - 1
+return torch.where(inp > 0, inp, self.e)
+""", """
+inp.g = torch.where(inp > 0, out.g, out.g * (self.e + 1))
+"""),
+    Layer("HardSwish", """
+self.r = (inp + 3).clamp(0, 6)
+return inp * self.r / 6
+""", """
+inside = ((inp > -3) & (inp < 3)).to(inp.dtype)
+inp.g = out.g * (self.r + inp * inside) / 6
+"""),
+    Layer("LogSigmoid", """
+self.s = torch.sigmoid(inp)
+return torch.log(self.s)
+""", """
+inp.g = out.g * (1 - self.s)
+"""),
+    Layer("Cubic", """
+return inp ** 3 / 3 + inp
+""", """
+inp.g = out.g * (inp ** 2 + 1)
+"""),
+    Layer("ResidualMLP", """
+self.h = inp @ self.w + self.b
+self.r = self.h.clamp_min(0.)
+return inp + self.r
+""", """
+dh = out.g * (self.h > 0).to(out.g.dtype)
+self.w.g = inp.t() @ dh
+self.b.g = dh.sum(0)
+inp.g = out.g + dh @ self.w.t()
+""", ("w", "b")),
+    Layer("SwiGLU", """
+self.a = inp @ self.w1
+self.c = inp @ self.w2
+self.s = torch.sigmoid(self.a)
+return self.a * self.s * self.c
+""", """
+da = out.g * self.c * (self.s + self.a * self.s * (1 - self.s))
+dc = out.g * self.a * self.s
+self.w1.g = inp.t() @ da
+self.w2.g = inp.t() @ dc
+inp.g = da @ self.w1.t() + dc @ self.w2.t()
+""", ("w1", "w2")),
+    Layer("WeightNormLin", """
+self.n = self.v.norm(dim=0, keepdim=True)
+self.w = self.v / self.n
+return inp @ self.w
+""", """
+dw = inp.t() @ out.g
+self.v.g = (dw - self.w * (dw * self.w).sum(0, keepdim=True)) / self.n
+inp.g = out.g @ self.w.t()
+""", ("v",)),
+    Layer("GroupNorm", """
+self.x = inp.view(inp.shape[0], 3, 4)
+self.mu = self.x.mean(-1, keepdim=True)
+self.d = self.x - self.mu
+self.var = (self.d ** 2).mean(-1, keepdim=True)
+self.rstd = (self.var + 1e-5) ** -0.5
+return (self.d * self.rstd).view(inp.shape[0], 12)
+""", """
+dy = out.g.view(inp.shape[0], 3, 4)
+xhat = self.d * self.rstd
+dx = self.rstd * (dy - dy.mean(-1, keepdim=True) - xhat * (dy * xhat).mean(-1, keepdim=True))
+inp.g = dx.view(inp.shape[0], 12)
+"""),
+    Layer("TempSoftmax", """
+self.p = torch.softmax(inp / 2.0, dim=-1)
+return self.p
+""", """
+inp.g = self.p * (out.g - (out.g * self.p).sum(-1, keepdim=True)) / 2.0
+"""),
+    Layer("TanhByExp", """
+self.ep = torch.exp(inp)
+self.em = torch.exp(-inp)
+self.t = (self.ep - self.em) / (self.ep + self.em)
+return self.t
+""", """
+inp.g = out.g * (1 - self.t ** 2)
+"""),
+    Layer("SmoothL1Sq", """
+self.d = inp.squeeze(-1) - targ
+return (self.d ** 2).sum() / (2 * self.d.shape[0])
+""", """
+inp.g = (self.d / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("MAPE", """
+self.d = inp.squeeze(-1) - targ
+return (self.d.abs() / (targ.abs() + 1)).mean()
+""", """
+inp.g = (self.d.sign() / (targ.abs() + 1) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -186,6 +300,10 @@ PARAMETERS = {
     "PReLU": lambda r: (0.25 + 0.1 * r(C),),
     "ScaleNorm": lambda r: (1 + 0.1 * r(1),),
     "BatchNormByHand": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "GLU": lambda r: (r(C, 2 * C) / C ** 0.5,),
+    "ResidualMLP": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "SwiGLU": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "WeightNormLin": lambda r: (r(C, C),),
 }
 
 

@@ -664,7 +664,7 @@ def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: d
     if how[0] == "alone" and expression is not None and (side := side_of(how[1])) is not None:
         negated = side == 1 and isinstance(expression.op, ast.Sub)
         return f"-{sides[side]}" if negated else sides[side]
-    new = name_of(graph, edit.value, leaf_names) if edit.value is not None else (
+    new = _as_the_code_names(graph, edit.value, leaf_names) if edit.value is not None else (
         _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
     if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:
         kept = sides[1 - side]
@@ -681,6 +681,13 @@ def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: d
     if how[0] == "alone":
         return f"one term alone, of `{right}"
     return f"{right}` with its sign flipped"
+
+
+def _as_the_code_names(graph: Graph, value: Leaf | Ref, leaf_names: dict[str, str]) -> str:
+    """A value's name as the code spells it where it reads it: `self.em`, not `em`."""
+    source = graph.nodes[value.node].source if isinstance(value, Ref) else None
+    name = name_of(graph, value, leaf_names)
+    return source.name if source is not None and source.name == f"self.{name}" else name
 
 
 def _constant_scaled(graph: Graph, node: Node, edit: Edit, rows: tuple[int, int] | None = None) -> str | None:

@@ -216,6 +216,7 @@ HINTED = (
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
+    (r"matrix product", ("transpose",)),
     (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
     (r"sign|minus", ("sign", "operator")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
@@ -262,7 +263,7 @@ class Edits:
         self.order = _kinds_for(hint)
 
     def __iter__(self) -> Iterator[Change]:
-        found = [*self._formula(), *self._missing_term()]
+        found = [*self._formula(), *self._missing_term(), *self._path_terms()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
@@ -364,7 +365,7 @@ class Edits:
                 yield at(term, f"{times} * {gradient}", "upstream")
                 if term is value:  # the path that skips the layer (a residual's `+ out.g`)
                     yield at(term, f"{self.seg(term)} + {gradient}", "upstream")
-            for name in [*self.tensors, *(f"({x} > 0)" for x in self.inputs)]:
+            for name in [*self.tensors, *(f"({x} > 0)" for x in [*self.inputs, *self._clamped()])]:
                 if not self.gradient(name):
                     yield at(term, f"{times} * {name}", "factor")
         names = {self.seg(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))} & set(self.tensors)
@@ -456,7 +457,7 @@ class Edits:
         `is missing the variance's term, `- xhat * (dxhat * xhat).mean(-1, keepdim=True)``) added to a
         gradient's statement, or inside one of its parentheses, in the method's words, over each axis
         the method reduces."""
-        found = re.search(r"is missing its \w+ term, ([^:]+)|is missing the [\w' ]+ term, `([^`]+)`", self.hint)
+        found = re.search(r"is missing (?:its \w+|the [\w' ]+) term, `([^`]+)`|is missing its \w+ term, ([^:`]+)", self.hint)
         if found is None:
             return
         term = (found[1] or found[2]).strip()
@@ -473,6 +474,43 @@ class Edits:
                     for where in [statement.value, *groups]:  # the whole, or inside `rstd * (…)`
                         start, end = self.span(where)
                         yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
+                    for division in ast.walk(statement.value):  # or in a closed form's numerator: `(d - …) / n`
+                        if isinstance(division, ast.BinOp) and isinstance(division.op, ast.Div):
+                            start, end = self.span(division.left)
+                            yield Change(start, end, f"({self.text[start:end]} {sign} {mine})", "term", rank)
+
+    def _clamped(self) -> list[str]:
+        """The tensors a hint's forward line clamps at 0 (`self.h` of `self.h.clamp_min(0.)`, of `relu(h)`),
+        as the method writes them: a mask `(h > 0)` is their derivative."""
+        found = re.findall(r"`([\w.]+)\.clamp(?:_min)?\(0\.?\)|`(?:torch\.|F\.)?relu\(([\w.]+)\)", self.hint)
+        return [spelled for a, b in found if (spelled := self.spelled(a or b)) is not None]
+
+    def _path_terms(self) -> Iterator[Change]:
+        """A path the hint says is missing (`the path through `inp` in `h = inp @ w + b` is missing`), as
+        the term it adds: to a gradient's statement, a gradient the method has (`+ dh @ self.w.t()`,
+        `+ out.g`); inside one of a statement's parenthesised sums, one of its tensors or a 1
+        (`self.s + self.a * self.s * (1 - self.s)`, `1 - t**2`)."""
+        if "the path through" not in self.hint:
+            return
+        local = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
+                 if isinstance(t, ast.Name)]
+        multiplied = {self.seg(side) for other in (*self.siblings, self.method) for n in ast.walk(other)
+                      if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for side in (n.left, n.right)}
+        weights = [t for t in self.tensors if t.startswith("self.") and t in multiplied]  # a forward's `inp @ self.w`
+        added = [*dict.fromkeys([*local, *self.gradients]), *(f"{g} @ {w}{self.t}" for g in local for w in weights)]
+        for rank, statement in enumerate(self.statements):
+            if statement.value is None:
+                continue
+            start, end = self.span(statement.value)
+            if any(self.gradient(self.seg(t)) for t in _targets(statement)):
+                for term in added:
+                    if term not in self.seg(statement.value):
+                        yield Change(start, end, f"{self.text[start:end]} + {term}", "term", rank)
+            for group in ast.walk(statement.value):
+                if isinstance(group, ast.BinOp) and self._parenthesized(group):
+                    group_start, group_end = self.span(group)
+                    for term in ["1", *(t for t in self.tensors if not self.gradient(t))]:
+                        yield Change(group_start, group_end, f"{term} + {self.text[group_start:group_end]}", "term", rank)
 
     def _softmax_term(self, value: ast.expr, at) -> Iterator[Change]:
         """Softmax's second term left out (`p * dp` where `p * (dp - (dp * p).sum(-1, keepdim=True))`
@@ -530,6 +568,7 @@ class Edits:
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
         missing = re.findall(r"a (division by|factor) `([^`]+)` (?:is )?left out", self.hint) + [
+            ("division by", code) for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
             ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, is "
                                                      r"never multiplied in", self.hint) for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
@@ -537,7 +576,8 @@ class Edits:
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
                 missing.append(("division by" if operator == "times" else "factor", scaled))
         for operator, code in missing:  # "a division by `std` left out": each term divided by it
-            spelled = self.spelled(code) if re.fullmatch(r"[\w.]+", code) else self._in_my_words(code)
+            spelled = code if re.fullmatch(r"\d+(?:\.\d*)?", code) else self.spelled(code) if re.fullmatch(
+                r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
             spelled = spelled if _binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
@@ -700,6 +740,8 @@ class Edits:
             yield at(node, left, "drop")
             if not isinstance(node.op, (ast.Div, ast.Sub)):
                 yield at(node, right, "drop")
+        if isinstance(node.op, ast.MatMult):  # `g @ x.T` for `x.T @ g`: an N×N product
+            yield at(node, f"{right} @ {left}", "transpose")
         if isinstance(node.op, ast.Pow):
             yield at(node, left, "power")
             for power in ("2", "3", "-1", "-2", "-0.5", "-1.5", "0.5"):

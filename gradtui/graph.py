@@ -10,7 +10,8 @@ would import torch._dynamo, most of a second, at the first mismatch.) A composit
 covers every style.
 
 What the graph cannot hold is said, not guessed: an in-place change through a view, an operator
-returning several tensors that are all used, a forward that leaves PyTorch (NumPy, `.item()`).
+returning several tensors that are all used (but a split's pieces, each recorded as its own slice), a
+forward that leaves PyTorch (NumPy, `.item()`).
 """
 
 from __future__ import annotations
@@ -373,7 +374,8 @@ def _l2_normalised_by_hand(graph: Graph, node: Node) -> Node | None:
                 continue
             if bool(torch.allclose(value, data / norm, rtol=1e-6, atol=1e-9 * scale)):
                 said = replace(node.source, expression=None) if node.source is not None else None
-                return Node(node.index, l2_normalize, (x, axis - value.dim()), {WRITTEN_OUT: True}, [value], said)
+                said_axis = -1 if axis == value.dim() - 1 else axis  # as code writes it: the last axis, -1
+                return Node(node.index, l2_normalize, (x, said_axis), {WRITTEN_OUT: True}, [value], said)
     return None
 
 

@@ -221,8 +221,10 @@ def nxn_broadcast(e: Evidence) -> str | None:
     if e.context.kind == "mse":
         return (f"N×N broadcast: {e.name} is {e.got}: inp (N, 1) minus targ (N,) broadcasts to (N, N); squeeze inp "
                 "first: 2 * (inp.squeeze(-1) - targ).unsqueeze(-1) / N")
+    product = ("; or a matrix product summed over the features where the batch belongs: `g @ x.T` where `x.T @ g` "
+               "belongs") if len(want) == 2 and got == (n, n) else ""
     return (f"N×N broadcast: {e.name} is {e.got}, {e.against} is {e.want}; an (N, 1) tensor met an (N,) one: "
-            "squeeze the (N, 1) one (.squeeze(-1)) before they meet")
+            f"squeeze the (N, 1) one (.squeeze(-1)) before they meet{product}")
 
 
 def reshaped(e: Evidence) -> str | None:
@@ -644,7 +646,7 @@ def _whole_factor(e: Evidence) -> float | None:
 
 
 def named_factor(e: Evidence) -> str | None:
-    """The whole tensor off by a factor that has a name (N, 1/N, 2, n/(n−1), N/C)."""
+    """The whole tensor off by a factor that has a name (N, 1/N, 2, n/(n−1))."""
     scale = _whole_factor(e)
     if scale is None:
         return None
@@ -652,15 +654,21 @@ def named_factor(e: Evidence) -> str | None:
     sign = "minus " if scale < 0 else ""
     words = factor_in_words(abs(scale), n, max(1e-4, e.tolerance[0]))
     if words is None:
-        inp = e.tensor("inp")
-        width = inp.shape[1] if inp is not None and inp.dim() == 2 else n
-        if width not in (n, 1) and _near(abs(scale), n / width, max(1e-4, e.tolerance[0])):
-            return (f"off by the batch size: {name} is {sign}N/C × {against}: divided by inp.shape[1] = {width} where "
-                    f"N = inp.shape[0] = {n} belongs (the size of the other axis)")
         return None
     why = _why_factor(abs(scale), n, words)
     off = "off by the batch size: " if "batch size" in words or words == "1/N" else "off by 2: " if words in ("2", "1/2") else ""
     return f"{off}{name} is {sign}{words} × {against}: {why}"
+
+
+def batch_over_width(e: Evidence) -> str | None:
+    """The whole tensor N/C × the reference: a division by the other axis's size. Tried after the
+    search of the forward's operations, whose own numbers (hard-swish's 6 at N = 300, C = 50) come first."""
+    scale, inp, n = _whole_factor(e), e.tensor("inp"), e.context.batch
+    width = inp.shape[1] if inp is not None and inp.dim() == 2 else n
+    if scale is None or width in (n, 1) or not _near(abs(scale), n / width, max(1e-4, e.tolerance[0])):
+        return None
+    return (f"off by the batch size: {e.name} is {'minus ' if scale < 0 else ''}N/C × {e.against}: divided by "
+            f"inp.shape[1] = {width} where N = inp.shape[0] = {n} belongs (the size of the other axis)")
 
 
 def constant_scale(e: Evidence) -> str | None:
@@ -722,7 +730,7 @@ PATTERNS: tuple[Pattern, ...] = (
     missing_trailing_dim, transposed, extra_batch_dim, sign_flip, named_factor,
     # one edit of the backward derived from the forward's own operations: any layer (an edit that loses the
     # gradient is no story: many do; a factor that makes it tiny is)
-    graph_slip,
+    graph_slip, batch_over_width,
     # a gradient lost
     vanishing,
     # what is left, in words: another shape, a factor with no name

@@ -162,18 +162,36 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("GELU", "constant doubled: `4` for `2`#1", "raises the power where it lowers it: `3 * inp**4` where `3 * inp**2` belongs"),
     ("Siren", "constant doubled: `6` for `3`#1", "reads `6 * inp` where `3 * inp` belongs"),
     ("Softsign", "constant doubled: `4` for `2`", "is autograd's divided by `d`**2 in `self.d = 1 + inp.abs()` ("),
+    ("GLU", "factor dropped: `out.g` for `out.g * self.s`", ("in `return self.a * self.s` (",
+                                                              "(towards `a`) is missing the factor `s`")),
+    ("GroupNorm", "term dropped: `-dy.mean(-1, keepdim=True)`", "is missing its first term, `out.g` itself"),
+    ("GroupNorm", "axis: `dy.mean(0, keepdim=True)`",
+     "averages the mean's term over axis 0: `out.g.mean(0, keepdim=True)` where `out.g.mean(-1, keepdim=True)` belongs"),
+    ("WeightNormLin", ".sum() dropped: `dw * self.w`",
+     ("in `self.w = self.v / self.n` (", "does not sum its projection term: `w * (dw * w)` where "
+      "`w * (dw * w).sum(0, keepdim=True)` belongs")),
+    ("WeightNormLin", "factor dropped: `self.w` for `self.w * (dw * self.w)",
+     "has `w` alone where `w * (dw * w).sum(0, keepdim=True)` belongs in its projection term"),
+    ("Hardtanh", "> → <", "has its comparison with -1 turned: `< -1` where `> -1` belongs"),
+    ("HardSwish", "constant doubled: `6` for `3`#1", "is missing its upper bound: the gradient passes above 6 too"),
+    ("MAPE", "term dropped: `targ.abs()` for", "reads `targ.abs()` where `targ.abs() + 1` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
-        "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many"])
+        "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
+        "a-chunks-pieces-named", "a-normalisations-first-term", "a-normalisations-term-over-another-axis",
+        "an-l2-normalisations-projection-not-summed", "an-l2-normalisations-projection-alone", "a-clamps-comparison-turned",
+        "a-clamps-bound-left-out", "a-targets-expression-made-again"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
     `(n * d - d.sum(0) - …) / n` form, a closed form's division left out, an operand the derivative
     makes again with a sign, a tensor or a constant changed, a scalar gain's mean for its sum, tanh's
-    square taken twice, a power raised where the derivative lowers it."""
+    square taken twice, a power raised where the derivative lowers it; a chunk's pieces by their names,
+    a group norm's closed form through a view, an L2 normalisation's, a clamp's comparisons, a loss's
+    target made again. `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
     i, said_edit, backward = found[int(nth)]
     outcome = generated.run(generated.LAYERS[layer], "module", said_edit, backward, tmp_path, i)
     assert outcome.kind == "named" and outcome.placed, outcome.said
-    assert words in outcome.said, outcome.said
+    assert all(part in outcome.said for part in ([words] if isinstance(words, str) else words)), outcome.said

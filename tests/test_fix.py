@@ -188,12 +188,12 @@ def test_a_fix_is_run_on_the_callers_own_data_here_integer_ids(tmp_path, rows, f
     assert gradtui.check(layers=str(path), x=x, y=y).ok
 
 
-AFTER_A_LIN = '''import torch
+LAYER_FILE = '''import torch
 from gradtui.layers import Lin, Module, Mse, Relu
 
 
 class {name}(Module):
-    def forward(self, inp):
+{init}    def forward(self, inp):
 {forward}
 
     def bwd(self, out, inp):
@@ -203,10 +203,19 @@ class {name}(Module):
 class Model:
     def __init__(self, n_in, nh, n_out):
         g = torch.Generator().manual_seed(0)
-        self.layers = [Lin(torch.randn(n_in, nh, generator=g) / n_in ** 0.5, torch.zeros(nh)), {name}(),
+        self.layers = [Lin(torch.randn(n_in, nh, generator=g) / n_in ** 0.5, torch.zeros(nh)), {made},
                        Lin(torch.randn(nh, n_out, generator=g) / nh ** 0.5, torch.zeros(n_out))]
         self.loss = Mse()
 '''
+
+
+def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] = (), made: str | None = None) -> str:
+    """A layer file: the layer after a Lin on the synthetic rows, holding `weights` (nh × nh each), or
+    built as `made` says."""
+    init = f"    def __init__(self, *weights):\n        {', '.join(f'self.{w}' for w in weights)}, = weights\n\n" \
+        if weights else ""
+    made = made or f"{name}(*[torch.randn(nh, nh, generator=g) / nh ** 0.5 for _ in range({len(weights)})])"
+    return LAYER_FILE.format(name=name, init=init, forward=forward, backward=backward, made=made)
 
 
 @pytest.mark.parametrize("name, forward, backward, fixed", [
@@ -238,7 +247,7 @@ def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward
     computed and never multiplied in; a layer norm's closed form without its variance term, added
     inside the parentheses it belongs in (its xhat is the layer's `out`)."""
     path = tmp_path / "mine.py"
-    path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
+    path.write_text(layer_file(name, forward, backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
     assert report["fix"]["passes"], report["first_mismatch"]
     assert f"+        {fixed}\n" in report["fix"]["diff"]
@@ -344,7 +353,7 @@ def test_a_slip_in_what_a_backward_recomputes_is_named_and_fixed(tmp_path, name,
     t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output.
     Each is named at the forward line, and the fix the hint leads to is verified."""
     path = tmp_path / "mine.py"
-    path.write_text(AFTER_A_LIN.format(name=name, forward=forward, backward=backward))
+    path.write_text(layer_file(name, forward, backward))
     report = gradtui.check(layers=str(path), batch=300)
     hint = report.first_mismatch.hint
     assert report.first_mismatch.tensor == "l1.g" and words in hint, hint
@@ -358,11 +367,9 @@ def test_a_scalar_gains_mean_for_its_sum_is_named_as_the_broadcast_it_undoes(tmp
     `.mean()` divides it by their count, said as such (not as a batch size), and counted over the
     whole batch of 300 rows (the search runs on the first 256)."""
     path = tmp_path / "mine.py"
-    layer = AFTER_A_LIN.format(name="Gain", forward="        return self.s * inp",
-                               backward="        self.s.g = (out.g * inp).mean().reshape(1)\n"
-                                        "        inp.g = out.g * self.s")
-    path.write_text(layer.replace("class Gain(Module):\n", "class Gain(Module):\n    def __init__(self, s):\n"
-                                  "        self.s = s\n\n").replace("Gain()", "Gain(torch.full((1,), 1.5))"))
+    path.write_text(layer_file("Gain", "        return self.s * inp",
+                               "        self.s.g = (out.g * inp).mean().reshape(1)\n        inp.g = out.g * self.s",
+                               weights=("s",), made="Gain(torch.full((1,), 1.5))"))
     report = gradtui.check(layers=str(path), batch=300)
     assert report.first_mismatch.tensor == "gain1.s.g"
     assert "is divided by 15000: a mean where the sum over the axes it was broadcast along belongs" in \
@@ -373,7 +380,41 @@ def test_a_scalar_gains_mean_for_its_sum_is_named_as_the_broadcast_it_undoes(tmp
 def test_a_size_over_the_batch_is_said_as_the_run_has_it_not_as_the_searchs_first_rows(tmp_path):
     """The search runs on the first 256 rows; a slip's size over the batch axis is the user's 300."""
     path = tmp_path / "mine.py"
-    path.write_text(AFTER_A_LIN.format(name="Centre", forward="        return inp - inp.mean(0)",
-                                       backward="        inp.g = out.g - out.g.sum(0) / (inp.shape[0] - 1)"))
+    path.write_text(layer_file("Centre", forward="        return inp - inp.mean(0)",
+                               backward="        inp.g = out.g - out.g.sum(0) / (inp.shape[0] - 1)"))
     hint = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
     assert "n/(n−1) × what it should be (Bessel's correction, n = 300)" in hint, hint
+
+
+RESIDUAL = "        self.h = inp @ self.w\n        return inp + self.h.clamp_min(0.)"
+RESIDUAL_BACKWARD = ("        dh = out.g * (self.h > 0)\n        self.w.g = inp.t() @ dh\n"
+                     "        inp.g = out.g + dh @ self.w.t()")
+
+
+@pytest.mark.parametrize("name, weights, forward, backward, fixed", [
+    ("Residual", ("w",), RESIDUAL, RESIDUAL_BACKWARD.replace("out.g + dh @ self.w.t()", "out.g"),
+     "inp.g = out.g + dh @ self.w.t()"),
+    ("Residual", ("w",), RESIDUAL, RESIDUAL_BACKWARD.replace("out.g * (self.h > 0)", "out.g"),
+     "dh = out.g * (self.h > 0)"),
+    ("Residual", ("w",), RESIDUAL, RESIDUAL_BACKWARD.replace("inp.t() @ dh", "dh @ inp.t()"),
+     "self.w.g = inp.t() @ dh"),
+    ("WeightNorm", ("v",), "        self.n = self.v.norm(dim=0, keepdim=True)\n        self.w = self.v / self.n\n"
+                           "        return inp @ self.w",
+     "        dw = inp.t() @ out.g\n        self.v.g = dw / self.n\n        inp.g = out.g @ self.w.t()",
+     "self.v.g = (dw - self.w * (dw * self.w).sum(0, keepdim=True)) / self.n"),
+    ("HardSwish", (), "        self.r = (inp + 3).clamp(0, 6)\n        return inp * self.r / 6",
+     "        inside = ((inp > -3) & (inp < 3)).to(inp.dtype)\n        inp.g = out.g * (self.r + inp * inside)",
+     "inp.g = out.g * (self.r + inp * inside) / 6"),
+], ids=["a-path-through-a-weight-added-back", "a-clamps-mask-multiplied-in", "an-nxn-products-operands-swapped",
+        "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back"])
+def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path, capsys, name, weights, forward,
+                                                                        backward, fixed):
+    """Slips of layers gradtui has no entry for, fixed as the hint reads: a residual block's path
+    through its weight (`+ dh @ self.w.t()`), the mask of the `clamp_min(0.)` the hint quotes, a
+    weight's N×N product put back in order; an L2 normalisation's projection term, put in the
+    numerator its closed form divides; a number the hint says the division by is missing."""
+    path = tmp_path / "mine.py"
+    path.write_text(layer_file(name, forward, backward, weights))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    assert f"+        {fixed}\n" in report["fix"]["diff"], report["fix"]["diff"]

@@ -212,7 +212,9 @@ def test_whole_tensor_factors(value, words):
 
 
 def test_a_division_by_the_other_axis_is_named():
-    """(softmax - one_hot) / inp.shape[1]: divided by the classes where the batch size belongs."""
+    """(softmax - one_hot) / inp.shape[1]: divided by the classes where the batch size belongs (said
+    when the search of the forward's own operations has no story: a layer's own 6 at N = 300, C = 50
+    is that 6, tests/test_fix.py)."""
     t = layer_tensors("cross_entropy")
     right = formula_env("cross_entropy", t)
     right = (t["inp"].softmax(1) - right["one_hot"]) / N
@@ -432,6 +434,8 @@ PATTERN_CASES = {
     hints.named_factor: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(3.7 * R, R, **BACKWARD)),
     hints.graph_slip: (lambda: evidence(*square_plus(1.0), **BACKWARD, role="inp", probe=square_plus_probe(1.0)),
                        lambda: evidence(*square_plus(3.0), **BACKWARD, role="inp", probe=square_plus_probe(3.0))),
+    hints.batch_over_width: (lambda: evidence(8 / 3 * R, R, **BACKWARD, tensors={"inp": seeded(8, 3)}),
+                             lambda: evidence(8 / 3 * R, R, **BACKWARD, tensors={"inp": seeded(8, 8)})),
     hints.constant_scale: (lambda: evidence(3.7 * R, R, **BACKWARD),
                            lambda: evidence(3.7 * R + seeded(8, 3, seed=9), R, **BACKWARD)),
     hints.fallback: (lambda: evidence(R + seeded(8, 3, seed=9), R, **BACKWARD), None),
