@@ -54,6 +54,9 @@ class Slip:
     # A whole term left out (a layer norm's mean term): where the operation was written out by hand,
     # the path through the user's own tensor (`mu`) says it, and this slip is not tried
     drops_a_path: bool = False
+    # The whole without a factor the forward written out by hand holds as a tensor of its own (a layer
+    # norm's rstd): there the factor story says it in the code's names, and this slip is not tried
+    drops_a_factor: bool = False
 
     def said(self, ctx: Ctx) -> str:
         return self.words(ctx) if callable(self.words) else self.words
@@ -382,7 +385,11 @@ rule(aten.masked_fill.Scalar, aten.masked_fill.Tensor)(Rule(
 rule(aten.neg.default)(Rule(lambda c: (-c.g,), code="-"))
 rule(aten.exp.default)(_exp_rule())
 rule(aten.log.default)(_log_rule())
-rule(aten.log1p.default)(_unary(lambda c: 1 / (1 + c.args[0]), "log1p"))
+rule(aten.log1p.default)(_unary(
+    lambda c: 1 / (1 + c.args[0]), "log1p",
+    ("is log's, `1 / {inp}`, where `1 / (1 + {inp})` belongs", lambda c: 1 / c.args[0]),
+    ("has the sign of its 1 flipped: `1 / (1 - {inp})` where `1 / (1 + {inp})` belongs", lambda c: 1 / (1 - c.args[0])),
+    written="1 / (1 + {left})"))
 rule(aten.sqrt.default)(_sqrt_rule())
 rule(aten.rsqrt.default)(_rsqrt_rule())
 rule(aten.reciprocal.default)(_reciprocal_rule())
@@ -402,8 +409,19 @@ rule(aten.hardtanh.default)(_clamp_rule(1, 2, (-1.0, 1.0)))
 rule(aten.erf.default)(_erf_rule())
 rule(aten.gelu.default)(_gelu_rule())
 rule(aten.silu.default)(_silu_rule())
-rule(aten.softplus.default)(_unary(lambda c: torch.sigmoid(c.arg(1, 1) * c.args[0]), "softplus",
-                                   written="torch.sigmoid({left})"))
+def _beta(c: Ctx) -> str:
+    return _number(c.arg(1, 1))
+
+
+rule(aten.softplus.default)(_unary(
+    lambda c: torch.sigmoid(c.arg(1, 1) * c.args[0]), "softplus",
+    (lambda c: f"is missing its beta: `torch.sigmoid({{inp}})` where `torch.sigmoid({_beta(c)} * {{inp}})` belongs",
+     lambda c: torch.sigmoid(c.args[0])),
+    (lambda c: f"has its beta doubled: `torch.sigmoid({_number(2 * c.arg(1, 1))} * {{inp}})` where "
+               f"`torch.sigmoid({_beta(c)} * {{inp}})` belongs", lambda c: torch.sigmoid(2 * c.arg(1, 1) * c.args[0])),
+    (lambda c: f"takes the sigmoid of its beta alone: `torch.sigmoid({_beta(c)})` where `torch.sigmoid({_beta(c)} * "
+               "{inp})` belongs", lambda c: torch.sigmoid(torch.full_like(c.args[0], float(c.arg(1, 1))))),
+    written="torch.sigmoid({left})"))
 rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
 rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
 rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))
@@ -602,42 +620,83 @@ rule(aten.mse_loss.default)(Rule(_mse, (
 
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
 
+def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tuple) -> tuple | None:
+    """x − mean and rstd as a backward that recomputes them, one slip in it (`how`: what, and an axis
+    for "mean over", "variance over"): the mean a sum, over another axis, left out or added; the
+    variance a sum, over another axis, of x uncentred, a fourth power, over n − 1; std or 1/var for rstd.
+    None: no such slip here (a mean an RMS norm has not; an axis it averages over, or x has not)."""
+    kind, axis = how
+    if (kind.startswith("mean") and not centred) or axis is not None and (
+            not -x.dim() <= axis < x.dim() or axis % x.dim() in dims):
+        return None
+    mean = (x.sum(dims, keepdim=True) if kind == "mean summed" else x.mean(axis, keepdim=True) if kind == "mean over"
+            else 0.0 if kind == "mean left out" else x.mean(dims, keepdim=True)) if centred else 0.0
+    d = x + mean if kind == "mean added" else x - mean
+    spread = x if kind == "variance of x" else x + mean if kind == "variance of x + mean" else d
+    powers = spread ** (4 if kind == "fourth power" else 2)
+    var = powers.sum(dims, keepdim=True) if kind == "variance summed" else powers if kind == "variance not averaged" \
+        else powers.mean(axis if kind == "variance over" else dims, keepdim=True)
+    d = x if kind == "xhat uncentred" else x + mean if kind == "xhat of x + mean" else d
+    if kind == "over n - 1":
+        n = _count(x, dims)
+        var = var * n / (n - 1)
+    rstd = (var + eps).sqrt() if kind == "std" else 1 / (var + eps) if kind == "1/var" else (var + eps).rsqrt()
+    return d, rstd
+
+
 def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
-                var_term=True, gain=True, centred=True, first_term=True, mean_over=None, var_over=None):
+                var_term=True, gain=True, centred=True, first_term=True, mean_over=None, var_over=None, eps=1e-5,
+                made_again=None, gain_over=None, bias_over=None, unscaled=False):
     """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
     terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
     the one piece of it that is wrong; `first_term` False is the path straight through x left out,
     "over n" the `(n * dxhat - …) / n` form's first term without its n; `mean_over` (`var_over`) the
     one axis a term is wrongly averaged over (None for x's gradient where that axis is one the
-    normalisation averages over, or none of x's)."""
+    normalisation averages over, or none of x's); `unscaled` the whole without its rstd; `made_again`
+    a slip in the statistics the backward recomputes (`_made_again`), or ("xhat unscaled", None): its
+    xhat without the rstd; `gain_over` (`bias_over`) the axis the gain's (bias's) gradient is wrongly
+    summed over."""
     if any(axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() in dims)
            for axis in (mean_over, var_over)):
         return None, None, None
-    xhat = ((x - x.mean(dims, keepdim=True)) if centred else x) * rstd
+    centred_x = (x - x.mean(dims, keepdim=True)) if centred else x
+    if made_again is not None and made_again[0] != "xhat unscaled":
+        made = _made_again(x, dims, centred, eps, made_again)
+        if made is None:
+            return None, None, None
+        centred_x, rstd = made
+    xhat = centred_x if made_again is not None and made_again[0] == "xhat unscaled" else centred_x * rstd
     dxhat = c.g * weight if weight is not None and gain else c.g
     n = _count(x, dims)  # the written form `(n * dxhat - dxhat.sum() - …) / n` has its slips / n ("… over n")
     grad = dxhat / n if first_term == "over n" else dxhat if first_term else torch.zeros_like(dxhat)
+    sign = {True: -1.0, False: -1.0, "+": 1.0}  # a term's sign as written: "+" the slip that flips it
     if centred and mean_term:
-        grad = grad - (dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
-                       else dxhat.mean(dims if mean_over is None else mean_over, keepdim=True))
+        grad = grad + sign.get(mean_term, -1.0) * (
+            dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
+            else dxhat.sum(dims, keepdim=True) if mean_term == "summed"
+            else dxhat.mean(dims if mean_over is None else mean_over, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
         averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
+            else inner.sum(dims, keepdim=True) if var_term == "summed" \
             else inner.mean(dims if var_over is None else var_over, keepdim=True)
-        grad = grad - (averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
-                       else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
-    dw = None if weight is None else unbroadcast(c.g * xhat, weight)  # summed over where the gain is broadcast
-    db = None if bias is None else unbroadcast(c.g, bias)
-    return grad * rstd, dw, db
+        grad = grad + sign.get(var_term, -1.0) * (
+            averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
+            else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
+    dw = None if weight is None else unbroadcast(c.g * xhat, weight) if gain_over is None else (c.g * xhat).sum(
+        gain_over)  # summed over where the gain is broadcast
+    db = None if bias is None else unbroadcast(c.g, bias) if bias_over is None else c.g.sum(bias_over)
+    return grad if unscaled else grad * rstd, dw, db
 
 
 def _layer_norm(c: Ctx, **slip):
     x, shape, weight, bias = c.args[0], c.args[1], c.arg(2), c.arg(3)
     dims = list(range(x.dim() - len(shape), x.dim()))
-    dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, **slip)
-    if weight is not None and dw is not None:
+    dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, eps=c.arg(4) or 1e-5,
+                             **slip)
+    if weight is not None and dw is not None and dw.numel() == weight.numel():
         dw = dw.reshape(weight.shape)
-    if bias is not None and db is not None:
+    if bias is not None and db is not None and db.numel() == bias.numel():
         db = db.reshape(bias.shape)
     return dx, None, dw, db
 
@@ -650,8 +709,9 @@ def _batch_norm(c: Ctx, **slip):
                                                                 ).rsqrt()
     w = None if weight is None else weight.reshape(shape)
     b = None if bias is None else bias.reshape(shape)
-    dx, dw, db = _normalised(c, x, dims, rstd, w, b, **slip)
-    return (dx, None if dw is None else dw.reshape(weight.shape), None if db is None else db.reshape(bias.shape))
+    dx, dw, db = _normalised(c, x, dims, rstd, w, b, eps=c.arg(7, 1e-5), **slip)
+    return (dx, *(None if grad is None else grad.reshape(param.shape) if grad.numel() == param.numel() else grad
+                  for grad, param in ((dw, weight), (db, bias))))
 
 
 def _averaged(c: Ctx) -> str:
@@ -695,6 +755,7 @@ def _second_term_slips(stat: str) -> tuple:
              {"first_term": "over n"}))
 
 
+_UNSCALED = ("is missing the factor rstd, `1 / sqrt(var + eps)`, that multiplies all its terms", {"unscaled": True})
 _FIRST_TERM_LEFT_OUT = ("is missing its first term, `{dout}` itself (the path straight through its input)",
                         {"first_term": False})
 
@@ -705,8 +766,57 @@ def _other_axes(over: str, stat: str, averaged: str) -> tuple:
                                  f"where `{averaged}{_averaged(c)}` belongs", {over: k}) for k in (0, 1, 2))
 
 
+def _statistics_slips(centred: bool) -> tuple:
+    """A backward that recomputes the statistics (a fused kernel's, one written after F.layer_norm)
+    with one slip in them."""
+    axes = tuple((lambda c, k=k, what=what: f"recomputes its {what} over axis {k} where {_averaged(c)} belongs",
+                  {"made_again": (kind, k)}) for k in (0, 1, 2) for what, kind in (
+        (("mean", "mean over"),) if centred else ()) + (("variance", "variance over"),))
+    spread = "variance" if centred else "mean square"
+    return ((f"recomputes its {spread} as a sum where the mean belongs", {"made_again": ("variance summed", None)}),
+            (f"recomputes its {spread} without averaging it: each value's own square where their mean belongs",
+             {"made_again": ("variance not averaged", None)}),
+            (f"recomputes its {spread} with a fourth power where the square belongs",
+             {"made_again": ("fourth power", None)}),
+            (f"recomputes its {spread} over n − 1 (Bessel's correction) where n belongs",
+             {"made_again": ("over n - 1", None)}),
+            ("recomputes its rstd as the std, `sqrt(var + eps)`, where `1 / sqrt(var + eps)` belongs",
+             {"made_again": ("std", None)}),
+            ("recomputes its rstd as `1 / (var + eps)` where `1 / sqrt(var + eps)` belongs",
+             {"made_again": ("1/var", None)}),
+            ("recomputes its normalised x without the rstd: `x - mean` where `(x - mean) * rstd` belongs"
+             if centred else "recomputes its normalised x without the rrms: `x` where `x * rrms` belongs",
+             {"made_again": ("xhat unscaled", None)}),
+            *axes) + (((("recomputes its mean as a sum where the mean belongs", {"made_again": ("mean summed", None)}),
+                        ("recomputes x - mean without its mean: `x` where `x - mean` belongs",
+                         {"made_again": ("mean left out", None)}),
+                        ("recomputes x - mean as `x + mean`", {"made_again": ("mean added", None)}),
+                        ("recomputes its variance from x where x - mean belongs",
+                         {"made_again": ("variance of x", None)}),
+                        ("recomputes its variance from `x + mean` where `x - mean` belongs",
+                         {"made_again": ("variance of x + mean", None)}),
+                        ("recomputes its normalised x from x uncentred: `x * rstd` where `(x - mean) * rstd` belongs",
+                         {"made_again": ("xhat uncentred", None)}),
+                        ("recomputes its normalised x as `(x + mean) * rstd` where `(x - mean) * rstd` belongs",
+                         {"made_again": ("xhat of x + mean", None)}))) if centred else ())
+
+
+def _term_slips(stat: str, key: str, term: Callable[[Ctx], str]) -> tuple:
+    """A term of the closed form summed where it is averaged, or its sign flipped (`term`: it as code)."""
+    return ((lambda c: f"sums the {stat}'s term where it averages: `{term(c).replace(_averaged(c), _summed(c))}` where "
+                       f"`{term(c)}` belongs", {key: "summed"}),
+            (lambda c: f"has the {stat}'s term's sign flipped: `+ {term(c)}` where `- {term(c)}` belongs", {key: "+"}))
+
+
 _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)}`", {"mean_term": False}),
-               _FIRST_TERM_LEFT_OUT, *_other_axes("mean_over", "mean", "{dout}"),
+               *_term_slips("mean", "mean_term", lambda c: f"{{dout}}{_averaged(c)}"),
+               ("sums the gain's gradient over the last axis, `.sum(-1)`, where the batch's, `.sum(0)`, belongs",
+                {"gain_over": -1}),
+               ("sums the bias's gradient over the last axis, `.sum(-1)`, where the batch's, `.sum(0)`, belongs",
+                {"bias_over": -1}),
+               *_term_slips("variance", "var_term", lambda c: f"{{out}} * ({{dout}} * {{out}}){_averaged(c)}"),
+               *_statistics_slips(centred=True),
+               _FIRST_TERM_LEFT_OUT, _UNSCALED, *_other_axes("mean_over", "mean", "{dout}"),
                *_other_axes("var_over", "variance", "({dout} * {out})"),
                *_second_term_slips("variance"),
                (lambda c: f"does not average the mean's term: `- {{dout}}` where `- {{dout}}{_averaged(c)}` belongs",
@@ -720,7 +830,7 @@ _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)
 
 def _norm_slips(vjp: Callable[..., tuple], slips: tuple) -> tuple[Slip, ...]:
     return tuple(Slip(words, (lambda c, s=s: vjp(c, **s)), drops_a_path=s.get("mean_term") is False or s.get(
-        "var_term") is False) for words, s in slips)
+        "var_term") is False, drops_a_factor="unscaled" in s) for words, s in slips)
 
 
 rule(aten.native_layer_norm.default)(Rule(_layer_norm, _norm_slips(_layer_norm, _NORM_SLIPS), "layer_norm"))
@@ -731,12 +841,14 @@ def _rms_norm(c: Ctx, **slip):
     x, shape, weight, eps = c.args[0], c.args[1], c.arg(2), c.arg(3) or torch.finfo(c.args[0].dtype).eps
     dims = list(range(x.dim() - len(shape), x.dim()))
     rrms = (x.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
-    dx, dw, _ = _normalised(c, x, dims, rrms, weight, None, centred=False, **slip)
+    dx, dw, _ = _normalised(c, x, dims, rrms, weight, None, centred=False, eps=eps, **slip)
     return dx, None, None if dw is None else dw.reshape(weight.shape)
 
 
 rule(aten.rms_norm.default)(Rule(_rms_norm, _norm_slips(_rms_norm, (
-    *_second_term_slips("mean square"), _FIRST_TERM_LEFT_OUT, *_other_axes("var_over", "mean square", "({dout} * {out})"),
+    *_second_term_slips("mean square"), _FIRST_TERM_LEFT_OUT, _UNSCALED,
+    *_other_axes("var_over", "mean square", "({dout} * {out})"),
+    *_statistics_slips(centred=False),
     ("is missing the gain: dxhat = out.g where out.g * weight belongs", {"gain": False}))),
     "rms_norm"))
 

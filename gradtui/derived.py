@@ -349,7 +349,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     constants = factors(graph, batch, full)
     for node in nodes:
         for slip in RULES[node.op].slips:
-            if not (slip.drops_a_path and node.kwargs.get(WRITTEN_OUT)):
+            if not ((slip.drops_a_path or slip.drops_a_factor) and node.kwargs.get(WRITTEN_OUT)):
                 yield Edit("rule", node.index, slip=slip)
         operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and a in reached]
         for position, operand in operands:
@@ -919,6 +919,11 @@ class Probe:
         tolerance = _loosest(tolerance, yours)
         if yours.shape == right.shape and close(yours, right, tolerance):
             return []
+        # one value where autograd has a row of them (`-d.mean(-1, keepdim=True)` alone): searched as it
+        # broadcasts, and said with its shape
+        spread = yours.shape if yours.shape != right.shape and yours.numel() < right.numel() and _broadcasts(
+            yours.shape, right.shape) else None
+        yours = yours.expand(right.shape) if spread is not None else yours
         found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
@@ -948,7 +953,9 @@ class Probe:
                     if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
                             run, graph, edit, cut, role, yours, tolerance):
                         continue  # (an edit that loses the gradient is no story: many do; a factor is)
-                    said = words(graph, edit, target, self.leaf_names, rows)
+                    said = words(graph, edit, target, self.leaf_names, rows) + (
+                        "" if spread is None else f" (and what is left is {tuple(spread)} where autograd's is "
+                                                  f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
                     rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
@@ -1097,6 +1104,13 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
 def _lost(value: torch.Tensor, right_max: float) -> bool:
     """A gradient all but zero where the right one (whose largest |value| is `right_max`) is not."""
     return value.numel() > 0 and float(value.abs().max()) <= ALL_BUT_ZERO * right_max
+
+
+def _broadcasts(shape: torch.Size, to: torch.Size) -> bool:
+    try:
+        return torch.broadcast_shapes(shape, to) == to
+    except RuntimeError:
+        return False
 
 
 def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:
