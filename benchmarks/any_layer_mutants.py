@@ -1,12 +1,15 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of thirty-three more written here as
-users write them (activations: LeakyReLU and ELU each in two styles, softplus, tanh, tanh from its
-exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, softsign,
-log-sigmoid, a cubic; an affine, an nn.Linear-style `x @ w.t()`, a residual MLP block, a GLU (its
-projection chunked in two), SwiGLU, a weight-normalised linear, an L2 and a scale normalisation, a
-batch norm in its closed form, a group norm through a view, a softmax with a temperature; losses:
-squared error in two forms, Huber, BCE with logits, log-cosh, a relative absolute error), its
-ground truth computed apart from gradtui, as that benchmark computes it.
+backward of each layer of benchmarks/any_layer_coverage.py and of forty-five more written here as
+users write them (activations: LeakyReLU and ELU each in two styles, softplus, softplus with a beta,
+tanh, tanh from its exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU,
+a sine, a sine of a learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a cubic, a
+max of x and a scaled x; an affine, an nn.Linear-style `x @ w.t()`, an einsum linear, a residual
+MLP block, a GLU (its projection chunked in two), SwiGLU, a tanh gated by a sigmoid, a weight-normalised
+linear, an L2 and a scale normalisation, a batch norm in its closed form, F.layer_norm with a
+backward that recomputes its statistics, a group norm through a view, a centring, a gate by the
+row's mean, a softmax with a temperature; losses: squared error in two forms, Huber, BCE with
+logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge), its ground truth computed
+apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -290,6 +293,89 @@ return (self.d.abs() / (targ.abs() + 1)).mean()
 """, """
 inp.g = (self.d.sign() / (targ.abs() + 1) / targ.shape[0]).unsqueeze(-1)
 """, loss=True),
+    Layer("MaxScale", """
+return torch.maximum(inp, self.w * inp)
+""", """
+mask = (inp >= self.w * inp).to(inp.dtype)
+self.w.g = (out.g * (1 - mask) * inp).sum(0)
+inp.g = out.g * (mask + (1 - mask) * self.w)
+""", ("w",)),
+    Layer("EinsumLinear", """
+return torch.einsum("nc,cd->nd", inp, self.w) + self.b
+""", """
+self.w.g = torch.einsum("nc,nd->cd", inp, out.g)
+self.b.g = out.g.sum(0)
+inp.g = torch.einsum("nd,cd->nc", out.g, self.w)
+""", ("w", "b")),
+    Layer("FLayerNorm", """
+return torch.nn.functional.layer_norm(inp, (12,), self.w, self.b)
+""", """
+mu = inp.mean(-1, keepdim=True)
+rstd = ((inp - mu) ** 2).mean(-1, keepdim=True).add(1e-5).rsqrt()
+xhat = (inp - mu) * rstd
+self.w.g = (out.g * xhat).sum(0)
+self.b.g = out.g.sum(0)
+dx = out.g * self.w
+inp.g = rstd * (dx - dx.mean(-1, keepdim=True) - xhat * (dx * xhat).mean(-1, keepdim=True))
+""", ("w", "b")),
+    Layer("SoftplusBeta", """
+return torch.nn.functional.softplus(inp, beta=2.0)
+""", """
+inp.g = out.g * torch.sigmoid(2.0 * inp)
+"""),
+    Layer("Gaussian", """
+self.e = torch.exp(-inp ** 2)
+return self.e
+""", """
+inp.g = out.g * -2 * inp * self.e
+"""),
+    Layer("SignedLog", """
+return torch.sign(inp) * torch.log1p(inp.abs())
+""", """
+inp.g = out.g / (1 + inp.abs())
+"""),
+    Layer("MeanGate", """
+self.m = inp.mean(-1, keepdim=True)
+return inp * self.m
+""", """
+inp.g = out.g * self.m + (out.g * inp).sum(-1, keepdim=True) / inp.shape[-1]
+"""),
+    Layer("Centre", """
+return (inp - inp.mean(-1, keepdim=True)) * self.g0
+""", """
+self.g0.g = (out.g * (inp - inp.mean(-1, keepdim=True))).sum(0)
+d = out.g * self.g0
+inp.g = d - d.mean(-1, keepdim=True)
+""", ("g0",)),
+    Layer("PoissonNLL", """
+self.z = inp.squeeze(-1)
+return (torch.exp(self.z) - targ * self.z).mean()
+""", """
+inp.g = ((torch.exp(self.z) - targ) / self.z.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("SquaredHinge", """
+self.z = inp.squeeze(-1)
+self.h = torch.clamp(1 - targ * self.z, min=0)
+return (self.h ** 2).mean()
+""", """
+inp.g = (-2 * self.h * targ / self.z.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("GatedTanh", """
+self.t = torch.tanh(inp)
+self.s = torch.sigmoid(inp @ self.w)
+return self.t * self.s
+""", """
+ds = out.g * self.t * self.s * (1 - self.s)
+self.w.g = inp.t() @ ds
+inp.g = out.g * self.s * (1 - self.t ** 2) + ds @ self.w.t()
+""", ("w",)),
+    Layer("LearnedSine", """
+return torch.sin(self.f * inp)
+""", """
+c = torch.cos(self.f * inp)
+self.f.g = (out.g * c * inp).sum(0)
+inp.g = out.g * c * self.f
+""", ("f",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -304,6 +390,12 @@ PARAMETERS = {
     "ResidualMLP": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
     "SwiGLU": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
     "WeightNormLin": lambda r: (r(C, C),),
+    "MaxScale": lambda r: (0.3 + 0.1 * r(C),),
+    "EinsumLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "FLayerNorm": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "Centre": lambda r: (1 + 0.1 * r(C),),
+    "GatedTanh": lambda r: (r(C, C) / C ** 0.5,),
+    "LearnedSine": lambda r: (1 + 0.3 * r(C),),
 }
 
 

@@ -62,7 +62,8 @@ class Edit:
     transposed: bool = False  # "swap": `value` transposed is what is used
     variant: tuple = ()  # "recompute": how the operand is made again, wrongly: ("flip", order) `a + b` for `a - b`;
     # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`);
-    # ("number", i, n) its i-th operand, a number, as n (`6 * inp`)
+    # ("number", i, n) its i-th operand, a number, as n (`6 * inp`); ("reduced", i, op, axis) its i-th operand, a
+    # mean or sum, redone as `op` over its own axes (axis None) or over `axis`
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -158,6 +159,11 @@ def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
     if how[0] in ("with", "number"):
         args[how[1]] = graph.value(edit.value) if how[0] == "with" else how[2]
         return made.op(*args, *_resolve(graph, made.args[2:]), **_resolve(graph, made.kwargs))
+    if how[0] == "reduced":  # ("reduced", i, "sum" or "mean", axis or None): its i-th operand, a reduction, redone
+        reduction = graph.nodes[made.args[how[1]].node]
+        args[how[1]] = getattr(graph.value(reduction.args[0]), how[2])(
+            reduction.args[1] if how[3] is None else [how[3]], keepdim=len(reduction.args) > 2 and bool(reduction.args[2]))
+        return made.op(*args, *_resolve(graph, made.args[2:]), **_resolve(graph, made.kwargs))
     return None
 
 
@@ -177,6 +183,17 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
         if made.name in ("mul", "div") and isinstance(number, (int, float)) and not isinstance(number, bool) and number:
             for wrong in (number * 2, number / 2):
                 yield Edit("recompute", node.index, position, variant=("number", side, wrong))
+    for side, tensor in enumerate(made.args[:2]):  # `inp - inp.sum(-1, keepdim=True)` for its mean, or over axis 0
+        reduction = graph.nodes[tensor.node] if isinstance(tensor, Ref) else None
+        if reduction is not None and reduction.name in ("mean", "sum") and len(reduction.args) > 1 and isinstance(
+                reduction.args[1], (list, tuple)):
+            x = graph.value(reduction.args[0])
+            own = [axis % x.dim() for axis in reduction.args[1]]
+            yield Edit("recompute", node.index, position,
+                       variant=("reduced", side, "sum" if reduction.name == "mean" else "mean", None))
+            for axis in range(x.dim()) if len(own) == 1 else ():
+                if axis not in own:
+                    yield Edit("recompute", node.index, position, variant=("reduced", side, reduction.name, axis))
     for side, tensor in enumerate(made.args[:2]):
         if not isinstance(tensor, (Leaf, Ref)) or not graph.value(tensor).is_floating_point():
             continue
@@ -625,7 +642,7 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     that value's gradient as a backward names it (`dt`; the layer's `out.g`)."""
     sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right")) if i < len(node.args)}
     operand = sides.get("left", "x")
-    sides["inp"] = operand if re.fullmatch(r"[\w.]+", operand) else f"({operand})"
+    sides["inp"] = operand if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", operand) else f"({operand})"  # `inp.abs()` as is
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     return sides
@@ -664,6 +681,14 @@ def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: d
     if how[0] == "alone" and expression is not None and (side := side_of(how[1])) is not None:
         negated = side == 1 and isinstance(expression.op, ast.Sub)
         return f"-{sides[side]}" if negated else sides[side]
+    if how[0] == "reduced" and expression is not None and (side := side_of(how[1])) is not None:
+        call = re.search(r"\.(mean|sum)\(([^,)]*)", sides[side])
+        if call is not None:
+            said = f".{how[2]}({call[2] if how[3] is None else how[3]}"
+            return right.replace(sides[side], sides[side][:call.start()] + said + sides[side][call.end():], 1)
+    if how[0] == "reduced":
+        return f"{right}` with its {graph.nodes[made.args[how[1]].node].name} redone as a {how[2]}" + (
+            "" if how[3] is None else f" over axis {how[3]}")
     new = _as_the_code_names(graph, edit.value, leaf_names) if edit.value is not None else (
         _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
     if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:

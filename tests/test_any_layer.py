@@ -175,12 +175,27 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("Hardtanh", "> → <", "has its comparison with -1 turned: `< -1` where `> -1` belongs"),
     ("HardSwish", "constant doubled: `6` for `3`#1", "is missing its upper bound: the gradient passes above 6 too"),
     ("MAPE", "term dropped: `targ.abs()` for", "reads `targ.abs()` where `targ.abs() + 1` belongs"),
+    ("FLayerNorm", "sum ↔ mean: `inp.sum(-1, keepdim=True)`", "recomputes its mean as a sum where the mean belongs"),
+    ("FLayerNorm", "sign: `dx + dx.mean(-1, keepdim=True)`",
+     "has the mean's term's sign flipped: `+ out.g.mean(-1, keepdim=True)` where `- out.g.mean(-1, keepdim=True)` belongs"),
+    ("FLayerNorm", "axis: `(out.g * xhat).sum(-1)`", "sums the gain's gradient over the last axis, `.sum(-1)`, where the "
+                                                       "batch's, `.sum(0)`, belongs"),
+    ("SoftplusBeta", "2 → 1", "is missing its beta: `torch.sigmoid(inp)` where `torch.sigmoid(2 * inp)` belongs"),
+    ("SignedLog", "term dropped: `inp.abs()` for `1 + inp.abs()`", "is log's, `1 / inp.abs()`, where `1 / (1 + inp.abs())` "
+                                                                     "belongs"),
+    ("Centre", "term dropped: `-d.mean(-1, keepdim=True)`",
+     ("the path through `inp` in `return (inp - inp.mean(-1, keepdim=True)) * self.g0` (",
+      "(and what is left is (64, 1) where autograd's is (64, 12): the same values, broadcast)")),
+    ("Centre", "axis: `inp.mean(0, keepdim=True)`",
+     "reads `inp - inp.mean(0, keepdim=True)` where `inp - inp.mean(-1, keepdim=True)` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
         "a-chunks-pieces-named", "a-normalisations-first-term", "a-normalisations-term-over-another-axis",
         "an-l2-normalisations-projection-not-summed", "an-l2-normalisations-projection-alone", "a-clamps-comparison-turned",
-        "a-clamps-bound-left-out", "a-targets-expression-made-again"])
+        "a-clamps-bound-left-out", "a-targets-expression-made-again", "recomputed-statistics-mean-summed",
+        "a-closed-forms-term-sign-flipped", "a-fused-gains-sum-over-the-last-axis", "softplus-beta-left-out",
+        "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -188,7 +203,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     makes again with a sign, a tensor or a constant changed, a scalar gain's mean for its sum, tanh's
     square taken twice, a power raised where the derivative lowers it; a chunk's pieces by their names,
     a group norm's closed form through a view, an L2 normalisation's, a clamp's comparisons, a loss's
-    target made again. `words`: what the hint says, or the parts it says."""
+    target made again; a backward that recomputes F.layer_norm's statistics, or sums its gain's
+    gradient over the features; softplus's beta, log1p as log; one value per row where a row belongs.
+    `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
     i, said_edit, backward = found[int(nth)]
