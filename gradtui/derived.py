@@ -279,10 +279,28 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
 
 
 def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
-             cut: frozenset = frozenset()) -> dict[str, torch.Tensor | None]:
-    """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph."""
-    grads = gradients(graph, g, edit, cut)
+             cut: frozenset = frozenset(), before: dict | None = None) -> dict[str, torch.Tensor | None]:
+    """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph; with
+    `before` (`states`), an edit at a node runs the chain rule from that node down only."""
+    if before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
+        grads = gradients(graph, g, edit, cut, resume=(edit.node, before[edit.node]))
+    else:
+        grads = gradients(graph, g, edit, cut)
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
+
+
+ROOT_EDITS = frozenset({"identity", "root-ones", "root-out"})  # edits of the gradient from above: the whole runs
+
+
+def states(graph: Graph, g: torch.Tensor | None, cut: frozenset = frozenset(), given: dict | None = None) -> dict:
+    """The right chain rule's gradients before each node is visited (from `given` where it gives
+    one): a search of one edit at node k resumes from them; under "right", the gradients once all are."""
+    found, grads = {}, gradients(graph, g, cut=cut, given=given, down_to=len(graph.nodes))
+    for node in reversed(graph.nodes):
+        found[node.index] = grads
+        grads = gradients(graph, g, cut=cut, given=given, resume=(node.index, grads), down_to=node.index)
+    found["right"] = grads
+    return found
 
 
 def backward_to(graph: Graph, g: torch.Tensor | None, index: int) -> torch.Tensor | None:
@@ -963,11 +981,15 @@ class Probe:
                       for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
         rows, right_max = (run.batch, self._full_batch()), float(right.abs().max()) if right.numel() else 0.0
         for graph, right_here, cut in views:
+            try:
+                before = states(graph, run.upstream, cut)
+            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                continue
             for edit in edits(graph, run.batch, run.upstream, right_here, rows[1]):
                 if edit.value in cut:
                     continue
                 try:
-                    grads = backward(graph, run.upstream, edit, cut)
+                    grads = backward(graph, run.upstream, edit, cut, before)
                 except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
                     continue
                 value = grads.get(role)

@@ -1055,7 +1055,7 @@ class _Trials:
 
     def __init__(self, config: RunConfig, source: Source, scratch: Path, data=None):
         self.config, self.scratch, self.count, self.tried, self.data = config, scratch, 0, 0, data
-        self.screen = replace(config, batch=min(config.batch, SCREEN_ROWS), dtype="float64", replay=False)
+        self.screen = replace(config, batch=min(config.batch or SCREEN_ROWS, SCREEN_ROWS), dtype="float64", replay=False)
         self.screen_data = None if data is None else data.first_rows_in_float64(self.screen.batch)
 
     def copy(self, source: Source, text: str) -> Path:

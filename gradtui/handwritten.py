@@ -33,7 +33,19 @@ import torch
 
 from gradtui.compare import close
 from gradtui.config import DEFAULT_TOLERANCES
-from gradtui.derived import RANK, Edit, Unsupported, _context, _reduced_size, edits, gradients, tensor_factor, words, zero_paths
+from gradtui.derived import (
+    RANK,
+    Edit,
+    Unsupported,
+    _context,
+    _reduced_size,
+    edits,
+    gradients,
+    states,
+    tensor_factor,
+    words,
+    zero_paths,
+)
 from gradtui.formatting import IPYKERNEL_CELL, IPYTHON_CELL, NOTEBOOK_CELL, place, shape_in_words
 from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements
 
@@ -198,12 +210,7 @@ class Forward:
         of one edit at node k resumes from them); under "right", the gradients once all are visited."""
         key = (tuple(sorted((repr(ref), id(value)) for ref, value in given.items())), cut)
         if key not in self._states:
-            found: dict = {}
-            grads = gradients(self.graph, None, cut=cut, given=given, down_to=len(self.graph.nodes))
-            for node in reversed(self.graph.nodes):
-                found[node.index] = grads
-                grads = gradients(self.graph, None, cut=cut, given=given, resume=(node.index, grads), down_to=node.index)
-            found["right"] = grads
+            found = states(self.graph, None, cut, given)
             self._states = {key: found, **{k: v for k, v in self._states.items() if not k[0]}}  # keep the givenless
         return self._states[key]
 

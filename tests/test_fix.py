@@ -32,6 +32,14 @@ def test_check_fix_prints_the_verified_edit_of_the_users_line(tmp_path, capsys):
     assert "+        self.w.g = inp.t() @ out.g  # BUG: should be inp.t() @ out.g" in lines
 
 
+def test_a_fix_needs_no_batch_given(tmp_path, capsys):
+    """Without --batch (every row of a data file, or the default synthetic rows) the search screens
+    its edits on the first rows all the same."""
+    path = copy(tmp_path, "relu_mask.py")
+    code, out, _ = run_cli(capsys, "check", "--layers", str(path), "--data", str(SAMPLES / "digits.npz"), "--fix")
+    assert code == 1 and "+        inp.g = (inp > 0) * out.g  # BUG: the mask is (inp > 0)" in out.splitlines()
+
+
 def test_the_printed_diff_applied_with_patch_makes_the_check_pass(tmp_path, capsys):
     path = copy(tmp_path, "relu_no_upstream.py")
     code, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
