@@ -37,6 +37,12 @@ MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most
 MOST_EDITS = 4  # a series longer than this is more than slips
 
 
+NO_EXPRESSION_TO_EDIT = (  # hints whose slip no edit of an expression mends: the search is not run for them
+    "was not set",  # a gradient never set: a line to add
+    "changed in place during this backward",  # an update inside backward: a statement to move
+)
+
+
 class FixError(Exception):
     """A fix that cannot be written: the file changed since the check, or it is not the user's."""
 
@@ -997,8 +1003,8 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
     the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
     edit checked on it (None: on what `config` loads, as the check did)."""
     source = user_source(checked.method[0])
-    if source is None or checked.first is None or "was not set" in (checked.hint or ""):
-        return None  # (a gradient never set is a line to add, not one to edit)
+    if source is None or checked.first is None or any(words in (checked.hint or "") for words in NO_EXPRESSION_TO_EDIT):
+        return None
     if digest is not None and file_digest(source.path) != digest:
         raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")
     digest, original = digest or file_digest(source.path), source

@@ -231,7 +231,7 @@ def fix_lines(fix: Fix | None) -> list[tuple[Cell, ...]]:
     """A fix as check prints it and the app shows it: what the run of it said, then the diff, its
     added lines green and its removed lines red; or that no edit was verified."""
     if fix is None:
-        return [(Cell("fix: no verified fix (no edit of your layer file tried made the gradient match)", "dim"),)]
+        return [(Cell("fix: no verified fix (gradtui found no edit of your layer file that makes the gradient match)", "dim"),)]
     lines = [(Cell(f"fix, run and verified: {fix.verdict}", "success" if fix.passes else "warning"),)]
     for line in fix.diff.splitlines():
         style = "success" if line.startswith("+") else "error" if line.startswith("-") else "dim"

@@ -91,7 +91,7 @@ def test_a_slip_no_edit_fixes_says_so(tmp_path, capsys):
                     "    def forward(self, inp, targ):\n        return (inp.squeeze(-1) - targ).pow(2).mean()\n\n"
                     "    def bwd(self, out, inp, targ):\n        inp.g = torch.zeros_like(inp)\n")
     code, out, _ = run_cli(capsys, "check", "--batch", "200", "--layers", str(path), "--fix")
-    assert code == 1 and "fix: no verified fix (no edit of your layer file tried made the gradient match)" in out
+    assert code == 1 and "fix: no verified fix (gradtui found no edit of your layer file that makes the gradient match)" in out
     assert fix_json(None) == {"file": None, "diff": None, "verified": False, "edits": 0, "fixed": [], "passes": False,
                               "verdict": "no verified fix"}  # what --json says then
 
