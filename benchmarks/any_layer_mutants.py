@@ -1,15 +1,18 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of forty-five more written here as
+backward of each layer of benchmarks/any_layer_coverage.py and of fifty-five more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, softplus, softplus with a beta,
 tanh, tanh from its exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU,
 a sine, a sine of a learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a cubic, a
-max of x and a scaled x; an affine, an nn.Linear-style `x @ w.t()`, an einsum linear, a residual
-MLP block, a GLU (its projection chunked in two), SwiGLU, a tanh gated by a sigmoid, a weight-normalised
-linear, an L2 and a scale normalisation, a batch norm in its closed form, F.layer_norm with a
-backward that recomputes its statistics, a group norm through a view, a centring, a gate by the
-row's mean, a softmax with a temperature; losses: squared error in two forms, Huber, BCE with
-logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge), its ground truth computed
-apart from gradtui, as that benchmark computes it.
+polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum;
+an affine, an nn.Linear-style `x @ w.t()`, an einsum linear, a residual MLP block, a GLU (its
+projection chunked in two), SwiGLU, a tanh gated by a sigmoid, x gated by x @ w, a
+weight-normalised linear, an L2 and a scale normalisation, a batch norm in its closed form, a
+standardisation by `x.std(0)` (over n − 1), F.layer_norm with a backward that recomputes its
+statistics, a group norm through a view, a centring, a gate by the row's mean, a softmax with a
+temperature, one by `exp(x) / exp(x).sum()`, one per head of a view, halves swapped by `cat`;
+losses: squared error in two forms and with a penalty, Huber, BCE with logits, log-cosh, a relative
+absolute error, Poisson NLL, squared hinge, quantile), its ground truth computed apart from
+gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -376,6 +379,77 @@ c = torch.cos(self.f * inp)
 self.f.g = (out.g * c * inp).sum(0)
 inp.g = out.g * c * self.f
 """, ("f",)),
+    Layer("Cumsum", """
+return torch.cumsum(inp, -1)
+""", """
+inp.g = out.g.flip(-1).cumsum(-1).flip(-1)
+"""),
+    Layer("HeadSoftmax", """
+self.x = inp.view(inp.shape[0], 3, 4)
+self.s = self.x.softmax(-1)
+return (self.s * self.x).view(inp.shape[0], 12)
+""", """
+g = out.g.view(inp.shape[0], 3, 4)
+ds = g * self.x
+dx = g * self.s + self.s * (ds - (ds * self.s).sum(-1, keepdim=True))
+inp.g = dx.view(inp.shape[0], 12)
+"""),
+    Layer("Poly", """
+return self.a * inp ** 2 + self.b * inp
+""", """
+self.a.g = (out.g * inp ** 2).sum(0)
+self.b.g = (out.g * inp).sum(0)
+inp.g = out.g * (2 * self.a * inp + self.b)
+""", ("a", "b")),
+    Layer("Rational", """
+self.d = 1 + inp ** 2
+return inp / self.d
+""", """
+inp.g = out.g * (1 - inp ** 2) / self.d ** 2
+"""),
+    Layer("SelfGate", """
+self.h = inp @ self.w
+return inp * self.h
+""", """
+dh = out.g * inp
+self.w.g = inp.t() @ dh
+inp.g = out.g * self.h + dh @ self.w.t()
+""", ("w",)),
+    Layer("PenalisedMSE", """
+self.z = inp.squeeze(-1)
+return ((self.z - targ) ** 2).mean() + 0.01 * (self.z ** 2).mean()
+""", """
+n = self.z.shape[0]
+inp.g = (2 * (self.z - targ) / n + 0.02 * self.z / n).unsqueeze(-1)
+""", loss=True),
+    Layer("Quantile", """
+self.d = targ - inp.squeeze(-1)
+return torch.maximum(0.7 * self.d, (0.7 - 1) * self.d).mean()
+""", """
+dd = torch.where(0.7 * self.d >= (0.7 - 1) * self.d, 0.7, 0.7 - 1)
+inp.g = (-dd / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("SwapHalves", """
+return torch.cat([inp[:, 6:], inp[:, :6] * 2], -1)
+""", """
+inp.g = torch.cat([out.g[:, 6:] * 2, out.g[:, :6]], -1)
+"""),
+    Layer("Standardize", """
+self.mu = inp.mean(0)
+self.sd = inp.std(0)
+self.xhat = (inp - self.mu) / self.sd
+return self.xhat
+""", """
+n = inp.shape[0]
+inp.g = (out.g - out.g.mean(0) - self.xhat * (out.g * self.xhat).sum(0) / (n - 1)) / self.sd
+"""),
+    Layer("ExpNormalize", """
+self.e = torch.exp(inp)
+self.p = self.e / self.e.sum(-1, keepdim=True)
+return self.p
+""", """
+inp.g = self.p * (out.g - (out.g * self.p).sum(-1, keepdim=True))
+"""),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -396,6 +470,8 @@ PARAMETERS = {
     "Centre": lambda r: (1 + 0.1 * r(C),),
     "GatedTanh": lambda r: (r(C, C) / C ** 0.5,),
     "LearnedSine": lambda r: (1 + 0.3 * r(C),),
+    "Poly": lambda r: (0.5 + 0.1 * r(C), 1 + 0.1 * r(C)),
+    "SelfGate": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

@@ -620,7 +620,11 @@ rule(aten.mse_loss.default)(Rule(_mse, (
 
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
 
-def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tuple) -> tuple | None:
+UNBIASED = "unbiased"  # a fused normalisation's keyword: its variance divides by n − 1 (`x.std(0)`'s, torch's default)
+
+
+def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tuple, unbiased: bool = False
+                ) -> tuple | None:
     """x − mean and rstd as a backward that recomputes them, one slip in it (`how`: what, and an axis
     for "mean over", "variance over"): the mean a sum, over another axis, left out or added; the
     variance a sum, over another axis, of x uncentred, a fourth power, over n − 1; std or 1/var for rstd.
@@ -637,7 +641,7 @@ def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tup
     var = powers.sum(dims, keepdim=True) if kind == "variance summed" else powers if kind == "variance not averaged" \
         else powers.mean(axis if kind == "variance over" else dims, keepdim=True)
     d = x if kind == "xhat uncentred" else x + mean if kind == "xhat of x + mean" else d
-    if kind == "over n - 1":
+    if unbiased != (kind == "over n - 1"):  # the variance over n − 1: the forward's, or the slip's (not both)
         n = _count(x, dims)
         var = var * n / (n - 1)
     rstd = (var + eps).sqrt() if kind == "std" else 1 / (var + eps) if kind == "1/var" else (var + eps).rsqrt()
@@ -646,7 +650,7 @@ def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tup
 
 def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
                 var_term=True, gain=True, centred=True, first_term=True, mean_over=None, var_over=None, eps=1e-5,
-                made_again=None, gain_over=None, bias_over=None, unscaled=False):
+                made_again=None, gain_over=None, bias_over=None, unscaled=False, unbiased=False):
     """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
     terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
     the one piece of it that is wrong; `first_term` False is the path straight through x left out,
@@ -655,13 +659,13 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
     normalisation averages over, or none of x's); `unscaled` the whole without its rstd; `made_again`
     a slip in the statistics the backward recomputes (`_made_again`), or ("xhat unscaled", None): its
     xhat without the rstd; `gain_over` (`bias_over`) the axis the gain's (bias's) gradient is wrongly
-    summed over."""
+    summed over. `unbiased`: the forward's variance divides by n − 1 (its variance term then too)."""
     if any(axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() in dims)
            for axis in (mean_over, var_over)):
         return None, None, None
     centred_x = (x - x.mean(dims, keepdim=True)) if centred else x
     if made_again is not None and made_again[0] != "xhat unscaled":
-        made = _made_again(x, dims, centred, eps, made_again)
+        made = _made_again(x, dims, centred, eps, made_again, unbiased)
         if made is None:
             return None, None, None
         centred_x, rstd = made
@@ -679,7 +683,7 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
         averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
             else inner.sum(dims, keepdim=True) if var_term == "summed" \
-            else inner.mean(dims if var_over is None else var_over, keepdim=True)
+            else inner.mean(dims if var_over is None else var_over, keepdim=True) * (n / (n - 1) if unbiased else 1)
         grad = grad + sign.get(var_term, -1.0) * (
             averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
             else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
@@ -693,7 +697,7 @@ def _layer_norm(c: Ctx, **slip):
     x, shape, weight, bias = c.args[0], c.args[1], c.arg(2), c.arg(3)
     dims = list(range(x.dim() - len(shape), x.dim()))
     dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, eps=c.arg(4) or 1e-5,
-                             **slip)
+                             unbiased=bool(c.kwargs.get(UNBIASED)), **slip)
     if weight is not None and dw is not None and dw.numel() == weight.numel():
         dw = dw.reshape(weight.shape)
     if bias is not None and db is not None and db.numel() == bias.numel():
@@ -709,7 +713,7 @@ def _batch_norm(c: Ctx, **slip):
                                                                 ).rsqrt()
     w = None if weight is None else weight.reshape(shape)
     b = None if bias is None else bias.reshape(shape)
-    dx, dw, db = _normalised(c, x, dims, rstd, w, b, eps=c.arg(7, 1e-5), **slip)
+    dx, dw, db = _normalised(c, x, dims, rstd, w, b, eps=c.arg(7, 1e-5), unbiased=bool(c.kwargs.get(UNBIASED)), **slip)
     return (dx, *(None if grad is None else grad.reshape(param.shape) if grad.numel() == param.numel() else grad
                   for grad, param in ((dw, weight), (db, bias))))
 
@@ -728,6 +732,11 @@ def _summed(c: Ctx) -> str:
     return _averaged(c).replace(".mean(", ".sum(").replace(".sum(0, keepdim=True)", ".sum(0)")
 
 
+def _var_averaged(c: Ctx) -> str:
+    """The variance term's average as code writes it: over n − 1 where the forward's variance is unbiased."""
+    return f"{_summed(c)} / (n - 1)" if c.kwargs.get(UNBIASED) else _averaged(c)
+
+
 _OVER_N = "(in its `(n * {dout} - …) / n` form)"
 
 
@@ -736,15 +745,15 @@ def _second_term_slips(stat: str) -> tuple:
     said in the code's names: `{out}` the normalised tensor, `{dout}` its gradient (`dnorm` of `norm`,
     `out.g` of the layer's output)."""
     def whole(c: Ctx) -> str:
-        return f"`{{out}} * ({{dout}} * {{out}}){_averaged(c)}`"
+        return f"`{{out}} * ({{dout}} * {{out}}){_var_averaged(c)}`"
 
-    return ((lambda c: f"is missing the {stat}'s term, `- {{out}} * ({{dout}} * {{out}}){_averaged(c)}`",
+    return ((lambda c: f"is missing the {stat}'s term, `- {{out}} * ({{dout}} * {{out}}){_var_averaged(c)}`",
              {"var_term": False}),
-            (lambda c: f"has `{{dout}}{_averaged(c)}` where `({{dout}} * {{out}}){_averaged(c)}` belongs in the {stat}'s "
+            (lambda c: f"has `{{dout}}{_var_averaged(c)}` where `({{dout}} * {{out}}){_var_averaged(c)}` belongs in the {stat}'s "
                        "term", {"var_term": "no inner xhat"}),
             (lambda c: f"does not average the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where {whole(c)} belongs",
              {"var_term": "not averaged"}),
-            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `({{dout}} * {{out}}){_averaged(c)}` where "
+            (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `({{dout}} * {{out}}){_var_averaged(c)}` where "
                        f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
             (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}),
             (lambda c: f"does not sum the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where `{{out}} * ({{dout}} * "
@@ -778,7 +787,8 @@ def _statistics_slips(centred: bool) -> tuple:
              {"made_again": ("variance not averaged", None)}),
             (f"recomputes its {spread} with a fourth power where the square belongs",
              {"made_again": ("fourth power", None)}),
-            (f"recomputes its {spread} over n − 1 (Bessel's correction) where n belongs",
+            (lambda c: f"recomputes its {spread} over n where n − 1 (Bessel's correction) belongs" if c.kwargs.get(
+                UNBIASED) else f"recomputes its {spread} over n − 1 (Bessel's correction) where n belongs",
              {"made_again": ("over n - 1", None)}),
             ("recomputes its rstd as the std, `sqrt(var + eps)`, where `1 / sqrt(var + eps)` belongs",
              {"made_again": ("std", None)}),
@@ -803,7 +813,8 @@ def _statistics_slips(centred: bool) -> tuple:
 
 def _term_slips(stat: str, key: str, term: Callable[[Ctx], str]) -> tuple:
     """A term of the closed form summed where it is averaged, or its sign flipped (`term`: it as code)."""
-    return ((lambda c: f"sums the {stat}'s term where it averages: `{term(c).replace(_averaged(c), _summed(c))}` where "
+    return ((lambda c: f"sums the {stat}'s term where it averages: "
+                       f"`{term(c).replace(_averaged(c), _summed(c)).replace(' / (n - 1)', '')}` where "
                        f"`{term(c)}` belongs", {key: "summed"}),
             (lambda c: f"has the {stat}'s term's sign flipped: `+ {term(c)}` where `- {term(c)}` belongs", {key: "+"}))
 
@@ -814,7 +825,7 @@ _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)
                 {"gain_over": -1}),
                ("sums the bias's gradient over the last axis, `.sum(-1)`, where the batch's, `.sum(0)`, belongs",
                 {"bias_over": -1}),
-               *_term_slips("variance", "var_term", lambda c: f"{{out}} * ({{dout}} * {{out}}){_averaged(c)}"),
+               *_term_slips("variance", "var_term", lambda c: f"{{out}} * ({{dout}} * {{out}}){_var_averaged(c)}"),
                *_statistics_slips(centred=True),
                _FIRST_TERM_LEFT_OUT, _UNSCALED, *_other_axes("mean_over", "mean", "{dout}"),
                *_other_axes("var_over", "variance", "({dout} * {out})"),
@@ -1033,6 +1044,18 @@ rule(aten.view.default, aten._unsafe_view.default, aten.squeeze.dim, aten.squeez
 rule(aten.permute.default)(Rule(_permuted, code="permute"))
 rule(aten.t.default)(Rule(lambda c: (c.g.t(),), code=".t()"))
 rule(aten.flip.default)(Rule(lambda c: (c.g.flip(c.args[1]),), code="flip"))
+
+
+def _cumsum(c: Ctx, reversed_: bool = True):
+    """Each x feeds every later sum: its gradient is g summed from its own place to the end."""
+    dim = c.args[1]
+    return ((c.g.flip(dim).cumsum(dim).flip(dim) if reversed_ else c.g.cumsum(dim)),)
+
+
+rule(aten.cumsum.default)(Rule(_cumsum, (
+    Slip("sums the gradient from the start where each value's sum runs from it to the end (a cumsum not reversed)",
+         lambda c: _cumsum(c, reversed_=False)),
+), code="cumsum"))
 rule(aten.transpose.int)(Rule(lambda c: (c.g.transpose(c.args[1], c.args[2]),), code="transpose"))
 rule(aten.expand.default)(Rule(lambda c: (unbroadcast(c.g, c.args[0]),), (
     Slip("is not summed back over the broadcast axes", lambda c: (c.g,)),

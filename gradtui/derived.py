@@ -1005,7 +1005,11 @@ class Probe:
                                                   f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
-                    rank = (-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
+                    # a closed-form slip of an operation written out step by step comes after a path of those
+                    # steps: with the same numbers, the steps' own names are the likelier story
+                    kind = RANK["path"] + 0.5 if edit.kind == "rule" and graph.nodes[edit.node].kwargs.get(
+                        WRITTEN_OUT) else RANK[edit.kind]
+                    rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole,
                             named, edit.node if edit.node is not None else len(graph.nodes))
                     if all(said != other for _, other, _ in found):
                         at = graph.nodes[edit.node].source if edit.node is not None else None

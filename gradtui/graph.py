@@ -26,7 +26,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from gradtui.derivatives import l2_normalize
+from gradtui.derivatives import UNBIASED, l2_normalize
 
 TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 GRADTUI_DIR = str(Path(__file__).resolve().parent)
@@ -340,23 +340,34 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
             scale = float(value.abs().max()) or 1.0
             if not bool(torch.allclose(value, d * rstd, rtol=1e-6, atol=1e-9 * scale)) or not bool((rstd > 0).all()):
                 continue
-            spread = squares / value.shape[axis]  # each row's variance (its mean square, not centred)
-            eps = 1 / rstd ** 2 - spread  # one small constant for every row: else it is a scale, not a normalisation
-            if not bool((eps - eps.mean()).abs().le(1e-6 * (spread + eps.mean().abs())).all()) \
-                    or not -1e-9 <= float(eps.mean()) <= 1e-2 * float(spread.median()):
+            eps = _constant_eps(rstd, squares, value.shape[axis])
+            unbiased = eps is None and centred and value.shape[axis] > 2 and \
+                (eps := _constant_eps(rstd, squares, value.shape[axis] - 1)) is not None  # `x.std(0)`: over n − 1
+            if eps is None:
                 continue
-            eps = max(float(eps.mean()), 0.0)
             said = replace(node.source, expression=None) if node.source is not None else None  # said by its name
+            written = {WRITTEN_OUT: True, **({UNBIASED: True} if unbiased else {})}
             if axis == 0:
                 return Node(node.index, torch.ops.aten.native_batch_norm.default,
-                            (x, None, None, None, None, True, 0.0, eps), {WRITTEN_OUT: True},
+                            (x, None, None, None, None, True, 0.0, eps), written,
                             [value, data.mean(0), rstd.reshape(-1)], said)
             if centred:
                 return Node(node.index, torch.ops.aten.native_layer_norm.default, (x, [value.shape[-1]], None, None, eps),
-                            {WRITTEN_OUT: True}, [value, data.mean(-1, keepdim=True), rstd], said)
+                            written, [value, data.mean(-1, keepdim=True), rstd], said)
             return Node(node.index, torch.ops.aten.rms_norm.default, (x, [value.shape[-1]], None, eps),
                         {WRITTEN_OUT: True}, [value], said)
     return None
+
+
+def _constant_eps(rstd: torch.Tensor, squares: torch.Tensor, count: int) -> float | None:
+    """The eps of a normalisation whose variance is `squares / count` (n, or n − 1): one small
+    constant for every row (else it is a scale, not a normalisation); None where there is none."""
+    spread = squares / count
+    eps = 1 / rstd ** 2 - spread
+    if not bool((eps - eps.mean()).abs().le(1e-6 * (spread + eps.mean().abs())).all()) \
+            or not -1e-9 <= float(eps.mean()) <= 1e-2 * float(spread.median()):
+        return None
+    return max(float(eps.mean()), 0.0)
 
 
 def _l2_normalised_by_hand(graph: Graph, node: Node) -> Node | None:

@@ -188,6 +188,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
       "(and what is left is (64, 1) where autograd's is (64, 12): the same values, broadcast)")),
     ("Centre", "axis: `inp.mean(0, keepdim=True)`",
      "reads `inp - inp.mean(0, keepdim=True)` where `inp - inp.mean(-1, keepdim=True)` belongs"),
+    ("Standardize", "out for out.g#2",
+     "has `out` alone where `out * (out.g * out).sum(0) / (n - 1)` belongs in the variance's term"),
+    ("Cumsum", "out for out.g", "is computed from the layer's output `out` where its gradient `out.g` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -195,7 +198,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "an-l2-normalisations-projection-not-summed", "an-l2-normalisations-projection-alone", "a-clamps-comparison-turned",
         "a-clamps-bound-left-out", "a-targets-expression-made-again", "recomputed-statistics-mean-summed",
         "a-closed-forms-term-sign-flipped", "a-fused-gains-sum-over-the-last-axis", "softplus-beta-left-out",
-        "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis"])
+        "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis",
+        "a-standardisation-over-n-1s-closed-form", "a-cumsum"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -204,8 +208,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     square taken twice, a power raised where the derivative lowers it; a chunk's pieces by their names,
     a group norm's closed form through a view, an L2 normalisation's, a clamp's comparisons, a loss's
     target made again; a backward that recomputes F.layer_norm's statistics, or sums its gain's
-    gradient over the features; softplus's beta, log1p as log; one value per row where a row belongs.
-    `words`: what the hint says, or the parts it says."""
+    gradient over the features; softplus's beta, log1p as log; one value per row where a row belongs;
+    a standardisation by `x.std(0)` in its closed form over n − 1; a cumulative sum. `words`: what the
+    hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
     i, said_edit, backward = found[int(nth)]

@@ -125,6 +125,9 @@ FORWARDS = {
     "l2 normalise, by hand": (lambda x, v: x / x.norm(dim=-1, keepdim=True) + 0 * (v / (v ** 2).sum(0).sqrt()).sum(),
                               (rand(N, C), rand(C, 3, seed=1))),
     "F.normalize": (lambda x: F.normalize(x, dim=1), (rand(N, C),)),
+    "cumsum": (lambda x: x.cumsum(1) + x.cumsum(0) * 2, (rand(N, C),)),
+    "standardised over n − 1, by hand": (lambda x: (x - x.mean(0)) / x.std(0) + (x - x.mean(1, keepdim=True)) / x.std(
+        1, keepdim=True), (rand(N, C),)),
 }
 
 
