@@ -221,8 +221,8 @@ HINTED = (
     (r"missing its \d|missing `\d|times -?\d|of .+? left out", ("scale",)),
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
+    (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
-    (r"matrix product", ("transpose",)),
     (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
     (r"sign|minus", ("sign", "operator")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
