@@ -40,6 +40,7 @@ MOST_EDITS = 4  # a series longer than this is more than slips
 NO_EXPRESSION_TO_EDIT = (  # hints whose slip no edit of an expression mends: the search is not run for them
     "was not set",  # a gradient never set: a line to add
     "changed in place during this backward",  # an update inside backward: a statement to move
+    "the forward never uses",  # a parameter the forward leaves out: the forward to mend, not the backward
 )
 
 

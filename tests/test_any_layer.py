@@ -4,6 +4,7 @@ corpus (every fourth slip; the whole is the benchmark's), the samples, a torch.a
 and the faces that show the line (the JSON, the API's finding, the app)."""
 
 import importlib.util
+import itertools
 import json
 
 import pytest
@@ -212,8 +213,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     a standardisation by `x.std(0)` in its closed form over n − 1; a cumulative sum. `words`: what the
     hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
-    found = [(i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e]
-    i, said_edit, backward = found[int(nth)]
+    found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
+    i, said_edit, backward = next(itertools.islice(found, int(nth), None))  # (the mutants after it are not made)
     outcome = generated.run(generated.LAYERS[layer], "module", said_edit, backward, tmp_path, i)
     assert outcome.kind == "named" and outcome.placed, outcome.said
     assert all(part in outcome.said for part in ([words] if isinstance(words, str) else words)), outcome.said
