@@ -1014,8 +1014,8 @@ class Probe:
                     if all(said != other for _, other, _ in found):
                         at = graph.nodes[edit.node].source if edit.node is not None else None
                         found.append((rank, said, at))
-        if not found:
-            return self._tensor_factor(run, role, target, yours, right, tolerance)
+        if not found:  # (a factor is no story for a gradient of another shape)
+            return self._tensor_factor(run, role, target, yours, right, tolerance) if spread is None else []
         found.sort(key=lambda item: item[0])
         best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
         return [(said, at) for rank, said, at in found if rank[:2] == best][:2]

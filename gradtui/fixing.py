@@ -4,8 +4,10 @@ For the first mismatch of a check, `find_fix` looks at the method that computed 
 step's backward, in the user's layer file or notebook cell) and proposes small edits of its
 statements, as the user wrote them: a transpose added or taken away, a sum added, removed, or over
 another axis, `keepdim` toggled, a sign, a factor (2, N, n/(n−1)) put in or taken out, an operator
-for another, an operand dropped, a cast removed, a power, one of the method's tensors for another,
-`out` for `out.g`. The hint says which kind of edit first. Each edit is screened by the check of a
+for another, an operand dropped, a matrix product's operands swapped, a cast removed, a power, one
+of the method's tensors for another, `out` for `out.g`, a term the hint says is missing (a closed
+form's, or a path's: a gradient the method has, times a weight the forward multiplies by). The
+hint says which kind of edit first. Each edit is screened by the check of a
 copy of the file on the first rows in float64, up to the step at fault; one that makes that
 gradient match is run through the whole check again on the same data and seed, and only then kept.
 When the check then stops at another slip, the search goes on from there: the fix is the series of
@@ -495,8 +497,8 @@ class Edits:
     def _path_terms(self) -> Iterator[Change]:
         """A path the hint says is missing (`the path through `inp` in `h = inp @ w + b` is missing`), as
         the term it adds: to a gradient's statement, a gradient the method has (`+ dh @ self.w.t()`,
-        `+ out.g`); inside one of a statement's parenthesised sums, one of its tensors or a 1
-        (`self.s + self.a * self.s * (1 - self.s)`, `1 - t**2`)."""
+        `+ out.g`); before one of a statement's parenthesised groups, one of its tensors or a 1
+        (`(1 + inp ** 2)` of `(inp ** 2)`)."""
         if "the path through" not in self.hint:
             return
         local = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
