@@ -247,7 +247,7 @@ def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None
         return (c.arg(low, defaults[0]) if low is not None else None,
                 c.arg(high, defaults[1]) if high is not None else None)
 
-    def inside(c: Ctx, lower: str = ">=", upper: str = "<=") -> torch.Tensor | None:
+    def inside(c: Ctx, lower: str = ">=", upper: str = "<=") -> torch.Tensor:
         """Where the gradient passes: each bound's comparison as written (a slip's: turned, or "" left out)."""
         x, keep = c.args[0], torch.ones_like(c.args[0], dtype=torch.bool)
         for bound, comparison in zip(bounds(c), (lower, upper)):
@@ -1046,15 +1046,15 @@ rule(aten.t.default)(Rule(lambda c: (c.g.t(),), code=".t()"))
 rule(aten.flip.default)(Rule(lambda c: (c.g.flip(c.args[1]),), code="flip"))
 
 
-def _cumsum(c: Ctx, reversed_: bool = True):
+def _cumsum(c: Ctx, from_the_end: bool = True):
     """Each x feeds every later sum: its gradient is g summed from its own place to the end."""
     dim = c.args[1]
-    return ((c.g.flip(dim).cumsum(dim).flip(dim) if reversed_ else c.g.cumsum(dim)),)
+    return ((c.g.flip(dim).cumsum(dim).flip(dim) if from_the_end else c.g.cumsum(dim)),)
 
 
 rule(aten.cumsum.default)(Rule(_cumsum, (
     Slip("sums the gradient from the start where each value's sum runs from it to the end (a cumsum not reversed)",
-         lambda c: _cumsum(c, reversed_=False)),
+         lambda c: _cumsum(c, from_the_end=False)),
 ), code="cumsum"))
 rule(aten.transpose.int)(Rule(lambda c: (c.g.transpose(c.args[1], c.args[2]),), code="transpose"))
 rule(aten.expand.default)(Rule(lambda c: (unbroadcast(c.g, c.args[0]),), (
