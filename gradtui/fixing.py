@@ -496,8 +496,9 @@ class Edits:
 
     def _path_terms(self) -> Iterator[Change]:
         """A path the hint says is missing (`the path through `inp` in `h = inp @ w + b` is missing`), as
-        the term it adds: to a gradient's statement, a gradient the method has (`+ dh @ self.w.t()`,
-        `+ out.g`); before one of a statement's parenthesised groups, one of its tensors or a 1
+        the term it adds: to a gradient's statement, a gradient the method has, alone, times a weight
+        the forward multiplies by, or times a tensor the layer keeps (`+ dh @ self.w.t()`, `+ out.g`,
+        `+ out.g * self.h`); before one of a statement's parenthesised groups, one of its tensors or a 1
         (`(1 + inp ** 2)` of `(inp ** 2)`)."""
         if "the path through" not in self.hint:
             return
@@ -506,14 +507,17 @@ class Edits:
         multiplied = {self.seg(side) for other in (*self.siblings, self.method) for n in ast.walk(other)
                       if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for side in (n.left, n.right)}
         weights = [t for t in self.tensors if t.startswith("self.") and t in multiplied]  # a forward's `inp @ self.w`
-        added = [*dict.fromkeys([*local, *self.gradients]), *(f"{g} @ {w}{self.t}" for g in local for w in weights)]
+        gradients = list(dict.fromkeys([*local, *self.gradients]))
+        added = [*gradients, *(f"{g} @ {w}{self.t}" for g in local for w in weights),
+                 *(f"{g} * {t}" for g in gradients for t in self.tensors if t.startswith("self.") and not self.gradient(t))]
         for rank, statement in enumerate(self.statements):
             if statement.value is None:
                 continue
             start, end = self.span(statement.value)
             if any(self.gradient(self.seg(t)) for t in _targets(statement)):
+                terms = {self.seg(t) for t in _terms(statement.value)}
                 for term in added:
-                    if term not in self.seg(statement.value):
+                    if term not in terms:
                         yield Change(start, end, f"{self.text[start:end]} + {term}", "term", rank)
             for group in ast.walk(statement.value):
                 if isinstance(group, ast.BinOp) and self._parenthesized(group):
