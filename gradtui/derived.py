@@ -973,18 +973,15 @@ class Probe:
         whole = self._fused(run)
         views = []
         for graph in filter(None, (whole, run.graph)):
-            try:
-                right_here = gradients(graph, run.upstream)  # every value's, once a view: for both below
+            try:  # the right gradients before each node, once a view; with every value's at the end
+                uncut = states(graph, run.upstream)
+                right_here = uncut["right"]
+                views += [(graph, right_here, cut, uncut if not cut else states(graph, run.upstream, cut))
+                          for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
             except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
                 continue
-            views += [(graph, right_here, cut)
-                      for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
         rows, right_max = (run.batch, self._full_batch()), float(right.abs().max()) if right.numel() else 0.0
-        for graph, right_here, cut in views:
-            try:
-                before = states(graph, run.upstream, cut)
-            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
-                continue
+        for graph, right_here, cut, before in views:
             for edit in edits(graph, run.batch, run.upstream, right_here, rows[1]):
                 if edit.value in cut:
                     continue
