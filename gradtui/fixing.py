@@ -39,10 +39,10 @@ MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most
 MOST_EDITS = 4  # a series longer than this is more than slips
 
 
-NO_EXPRESSION_TO_EDIT = (  # hints whose slip no edit of an expression mends: the search is not run for them
-    "was not set",  # a gradient never set: a line to add
-    "changed in place during this backward",  # an update inside backward: a statement to move
-    "the forward never uses",  # a parameter the forward leaves out: the forward to mend, not the backward
+STATEMENT_SLIPS = (  # hints whose slip is a statement, not an expression: only these edits mend them
+    ("was not set", ("formula",)),  # a line to add: the kind's own, where the hint gives it
+    ("changed in place during this backward", ("move",)),  # an update inside backward: moved after, or dropped
+    ("the forward never uses", ("unused",)),  # the forward to mend: the parameter it leaves out put back
 )
 
 
@@ -208,10 +208,12 @@ class Change:
 
 
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
-         "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term")
+         "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
+         "move", "unused")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
+    (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
     (r"is left out: the gradient of", ("term", "factor")),  # a statement's derivative: a factor it never multiplied in
@@ -225,6 +227,7 @@ HINTED = (
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
+    (r"N×N", ("squeeze",)),  # (where an (N, 1) met an (N,): summing the N×N is rarely what fixes it)
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
     (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
     (r"sign|minus", ("sign", "operator")),
@@ -272,7 +275,8 @@ class Edits:
         self.order = _kinds_for(hint)
 
     def __iter__(self) -> Iterator[Change]:
-        found = [*self._formula(), *self._missing_term(), *self._path_terms()]
+        found = [*self._formula(), *self._missing_term(), *self._path_terms(), *self._out_of_place(), *self._moved(),
+                 *self._put_back()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
@@ -397,6 +401,7 @@ class Edits:
                 yield at(node, self.seg(node.operand), "sign")
             if isinstance(node, ast.BinOp):
                 yield from self._binary(node, at)
+                yield from self._squeezes(node, at)
             if isinstance(node, ast.Compare) and len(node.ops) == 1:
                 for op in COMPARISONS.get(type(node.ops[0]), ()):
                     yield at(node, f"{self.seg(node.left)} {op} {self.seg(node.comparators[0])}", "operator")
@@ -436,7 +441,7 @@ class Edits:
         base = target.removesuffix(".g")
         mine = self._formula_name(base)
         statement = next((n for n in self.statements for t in _targets(n) if self.seg(t) == f"{mine}.g"), None)
-        if statement is None or statement.value is None:
+        if mine is None or (statement is not None and statement.value is None):
             return
         defined, lines = set(), []
 
@@ -454,6 +459,11 @@ class Edits:
 
         rhs = self._in_my_words(formula, define)
         if rhs is None:
+            return
+        if statement is None:  # a gradient the method never sets: its line added, before a `return`
+            at, indent, lead = self._method_end()
+            added = "".join(f"{indent}{line}\n" for line in [*lines, f"{mine}.g = {rhs}"])
+            yield Change(at, at, lead + added, "formula", 0)
             return
         start, end = self.span(statement.value)
         line_start = self.offsets[statement.lineno - 1]
@@ -493,6 +503,83 @@ class Edits:
         as the method writes them: a mask `(h > 0)` is their derivative."""
         found = re.findall(r"`([\w.]+)\.clamp(?:_min)?\(0\.?\)|`(?:torch\.|F\.)?relu\(([\w.]+)\)", self.hint)
         return [spelled for a, b in found if (spelled := self.spelled(a or b)) is not None]
+
+    def _out_of_place(self) -> Iterator[Change]:
+        """A forward that computes its output in place (`inp.clamp_min_(0.).sub_(0.5)`), where the hint
+        says the backward then reads the output for the input: its in-place calls made out of place, in
+        one edit (`inp.clamp_min(0.).sub(0.5)`; a statement of its own, `inp.clamp_(min=0)`, binds the
+        result: `inp = inp.clamp(min=0)`)."""
+        if "in place" not in self.hint:
+            return
+        for forward in self.siblings:
+            edited = []
+            for statement in forward.body:
+                calls = [n.func for n in ast.walk(statement) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                         and re.fullmatch(r"[a-z]\w*[a-z0-9]_", n.func.attr)]
+                if not calls:
+                    continue
+                start, end = self.span(statement)
+                text = self.text[start:end]
+                for func in sorted(calls, key=lambda f: self.span(f)[1], reverse=True):
+                    at = self.span(func)[1] - start - 1  # the attribute's trailing underscore
+                    text = text[:at] + text[at + 1:]
+                receiver = statement.value if isinstance(statement, ast.Expr) else None
+                while isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute):
+                    receiver = receiver.func.value
+                if isinstance(receiver, (ast.Name, ast.Attribute)):
+                    text = f"{self.seg(receiver)} = {text}"
+                edited.append((start, end, text))
+            if edited:
+                first, last = edited[0][0], edited[-1][1]
+                text, at = "", first
+                for start, end, new in edited:
+                    text, at = text + self.text[at:start] + new, end
+                yield Change(first, last, text, "inplace", 0)
+
+    def _method_end(self) -> tuple[int, str, str]:
+        """Where a statement added at the end of the method goes (before a last `return`), its indent,
+        and the line break it needs first (none, unless the file ends without one)."""
+        body = self.method.body
+        last = body[-1]
+        line = last.lineno if isinstance(last, ast.Return) and len(body) > 1 else last.end_lineno + 1
+        at = self.offsets[line - 1] if line <= len(self.offsets) else len(self.text)
+        first = self.text[self.offsets[last.lineno - 1]:]
+        return at, first[:len(first) - len(first.lstrip())], "" if self.text[:at].endswith("\n") else "\n"
+
+    def _moved(self) -> Iterator[Change]:
+        """An update inside backward (`self.w -= lr * self.w.g`, `self.w.sub_(…)`), where the hint says a
+        tensor changed in place during it: the statement moved to the end of the method, or dropped."""
+        if "changed in place during this backward" not in self.hint:
+            return
+        for statement in self.method.body:
+            updates = isinstance(statement, ast.AugAssign) or isinstance(statement, ast.Expr) and any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and re.fullmatch(r"[a-z]\w*[a-z0-9]_", n.func.attr)
+                for n in ast.walk(statement))
+            if not updates or statement is self.method.body[-1]:
+                continue
+            start = self.offsets[statement.lineno - 1]
+            end = self.offsets[statement.end_lineno] if statement.end_lineno < len(self.offsets) else len(self.text)
+            at, _, lead = self._method_end()
+            if at > end:
+                yield Change(start, at, self.text[end:at] + lead + self.text[start:end], "move", 0)
+            yield Change(start, end, "", "move", 0)
+
+    def _put_back(self) -> Iterator[Change]:
+        """A parameter the forward never uses (the hint says so): the forward's result plus it (a bias),
+        or times it (a gain), for each attribute of the layer's that no statement of the forward reads."""
+        if "the forward never uses" not in self.hint:
+            return
+        for forward in self.siblings:
+            read = {self.seg(n) for n in ast.walk(forward) if isinstance(n, ast.Attribute)}
+            returned = [n for n in ast.walk(forward) if isinstance(n, ast.Return) and n.value is not None]
+            for attribute in self.attributes.values():
+                if f"self.{attribute}" in read or len(returned) != 1:
+                    continue
+                value = returned[0].value
+                start, end = self.span(value)
+                yield Change(start, end, f"{self.seg(value)} + self.{attribute}", "unused", 0)
+                times = f"({self.seg(value)})" if _loose(value) else self.seg(value)
+                yield Change(start, end, f"{times} * self.{attribute}", "unused", 0)
 
     def _path_terms(self) -> Iterator[Change]:
         """A path the hint says is missing (`the path through `inp` in `h = inp @ w + b` is missing`), as
@@ -695,6 +782,17 @@ class Edits:
             for call in (".unsqueeze(-1)", ".squeeze(-1)", *(f".reshape({shape})" for shape in self.shapes)):
                 yield at(node, wrapped + call, "shape")
 
+    def _squeezes(self, node: ast.BinOp, at) -> Iterator[Change]:
+        """An (N, 1) operand squeezed, or an (N,) one unsqueezed, before an elementwise operation
+        broadcasts them to (N, N)."""
+        if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            return
+        operands = [o for o in (node.left, node.right) if isinstance(o, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
+                    and not any(isinstance(n, ast.Attribute) and n.attr in SIZES for n in ast.walk(o))]
+        for call in (".squeeze(-1)", ".unsqueeze(-1)"):
+            for operand in operands:
+                yield at(operand, self.seg(operand) + call, "squeeze")
+
     def _transposed(self, node: ast.expr) -> str:
         """An operand transposed, as simply as the code allows: `x.t()` becomes `x`, `x` becomes `x.t()`."""
         func = node.func if isinstance(node, ast.Call) else None
@@ -772,6 +870,9 @@ COMPARISONS = {ast.Gt: (">=", "<"), ast.GtE: (">", "<="), ast.Lt: ("<=", ">"), a
 
 
 def _kinds_for(hint: str | None) -> list[str]:
+    statement = next((kinds for words, kinds in STATEMENT_SLIPS if words in (hint or "")), None)
+    if statement is not None:
+        return list(statement)
     said = _words_of(hint or "")
     first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
     return list(dict.fromkeys(["hinted", *first, "formula", *KINDS]))  # the user's own line, edited, first
@@ -1010,7 +1111,7 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
     the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
     edit checked on it (None: on what `config` loads, as the check did)."""
     source = user_source(checked.method[0])
-    if source is None or checked.first is None or any(words in (checked.hint or "") for words in NO_EXPRESSION_TO_EDIT):
+    if source is None or checked.first is None:
         return None
     if digest is not None and file_digest(source.path) != digest:
         raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")

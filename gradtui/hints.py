@@ -106,10 +106,18 @@ def not_set(e: Evidence) -> str | None:
         if isinstance(getattr(tensor, "grad", None), torch.Tensor):  # PyTorch's name for it
             return (f"{e.name} was not set, but {e.base}.grad was: gradtui reads .g, the notes' name "
                     f"(`{e.base}.g = ...`; .grad is autograd's)")
-        return f"{e.name} was not set: this step must assign {e.name}"
+        formula = _kinds_formula(e)
+        fix = f"; fix: {formula.code()}{formula.where()}" if formula is not None else ""
+        return f"{e.name} was not set: this step must assign {e.name}{fix}"
     if not isinstance(e.value, torch.Tensor):
         return f"{e.name} is a {type(e.value).__module__}.{type(e.value).__name__}, not a torch tensor"
     return None
+
+
+def _kinds_formula(e: Evidence) -> Formula | None:
+    """The reference layer's formula for the gradient at fault, when the step is of a kind gradtui knows."""
+    kind = KINDS.get(e.context.kind)
+    return kind.families[0].grads.get(e.context.role) if kind is not None and e.context.direction == "backward" else None
 
 
 def unused_by_forward(e: Evidence) -> str | None:

@@ -310,9 +310,12 @@ class DebugSession:
             if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
                 tensor.__dict__.pop("g", None)
         before, bound = self._versions(), _bound_tensors(layer)
+        # `w.data -= …` leaves w's version counter as it was: the parameters' values are compared too
+        held = {name: self.values[name].clone() for name in spec.params if name in self.values}
         outcome = run_user_code(layer.backward, self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
+        changed += [name for name, value in held.items() if name not in changed and not _same(value, self.values[name])]
         context = self._backward_context(step, layer, upstream, fed, changed, rebound)
         inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
@@ -558,6 +561,11 @@ def _batch_sum_scale(t) -> float:
 
 def _shares_storage(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Equal values, NaN where NaN was."""
+    return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 def _bound_tensors(layer) -> dict[str, torch.Tensor]:

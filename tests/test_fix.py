@@ -426,3 +426,65 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
     assert report["fix"]["passes"], report["first_mismatch"]
     assert f"+        {fixed}\n" in report["fix"]["diff"], report["fix"]["diff"]
+
+
+LIN = '''import torch
+
+from gradtui.layers import Module
+
+
+class Lin(Module):
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def forward(self, inp):
+{forward}
+
+    def bwd(self, out, inp):
+{backward}
+'''
+RIGHT_LIN_FORWARD = "        return inp @ self.w + self.b"
+
+
+@pytest.mark.parametrize("forward, backward, options, removed, added", [
+    (RIGHT_LIN_FORWARD, "        inp.g = out.g @ self.w.t()\n        self.w.g = inp.t() @ out.g\n        return inp.g", (),
+     [], ["        self.b.g = out.g.sum(0)"]),
+    (RIGHT_LIN_FORWARD, "        self.w.g = inp.t() @ out.g\n        self.b.g = out.g.sum(0)\n"
+                        "        self.w.data -= 0.1 * self.w.g\n        inp.g = out.g @ self.w.t()", (),
+     ["        inp.g = out.g @ self.w.t()"], ["        inp.g = out.g @ self.w.t()"]),
+    ("        return torch.matmul(inp, self.w)",
+     "        inp.g = out.g @ self.w.t()\n        self.w.g = inp.t() @ out.g\n        self.b.g = out.g.sum(0)",
+     ("--init", "random"),
+     ["        return torch.matmul(inp, self.w)"], ["        return torch.matmul(inp, self.w) + self.b"]),
+], ids=["a-gradient-never-set-gets-its-line-before-the-return", "an-update-through-data-moves-after-the-gradients",
+        "a-bias-the-forward-leaves-out-is-put-back"])
+def test_a_slip_that_is_a_statement_is_fixed_by_a_statement(tmp_path, capsys, forward, backward, options, removed,
+                                                             added):
+    path = tmp_path / "lin.py"
+    path.write_text(LIN.format(forward=forward, backward=backward))
+    _, report = check_json(capsys, "--batch", "200", "--layers", str(path), *options, "--fix")
+    diff = report["fix"]["diff"].splitlines()
+    assert report["fix"]["passes"] and report["fix"]["edits"] == 1
+    assert [line[1:] for line in diff if line.startswith("-") and not line.startswith("---")] == removed
+    assert [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")] == added
+    if "return inp.g" in backward:  # the line added goes before the method's return
+        assert diff.index("+        self.b.g = out.g.sum(0)") < diff.index("         return inp.g")
+
+
+def test_a_forward_computed_in_place_is_made_out_of_place_each_statement_bound(tmp_path, capsys):
+    path = tmp_path / "relu.py"
+    path.write_text("from gradtui.layers import Module\n\n\nclass Relu(Module):\n    def forward(self, inp):\n"
+                    "        inp.clamp_(min=0.)\n        return inp.sub_(0.5)\n\n    def bwd(self, out, inp):\n"
+                    "        inp.g = (inp > 0).float() * out.g\n")
+    _, report = check_json(capsys, "--batch", "200", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"]
+    assert "+        inp = inp.clamp(min=0.)\n+        return inp.sub(0.5)\n" in report["fix"]["diff"]
+
+
+def test_a_gradient_never_set_in_a_layer_gradtui_does_not_know_gets_no_line(tmp_path, capsys):
+    """No formula to add: the hint stays, and no edit is tried."""
+    path = tmp_path / "swish.py"
+    path.write_text(layer_file("Swish", "        self.s = torch.sigmoid(inp)\n        return inp * self.s",
+                               "        ds = self.s * (1 - self.s)"))
+    _, report = check_json(capsys, "--batch", "200", "--layers", str(path), "--fix")
+    assert report["first_mismatch"]["tensor"] == "l1.g" and not report["fix"]["verified"]

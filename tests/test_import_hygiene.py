@@ -1,10 +1,12 @@
 """The engine is a plain library: nothing outside gradtui/ui/ and cli.py imports Textual, and
 nothing imports more of torch than it uses."""
 
+import json
 import pkgutil
 import subprocess
 import sys
 
+import pytest
 from conftest import SAMPLES
 
 import gradtui
@@ -15,13 +17,37 @@ ENGINE = sorted(
 )
 
 
-def test_engine_modules_do_not_import_textual():
-    assert {"gradtui.session", "gradtui.stats", "gradtui.reference", "gradtui.model"} <= set(ENGINE)
-    code = "import sys\n" + "".join(f"import {name}\n" for name in ENGINE) + (
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "assert not bad, bad\n")
+@pytest.fixture(scope="module")
+def engine_run() -> tuple[set[str], dict[str, str]]:
+    """One fresh interpreter that imports every engine module and names two slips, as a check does:
+    the modules it ended with, and the two hints. Naming a slip finds each variant's shape without
+    torch's meta device, whose first elementwise operation imports torch._dynamo (most of a second,
+    on the first mismatch of every run); recording a forward under a TorchDispatchMode too (torch
+    wraps a mode's __torch_dispatch__ in dynamo's `disable`, which gradtui's recorder declines)."""
+    code = ("import json, sys\n" + "".join(f"import {name}\n" for name in ENGINE) +
+            "from gradtui.config import RunConfig\nfrom gradtui.session import DebugSession\n"
+            "hints = {}\n"
+            f"for name, net in (('tanh_plus.py', ('lin', 'tanh', 'lin', 'mse')), ('layernorm_slip.py', None)):\n"
+            f"    config = RunConfig(batch=64, layers={str(SAMPLES)!r} + '/' + name, **({{'net': net}} if net else {{}}))\n"
+            "    hints[name] = DebugSession(config).run_to_mismatch().failing_tensor.hint\n"
+            "print(json.dumps({'modules': sorted(sys.modules), 'hints': hints}))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.splitlines()[-1])
+    return set(found["modules"]), found["hints"]
+
+
+def test_engine_modules_do_not_import_textual(engine_run):
+    assert {"gradtui.session", "gradtui.stats", "gradtui.reference", "gradtui.model"} <= set(ENGINE)
+    modules, _ = engine_run
+    assert not sorted(m for m in modules if m == "textual" or m.startswith("textual."))
+
+
+def test_a_diagnosis_and_the_any_layer_search_import_no_compiler(engine_run):
+    modules, hints = engine_run
+    assert "Tanh" in hints["tanh_plus.py"]
+    assert "the path through" in hints["layernorm_slip.py"]
+    assert "torch._dynamo" not in modules
 
 
 def test_the_app_paints_its_first_frame_before_torch_is_imported():
@@ -59,28 +85,3 @@ def test_the_engine_has_no_import_cycle():
         return any(dep == target or (dep not in seen and reaches(dep, target, seen | {dep})) for dep in graph[start])
 
     assert not [name for name in graph if reaches(name, name, {name})]
-
-
-def test_a_diagnosis_imports_no_compiler():
-    """Naming a slip finds each variant's shape without torch's meta device, whose first elementwise
-    operation imports torch._dynamo (most of a second, on the first mismatch of every run)."""
-    code = ("import sys\nfrom gradtui.config import RunConfig\nfrom gradtui.session import DebugSession\n"
-            f"session = DebugSession(RunConfig(batch=64, net=('lin', 'tanh', 'lin', 'mse'), "
-            f"layers={str(SAMPLES / 'tanh_plus.py')!r}))\n"
-            "report = session.run_to_mismatch()\n"
-            "assert 'Tanh' in report.failing_tensor.hint, report.failing_tensor.hint\n"
-            "assert 'torch._dynamo' not in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-
-
-def test_the_any_layer_search_imports_no_compiler():
-    """Recording a forward under a TorchDispatchMode: torch wraps a mode's __torch_dispatch__ in
-    dynamo's `disable`, whose first call imports torch._dynamo; gradtui's recorder declines it."""
-    code = ("import sys\nfrom gradtui.config import RunConfig\nfrom gradtui.session import DebugSession\n"
-            f"session = DebugSession(RunConfig(batch=64, layers={str(SAMPLES / 'layernorm_slip.py')!r}))\n"
-            "report = session.run_to_mismatch()\n"
-            "assert 'the path through' in report.failing_tensor.hint, report.failing_tensor.hint\n"
-            "assert 'torch._dynamo' not in sys.modules\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
