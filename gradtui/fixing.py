@@ -207,9 +207,10 @@ class Change:
         return text[:self.start] + self.new + text[self.end:]
 
 
+AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
-         "move", "unused")
+         "move", "unused", "size")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
@@ -221,6 +222,8 @@ HINTED = (
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
     (r"is missing its \w+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
+    (r"without the factor", ("factor",)),
+    (r"where N = ", ("size",)),  # a size of the other axis: `inp.shape[1]` where `inp.shape[0]` belongs
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
     (r"where it multiplies|where it divides|(?:multiplies|divides) by it", ("operator",)),
     (r"missing its \d|missing `\d|times -?\d|of .+? left out", ("scale",)),
@@ -235,7 +238,7 @@ HINTED = (
     (r"uses `|where `|taken from|for `", ("name",)),
     (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("reduction", "scale", "drop")),
     (r"once more", ("drop",)),
-    (r"the path through", ("centre", "upstream", "factor", "term")),
+    (r"the path through", ("accumulate", "centre", "upstream", "factor", "term")),  # (`=` for `+=`: rare, and the plainest)
     (r"its sign belongs|sign\(", ("signum",)),  # (never otherwise: `.sign()` of anything passes for a mask)
     (r"missing the factor|missing `|is missing|left out\)", ("factor", "drop", "upstream")),
     (r"cast|\.float\(\)|float32|float16|bfloat16", ("cast",)),
@@ -248,8 +251,9 @@ class Edits:
     """The edits of one method worth trying for a slip, the hint's kinds first."""
 
     def __init__(self, text: str, method: ast.FunctionDef, hint: str | None, siblings: tuple = (),
-                 names: tuple[str, ...] = (), attributes: dict | None = None):
+                 names: tuple[str, ...] = (), attributes: dict | None = None, gradients: tuple[str, ...] = ()):
         self.text, self.method, self.siblings, self.hint = text, method, siblings, hint or ""
+        self.sets_gradients = bool(gradients)  # (a notebook's lines: each writes a gradient, `dh = …`)
         self.attributes = attributes or {}
         self.offsets = _line_offsets(text)
         self.statements = _statements_nearest_last(method)
@@ -264,7 +268,7 @@ class Edits:
         set_before = [self.seg(t) for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
                       if isinstance(t, ast.Attribute) and t.attr == "g" and not _is_self(t.value)]
         # `out.g`, even where the method forgot to read it; and the gradients it sets, one of them computed from another
-        self.gradients = list(dict.fromkeys([*read, *outputs, *set_before]))
+        self.gradients = list(dict.fromkeys([*read, *outputs, *set_before, *gradients]))
         self.inputs = [name for name in self.tensors if name.split(".")[-1] in ("inp", "x", "input")]
         self.batch = self._batch_expression()
         self.axes = list(dict.fromkeys(self.seg(n.args[0]) for n in ast.walk(method) if isinstance(n, ast.Call)
@@ -349,6 +353,13 @@ class Edits:
         if value is None:
             return
         yield from self._accumulated(statement, rank)
+        if isinstance(statement, ast.AugAssign) and type(statement.op) in AUGMENTED:  # `+= 1` for `-= 1`
+            start, end = self.span(statement)
+            text = self.text[start:end]
+            at = self.span(statement.target)[1] - start
+            mark, other = AUGMENTED[type(statement.op)]
+            cut = text.index(mark, at)
+            yield Change(start, end, text[:cut] + other + text[cut + len(mark):], "sign", rank)
 
         def at(node: ast.AST, new: str, kind: str) -> Change:
             node_start, node_end = self.span(node)
@@ -364,13 +375,15 @@ class Edits:
         yield from self._unused_terms(value, at)
         numbers = re.findall(r"missing (?:its |`)(\d+(?:\.\d+)?)|the (-?\d+(?:\.\d+)?) of .+? left out", self.hint)
         numbers = [a or b for a, b in numbers]  # "missing its 3", "missing `0.5`", "the -0.5 of d(x)**-0.5 left out"
-        scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers)]
+        divisors = [d if re.fullmatch(r"[\w.]+", d) else f"({d})" for d in re.findall(r"the division by `([^`]+)`", self.hint)]
+        scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers), *(f" / {d}" for d in divisors)]
         if self.batch:
             b = self.batch
             scaled += [f" / {b}", f" * {b}", f" * ({b} - 1) / {b}", f" * {b} / ({b} - 1)"]
         groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
                   and n is not value and self._parenthesized(n)]  # `(1 + t)` of `0.5 * (1 + t) + …`: a term too
-        for term in dict.fromkeys([value, *_terms(value), *groups]):  # the whole, and each term of a sum
+        whole = [] if isinstance(statement, ast.Expr) else [value, *_terms(value), *groups]  # (a call's result is dropped)
+        for term in dict.fromkeys(whole):  # the whole, and each term of a sum
             times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
             for factor in scaled:
                 yield at(term, f"{times}{factor}", "scale")
@@ -402,6 +415,11 @@ class Edits:
             if isinstance(node, ast.BinOp):
                 yield from self._binary(node, at)
                 yield from self._squeezes(node, at)
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "shape" \
+                    and isinstance(node.slice, (ast.Constant, ast.UnaryOp)):  # `inp.shape[1]` for `inp.shape[0]`
+                for axis in ("0", "1", "-1"):
+                    if axis != self.seg(node.slice):
+                        yield at(node, f"{self.seg(node.value)}[{axis}]", "size")
             if isinstance(node, ast.Compare) and len(node.ops) == 1:
                 for op in COMPARISONS.get(type(node.ops[0]), ()):
                     yield at(node, f"{self.seg(node.left)} {op} {self.seg(node.comparators[0])}", "operator")
@@ -425,8 +443,9 @@ class Edits:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CASTS:
                 yield at(node, self.seg(node.func.value), "cast")
             yield from self._reshapes(node, seg, at)
-        start, end = self.span(value)
-        yield Change(start, end, f"-({self.text[start:end]})", "sign", rank)
+        if not isinstance(statement, ast.Expr):
+            start, end = self.span(value)
+            yield Change(start, end, f"-({self.text[start:end]})", "sign", rank)
 
     def _formula(self) -> Iterator[Change]:
         """The hint's own fix (`fix: inp.g = (inp.softmax(1) - one_hot) / N, with one_hot = …`) in the
@@ -595,13 +614,14 @@ class Edits:
                       if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for side in (n.left, n.right)}
         weights = [t for t in self.tensors if t.startswith("self.") and t in multiplied]  # a forward's `inp @ self.w`
         gradients = list(dict.fromkeys([*local, *self.gradients]))
-        added = [*gradients, *(f"{g} @ {w}{self.t}" for g in local for w in weights),
+        means = [f"{g} / {self.batch}" for g in gradients] if self.batch else []  # the path through a mean
+        added = [*gradients, *means, *(f"{g} @ {w}{self.t}" for g in local for w in weights),
                  *(f"{g} * {t}" for g in gradients for t in self.tensors if t.startswith("self.") and not self.gradient(t))]
         for rank, statement in enumerate(self.statements):
             if statement.value is None:
                 continue
             start, end = self.span(statement.value)
-            if any(self.gradient(self.seg(t)) for t in _targets(statement)):
+            if self.sets_gradients or any(self.gradient(self.seg(t)) for t in _targets(statement)):
                 terms = {self.seg(t) for t in _terms(statement.value)}
                 for term in added:
                     if term not in terms:
@@ -729,9 +749,15 @@ class Edits:
         return None if missing else mine
 
     def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
-        """`g[ids] = v` adding up where an id comes twice: `g.index_put_((ids,), v, accumulate=True)`, or,
-        in a loop over the ids one at a time, `g[i] += v`."""
+        """A second path's gradient assigned where it must add (`dx = a` after `dx = b`: `dx += a`); `g[ids]
+        = v` adding up where an id comes twice: `g.index_put_((ids,), v, accumulate=True)`, or, in a loop
+        over the ids one at a time, `g[i] += v`."""
         target = statement.targets[0] if isinstance(statement, ast.Assign) and len(statement.targets) == 1 else None
+        if isinstance(target, (ast.Name, ast.Attribute)) and any(
+                statement.lineno > other.lineno and any(self.seg(t) == self.seg(target) for t in _targets(other))
+                for other in self.statements):  # `dx = a` overwriting the path an earlier `dx = b` computed
+            start, end = self.span(statement)
+            yield Change(start, end, f"{self.seg(target)} += {self.seg(statement.value)}", "accumulate", rank)
         if not isinstance(target, ast.Subscript):
             return
         start, end = self.span(statement)
@@ -947,14 +973,22 @@ def _line_offsets(text: str) -> list[int]:
 def _statements_nearest_last(method: ast.FunctionDef) -> list[ast.stmt]:
     """The method's assignments, those that set a `.g` first (the last of them first), then the rest
     from the last up: the nearer a statement is to the gradient set, the likelier the slip."""
-    found = [n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign))]
+    found = [n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) or _in_place_call(n)]
     found.sort(key=lambda n: n.lineno, reverse=True)
     sets_g = [n for n in found if any(isinstance(t, ast.Attribute) and t.attr == "g" for t in _targets(n))]
     return sets_g + [n for n in found if n not in sets_g]
 
 
 def _targets(statement: ast.stmt) -> list[ast.expr]:
+    if isinstance(statement, ast.Expr):  # `g.index_add_(0, ids, v)` writes g
+        return [statement.value.func.value]
     return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+
+
+def _in_place_call(node: ast.AST) -> bool:
+    """A statement that is one in-place method call (`dC.index_add_(0, ids, v)`)."""
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+        and re.fullmatch(r"[a-z]\w*[a-z0-9]_", node.value.func.attr) is not None
 
 
 def _wrapped(code: str) -> bool:
@@ -1008,29 +1042,36 @@ def _in_args(node: ast.AST, root: ast.AST) -> bool:
                                                for a in n.args) for n in ast.walk(root))
 
 
-def statement_edits(text: str, line: int, hint: str | None, names: tuple[str, ...] = (),
-                    batch: str | None = None) -> Iterator[tuple[int, int, str]]:
-    """The assignment at `line` of `text` (a notebook line, `dprobs = dlogprobs * probs`) written
-    otherwise, one edit at a time, the hint's kind first: (where it starts and ends in `text`, its
-    new text). `names` are the tensors it may use, `batch` the name that holds the batch size."""
+def statement_edits(text: str, lines: tuple[int, ...], hint: str | None, names: tuple[str, ...] = (),
+                    batch: str | None = None, gradients: tuple[str, ...] = ()) -> Iterator[tuple[int, int, str]]:
+    """The assignments at `lines` of `text` (notebook lines that write one tensor: `dbndiff = …` then
+    `dbndiff += …`) written otherwise, one edit of one of them at a time, the hint's kind first over
+    all of them: (where the statement edited starts and ends in `text`, its new text). `names` are
+    the tensors it may use, `gradients` the gradients it may use (those compared before: `dh`),
+    `batch` the name that holds the batch size."""
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return
-    found = [node for node in ast.walk(tree) if isinstance(node, (ast.Assign, ast.AugAssign)) and node.lineno == line]
-    if not found:
+    statements = [next((node for node in ast.walk(tree) if (isinstance(node, (ast.Assign, ast.AugAssign)) or _in_place_call(
+        node)) and node.lineno == line), None) for line in lines]
+    statements = [statement for statement in statements if statement is not None]
+    if not statements:
         return
-    statement = found[0]
-    loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n)]
-    body = [min(loops, key=lambda n: n.end_lineno - n.lineno)] if loops else [statement]  # (a `+=` belongs in a loop)
+    body = []
+    for statement in statements:
+        loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n)]
+        body.append(min(loops, key=lambda n: n.end_lineno - n.lineno) if loops else statement)  # (a `+=` in a loop)
     holder = ast.FunctionDef(name="_", args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
                                                           defaults=[]), body=body, decorator_list=[])
-    edits = Edits(text, holder, hint, names=names)
+    edits = Edits(text, holder, hint, names=names, gradients=gradients)
     edits.batch = edits.batch or batch
-    start, end = edits.span(statement)
+    spans = [edits.span(statement) for statement in statements]
     for change in edits:
-        if start <= change.start and change.end <= end:
-            yield start, end, text[start:change.start] + change.new + text[change.end:end]
+        for start, end in spans:
+            if start <= change.start and change.end <= end:
+                yield start, end, text[start:change.start] + change.new + text[change.end:end]
+                break
 
 
 # -- running an edit ---------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import itertools
 import linecache
 import warnings
 import weakref
@@ -53,6 +54,7 @@ SAME_VALUE = {dtype: (rtol / 10, atol / 10) for dtype, (rtol, atol) in DEFAULT_T
 # A line of such a notebook reads named tensors: one written for another (`bnraw` for `bndiff`) is the
 # likeliest story, before the derivative table's slips that give the same numbers.
 KIND_ORDER = {"swap": -1}
+MOST_EDITS_TRIED = 200  # per flagged line: the hint's kind of edit comes first, over every line that writes the tensor
 SEARCH_FAILS = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)
 
 
@@ -141,22 +143,38 @@ def _writing(text: str, target: str, line: int, until: int | None) -> Writing | 
     after = [node for node in tree.body if node.lineno > line and (until is None or node.lineno < until)
              and any(_writes_in_place(inner, target) for inner in ast.walk(node))]
     writers = [made.lineno, *(inner.lineno for node in after for inner in ast.walk(node)
-                              if isinstance(inner, (ast.Assign, ast.AugAssign)) and _writes_in_place(inner, target))]
+                              if isinstance(inner, (ast.Assign, ast.AugAssign, ast.Expr)) and (
+                                  _writes_in_place(inner, target) or isinstance(inner, ast.Expr) and _writes_in_place(
+                                      inner.value, target)))]
     return Writing(tuple(span(node) for node in [made, *after]), tuple(dict.fromkeys(writers)))
 
 
 def _writes_in_place(node: ast.AST, target: str) -> bool:
-    """Does `node` change `target`'s tensor in place (`t[i] = …`, `t += …`, `t[i] += …`, `t.index_add_(…)`)?"""
+    """Does `node` change `target`'s tensor in place (`t[i] = …`, `t += …`, `t[i] += …`, `t.index_add_(…)`),
+    or make it again from itself (`t = t / n`)?"""
     def named(expression: ast.AST) -> bool:
         inner = expression.value if isinstance(expression, ast.Subscript) else expression
         return isinstance(inner, ast.Name) and inner.id == target
 
     if isinstance(node, ast.Assign):
-        return any(isinstance(t, ast.Subscript) and named(t) for t in node.targets)
+        return any(isinstance(t, ast.Subscript) and named(t) for t in node.targets) or _remade(node, target)
     if isinstance(node, ast.AugAssign):
         return named(node.target)
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_") and \
         named(node.func.value)
+
+
+def _statement_at(text: str, line: int) -> ast.stmt | None:
+    try:
+        return next((n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.stmt) and n.lineno == line), None)
+    except SyntaxError:
+        return None
+
+
+def _remade(node: ast.AST, target: str) -> bool:
+    """`t = t / n`: an assignment of `target` that reads it: a step of its making, not a making anew."""
+    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == target for t in node.targets) and any(
+        isinstance(n, ast.Name) and n.id == target for n in ast.walk(node.value))
 
 
 @dataclass
@@ -495,24 +513,27 @@ class Notebook:
         from gradtui.fixing import statement_edits
 
         file, line = entry.made_at
-        code = [s for s in Code.read([file]).defining.get(entry.target, []) if s.line >= line]
+        text = "".join(linecache.getlines(file))
+        defining = Code.read([file]).defining.get(entry.target, [])
+        made = [s for s in defining if s.file == file and s.line <= line]
+        while len(made) > 1 and _remade(_statement_at(text, made[-1].line), entry.target):
+            made.pop()  # `dlogits = dlogits / n`: made from the line that made it before
+        line = made[-1].line if made else line
+        code = [s for s in defining if s.line >= line and not (s.file == file and _remade(_statement_at(text, s.line),
+                                                                                           entry.target))]
         if entry.expected is None or [(s.file, s.line) for s in code] != [(file, line)]:
             return None  # (assigned again after that line: that line alone does not make dt)
-        text = "".join(linecache.getlines(file))
         program = _writing(text, entry.target, line, entry.site[1] if entry.site[0] == file else None)
         if program is None:
             return None
         names = tuple(name for name in dict.fromkeys(self.forward.names.values()) if name in namespace)
         batch = min((name for name, value in namespace.items() if type(value) is int and value == self.forward.batch
                      and not name.startswith("_")), key=len, default=None)  # `n`, as the notebook names it
-        tried = 0
-        for written in program.writers:
-            for start, end, statement in statement_edits(text, written, entry.judgement.hint, names, batch):
-                tried += 1
-                if tried > 200:
-                    return None
-                if self._gives(program.edited(text, start, end, statement), entry, namespace):
-                    return statement
+        gradients = tuple(other.target for other in self.entries if other is not entry and other.target in namespace)
+        edits = statement_edits(text, program.writers, entry.judgement.hint, names, batch, gradients)
+        for start, end, statement in itertools.islice(edits, MOST_EDITS_TRIED):
+            if self._gives(program.edited(text, start, end, statement), entry, namespace):
+                return statement
         return None
 
     def _gives(self, program: str, entry: Entry, namespace: dict) -> bool:

@@ -190,6 +190,24 @@ def test_a_gradient_written_in_place_after_its_line_is_corrected_there(tmp_path,
     assert slipped.fix == fixed
 
 
+@pytest.mark.parametrize("right, slip, fixed", [
+    ("dprobs = dlogprobs / probs", "dprobs = 1 / probs", "dprobs = 1 / probs * dlogprobs"),
+    ("dC = torch.zeros_like(C).index_add_(0, X.view(-1), demb.view(-1, width))",
+     "dC = torch.zeros_like(C)\ndC.index_add_(0, X.view(-1), demb.view(-1, width) / n)",
+     "dC.index_add_(0, X.view(-1), demb.view(-1, width))"),
+    ("dlogprobs[torch.arange(n), Y] = -1.0 / n", "dlogprobs[torch.arange(n), Y] += 1.0 / n",
+     "dlogprobs[torch.arange(n), Y] -= 1.0 / n"),
+    ("dflat = dlogits @ W.T", "dflat = dlogits @ W.T\ndflat = dflat / (n - 1)", "dflat = dflat"),
+    ("dlogits = probs * (dprobs - (dprobs * probs).sum(1, keepdim=True))",
+     "dlogits = F.softmax(logits, 1)\ndlogits[torch.arange(n), Y] += 1\ndlogits /= n", "dlogits[torch.arange(n), Y] -= 1"),
+], ids=["the-gradient-from-above-a-name-compared-before", "a-call-that-writes-in-place", "an-augmented-sign",
+        "a-line-that-makes-it-again-from-itself", "the-middle-of-three-lines"])
+def test_a_slip_in_a_line_of_the_gradients_making_is_corrected(tmp_path, right, slip, fixed):
+    results = run_script(tmp_path, FORWARD.replace(right, slip) + CALLS)["results"]
+    slipped = next(r for r in results if r.here)
+    assert slipped.fix == fixed, slipped.hint
+
+
 def test_calls_in_any_order_are_judged_again_by_the_summary(tmp_path, capsys):
     slipped = FORWARD.replace("dprobs = dlogprobs / probs", "dprobs = dlogprobs * probs")
     bottom_up = """

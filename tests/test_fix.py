@@ -488,3 +488,26 @@ def test_a_gradient_never_set_in_a_layer_gradtui_does_not_know_gets_no_line(tmp_
                                "        ds = self.s * (1 - self.s)"))
     _, report = check_json(capsys, "--batch", "200", "--layers", str(path), "--fix")
     assert report["first_mismatch"]["tensor"] == "l1.g" and not report["fix"]["verified"]
+
+
+def test_a_second_paths_gradient_assigned_where_it_must_add_becomes_plus_equals(tmp_path, capsys):
+    path = tmp_path / "silu.py"
+    path.write_text(layer_file("SiLU", "        self.s = torch.sigmoid(inp)\n        return inp * self.s",
+                               "        dinp = out.g * self.s\n        dinp = out.g * inp * self.s * (1 - self.s)\n"
+                               "        inp.g = dinp"))
+    _, report = check_json(capsys, "--batch", "200", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"]
+    assert "+        dinp += out.g * inp * self.s * (1 - self.s)" in report["fix"]["diff"].splitlines()
+
+
+def test_a_size_of_the_other_axis_is_the_size_it_names(tmp_path, capsys):
+    """"divided by inp.shape[1] = 10 where N = inp.shape[0] = 64 belongs": that index, not a factor."""
+    path = tmp_path / "ce.py"
+    path.write_text("import torch\n\nfrom gradtui.layers import Module\n\n\nclass CrossEntropy(Module):\n"
+                    "    def forward(self, inp, targ):\n"
+                    "        return -inp.log_softmax(1).gather(1, targ.unsqueeze(1)).mean()\n\n"
+                    "    def bwd(self, out, inp, targ):\n        sm = inp.softmax(1)\n"
+                    "        one_hot = torch.zeros_like(inp).scatter_(1, targ.unsqueeze(1), 1.0)\n"
+                    "        inp.g = (sm - one_hot) / inp.shape[1]\n")
+    _, report = check_json(capsys, "--batch", "64", "--net", "lin,relu,lin,cross_entropy", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"] and "+        inp.g = (sm - one_hot) / inp.shape[0]" in report["fix"]["diff"].splitlines()
