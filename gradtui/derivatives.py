@@ -171,6 +171,8 @@ def _pow_rule() -> Rule:
              lambda c: (c.g * _pow(c) * c.args[0] ** (_pow(c) - 2),) if _pow(c) not in (1, 2) else (None,)),
         Slip(lambda c: f"is missing its {_x_to(_pow(c) - 1)}: `{_number(_pow(c))}` {right(c)}",
              lambda c: (c.g * _pow(c),) if _pow(c) != 1 else (None,)),
+        Slip(lambda c: f"is missing the power of its {_x_to(_pow(c) - 1)}: `{_number(_pow(c))} * {{inp}}` {right(c)}",
+             lambda c: (c.g * _pow(c) * c.args[0],) if _pow(c) not in (1, 2, 3) else (None,)),  # (3: lowered twice)
         Slip(lambda c: f"is taken from the result: `{_number(_pow(c))} * {{out}}` {right(c)}",
              lambda c: (c.g * _pow(c) * c.out,)),
         Slip(lambda c: f"is missing its minus sign: `{_number(-_pow(c))} * {_x_to(_pow(c) - 1)}` {right(c)}"

@@ -248,7 +248,10 @@ RELU_SETTING = ("class Relu:\n    def __call__(self, inp):\n        self.inp = i
 @pytest.mark.parametrize("sets, words", [
     ("g = ((self.inp > 0) * self.out.g).tolist()", "builtins.list, not a torch tensor"),
     ("grad = (self.inp > 0) * self.out.g", "l1.g was not set, but l1.grad was: gradtui reads .g"),
-], ids=["a list", "as .grad"])
+    ("g = self.inp > 0", "l1.g is bool, autograd's is float32: a mask or an index is no gradient; as numbers, l1.g is "
+                         "ReLU's input gradient without the factor `out.g`"),
+    ("g = (self.inp > 0).long()", "l1.g is int64, autograd's is float32: a mask or an index is no gradient"),
+], ids=["a list", "as .grad", "a bool mask", "an integer mask"])
 def test_a_gradient_set_as_no_tensor_or_under_another_name_is_a_mismatch(tmp_path, capsys, sets, words):
     code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, RELU_SETTING.format(sets))), "--batch", "50")
     assert code == 1 and report["first_mismatch"] == {"index": 6, "layer": "relu1", "tensor": "l1.g"}
