@@ -1,18 +1,19 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of fifty-five more written here as
-users write them (activations: LeakyReLU and ELU each in two styles, softplus, softplus with a beta,
-tanh, tanh from its exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU,
-a sine, a sine of a learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a cubic, a
-polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum;
-an affine, an nn.Linear-style `x @ w.t()`, an einsum linear, a residual MLP block, a GLU (its
-projection chunked in two), SwiGLU, a tanh gated by a sigmoid, x gated by x @ w, a
-weight-normalised linear, an L2 and a scale normalisation, a batch norm in its closed form, a
-standardisation by `x.std(0)` (over n − 1), F.layer_norm with a backward that recomputes its
-statistics, a group norm through a view, a centring, a gate by the row's mean, a softmax with a
-temperature, one by `exp(x) / exp(x).sum()`, one per head of a view, halves swapped by `cat`;
+backward of each layer of benchmarks/any_layer_coverage.py and of sixty more written here as users
+write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
+softplus, softplus with a beta, tanh, tanh from its exponentials, Mish, hardtanh, hard-swish, Swish
+with a gain per feature, PReLU, a sine, a sine of a learned frequency, softsign, log-sigmoid, a
+Gaussian, a signed log, a signed power, a cubic, a polynomial with learned coefficients, x / (1 +
+x²), a max of x and a scaled x, a cumulative sum; an affine, a FiLM `x * (1 + g) + b`, an
+nn.Linear-style `x @ w.t()`, an einsum linear, a residual MLP block, a GLU (its projection chunked
+in two), SwiGLU, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an L2 and
+a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
+1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
+centring, one over the batch, a gate by the row's mean, a scale by the row's mean square, a softmax
+with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view, halves swapped by `cat`;
 losses: squared error in two forms and with a penalty, Huber, BCE with logits, log-cosh, a relative
-absolute error, Poisson NLL, squared hinge, quantile), its ground truth computed apart from
-gradtui, as that benchmark computes it.
+absolute error, Poisson NLL, squared hinge, quantile), its ground truth computed apart from gradtui,
+as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -450,6 +451,39 @@ return self.p
 """, """
 inp.g = self.p * (out.g - (out.g * self.p).sum(-1, keepdim=True))
 """),
+    Layer("RowScale", """
+self.r = inp.pow(2).mean(-1, keepdim=True)
+return inp * self.r
+""", """
+c = inp.shape[-1]
+inp.g = out.g * self.r + 2 * inp / c * (out.g * inp).sum(-1, keepdim=True)
+"""),
+    Layer("FiLM", """
+return inp * (1 + self.g) + self.b
+""", """
+self.g.g = (out.g * inp).sum(0)
+self.b.g = out.g.sum(0)
+inp.g = out.g * (1 + self.g)
+""", ("g", "b")),
+    Layer("SignedPow", """
+self.a = inp.abs()
+return self.a ** 1.5 * torch.sign(inp)
+""", """
+inp.g = out.g * 1.5 * self.a ** 0.5
+"""),
+    Layer("BatchCenter", """
+return inp - inp.mean(0, keepdim=True)
+""", """
+inp.g = out.g - out.g.mean(0, keepdim=True)
+"""),
+    Layer("AlphaELU", """
+self.e = torch.exp(inp)
+return torch.where(inp > 0, inp, self.a * (self.e - 1))
+""", """
+pos = inp > 0
+self.a.g = (out.g * (self.e - 1) * ~pos).sum(0)
+inp.g = out.g * torch.where(pos, 1.0, self.a * self.e)
+""", ("a",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -472,6 +506,8 @@ PARAMETERS = {
     "LearnedSine": lambda r: (1 + 0.3 * r(C),),
     "Poly": lambda r: (0.5 + 0.1 * r(C), 1 + 0.1 * r(C)),
     "SelfGate": lambda r: (r(C, C) / C ** 0.5,),
+    "FiLM": lambda r: (0.1 * r(C), 0.1 * r(C)),
+    "AlphaELU": lambda r: (1 + 0.1 * r(C),),
 }
 
 

@@ -258,6 +258,7 @@ class Edits:
         self.offsets = _line_offsets(text)
         self.statements = _statements_nearest_last(method)
         self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
+        self.sqrt = "torch.sqrt({})" if "torch.sqrt(" in text else "({}).sqrt()"
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
         read = [self.seg(n) for n in ast.walk(method) if isinstance(n, ast.Attribute) and n.attr == "g"
                 and isinstance(n.ctx, ast.Load) and not _is_self(n.value)]  # the gradients the method reads: `out.g`
@@ -363,6 +364,8 @@ class Edits:
 
         def at(node: ast.AST, new: str, kind: str) -> Change:
             node_start, node_end = self.span(node)
+            if self._parenthesized(node) and re.fullmatch(r"[\w.]+|torch\.\w+\(.*\)", new) and not _in_call(node, value):
+                return Change(node_start - 1, node_end + 1, new, kind, rank)  # `(x - mu)` for `x_norm`: no `(x_norm)`
             if new.startswith("(") and new.endswith(")") and _wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
                 new = new[1:-1]  # the code's own parentheses are around it already
@@ -431,6 +434,8 @@ class Edits:
                     yield at(node, f"{seg}.g", "name")
             if isinstance(node, ast.Attribute) and self.gradient(seg) and self.seg(node.value) in self.tensors:
                 yield at(node, self.seg(node.value), "name")
+            if isinstance(node, ast.BinOp) and (self._parenthesized(node) or _in_call(node, value)):
+                yield at(node, self.sqrt.format(seg), "power")  # `(var + eps)` for `torch.sqrt(var + eps)`
             if isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
                 yield at(node, f"{seg} ** 2", "power")
                 yield at(node, f"{seg}.sqrt()", "power")
@@ -1029,6 +1034,11 @@ def _loose(node: ast.expr) -> bool:
 
 def _divisor(node: ast.AST, root: ast.AST) -> bool:
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and n.right is node for n in ast.walk(root))
+
+
+def _in_call(node: ast.AST, root: ast.AST) -> bool:
+    """Is `node` a call's whole argument (`var + eps` of `f(var + eps)`), parenthesised by the call?"""
+    return isinstance(node, ast.BinOp) and any(isinstance(n, ast.Call) and node in n.args for n in ast.walk(root))
 
 
 def _called(node: ast.AST, root: ast.AST) -> bool:

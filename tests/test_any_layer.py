@@ -192,6 +192,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("Standardize", "out for out.g#2",
      "has `out` alone where `out * (out.g * out).sum(0) / (n - 1)` belongs in the variance's term"),
     ("Cumsum", "out for out.g", "is computed from the layer's output `out` where its gradient `out.g` belongs"),
+    ("RowScale", ".sum() dropped: `out.g * inp` for",
+     "(towards `r`) is not summed over the axes it was broadcast along (.sum(1, keepdim=True) missing)"),
+    ("FiLM", "axis: `(out.g * inp).sum(-1)`", "(towards `1 + self.g`) is .sum(1) where .sum(0) belongs"),
+    ("SignedPow", "power dropped: `self.a` for `self.a ** 0.5`",
+     "is missing the power of its a**0.5: `1.5 * a` where `1.5 * a**0.5` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -200,7 +205,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-clamps-bound-left-out", "a-targets-expression-made-again", "recomputed-statistics-mean-summed",
         "a-closed-forms-term-sign-flipped", "a-fused-gains-sum-over-the-last-axis", "softplus-beta-left-out",
         "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis",
-        "a-standardisation-over-n-1s-closed-form", "a-cumsum"])
+        "a-standardisation-over-n-1s-closed-form", "a-cumsum", "a-broadcasts-sum-left-out-above-an-operation",
+        "a-broadcasts-sum-over-another-axis-above-an-operation", "a-powers-power-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -210,8 +216,10 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     a group norm's closed form through a view, an L2 normalisation's, a clamp's comparisons, a loss's
     target made again; a backward that recomputes F.layer_norm's statistics, or sums its gain's
     gradient over the features; softplus's beta, log1p as log; one value per row where a row belongs;
-    a standardisation by `x.std(0)` in its closed form over n − 1; a cumulative sum. `words`: what the
-    hint says, or the parts it says."""
+    a standardisation by `x.std(0)` in its closed form over n − 1; a cumulative sum; a broadcast's
+    gradient summed back wrongly where an operation lies between it and the leaf (`r` of `inp.pow(2)
+    .mean(-1)`, `1 + self.g`); a power's derivative without its power. `words`: what the hint says,
+    or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
     i, said_edit, backward = next(itertools.islice(found, int(nth), None))  # (the mutants after it are not made)
