@@ -219,14 +219,16 @@ def _per_sample(graph: Graph, node: Node, g: torch.Tensor) -> torch.Tensor:
 
 
 def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cut: frozenset = frozenset(),
-              given: dict | None = None, resume: tuple[int, dict] | None = None, down_to: int = 0) -> dict:
+              given: dict | None = None, resume: tuple[int, dict] | None = None, down_to: int = 0,
+              loose: frozenset = frozenset()) -> dict:
     """The gradient of Σ out·g (of the loss itself, when g is None) for every value of the graph, by
     the chain rule backwards over its nodes; none flows into a value of `cut`. A value of `given`
     takes that gradient in place of the one the chain rule reaches it with (the user's own, in a
     notebook that writes one line per tensor). `resume=(index, grads)` starts at node `index` with
     the gradients as they were before it (`states`); nodes below `down_to` are left unvisited. Under
-    an edit, a leaf's gradient may come out of another shape than its tensor, and so may the one a
-    broadcast's gradient summed back wrongly flows into (the operations below take it as they can)."""
+    an edit, a leaf's gradient, or one of `loose`, may come out of another shape than its tensor, and so
+    may the one a broadcast's gradient summed back wrongly flows into (the operations below take it as
+    they can)."""
     if graph.unsupported:
         raise Unsupported(graph.unsupported)
     given = given or {}
@@ -272,7 +274,7 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
                 if edit is not None and edit.kind == "path" and edit.node == node.index and edit.value == value:
                     continue
                 if grad.shape != graph.value(value).shape and not (edit is not None and (
-                        isinstance(value, Leaf) or edit.kind == "reduce" and edit.node == node.index)):
+                        isinstance(value, Leaf) or value in loose or edit.kind == "reduce" and edit.node == node.index)):
                     raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
                 grads[value] = grads[value] + grad if value in grads else grad
     return grads

@@ -1037,8 +1037,8 @@ def _divisor(node: ast.AST, root: ast.AST) -> bool:
 
 
 def _in_call(node: ast.AST, root: ast.AST) -> bool:
-    """Is `node` a call's whole argument (`var + eps` of `f(var + eps)`), parenthesised by the call?"""
-    return isinstance(node, ast.BinOp) and any(isinstance(n, ast.Call) and node in n.args for n in ast.walk(root))
+    """Is `node` an argument of a call (`var + eps` of `f(var + eps)`: its parentheses are the call's)?"""
+    return any(isinstance(n, ast.Call) and node in n.args for n in ast.walk(root))
 
 
 def _called(node: ast.AST, root: ast.AST) -> bool:
