@@ -393,7 +393,8 @@ def graph_slip(e: Evidence) -> str | None:
     if not found:
         return None
     (said, at), *others = found
-    if others:  # two edits give the same numbers: both are said, neither is guessed
+    others = [other for other in others if other[0].replace(", keepdim=True", "") != said.replace(", keepdim=True", "")]
+    if others:  # two edits give the same numbers: both are said, neither is guessed (a keepdim alone is no other story)
         said = f"{said}; or, with the same numbers, {others[0][0].removeprefix(e.name + ': ')}"
     term = probe.closed_form_term(e.context.role, e.tolerance)
     if term is not None:  # a layer norm written out: the term its closed form writes, for a backward in that form

@@ -45,7 +45,7 @@ def mirror_moves(mirror: DebugSession, key: str) -> None:
     API[key](mirror)
 
 
-@pytest.mark.parametrize("keys", ["nnnnnn", "nnpnnnpp", "e", "mpm", "nnnrn", "eppppppppn", "right right left space"])
+@pytest.mark.parametrize("keys", ["nnpnnnpp", "mpm", "nnnrn", "eppppppppn", "right right left space"])
 async def test_keys_drive_the_screen_as_the_api_would_drive_a_session(keys):
     keys = keys.split() if " " in keys else list(keys)
     app = GradTUI(SMALL)
