@@ -650,29 +650,50 @@ def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tup
     return d, rstd
 
 
-def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, mean_term=True,
-                var_term=True, gain=True, centred=True, first_term=True, mean_over=None, var_over=None, eps=1e-5,
-                made_again=None, gain_over=None, bias_over=None, unscaled=False, unbiased=False):
-    """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
-    terms, the gain's, the bias's. A slip's `mean_term` or `var_term` is False (left out) or names
-    the one piece of it that is wrong; `first_term` False is the path straight through x left out,
-    "over n" the `(n * dxhat - …) / n` form's first term without its n; `mean_over` (`var_over`) the
-    one axis a term is wrongly averaged over (None for x's gradient where that axis is one the
-    normalisation averages over, or none of x's); `unscaled` the whole without its rstd; `made_again`
+@dataclass(frozen=True)
+class NormSlip:
+    """One slip in a normalisation's closed form; the default is none. A term (`mean_term`, `var_term`)
+    is True, False (left out), or names the one piece of it that is wrong ("summed", "+" its sign
+    flipped, "not averaged", "xhat only", …); `first_term` False is the path straight through x left
+    out, "over n" the `(n * dxhat - …) / n` form's first term without its n; `mean_over` (`var_over`)
+    the one axis a term is wrongly averaged over; `unscaled` the whole without its rstd; `made_again`
     a slip in the statistics the backward recomputes (`_made_again`), or ("xhat unscaled", None): its
     xhat without the rstd; `gain_over` (`bias_over`) the axis the gain's (bias's) gradient is wrongly
-    summed over. `unbiased`: the forward's variance divides by n − 1 (its variance term then too)."""
+    summed over; `gain` False the gain left out of dxhat."""
+
+    mean_term: bool | str = True
+    var_term: bool | str = True
+    first_term: bool | str = True
+    gain: bool = True
+    mean_over: int | None = None
+    var_over: int | None = None
+    made_again: tuple | None = None
+    gain_over: int | None = None
+    bias_over: int | None = None
+    unscaled: bool = False
+
+
+RIGHT = NormSlip()
+
+
+def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight, bias, *, slip: NormSlip = RIGHT,
+                centred=True, eps=1e-5, unbiased=False):
+    """The gradients of w * (x - mean) * rstd + b over `dims` (x * rstd, not centred: an RMS norm): x's
+    terms, the gain's, the bias's, with `slip` in them. A term averaged over an axis that is one the
+    normalisation averages over, or none of x's, is no slip: (None, None, None). `unbiased`: the
+    forward's variance divides by n − 1 (its variance term then too)."""
     if any(axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() in dims)
-           for axis in (mean_over, var_over)):
+           for axis in (slip.mean_over, slip.var_over)):
         return None, None, None
     centred_x = (x - x.mean(dims, keepdim=True)) if centred else x
+    made_again, mean_term, var_term, first_term = slip.made_again, slip.mean_term, slip.var_term, slip.first_term
     if made_again is not None and made_again[0] != "xhat unscaled":
         made = _made_again(x, dims, centred, eps, made_again, unbiased)
         if made is None:
             return None, None, None
         centred_x, rstd = made
     xhat = centred_x if made_again is not None and made_again[0] == "xhat unscaled" else centred_x * rstd
-    dxhat = c.g * weight if weight is not None and gain else c.g
+    dxhat = c.g * weight if weight is not None and slip.gain else c.g
     n = _count(x, dims)  # the written form `(n * dxhat - dxhat.sum() - …) / n` has its slips / n ("… over n")
     grad = dxhat / n if first_term == "over n" else dxhat if first_term else torch.zeros_like(dxhat)
     sign = {True: -1.0, False: -1.0, "+": 1.0}  # a term's sign as written: "+" the slip that flips it
@@ -680,26 +701,27 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
         grad = grad + sign.get(mean_term, -1.0) * (
             dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
             else dxhat.sum(dims, keepdim=True) if mean_term == "summed"
-            else dxhat.mean(dims if mean_over is None else mean_over, keepdim=True))
+            else dxhat.mean(dims if slip.mean_over is None else slip.mean_over, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
         averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
             else inner.sum(dims, keepdim=True) if var_term == "summed" \
-            else inner.mean(dims if var_over is None else var_over, keepdim=True) * (n / (n - 1) if unbiased else 1)
+            else inner.mean(dims if slip.var_over is None else slip.var_over, keepdim=True) * (
+                n / (n - 1) if unbiased else 1)
         grad = grad + sign.get(var_term, -1.0) * (
             averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
             else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
-    dw = None if weight is None else unbroadcast(c.g * xhat, weight) if gain_over is None else (c.g * xhat).sum(
-        gain_over)  # summed over where the gain is broadcast
-    db = None if bias is None else unbroadcast(c.g, bias) if bias_over is None else c.g.sum(bias_over)
-    return grad if unscaled else grad * rstd, dw, db
+    dw = None if weight is None else unbroadcast(c.g * xhat, weight) if slip.gain_over is None else (c.g * xhat).sum(
+        slip.gain_over)  # summed over where the gain is broadcast
+    db = None if bias is None else unbroadcast(c.g, bias) if slip.bias_over is None else c.g.sum(slip.bias_over)
+    return grad if slip.unscaled else grad * rstd, dw, db
 
 
-def _layer_norm(c: Ctx, **slip):
+def _layer_norm(c: Ctx, slip: NormSlip = RIGHT):
     x, shape, weight, bias = c.args[0], c.args[1], c.arg(2), c.arg(3)
     dims = list(range(x.dim() - len(shape), x.dim()))
     dx, dw, db = _normalised(c, x, dims, c.outs[2].reshape(c.outs[1].shape), weight, bias, eps=c.arg(4) or 1e-5,
-                             unbiased=bool(c.kwargs.get(UNBIASED)), **slip)
+                             unbiased=bool(c.kwargs.get(UNBIASED)), slip=slip)
     if weight is not None and dw is not None and dw.numel() == weight.numel():
         dw = dw.reshape(weight.shape)
     if bias is not None and db is not None and db.numel() == bias.numel():
@@ -707,7 +729,7 @@ def _layer_norm(c: Ctx, **slip):
     return dx, None, dw, db
 
 
-def _batch_norm(c: Ctx, **slip):
+def _batch_norm(c: Ctx, slip: NormSlip = RIGHT):
     x, weight, bias = c.args[0], c.arg(1), c.arg(2)
     dims = [0] + list(range(2, x.dim()))
     shape = [1, -1] + [1] * (x.dim() - 2)
@@ -715,7 +737,7 @@ def _batch_norm(c: Ctx, **slip):
                                                                 ).rsqrt()
     w = None if weight is None else weight.reshape(shape)
     b = None if bias is None else bias.reshape(shape)
-    dx, dw, db = _normalised(c, x, dims, rstd, w, b, eps=c.arg(7, 1e-5), unbiased=bool(c.kwargs.get(UNBIASED)), **slip)
+    dx, dw, db = _normalised(c, x, dims, rstd, w, b, eps=c.arg(7, 1e-5), unbiased=bool(c.kwargs.get(UNBIASED)), slip=slip)
     return (dx, *(None if grad is None else grad.reshape(param.shape) if grad.numel() == param.numel() else grad
                   for grad, param in ((dw, weight), (db, bias))))
 
@@ -842,7 +864,7 @@ _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)
 
 
 def _norm_slips(vjp: Callable[..., tuple], slips: tuple) -> tuple[Slip, ...]:
-    return tuple(Slip(words, (lambda c, s=s: vjp(c, **s)), drops_a_path=s.get("mean_term") is False or s.get(
+    return tuple(Slip(words, (lambda c, s=s: vjp(c, NormSlip(**s))), drops_a_path=s.get("mean_term") is False or s.get(
         "var_term") is False, drops_a_factor="unscaled" in s) for words, s in slips)
 
 
@@ -850,11 +872,11 @@ rule(aten.native_layer_norm.default)(Rule(_layer_norm, _norm_slips(_layer_norm, 
 rule(aten.native_batch_norm.default)(Rule(_batch_norm, _norm_slips(_batch_norm, _NORM_SLIPS), "batch_norm"))
 
 
-def _rms_norm(c: Ctx, **slip):
+def _rms_norm(c: Ctx, slip: NormSlip = RIGHT):
     x, shape, weight, eps = c.args[0], c.args[1], c.arg(2), c.arg(3) or torch.finfo(c.args[0].dtype).eps
     dims = list(range(x.dim() - len(shape), x.dim()))
     rrms = (x.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
-    dx, dw, _ = _normalised(c, x, dims, rrms, weight, None, centred=False, eps=eps, **slip)
+    dx, dw, _ = _normalised(c, x, dims, rrms, weight, None, slip=slip, centred=False, eps=eps)
     return dx, None, None if dw is None else dw.reshape(weight.shape)
 
 
