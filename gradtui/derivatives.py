@@ -704,13 +704,14 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
             else dxhat.mean(dims if slip.mean_over is None else slip.mean_over, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
-        averaged = inner if var_term == "not averaged" else inner / n if var_term == "not summed, over n" \
+        over = n - 1 if unbiased else n  # (a closed form of the unbiased variance writes `.sum(0) / (n - 1)`)
+        averaged = inner if var_term == "not averaged" else inner / over if var_term == "not summed, over n" \
             else inner.sum(dims, keepdim=True) if var_term == "summed" \
             else inner.mean(dims if slip.var_over is None else slip.var_over, keepdim=True) * (
                 n / (n - 1) if unbiased else 1)
         grad = grad + sign.get(var_term, -1.0) * (
             averaged if var_term == "no outer xhat" else xhat if var_term == "xhat only"
-            else xhat / n if var_term == "xhat only, over n" else xhat * averaged)
+            else xhat / over if var_term == "xhat only, over n" else xhat * averaged)
     dw = None if weight is None else unbroadcast(c.g * xhat, weight) if slip.gain_over is None else (c.g * xhat).sum(
         slip.gain_over)  # summed over where the gain is broadcast
     db = None if bias is None else unbroadcast(c.g, bias) if slip.bias_over is None else c.g.sum(slip.bias_over)
@@ -780,10 +781,12 @@ def _second_term_slips(stat: str) -> tuple:
             (lambda c: f"is missing the leading {{out}} of the {stat}'s term: `({{dout}} * {{out}}){_var_averaged(c)}` where "
                        f"{whole(c)} belongs", {"var_term": "no outer xhat"}),
             (lambda c: f"has `{{out}}` alone where {whole(c)} belongs in the {stat}'s term", {"var_term": "xhat only"}),
-            (lambda c: f"does not sum the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where `{{out}} * ({{dout}} * "
-                       f"{{out}}){_summed(c)}` belongs {_OVER_N}", {"var_term": "not summed, over n"}),
-            (lambda c: f"has `{{out}}` alone where `{{out}} * ({{dout}} * {{out}}){_summed(c)}` belongs in the {stat}'s "
-                       f"term {_OVER_N}", {"var_term": "xhat only, over n"}),
+            (lambda c: f"does not sum the {stat}'s term: `{{out}} * ({{dout}} * {{out}}) / (n - 1)` where {whole(c)} belongs"
+             if c.kwargs.get(UNBIASED) else f"does not sum the {stat}'s term: `{{out}} * ({{dout}} * {{out}})` where "
+             f"`{{out}} * ({{dout}} * {{out}}){_summed(c)}` belongs {_OVER_N}", {"var_term": "not summed, over n"}),
+            (lambda c: f"has `{{out}} / (n - 1)` alone where {whole(c)} belongs in the {stat}'s term"
+             if c.kwargs.get(UNBIASED) else f"has `{{out}}` alone where `{{out}} * ({{dout}} * {{out}}){_summed(c)}` "
+             f"belongs in the {stat}'s term {_OVER_N}", {"var_term": "xhat only, over n"}),
             (f"is missing the n of its first term: `{{dout}}` where `n * {{dout}}` belongs {_OVER_N}",
              {"first_term": "over n"}))
 

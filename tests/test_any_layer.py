@@ -197,6 +197,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("FiLM", "axis: `(out.g * inp).sum(-1)`", "(towards `1 + self.g`) is .sum(1) where .sum(0) belongs"),
     ("SignedPow", "power dropped: `self.a` for `self.a ** 0.5`",
      "is missing the power of its a**0.5: `1.5 * a` where `1.5 * a**0.5` belongs"),
+    ("Standardize", ".sum() dropped: `out.g * self.xhat`",
+     "does not sum the variance's term: `out * (out.g * out) / (n - 1)` where `out * (out.g * out).sum(0) / (n - 1)` "
+     "belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -206,7 +209,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-closed-forms-term-sign-flipped", "a-fused-gains-sum-over-the-last-axis", "softplus-beta-left-out",
         "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis",
         "a-standardisation-over-n-1s-closed-form", "a-cumsum", "a-broadcasts-sum-left-out-above-an-operation",
-        "a-broadcasts-sum-over-another-axis-above-an-operation", "a-powers-power-left-out"])
+        "a-broadcasts-sum-over-another-axis-above-an-operation", "a-powers-power-left-out",
+        "an-unbiased-closed-forms-variance-term-not-summed"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
