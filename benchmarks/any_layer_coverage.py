@@ -204,7 +204,8 @@ SLIPS = [
                                                           "is missing the minus of the divisor's gradient"),
     Slip("Softmax", "(out.g * out).sum(-1", "out.g.sum(-1", "is missing the factor out inside its sum"),
     Slip("Softmax", "inp.g = out * (", "inp.g = (", "is missing its leading factor out"),
-    Slip("Softmax", "inp.g = out * (out.g -", "inp.g = out * (out -", "towards `e` is computed from the layer's output"),
+    Slip("Softmax", "inp.g = out * (out.g -", "inp.g = out * (out -", "towards `e` is computed from the layer's output | "
+                                                                    "takes `out` where `out.g` belongs in its first term"),
     Slip("Softmax", "inp.g = out * (out.g - (out.g * out).sum(-1, keepdim=True))", "inp.g = out",
          "is the layer's output `out` itself"),
     Slip("Residual", "inp.g = out.g + dh", "inp.g = dh", "the path through `inp` in `"),

@@ -577,6 +577,10 @@ rule(aten._softmax.default)(Rule(_softmax, (
          lambda c: (c.out * (c.g - c.out.sum(c.args[1], keepdim=True)),)),
     Slip("is missing its leading factor out: out.g - (out.g * out).sum(dim)",
          lambda c: (c.g - (c.g * c.out).sum(c.args[1], keepdim=True),)),
+    Slip("takes `{out}` where `{dout}` belongs in its first term: `{out} * ({out} - ({dout} * {out}).sum(dim))`",
+         lambda c: (c.out * (c.out - (c.g * c.out).sum(c.args[1], keepdim=True)),)),
+    Slip("takes `{out}` where `{dout}` belongs inside its sum: `({out} * {out}).sum(dim)` where `({dout} * {out}).sum(dim)` "
+         "belongs", lambda c: (c.out * (c.g - (c.out * c.out).sum(c.args[1], keepdim=True)),)),
 ), "softmax"))
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),

@@ -200,6 +200,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("Standardize", ".sum() dropped: `out.g * self.xhat`",
      "does not sum the variance's term: `out * (out.g * out) / (n - 1)` where `out * (out.g * out).sum(0) / (n - 1)` "
      "belongs"),
+    ("TempSoftmax", "out for out.g", "takes `out` where `out.g` belongs in its first term"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -210,7 +211,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis",
         "a-standardisation-over-n-1s-closed-form", "a-cumsum", "a-broadcasts-sum-left-out-above-an-operation",
         "a-broadcasts-sum-over-another-axis-above-an-operation", "a-powers-power-left-out",
-        "an-unbiased-closed-forms-variance-term-not-summed"])
+        "an-unbiased-closed-forms-variance-term-not-summed", "a-softmaxs-output-for-its-gradient"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
