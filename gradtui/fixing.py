@@ -906,6 +906,8 @@ def _kinds_for(hint: str | None) -> list[str]:
         return list(statement)
     said = _words_of(hint or "")
     first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
+    if re.search(r"where `[^`]*\b(?:std|sqrt)\b[^`]*` belongs", hint or ""):  # a square root the code left out
+        first.insert(0, "power")
     return list(dict.fromkeys(["hinted", *first, "formula", *KINDS]))  # the user's own line, edited, first
 
 

@@ -511,3 +511,14 @@ def test_a_size_of_the_other_axis_is_the_size_it_names(tmp_path, capsys):
                     "        inp.g = (sm - one_hot) / inp.shape[1]\n")
     _, report = check_json(capsys, "--batch", "64", "--net", "lin,relu,lin,cross_entropy", "--layers", str(path), "--fix")
     assert report["fix"]["passes"] and "+        inp.g = (sm - one_hot) / inp.shape[0]" in report["fix"]["diff"].splitlines()
+
+
+def test_a_square_root_the_hint_says_belongs_is_put_back_as_the_code_writes_it(tmp_path, capsys):
+    """"a division by `var + eps` where `std` belongs": `torch.sqrt(var + eps)`, as the method's other
+    lines write it, tried before the hint's other kinds."""
+    path = tmp_path / "staged.py"
+    right = "x.g = dx_norm / torch.sqrt(var + eps) + dvar * 2 * (x - mu) / n + dmu / n"
+    path.write_text((SAMPLES / "batchnorm_staged.py").read_text().replace(right, right.replace("torch.sqrt(var + eps)",
+                                                                                               "(var + eps)")))
+    _, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,mse", "--batch", "200", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"] and f"+        {right}" in report["fix"]["diff"].splitlines()
