@@ -164,11 +164,17 @@ def _writes_in_place(node: ast.AST, target: str) -> bool:
         named(node.func.value)
 
 
-def _statement_at(text: str, line: int) -> ast.stmt | None:
+def _statements_by_line(text: str) -> dict[int, ast.stmt]:
+    """Each line's first statement (the outermost), by its line."""
     try:
-        return next((n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.stmt) and n.lineno == line), None)
+        tree = ast.parse(text)
     except SyntaxError:
-        return None
+        return {}
+    found: dict[int, ast.stmt] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt):
+            found.setdefault(node.lineno, node)
+    return found
 
 
 def _remade(node: ast.AST, target: str) -> bool:
@@ -514,12 +520,12 @@ class Notebook:
 
         file, line = entry.made_at
         text = "".join(linecache.getlines(file))
-        defining = Code.read([file]).defining.get(entry.target, [])
+        defining, statements = Code.read([file]).defining.get(entry.target, []), _statements_by_line(text)
         made = [s for s in defining if s.file == file and s.line <= line]
-        while len(made) > 1 and _remade(_statement_at(text, made[-1].line), entry.target):
+        while len(made) > 1 and _remade(statements.get(made[-1].line), entry.target):
             made.pop()  # `dlogits = dlogits / n`: made from the line that made it before
         line = made[-1].line if made else line
-        code = [s for s in defining if s.line >= line and not (s.file == file and _remade(_statement_at(text, s.line),
+        code = [s for s in defining if s.line >= line and not (s.file == file and _remade(statements.get(s.line),
                                                                                            entry.target))]
         if entry.expected is None or [(s.file, s.line) for s in code] != [(file, line)]:
             return None  # (assigned again after that line: that line alone does not make dt)
