@@ -207,6 +207,8 @@ class Change:
         return text[:self.start] + self.new + text[self.end:]
 
 
+ASKED_ONLY = ("inplace", "move", "unused")  # edits of a statement, or of the forward: tried only where the hint asks
+IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
@@ -533,13 +535,10 @@ class Edits:
         says the backward then reads the output for the input: its in-place calls made out of place, in
         one edit (`inp.clamp_min(0.).sub(0.5)`; a statement of its own, `inp.clamp_(min=0)`, binds the
         result: `inp = inp.clamp(min=0)`)."""
-        if "in place" not in self.hint:
-            return
         for forward in self.siblings:
             edited = []
             for statement in forward.body:
-                calls = [n.func for n in ast.walk(statement) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-                         and re.fullmatch(r"[a-z]\w*[a-z0-9]_", n.func.attr)]
+                calls = [n.func for n in ast.walk(statement) if _in_place(n)]
                 if not calls:
                     continue
                 start, end = self.span(statement)
@@ -573,12 +572,9 @@ class Edits:
     def _moved(self) -> Iterator[Change]:
         """An update inside backward (`self.w -= lr * self.w.g`, `self.w.sub_(…)`), where the hint says a
         tensor changed in place during it: the statement moved to the end of the method, or dropped."""
-        if "changed in place during this backward" not in self.hint:
-            return
         for statement in self.method.body:
             updates = isinstance(statement, ast.AugAssign) or isinstance(statement, ast.Expr) and any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and re.fullmatch(r"[a-z]\w*[a-z0-9]_", n.func.attr)
-                for n in ast.walk(statement))
+                _in_place(n) for n in ast.walk(statement))
             if not updates or statement is self.method.body[-1]:
                 continue
             start = self.offsets[statement.lineno - 1]
@@ -591,8 +587,6 @@ class Edits:
     def _put_back(self) -> Iterator[Change]:
         """A parameter the forward never uses (the hint says so): the forward's result plus it (a bias),
         or times it (a gain), for each attribute of the layer's that no statement of the forward reads."""
-        if "the forward never uses" not in self.hint:
-            return
         for forward in self.siblings:
             read = {self.seg(n) for n in ast.walk(forward) if isinstance(n, ast.Attribute)}
             returned = [n for n in ast.walk(forward) if isinstance(n, ast.Return) and n.value is not None]
@@ -908,7 +902,8 @@ def _kinds_for(hint: str | None) -> list[str]:
     first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
     if re.search(r"where `[^`]*\b(?:std|sqrt)\b[^`]*` belongs", hint or ""):  # a square root the code left out
         first.insert(0, "power")
-    return list(dict.fromkeys(["hinted", *first, "formula", *KINDS]))  # the user's own line, edited, first
+    rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
+    return list(dict.fromkeys(["hinted", *first, "formula", *rest]))  # the user's own line, edited, first
 
 
 def _words_of(hint: str) -> str:
@@ -992,10 +987,14 @@ def _targets(statement: ast.stmt) -> list[ast.expr]:
     return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
 
 
+def _in_place(node: ast.AST) -> bool:
+    """A call of a method that changes its tensor in place (`inp.clamp_min_(0.)`)."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and IN_PLACE.fullmatch(node.func.attr) is not None
+
+
 def _in_place_call(node: ast.AST) -> bool:
     """A statement that is one in-place method call (`dC.index_add_(0, ids, v)`)."""
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
-        and re.fullmatch(r"[a-z]\w*[a-z0-9]_", node.value.func.attr) is not None
+    return isinstance(node, ast.Expr) and _in_place(node.value)
 
 
 def _wrapped(code: str) -> bool:

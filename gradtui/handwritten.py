@@ -143,9 +143,8 @@ def _writing(text: str, target: str, line: int, until: int | None) -> Writing | 
     after = [node for node in tree.body if node.lineno > line and (until is None or node.lineno < until)
              and any(_writes_in_place(inner, target) for inner in ast.walk(node))]
     writers = [made.lineno, *(inner.lineno for node in after for inner in ast.walk(node)
-                              if isinstance(inner, (ast.Assign, ast.AugAssign, ast.Expr)) and (
-                                  _writes_in_place(inner, target) or isinstance(inner, ast.Expr) and _writes_in_place(
-                                      inner.value, target)))]
+                              if isinstance(inner, (ast.Assign, ast.AugAssign, ast.Expr)) and _writes_in_place(
+                                  inner.value if isinstance(inner, ast.Expr) else inner, target))]
     return Writing(tuple(span(node) for node in [made, *after]), tuple(dict.fromkeys(writers)))
 
 
