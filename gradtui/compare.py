@@ -204,3 +204,12 @@ def _ranges(mask: torch.Tensor, most: int = 3) -> str:
             start = None
     more = f" and {len(spans) - most} more ranges" if len(spans) > most else ""
     return ", ".join(spans[:most]) + more
+
+
+def as_numbers(value, like: torch.Tensor):
+    """A gradient set as a mask or as integers (`(inp > 0)` without `* out.g`) in the floating dtype
+    of `like`, the numbers it holds: what a slip is searched on. Anything else as it is."""
+    if isinstance(value, torch.Tensor) and isinstance(like, torch.Tensor) and like.is_floating_point() and not (
+            value.is_floating_point() or value.is_complex()):
+        return value.to(like.dtype)
+    return value

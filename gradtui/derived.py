@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from gradtui.compare import ALL_BUT_ZERO, close
+from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
 from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, record, replayed
@@ -927,7 +927,7 @@ class Probe:
         if upstream is not None:
             out.g = upstream
         layer.backward()
-        yours = {role: _as_numbers(t.__dict__.get("g"), t) for role, t in leaves.items()}
+        yours = {role: as_numbers(t.__dict__.get("g"), t) for role, t in leaves.items()}
         derived = backward(graph, upstream)
         return ProbeRun(graph, upstream, yours, derived, len(inp), self._agrees(graph, derived, upstream, targ))
 
@@ -1179,15 +1179,6 @@ def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) 
                 fused_value, value, rtol=1e-6, atol=1e-9 * scale + 1e-12))):
             return False
     return True
-
-
-def _as_numbers(gradient, tensor: torch.Tensor):
-    """A gradient set as a mask or as integers (`(inp > 0)` without `* out.g`), as the numbers it holds
-    in its tensor's dtype: what the slips are searched on."""
-    if isinstance(gradient, torch.Tensor) and tensor.is_floating_point() and not (
-            gradient.is_floating_point() or gradient.is_complex()):
-        return gradient.to(tensor.dtype)
-    return gradient
 
 
 def _loosest(tolerance: tuple[float, float], value: torch.Tensor) -> tuple[float, float]:

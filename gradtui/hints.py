@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from gradtui.compare import ALL_BUT_ZERO, close
+from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.config import DEFAULT_TOLERANCES
 from gradtui.formatting import place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
@@ -751,19 +751,14 @@ def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
     """The hint of a comparison that does not match: what the user's `value` is, against `ref`."""
     evidence = Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
                         comparison.tolerance, context, comparison.scale)
-    if _not_numbers(value, ref):  # a mask, ids: its numbers are what the slips are searched on
-        evidence = replace(evidence, value=value.to(ref.dtype))
+    if as_numbers(value, ref) is not value:  # a mask, ids: its numbers are what the slips are searched on
+        evidence = replace(evidence, value=as_numbers(value, ref))
         said = diagnose(evidence)
         dtypes = (str(value.dtype).removeprefix("torch."), str(ref.dtype).removeprefix("torch."))
         return AtLine(f"{comparison.name} is {dtypes[0]}, {evidence.against} is {dtypes[1]}: a mask or an index is no "
                       f"gradient; as numbers, {said}", getattr(said, "at", None))
     said = diagnose(evidence)
     return AtLine(said + _other_reading(evidence), getattr(said, "at", None))
-
-
-def _not_numbers(value, ref) -> bool:
-    return isinstance(value, torch.Tensor) and isinstance(ref, torch.Tensor) and ref.is_floating_point() and not (
-        value.is_floating_point() or value.is_complex())
 
 
 def _other_reading(e: Evidence) -> str:
