@@ -751,8 +751,9 @@ def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
     """The hint of a comparison that does not match: what the user's `value` is, against `ref`."""
     evidence = Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
                         comparison.tolerance, context, comparison.scale)
-    if as_numbers(value, ref) is not value:  # a mask, ids: its numbers are what the slips are searched on
-        evidence = replace(evidence, value=as_numbers(value, ref))
+    numbers = as_numbers(value, ref)
+    if numbers is not value:  # a mask, ids: its numbers are what the slips are searched on
+        evidence = replace(evidence, value=numbers)
         said = diagnose(evidence)
         dtypes = (str(value.dtype).removeprefix("torch."), str(ref.dtype).removeprefix("torch."))
         return AtLine(f"{comparison.name} is {dtypes[0]}, {evidence.against} is {dtypes[1]}: a mask or an index is no "
