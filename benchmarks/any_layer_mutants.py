@@ -1,19 +1,21 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of sixty more written here as users
-write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
-softplus, softplus with a beta, tanh, tanh from its exponentials, Mish, hardtanh, hard-swish, Swish
-with a gain per feature, PReLU, a sine, a sine of a learned frequency, softsign, log-sigmoid, a
-Gaussian, a signed log, a signed power, a cubic, a polynomial with learned coefficients, x / (1 +
-x²), a max of x and a scaled x, a cumulative sum; an affine, a FiLM `x * (1 + g) + b`, an
+backward of each layer of benchmarks/any_layer_coverage.py and of sixty-six more written here as
+users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
+SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
+exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
+learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
+polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum; an
+affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an
 nn.Linear-style `x @ w.t()`, an einsum linear, a residual MLP block, a GLU (its projection chunked
 in two), SwiGLU, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an L2 and
 a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
 1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
-centring, one over the batch, a gate by the row's mean, a scale by the row's mean square, a softmax
-with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view, halves swapped by `cat`;
-losses: squared error in two forms and with a penalty, Huber, BCE with logits, log-cosh, a relative
-absolute error, Poisson NLL, squared hinge, quantile), its ground truth computed apart from gradtui,
-as that benchmark computes it.
+centring, one over the batch, the row's max subtracted, a division by the row's mean |x| + 1, a gate
+by the row's mean, a scale by the row's mean square, a softmax with a temperature, one by `exp(x) /
+exp(x).sum()`, one per head of a view, halves swapped by `cat`; losses: squared error in two forms
+and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error, Poisson NLL,
+squared hinge, quantile), its ground truth computed apart from gradtui, as that benchmark computes
+it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -484,6 +486,47 @@ pos = inp > 0
 self.a.g = (out.g * (self.e - 1) * ~pos).sum(0)
 inp.g = out.g * torch.where(pos, 1.0, self.a * self.e)
 """, ("a",)),
+    Layer("SELU", """
+self.pos = inp > 0
+return 1.0507 * torch.where(self.pos, inp, 1.6733 * (torch.exp(inp) - 1))
+""", """
+inp.g = 1.0507 * out.g * torch.where(self.pos, 1.0, 1.6733 * torch.exp(inp))
+"""),
+    Layer("Squareplus", """
+self.r = torch.sqrt(inp ** 2 + 4)
+return (inp + self.r) / 2
+""", """
+inp.g = out.g * (1 + inp / self.r) / 2
+"""),
+    Layer("MaxShift", """
+return inp - inp.max(-1, keepdim=True).values
+""", """
+idx = inp.argmax(-1, keepdim=True)
+onehot = torch.zeros_like(inp).scatter(-1, idx, 1.0)
+inp.g = out.g - onehot * out.g.sum(-1, keepdim=True)
+"""),
+    Layer("AbsMeanNorm", """
+self.m = inp.abs().mean(-1, keepdim=True) + 1
+return inp / self.m
+""", """
+c = inp.shape[-1]
+inp.g = out.g / self.m - torch.sign(inp) / c * (out.g * inp / self.m ** 2).sum(-1, keepdim=True)
+"""),
+    Layer("ScaleShift", """
+return inp * self.w.exp() + self.b
+""", """
+e = self.w.exp()
+self.w.g = (out.g * inp * e).sum(0)
+self.b.g = out.g.sum(0)
+inp.g = out.g * e
+""", ("w", "b")),
+    Layer("Bilinear", """
+self.h = inp @ self.w
+return self.h * inp
+""", """
+self.w.g = inp.t() @ (out.g * inp)
+inp.g = (out.g * inp) @ self.w.t() + out.g * self.h
+""", ("w",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -508,6 +551,8 @@ PARAMETERS = {
     "SelfGate": lambda r: (r(C, C) / C ** 0.5,),
     "FiLM": lambda r: (0.1 * r(C), 0.1 * r(C)),
     "AlphaELU": lambda r: (1 + 0.1 * r(C),),
+    "ScaleShift": lambda r: (0.1 * r(C), 0.1 * r(C)),
+    "Bilinear": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

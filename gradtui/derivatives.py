@@ -186,6 +186,7 @@ def _sqrt_rule() -> Rule:
         Slip("is missing its 1/2: 1 / sqrt(x) where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / c.out,)),
         Slip("divides by the input where sqrt's own value belongs: 1 / (2 * x)", lambda c: (c.g / (2 * c.args[0]),)),
         Slip("multiplies where it divides: sqrt(x) / 2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g * c.out / 2,)),
+        Slip("is missing its division by sqrt(x): 1/2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / 2,)),
     ), "sqrt")
 
 
@@ -370,6 +371,10 @@ rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0] / _other(c, 1))),
     Slip("divides by `{right}` twice where once belongs",
          _binary(lambda c: c.g / _other(c, 1) ** 2, lambda c: -c.g * c.args[0] / _other(c, 1) ** 3)),
+    Slip("towards `{right}` is missing the factor `{left}`: -g / b**2 where -g * a / b**2 belongs",
+         _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g / _other(c, 1) ** 2)),
+    Slip("towards `{right}` is missing the division by `{right} ** 2`: -g * a where -g * a / b**2 belongs",
+         _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0])),
 ), "/"))
 rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(
     lambda c: c.g * ((c.out == c.args[0]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)),
@@ -522,7 +527,8 @@ def _max_dim(c: Ctx):
     dim, keepdim = c.args[1] % c.args[0].dim(), _keepdim(c)
     index = c.outs[1] if keepdim else c.outs[1].unsqueeze(dim)
     g = c.g if keepdim else c.g.unsqueeze(dim)
-    return (torch.zeros_like(c.args[0]).scatter(dim, index, g),)
+    # a mask times g, not a scatter of g: a gradient not summed back to the max's shape keeps its values
+    return (torch.zeros_like(c.args[0]).scatter(dim, index, 1.0) * g,)
 
 
 rule(aten.amax.default, aten.amin.default, aten.max.default, aten.min.default)(Rule(_amax, code="max"))

@@ -81,6 +81,23 @@ def _context(graph: Graph, node: Node, g: torch.Tensor) -> Ctx:
                node.outputs, g)
 
 
+NOT_ELEMENTWISE = frozenset({"t", "transpose", "permute", "_softmax", "_log_softmax", "cumsum", "flip", "roll"})
+
+
+def _spread_by_the_slip(graph: Graph, node: Node, g: torch.Tensor) -> torch.Size | None:
+    """The shape a gradient spread by a slip above (one not summed back, or summed over another axis)
+    takes an elementwise operation to: over axes of size 1 of its result. None: not so."""
+    out = node.outputs[0]
+    if g.shape == out.shape or g.dim() != out.dim() or node.name in NOT_ELEMENTWISE:
+        return None
+    try:
+        operands = torch.broadcast_shapes(*(graph.value(a).shape for _, a in graph.tensor_args(node)))
+        spread = torch.broadcast_shapes(g.shape, out.shape)
+    except RuntimeError:
+        return None
+    return spread if operands == out.shape else None
+
+
 def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tuple:
     """The node's gradients for its positional operands, edited where the edit is at this node."""
     rule = RULES.get(node.op)
@@ -95,11 +112,19 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     if wrong_g is not None and edit.operand is None:
         g = wrong_g
     ctx = _context(graph, node, g)
+    spread = _spread_by_the_slip(graph, node, g)
+    if spread is not None:  # (N, C) where an (N, 1) gradient belongs: `m = a.mean(-1, keepdim=True) + 1` takes it
+        ctx.args = tuple(a.expand(spread) if isinstance(a, torch.Tensor) and a.shape == node.outputs[0].shape else a
+                         for a in ctx.args)  # elementwise, as the user's code does, not summed back
+        ctx.outs = [o.expand(spread) if o.shape == node.outputs[0].shape else o for o in ctx.outs]
+        ctx.g = g = g.expand(spread)
     if mine and edit.kind == "swap":  # one tensor taken for another inside the derivative
         value = graph.value(edit.value)
         value = value.mT if edit.transposed else value
         ctx.args = tuple((value if value.shape == a.shape else value.reshape(a.shape)) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))  # (a (64, 1) inp for a (64,) `inp.squeeze(-1) - targ`)
+        if node.name in OWN_VALUE and edit.value == graph.output:  # exp's derivative, its own value, made from the
+            ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]  # layer's output taken for its input: `exp(out)`
     elif mine and edit.kind == "recompute":  # an operand made again inside the derivative, one edit away
         made = _recomputed(graph, graph.nodes[node.args[edit.operand].node], edit)
         if made is None or made.shape != ctx.args[edit.operand].shape:
@@ -260,7 +285,7 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
         if any(isinstance(v, (Leaf, Ref)) for v in node.kwargs.values()):
             raise Unsupported(f"{node.op} takes a tensor by keyword")
         if edit is not None and edit.kind == "line" and edit.node == node.index:  # the statement's derivative left out
-            grad = grads[flowing[0]]
+            grad = grads[flowing[0]].expand(graph.value(edit.value).shape)  # (a mean's (N, 1) spread over its (N, C))
             grads[edit.value] = grads[edit.value] + grad if edit.value in grads else grad
             continue
         local = _local(graph, node, grads[flowing[0]], edit)
@@ -274,7 +299,7 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
                 if edit is not None and edit.kind == "path" and edit.node == node.index and edit.value == value:
                     continue
                 if grad.shape != graph.value(value).shape and not (edit is not None and (
-                        isinstance(value, Leaf) or value in loose or edit.kind == "reduce" and edit.node == node.index)):
+                        isinstance(value, Leaf) or value in loose or edit.kind == "reduce")):
                     raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
                 grads[value] = grads[value] + grad if value in grads else grad
     return grads
@@ -450,8 +475,15 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         made = {Ref(n.index, k) for n in statement for k in range(len(n.outputs))}
         inputs = {a for n in statement for _, a in graph.tensor_args(n) if a not in made and a in reached
                   and graph.value(a).is_floating_point()}
-        if len(statement) > 1 and len(inputs) == 1 and graph.value(next(iter(inputs))).shape == graph.value(ref).shape:
+        if len(statement) > 1 and len(inputs) == 1 and _spreads_to(graph.value(ref).shape,
+                                                                   graph.value(next(iter(inputs))).shape):
             yield Edit("line", ref.node, value=next(iter(inputs)))
+    named_nodes = {ref.node for ref in graph.names()}
+    for node in nodes:  # so for an expression inside one (`torch.where(pos, x, a * (x.exp() - 1))` of `1.05 * …`)
+        inputs = _expression_inputs(graph, node, reached)
+        if node.index not in named_nodes and len(inputs) == 1 and \
+                _spreads_to(node.outputs[0].shape, graph.value(next(iter(inputs))).shape):
+            yield Edit("line", node.index, value=next(iter(inputs)))
     for node in nodes:  # a term dropped: one operand's path through a node (each said by what it runs through)
         members = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]  # cat's too
         for operand in dict.fromkeys(a for a in members if isinstance(a, (Leaf, Ref)) and a in reached):
@@ -461,6 +493,31 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
         yield Edit("identity")  # its output given as the gradient
         yield Edit("identity", value=graph.output)
+
+
+def _expression_inputs(graph: Graph, node: Node, reached: set) -> set:
+    """The floating tensors an expression of several operations of one statement reads from outside
+    itself (empty: it is one operation)."""
+    inside, stack, inputs = set(), [node], set()
+    while stack:
+        current = stack.pop()
+        inside.add(current.index)
+        for _, value in graph.tensor_args(current):
+            made_here = isinstance(value, Ref) and _same_statement(graph.nodes[value.node], node) and \
+                value not in graph.names()
+            if made_here and value.node not in inside:
+                stack.append(graph.nodes[value.node])
+            elif not made_here and value in reached and graph.value(value).is_floating_point():
+                inputs.add(value)
+    return inputs if len(inside) > 1 else set()
+
+
+def _spreads_to(shape: torch.Size, to: torch.Size) -> bool:
+    """Whether a gradient of this shape broadcasts to that one unchanged in rank (an (N, 1) to (N, C))."""
+    try:
+        return len(shape) == len(to) and torch.broadcast_shapes(shape, to) == to
+    except RuntimeError:
+        return False
 
 
 def _same_statement(node: Node, other: Node) -> bool:
@@ -586,10 +643,13 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "identity":
         return f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied in"
     node = graph.nodes[edit.node]
-    if edit.kind == "line":
+    if edit.kind == "line" and Ref(node.index) in graph.names():
         return (f"{target}: the derivative of `{node.source.code}` ({place(node.source.file, node.source.line)}) is "
                 f"left out: the gradient of `{name_of(graph, Ref(node.index), leaf_names)}` reaches "
                 f"`{name_of(graph, edit.value, leaf_names)}` unchanged")
+    if edit.kind == "line":
+        return (f"{target}: the derivative of `{_expression(graph, node)}`{_where(node)} is left out as a whole: the "
+                f"gradient reaches `{name_of(graph, edit.value, leaf_names)}` through it unchanged")
     if edit.kind == "path":
         return f"{target}: the path through `{path_through(graph, node, edit.value, leaf_names)[0]}`{_where(node)} " \
                "is missing"
@@ -658,13 +718,17 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
 def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
     """What a slip's words say the operation's operands and value as: `{left}` and `{right}` as the code
     writes them, `{inp}` its operand so too (in parentheses where it is an expression), `{out}` its
-    own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else `out`, and `{dout}`
-    that value's gradient as a backward names it (`dt`; the layer's `out.g`)."""
+    own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else its code (`torch.exp(x)`
+    inside `a * (torch.exp(x) - 1)`), else `out`, and `{dout}` that value's gradient as a backward names
+    it (`dt`; the layer's `out.g`; `g`, one the code has no name for)."""
     sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right")) if i < len(node.args)}
     operand = sides.get("left", "x")
     sides["inp"] = operand if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", operand) else f"({operand})"  # `inp.abs()` as is
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
+    written = node.source.expression if node.source is not None else None
+    if not own and Ref(node.index) != graph.output and written:  # `torch.exp(x)` inside `a * (torch.exp(x) - 1)`
+        sides["out"], sides["dout"] = written if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", written) else f"({written})", "g"
     return sides
 
 
@@ -817,6 +881,7 @@ def _axes_code(axes) -> str:
 # -- numerical guards: a small constant the forward adds before a log, a division, a square root ------
 
 GUARD_MOST = 1e-3  # a constant added this small, or smaller, is a guard, not part of the function's meaning
+GUARDS_EFFECT = 2  # a difference up to this many times what taking the guards out makes is theirs
 
 
 @dataclass(frozen=True)
@@ -1059,7 +1124,8 @@ class Probe:
 
     def left_out_guards(self, role: str, tolerance: tuple[float, float]) -> list[Guard]:
         """The forward's guards, when the user's gradient of `role` on these rows is the derivative of
-        the forward without them (a backward that leaves out the `+ 1e-9` of a log): [] otherwise."""
+        the forward without them (a backward that leaves out the `+ 1e-9` of a log), or differs from
+        autograd's as taking them out does, and by no more than twice that: [] otherwise."""
         run = self.run()
         found = [] if run is None or not run.trusted else guards(run.graph)
         yours, right = (run.yours.get(role), run.derived.get(role)) if found else (None, None)
@@ -1069,8 +1135,15 @@ class Probe:
             without = backward(unguarded(run.graph, found), run.upstream).get(role)
         except (Unsupported, RuntimeError, ValueError):
             return []
-        tolerance = _loosest(tolerance, yours)
-        return found if without is not None and close(yours, without, tolerance) else []
+        if without is None:
+            return []
+        if close(yours, without, _loosest(tolerance, yours)):
+            return found
+        # left out in one place only (a batch norm's `sqrt(var)` beside the forward's own xhat): within its effect,
+        # and along it
+        effect, off = (without - right).flatten(), (yours - right).flatten()
+        along = float(torch.nn.functional.cosine_similarity(off, effect, 0))  # (a cast's rounding goes every way)
+        return found if 0 < float(off.abs().max()) <= GUARDS_EFFECT * float(effect.abs().max()) and along >= 0.9 else []
 
     @staticmethod
     def _fits(run: ProbeRun, graph: Graph, edit: Edit, role: str, yours: torch.Tensor, tolerance) -> bool:

@@ -219,7 +219,7 @@ HINTED = (
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
-    (r"is left out: the gradient of", ("term", "factor")),  # a statement's derivative: a factor it never multiplied in
+    (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
     (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
     (r"is missing its \w+ term|without the \w+ term", ("term",)),
@@ -259,6 +259,8 @@ class Edits:
         self.attributes = attributes or {}
         self.offsets = _line_offsets(text)
         self.statements = _statements_nearest_last(method)
+        self.locals = {t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
+                       if isinstance(t, ast.Name)}  # `dh`: a factor missing from it is missing where it is made
         self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
         self.sqrt = "torch.sqrt({})" if "torch.sqrt(" in text else "({}).sqrt()"
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
@@ -382,12 +384,18 @@ class Edits:
         numbers = [a or b for a, b in numbers]  # "missing its 3", "missing `0.5`", "the -0.5 of d(x)**-0.5 left out"
         divisors = [d if re.fullmatch(r"[\w.]+", d) else f"({d})" for d in re.findall(r"the division by `([^`]+)`", self.hint)]
         scaled = [" * 2", " / 2", *(f" * {number}" for number in numbers), *(f" / {d}" for d in divisors)]
+        if re.search(r"is minus \S+ ×", self.hint):  # "minus 1/2 × autograd's": its sign and its factor
+            scaled += [f" * -{factor.split()[-1]}" if factor.startswith(" *") else f" / -{factor.split()[-1]}"
+                       for factor in scaled]
         if self.batch:
             b = self.batch
             scaled += [f" / {b}", f" * {b}", f" * ({b} - 1) / {b}", f" * {b} / ({b} - 1)"]
         groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
                   and n is not value and self._parenthesized(n)]  # `(1 + t)` of `0.5 * (1 + t) + …`: a term too
         whole = [] if isinstance(statement, ast.Expr) else [value, *_terms(value), *groups]  # (a call's result is dropped)
+        multiplied = {id(side) for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
+                      for side in (n.left, n.right) if isinstance(side, ast.Name) and side.id in self.locals}
+        whole = [term for term in whole if id(term) not in multiplied]  # `x.T @ dh`: dh mended where it is made
         for term in dict.fromkeys(whole):  # the whole, and each term of a sum
             times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
             for factor in scaled:
@@ -686,7 +694,8 @@ class Edits:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
-        missing = re.findall(r"a (division by|factor) `([^`]+)` (?:is )?left out", self.hint) + [
+        missing = [(operator, code + power.replace("**", " ** ")) for operator, code, power in re.findall(
+            r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
             ("division by", code) for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
             ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, is "
                                                      r"never multiplied in", self.hint) for code in code if code]
@@ -1013,11 +1022,18 @@ def _is_self(node: ast.AST) -> bool:
 
 def _terms(node: ast.expr) -> list[ast.expr]:
     """The terms of a sum or difference (`a - b + c`: a, b, c), and of one inside a product (`g / n *
-    (n * d - d.sum(0))`), each a place a factor may be missing."""
+    (n * d - d.sum(0))`), and a matrix product's operands, each a place a factor may be missing."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-        return _additive(node)
+        return [t for term in _additive(node) for t in (term, *_matmul_operands(term))]
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
         return [*_terms(node.left), *_terms(node.right)]
+    return _matmul_operands(node)
+
+
+def _matmul_operands(node: ast.expr) -> list[ast.expr]:
+    """`x.T @ g`: its operands, and their terms (g the gradient a factor may be missing from)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return [node.left, node.right, *_terms(node.left), *_terms(node.right)]
     return []
 
 

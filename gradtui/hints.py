@@ -599,6 +599,18 @@ def extra_batch_dim(e: Evidence) -> str | None:
     return f"extra batch dimension: {e.name} is {e.got}, {e.against} is {e.want}{summed}; sum over the batch with .sum(0)"
 
 
+def reduced_over_the_features(e: Evidence) -> str | None:
+    """One value per row of the batch where autograd's has one per feature: a parameter's gradient
+    summed over the features, `(g * x).sum(1)`, where the sum over the batch belongs."""
+    got, want, n = e.stats.shape, e.ref_stats.shape, e.context.batch
+    per_row = {1: (n,), 2: (n, 1)}.get(len(want))
+    if n <= 1 or got != per_row or n in want or (len(want) == 2 and want[0] != 1):
+        return None
+    right = ".sum(0)" if len(want) == 1 else ".sum(0, keepdim=True)"
+    return (f"summed over the features: {e.name} is {e.got}, one value per row of the batch, where {e.against} is "
+            f"{e.want}, one per feature: the sum over axis 1 (or -1) is where the sum over the batch belongs, {right}")
+
+
 def other_shape(e: Evidence) -> str | None:
     if e.stats.shape == e.ref_stats.shape:
         return None
@@ -743,7 +755,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # a gradient lost
     vanishing,
     # what is left, in words: another shape, a factor with no name
-    other_shape, constant_scale,
+    reduced_over_the_features, other_shape, constant_scale,
 )
 
 

@@ -433,7 +433,7 @@ class DebugSession:
             return None
         more = f" (and {len(found) - 1} more guard{'s' if len(found) > 2 else ''})" if len(found) > 1 else ""
         return (f"{comparison.name} leaves out the guard {found[0].said}{more}, and the difference from autograd's "
-                f"(max|Δ| {number(comparison.diff.max_abs)}) is what the guard explains: no slip; differentiating the "
+                f"(max|Δ| {number(comparison.diff.max_abs)}) is within what the guard explains: no slip; differentiating the "
                 "guarded expression itself would match exactly")
 
     def _kinks(self, step: Step, position: int, comparison: Comparison, upstream) -> Kinks | None:

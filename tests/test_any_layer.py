@@ -201,6 +201,21 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
      "does not sum the variance's term: `out * (out.g * out) / (n - 1)` where `out * (out.g * out).sum(0) / (n - 1)` "
      "belongs"),
     ("TempSoftmax", "out for out.g", "takes `out` where `out.g` belongs in its first term"),
+    ("MaxShift", ".sum() dropped: `out.g` for", "is not summed over the axes it was broadcast along (.sum(1, keepdim=True) "
+                                                 "missing)"),
+    ("AbsMeanNorm", ".sum() dropped: `out.g * inp / self.m ** 2`",
+     "(towards `m`) is not summed over the axes it was broadcast along (.sum(1, keepdim=True) missing)"),
+    ("AbsMeanNorm", "axis: `(out.g * inp / self.m ** 2).sum(0", "is .sum(0, keepdim=True) where .sum(1, keepdim=True) belongs"),
+    ("AbsMeanNorm", "factor dropped: `out.g` for `out.g * inp`", "towards `m` is missing the factor `inp`"),
+    ("AbsMeanNorm", "division dropped: `out.g * inp` for", "towards `m` is missing the division by `m ** 2`"),
+    ("AbsMeanNorm", "factor dropped: `(out.g * inp / self.m ** 2)", "is left out: the gradient of `m` reaches `inp` unchanged"),
+    ("SELU", "factor dropped: `1.0507 * out.g` for", ("the derivative of `1.6733 * (torch.exp(inp) - 1)` in `return 1.0507",
+                                                     "is left out as a whole: the gradient reaches `inp` through it unchanged")),
+    ("SELU", "out for inp", ("the derivative of `torch.exp(inp)` in `return 1.0507 *", "uses `out` where `inp` belongs")),
+    ("SELU", "factor dropped: `1.6733` for", "its derivative, `torch.exp(inp)`, is never multiplied in"),
+    ("Squareplus", "division dropped: `inp` for", ("the derivative of `torch.sqrt(inp ** 2 + 4)`",
+                                                   "is missing its division by sqrt(x)")),
+    ("ScaleShift", "axis: `(out.g * inp * e).sum(-1)`", "summed over the features: scaleshift1.w.g is (64,), one value per row"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -211,7 +226,12 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "log1p-as-log", "a-term-left-out-one-value-per-row", "an-operands-mean-over-another-axis",
         "a-standardisation-over-n-1s-closed-form", "a-cumsum", "a-broadcasts-sum-left-out-above-an-operation",
         "a-broadcasts-sum-over-another-axis-above-an-operation", "a-powers-power-left-out",
-        "an-unbiased-closed-forms-variance-term-not-summed", "a-softmaxs-output-for-its-gradient"])
+        "an-unbiased-closed-forms-variance-term-not-summed", "a-softmaxs-output-for-its-gradient",
+        "a-maxs-broadcast-not-summed", "a-broadcast-not-summed-above-a-mean", "a-broadcast-summed-over-another-axis-above-a-mean",
+        "a-divisors-gradient-without-the-numerator", "a-divisors-gradient-without-its-square",
+        "a-reductions-statement-left-out", "an-expression-left-out-as-a-whole", "exp-evaluated-at-the-output",
+        "an-unnamed-operations-derivative-said-as-its-code", "sqrts-derivative-without-its-division",
+        "a-parameter-summed-over-the-features"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -223,8 +243,11 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     gradient over the features; softplus's beta, log1p as log; one value per row where a row belongs;
     a standardisation by `x.std(0)` in its closed form over n − 1; a cumulative sum; a broadcast's
     gradient summed back wrongly where an operation lies between it and the leaf (`r` of `inp.pow(2)
-    .mean(-1)`, `1 + self.g`); a power's derivative without its power. `words`: what the hint says,
-    or the parts it says."""
+    .mean(-1)`, `1 + self.g`), or above a max or a mean; a power's derivative without its power; a
+    divisor's gradient without its numerator or its square; a reduction, or an expression inside a
+    statement, whose derivative is left out as a whole; exp evaluated at the output; sqrt's derivative
+    without its division; a parameter's gradient summed over the features. `words`: what the hint
+    says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
     i, said_edit, backward = next(itertools.islice(found, int(nth), None))  # (the mutants after it are not made)

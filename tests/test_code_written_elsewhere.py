@@ -143,7 +143,7 @@ def test_a_guard_the_backward_leaves_out_is_named_and_no_mismatch():
         said = str(report)
         assert ("out.g leaves out the guard `+ 1e-09` in `self.out = -torch.log(self.p[torch.arange(len(y)), y] + "
                 "1e-9).mean()` (") in said
-        assert "is what the guard explains: no slip" in said
+        assert "is within what the guard explains: no slip" in said
 
 
 def test_a_slip_beside_a_guard_is_still_a_mismatch():

@@ -399,6 +399,11 @@ RESIDUAL_BACKWARD = ("        dh = out.g * (self.h > 0)\n        self.w.g = inp.
                      "        inp.g = out.g + dh @ self.w.t()")
 
 
+BILINEAR = "        self.h = inp @ self.w\n        return self.h * inp"
+BILINEAR_BACKWARD = "        self.w.g = inp.t() @ (out.g * inp)\n        inp.g = (out.g * inp) @ self.w.t() + out.g * self.h"
+CAUCHY = "        self.d = 1 + inp ** 2\n        return 1 / self.d"
+
+
 @pytest.mark.parametrize("name, weights, forward, backward, fixed", [
     ("Residual", ("w",), RESIDUAL, RESIDUAL_BACKWARD.replace("out.g + dh @ self.w.t()", "out.g"),
      "inp.g = out.g + dh @ self.w.t()"),
@@ -413,14 +418,29 @@ RESIDUAL_BACKWARD = ("        dh = out.g * (self.h > 0)\n        self.w.g = inp.
     ("HardSwish", (), "        self.r = (inp + 3).clamp(0, 6)\n        return inp * self.r / 6",
      "        inside = ((inp > -3) & (inp < 3)).to(inp.dtype)\n        inp.g = out.g * (self.r + inp * inside)",
      "inp.g = out.g * (self.r + inp * inside) / 6"),
+    ("Bilinear", ("w",), BILINEAR, BILINEAR_BACKWARD.replace("inp.t() @ (out.g * inp)", "inp.t() @ out.g"),
+     "self.w.g = inp.t() @ (out.g * inp)"),
+    ("Bilinear", ("w",), BILINEAR, BILINEAR_BACKWARD.replace("(out.g * inp) @", "inp @"),
+     "inp.g = (inp * out.g) @ self.w.t() + out.g * self.h"),
+    ("Cauchy", (), CAUCHY, "        inp.g = inp * out.g / self.d ** 2", "inp.g = inp * out.g / self.d ** 2 * -2"),
+    ("Cauchy", (), CAUCHY, "        inp.g = -2 * inp * out.g", "inp.g = -2 * inp * out.g / self.d ** 2"),
+    ("AbsMeanNorm", (), "        self.m = inp.abs().mean(-1, keepdim=True) + 1\n        return inp / self.m",
+     "        c = inp.shape[-1]\n        inp.g = out.g / self.m - torch.sign(inp) / c * (out.g * inp).sum(-1, keepdim=True)",
+     "inp.g = out.g / self.m - torch.sign(inp) / c * (out.g * inp).sum(-1, keepdim=True) / self.m ** 2"),
 ], ids=["a-path-through-a-weight-added-back", "a-clamps-mask-multiplied-in", "an-nxn-products-operands-swapped",
-        "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back"])
+        "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back",
+        "a-factor-inside-a-matrix-products-operand", "the-gradient-from-above-inside-a-matrix-products-operand",
+        "minus-a-half-its-sign-and-its-factor", "a-division-by-a-forward-tensors-square-put-back",
+        "a-divisors-gradient-divided-by-its-square"])
 def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path, capsys, name, weights, forward,
                                                                         backward, fixed):
     """Slips of layers gradtui has no entry for, fixed as the hint reads: a residual block's path
     through its weight (`+ dh @ self.w.t()`), the mask of the `clamp_min(0.)` the hint quotes, a
     weight's N×N product put back in order; an L2 normalisation's projection term, put in the
-    numerator its closed form divides; a number the hint says the division by is missing."""
+    numerator its closed form divides; a number the hint says the division by is missing; a factor,
+    or out.g, missing from a matrix product's operand; "minus 1/2 ×": its sign and its 2 at once; a
+    division by a forward tensor's square put back, "`d`**2" as the hint says it; a divisor's gradient
+    without its division by the divisor squared."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward, weights))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")

@@ -428,6 +428,8 @@ PATTERN_CASES = {
     hints.transposed: (lambda: evidence(R.t().contiguous(), R), lambda: evidence(R[:3].t() + 1, R[:3])),
     hints.extra_batch_dim: (lambda: evidence(R.expand(8, 8, 3)[:, :4] / 8, R[:4], **BACKWARD),
                             lambda: evidence(R[:4].unsqueeze(0) * 3, R[:4], **BACKWARD)),
+    hints.reduced_over_the_features: (lambda: evidence(R.sum(1), R.sum(0), **BACKWARD),
+                                      lambda: evidence(seeded(5), R.sum(0), **BACKWARD)),
     hints.other_shape: (lambda: evidence(torch.ones(5), R), lambda: evidence(R + 1, R)),
     hints.sign_flip: (lambda: evidence(-R, R, **BACKWARD), lambda: evidence(-2 * R, R, **BACKWARD)),
     hints.vanishing: (lambda: evidence(R * 1e-9, R, **BACKWARD), lambda: evidence(R * 0.5, R, **BACKWARD)),
