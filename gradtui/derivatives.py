@@ -186,7 +186,7 @@ def _sqrt_rule() -> Rule:
         Slip("is missing its 1/2: 1 / sqrt(x) where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / c.out,)),
         Slip("divides by the input where sqrt's own value belongs: 1 / (2 * x)", lambda c: (c.g / (2 * c.args[0]),)),
         Slip("multiplies where it divides: sqrt(x) / 2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g * c.out / 2,)),
-        Slip("is missing its division by sqrt(x): 1/2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / 2,)),
+        Slip("is missing the division by `{out}`: 1/2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / 2,)),
     ), "sqrt")
 
 

@@ -417,6 +417,10 @@ class Edits:
         reduced = {id(m.func.value) for m in ast.walk(value) if isinstance(m, ast.Call) and isinstance(
             m.func, ast.Attribute) and m.func.attr in AXIS_CALLS}  # `x` of `x.mean(0)`: a sum of it is a sum twice
         for node in ast.walk(value):
+            if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value and not _in_args(
+                    node, value) and id(node) not in measured:  # `4 * d` where `2 * d` belongs, in a where's branch too
+                for scaled in (node.value * 2, node.value / 2):
+                    yield at(node, str(int(scaled)) if float(scaled).is_integer() else f"{scaled:g}", "scale")
             if not isinstance(node, ast.expr) or isinstance(node, (ast.Constant, ast.Starred, ast.Slice)) or _in_args(
                     node, value) or _called(node, value) or id(node) in measured:  # (nor is `torch.zeros_like`)
                 continue

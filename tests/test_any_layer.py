@@ -214,7 +214,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("SELU", "out for inp", ("the derivative of `torch.exp(inp)` in `return 1.0507 *", "uses `out` where `inp` belongs")),
     ("SELU", "factor dropped: `1.6733` for", "its derivative, `torch.exp(inp)`, is never multiplied in"),
     ("Squareplus", "division dropped: `inp` for", ("the derivative of `torch.sqrt(inp ** 2 + 4)`",
-                                                   "is missing its division by sqrt(x)")),
+                                                   "is missing the division by `r`: 1/2 where")),
     ("ScaleShift", "axis: `(out.g * inp * e).sum(-1)`", "summed over the features: scaleshift1.w.g is (64,), one value per row"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",

@@ -427,11 +427,14 @@ CAUCHY = "        self.d = 1 + inp ** 2\n        return 1 / self.d"
     ("AbsMeanNorm", (), "        self.m = inp.abs().mean(-1, keepdim=True) + 1\n        return inp / self.m",
      "        c = inp.shape[-1]\n        inp.g = out.g / self.m - torch.sign(inp) / c * (out.g * inp).sum(-1, keepdim=True)",
      "inp.g = out.g / self.m - torch.sign(inp) / c * (out.g * inp).sum(-1, keepdim=True) / self.m ** 2"),
+    ("SmoothAbs", (), "        return torch.where(inp.abs() < 1, inp ** 2, inp.abs())",
+     "        inp.g = out.g * torch.where(inp.abs() < 1, 4 * inp, torch.sign(inp))",
+     "inp.g = out.g * torch.where(inp.abs() < 1, 2 * inp, torch.sign(inp))"),
 ], ids=["a-path-through-a-weight-added-back", "a-clamps-mask-multiplied-in", "an-nxn-products-operands-swapped",
         "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back",
         "a-factor-inside-a-matrix-products-operand", "the-gradient-from-above-inside-a-matrix-products-operand",
         "minus-a-half-its-sign-and-its-factor", "a-division-by-a-forward-tensors-square-put-back",
-        "a-divisors-gradient-divided-by-its-square"])
+        "a-divisors-gradient-divided-by-its-square", "a-constant-doubled-in-a-wheres-branch"])
 def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path, capsys, name, weights, forward,
                                                                         backward, fixed):
     """Slips of layers gradtui has no entry for, fixed as the hint reads: a residual block's path
@@ -440,7 +443,7 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     numerator its closed form divides; a number the hint says the division by is missing; a factor,
     or out.g, missing from a matrix product's operand; "minus 1/2 ×": its sign and its 2 at once; a
     division by a forward tensor's square put back, "`d`**2" as the hint says it; a divisor's gradient
-    without its division by the divisor squared."""
+    without its division by the divisor squared; a number doubled inside a call (a where's branch)."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward, weights))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
