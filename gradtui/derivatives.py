@@ -187,7 +187,7 @@ def _sqrt_rule() -> Rule:
         Slip("divides by the input where sqrt's own value belongs: 1 / (2 * x)", lambda c: (c.g / (2 * c.args[0]),)),
         Slip("multiplies where it divides: sqrt(x) / 2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g * c.out / 2,)),
         Slip("is missing the division by `{out}`: 1/2 where 1 / (2 * sqrt(x)) belongs", lambda c: (c.g / 2,)),
-    ), "sqrt")
+    ), "sqrt", "1 / (2 * {out})")
 
 
 def _rsqrt_rule() -> Rule:
@@ -196,7 +196,7 @@ def _rsqrt_rule() -> Rule:
         Slip("is missing its minus: 0.5 * out**3", lambda c: (0.5 * c.g * c.out ** 3,)),
         Slip("has the power -0.5 where -1.5 belongs: -0.5 * x**-0.5", lambda c: (-0.5 * c.g * c.out,)),
         Slip("has the power -1 where -1.5 belongs: -0.5 * x**-1", lambda c: (-0.5 * c.g * c.out ** 2,)),
-    ), "rsqrt")
+    ), "rsqrt", "-0.5 * {out} ** 3")
 
 
 def _log_rule() -> Rule:
@@ -217,7 +217,7 @@ def _exp_rule() -> Rule:
 def _reciprocal_rule() -> Rule:
     return Rule(lambda c: (-c.g * c.out ** 2,), (
         Slip("is missing its square: -1 / x where -1 / x**2 belongs", lambda c: (-c.g * c.out,)),
-    ), "1 /")
+    ), "1 /", "-{out} ** 2")
 
 
 def _where_positive(c: Ctx, x: torch.Tensor, slope: float = 0.0) -> torch.Tensor:
@@ -230,7 +230,7 @@ def _relu_rule() -> Rule:
              lambda c: (_where_positive(c, c.g),)),
         Slip("has its mask inverted (inp < 0)", lambda c: (torch.where(c.args[0] < 0, c.g, 0.0 * c.g),)),
         Slip("passes the output where the mask belongs: out * out.g", lambda c: (c.out * c.g,)),
-    ), "relu")
+    ), "relu", "({left} > 0)")
 
 
 def _leaky_rule() -> Rule:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
+from gradtui.derivative_code import ONE, derivative_code, times
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
 from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, record, replayed
@@ -626,11 +627,12 @@ def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]
     return source.expression
 
 
-def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None
-          ) -> str:
+def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None,
+          role: str | None = None) -> str:
     """The slip in a sentence: "w.g: the derivative of `(x - mu) ** 2` in `var = ((x - mu) ** 2).mean(0)`
     (layernorm.py:14) is missing its 2". `rows`: (the graph's rows, the user's batch), where the graph
-    ran on the first rows only."""
+    ran on the first rows only. `role`: the leaf whose gradient it is, to say as code what a
+    derivative or a path left out comes to, where the forward is elementwise in it."""
     if edit.kind == "root-ones":
         return f"{target} does not multiply in the gradient from above, out.g"
     if edit.kind == "root-out" and not graph.value(graph.output).dim():
@@ -641,18 +643,25 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         return f"{target} is the layer's output `out` itself, where a gradient belongs: no derivative is multiplied " \
                "into `out.g`"
     if edit.kind == "identity":
-        return f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied in"
+        code = _derivative_said(graph, graph.output, Leaf(role), leaf_names) if role else None
+        return (f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied "
+                f"in{f'; it comes to `{code}`' if code and code != ONE else ''}")
     node = graph.nodes[edit.node]
-    if edit.kind == "line" and Ref(node.index) in graph.names():
-        return (f"{target}: the derivative of `{node.source.code}` ({place(node.source.file, node.source.line)}) is "
-                f"left out: the gradient of `{name_of(graph, Ref(node.index), leaf_names)}` reaches "
-                f"`{name_of(graph, edit.value, leaf_names)}` unchanged")
     if edit.kind == "line":
+        code = _derivative_said(graph, Ref(node.index), edit.value, leaf_names)
+        factor = f"; its derivative comes to `{code}`" if code and code != ONE else ""
+        if Ref(node.index) in graph.names():
+            return (f"{target}: the derivative of `{node.source.code}` ({place(node.source.file, node.source.line)}) is "
+                    f"left out: the gradient of `{name_of(graph, Ref(node.index), leaf_names)}` reaches "
+                    f"`{name_of(graph, edit.value, leaf_names)}` unchanged{factor}")
         return (f"{target}: the derivative of `{_expression(graph, node)}`{_where(node)} is left out as a whole: the "
-                f"gradient reaches `{name_of(graph, edit.value, leaf_names)}` through it unchanged")
+                f"gradient reaches `{name_of(graph, edit.value, leaf_names)}` through it unchanged{factor}")
     if edit.kind == "path":
+        path = _derivative_said(graph, graph.output, Leaf(role), leaf_names, (node.index, edit.value)) \
+            if role and graph.value(graph.output).dim() else None
+        term = f": the term it adds comes to `{times('out.g', path)}`" if path else ""
         return f"{target}: the path through `{path_through(graph, node, edit.value, leaf_names)[0]}`{_where(node)} " \
-               "is missing"
+               f"is missing{term}"
     operation = f"the derivative of `{_expression(graph, node)}`{_where(node)}"
     if edit.kind == "rule":
         said = edit.slip.said(_context(graph, node, node.outputs[0]))
@@ -713,6 +722,15 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {constant}"
         return f"{target}: {operation}{towards} is {edit.factor_words}"
     return f"{target}: {operation}{towards} is transposed"
+
+
+def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str, str],
+                     only: tuple[int, Leaf | Ref] | None = None) -> str | None:
+    """d`of`/d`by` as code in the forward's names, where the forward is elementwise in `by`."""
+    if isinstance(by, Leaf) and by.name not in graph.leaves:
+        return None
+    return derivative_code(graph, of, by, lambda node, position: _operand(graph, node, position, leaf_names),
+                           lambda node: _placeholders(graph, node, leaf_names), only)
 
 
 def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
@@ -1064,7 +1082,7 @@ class Probe:
                     if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
                             run, graph, edit, cut, role, yours, tolerance):
                         continue  # (an edit that loses the gradient is no story: many do; a factor is)
-                    said = words(graph, edit, target, self.leaf_names, rows) + (
+                    said = words(graph, edit, target, self.leaf_names, rows, role) + (
                         "" if spread is None else f" (and what is left is {tuple(spread)} where autograd's is "
                                                   f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
@@ -1213,8 +1231,8 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
         at = node.source if node is not None else None
         divisible = bool((v != 0).all())
         scales = [(1, 1, ""), (1, 2, ""), *([(batch, 1, f"{full} × "), (1 / batch, 1, f"1/{full} × ")] if batch else [])]
-        for count, power, times in scales:  # (`/ d ** 4` for a closed form's `/ d ** 2`: a square too many)
-            factor = f"{times}`{name}`{'**2' if power == 2 else ''}"
+        for count, power, scaled in scales:  # (`/ d ** 4` for a closed form's `/ d ** 2`: a square too many)
+            factor = f"{scaled}`{name}`{'**2' if power == 2 else ''}"
             if close(yours, right * v ** power * count, tolerance):
                 return f"{said} times {factor}{where}: a factor {factor} too many, or a division by {factor} " \
                        "left out", at

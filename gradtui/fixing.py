@@ -212,7 +212,7 @@ IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its 
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
-         "move", "unused", "size")
+         "move", "unused", "size", "derived")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
@@ -514,10 +514,11 @@ class Edits:
         `is missing the variance's term, `- xhat * (dxhat * xhat).mean(-1, keepdim=True)``) added to a
         gradient's statement, or inside one of its parentheses, in the method's words, over each axis
         the method reduces."""
-        found = re.search(r"is missing (?:its \w+|the [\w' ]+) term, `([^`]+)`|is missing its \w+ term, ([^:`]+)", self.hint)
+        found = re.search(r"is missing (?:its \w+|the [\w' ]+) term, `([^`]+)`|is missing its \w+ term, ([^:`]+)|"
+                          r"is missing: the term it adds comes to `([^`]+)`", self.hint)
         if found is None:
             return
-        term = (found[1] or found[2]).strip()
+        term, kind = (found[1] or found[2] or found[3]).strip(), "derived" if found[3] else "term"
         sign, term = (term[0], term[1:].strip()) if term[0] in "+-" else ("+", term)
         said = [term.replace("(dim)", f"({axis}, keepdim=True)") for axis in dict.fromkeys([*self.axes, "-1", "1"])]
         for code in dict.fromkeys(said + [summed for each in said for summed, _ in _as_summed(each, "")[1:]]):
@@ -530,11 +531,11 @@ class Edits:
                               and n is not statement.value and self._parenthesized(n)]
                     for where in [statement.value, *groups]:  # the whole, or inside `rstd * (…)`
                         start, end = self.span(where)
-                        yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", "term", rank)
+                        yield Change(start, end, f"{self.text[start:end]} {sign} {mine}", kind, rank)
                     for division in ast.walk(statement.value):  # or in a closed form's numerator: `(d - …) / n`
                         if isinstance(division, ast.BinOp) and isinstance(division.op, ast.Div):
                             start, end = self.span(division.left)
-                            yield Change(start, end, f"({self.text[start:end]} {sign} {mine})", "term", rank)
+                            yield Change(start, end, f"({self.text[start:end]} {sign} {mine})", kind, rank)
 
     def _clamped(self) -> list[str]:
         """The tensors a hint's forward line clamps at 0 (`self.h` of `self.h.clamp_min(0.)`, of `relu(h)`),
@@ -698,16 +699,19 @@ class Edits:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
         code has the first, in its own names."""
-        missing = [(operator, code + power.replace("**", " ** ")) for operator, code, power in re.findall(
+        missing = [(operator, code + power.replace("**", " ** "), "hinted") for operator, code, power in re.findall(
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
-            ("division by", code) for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
-            ("factor", code) for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, is "
-                                                     r"never multiplied in", self.hint) for code in code if code]
+            ("division by", code, "hinted") for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
+            ("factor", code, "hinted") for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, "
+                                                               r"is never multiplied in", self.hint) for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
-                missing.append(("division by" if operator == "times" else "factor", scaled))
-        for operator, code in missing:  # "a division by `std` left out": each term divided by it
+                missing.append(("division by" if operator == "times" else "factor", scaled, "hinted"))
+        # the derivative a forward comes to, written out by gradtui: after what the code's own names give
+        missing += [("factor", code, "derived") for code in re.findall(r"(?:its derivative|multiplied in; it) comes to `([^`]+)`",
+                                                                       self.hint)]
+        for operator, code, kind in missing:  # "a division by `std` left out": each term divided by it
             spelled = code if re.fullmatch(r"\d+(?:\.\d*)?", code) else self.spelled(code) if re.fullmatch(
                 r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
@@ -716,14 +720,14 @@ class Edits:
             extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
             for node in ast.walk(value):
                 if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:
-                    yield at(node, self.seg(node.left), "hinted")
+                    yield at(node, self.seg(node.left), kind)
                 elif isinstance(node, ast.BinOp) and extra is ast.Mult and isinstance(node.op, ast.Mult) and \
                         self.seg(node.left) == spelled:
-                    yield at(node, self.seg(node.right), "hinted")
+                    yield at(node, self.seg(node.right), kind)
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
             for term in dict.fromkeys([value, *_terms(value), *groups]):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
-                yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", "hinted")
+                yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
         for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
                 new = self.spelled(right)
@@ -915,6 +919,8 @@ def _kinds_for(hint: str | None) -> list[str]:
     first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
     if re.search(r"where `[^`]*\b(?:std|sqrt)\b[^`]*` belongs", hint or ""):  # a square root the code left out
         first.insert(0, "power")
+    if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: after what the hint's words ask for
+        first.append("derived")
     rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
     return list(dict.fromkeys(["hinted", *first, "formula", *rest]))  # the user's own line, edited, first
 

@@ -246,14 +246,29 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
                   "        self.xhat = (inp - self.mu) * self.rstd\n        return self.xhat",
      "        inp.g = self.rstd * (out.g - out.g.mean(-1, keepdim=True))",
      "inp.g = self.rstd * (out.g - out.g.mean(-1, keepdim=True) - out * (out.g * out).mean(-1, keepdim=True))"),
+    ("GELU", "        self.t = torch.tanh(0.7978845608 * (inp + 0.044715 * inp ** 3))\n"
+             "        return 0.5 * inp * (1 + self.t)",
+     "        inp.g = out.g",
+     "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * ((1 - self.t**2) * ((1 + 3 * inp ** 2 * 0.044715) * "
+     "0.7978845608)))"),
+    ("QuickGELU", "        self.s = torch.sigmoid(1.702 * inp)\n        return inp * self.s",
+     "        inp.g = out.g * self.s",
+     "inp.g = out.g * self.s + out.g * (inp * ((self.s * (1 - self.s)) * 1.702))"),
+    ("SELU", "        self.pos = inp > 0\n        return 1.0507 * torch.where(self.pos, inp, 1.6733 * (torch.exp(inp) - 1))",
+     "        inp.g = 1.0507 * out.g",
+     "inp.g = 1.0507 * out.g * torch.where(self.pos, 1, torch.exp(inp) * 1.6733)"),
 ], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out", "the-term-in-the-codes-own-names",
-        "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term"])
+        "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term",
+        "a-derivative-never-written-written-out", "a-path-left-out-written-out", "an-expressions-derivative-written-out"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
     """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
     diagonal alone, whose hint writes the missing term out, in gradtui's names or the code's own
     (`dp`, `self.p`, where the layer's `out` is not the softmax's); a statement's derivative `dt`
     computed and never multiplied in; a layer norm's closed form without its variance term, added
-    inside the parentheses it belongs in (its xhat is the layer's `out`)."""
+    inside the parentheses it belongs in (its xhat is the layer's `out`); and where the code has no
+    name for what is missing, gradtui's own writing of it, from the forward's operations: a GELU whose
+    backward multiplies in no derivative at all, the path through a SiLU's gate, the `torch.where(…)`
+    of a SELU."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
