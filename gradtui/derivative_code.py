@@ -1,7 +1,7 @@
 """The derivative of an elementwise forward as code, in the forward's own names: what a fix multiplies
 in where a backward left a derivative out (a GELU's `inp.g = out.g`), or adds where it left a path
 out. Forward mode over the recorded operations, from the tensor differentiated by to the result,
-each operation's derivative as the table writes it (`Rule.derivative`), the arithmetic's by the
+each operation's derivative as the table writes it (`Rule.written`), the arithmetic's by the
 rules of sums, products and quotients. Only where every operation on the way is elementwise in that
 tensor (a mean or a matrix product spreads it over others: no single factor says that)."""
 
@@ -65,7 +65,7 @@ def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placehol
         return times(f"{power:g} * {base}" if power == 2 else f"{power:g} * {base} ** {power - 1:g}", d[0])
     if name == "where" and 0 not in d:
         return f"torch.where({operand(0)}, {d.get(1, '0.0')}, {d.get(2, '0.0')})"
-    written = RULES[node.op].derivative if node.op in RULES and name not in ARITHMETIC else ""
+    written = RULES[node.op].written(node.args) if node.op in RULES and name not in ARITHMETIC else ""
     if not written or set(d) != {0}:
         return UNSAID
     return times(written.format(**placeholders(node)), d[0])

@@ -67,10 +67,16 @@ class Rule:
     vjp: Vjp
     slips: tuple[Slip, ...] = ()
     code: Callable[[Ctx], str] | str = ""  # the operation as written: "**2", ".mean(0)", "@"
-    derivative: str = ""  # a function of one operand: its derivative as code, `{out}` its value, `{left}` its operand
+    # a function of one operand: its derivative as code, `{out}` its value, `{left}` its operand (a function of
+    # the operation's arguments where they change it: softplus's beta)
+    derivative: Callable[[tuple], str] | str = ""
 
     def said(self, ctx: Ctx) -> str:
         return self.code(ctx) if callable(self.code) else self.code
+
+    def written(self, args: tuple) -> str:
+        """Its derivative as code, for an operation run with these arguments ("" where none is written)."""
+        return self.derivative(args) if callable(self.derivative) else self.derivative
 
 
 def unbroadcast(grad: torch.Tensor | None, like) -> torch.Tensor | None:
@@ -112,7 +118,7 @@ def _count(x: torch.Tensor, dims) -> int:
 # -- elementwise, one operand ---------------------------------------------------------------
 
 def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[str, Callable[[Ctx], torch.Tensor]],
-           written: str = ""):
+           written: Callable[[tuple], str] | str = ""):
     """An elementwise function of one operand: g times its derivative (`written` as code); each slip a
     wrong derivative."""
     return Rule(lambda c: (c.g * derivative(c),), tuple(Slip(words, (lambda c, d=d: (c.g * d(c),))) for words, d in slips),
@@ -266,6 +272,8 @@ def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None
     def said(words: str):
         return lambda c: words.format(low=_number(bounds(c)[0]), high=_number(bounds(c)[1]))
 
+    written = _clamp_written(low, high, defaults)
+
     return Rule(lambda c: (torch.where(inside(c), c.g, 0.0 * c.g),), (
         Slip("has its mask inverted", lambda c: (torch.where(inside(c), 0.0 * c.g, c.g),)),
         Slip(said("has its comparison with {low} turned: `< {low}` where `> {low}` belongs"),
@@ -276,7 +284,22 @@ def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None
              lambda c: both(c, lower="")),
         Slip(said("is missing its upper bound: the gradient passes above {high} too, where `< {high}` belongs"),
              lambda c: both(c, upper="")),
-    ), "clamp")
+    ), "clamp", written)
+
+
+def _clamp_written(low: int | None, high: int | None, defaults: tuple) -> Callable[[tuple], str]:
+    """A clamp's derivative as code: the mask of where x is inside its bounds (strictly, as a ReLU's `x > 0`
+    is written: at a bound itself either side is a subgradient)."""
+    def written(args: tuple) -> str:
+        found = [(f"{{left}} {comparison} {_number(bound)}") for position, default, comparison in (
+            (low, defaults[0], ">"), (high, defaults[1], "<")) if position is not None
+            for bound in [args[position] if len(args) > position else default] if bound is not None]
+        if not found or not all(isinstance(b, (int, float)) for b in (
+                args[p] if p is not None and len(args) > p else d for p, d in ((low, defaults[0]), (high, defaults[1])))
+                if b is not None):
+            return ""
+        return f"({found[0]})" if len(found) == 1 else f"(({found[0]}) & ({found[1]}))"
+    return written
 
 
 def _erf_rule() -> Rule:
@@ -428,7 +451,8 @@ rule(aten.softplus.default)(_unary(
                f"`torch.sigmoid({_beta(c)} * {{inp}})` belongs", lambda c: torch.sigmoid(2 * c.arg(1, 1) * c.args[0])),
     (lambda c: f"takes the sigmoid of its beta alone: `torch.sigmoid({_beta(c)})` where `torch.sigmoid({_beta(c)} * "
                "{inp})` belongs", lambda c: torch.sigmoid(torch.full_like(c.args[0], float(c.arg(1, 1))))),
-    written="torch.sigmoid({left})"))
+    written=lambda args: "torch.sigmoid({left})" if len(args) < 2 or args[1] == 1 else
+    f"torch.sigmoid({_number(args[1])} * {{left}})"))
 rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
 rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
 rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))

@@ -694,7 +694,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
         if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
             return f"{target}: {operation}{towards} is missing its minus sign"
-        written = RULES[node.op].derivative if len(tensors) == 1 else ""
+        written = RULES[node.op].written(node.args) if len(tensors) == 1 else ""
         if written:  # `tanh`'s: the fix multiplies it in, in the code's names
             written = written.format(**_placeholders(graph, node, leaf_names))
             return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \

@@ -392,10 +392,7 @@ class Edits:
             scaled += [f" / {b}", f" * {b}", f" * ({b} - 1) / {b}", f" * {b} / ({b} - 1)"]
         groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
                   and n is not value and self._parenthesized(n)]  # `(1 + t)` of `0.5 * (1 + t) + …`: a term too
-        whole = [] if isinstance(statement, ast.Expr) else [value, *_terms(value), *groups]  # (a call's result is dropped)
-        multiplied = {id(side) for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
-                      for side in (n.left, n.right) if isinstance(side, ast.Name) and side.id in self.locals}
-        whole = [term for term in whole if id(term) not in multiplied]  # `x.T @ dh`: dh mended where it is made
+        whole = [] if isinstance(statement, ast.Expr) else self._unmade([value, *_terms(value), *groups], value)
         for term in dict.fromkeys(whole):  # the whole, and each term of a sum
             times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
             for factor in scaled:
@@ -695,6 +692,13 @@ class Edits:
             return f"self.{name}"  # kept by a forward the method's class inherits
         return None
 
+    def _unmade(self, terms: list[ast.expr], value: ast.expr) -> list[ast.expr]:
+        """The places of `value` a factor may be missing from, but a name the method makes that a matrix
+        product reads (`x.T @ dh`): what dh misses, it misses where it is made."""
+        made_here = {id(side) for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
+                     for side in (n.left, n.right) if isinstance(side, ast.Name) and side.id in self.locals}
+        return [term for term in terms if id(term) not in made_here]
+
     def _hinted(self, value: ast.expr, at) -> Iterator[Change]:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
         "`(var + eps)**-0.5` where `(var + eps)**-1.5` belongs" the one for the other, where the
@@ -725,7 +729,7 @@ class Edits:
                         self.seg(node.left) == spelled:
                     yield at(node, self.seg(node.right), kind)
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
-            for term in dict.fromkeys([value, *_terms(value), *groups]):
+            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
         for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):

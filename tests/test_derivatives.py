@@ -174,6 +174,12 @@ def test_what_the_graph_cannot_hold_is_said():
     assert graph.unsupported
 
 
+# the arguments an entry's derivative depends on (x is drawn from [0.5, 1.5): bounds inside it)
+WRITTEN_WITH = {torch.ops.aten.clamp.default: (0.7, 1.2), torch.ops.aten.clamp_min.default: (0.8,),
+                torch.ops.aten.clamp_max.default: (1.2,), torch.ops.aten.hardtanh.default: (0.7, 1.2),
+                torch.ops.aten.softplus.default: (2.0,)}
+
+
 @pytest.mark.parametrize("op", [op for op, rule in RULES.items() if rule.derivative], ids=str)
 def test_a_derivative_written_as_code_is_the_entrys_own(op):
     """The code a hint quotes for a function's derivative (`its derivative, `1 - t**2`, is never
@@ -181,7 +187,8 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
     from gradtui.derivatives import Ctx
 
     x = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
-    out = op(x)
-    (vjp,) = RULES[op].vjp(Ctx((x,), {}, [out], torch.ones_like(out)))[:1]
-    code = RULES[op].derivative.format(out="out", inp="x", left="x")
+    args = (x, *WRITTEN_WITH.get(op, ()))
+    out = op(*args)
+    (vjp,) = RULES[op].vjp(Ctx(args, {}, [out], torch.ones_like(out)))[:1]
+    code = RULES[op].written(args).format(out="out", inp="x", left="x")
     assert torch.allclose(torch.ones_like(vjp) * eval(code, {"torch": torch, "out": out, "x": x}), vjp), code  # (a mask)

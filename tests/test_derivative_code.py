@@ -1,0 +1,55 @@
+"""What a hint says a left-out derivative comes to (`derivative_code`) is the derivative: on every
+layer of the any-layer benchmarks where gradtui writes one out, the code, run with the forward's own
+tensors, is autograd's elementwise derivative of the layer's output."""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gradtui.derived import _derivative_said
+from gradtui.graph import Leaf, record
+
+
+def _mutants():
+    if "any_layer_mutants" in sys.modules:
+        return sys.modules["any_layer_mutants"]
+    path = Path(__file__).parent.parent / "benchmarks" / "any_layer_mutants.py"
+    spec = importlib.util.spec_from_file_location("any_layer_mutants", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+generated = _mutants()
+LAYERS = [layer for layer in generated.LAYERS.values() if not layer.loss and generated.network is not None]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("layers")
+
+
+@pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
+def test_a_derivative_said_as_code_is_autograds(folder, layer):
+    cls = getattr(generated.corpus.loaded(generated.corpus.source(layer, "module", layer.backward), folder,
+                                          f"d_{layer.name}"), layer.name)
+    model, x, _, position, params = generated.network(layer, cls, torch.float64)
+    if position != 1 or not x.is_floating_point():
+        pytest.skip("the layer is not after a Lin on (N, C) rows")
+    instance = cls(*[p.to(torch.float64) for p in params])
+    inp = torch.randn(16, x.shape[1], dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    graph, out = record(lambda: instance(inp) if not hasattr(instance, "forward") else instance.forward(inp),
+                        {"inp": inp})
+    code = None if graph.unsupported or graph.output is None else _derivative_said(graph, graph.output, Leaf("inp"), {})
+    if code is None:
+        pytest.skip("not elementwise in its input: no derivative written out")
+    leaf = inp.clone().requires_grad_()
+    (autograd,) = torch.autograd.grad(instance.forward(leaf).sum(), leaf)
+    names = {name: graph.value(ref) for ref, name in graph.names().items()}
+    said = eval(code, {"torch": torch, "math": math, "inp": inp, "out": out, "self": instance, **names})
+    assert torch.allclose(torch.ones_like(autograd) * said, autograd), code
