@@ -207,6 +207,7 @@ class Change:
         return text[:self.start] + self.new + text[self.end:]
 
 
+GROWN = re.compile(r"from out\.g, but out\.g \(step \d+, backward [^)]+\) already differs")  # hints._right_formula
 ASKED_ONLY = ("inplace", "move", "unused")  # edits of a statement, or of the forward: tried only where the hint asks
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
@@ -340,15 +341,26 @@ class Edits:
         """The batch size as the method writes it: a name it gives it (`n = inp.shape[0]`), else the
         first dimension of the tensor whose gradient it sets first (`self.inp.shape[0]`)."""
         for node in ast.walk(self.method):
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and \
-                    re.fullmatch(r"[\w.]+\.shape\[0\]|len\([\w.]+\)", self.seg(node.value)):
-                return node.targets[0].id
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:  # `n = …` or `n, d = …, …`
+                target, value = node.targets[0], node.value
+                pairs = zip(target.elts, value.elts) if isinstance(target, ast.Tuple) and isinstance(
+                    value, ast.Tuple) and len(target.elts) == len(value.elts) else [(target, value)]
+                for name, size in pairs:
+                    if isinstance(name, ast.Name) and re.fullmatch(r"[\w.]+\.shape\[0\]|len\([\w.]+\)", self.seg(size)):
+                        return name.id
+        inp = self.attributes.get("inp")
+        if inp is not None and f"self.{inp}" in self.tensors:  # the layer's input, as the method keeps it
+            return f"self.{inp}.shape[0]"
+        parameters = set(self.attributes.values()) - {inp}
         for node in ast.walk(self.method):
             if isinstance(node, (ast.Assign, ast.AugAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Attribute) and target.attr == "g" and not _is_self(target.value):
-                        return f"{self.seg(target.value)}.shape[0]"
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if not (isinstance(target, ast.Attribute) and target.attr == "g") or _is_self(target.value):
+                        continue
+                    owner = target.value
+                    if isinstance(owner, ast.Attribute) and _is_self(owner.value) and owner.attr in parameters:
+                        continue  # `self.w.g`: a parameter's first dimension is no batch
+                    return f"{self.seg(owner)}.shape[0]"
         return None
 
     # -- the edits of one statement --
@@ -706,8 +718,9 @@ class Edits:
         missing = [(operator, code + power.replace("**", " ** "), "hinted") for operator, code, power in re.findall(
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
             ("division by", code, "hinted") for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
-            ("factor", code, "hinted") for code in re.findall(r"is missing the factor `([^`]+)`|its derivative, `([^`]+)`, "
-                                                               r"is never multiplied in", self.hint) for code in code if code]
+            ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) the factor `([^`]+)`|its derivative, "
+                                                               r"`([^`]+)`, is never multiplied in", self.hint)
+            for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
@@ -731,6 +744,8 @@ class Edits:
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
             for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
+                if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
+                    yield at(term, f"{spelled} * {self.seg(term) if _binding(term) >= _binding('2 * x') else times}", kind)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
         for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
@@ -1192,6 +1207,9 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
     slip after another; None when the first has none (or is not in a file of the user's). `digest`:
     the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
     edit checked on it (None: on what `config` loads, as the check did)."""
+    if checked.first is not None and GROWN.search(checked.hint or ""):  # a slip too small to fail where it is
+        sharper = run_check(_screen(config), data=None if data is None else data.first_rows_in_float64(SCREEN_ROWS))
+        checked = sharper if sharper.first is not None else checked  # made (1/n for 1/(n−1)): in float64 it does
     source = user_source(checked.method[0])
     if source is None or checked.first is None:
         return None
@@ -1218,6 +1236,11 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
                    f"{_said(checked.first)} still {'mismatches' if checked.first.tensor else 'raises'}: no verified "
                    "fix for it")
     return Fix(original, source.text, tuple(fixed), checked.passes, verdict, digest, trial.tried)
+
+
+def _screen(config: RunConfig) -> RunConfig:
+    """The check on its first rows in float64, where a slip of order 1/N is no longer hidden."""
+    return replace(config, batch=min(config.batch or SCREEN_ROWS, SCREEN_ROWS), dtype="float64", replay=False)
 
 
 @contextlib.contextmanager
@@ -1251,7 +1274,7 @@ class _Trials:
 
     def __init__(self, config: RunConfig, source: Source, scratch: Path, data=None):
         self.config, self.scratch, self.count, self.tried, self.data = config, scratch, 0, 0, data
-        self.screen = replace(config, batch=min(config.batch or SCREEN_ROWS, SCREEN_ROWS), dtype="float64", replay=False)
+        self.screen = _screen(config)
         self.screen_data = None if data is None else data.first_rows_in_float64(self.screen.batch)
 
     def copy(self, source: Source, text: str) -> Path:

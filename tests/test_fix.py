@@ -560,3 +560,18 @@ def test_a_square_root_the_hint_says_belongs_is_put_back_as_the_code_writes_it(t
                                                                                                "(var + eps)")))
     _, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,mse", "--batch", "200", "--layers", str(path), "--fix")
     assert report["fix"]["passes"] and f"+        {right}" in report["fix"]["diff"].splitlines()
+
+
+def test_a_slip_too_small_to_fail_where_it_is_made_is_mended_there(tmp_path, capsys):
+    """The exercise's 1/n for Bessel's 1/(n − 1): at a batch of 1000 its batch norm step still matches
+    in float32 and the weight below fails. The fix is searched where the float64 check on the first
+    rows names it, in the batch norm's own backward, with the batch as the method names it (`n` of
+    `n, dhpreact = self.hprebn.shape[0], …`, not a parameter's first dimension)."""
+    path = tmp_path / "exercise.py"
+    path.write_text((SAMPLES / "backprop_exercise_steps.py").read_text().replace(
+        "dbndiff2 = (1.0 / (n - 1))", "dbndiff2 = (1.0 / n)"))
+    _, report = check_json(capsys, "--net", "lin,batchnorm,tanh,lin,cross_entropy", "--batch", "1000",
+                           "--layers", str(path), "--fix")
+    assert report["first_mismatch"]["tensor"] == "w1.g", report["first_mismatch"]
+    assert report["fix"]["passes"], report["fix"]
+    assert "(n / (n - 1))" in report["fix"]["diff"] and "shape[0] /" not in report["fix"]["diff"]
