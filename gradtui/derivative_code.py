@@ -32,6 +32,8 @@ def derivative_code(graph: Graph, of: Ref, by: Leaf | Ref, operand_code: Callabl
         operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and found.get(a) is not None]
         if only is not None and node.index == only[0]:
             operands = [(i, a) for i, a in operands if a == only[1]]
+            if not operands or node.op in NO_GRADIENT:
+                return None  # no gradient runs that way (a where's mask)
         if not operands or node.op in NO_GRADIENT:  # (a mask: `inp > 0`)
             continue
         code = UNSAID if any(graph.value(a).shape != node.outputs[0].shape or found[a] is UNSAID for _, a in operands) \

@@ -53,3 +53,33 @@ def test_a_derivative_said_as_code_is_autograds(folder, layer):
     names = {name: graph.value(ref) for ref, name in graph.names().items()}
     said = eval(code, {"torch": torch, "math": math, "inp": inp, "out": out, "self": instance, **names})
     assert torch.allclose(torch.ones_like(autograd) * said, autograd), code
+
+
+@pytest.mark.parametrize("layer", [layer for layer in LAYERS if layer.name in (
+    "GELU", "SiLU", "Mish", "Swish", "Softsign", "Rational", "Poly", "SELU", "Squareplus", "TanhByExp")],
+    ids=lambda layer: layer.name)
+def test_the_term_a_path_adds_is_what_the_chain_rule_sends_through_it(folder, layer):
+    """Each path of an elementwise forward (an operand of one operation), said as code, is what the
+    chain rule with that path cut lacks: the term a hint says a backward that dropped it must add."""
+    from gradtui.derived import Edit, backward
+
+    cls = getattr(generated.corpus.loaded(generated.corpus.source(layer, "module", layer.backward), folder,
+                                          f"p_{layer.name}"), layer.name)
+    _, x, _, _, params = generated.network(layer, cls, torch.float64)
+    instance = cls(*[p.to(torch.float64) for p in params])
+    inp = torch.randn(16, x.shape[1], dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    graph, out = record(lambda: instance.forward(inp), {"inp": inp})
+    names = {name: graph.value(ref) for ref, name in graph.names().items()}
+    scope = {"torch": torch, "math": math, "inp": inp, "out": out, "self": instance, **names}
+    whole = backward(graph, torch.ones_like(out))["inp"]
+    said = 0
+    for node in graph.nodes:
+        for operand in dict.fromkeys(a for a in node.args if isinstance(a, (Leaf, type(graph.output)))):
+            code = _derivative_said(graph, graph.output, Leaf("inp"), {}, (node.index, operand))
+            if code is None:
+                continue
+            cut = backward(graph, torch.ones_like(out), Edit("path", node.index, value=operand))["inp"]
+            cut = torch.zeros_like(whole) if cut is None else cut  # (its only path)
+            assert torch.allclose(torch.ones_like(whole) * eval(code, scope), whole - cut), code
+            said += 1
+    assert said >= 2, "a layer of two paths or more says each"
