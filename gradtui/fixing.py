@@ -338,8 +338,9 @@ class Edits:
             (t for t in self.tensors if t.split(".")[-1] == last and not self.gradient(t)), None)
 
     def _batch_expression(self) -> str | None:
-        """The batch size as the method writes it: a name it gives it (`n = inp.shape[0]`), else the
-        first dimension of the tensor whose gradient it sets first (`self.inp.shape[0]`)."""
+        """The batch size as the method writes it: a name it gives it (`n = inp.shape[0]`, `n, d =
+        self.x.shape[0], …`), else the first dimension of the layer's input as the method keeps it,
+        else of the tensor whose gradient it sets first (`self.inp.shape[0]`; never a parameter's)."""
         for node in ast.walk(self.method):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:  # `n = …` or `n, d = …, …`
                 target, value = node.targets[0], node.value
