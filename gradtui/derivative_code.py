@@ -92,7 +92,10 @@ def times(a: str | None, b: str | None) -> str | None:
         return None
     if a == ONE or b == ONE:
         return b if a == ONE else a
-    return f"{_tight(a) if not _product(a) else a} * {_tight(b) if not _product(b) else b}"
+    left = _tight(a) if not _product(a) else a
+    if b.startswith(f"{ONE} / ") and _product(b):  # `x * 1 / d` as `x / d`
+        return f"{left} / {b[len(ONE) + 3:]}"
+    return f"{left} * {_tight(b) if not _product(b) else b}"
 
 
 def _product(code: str) -> bool:

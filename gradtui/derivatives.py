@@ -246,7 +246,7 @@ def _leaky_rule() -> Rule:
     return Rule(lambda c: (_where_positive(c, c.args[0], slope(c)),), (
         Slip("is missing its slope where the input is negative (0 there)", lambda c: (_where_positive(c, c.args[0]),)),
         Slip("has its mask inverted", lambda c: (torch.where(c.args[0] < 0, c.g, slope(c) * c.g),)),
-    ), "leaky_relu")
+    ), "leaky_relu", lambda args: f"torch.where({{left}} > 0, 1.0, {_number(args[1] if len(args) > 1 else 0.01)})")
 
 
 def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None)) -> Rule:
@@ -307,7 +307,7 @@ def _erf_rule() -> Rule:
     return Rule(lambda c: (c.g * two_over_root_pi * torch.exp(-c.args[0] ** 2),), (
         Slip("is missing its 2/√π", lambda c: (c.g * torch.exp(-c.args[0] ** 2),)),
         Slip("has exp(x**2) where exp(-x**2) belongs", lambda c: (c.g * two_over_root_pi * torch.exp(c.args[0] ** 2),)),
-    ), "erf")
+    ), "erf", f"{two_over_root_pi!r} * torch.exp(-{{inp}} ** 2)")
 
 
 def _gelu_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
@@ -340,7 +340,7 @@ def _silu_rule() -> Rule:
         Slip("is missing its first term, sigmoid(x)", lambda c: (c.g * parts(c)[1],)),
         Slip("is sigmoid's derivative, sigmoid(x) * (1 - sigmoid(x)), where silu's belongs",
              lambda c: (c.g * torch.sigmoid(c.args[0]) * (1 - torch.sigmoid(c.args[0])),)),
-    ), "silu")
+    ), "silu", "torch.sigmoid({left}) * (1 + {inp} * (1 - torch.sigmoid({left})))")
 
 
 # -- elementwise, two operands (broadcast) ---------------------------------------------------------
