@@ -670,7 +670,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind in ("ones", "g-out") and edit.operand is not None:
         operation += f" towards `{_operand(graph, node, edit.operand, leaf_names)}`"
     if edit.kind == "ones":
-        return f"{target}: {operation} does not multiply in the gradient coming from above"
+        above = _derivative_said(graph, graph.output, Ref(node.index), leaf_names) \
+            if edit.operand is None and graph.value(graph.output).dim() else None  # (what reaches it, as code)
+        return f"{target}: {operation} does not multiply in the gradient coming from above" + (
+            f"; it comes to `{times('out.g', above)}`" if above and above != ONE else "")
     if edit.kind == "g-out":
         return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
     if edit.kind == "g-T":
