@@ -727,8 +727,8 @@ class Edits:
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
                 missing.append(("division by" if operator == "times" else "factor", scaled, "hinted"))
         # the derivative a forward comes to, written out by gradtui: after what the code's own names give
-        missing += [("factor", code, "derived") for code in re.findall(r"(?:its derivative|multiplied in; it|from above; it) comes to `([^`]+)`",
-                                                                       self.hint)]
+        missing += [("factor", code, "derived") for code in re.findall(
+            r"(?:its derivative|multiplied in; it|from above; it) comes to `([^`]+)`", self.hint)]
         for operator, code, kind in missing:  # "a division by `std` left out": each term divided by it
             spelled = code if re.fullmatch(r"\d+(?:\.\d*)?", code) else self.spelled(code) if re.fullmatch(
                 r"[\w.]+", code) else self._in_my_words(code)
