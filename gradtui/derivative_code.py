@@ -11,6 +11,7 @@ import ast
 from collections.abc import Callable
 
 from gradtui.derivatives import NO_GRADIENT, RULES
+from gradtui.formatting import binding
 from gradtui.graph import Graph, Leaf, Node, Ref
 
 ONE = "1"
@@ -60,10 +61,10 @@ def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placehol
         return _plus(times(d.get(0), operand(1)) if 0 in d else None, times(operand(0), d.get(1)) if 1 in d else None)
     if name == "div":
         over = _over(d.get(0), operand(1)) if 0 in d else None
-        under = _negated(times(operand(0), _over(d[1], f"{_tight(operand(1))} ** 2"))) if 1 in d else None
+        under = _negated(times(operand(0), _over(d[1], f"{_tight(operand(1), POWER + 1)} ** 2"))) if 1 in d else None
         return _plus(over, under)
     if name == "pow" and 0 in d and isinstance(node.args[1], (int, float)):
-        power, base = node.args[1], _tight(operand(0))
+        power, base = node.args[1], _tight(operand(0), POWER + 1)
         return times(f"{power:g} * {base}" if power == 2 else f"{power:g} * {base} ** {power - 1:g}", d[0])
     if name == "where" and 0 not in d:
         return f"torch.where({operand(0)}, {d.get(1, '0.0')}, {d.get(2, '0.0')})"
@@ -73,18 +74,13 @@ def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placehol
     return times(written.format(**placeholders(node)), d[0])
 
 
-def _atomic(code: str) -> bool:
-    """Code that needs no parentheses as a factor: a name, a number, a call, `x ** 2`."""
-    try:
-        expression = ast.parse(code, mode="eval").body
-    except SyntaxError:
-        return False
-    return isinstance(expression, (ast.Name, ast.Attribute, ast.Constant, ast.Call, ast.Subscript)) or (
-        isinstance(expression, ast.BinOp) and isinstance(expression.op, ast.Pow))
+PRODUCT, POWER = binding("a * b"), binding("a ** b")
 
 
-def _tight(code: str) -> str:
-    return code if _atomic(code) else f"({code})"
+def _tight(code: str, than: float = PRODUCT) -> str:
+    """Code as an operand where an operation binding `than` stands: parenthesised where it binds looser
+    (a sum in a product; a product, or a minus, as a power's base)."""
+    return code if binding(code) >= than else f"({code})"
 
 
 def times(a: str | None, b: str | None) -> str | None:
@@ -92,31 +88,15 @@ def times(a: str | None, b: str | None) -> str | None:
         return None
     if a == ONE or b == ONE:
         return b if a == ONE else a
-    left = _tight(a) if not _product(a) else a
-    if b.startswith(f"{ONE} / ") and _product(b):  # `x * 1 / d` as `x / d`
-        return f"{left} / {b[len(ONE) + 3:]}"
-    return f"{left} * {_tight(b) if not _product(b) else b}"
-
-
-def _product(code: str) -> bool:
-    """`a * b`, `a / b`: a product that a product may take as it is."""
-    try:
-        expression = ast.parse(code, mode="eval").body
-    except SyntaxError:
-        return False
-    return isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Mult, ast.Div)) and _product_of_atoms(expression)
-
-
-def _product_of_atoms(expression: ast.expr) -> bool:
-    if isinstance(expression, ast.BinOp) and isinstance(expression.op, (ast.Mult, ast.Div)):
-        return _product_of_atoms(expression.left) and _atomic(ast.unparse(expression.right))
-    return _atomic(ast.unparse(expression))
+    if b.startswith(f"{ONE} / ") and binding(b) == PRODUCT:  # `x * 1 / d` as `x / d`
+        return f"{_tight(a)} / {b[len(ONE) + 3:]}"
+    return f"{_tight(a)} * {_tight(b)}"
 
 
 def _over(a: str | None, b: str) -> str | None:
     if a is None:
         return None
-    return f"{'1' if a == ONE else _tight(a) if not _product(a) else a} / {_tight(b)}"
+    return f"{ONE if a == ONE else _tight(a)} / {_tight(b, PRODUCT + 1)}"
 
 
 def _plus(a: str | None, b: str | None) -> str | None:
@@ -133,4 +113,4 @@ def _plus(a: str | None, b: str | None) -> str | None:
 def _negated(a: str | None) -> str | None:
     if a is None:
         return None
-    return f"-{_tight(a)}"
+    return f"-{_tight(a, PRODUCT + 1)}"

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from gradtui.config import RunConfig
 from gradtui.findings import Location
-from gradtui.formatting import NOTEBOOK_CELL, short_path
+from gradtui.formatting import NOTEBOOK_CELL, binding, short_path, wrapped
 from gradtui.notebook import as_python
 
 SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
@@ -260,8 +260,8 @@ class Edits:
         self.attributes = attributes or {}
         self.offsets = _line_offsets(text)
         self.statements = _statements_nearest_last(method)
-        self.locals = {t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
-                       if isinstance(t, ast.Name)}  # `dh`: a factor missing from it is missing where it is made
+        self.locals = list(dict.fromkeys(t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
+                                         if isinstance(t, ast.Name)))  # the names the method assigns: `dh`, `ds`
         self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
         self.sqrt = "torch.sqrt({})" if "torch.sqrt(" in text else "({}).sqrt()"
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
@@ -383,10 +383,10 @@ class Edits:
             node_start, node_end = self.span(node)
             if self._parenthesized(node) and re.fullmatch(r"[\w.]+|torch\.\w+\(.*\)", new) and not _in_call(node, value):
                 return Change(node_start - 1, node_end + 1, new, kind, rank)  # `(x - mu)` for `x_norm`: no `(x_norm)`
-            if new.startswith("(") and new.endswith(")") and _wrapped(new) and self.text[node_start - 1:node_start] == "(" \
+            if new.startswith("(") and new.endswith(")") and wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
                 new = new[1:-1]  # the code's own parentheses are around it already
-            elif node is not value and not self._parenthesized(node) and _binding(new) < _binding(node):
+            elif node is not value and not self._parenthesized(node) and binding(new) < binding(node):
                 new = f"({new})"  # `var + eps` for `std` inside `x / std`: it binds less tightly
             return Change(node_start, node_end, new, kind, rank)
 
@@ -630,14 +630,12 @@ class Edits:
         (`(1 + inp ** 2)` of `(inp ** 2)`)."""
         if "the path through" not in self.hint:
             return
-        local = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
-                 if isinstance(t, ast.Name)]
         multiplied = {self.seg(side) for other in (*self.siblings, self.method) for n in ast.walk(other)
                       if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for side in (n.left, n.right)}
         weights = [t for t in self.tensors if t.startswith("self.") and t in multiplied]  # a forward's `inp @ self.w`
-        gradients = list(dict.fromkeys([*local, *self.gradients]))
+        gradients = list(dict.fromkeys([*self.locals, *self.gradients]))
         means = [f"{g} / {self.batch}" for g in gradients] if self.batch else []  # the path through a mean
-        added = [*gradients, *means, *(f"{g} @ {w}{self.t}" for g in local for w in weights),
+        added = [*gradients, *means, *(f"{g} @ {w}{self.t}" for g in self.locals for w in weights),
                  *(f"{g} * {t}" for g in gradients for t in self.tensors if t.startswith("self.") and not self.gradient(t))]
         for rank, statement in enumerate(self.statements):
             if statement.value is None:
@@ -672,10 +670,8 @@ class Edits:
         """A gradient the method computes and never uses (`ds`, `dmu`) added where it was forgotten: as
         it is, over the batch, or times one of the method's tensors or the statement's numbers; or a
         derivative it never multiplies in (a GELU's `dt`), as a factor."""
-        assigned = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) for t in n.targets
-                    if isinstance(t, ast.Name)]
         read = {n.id for n in ast.walk(self.method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        unused = [name for name in dict.fromkeys(assigned) if name not in read]
+        unused = [name for name in self.locals if name not in read]
         if not unused:
             return
         numbers = [self.seg(n) for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, float)]
@@ -710,7 +706,7 @@ class Edits:
         product reads (`x.T @ dh`): what dh misses, it misses where it is made."""
         made_here = {id(side) for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult)
                      for side in (n.left, n.right) if isinstance(side, ast.Name) and side.id in self.locals}
-        return [term for term in terms if id(term) not in made_here]
+        return [term for term in terms if id(term) not in made_here]  # (what dh misses, it misses where it is made)
 
     def _hinted(self, value: ast.expr, at) -> Iterator[Change]:
         """What the hint says outright: "`hpreact` where `bnraw` belongs" is `bnraw` for `hpreact`;
@@ -734,7 +730,7 @@ class Edits:
                 r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
-            spelled = spelled if _binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
+            spelled = spelled if binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
             extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
             for node in ast.walk(value):
                 if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:
@@ -746,7 +742,7 @@ class Edits:
             for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
-                    yield at(term, f"{spelled} * {self.seg(term) if _binding(term) >= _binding('2 * x') else times}", kind)
+                    yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
         for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
@@ -964,27 +960,6 @@ def _formula_text(text: str) -> bool:
     return any(isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Call)) for node in ast.walk(tree))
 
 
-# How tightly an expression binds (Python's precedence): a tighter one needs no parentheses where a looser stood.
-_BINDING = {ast.Pow: 6, ast.Mult: 4, ast.Div: 4, ast.MatMult: 4, ast.FloorDiv: 4, ast.Mod: 4, ast.Add: 3, ast.Sub: 3}
-
-
-def _binding(expression: ast.expr | str) -> float:
-    if isinstance(expression, str):
-        if expression.startswith("(") and expression.endswith(")") and _wrapped(expression):
-            return 7  # parenthesized: as tight as a name
-        try:
-            expression = ast.parse(expression.strip(), mode="eval").body
-        except SyntaxError:
-            return 0
-    if isinstance(expression, ast.BinOp):
-        return _BINDING.get(type(expression.op), 2)
-    if isinstance(expression, ast.UnaryOp):
-        return 1 if isinstance(expression.op, ast.Not) else 5
-    if isinstance(expression, (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)):
-        return 1
-    return 7  # a name, a call, an attribute, a subscript, a literal
-
-
 def _as_summed(wrong: str, right: str) -> list[tuple[str, str]]:
     """A hint's pair of code, and the same in the `(n * d - d.sum(0) - …) / n` form a normalisation's
     backward is often written in (a mean the hint says is a sum there, with or without keepdim)."""
@@ -1034,16 +1009,6 @@ def _in_place(node: ast.AST) -> bool:
 def _in_place_call(node: ast.AST) -> bool:
     """A statement that is one in-place method call (`dC.index_add_(0, ids, v)`)."""
     return isinstance(node, ast.Expr) and _in_place(node.value)
-
-
-def _wrapped(code: str) -> bool:
-    """Is `(…)` one pair of parentheses around the whole of it (not `(a) * (b)`)?"""
-    depth = 0
-    for position, char in enumerate(code):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth == 0 and position < len(code) - 1:
-            return False
-    return True
 
 
 def _is_self(node: ast.AST) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import sys
@@ -80,3 +81,37 @@ def _cell_number(file: str) -> str:
         return named[1].replace("In[", "In [")
     ran = IPYTHON_CELL.match(file)
     return f"In [{ran['count']}]" if ran else "its cell"
+
+
+# How tightly an expression binds (Python's precedence): a tighter one needs no parentheses where a looser stood.
+BINDING = {ast.Pow: 6, ast.Mult: 4, ast.Div: 4, ast.MatMult: 4, ast.FloorDiv: 4, ast.Mod: 4, ast.Add: 3, ast.Sub: 3}
+
+
+def binding(expression: ast.expr | str) -> float:
+    """How tightly code binds, as Python's precedence has it (7: a name, a call, a parenthesised whole;
+    6: a power; 5: a unary minus; 4: a product; 3: a sum): a tighter one needs no parentheses where a
+    looser stood."""
+    if isinstance(expression, str):
+        if expression.startswith("(") and expression.endswith(")") and wrapped(expression):
+            return 7  # parenthesized: as tight as a name
+        try:
+            expression = ast.parse(expression.strip(), mode="eval").body
+        except SyntaxError:
+            return 0
+    if isinstance(expression, ast.BinOp):
+        return BINDING.get(type(expression.op), 2)
+    if isinstance(expression, ast.UnaryOp):
+        return 1 if isinstance(expression.op, ast.Not) else 5
+    if isinstance(expression, (ast.Compare, ast.BoolOp, ast.IfExp, ast.Lambda, ast.NamedExpr)):
+        return 1
+    return 7  # a name, a call, an attribute, a subscript, a literal
+
+
+def wrapped(code: str) -> bool:
+    """Is `(…)` one pair of parentheses around the whole of it (not `(a) * (b)`)?"""
+    depth = 0
+    for position, char in enumerate(code):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and position < len(code) - 1:
+            return False
+    return True

@@ -249,11 +249,11 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
     ("GELU", "        self.t = torch.tanh(0.7978845608 * (inp + 0.044715 * inp ** 3))\n"
              "        return 0.5 * inp * (1 + self.t)",
      "        inp.g = out.g",
-     "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * ((1 - self.t**2) * ((1 + 3 * inp ** 2 * 0.044715) * "
-     "0.7978845608)))"),
+     "inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * (1 - self.t**2) * (1 + 3 * inp ** 2 * 0.044715) * "
+     "0.7978845608)"),
     ("QuickGELU", "        self.s = torch.sigmoid(1.702 * inp)\n        return inp * self.s",
      "        inp.g = out.g * self.s",
-     "inp.g = out.g * self.s + out.g * (inp * ((self.s * (1 - self.s)) * 1.702))"),
+     "inp.g = out.g * self.s + out.g * inp * self.s * (1 - self.s) * 1.702"),
     ("SELU", "        self.pos = inp > 0\n        return 1.0507 * torch.where(self.pos, inp, 1.6733 * (torch.exp(inp) - 1))",
      "        inp.g = 1.0507 * out.g",
      "inp.g = 1.0507 * out.g * torch.where(self.pos, 1, torch.exp(inp) * 1.6733)"),
