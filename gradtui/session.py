@@ -63,7 +63,7 @@ class DebugSession:
         caller's own: never written to). `replay`: this session replays another run in float64 (see
         gradtui.replay), so a tensor that the user's code casts to a narrower dtype is judged with
         that dtype's tolerance, as is everything computed after it. `hints=False`: a mismatch is found
-        and not explained (a fix's screen asks only whether a gradient matches)."""
+        and not explained, a match has no statistics (a fix's screen asks only whether a gradient matches)."""
         self.config = config
         self.hints = hints
         self.device = config.resolve_device()
@@ -287,7 +287,8 @@ class DebugSession:
         params = dict(zip(spec.entry.params, (self.values[name] for name in spec.params)))
         context = HintContext(spec.kind, "forward", len(self.data.x), {"inp": inp, "targ": self.targ, **params},
                               role="out", against="the reference layer's", layer_class=type(layer))
-        comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay)
+        comparison = compare(spec.out, out, expected, self._tolerance_for(out), require_dtype=not self.replay,
+                             statistics=self.hints)
         if not comparison.match:
             said = str(explain(comparison, out, expected, context)) if self.hints else None
             comparison = placed(out, expected, replace(comparison, hint=said, deviation=not self.config.strict_forward))
@@ -403,7 +404,7 @@ class DebugSession:
         reference = self.reference
         expected = reference.grads.get(name)
         comparison = compare(f"{name}.g", value, expected, self._tolerance_for(value), reference.stats.get(name),
-                             scale, require_dtype=not self.replay)
+                             scale, require_dtype=not self.replay, statistics=self.hints)
         if expected is not None and comparison.ref is not None:
             reference.stats.setdefault(name, comparison.ref)
         if expected is None and reference.error:

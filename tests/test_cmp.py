@@ -24,7 +24,8 @@ def test_the_notebook_runs_top_to_bottom_with_only_its_cmp_replaced_and_every_li
     assert run.error is None, run.error
     assert len(run.compared) == 28  # exercise 1's 26, then exercises 2 and 3
     assert all(judgement.ok and judgement.hint is None and not judgement.here for _, judgement in run.compared)
-    assert "bnmeani         | exact: False | approximate: True " in run.output  # the notebook's own columns
+    # the notebook's own columns (whether bnmeani is exact depends on the CPU's rounding)
+    assert re.search(r"^bnmeani         \| exact: (True |False) \| approximate: True  \| maxdiff: [0-9.e-]+$", run.output, re.M)
     assert "note: (32,) where the tensor is (1, 32): judged by value" in run.output  # its (32,) dbnmeani is right
     assert " 40: " in run.output  # exercise 4 trained on
 

@@ -4,6 +4,7 @@ paths relative to the repository, no CUDA, so each SVG changes only when the scr
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import SAMPLES, drive, fixed_timing_results
 
 from gradtui.config import RunConfig
@@ -17,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def same_everywhere(monkeypatch):
     monkeypatch.chdir(ROOT)  # source paths are shown relative to the working directory
     monkeypatch.setattr("gradtui.ui.ahead._cuda_available", lambda: False)
+    # and one thread, however many the machine has: how a matmul is split moves its last bit
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def app(layers: str | None = None, **options) -> GradTUI:

@@ -16,6 +16,7 @@ Neither Textual nor torch is imported here; torch loads inside `build_session`.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,6 +146,17 @@ class Loader(Protocol):
     def close(self) -> None: ...
 
 
+def _callers_torch_threads() -> int | None:
+    """The torch thread count the calling thread set, where it has loaded torch.
+
+    A new thread's MKL does not inherit it (`torch.set_num_threads(1)` in the caller, two
+    threads in ours), and a matmul's last bit depends on how many threads split it: the app
+    would show other figures than gradtui.check on the same model.
+    """
+    torch = sys.modules.get("torch")
+    return None if torch is None else torch.get_num_threads()
+
+
 class InThread:
     """Each load on a thread of this process; a new load cancels the last between steps."""
 
@@ -166,11 +178,16 @@ class InThread:
         cancel = self._cancel = threading.Event()
         data = (self.session.data if self.session is not None else self._data) if same_data else None
         post = self._post
+        threads = _callers_torch_threads()
 
         def run() -> None:
             def send(event: Event) -> None:
                 post(generation, event)
 
+            if threads is not None:
+                import torch
+
+                torch.set_num_threads(threads)
             try:
                 session = build_session(config, data, self._network, self._params, send)
                 if session is not None and not cancel.is_set():
