@@ -1,20 +1,24 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of sixty-six more written here as
+backward of each layer of benchmarks/any_layer_coverage.py and of seventy-eight more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
 SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
 exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
 learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
-polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum; an
+polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a
+hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask; an
 affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an
-nn.Linear-style `x @ w.t()`, an einsum linear, a residual MLP block, a GLU (its projection chunked
-in two), SwiGLU, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an L2 and
+nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a residual MLP block, a GLU (its
+projection chunked in two), SwiGLU, a linear gated by a sigmoid of another, a tanh gated by a sigmoid, x
+gated by x @ w, a weight-normalised linear, an RMS norm whose gain is multiplied in first (`w * x *
+rsqrt(…)`), a standardisation over the features, a log-softmax by logsumexp, an L2 and
 a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
 1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
 centring, one over the batch, the row's max subtracted, a division by the row's mean |x| + 1, a gate
 by the row's mean, a scale by the row's mean square, a softmax with a temperature, one by `exp(x) /
 exp(x).sum()`, one per head of a view, halves swapped by `cat`; losses: squared error in two forms
 and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error, Poisson NLL,
-squared hinge, quantile), its ground truth computed apart from gradtui, as that benchmark computes
+squared hinge, quantile, a fourth power, a logistic loss), its ground truth computed apart from gradtui, as
+that benchmark computes
 it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
@@ -527,6 +531,84 @@ return self.h * inp
 self.w.g = inp.t() @ (out.g * inp)
 inp.g = (out.g * inp) @ self.w.t() + out.g * self.h
 """, ("w",)),
+    Layer("HardSigmoid", """
+return torch.clamp(inp / 6 + 0.5, 0, 1)
+""", """
+inp.g = out.g * ((inp > -3) & (inp < 3)).to(inp.dtype) / 6
+"""),
+    Layer("LogSoftmaxRow", """
+return inp - inp.logsumexp(-1, keepdim=True)
+""", """
+inp.g = out.g - out.exp() * out.g.sum(-1, keepdim=True)
+"""),
+    Layer("RMSNormGainFirst", """
+self.r = torch.rsqrt((inp ** 2).mean(-1, keepdim=True) + 1e-6)
+return self.w * inp * self.r
+""", """
+dy = out.g * self.w
+self.w.g = (out.g * inp * self.r).sum(0)
+inp.g = self.r * dy - inp * self.r ** 3 * (dy * inp).mean(-1, keepdim=True)
+""", ("w",)),
+    Layer("ExpAct", """
+return torch.exp(0.5 * inp)
+""", """
+inp.g = 0.5 * out.g * out
+"""),
+    Layer("MMLinear", """
+return torch.mm(inp, self.w) + self.b
+""", """
+self.w.g = torch.mm(inp.T, out.g)
+self.b.g = out.g.sum(dim=0)
+inp.g = torch.mm(out.g, self.w.T)
+""", ("w", "b")),
+    Layer("InstanceStd", """
+mu = inp.mean(1, keepdim=True)
+var = ((inp - mu) ** 2).mean(1, keepdim=True)
+self.rstd = (var + 1e-5) ** -0.5
+self.xhat = (inp - mu) * self.rstd
+return self.xhat
+""", """
+inp.g = self.rstd * (out.g - out.g.mean(1, keepdim=True) - self.xhat * (out.g * self.xhat).mean(1, keepdim=True))
+"""),
+    Layer("QuarticLoss", """
+self.d = inp.squeeze(-1) - targ
+return (self.d ** 4).mean()
+""", """
+inp.g = (4 * self.d ** 3 / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("LogisticLoss", """
+self.z = -targ * inp.squeeze(-1)
+return torch.log1p(torch.exp(self.z)).mean()
+""", """
+inp.g = (-targ * torch.sigmoid(self.z) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("TanhShrink", """
+return inp - torch.tanh(inp)
+""", """
+inp.g = out.g * torch.tanh(inp) ** 2
+"""),
+    Layer("GatedLinear", """
+self.h = inp @ self.w
+self.s = torch.sigmoid(inp @ self.v)
+return self.h * self.s
+""", """
+dh = out.g * self.s
+ds = out.g * self.h * self.s * (1 - self.s)
+self.w.g = inp.T @ dh
+self.v.g = inp.T @ ds
+inp.g = dh @ self.w.T + ds @ self.v.T
+""", ("w", "v")),
+    Layer("ReLU1", """
+return inp.clamp(min=0, max=1)
+""", """
+inp.g = out.g * ((inp > 0) & (inp < 1))
+"""),
+    Layer("AltMask", """
+self.m = (torch.arange(inp.shape[1]) % 2).to(inp.dtype)
+return inp * self.m * 2
+""", """
+inp.g = out.g * self.m * 2
+"""),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -553,6 +635,9 @@ PARAMETERS = {
     "AlphaELU": lambda r: (1 + 0.1 * r(C),),
     "ScaleShift": lambda r: (0.1 * r(C), 0.1 * r(C)),
     "Bilinear": lambda r: (r(C, C) / C ** 0.5,),
+    "RMSNormGainFirst": lambda r: (1 + 0.1 * r(C),),
+    "MMLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "GatedLinear": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
 }
 
 

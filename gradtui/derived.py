@@ -29,7 +29,7 @@ from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.derivative_code import ONE, derivative_code, times
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, record, replayed
+from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, reassociated, record, replayed, same_operand
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
@@ -203,7 +203,9 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
     if made.name in ("add", "sub", "rsub"):
         for order in (0, 1) if made.name == "add" else (0,):
             yield Edit("recompute", node.index, position, variant=("flip", order))
-        for side in (0, 1):
+    # a term alone; or a factor alone (`w` of `w * x`), or the dividend, of two tensors (a number left out is a scale)
+    if made.name in ("add", "sub", "rsub") or all(isinstance(a, (Leaf, Ref)) for a in made.args[:2]):
+        for side in (0, 1) if made.name != "div" else (0,):
             yield Edit("recompute", node.index, position, variant=("alone", side))
     for side, number in enumerate(made.args[:2]):  # `6 * inp` for `3 * inp`: its constant doubled, or halved
         if made.name in ("mul", "div") and isinstance(number, (int, float)) and not isinstance(number, bool) and number:
@@ -717,6 +719,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         if edit.axes is None:
             return f"{target}: {operation}{towards} is not summed over the axes it was broadcast along ({right} missing)"
         kept = ", keepdim=True" if edit.factor == 1 else ""
+        if len(edit.axes) == node.outputs[0].dim() and not kept:
+            return f"{target}: {operation}{towards} is summed over every axis, .sum(), where {right} belongs (the axes " \
+                   "it was broadcast along)"
         summed = f".sum({_axes_code(edit.axes)}{kept})"
         return f"{target}: {operation}{towards} is {summed} where {right} belongs (the axes it was broadcast along)"
     if edit.kind == "scale":
@@ -951,6 +956,7 @@ class ProbeRun:
     batch: int
     trusted: bool  # the derived backward agrees with autograd through the same forward (where autograd can follow)
     whole: Graph | None | bool = False  # the graph with what it writes out by hand fused (False: not looked for yet)
+    regrouped: Graph | None | bool = False  # the graph with a normalisation's gain taken after it (False: as above)
 
 
 @dataclass
@@ -1054,13 +1060,13 @@ class Probe:
         # broadcasts, and said with its shape
         spread = yours.shape if yours.shape != right.shape and yours.numel() < right.numel() and _broadcasts(
             yours.shape, right.shape) else None
-        yours = yours.expand(right.shape) if spread is not None else yours
+        own, yours = yours, yours.expand(right.shape) if spread is not None else yours
         found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
         whole = self._fused(run)
         views = []
-        for graph in filter(None, (whole, run.graph)):
+        for graph in filter(None, (whole, self._regrouped(run), run.graph)):
             try:  # the right gradients before each node, once a view; with every value's at the end
                 uncut = states(graph, run.upstream)
                 right_here = uncut["right"]
@@ -1078,6 +1084,12 @@ class Probe:
                 except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
                     continue
                 value = grads.get(role)
+                if value is not None and spread is not None and value.shape == spread and close(own, value, tolerance):
+                    said = words(graph, edit, target, self.leaf_names, rows, role)  # (`out.g.sum()` for `.sum(0)`)
+                    found.append(((-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
+                                   graph is run.graph, 0, edit.node if edit.node is not None else len(graph.nodes)), said,
+                                  graph.nodes[edit.node].source if edit.node is not None else None))
+                    continue
                 if value is None or value.shape != yours.shape or (value.shape == right.shape and close(
                         value, right, tolerance)):
                     continue
@@ -1094,7 +1106,7 @@ class Probe:
                     # steps: with the same numbers, the steps' own names are the likelier story
                     kind = RANK["path"] + 0.5 if edit.kind == "rule" and graph.nodes[edit.node].kwargs.get(
                         WRITTEN_OUT) else RANK[edit.kind]
-                    rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole,
+                    rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
                             named, edit.node if edit.node is not None else len(graph.nodes))
                     if all(said != other for _, other, _ in found):
                         at = graph.nodes[edit.node].source if edit.node is not None else None
@@ -1119,6 +1131,15 @@ class Probe:
             whole = fused(run.graph)
             run.whole = whole if whole is not None and _same_derivative(whole, run.derived, run.upstream) else None
         return run.whole
+
+    @staticmethod
+    def _regrouped(run: ProbeRun) -> Graph | None:
+        """The run's graph with a normalisation's gain multiplied in after it (graph.reassociated)."""
+        if run.regrouped is False:
+            regrouped = reassociated(run.graph)
+            run.regrouped = regrouped if regrouped is not None and _same_derivative(regrouped, run.derived,
+                                                                                     run.upstream) else None
+        return run.regrouped
 
     def closed_form_term(self, role: str, tolerance: tuple[float, float]) -> str | None:
         """The term a normalisation written out by hand lacks, as its closed-form backward writes it,
@@ -1173,7 +1194,7 @@ class Probe:
         if edit.kind != "rule" or edit.slip.fits is None:
             return False
         node = graph.nodes[edit.node]
-        if node.args[0] != Leaf(role) or Ref(edit.node) not in graph.reaches():
+        if not same_operand(node.args[0], Leaf(role)) or Ref(edit.node) not in graph.reaches():
             return False
         gradient = backward_to(graph, run.upstream, edit.node)
         return gradient is not None and edit.slip.fits(_context(graph, node, gradient), yours, tolerance)

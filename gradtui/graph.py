@@ -64,6 +64,17 @@ class Ref:
     output: int = 0
 
 
+def is_number(operand, number: float) -> bool:
+    """Is the operand that number? (Not a tensor: a tensor the forward makes from no input, `torch.arange(n) % 2`,
+    is an operand as it is, and `==` on it is a tensor.)"""
+    return isinstance(operand, (int, float)) and not isinstance(operand, bool) and operand == number
+
+
+def same_operand(a, b) -> bool:
+    """Are two operands the same input or result? (Either may be a tensor held as it is: see is_number.)"""
+    return isinstance(a, (Leaf, Ref)) and isinstance(b, (Leaf, Ref)) and a == b
+
+
 @dataclass
 class Node:
     index: int
@@ -295,15 +306,12 @@ WRITTEN_OUT = "written_out"  # a fused node's keyword: the operation was written
 def fused(graph: Graph) -> Graph | None:
     """The graph with each softmax, log-softmax, sigmoid, softplus and normalisation written by hand (`e =
     (x - c).exp(); e / e.sum(dim, keepdim=True)`, `x - x.logsumexp(dim, keepdim=True)`, `1 / (1 +
-    torch.exp(-x))`, `log(1 + exp(x))`, `(x - mu) * rstd`) as the one operation it is, so that a backward written from
+    torch.exp(-x))`, `log(1 + exp(x))`, `(x - mu) * rstd`, `w * x * rstd` as `w * (x * rstd)`) as the one operation it
+    is, so that a backward written from
     that function's own derivative (softmax's Jacobian, out * (1 - out), a layer norm's three terms)
     is searched in its own terms (the sum over the wrong axis, its second term, the 1 - out, the
     variance term's xhat); None when there is none."""
-    readers: dict = {}
-    for node in graph.nodes:
-        for _, ref in graph.tensor_args(node):
-            readers.setdefault(ref, set()).add(node.index)
-    nodes, found = list(graph.nodes), False
+    readers, nodes, found = _readers(graph), list(graph.nodes), False
     for node in graph.nodes:
         whole = _softmax_by_hand(graph, node, readers) or _log_softmax_by_hand(graph, node) \
             or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node)
@@ -314,7 +322,74 @@ def fused(graph: Graph) -> Graph | None:
         elif (normalised := _normalised_by_hand(graph, node) or _l2_normalised_by_hand(graph, node)) is not None:
             nodes[node.index] = normalised
             found = True
+        elif (gained := _gain_taken_first(graph, node, readers)) is not None:
+            _, normalised, gain = gained
+            nodes[normalised.index], nodes[gain.index] = normalised, gain
+            found = True
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def reassociated(graph: Graph) -> Graph | None:
+    """The graph with each normalisation's gain multiplied in after it (`w * x * rstd` as `w * (x *
+    rstd)`), its own product kept as a product: a backward written as `dy = out.g * w`, then from `x`
+    and `rstd`, differentiates that order, and one slip in it is one edit of it. None when there is none."""
+    readers, nodes, found = _readers(graph), list(graph.nodes), False
+    for node in graph.nodes:
+        if (gained := _gain_taken_first(graph, node, readers)) is not None:
+            product, _, gain = gained
+            nodes[product.index], nodes[gain.index] = product, gain
+            found = True
+    return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def _readers(graph: Graph) -> dict:
+    """value -> the indices of the nodes that read it."""
+    readers: dict = {}
+    for node in graph.nodes:
+        for _, ref in graph.tensor_args(node):
+            readers.setdefault(ref, set()).add(node.index)
+    return readers
+
+
+def _gain_taken_first(graph: Graph, node: Node, readers: dict) -> tuple[Node, Node, Node] | None:
+    """`w * x * rstd`, `w * x / rms`: a normalisation's gain multiplied in before it is normalised.
+    The nodes of `w * (x * rstd)` in place of the product's two: `x * rstd` as a product and as the
+    normalisation it is, and the gain by it."""
+    if node.name not in ("mul", "div") or not isinstance(node.args[0], Ref) or not isinstance(node.args[1], (Leaf, Ref)):
+        return None
+    inner = graph.nodes[node.args[0].node]
+    if inner.name != "mul" or readers.get(Ref(inner.index)) != {node.index}:
+        return None
+    for side in (0, 1):
+        gain, kept = inner.args[side], inner.args[1 - side]
+        if not isinstance(gain, (Leaf, Ref)) or not isinstance(kept, (Leaf, Ref)):
+            continue
+        value = node.op(graph.value(kept), graph.value(node.args[1]))
+        if value.shape != node.outputs[0].shape:
+            continue
+        said = _regrouped_source(node.source, 1 - side)
+        product = Node(inner.index, node.op, (kept, node.args[1]), {}, [value], said)
+        normalised = _normalised_by_hand(graph, product)
+        if normalised is not None and all(made.node < inner.index for _, made in graph.tensor_args(product)
+                                          if isinstance(made, Ref)):
+            return product, replace(normalised, source=said), Node(node.index, inner.op, (gain, Ref(inner.index)), {},
+                                                                   node.outputs, node.source)
+    return None
+
+
+def _regrouped_source(source: Source | None, kept: int) -> Source | None:
+    """The code of `x * rstd` in `w * x * rstd` (`kept`: the side of `w * x` that is x), as the product
+    regrouped says its part; the statement's whole expression where it is not written so."""
+    expression = None
+    try:
+        written = ast.parse(source.expression, mode="eval").body if source and source.expression else None
+    except SyntaxError:
+        written = None
+    if isinstance(written, ast.BinOp) and isinstance(written.left, ast.BinOp):
+        sides = (written.left.left, written.left.right)
+        expression = f"{ast.unparse(sides[kept])} {'*' if isinstance(written.op, ast.Mult) else '/'} " \
+                     f"{ast.unparse(written.right)}"
+    return replace(source, expression=expression, name=None) if source is not None and expression else source
 
 
 def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
@@ -418,7 +493,7 @@ def _softmax_by_hand(graph: Graph, node: Node, readers: dict):
         return None
     summed = graph.nodes[denominator.args[0].node]
     shared = summed is numerator and readers.get(Ref(numerator.index)) == {denominator.index, node.index}
-    again = summed.name == "exp" and summed.args[0] == numerator.args[0]  # x.exp() / x.exp().sum(…)
+    again = summed.name == "exp" and same_operand(summed.args[0], numerator.args[0])  # x.exp() / x.exp().sum(…)
     if (shared or again) and readers.get(Ref(denominator.index)) == {node.index}:
         return torch.ops.aten._softmax.default, (numerator.args[0], denominator.args[1][0], False)
     return None
@@ -431,7 +506,7 @@ def _log_softmax_by_hand(graph: Graph, node: Node):
             or not isinstance(node.args[1], Ref):
         return None
     x, normaliser = node.args[0], graph.nodes[node.args[1].node]
-    if normaliser.name == "logsumexp" and normaliser.args[0] == x and len(normaliser.args[1]) == 1 \
+    if normaliser.name == "logsumexp" and same_operand(normaliser.args[0], x) and len(normaliser.args[1]) == 1 \
             and len(normaliser.args) > 2 and normaliser.args[2]:
         return torch.ops.aten._log_softmax.default, (x, normaliser.args[1][0], False)
     if normaliser.name != "log" or not isinstance(normaliser.args[0], Ref):
@@ -443,7 +518,7 @@ def _log_softmax_by_hand(graph: Graph, node: Node):
     exp = graph.nodes[total.args[0].node]
     if exp.name != "exp":
         return None
-    same = exp.args[0] == x or (isinstance(exp.args[0], (Leaf, Ref)) and torch.equal(graph.value(exp.args[0]),
+    same = same_operand(exp.args[0], x) or (isinstance(exp.args[0], (Leaf, Ref)) and torch.equal(graph.value(exp.args[0]),
                                                                                   graph.value(x)))
     return (torch.ops.aten._log_softmax.default, (x, total.args[1][0], False)) if same else None
 
@@ -456,16 +531,16 @@ def _sigmoid_by_hand(graph: Graph, node: Node):
 
     def exp_plus_one(value) -> Node | None:  # 1 + exp(u): the exp
         add = made(value, "add")
-        return made(add.args[0], "exp") if add is not None and len(add.args) == 2 and add.args[1] == 1 else None
+        return made(add.args[0], "exp") if add is not None and len(add.args) == 2 and is_number(add.args[1], 1) else None
 
     if node.name == "div" and len(node.args) == 2:
         top, below = made(node.args[0], "exp"), exp_plus_one(node.args[1])
-        same = top is not None and below is not None and top.args[0] == below.args[0]
+        same = top is not None and below is not None and same_operand(top.args[0], below.args[0])
         return (torch.ops.aten.sigmoid.default, (top.args[0],)) if same else None
-    if node.name == "mul" and len(node.args) == 2 and node.args[1] == 1:  # `1 / t` runs as reciprocal(t) * 1
+    if node.name == "mul" and len(node.args) == 2 and is_number(node.args[1], 1):  # `1 / t` runs as reciprocal(t) * 1
         reciprocal = made(node.args[0], "reciprocal")
         denominator = reciprocal.args[0] if reciprocal is not None else None
-    elif node.name == "reciprocal" or (node.name == "pow" and len(node.args) == 2 and node.args[1] == -1):
+    elif node.name == "reciprocal" or (node.name == "pow" and len(node.args) == 2 and is_number(node.args[1], -1)):
         denominator = node.args[0]
     else:
         return None
@@ -480,7 +555,7 @@ def _softplus_by_hand(graph: Graph, node: Node):
         return None
     inner = graph.nodes[node.args[0].node]
     if node.name == "log":
-        if inner.name != "add" or len(inner.args) != 2 or inner.args[1] != 1 or not isinstance(inner.args[0], Ref):
+        if inner.name != "add" or len(inner.args) != 2 or not is_number(inner.args[1], 1) or not isinstance(inner.args[0], Ref):
             return None
         inner = graph.nodes[inner.args[0].node]
     return (torch.ops.aten.softplus.default, (inner.args[0],)) if inner.name == "exp" else None

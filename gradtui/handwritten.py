@@ -48,7 +48,7 @@ from gradtui.derived import (
     zero_paths,
 )
 from gradtui.formatting import IPYKERNEL_CELL, IPYTHON_CELL, NOTEBOOK_CELL, place, shape_in_words
-from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements
+from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements, same_operand
 
 SAME_VALUE = {dtype: (rtol / 10, atol / 10) for dtype, (rtol, atol) in DEFAULT_TOLERANCES.items()}
 # A line of such a notebook reads named tensors: one written for another (`bnraw` for `bndiff`) is the
@@ -775,7 +775,7 @@ class Notebook:
             return False
         graph = self.forward.graph
         node = graph.nodes[edit.node]
-        if node.args[0] != entry.ref:
+        if not same_operand(node.args[0], entry.ref):
             return False
         gradient = states["right"].get(Ref(edit.node))
         return gradient is not None and edit.slip.fits(_context(graph, node, gradient), entry.given, tolerance)

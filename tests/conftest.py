@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-# The same floating-point results on every x86 CPU of the last decade, whatever its vector units:
-# snapshots show differences at the last bit (max|Δ| 2.33e-09 of a right gradient), which MKL's and
-# ATen's AVX-512 kernels round otherwise than their AVX2 ones. (ATen's unvectorised kernels would hold
-# on any CPU, at a fifth more suite time.) Both are read when torch loads, so before it.
+# The same floating-point results on every x86 CPU of the last decade, whatever its vector units
+# (MKL's and ATen's AVX-512 kernels round otherwise than their AVX2 ones), for what the suite checks
+# to the digit, a snapshot's statistics. (ATen's unvectorised kernels would hold on any CPU, at a
+# fifth more suite time.) Both are read when torch loads, so before it.
 os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 import torch  # noqa: E402

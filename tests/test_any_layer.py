@@ -216,6 +216,13 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("Squareplus", "division dropped: `inp` for", ("the derivative of `torch.sqrt(inp ** 2 + 4)`",
                                                    "is missing the division by `r`: 1/2 where")),
     ("ScaleShift", "axis: `(out.g * inp * e).sum(-1)`", "summed over the features: scaleshift1.w.g is (64,), one value per row"),
+    ("RMSNormGainFirst", "factor dropped: `out.g` for `out.g * self.w`",
+     ("the derivative of `self.w * inp * self.r` in `return self.w * inp * self.r` (",
+      "(towards `inp * self.r`) is missing the factor `w`")),
+    ("RMSNormGainFirst", "factor dropped: `inp` for `dy * inp`",
+     "the derivative of `inp * self.r` in `return self.w * inp * self.r` ("),
+    ("MMLinear", "keepdim dropped: `out.g.sum()`", "(towards `b`) is summed over every axis, .sum(), where .sum(0) belongs"),
+    ("AltMask", "factor dropped: `out.g` for `out.g * self.m`", "is missing `self.m` in every gradient through it"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -231,7 +238,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-divisors-gradient-without-the-numerator", "a-divisors-gradient-without-its-square",
         "a-reductions-statement-left-out", "an-expression-left-out-as-a-whole", "exp-evaluated-at-the-output",
         "an-unnamed-operations-derivative-said-as-its-code", "sqrts-derivative-without-its-division",
-        "a-parameter-summed-over-the-features"])
+        "a-parameter-summed-over-the-features", "a-gain-multiplied-in-first-left-out",
+        "a-gain-multiplied-in-first-a-path-without-the-gradient-from-above", "a-bias-summed-over-every-axis",
+        "a-constant-tensor-operand"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -246,8 +255,10 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     .mean(-1)`, `1 + self.g`), or above a max or a mean; a power's derivative without its power; a
     divisor's gradient without its numerator or its square; a reduction, or an expression inside a
     statement, whose derivative is left out as a whole; exp evaluated at the output; sqrt's derivative
-    without its division; a parameter's gradient summed over the features. `words`: what the hint
-    says, or the parts it says."""
+    without its division; a parameter's gradient summed over the features; an RMS norm's gain
+    multiplied in before the norm (`w * x * rsqrt(…)`), its backward written as `dy = out.g * w`; a
+    bias summed over every axis; a forward that multiplies by a tensor made from no input (a mask of
+    `torch.arange`). `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
     i, said_edit, backward = next(itertools.islice(found, int(nth), None))  # (the mutants after it are not made)
