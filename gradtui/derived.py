@@ -642,8 +642,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "root-out":
         return f"{target} is computed from the layer's output `out` where its gradient `out.g` belongs"
     if edit.kind == "identity" and edit.value is not None:
+        code = _derivative_said(graph, graph.output, Leaf(role), leaf_names) if role else None
+        right = f" (`out` where `{times('out.g', code)}` belongs)" if code else ""
         return f"{target} is the layer's output `out` itself, where a gradient belongs: no derivative is multiplied " \
-               "into `out.g`"
+               f"into `out.g`{right}"
     if edit.kind == "identity":
         code = _derivative_said(graph, graph.output, Leaf(role), leaf_names) if role else None
         return (f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied "
@@ -673,7 +675,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         operation += f" towards `{_operand(graph, node, edit.operand, leaf_names)}`"
     if edit.kind == "ones":
         above = _derivative_said(graph, graph.output, Ref(node.index), leaf_names) \
-            if edit.operand is None and graph.value(graph.output).dim() else None  # (what reaches it, as code)
+            if graph.value(graph.output).dim() else None  # (what reaches it, as code)
         return f"{target}: {operation} does not multiply in the gradient coming from above" + (
             f"; it comes to `{times('out.g', above)}`" if above and above != ONE else "")
     if edit.kind == "g-out":

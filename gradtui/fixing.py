@@ -381,7 +381,8 @@ class Edits:
 
         def at(node: ast.AST, new: str, kind: str) -> Change:
             node_start, node_end = self.span(node)
-            if self._parenthesized(node) and re.fullmatch(r"[\w.]+|torch\.\w+\(.*\)", new) and not _in_call(node, value):
+            if self._parenthesized(node) and re.fullmatch(r"[\w.]+|torch\.\w+\(.*\)", new) and binding(new) == 7 \
+                    and not _in_call(node, value):
                 return Change(node_start - 1, node_end + 1, new, kind, rank)  # `(x - mu)` for `x_norm`: no `(x_norm)`
             if new.startswith("(") and new.endswith(")") and wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
@@ -716,7 +717,8 @@ class Edits:
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
             ("division by", code, "hinted") for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
             ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) the factor `([^`]+)`|its derivative, "
-                                                               r"`([^`]+)`, is never multiplied in", self.hint)
+                                                               r"`([^`]+)`, is never multiplied in|is missing `([^`]+)` in "
+                                                               r"every gradient through it", self.hint)
             for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)

@@ -352,7 +352,7 @@ def _readers(graph: Graph) -> dict:
 
 
 def _gain_taken_first(graph: Graph, node: Node, readers: dict) -> tuple[Node, Node, Node] | None:
-    """`w * x * rstd`, `w * x / rms`: a normalisation's gain multiplied in before it is normalised.
+    """`w * x * rstd`, `w * x / norm`: a normalisation's gain multiplied in before it is normalised.
     The nodes of `w * (x * rstd)` in place of the product's two: `x * rstd` as a product and as the
     normalisation it is, and the gain by it."""
     if node.name not in ("mul", "div") or not isinstance(node.args[0], Ref) or not isinstance(node.args[1], (Leaf, Ref)):
@@ -362,19 +362,36 @@ def _gain_taken_first(graph: Graph, node: Node, readers: dict) -> tuple[Node, No
         return None
     for side in (0, 1):
         gain, kept = inner.args[side], inner.args[1 - side]
-        if not isinstance(gain, (Leaf, Ref)) or not isinstance(kept, (Leaf, Ref)):
+        number = isinstance(gain, (int, float)) and not isinstance(gain, bool)  # `1.5 * x * rstd`
+        if not (isinstance(gain, (Leaf, Ref)) or number) or not isinstance(kept, (Leaf, Ref)):
             continue
         value = node.op(graph.value(kept), graph.value(node.args[1]))
         if value.shape != node.outputs[0].shape:
             continue
-        said = _regrouped_source(node.source, 1 - side)
+        said = _regrouped_source(node.source, _written_side(node.source, inner, side))
         product = Node(inner.index, node.op, (kept, node.args[1]), {}, [value], said)
-        normalised = _normalised_by_hand(graph, product)
+        normalised = _normalised_by_hand(graph, product) or _l2_normalised_by_hand(graph, product)
         if normalised is not None and all(made.node < inner.index for _, made in graph.tensor_args(product)
                                           if isinstance(made, Ref)):
-            return product, replace(normalised, source=said), Node(node.index, inner.op, (gain, Ref(inner.index)), {},
-                                                                   node.outputs, node.source)
+            gained = (Ref(inner.index), gain) if number else (gain, Ref(inner.index))  # (a number multiplies second)
+            return product, replace(normalised, source=said), Node(node.index, inner.op, gained, {}, node.outputs,
+                                                                   node.source)
     return None
+
+
+def _written_side(source: Source | None, inner: Node, gain: int) -> int:
+    """Which side of the code's `w * x` is x, the product's operand `1 - gain`: `1.5 * x` runs as mul(x, 1.5)."""
+    number = inner.args[gain]
+    if not isinstance(number, (int, float)) or isinstance(number, bool) or source is None or not source.expression:
+        return 1 - gain
+    try:
+        written = ast.parse(source.expression, mode="eval").body
+    except SyntaxError:
+        return 1 - gain
+    sides = (written.left.left, written.left.right) if isinstance(written, ast.BinOp) and isinstance(
+        written.left, ast.BinOp) else ()
+    constants = [i for i, side in enumerate(sides) if isinstance(side, ast.Constant)]
+    return 1 - constants[0] if len(constants) == 1 else 1 - gain
 
 
 def _regrouped_source(source: Source | None, kept: int) -> Source | None:

@@ -264,10 +264,16 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
     ("SELU", "        self.pos = inp > 0\n        return 1.0507 * torch.where(self.pos, inp, 1.6733 * (torch.exp(inp) - 1))",
      "        inp.g = torch.where(self.pos, 1.0, 1.6733 * torch.exp(inp))",
      "inp.g = torch.where(self.pos, 1.0, 1.6733 * torch.exp(inp)) * (out.g * 1.0507)"),
+    ("HalfExp", "        return torch.exp(0.5 * inp)", "        inp.g = out", "inp.g = out.g * out * 0.5"),
+    ("GainFirstRMSNorm",
+     "        self.r = torch.rsqrt((inp ** 2).mean(-1, keepdim=True) + 1e-6)\n        return 1.5 * inp * self.r",
+     "        dy = out.g * 1.5\n        inp.g = self.r * dy - inp * self.r ** 3 * inp.mean(-1, keepdim=True)",
+     "inp.g = self.r * dy - inp * self.r ** 3 * (inp * dy).mean(-1, keepdim=True)"),
 ], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out", "the-term-in-the-codes-own-names",
         "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term",
         "a-derivative-never-written-written-out", "a-path-left-out-written-out", "an-expressions-derivative-written-out",
-        "an-erfs-path-written-out", "the-gradient-from-above-written-out"])
+        "an-erfs-path-written-out", "the-gradient-from-above-written-out", "the-output-for-its-gradient-written-out",
+        "a-path-without-the-gradient-from-above-written-out"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
     """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
     diagonal alone, whose hint writes the missing term out, in gradtui's names or the code's own
@@ -277,7 +283,8 @@ def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward
     name for what is missing, gradtui's own writing of it, from the forward's operations: a GELU whose
     backward multiplies in no derivative at all, the path through a SiLU's gate, the `torch.where(…)`
     of a SELU, the path through an exact GELU's erf, the gradient from above a SELU's where (out.g
-    times its 1.0507)."""
+    times its 1.0507), exp's output given as its gradient, the path through an RMS norm's statistics
+    without the gradient from above (a gain multiplied in before the norm)."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
