@@ -235,7 +235,7 @@ SLIPS = [
     Slip("Sigmoid", "out.g * out * (1 - out)", "out.g * out", "is missing its factor (1 - out)"),
     Slip("LogSoftmax", ".sum(-1, keepdim=True)", ".mean(-1, keepdim=True)", "a mean where the sum belongs"),
     Slip("LogSoftmax", "out.g.sum(-1, keepdim=True)", "out.g", "does not sum out.g over the axis"),
-    Slip("LogSoftmax", "out.exp() * out.g.sum", "out.g.sum", "is missing the factor exp(out)"),
+    Slip("LogSoftmax", "out.exp() * out.g.sum", "out.g.sum", "is missing the factor `out.exp()`"),
     Slip("LogSoftmax", " - out.exp() * out.g.sum(-1, keepdim=True)", "", "is missing its second term | the path through"),
     Slip("Embedding", ".index_add_(0, inp.reshape(-1), out.g", ".index_add_(0, inp.reshape(-1), out", OUT_FOR_G),
     Slip("Embedding", "self.weight.g = torch.zeros_like(self.weight).index_add_(0, inp.reshape(-1), out.g.reshape(-1, "

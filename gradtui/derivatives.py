@@ -612,16 +612,23 @@ rule(aten._softmax.default)(Rule(_softmax, (
     Slip("takes `{out}` where `{dout}` belongs inside its sum: `({out} * {out}).sum(dim)` where `({dout} * {out}).sum(dim)` "
          "belongs", lambda c: (c.out * (c.g - (c.out * c.out).sum(c.args[1], keepdim=True)),)),
 ), "softmax"))
+def _summed_code(c: Ctx) -> str:
+    """`{dout}.sum(-1, keepdim=True)`: the gradient summed over the softmax's axis, as code writes it."""
+    axis = c.args[1] - c.args[0].dim() if c.args[1] == c.args[0].dim() - 1 else c.args[1]
+    return f"{{dout}}.sum({axis}, keepdim=True)"
+
+
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip("uses the log-probabilities where the probabilities, exp(out), belong", lambda c: _log_softmax(c, False)),
-    Slip("is missing its second term, - exp(out) * out.g.sum(dim)", lambda c: (c.g,)),
+    Slip(lambda c: f"is missing its second term, `- {{out}}.exp() * {_summed_code(c)}`", lambda c: (c.g,)),
     Slip("takes a mean where the sum belongs: out.g - exp(out) * out.g.mean(dim)",
          lambda c: (c.g - torch.exp(c.out) * c.g.mean(c.args[1], keepdim=True),)),
     Slip("does not sum out.g over the axis: out.g - exp(out) * out.g where out.g - exp(out) * out.g.sum(dim) belongs",
          lambda c: (c.g - torch.exp(c.out) * c.g,)),
-    Slip("is missing the factor exp(out) in its second term: out.g - out.g.sum(dim)",
+    Slip(lambda c: f"is missing the factor `{{out}}.exp()` in its second term: `{{dout}} - {_summed_code(c)}`",
          lambda c: (c.g - c.g.sum(c.args[1], keepdim=True),)),
-    Slip("is missing out.g.sum(dim) in its second term: out.g - exp(out)", lambda c: (c.g - torch.exp(c.out),)),
+    Slip(lambda c: f"is missing the factor `{_summed_code(c)}` in its second term: `{{dout}} - {{out}}.exp()`",
+         lambda c: (c.g - torch.exp(c.out),)),
     *_wrong_axes(_log_softmax),
 ), "log_softmax"))
 

@@ -387,7 +387,8 @@ class Edits:
             if new.startswith("(") and new.endswith(")") and wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
                 new = new[1:-1]  # the code's own parentheses are around it already
-            elif node is not value and not self._parenthesized(node) and binding(new) < binding(node):
+            elif node is not value and not self._parenthesized(node) and binding(new) < min(binding(node),
+                                                                                       _binding_needed(node, value)):
                 new = f"({new})"  # `var + eps` for `std` inside `x / std`: it binds less tightly
             return Change(node_start, node_end, new, kind, rank)
 
@@ -732,6 +733,7 @@ class Edits:
                 r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
+            spelled = self._named(spelled)
             spelled = spelled if binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
             extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
             for node in ast.walk(value):
@@ -741,11 +743,18 @@ class Edits:
                         self.seg(node.left) == spelled:
                     yield at(node, self.seg(node.right), kind)
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
-            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups], value)):
+            # and what a sum or mean reduces (`x.mean(-1)`): a path's gradient from above belongs inside it
+            reduced = [n.func.value for n in ast.walk(value) if isinstance(n, ast.Call) and isinstance(
+                n.func, ast.Attribute) and n.func.attr in ("sum", "mean") and not isinstance(n.func.value, ast.Call)]
+            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
                     yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
+        for code in re.findall(r"is missing its (?:first |second |third )?term, `([^`]+)`", self.hint):
+            mine = self._in_my_words(code)  # (a closed form's term, in gradtui's names: `- out.exp() * out.g.sum(…)`)
+            if mine is not None:
+                yield at(value, f"{self.seg(value)} {mine if mine.startswith(('- ', '+ ')) else f'+ {mine}'}", "hinted")
         for wrong, right in re.findall(r"`([^`]+)`(?: alone)? where `([^`]+)` belongs", self.hint):
             if re.fullmatch(r"[\w.]+", wrong) and re.fullmatch(r"[\w.]+", right):
                 new = self.spelled(right)
@@ -762,6 +771,16 @@ class Edits:
                 for node in ast.walk(value):
                     if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                         yield at(node, new, "hinted")
+
+    def _named(self, code: str) -> str:
+        """`code` by the name the method gives it (`dy` for `out.g * 1.5`, where `dy = out.g * 1.5`), else as it is."""
+        try:
+            said = ast.unparse(ast.parse(code, mode="eval"))
+        except SyntaxError:
+            return code
+        made = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                for t in n.targets if isinstance(t, ast.Name) and ast.unparse(n.value) == said]
+        return made[0] if len(made) == 1 else code
 
     def _in_my_words(self, code: str, define=None) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
@@ -1048,6 +1067,23 @@ def _loose(node: ast.expr) -> bool:
 
 def _divisor(node: ast.AST, root: ast.AST) -> bool:
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and n.right is node for n in ast.walk(root))
+
+
+def _binding_needed(node: ast.AST, root: ast.AST) -> float:
+    """How tightly code put where `node` stands must bind: a product may stand as `b` of `a - b`, not as
+    `b` of `a / b`, nor where a method is called on it (`(a * b).sum()`); anything may be an argument."""
+    for parent in ast.walk(root):
+        if isinstance(parent, ast.BinOp) and node in (parent.left, parent.right):
+            own = binding(parent)
+            if isinstance(parent.op, (ast.Pow, ast.MatMult)):  # `a ** b`; `(a * g) @ w`, as people write it
+                return own + 1
+            return own + (1 if node is parent.right else 0)  # `a - (b - c)`, `a / (b * c)`: the right side tighter
+        if isinstance(parent, ast.UnaryOp) and node is parent.operand:
+            return binding(parent)
+        if isinstance(parent, (ast.Call, ast.keyword)) and node in getattr(parent, "args", []) or (
+                isinstance(parent, ast.keyword) and node is parent.value):
+            return 0
+    return 7  # a receiver (`(…).sum()`), a subscript's value, or unknown: as tight as a name
 
 
 def _in_call(node: ast.AST, root: ast.AST) -> bool:

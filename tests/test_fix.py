@@ -265,6 +265,10 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
      "        inp.g = torch.where(self.pos, 1.0, 1.6733 * torch.exp(inp))",
      "inp.g = torch.where(self.pos, 1.0, 1.6733 * torch.exp(inp)) * (out.g * 1.0507)"),
     ("HalfExp", "        return torch.exp(0.5 * inp)", "        inp.g = out", "inp.g = out.g * out * 0.5"),
+    ("RowLogSoftmax", "        return inp - inp.logsumexp(-1, keepdim=True)", "        inp.g = out.g",
+     "inp.g = out.g - out.exp() * out.g.sum(-1, keepdim=True)"),
+    ("RowLogSoftmax", "        return inp - inp.logsumexp(-1, keepdim=True)", "        inp.g = out.g - out.exp()",
+     "inp.g = out.g - out.exp() * out.g.sum(-1, keepdim=True)"),
     ("GainFirstRMSNorm",
      "        self.r = torch.rsqrt((inp ** 2).mean(-1, keepdim=True) + 1e-6)\n        return 1.5 * inp * self.r",
      "        dy = out.g * 1.5\n        inp.g = self.r * dy - inp * self.r ** 3 * inp.mean(-1, keepdim=True)",
@@ -273,6 +277,7 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
         "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term",
         "a-derivative-never-written-written-out", "a-path-left-out-written-out", "an-expressions-derivative-written-out",
         "an-erfs-path-written-out", "the-gradient-from-above-written-out", "the-output-for-its-gradient-written-out",
+        "a-log-softmaxs-second-term-in-code", "a-log-softmaxs-sum-in-code",
         "a-path-without-the-gradient-from-above-written-out"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
     """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
@@ -283,8 +288,9 @@ def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward
     name for what is missing, gradtui's own writing of it, from the forward's operations: a GELU whose
     backward multiplies in no derivative at all, the path through a SiLU's gate, the `torch.where(…)`
     of a SELU, the path through an exact GELU's erf, the gradient from above a SELU's where (out.g
-    times its 1.0507), exp's output given as its gradient, the path through an RMS norm's statistics
-    without the gradient from above (a gain multiplied in before the norm)."""
+    times its 1.0507), exp's output given as its gradient, a log-softmax's second term or its sum (the
+    hint writes them as code), the path through an RMS norm's statistics without the gradient from above
+    (a gain multiplied in before the norm: `dy`, the code's own name for what is missing)."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
