@@ -1,25 +1,26 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of seventy-eight more written here as
+backward of each layer of benchmarks/any_layer_coverage.py and of eighty-seven more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
 SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
 exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
 learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
 polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a
-hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask; an
-affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an
-nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a residual MLP block, a GLU (its
-projection chunked in two), SwiGLU, a linear gated by a sigmoid of another, a tanh gated by a sigmoid, x
-gated by x @ w, a weight-normalised linear, an RMS norm whose gain is multiplied in first (`w * x *
-rsqrt(…)`), a standardisation over the features, a log-softmax by logsumexp, an L2 and
-a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
-1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
-centring, one over the batch, the row's max subtracted, a division by the row's mean |x| + 1, a gate
-by the row's mean, a scale by the row's mean square, a softmax with a temperature, one by `exp(x) /
-exp(x).sum()`, one per head of a view, halves swapped by `cat`; losses: squared error in two forms
-and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error, Poisson NLL,
-squared hinge, quantile, a fourth power, a logistic loss), its ground truth computed apart from gradtui, as
-that benchmark computes
-it.
+hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, x
+sin x, log cosh, x + γ tanh x; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
+bilinear `(x @ w) * x`, an nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a
+residual MLP block, a GLU (its projection chunked in two), SwiGLU, a linear gated by a sigmoid of
+another, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an RMS norm whose
+gain is multiplied in first (`w * x * rsqrt(…)`), a standardisation over the features, a scale by
+the batch's std (no centring), a residual gated by a learned sigmoid, an einsum linear with
+nn.Linear's weight, a log-softmax by logsumexp, an L2 and a scale normalisation, a batch norm in its
+closed form, a standardisation by `x.std(0)` (over n − 1), F.layer_norm with a backward that
+recomputes its statistics, a group norm through a view, a centring, one over the batch, the row's
+max subtracted, a division by the row's mean |x| + 1, a gate by the row's mean, a scale by the row's
+mean square, a softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view,
+halves swapped by `cat`; losses: squared error in two forms and with a penalty, Huber, BCE with
+logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
+logistic loss, |d|^1.5, a squared error weighted by |targ|), its ground truth computed apart from
+gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -609,6 +610,66 @@ return inp * self.m * 2
 """, """
 inp.g = out.g * self.m * 2
 """),
+    Layer("LayerScaleTanh", """
+return inp + self.gamma * torch.tanh(inp)
+""", """
+t = torch.tanh(inp)
+self.gamma.g = (out.g * t).sum(0)
+inp.g = out.g * (1 + self.gamma * (1 - t ** 2))
+""", ("gamma",)),
+    Layer("SmoothStep", """
+self.t = inp.clamp(0, 1)
+return self.t * self.t * (3 - 2 * self.t)
+""", """
+inp.g = out.g * 6 * self.t * (1 - self.t)
+"""),
+    Layer("XSin", """
+return torch.sin(inp) * inp
+""", """
+inp.g = out.g * (torch.cos(inp) * inp + torch.sin(inp))
+"""),
+    Layer("LogCoshAct", """
+return torch.log(torch.cosh(inp))
+""", """
+inp.g = out.g * torch.tanh(inp)
+"""),
+    Layer("VarScale", """
+self.s = (inp.var(0, unbiased=False) + 1e-5).sqrt()
+return inp / self.s
+""", """
+n = inp.shape[0]
+mu = inp.mean(0)
+inp.g = out.g / self.s - (inp - mu) * (out.g * inp).sum(0) / (n * self.s ** 3)
+"""),
+    Layer("PowLoss", """
+self.d = inp.squeeze(-1) - targ
+return (self.d.abs() ** 1.5).mean()
+""", """
+inp.g = (1.5 * self.d.abs() ** 0.5 * self.d.sign() / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("WeightedMSE", """
+self.d = inp.squeeze(-1) - targ
+return (targ.abs() * self.d ** 2).mean()
+""", """
+inp.g = (2 * targ.abs() * self.d / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("EinsumT", """
+return torch.einsum("ni,oi->no", inp, self.w) + self.b
+""", """
+self.w.g = torch.einsum("no,ni->oi", out.g, inp)
+self.b.g = out.g.sum(0)
+inp.g = torch.einsum("no,oi->ni", out.g, self.w)
+""", ("w", "b")),
+    Layer("GatedResidual", """
+self.s = torch.sigmoid(self.g)
+self.t = torch.tanh(inp @ self.w)
+return inp + self.s * self.t
+""", """
+dt = out.g * self.s * (1 - self.t ** 2)
+self.w.g = inp.T @ dt
+self.g.g = (out.g * self.t).sum(0) * self.s * (1 - self.s)
+inp.g = out.g + dt @ self.w.T
+""", ("g", "w")),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -638,6 +699,9 @@ PARAMETERS = {
     "RMSNormGainFirst": lambda r: (1 + 0.1 * r(C),),
     "MMLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
     "GatedLinear": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "LayerScaleTanh": lambda r: (0.5 + 0.1 * r(C),),
+    "EinsumT": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "GatedResidual": lambda r: (0.1 * r(C), r(C, C) / C ** 0.5),
 }
 
 

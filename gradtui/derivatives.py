@@ -456,6 +456,20 @@ rule(aten.softplus.default)(_unary(
 rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
 rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
 rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))
+rule(aten.tan.default)(_unary(lambda c: 1 + c.out ** 2, "tan", written="1 + {out}**2"))
+rule(aten.sinh.default)(_unary(lambda c: torch.cosh(c.args[0]), "sinh", written="torch.cosh({left})"))
+rule(aten.cosh.default)(_unary(
+    lambda c: torch.sinh(c.args[0]), "cosh",
+    ("has cos's minus: `-torch.sinh({left})` where `torch.sinh({left})` belongs", lambda c: -torch.sinh(c.args[0])),
+    written="torch.sinh({left})"))
+rule(aten.atan.default)(_unary(lambda c: 1 / (1 + c.args[0] ** 2), "atan", written="1 / (1 + {inp}**2)"))
+rule(aten.asin.default)(_unary(lambda c: torch.rsqrt(1 - c.args[0] ** 2), "asin", written="torch.rsqrt(1 - {inp}**2)"))
+rule(aten.acos.default)(_unary(lambda c: -torch.rsqrt(1 - c.args[0] ** 2), "acos", written="-torch.rsqrt(1 - {inp}**2)"))
+rule(aten.expm1.default)(_unary(lambda c: c.out + 1, "expm1", written="{out} + 1"))
+rule(aten.exp2.default)(_unary(lambda c: c.out * math.log(2), "exp2", written=f"{{out}} * {math.log(2)!r}"))
+rule(aten.log2.default)(_unary(lambda c: 1 / (c.args[0] * math.log(2)), "log2", written=f"1 / ({{inp}} * {math.log(2)!r})"))
+rule(aten.log10.default)(_unary(lambda c: 1 / (c.args[0] * math.log(10)), "log10",
+                                written=f"1 / ({{inp}} * {math.log(10)!r})"))
 
 
 # -- reductions ---------------------------------------------------------------------------
@@ -509,7 +523,8 @@ def _var(c: Ctx, **slip):
     x, dims = c.args[0], _dims(c)
     n = _count(x, dims)
     correction = slip.get("correction", _correction(c))
-    centre = x.mean(dims, keepdim=True) if slip.get("centred", True) else 0
+    centre = slip.get("centre", 1.0) * (x.sum(dims, keepdim=True) if slip.get("summed") else x.mean(dims, keepdim=True)) \
+        if slip.get("centred", True) else 0
     return (_kept(c.g, x, dims, _var_keepdim(c)) * slip.get("two", 2.0) * (x - centre) / (n - correction),)
 
 
@@ -523,6 +538,8 @@ rule(aten.var.correction)(Rule(_var, (
     Slip("is missing its 2", lambda c: _var(c, two=1.0)),
     Slip(_bessel_words, lambda c: _var(c, correction=0 if _correction(c) else 1)),
     Slip("is missing the mean: x where x - x.mean() belongs", lambda c: _var(c, centred=False)),
+    Slip("has the mean's sign flipped: x + x.mean() where x - x.mean() belongs", lambda c: _var(c, centre=-1.0)),
+    Slip("centres by the sum: x - x.sum() where x - x.mean() belongs", lambda c: _var(c, summed=True)),
 ), lambda c: f".var({_axes(c)})"))
 
 

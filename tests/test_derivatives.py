@@ -54,6 +54,11 @@ FORWARDS = {
     "gelu, by hand": (lambda x: 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3))),
                       (rand(N, C),)),
     "gelu, erf": (lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))), (rand(N, C),)),
+    "hyperbolic": (lambda x: torch.log(torch.cosh(x)) + torch.sinh(0.5 * x) + torch.tan(0.5 * x), (rand(N, C),)),
+    "inverse trigonometric": (lambda x: torch.atan(x) + torch.asin(0.5 * torch.tanh(x)) + torch.acos(0.3 * torch.tanh(x)),
+                              (rand(N, C),)),
+    "other bases": (lambda x: torch.expm1(x) + torch.exp2(x) + torch.log2(x.abs() + 1) + torch.log10(x.abs() + 1),
+                    (rand(N, C),)),
     "silu": (F.silu, (rand(N, C),)),
     "silu, by hand": (lambda x: x * torch.sigmoid(x), (rand(N, C),)),
     "silu, exp": (lambda x: x / (1 + torch.exp(-x)), (rand(N, C),)),
@@ -178,6 +183,7 @@ def test_what_the_graph_cannot_hold_is_said():
 WRITTEN_WITH = {torch.ops.aten.clamp.default: (0.7, 1.2), torch.ops.aten.clamp_min.default: (0.8,),
                 torch.ops.aten.clamp_max.default: (1.2,), torch.ops.aten.hardtanh.default: (0.7, 1.2),
                 torch.ops.aten.softplus.default: (2.0,)}
+WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default)  # x scaled into their domain, (-1, 1)
 
 
 @pytest.mark.parametrize("op", [op for op, rule in RULES.items() if rule.derivative], ids=str)
@@ -187,6 +193,7 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
     from gradtui.derivatives import Ctx
 
     x = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
+    x = x / 2 if op in WITHIN_ONE else x
     args = (x, *WRITTEN_WITH.get(op, ()))
     out = op(*args)
     (vjp,) = RULES[op].vjp(Ctx(args, {}, [out], torch.ones_like(out)))[:1]
