@@ -1086,22 +1086,18 @@ class Probe:
                 except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
                     continue
                 value = grads.get(role)
-                if value is not None and spread is not None and value.shape == spread and close(own, value, tolerance):
-                    said = words(graph, edit, target, self.leaf_names, rows, role)  # (`out.g.sum()` for `.sum(0)`)
-                    found.append(((-self._agreeing(run, grads, role, tolerance), RANK[edit.kind], graph is not whole,
-                                   graph is run.graph, 0, edit.node if edit.node is not None else len(graph.nodes)), said,
-                                  graph.nodes[edit.node].source if edit.node is not None else None))
-                    continue
-                if value is None or value.shape != yours.shape or (value.shape == right.shape and close(
+                exact = spread is not None and value is not None and value.shape == spread  # `out.g.sum()`, as it is
+                mine = own if exact else yours
+                if value is None or value.shape != mine.shape or (value.shape == right.shape and close(
                         value, right, tolerance)):
                     continue
-                if close(yours, value, tolerance) or self._fits(run, graph, edit, role, yours, tolerance):
+                if close(mine, value, tolerance) or (not exact and self._fits(run, graph, edit, role, yours, tolerance)):
                     if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
-                            run, graph, edit, cut, role, yours, tolerance):
+                            run, graph, edit, cut, role, mine, tolerance):
                         continue  # (an edit that loses the gradient is no story: many do; a factor is)
                     said = words(graph, edit, target, self.leaf_names, rows, role) + (
-                        "" if spread is None else f" (and what is left is {tuple(spread)} where autograd's is "
-                                                  f"{tuple(right.shape)}: the same values, broadcast)")
+                        "" if spread is None or exact else f" (and what is left is {tuple(spread)} where autograd's is "
+                                                           f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
                     # a closed-form slip of an operation written out step by step comes after a path of those

@@ -1080,8 +1080,7 @@ def _binding_needed(node: ast.AST, root: ast.AST) -> float:
             return own + (1 if node is parent.right else 0)  # `a - (b - c)`, `a / (b * c)`: the right side tighter
         if isinstance(parent, ast.UnaryOp) and node is parent.operand:
             return binding(parent)
-        if isinstance(parent, (ast.Call, ast.keyword)) and node in getattr(parent, "args", []) or (
-                isinstance(parent, ast.keyword) and node is parent.value):
+        if isinstance(parent, ast.Call) and node in parent.args or isinstance(parent, ast.keyword) and node is parent.value:
             return 0
     return 7  # a receiver (`(…).sum()`), a subscript's value, or unknown: as tight as a name
 

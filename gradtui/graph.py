@@ -64,10 +64,15 @@ class Ref:
     output: int = 0
 
 
+def numeric(operand) -> bool:
+    """Is the operand a Python number? (Not a bool, nor a tensor the forward makes from no input,
+    `torch.arange(n) % 2`, which is an operand as it is, and `==` on which is a tensor.)"""
+    return isinstance(operand, (int, float)) and not isinstance(operand, bool)
+
+
 def is_number(operand, number: float) -> bool:
-    """Is the operand that number? (Not a tensor: a tensor the forward makes from no input, `torch.arange(n) % 2`,
-    is an operand as it is, and `==` on it is a tensor.)"""
-    return isinstance(operand, (int, float)) and not isinstance(operand, bool) and operand == number
+    """Is the operand that number?"""
+    return numeric(operand) and operand == number
 
 
 def same_operand(a, b) -> bool:
@@ -362,51 +367,38 @@ def _gain_taken_first(graph: Graph, node: Node, readers: dict) -> tuple[Node, No
         return None
     for side in (0, 1):
         gain, kept = inner.args[side], inner.args[1 - side]
-        number = isinstance(gain, (int, float)) and not isinstance(gain, bool)  # `1.5 * x * rstd`
-        if not (isinstance(gain, (Leaf, Ref)) or number) or not isinstance(kept, (Leaf, Ref)):
+        if not (isinstance(gain, (Leaf, Ref)) or numeric(gain)) or not isinstance(kept, (Leaf, Ref)):
             continue
         value = node.op(graph.value(kept), graph.value(node.args[1]))
         if value.shape != node.outputs[0].shape:
             continue
-        said = _regrouped_source(node.source, _written_side(node.source, inner, side))
+        said = _regrouped_source(node.source, numeric(gain), 1 - side)
         product = Node(inner.index, node.op, (kept, node.args[1]), {}, [value], said)
         normalised = _normalised_by_hand(graph, product) or _l2_normalised_by_hand(graph, product)
         if normalised is not None and all(made.node < inner.index for _, made in graph.tensor_args(product)
                                           if isinstance(made, Ref)):
-            gained = (Ref(inner.index), gain) if number else (gain, Ref(inner.index))  # (a number multiplies second)
+            gained = (Ref(inner.index), gain) if numeric(gain) else (gain, Ref(inner.index))  # (a number goes second)
             return product, replace(normalised, source=said), Node(node.index, inner.op, gained, {}, node.outputs,
                                                                    node.source)
     return None
 
 
-def _written_side(source: Source | None, inner: Node, gain: int) -> int:
-    """Which side of the code's `w * x` is x, the product's operand `1 - gain`: `1.5 * x` runs as mul(x, 1.5)."""
-    number = inner.args[gain]
-    if not isinstance(number, (int, float)) or isinstance(number, bool) or source is None or not source.expression:
-        return 1 - gain
-    try:
-        written = ast.parse(source.expression, mode="eval").body
-    except SyntaxError:
-        return 1 - gain
-    sides = (written.left.left, written.left.right) if isinstance(written, ast.BinOp) and isinstance(
-        written.left, ast.BinOp) else ()
-    constants = [i for i, side in enumerate(sides) if isinstance(side, ast.Constant)]
-    return 1 - constants[0] if len(constants) == 1 else 1 - gain
-
-
-def _regrouped_source(source: Source | None, kept: int) -> Source | None:
-    """The code of `x * rstd` in `w * x * rstd` (`kept`: the side of `w * x` that is x), as the product
-    regrouped says its part; the statement's whole expression where it is not written so."""
-    expression = None
+def _regrouped_source(source: Source | None, number: bool, kept: int) -> Source | None:
+    """The statement of `w * x * rstd`, saying the code of `x * rstd` as the regrouped product's part
+    (`kept`: x's side of `w * x` among the operation's operands; where the gain is a `number`, the side
+    the code does not write as a number: `1.5 * x` runs as mul(x, 1.5)); as it is where it is not
+    written so."""
     try:
         written = ast.parse(source.expression, mode="eval").body if source and source.expression else None
     except SyntaxError:
         written = None
-    if isinstance(written, ast.BinOp) and isinstance(written.left, ast.BinOp):
-        sides = (written.left.left, written.left.right)
-        expression = f"{ast.unparse(sides[kept])} {'*' if isinstance(written.op, ast.Mult) else '/'} " \
-                     f"{ast.unparse(written.right)}"
-    return replace(source, expression=expression, name=None) if source is not None and expression else source
+    if not (isinstance(written, ast.BinOp) and isinstance(written.left, ast.BinOp)):
+        return source
+    sides = (written.left.left, written.left.right)
+    constants = [i for i, side in enumerate(sides) if isinstance(side, ast.Constant)]
+    kept = 1 - constants[0] if number and len(constants) == 1 else kept
+    expression = f"{ast.unparse(sides[kept])} {'*' if isinstance(written.op, ast.Mult) else '/'} {ast.unparse(written.right)}"
+    return replace(source, expression=expression, name=None)
 
 
 def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
