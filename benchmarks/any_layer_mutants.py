@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of eighty-seven more written here as
+backward of each layer of benchmarks/any_layer_coverage.py and of eighty-eight more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
 SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
 exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
@@ -19,8 +19,8 @@ max subtracted, a division by the row's mean |x| + 1, a gate by the row's mean, 
 mean square, a softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view,
 halves swapped by `cat`; losses: squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
-logistic loss, |d|^1.5, a squared error weighted by |targ|), its ground truth computed apart from
-gradtui, as that benchmark computes it.
+logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²)), its ground truth computed
+apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -660,6 +660,12 @@ self.w.g = torch.einsum("no,ni->oi", out.g, inp)
 self.b.g = out.g.sum(0)
 inp.g = torch.einsum("no,oi->ni", out.g, self.w)
 """, ("w", "b")),
+    Layer("CauchyLoss", """
+self.d = inp.squeeze(-1) - targ
+return torch.log1p(self.d ** 2).mean()
+""", """
+inp.g = (2 * self.d / (1 + self.d ** 2) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
     Layer("GatedResidual", """
 self.s = torch.sigmoid(self.g)
 self.t = torch.tanh(inp @ self.w)

@@ -29,7 +29,20 @@ from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.derivative_code import ONE, derivative_code, times
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
 from gradtui.formatting import place
-from gradtui.graph import WRITTEN_OUT, Graph, Leaf, Node, Ref, Source, fused, reassociated, record, replayed, same_operand
+from gradtui.graph import (
+    WRITTEN_OUT,
+    Graph,
+    Leaf,
+    Node,
+    Ref,
+    Source,
+    fused,
+    numeric,
+    reassociated,
+    record,
+    replayed,
+    same_operand,
+)
 from gradtui.reference import autograd_nodes
 
 PROBE_ROWS = 256
@@ -163,7 +176,7 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     return tuple(grads)
 
 
-REMADE = frozenset({"add", "sub", "rsub", "mul", "div"})  # what a derivative makes again as it reads it (`1 + t`)
+REMADE = frozenset({"add", "sub", "rsub", "mul", "div", "pow"})  # what a derivative makes again as it reads it (`1 + t`)
 READS_OPERANDS = frozenset({  # the operations whose derivative reads an operand's value (a product's, sin's)
     "mul", "div", "pow", "abs", "sin", "cos", "log", "log1p", "erf", "gelu", "silu", "softplus", "elu", "reciprocal",
     "clamp", "clamp_min", "clamp_max", "relu", "leaky_relu", "hardtanh", "maximum", "minimum"})
@@ -207,8 +220,8 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
     if made.name in ("add", "sub", "rsub") or all(isinstance(a, (Leaf, Ref)) for a in made.args[:2]):
         for side in (0, 1) if made.name != "div" else (0,):
             yield Edit("recompute", node.index, position, variant=("alone", side))
-    for side, number in enumerate(made.args[:2]):  # `6 * inp` for `3 * inp`: its constant doubled, or halved
-        if made.name in ("mul", "div") and isinstance(number, (int, float)) and not isinstance(number, bool) and number:
+    for side, number in enumerate(made.args[:2]):  # `6 * inp` for `3 * inp`, `d ** 4` for `d ** 2`: doubled or halved
+        if made.name in ("mul", "div", "pow") and numeric(number) and number:
             for wrong in (number * 2, number / 2):
                 yield Edit("recompute", node.index, position, variant=("number", side, wrong))
     for side, tensor in enumerate(made.args[:2]):  # `inp - inp.sum(-1, keepdim=True)` for its mean, or over axis 0

@@ -229,6 +229,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("LogCoshAct", "factor dropped: `out.g` for `out.g * torch.tanh(inp)`",
      "its derivative comes to `1 / torch.cosh(inp) * torch.sinh(inp)`"),
     ("VarScale", "sign: `inp + mu`", "has the mean's sign flipped: x + x.mean() where x - x.mean() belongs"),
+    ("CauchyLoss", "constant doubled: `4` for `2`#1", "reads `self.d ** 4` where `self.d ** 2` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -248,7 +249,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-gain-multiplied-in-first-a-path-without-the-gradient-from-above", "a-bias-summed-over-every-axis",
         "a-constant-tensor-operand", "a-factor-with-no-name-of-its-own-named-by-its-operation",
         "an-l2-normalisations-gain-multiplied-in-first", "a-hyperbolic-functions-derivative-written-out",
-        "a-variances-mean-sign-flipped"])
+        "a-variances-mean-sign-flipped", "an-operands-power-doubled"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -268,7 +269,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     bias summed over every axis; a forward that multiplies by a tensor made from no input (a mask of
     `torch.arange`); a whole gradient off by a constant with no name (1/4), named by the operation
     whose constant it is; an L2 normalisation's gain multiplied in first (`g0 * x / x.norm(…)`); log
-    cosh's derivative left out, written out; a variance's mean subtracted with its sign flipped.
+    cosh's derivative left out, written out; a variance's mean subtracted with its sign flipped; an
+    operand the derivative reads made again with its power doubled.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
