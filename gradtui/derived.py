@@ -845,7 +845,7 @@ def _constant_scaled(graph: Graph, node: Node, edit: Edit, rows: tuple[int, int]
     of `var = d2.sum(0) / (n - 1)` (nb.py:8) is 32 here, where 31 belongs (Bessel's correction)"."""
     position = 1 - edit.operand if edit.operand in (0, 1) and len(node.args) > 1 else None
     number = node.args[position] if position is not None else None
-    if node.name not in ("mul", "div") or not isinstance(number, (int, float)) or isinstance(number, bool) or not number:
+    if node.name not in ("mul", "div") or not numeric(number) or not number:
         return None
     number = _number_as_run(number, rows)
     factor = edit.factor if edit.said_factor is None else edit.said_factor
@@ -940,7 +940,7 @@ def guards(graph: Graph) -> list[Guard]:
     for node in graph.nodes:
         bound = 1 if node.name in ("add", "sub", "clamp", "clamp_min") and len(node.args) > 1 else None
         constant = node.args[bound] if bound is not None else None
-        if isinstance(constant, (int, float)) and not isinstance(constant, bool) and 0 < abs(constant) <= GUARD_MOST:
+        if numeric(constant) and 0 < abs(constant) <= GUARD_MOST:
             sign = {"add": "+ ", "sub": "- "}.get(node.name, "clamp(min=")
             written = f"{sign}{constant:g}{')' if sign.startswith('clamp') else ''}"
             found.append(Guard(node.index, bound, float(constant), f"`{written}`{_where(node)}"))
