@@ -52,9 +52,8 @@ class Report:
     check's text, and it renders as check's tables in a terminal (Rich) and in Jupyter (an HTML
     fragment that styles only itself)."""
 
-    def __init__(self, session, replay=None, digest: str | None = None, data=None):
+    def __init__(self, session, replay=None, digest: str | None = None):
         self.session, self.replay, self.digest = session, replay, digest  # the layer file's, when the check ran
-        self._data = data  # the caller's x and y, when a layer file ran on them: a fix is run on them too
 
     @property
     def steps(self) -> list:
@@ -104,7 +103,7 @@ class Report:
         if not hasattr(self, "_fix"):
             from gradtui.fixing import fix_for
 
-            self._fix = None if self.ok else fix_for(self.session, self.replay, self.digest, self._data)
+            self._fix = None if self.ok else fix_for(self.session, self.replay, self.digest)
         return self._fix
 
     def apply_fix(self) -> Path:
@@ -183,7 +182,7 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
         digest = digest_of(config.layers)
         session = DebugSession(config, data, network, params=params)
     session.run_to_end()
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest, data)
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:
@@ -203,7 +202,7 @@ def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     session = ahead.session
     if session is None or not session.done:
         return None
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None, data=data)
+    return Report(session, replay_in_float64(session) if needs_replay(session) else None)
 
 
 # -- options, in Python's types and names -----------------------------------------------------

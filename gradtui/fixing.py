@@ -1190,14 +1190,14 @@ def checked(session, replay=None) -> Checked:
     return Checked(first, hint, matched, method, role, attributes)
 
 
-def fix_for(session, replay=None, digest: str | None = None, data=None) -> Fix | None:
+def fix_for(session, replay=None, digest: str | None = None) -> Fix | None:
     """The verified fix of a check that ran on a layer file (None: it passed, it ran on objects of the
-    caller's and not a file, or no edit was verified); `digest`: the layer file's when it ran; `data`:
-    the caller's Dataset it ran on, if it did."""
+    caller's and not a file, or no edit was verified), each edit checked on the rows the check ran on;
+    `digest`: the layer file's when it ran."""
     if session.config.layers is None:
         return None
     found = checked(session, replay)
-    return None if found.passes else find_fix(session.config, found, digest, data)
+    return None if found.passes else find_fix(session.config, found, digest, session.data)
 
 
 def digest_of(path: Path | None) -> str | None:
@@ -1276,6 +1276,10 @@ class _Trials:
     """Copies of the user's file with one edit each, checked."""
 
     def __init__(self, config: RunConfig, source: Source, scratch: Path, data=None):
+        if data is None:  # loaded once for every trial: at the default 50,000 rows a draw is half a second
+            from gradtui.data import load_data
+
+            data = load_data(config, config.resolve_device())
         self.config, self.scratch, self.count, self.tried, self.data = config, scratch, 0, 0, data
         self.screen = _screen(config)
         self.screen_data = None if data is None else data.first_rows_in_float64(self.screen.batch)

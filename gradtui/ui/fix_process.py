@@ -28,7 +28,7 @@ def fix_here(config: RunConfig, data=None) -> Fix | str | None:
     replay = replay_in_float64(session) if needs_replay(session) else None
     if session.first_mismatch is None and (replay is None or replay.mismatch is None):
         return PASSES
-    return fix_for(session, replay, digest, data)
+    return fix_for(session, replay, digest)
 
 
 def child_main() -> None:
