@@ -1,12 +1,13 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of eighty-eight more written here as
+backward of each layer of benchmarks/any_layer_coverage.py and of ninety-nine more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
 SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
 exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
 learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
 polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a
 hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, x
-sin x, log cosh, x + γ tanh x; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
+sin x, log cosh, x + γ tanh x, GELU by its tanh approximation, a soft threshold, x·exp(−x²), a
+radial basis function of learned centres and widths; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
 bilinear `(x @ w) * x`, an nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a
 residual MLP block, a GLU (its projection chunked in two), SwiGLU, a linear gated by a sigmoid of
 another, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an RMS norm whose
@@ -17,9 +18,11 @@ closed form, a standardisation by `x.std(0)` (over n − 1), F.layer_norm with a
 recomputes its statistics, a group norm through a view, a centring, one over the batch, the row's
 max subtracted, a division by the row's mean |x| + 1, a gate by the row's mean, a scale by the row's
 mean square, a softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view,
-halves swapped by `cat`; losses: squared error in two forms and with a penalty, Huber, BCE with
+halves swapped by `cat`, a residual layer norm `x + LN(x)`, a gate `x * softmax(x)`, a centring over the
+batch with a learned scale, SiLU of a linear; losses: squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
-logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²)), its ground truth computed
+logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the log of
+the MSE, 1 − exp(−d²)), its ground truth computed
 apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
@@ -676,6 +679,88 @@ self.w.g = inp.T @ dt
 self.g.g = (out.g * self.t).sum(0) * self.s * (1 - self.s)
 inp.g = out.g + dt @ self.w.T
 """, ("g", "w")),
+    Layer("GELUTanh", """
+self.u = 0.7978845608 * (inp + 0.044715 * inp ** 3)
+self.t = torch.tanh(self.u)
+return 0.5 * inp * (1 + self.t)
+""", """
+du = 0.7978845608 * (1 + 3 * 0.044715 * inp ** 2)
+inp.g = out.g * (0.5 * (1 + self.t) + 0.5 * inp * (1 - self.t ** 2) * du)
+"""),
+    Layer("SoftThreshold", """
+self.m = (inp.abs() > 0.5).float()
+return torch.sign(inp) * torch.relu(inp.abs() - 0.5)
+""", """
+inp.g = out.g * self.m
+"""),
+    Layer("RBF", """
+self.d = inp - self.c
+return torch.exp(-self.d ** 2 / (2 * self.s ** 2))
+""", """
+e = torch.exp(-self.d ** 2 / (2 * self.s ** 2))
+self.c.g = (out.g * e * self.d / self.s ** 2).sum(0)
+self.s.g = (out.g * e * self.d ** 2 / self.s ** 3).sum(0)
+inp.g = -out.g * e * self.d / self.s ** 2
+""", ("c", "s")),
+    Layer("GaussGate", """
+self.e = torch.exp(-inp ** 2)
+return inp * self.e
+""", """
+inp.g = out.g * self.e * (1 - 2 * inp ** 2)
+"""),
+    Layer("RMSELoss", """
+self.d = inp.squeeze(-1) - targ
+self.r = (self.d ** 2).mean().sqrt()
+return self.r
+""", """
+inp.g = (self.d / (self.d.shape[0] * self.r)).unsqueeze(-1)
+""", loss=True),
+    Layer("LogMSE", """
+self.d = inp.squeeze(-1) - targ
+self.m = (self.d ** 2).mean()
+return torch.log(self.m)
+""", """
+inp.g = (2 * self.d / (self.d.shape[0] * self.m)).unsqueeze(-1)
+""", loss=True),
+    Layer("SoftmaxGate", """
+self.p = torch.softmax(inp, dim=1)
+return inp * self.p
+""", """
+g = out.g * inp
+inp.g = out.g * self.p + self.p * (g - (g * self.p).sum(1, keepdim=True))
+"""),
+    Layer("ResLayerNorm", """
+self.mu = inp.mean(1, keepdim=True)
+self.r = 1 / (inp.var(1, keepdim=True, unbiased=False) + 1e-5).sqrt()
+self.xh = (inp - self.mu) * self.r
+return inp + self.xh
+""", """
+dxh = out.g
+inp.g = out.g + self.r * (dxh - dxh.mean(1, keepdim=True) - self.xh * (dxh * self.xh).mean(1, keepdim=True))
+"""),
+    Layer("CenterScale", """
+self.c = inp - inp.mean(0)
+return self.c * self.a
+""", """
+self.a.g = (out.g * self.c).sum(0)
+d = out.g * self.a
+inp.g = d - d.mean(0)
+""", ("a",)),
+    Layer("ExpDecayLoss", """
+self.d = inp.squeeze(-1) - targ
+return (1 - torch.exp(-self.d ** 2)).mean()
+""", """
+inp.g = (2 * self.d * torch.exp(-self.d ** 2) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("SiLUOfLinear", """
+self.h = inp @ self.w
+return self.h * self.h.sigmoid()
+""", """
+s = self.h.sigmoid()
+dh = out.g * (s + self.h * s * (1 - s))
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -708,6 +793,9 @@ PARAMETERS = {
     "LayerScaleTanh": lambda r: (0.5 + 0.1 * r(C),),
     "EinsumT": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
     "GatedResidual": lambda r: (0.1 * r(C), r(C, C) / C ** 0.5),
+    "RBF": lambda r: (0.1 * r(C), 1 + 0.1 * r(C)),
+    "CenterScale": lambda r: (1 + 0.1 * r(C),),
+    "SiLUOfLinear": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

@@ -28,7 +28,7 @@ import torch
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.derivative_code import ONE, derivative_code, times
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
-from gradtui.formatting import place
+from gradtui.formatting import binding, place
 from gradtui.graph import (
     WRITTEN_OUT,
     Graph,
@@ -78,6 +78,8 @@ class Edit:
     # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`);
     # ("number", i, n) its i-th operand, a number, as n (`6 * inp`); ("reduced", i, op, axis) its i-th operand, a
     # mean or sum, redone as `op` over its own axes (axis None) or over `axis`
+    at: int | None = None  # "recompute": the operation inside the operand's expression that the variant remakes
+    # (`2 * s` of `exp(-d ** 2 / (2 * s ** 2))`); None: the operand's own
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -140,10 +142,14 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         if node.name in OWN_VALUE and edit.value == graph.output:  # exp's derivative, its own value, made from the
             ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]  # layer's output taken for its input: `exp(out)`
     elif mine and edit.kind == "recompute":  # an operand made again inside the derivative, one edit away
-        made = _recomputed(graph, graph.nodes[node.args[edit.operand].node], edit)
+        made = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
         if made is None or made.shape != ctx.args[edit.operand].shape:
             raise Unsupported("the operand made again has another shape")
+        if (node.name in OWN_VALUE or edit.at is not None) and made.numel() > 1 and bool((made == made.flatten()[0]).all()):
+            raise Unsupported("made again as one number: its derivative left out, a story told as such")
         ctx.args = tuple(made if i == edit.operand else a for i, a in enumerate(ctx.args))
+        if node.name in OWN_VALUE:  # exp's derivative reads its own value: made again from the operand made again
+            ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]
     elif mine and edit.kind == "swap-out":  # the operation's own value taken from another tensor
         ctx.outs = [graph.value(edit.value), *ctx.outs[1:]]
     elif mine and edit.kind == "reduce" and node.name != "mm":  # the gradient before it is summed back to its shape
@@ -206,24 +212,72 @@ def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
     return None
 
 
+def _remade(graph: Graph, operand: Node, edit: Edit) -> torch.Tensor | None:
+    """The operand as the slip makes it again: the variant at the operand's own operation, or at one
+    inside its expression (`edit.at`), the operations between run again on what it changed."""
+    if edit.at is None:
+        return _recomputed(graph, operand, edit)
+    changed = {edit.at: _recomputed(graph, graph.nodes[edit.at], edit)}
+    for node in graph.nodes[edit.at + 1:operand.index + 1]:
+        if changed[edit.at] is None or not any(isinstance(a, Ref) and a.node in changed for a in node.args):
+            continue
+        if len(node.outputs) != 1:
+            return None
+        args = tuple(changed[a.node] if isinstance(a, Ref) and a.node in changed else _resolve(graph, a) for a in node.args)
+        changed[node.index] = node.op(*args, **_resolve(graph, node.kwargs))
+    return changed.get(operand.index)
+
+
+def _made_inside(graph: Graph, made: Node) -> list[Node]:
+    """The operations of the statement that made `made` that its value is made from, through values
+    the code does not name (a derivative that makes `exp(-d ** 2 / (2 * s ** 2))` again reads `d` and
+    `s`, and makes the rest again)."""
+    names, inside, stack = graph.names(), [], [made]
+    while stack:
+        for _, value in graph.tensor_args(stack.pop()):
+            node = graph.nodes[value.node] if isinstance(value, Ref) else None
+            if node is not None and value not in names and _same_statement(node, made) and node not in inside:
+                inside.append(node)
+                stack.append(node)
+    return inside
+
+
 def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Iterator[Edit]:
     """An operand that the derivative reads (`1 + t` of `0.5 * inp * (1 + t)`, `inp - targ` of
-    `(inp - targ).abs()`) made again, one edit away: its sign, a term, a tensor or a number in it."""
+    `(inp - targ).abs()`; exp's own value, made from its operand) made again, one edit away: its sign,
+    a term, a tensor or a number in it, or in an operation inside it (`2 * s` for `2 * s ** 2` in
+    `exp(-d ** 2 / (2 * s ** 2))`)."""
     operand = node.args[position]
     made = graph.nodes[operand.node] if isinstance(operand, Ref) else None
-    if made is None or made.name not in REMADE or len(made.args) < 2 or graph.value(operand).dim() == 0:
+    if made is None or graph.value(operand).dim() == 0:
+        return
+    # a number left out of the operand is a scale of the gradient, said as one; not so where the derivative
+    # reads it through another operation (exp's own value), nor inside the operand
+    through = node.name in OWN_VALUE
+    for site in (made, *_made_inside(graph, made)):
+        at = None if site is made else site.index
+        yield from _remakings(graph, node, position, site, at, named, numbers_alone=through or at is not None)
+
+
+def _remakings(graph: Graph, node: Node, position: int, made: Node, at: int | None, named: list,
+               numbers_alone: bool) -> Iterator[Edit]:
+    """The one-edit variants of the operation `made`, in the operand that `node`'s derivative reads."""
+    if made.name not in REMADE or len(made.args) < 2:
         return
     if made.name in ("add", "sub", "rsub"):
         for order in (0, 1) if made.name == "add" else (0,):
-            yield Edit("recompute", node.index, position, variant=("flip", order))
-    # a term alone; or a factor alone (`w` of `w * x`), or the dividend, of two tensors (a number left out is a scale)
-    if made.name in ("add", "sub", "rsub") or all(isinstance(a, (Leaf, Ref)) for a in made.args[:2]):
-        for side in (0, 1) if made.name != "div" else (0,):
-            yield Edit("recompute", node.index, position, variant=("alone", side))
+            yield Edit("recompute", node.index, position, variant=("flip", order), at=at)
+    # a term alone; a factor alone (`w` of `w * x`), or the dividend, of two tensors; the number of `0.5 * x` alone
+    tensors = [isinstance(a, (Leaf, Ref)) for a in made.args[:2]]
+    for side in (0, 1) if made.name != "div" else (0,):
+        if made.name in ("add", "sub", "rsub") or all(tensors) or (made.name == "mul" and not tensors[side]) or (
+                numbers_alone and tensors[side]):
+            yield Edit("recompute", node.index, position, variant=("alone", side), at=at)
     for side, number in enumerate(made.args[:2]):  # `6 * inp` for `3 * inp`, `d ** 4` for `d ** 2`: doubled or halved
         if made.name in ("mul", "div", "pow") and numeric(number) and number:
             for wrong in (number * 2, number / 2):
-                yield Edit("recompute", node.index, position, variant=("number", side, wrong))
+                if not (wrong == 1 and numbers_alone):  # `d ** 1`, `1 * s`: the power or factor left out, said so
+                    yield Edit("recompute", node.index, position, variant=("number", side, wrong), at=at)
     for side, tensor in enumerate(made.args[:2]):  # `inp - inp.sum(-1, keepdim=True)` for its mean, or over axis 0
         reduction = graph.nodes[tensor.node] if isinstance(tensor, Ref) else None
         if reduction is not None and reduction.name in ("mean", "sum") and len(reduction.args) > 1 and isinstance(
@@ -231,16 +285,18 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
             x = graph.value(reduction.args[0])
             own = [axis % x.dim() for axis in reduction.args[1]]
             yield Edit("recompute", node.index, position,
-                       variant=("reduced", side, "sum" if reduction.name == "mean" else "mean", None))
+                       variant=("reduced", side, "sum" if reduction.name == "mean" else "mean", None), at=at)
             for axis in range(x.dim()) if len(own) == 1 else ():
                 if axis not in own:
-                    yield Edit("recompute", node.index, position, variant=("reduced", side, reduction.name, axis))
+                    yield Edit("recompute", node.index, position, variant=("reduced", side, reduction.name, axis), at=at)
     for side, tensor in enumerate(made.args[:2]):
         if not isinstance(tensor, (Leaf, Ref)) or not graph.value(tensor).is_floating_point():
             continue
-        for value in named:
-            if value not in (tensor, operand) and graph.value(value).shape == graph.value(tensor).shape:
-                yield Edit("recompute", node.index, position, value=value, variant=("with", side))
+        own_inputs = {a for _, a in graph.tensor_args(graph.nodes[tensor.node])} if isinstance(tensor, Ref) else set()
+        for value in named:  # (not `s` for `s ** 2` inside the operand: that is its power left out, said so)
+            if value not in (tensor, Ref(made.index)) and graph.value(value).shape == graph.value(tensor).shape and not (
+                    at is not None and value in own_inputs):
+                yield Edit("recompute", node.index, position, value=value, variant=("with", side), at=at)
 
 
 def _batched_input(graph: Graph, node: Node) -> torch.Tensor | None:
@@ -465,7 +521,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                     elif value != operand and shape.numel() > 1 and tuple(graph.value(value).squeeze().shape) == tuple(
                             size for size in shape if size != 1):  # the same values but for a size-1 axis
                         yield Edit("swap", node.index, position, value=value)
-        if node.name in READS_OPERANDS:
+        if node.name in READS_OPERANDS or node.name in OWN_VALUE:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
@@ -697,8 +753,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
     if edit.kind == "recompute":
-        right = _operand(graph, node, edit.operand, leaf_names)
-        return f"{target}: {operation} reads `{_remade_code(graph, node, edit, right, leaf_names)}` where `{right}` belongs"
+        return f"{target}: {operation} {_recompute_said(graph, node, edit, leaf_names)}"
     if edit.kind == "swap-out":
         own = graph.names().get(Ref(node.index))
         return (f"{target}: {operation} is taken from `{name_of(graph, edit.value, leaf_names)}` where its own value"
@@ -773,10 +828,29 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     return sides
 
 
-def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: dict[str, str]) -> str:
-    """The operand as a "recompute" slip makes it again, in the code's own words where they can be
-    found (`inp.squeeze(-1) + targ` for `inp.squeeze(-1) - targ`)."""
+def _recompute_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, str]) -> str:
+    """What the derivative reads, made again wrongly, and what belongs: "reads `torch.exp(-d ** 2 / (2 *
+    s))` where `torch.exp(-d ** 2 / (2 * s ** 2))` belongs"."""
+    right = _operand(graph, node, edit.operand, leaf_names)
     made = graph.nodes[node.args[edit.operand].node]
+    if edit.at is None and node.name not in OWN_VALUE:
+        return f"reads `{_remade_code(graph, made, edit, right, leaf_names)}` where `{right}` belongs"
+    whole = _expression(graph, node) if node.name in OWN_VALUE else right  # exp's own value, as the code makes it
+    site = made if edit.at is None else graph.nodes[edit.at]
+    said = _expression(graph, site)
+    remade = _remade_code(graph, site, edit, said, leaf_names)
+    if "`" not in remade and whole.count(said) == 1:
+        if f"({said})" in whole and binding(remade) == 7:  # `(2 * s ** 2)` made again as `2`: no parentheses
+            said = f"({said})"
+        return f"reads `{whole.replace(said, remade)}` where `{whole}` belongs"
+    if "`" not in remade:
+        return f"reads `{whole}` made again with `{remade}` where `{said}` belongs"
+    return f"reads `{whole}` made again with its `{said}` wrong"
+
+
+def _remade_code(graph: Graph, made: Node, edit: Edit, right: str, leaf_names: dict[str, str]) -> str:
+    """The operation `made` as a "recompute" slip makes it again, in the code's own words where they
+    can be found (`inp.squeeze(-1) + targ` for `inp.squeeze(-1) - targ`)."""
     try:
         expression = ast.parse(right, mode="eval").body
     except SyntaxError:
@@ -816,6 +890,8 @@ def _remade_code(graph: Graph, node: Node, edit: Edit, right: str, leaf_names: d
             "" if how[3] is None else f" over axis {how[3]}")
     new = _as_the_code_names(graph, edit.value, leaf_names) if edit.value is not None else (
         _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
+    if new and how[0] == "with" and re.search(rf"\bself\.{re.escape(new)}\b", right):  # as the code reads it
+        new = f"self.{new}"
     if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:
         kept = sides[1 - side]
         return f"{new} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {kept}" \

@@ -763,7 +763,7 @@ class Edits:
                             self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
                         yield at(node, new, "hinted")
                 continue
-            for wrong_here, right_here in _as_summed(wrong, right):  # a mean's words, for code in the sum form
+            for wrong_here, right_here in [*_as_summed(wrong, right), *_differing(wrong, right)]:
                 mine, new = self._in_my_words(wrong_here), self._in_my_words(right_here)
                 if mine is None or new is None:
                     continue
@@ -989,6 +989,31 @@ def _as_summed(wrong: str, right: str) -> list[tuple[str, str]]:
         summed = [code.replace(".mean(", ".sum(") for code in (wrong, right)]
         pairs += [tuple(summed), tuple(code.replace(", keepdim=True", "") for code in summed)]
     return pairs
+
+
+def _differing(wrong: str, right: str) -> list[tuple[str, str]]:
+    """The smallest parts in which a hint's two pieces of code differ, where they are smaller than the
+    whole: `self.s` and `self.s ** 2` of "`2 * self.s` where `2 * self.s ** 2` belongs" (the code may
+    have the part in a form of its own, `self.d / self.s`)."""
+    try:
+        a, b = ast.parse(wrong.strip(), mode="eval").body, ast.parse(right.strip(), mode="eval").body
+    except SyntaxError:
+        return []
+    whole = a
+    while type(a) is type(b) and _same_but_children(a, b):
+        apart = [(x, y) for x, y in zip(ast.iter_child_nodes(a), ast.iter_child_nodes(b)) if ast.dump(x) != ast.dump(y)]
+        if len(apart) != 1 or len(list(ast.iter_child_nodes(a))) != len(list(ast.iter_child_nodes(b))):
+            break
+        a, b = apart[0]
+    return [] if a is whole or not isinstance(a, ast.expr) else [(ast.unparse(a), ast.unparse(b))]
+
+
+def _same_but_children(a: ast.AST, b: ast.AST) -> bool:
+    """Do two nodes of one type agree in all but their child expressions (one operator, one attribute)?"""
+    fields = [name for name, value in ast.iter_fields(a) if not isinstance(value, (ast.AST, list))]
+    operators = [name for name, value in ast.iter_fields(a) if isinstance(value, (ast.operator, ast.unaryop, ast.cmpop))]
+    return all(getattr(a, f) == getattr(b, f) for f in fields) and all(
+        type(getattr(a, f)) is type(getattr(b, f)) for f in operators)
 
 
 def _shape_of(code: str) -> str | None:

@@ -230,6 +230,14 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
      "its derivative comes to `1 / torch.cosh(inp) * torch.sinh(inp)`"),
     ("VarScale", "sign: `inp + mu`", "has the mean's sign flipped: x + x.mean() where x - x.mean() belongs"),
     ("CauchyLoss", "constant doubled: `4` for `2`#1", "reads `self.d ** 4` where `self.d ** 2` belongs"),
+    ("RBF", "power dropped: `self.s` for `self.s ** 2`", (
+        "the derivative of `torch.exp(-self.d ** 2 / (2 * self.s ** 2))` in `return torch.exp(",
+        "reads `torch.exp(-self.d ** 2 / (2 * self.s))` where `torch.exp(-self.d ** 2 / (2 * self.s ** 2))` belongs")),
+    ("RBF", "factor dropped: `2` for `2 * self.s ** 2`",
+     "reads `torch.exp(-self.d ** 2 / 2)` where `torch.exp(-self.d ** 2 / (2 * self.s ** 2))` belongs"),
+    ("ExpDecayLoss", "power dropped: `self.d` for `self.d ** 2`", "reads `torch.exp(-self.d)` where `torch.exp(-self.d ** 2)` "
+                                                                  "belongs"),
+    ("GELUTanh", "factor dropped: `0.5` for `0.5 * inp`", "reads `0.5` where `0.5 * inp` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -249,7 +257,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-gain-multiplied-in-first-a-path-without-the-gradient-from-above", "a-bias-summed-over-every-axis",
         "a-constant-tensor-operand", "a-factor-with-no-name-of-its-own-named-by-its-operation",
         "an-l2-normalisations-gain-multiplied-in-first", "a-hyperbolic-functions-derivative-written-out",
-        "a-variances-mean-sign-flipped", "an-operands-power-doubled"])
+        "a-variances-mean-sign-flipped", "an-operands-power-doubled", "exps-own-value-made-again-a-power-left-out-inside",
+        "exps-own-value-made-again-a-number-alone-inside", "a-losss-exp-made-again-its-power-left-out",
+        "an-operand-made-again-its-number-alone"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -270,7 +280,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     `torch.arange`); a whole gradient off by a constant with no name (1/4), named by the operation
     whose constant it is; an L2 normalisation's gain multiplied in first (`g0 * x / x.norm(…)`); log
     cosh's derivative left out, written out; a variance's mean subtracted with its sign flipped; an
-    operand the derivative reads made again with its power doubled.
+    operand the derivative reads made again with its power doubled; exp's own value made again with
+    one edit inside its exponent (a power or a number left out), in a layer and in a loss; `0.5` where
+    `0.5 * inp` belongs.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -488,6 +488,35 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     assert f"+        {fixed}\n" in report["fix"]["diff"], report["fix"]["diff"]
 
 
+RBF = "        self.d = inp - self.c\n        return torch.exp(-self.d ** 2 / (2 * self.s ** 2))"
+RBF_BACKWARD = ("        e = torch.exp(-self.d ** 2 / (2 * self.s ** 2))\n"
+                "        self.c.g = (out.g * e * self.d / self.s ** 2).sum(0)\n"
+                "        self.s.g = (out.g * e * self.d ** 2 / self.s ** 3).sum(0)\n"
+                "        inp.g = -out.g * e * self.d / self.s ** 2")
+
+
+@pytest.mark.parametrize("wrong, right", [
+    ("(2 * self.s ** 2))", "(2 * self.s))"), ("self.c.g = (out.g * e * self.d / self.s ** 2)", "self.c.g = (out.g * e * "
+                                                                                                  "self.d / self.s)")],
+    ids=["in-the-exponent-made-again", "in-the-codes-own-closed-form"])
+def test_a_power_left_out_where_the_hint_has_it_inside_a_larger_expression_is_put_back(tmp_path, capsys, wrong, right):
+    """A radial basis function whose backward makes exp's value again with `2 * self.s` for `2 * self.s ** 2`
+    in its exponent; or writes `self.d / self.s` where the hint, in the forward's terms, says "reads
+    `2 * self.s` where `2 * self.s ** 2` belongs": the part that differs, `self.s ** 2`, is put back."""
+    path = tmp_path / "mine.py"
+    made = "RBF(0.1 * torch.randn(nh, generator=g), 1 + 0.1 * torch.randn(nh, generator=g))"
+    init = "    def __init__(self, c, s):\n        self.c, self.s = c, s\n\n"
+    path.write_text(LAYER_FILE.format(name="RBF", init=init, forward=RBF, backward=RBF_BACKWARD.replace(wrong, right, 1),
+                                      made=made))
+    _, report = check_json(capsys, "--batch", "200", "--layers", str(path), "--fix")
+    first = report["first_mismatch"]
+    hint = next(t["hint"] for t in report["steps"][first["index"]]["tensors"] if t["name"] == first["tensor"])
+    assert "where `2 * self.s ** 2` belongs" in hint or "where `torch.exp(-self.d ** 2 / (2 * self.s ** 2))` belongs" in hint
+    assert report["fix"]["passes"], report["first_mismatch"]
+    fixed = next(line for line in RBF_BACKWARD.splitlines() if wrong in line).strip()
+    assert f"+        {fixed}\n" in report["fix"]["diff"], report["fix"]["diff"]
+
+
 LIN = '''import torch
 
 from gradtui.layers import Module
