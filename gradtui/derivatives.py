@@ -1097,6 +1097,76 @@ def _embedding_rows(c: Ctx):
 _OVERWRITTEN = "sets each row where it must add: a row used twice in the batch must add up its gradients, not be overwritten"
 rule(aten.index.Tensor)(Rule(_index, (Slip(_OVERWRITTEN, lambda c: _index(c, accumulate=False),
                                            _written_once(_index_rows)),), "[…]"))
+rule(aten.erfc.default)(_unary(lambda c: -2 / math.sqrt(math.pi) * torch.exp(-c.args[0] ** 2), "erfc",
+                              ("is missing its minus sign: `2 / sqrt(pi) * torch.exp(-{inp}**2)` where "
+                               "`-2 / sqrt(pi) * torch.exp(-{inp}**2)` belongs",
+                               lambda c: 2 / math.sqrt(math.pi) * torch.exp(-c.args[0] ** 2)),
+                              written=f"{-2 / math.sqrt(math.pi)!r} * torch.exp(-{{inp}}**2)"))
+# ATen's hardsigmoid_backward multiplies by 1/6 in float32 whatever the dtype: autograd's numbers, to the digit
+SIXTH_AS_ATEN = float(torch.tensor(1 / 6, dtype=torch.float32))
+rule(aten.hardsigmoid.default)(_unary(lambda c: ((c.args[0] > -3) & (c.args[0] < 3)).to(c.g.dtype) * SIXTH_AS_ATEN,
+                                      "hardsigmoid",
+                                      ("is missing its 1/6: the mask of -3 < x < 3 alone",
+                                       lambda c: ((c.args[0] > -3) & (c.args[0] < 3)).to(c.g.dtype))))
+rule(aten.hardswish.default)(_unary(lambda c: torch.where(c.args[0] < -3, 0.0, torch.where(
+    c.args[0] > 3, 1.0, (2 * c.args[0] + 3) / 6)), "hardswish", (
+    "is missing its 2 in the middle: `({inp} + 3) / 6` where `(2 * {inp} + 3) / 6` belongs",
+    lambda c: torch.where(c.args[0] < -3, 0.0, torch.where(c.args[0] > 3, 1.0, (c.args[0] + 3) / 6)))))
+
+
+def _mish_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
+    """tanh(softplus(x)), and x times its derivative: the product rule's two terms."""
+    t = torch.tanh(torch.nn.functional.softplus(c.args[0]))
+    return t, c.args[0] * torch.sigmoid(c.args[0]) * (1 - t ** 2)
+
+
+rule(aten.mish.default)(_unary(lambda c: sum(_mish_parts(c)), "mish",
+                               ("is missing its second term, x * sigmoid(x) * (1 - tanh(softplus(x))**2)",
+                                lambda c: _mish_parts(c)[0]),
+                               ("is missing its first term, tanh(softplus(x))", lambda c: _mish_parts(c)[1])))
+def _logit(c: Ctx) -> torch.Tensor:
+    """1 / (x (1 - x)); with an eps, 0 where x is clamped to [eps, 1 - eps]."""
+    x, eps = c.args[0], c.arg(1)
+    derivative = 1 / (x * (1 - x))
+    return derivative if eps is None else torch.where((x < eps) | (x > 1 - eps), 0.0, derivative)
+
+
+rule(aten.logit.default)(_unary(_logit, "logit", (
+    "is sigmoid's, `{inp} * (1 - {inp})`, where its reciprocal, `1 / ({inp} * (1 - {inp}))`, belongs",
+    lambda c: c.args[0] * (1 - c.args[0])), written=lambda args: "1 / ({inp} * (1 - {inp}))" if len(args) < 2 or
+    args[1] is None else ""))
+rule(aten.log_sigmoid_forward.default)(_unary(lambda c: torch.sigmoid(-c.args[0]), "logsigmoid", (
+    "is sigmoid's own value, `torch.sigmoid({left})`, where `torch.sigmoid(-{left})` belongs",
+    lambda c: torch.sigmoid(c.args[0])), written="torch.sigmoid(-{left})"))
+rule(aten.atan2.default)(Rule(_binary(lambda c: c.g * c.args[1] / (c.args[0] ** 2 + c.args[1] ** 2),
+                                      lambda c: -c.g * c.args[0] / (c.args[0] ** 2 + c.args[1] ** 2)), code="atan2"))
+rule(aten.logaddexp.default)(Rule(_binary(lambda c: c.g * torch.sigmoid(c.args[0] - c.args[1]),
+                                          lambda c: c.g * torch.sigmoid(c.args[1] - c.args[0])), (
+    Slip("gives each operand the other's share: sigmoid(b - a) where sigmoid(a - b) belongs",
+         _binary(lambda c: c.g * torch.sigmoid(c.args[1] - c.args[0]), lambda c: c.g * torch.sigmoid(c.args[0] - c.args[1]))),
+), "logaddexp"))
+
+
+def _lerp(c: Ctx):
+    weight = _other(c, 2)
+    return (unbroadcast(c.g * (1 - weight), c.args[0]), unbroadcast(c.g * weight, c.args[1]),
+            unbroadcast(c.g * (c.args[1] - c.args[0]), weight) if isinstance(c.arg(2), torch.Tensor) else None)
+
+
+rule(aten.lerp.Scalar, aten.lerp.Tensor)(Rule(_lerp, (
+    Slip("gives the start the weight and the end 1 - weight (the two swapped)",
+         lambda c: (unbroadcast(c.g * _other(c, 2), c.args[0]), unbroadcast(c.g * (1 - _other(c, 2)), c.args[1]),
+                    _lerp(c)[2])),
+), "lerp"))
+
+
+def _addcmul(c: Ctx):
+    value = c.kwargs.get("value", c.arg(3, 1))
+    return (unbroadcast(c.g, c.args[0]), unbroadcast(c.g * value * c.args[2], c.args[1]),
+            unbroadcast(c.g * value * c.args[1], c.args[2]))
+
+
+rule(aten.addcmul.default)(Rule(_addcmul, code="addcmul"))
 rule(aten.embedding.default)(Rule(_embedding, (Slip(_OVERWRITTEN, lambda c: _embedding(c, accumulate=False),
                                                     _written_once(_embedding_rows)),), "[…]"))
 rule(aten.index_select.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).index_add(c.args[1], c.args[2], c.g),
@@ -1149,6 +1219,69 @@ rule(aten.clone.default)(Rule(lambda c: (c.g,), code="clone"))
 rule(aten._to_copy.default)(Rule(lambda c: (c.g.to(c.args[0].dtype),), code="to"))
 rule(aten.tril.default)(Rule(lambda c: (c.g.tril(c.arg(1, 0)),), code="tril"))
 rule(aten.triu.default)(Rule(lambda c: (c.g.triu(c.arg(1, 0)),), code="triu"))
+
+
+rule(aten.roll.default)(Rule(lambda c: (c.g.roll([-shift for shift in _listed(c.args[1])], c.arg(2, [])),), (
+    Slip("rolls the gradient the way the forward rolls its input, where the opposite shift belongs",
+         lambda c: (c.g.roll(c.args[1], c.arg(2, [])),)),
+), "roll"))
+
+
+def _listed(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _repeat(c: Ctx, reduce: str = "sum"):
+    """Each value is in every tile: its gradient is g summed over the tiles."""
+    x, repeats = c.args[0], list(c.args[1])
+    shape = [1] * (len(repeats) - x.dim()) + list(x.shape)
+    tiles = c.g.reshape([size for r, s in zip(repeats, shape) for size in (r, s)])
+    return (getattr(tiles, reduce)(tuple(range(0, 2 * len(repeats), 2))).reshape(x.shape),)
+
+
+rule(aten.repeat.default)(Rule(_repeat, (
+    Slip("averages the gradient over the tiles where their sum belongs", lambda c: _repeat(c, "mean")),
+), "repeat"))
+rule(aten.constant_pad_nd.default)(Rule(lambda c: (torch.constant_pad_nd(c.g, [-p for p in c.args[1]]),), code="pad"))
+
+
+def _others_product(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Each value's gradient of a product along `dim`: the product of the others (zeros included,
+    where out / x cannot say it), from the products before it and after it."""
+    ones = torch.ones_like(x.narrow(dim, 0, 1))
+    before = torch.cat([ones, x.narrow(dim, 0, x.shape[dim] - 1)], dim).cumprod(dim)
+    after = torch.cat([x.narrow(dim, 1, x.shape[dim] - 1), ones], dim).flip(dim).cumprod(dim).flip(dim)
+    return before * after
+
+
+def _prod(c: Ctx, slip: bool = False):
+    x = c.args[0]
+    if len(c.args) == 1 or not isinstance(c.args[1], int):  # the product of everything
+        others = _others_product(x.reshape(-1), 0).reshape(x.shape)
+        return (c.g * (c.out if slip else others),)
+    dim = c.args[1] % x.dim()
+    g = c.g if _keepdim(c, 2) else c.g.unsqueeze(dim)
+    out = c.out if _keepdim(c, 2) else c.out.unsqueeze(dim)
+    return (g * (out if slip else _others_product(x, dim)),)
+
+
+rule(aten.prod.default, aten.prod.dim_int)(Rule(_prod, (
+    Slip("is missing the division by the value it differentiates: `out` where `out / x` (the others' product) belongs",
+         lambda c: _prod(c, slip=True)),
+), "prod"))
+
+
+def _convolution(c: Ctx):
+    """torch's own convolution_backward, as derivatives.yaml has it."""
+    x, weight, bias = c.args[0], c.args[1], c.args[2]
+    stride, padding, dilation, transposed, output_padding, groups = c.args[3:9]
+    grads = torch.ops.aten.convolution_backward(c.g, x, weight, None if bias is None else list(bias.shape), stride,
+                                                padding, dilation, transposed, output_padding, groups,
+                                                [True, True, bias is not None])
+    return grads[0], grads[1], grads[2] if bias is not None else None
+
+
+rule(aten.convolution.default)(Rule(_convolution, code="conv"))
 
 
 def _cat(c: Ctx):

@@ -218,8 +218,10 @@ def _remade(graph: Graph, operand: Node, edit: Edit) -> torch.Tensor | None:
     if edit.at is None:
         return _recomputed(graph, operand, edit)
     changed = {edit.at: _recomputed(graph, graph.nodes[edit.at], edit)}
+    if changed[edit.at] is None:
+        return None
     for node in graph.nodes[edit.at + 1:operand.index + 1]:
-        if changed[edit.at] is None or not any(isinstance(a, Ref) and a.node in changed for a in node.args):
+        if not any(isinstance(a, Ref) and a.node in changed for a in node.args):
             continue
         if len(node.outputs) != 1:
             return None

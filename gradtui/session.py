@@ -23,7 +23,7 @@ from dataclasses import replace
 import torch
 
 from gradtui.compare import compare, placed, tolerance_for
-from gradtui.config import DEFAULT_TOLERANCES, RunConfig
+from gradtui.config import DEFAULT_TOLERANCES, N_FEATURES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
 from gradtui.derived import GUARD_MOST, Probe
@@ -67,12 +67,15 @@ class DebugSession:
         self.config = config
         self.hints = hints
         self.device = config.resolve_device()
+        built = network is None
+        if built and data is None and config.data is None:  # the synthetic rows' width is known before they are
+            network = build_network(config, N_FEATURES, self.device)  # drawn: a broken layer file is said at once
         self.data = data if data is not None else load_data(config, self.device)
         if network is None:
             network = build_network(config, self.data.x.shape[-1], self.device)
-            if network.params is not None:  # a layer file's Model: its layers and tensors make the run
-                self.config = config = config_for(config, network)
-                params = network.params
+        if built and network.params is not None:  # a layer file's Model: its layers and tensors make the run
+            self.config = config = config_for(config, network)
+            params = network.params
         self.network = network
         if not self.data.x.is_floating_point() and network.specs[0].entry.reference is not None:
             # integer data for a layer that computes with it (pixel counts for a Lin): numbers, not ids

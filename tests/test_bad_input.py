@@ -167,6 +167,17 @@ def layer_file(tmp_path, source: str):
 LIN_HEAD = "from gradtui.layers import Module\n\nclass Lin(Module):\n    def bwd(self, out, inp):\n        pass\n\n"
 
 
+def test_a_layer_file_that_cannot_load_is_said_before_the_synthetic_rows_are_waited_for(tmp_path, capsys, monkeypatch):
+    """Half a second of drawing at the default 50,000 rows: a file with a syntax error is said first."""
+    import gradtui.data
+
+    asked = []
+    monkeypatch.setattr(gradtui.data, "drawn", lambda *key: asked.append(key))
+    path = layer_file(tmp_path, "def broken(:\n")
+    one_line_exit_2(capsys, "--layers", str(path), words="SyntaxError at line 1")
+    assert asked == []
+
+
 def test_a_constructor_with_the_wrong_signature_is_bad_input(tmp_path, capsys):
     path = layer_file(tmp_path, "class Lin:\n    def __init__(self):\n        pass\n\n    def backward(self):\n        pass\n")
     one_line_exit_2(capsys, "--layers", str(path), words=("Lin(w1, b1) failed", "TypeError"))

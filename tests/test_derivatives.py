@@ -131,6 +131,16 @@ FORWARDS = {
                               (rand(N, C), rand(C, 3, seed=1))),
     "F.normalize": (lambda x: F.normalize(x, dim=1), (rand(N, C),)),
     "cumsum": (lambda x: x.cumsum(1) + x.cumsum(0) * 2, (rand(N, C),)),
+    "roll, repeat, tile, pad": (lambda x: x.roll(1, 1) * x.roll((2, -1), (0, 1)) + x.repeat(1, 2)[:, :C] * x.tile(
+        2, 1, 1).sum(0) + F.pad(x, (1, 2))[:, 1:-2] + F.pad(x, (-1, 1)).sum(1, keepdim=True), (rand(N, C),)),
+    "prod": (lambda x: x.prod(1) + x.prod(0, keepdim=True).sum() + x[:2, :3].prod() + torch.cat(
+        [x[:, :1] * 0, x[:, 1:]], 1).prod(1), (rand(N, C),)),
+    "two-operand functions": (lambda x, y: torch.atan2(x, y) + torch.logaddexp(x, y) + torch.lerp(x, y, 0.3) + torch.lerp(
+        x, y, torch.sigmoid(y)) + torch.addcmul(x, x, y, value=0.5), (rand(N, C), rand(N, C, seed=1))),
+    "activations from torch.nn.functional": (lambda x: torch.erfc(x) + F.hardsigmoid(3 * x) + F.hardswish(3 * x) + F.mish(
+        x) + F.logsigmoid(x) + torch.logit(torch.sigmoid(x)) + torch.logit(torch.sigmoid(2 * x), eps=0.2), (rand(N, C),)),
+    "convolution": (lambda x, w, b: F.conv1d(x.unsqueeze(1), w, b, padding=1).flatten(1) + F.conv2d(
+        x.reshape(N, 1, 1, C), w.unsqueeze(2), stride=(1, 2)).sum(), (rand(N, C), rand(2, 1, 3, seed=1), rand(2, seed=2))),
     "standardised over n − 1, by hand": (lambda x: (x - x.mean(0)) / x.std(0) + (x - x.mean(1, keepdim=True)) / x.std(
         1, keepdim=True), (rand(N, C),)),
 }
@@ -183,7 +193,8 @@ def test_what_the_graph_cannot_hold_is_said():
 WRITTEN_WITH = {torch.ops.aten.clamp.default: (0.7, 1.2), torch.ops.aten.clamp_min.default: (0.8,),
                 torch.ops.aten.clamp_max.default: (1.2,), torch.ops.aten.hardtanh.default: (0.7, 1.2),
                 torch.ops.aten.softplus.default: (2.0,)}
-WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default)  # x scaled into their domain, (-1, 1)
+WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default, torch.ops.aten.logit.default)  # x scaled
+# into their domain, (-1, 1) or (0, 1)
 
 
 @pytest.mark.parametrize("op", [op for op, rule in RULES.items() if rule.derivative], ids=str)
@@ -196,6 +207,7 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
     x = x / 2 if op in WITHIN_ONE else x
     args = (x, *WRITTEN_WITH.get(op, ()))
     out = op(*args)
-    (vjp,) = RULES[op].vjp(Ctx(args, {}, [out], torch.ones_like(out)))[:1]
+    outs = list(out) if isinstance(out, tuple) else [out]  # (log_sigmoid_forward's buffer beside its value)
+    (vjp,) = RULES[op].vjp(Ctx(args, {}, outs, torch.ones_like(outs[0])))[:1]
     code = RULES[op].written(args).format(out="out", inp="x", left="x")
-    assert torch.allclose(torch.ones_like(vjp) * eval(code, {"torch": torch, "out": out, "x": x}), vjp), code  # (a mask)
+    assert torch.allclose(torch.ones_like(vjp) * eval(code, {"torch": torch, "out": outs[0], "x": x}), vjp), code  # (a mask)
