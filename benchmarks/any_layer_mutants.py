@@ -1,13 +1,14 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of ninety-nine more written here as
-users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha,
-SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its
-exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a
-learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
+backward of each layer of benchmarks/any_layer_coverage.py and of a hundred and nine more written
+here as users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned
+alpha, SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from
+its exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine
+of a learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
 polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a
 hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, x
 sin x, log cosh, x + γ tanh x, GELU by its tanh approximation, a soft threshold, x·exp(−x²), a
-radial basis function of learned centres and widths; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
+radial basis function of learned centres and widths, a squared ReLU, LeCun's tanh, sin + cos, CELU
+by expm1, a max of x and x rolled; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
 bilinear `(x @ w) * x`, an nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a
 residual MLP block, a GLU (its projection chunked in two), SwiGLU, a linear gated by a sigmoid of
 another, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an RMS norm whose
@@ -18,12 +19,13 @@ closed form, a standardisation by `x.std(0)` (over n − 1), F.layer_norm with a
 recomputes its statistics, a group norm through a view, a centring, one over the batch, the row's
 max subtracted, a division by the row's mean |x| + 1, a gate by the row's mean, a scale by the row's
 mean square, a softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view,
-halves swapped by `cat`, a residual layer norm `x + LN(x)`, a gate `x * softmax(x)`, a centring over the
-batch with a learned scale, SiLU of a linear; losses: squared error in two forms and with a penalty, Huber, BCE with
-logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
-logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the log of
-the MSE, 1 − exp(−d²)), its ground truth computed
-apart from gradtui, as that benchmark computes it.
+halves swapped by `cat`, a residual layer norm `x + LN(x)`, a gate `x * softmax(x)`, a centring over
+the batch with a learned scale, SiLU of a linear, a linear tied to its transpose `x @ w @ w.t()`, a
+softmax of a learned temperature, a division by the row's norm + 1; losses: squared error in two
+forms and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error, Poisson NLL,
+squared hinge, quantile, a fourth power, a logistic loss, |d|^1.5, a squared error weighted by
+|targ|, log(1 + d²), a root mean square error, the log of the MSE, 1 − exp(−d²), Geman–McClure,
+Charbonnier), its ground truth computed apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -761,6 +763,74 @@ dh = out.g * (s + self.h * s * (1 - s))
 self.w.g = inp.t() @ dh
 inp.g = dh @ self.w.t()
 """, ("w",)),
+    Layer("SquaredReLU", """
+self.r = torch.relu(inp)
+return self.r ** 2
+""", """
+inp.g = out.g * 2 * self.r
+"""),
+    Layer("LeCunTanh", """
+self.t = torch.tanh(2 / 3 * inp)
+return 1.7159 * self.t
+""", """
+inp.g = out.g * 1.7159 * (2 / 3) * (1 - self.t ** 2)
+"""),
+    Layer("TiedLinear", """
+self.h = inp @ self.w
+return self.h @ self.w.t()
+""", """
+dh = out.g @ self.w
+self.w.g = inp.t() @ dh + out.g.t() @ self.h
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("LearnedTempSoftmax", """
+self.z = inp * self.tau
+self.p = torch.softmax(self.z, dim=1)
+return self.p
+""", """
+dz = self.p * (out.g - (out.g * self.p).sum(1, keepdim=True))
+self.tau.g = (dz * inp).sum().reshape(1)
+inp.g = dz * self.tau
+""", ("tau",)),
+    Layer("GemanMcClure", """
+self.d = inp.squeeze(-1) - targ
+self.q = 1 + self.d ** 2
+return (self.d ** 2 / self.q).mean()
+""", """
+inp.g = (2 * self.d / self.q ** 2 / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("Charbonnier", """
+self.d = inp.squeeze(-1) - targ
+self.r = torch.sqrt(self.d ** 2 + 1e-2)
+return self.r.mean()
+""", """
+inp.g = (self.d / self.r / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("SinCos", """
+return torch.sin(inp) + torch.cos(inp)
+""", """
+inp.g = out.g * (torch.cos(inp) - torch.sin(inp))
+"""),
+    Layer("CELU", """
+self.pos = inp > 0
+return torch.where(self.pos, inp, 0.5 * torch.expm1(inp / 0.5))
+""", """
+inp.g = out.g * torch.where(self.pos, 1.0, torch.exp(inp / 0.5))
+"""),
+    Layer("NormPlusOne", """
+self.n = inp.norm(dim=1, keepdim=True) + 1
+return inp / self.n
+""", """
+nrm = self.n - 1
+inp.g = out.g / self.n - inp * (out.g * inp).sum(1, keepdim=True) / (self.n ** 2 * nrm)
+"""),
+    Layer("RollMax", """
+self.other = inp.roll(1, 1)
+self.m = inp >= self.other
+return torch.maximum(inp, self.other)
+""", """
+inp.g = out.g * self.m + (out.g * ~self.m).roll(-1, 1)
+"""),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -796,6 +866,8 @@ PARAMETERS = {
     "RBF": lambda r: (0.1 * r(C), 1 + 0.1 * r(C)),
     "CenterScale": lambda r: (1 + 0.1 * r(C),),
     "SiLUOfLinear": lambda r: (r(C, C) / C ** 0.5,),
+    "TiedLinear": lambda r: (r(C, C) / C ** 0.5,),
+    "LearnedTempSoftmax": lambda r: (1 + 0.1 * r(1),),
 }
 
 

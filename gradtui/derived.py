@@ -608,7 +608,8 @@ def _receives_upstream(grads: dict | None, upstream: torch.Tensor | None) -> set
 
 
 BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm"})
-OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "sqrt", "rsqrt", "reciprocal", "_softmax", "_log_softmax"})
+OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "expm1", "exp2", "tan", "sqrt", "rsqrt", "reciprocal", "linalg_vector_norm",
+                       "_softmax", "_log_softmax"})
 
 
 def _axis_choices(dims: int) -> list[tuple[int, ...]]:
@@ -842,7 +843,9 @@ def _recompute_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, 
     said = _expression(graph, site)
     remade = _remade_code(graph, site, edit, said, leaf_names)
     if "`" not in remade and whole.count(said) == 1:
-        if f"({said})" in whole and binding(remade) == 7:  # `(2 * s ** 2)` made again as `2`: no parentheses
+        grouped = whole.find(f"({said})")  # `(2 * s ** 2)` made again as `2`: its parentheses go (not a call's)
+        if grouped >= 0 and binding(remade) == 7 and not (grouped and (whole[grouped - 1].isalnum() or
+                                                                        whole[grouped - 1] in "_)]")):
             said = f"({said})"
         return f"reads `{whole.replace(said, remade)}` where `{whole}` belongs"
     if "`" not in remade:

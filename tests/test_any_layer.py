@@ -238,6 +238,13 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("ExpDecayLoss", "power dropped: `self.d` for `self.d ** 2`", "reads `torch.exp(-self.d)` where `torch.exp(-self.d ** 2)` "
                                                                   "belongs"),
     ("GELUTanh", "factor dropped: `0.5` for `0.5 * inp`", "reads `0.5` where `0.5 * inp` belongs"),
+    ("CELU", "division dropped: `inp` for `inp / 0.5`", ("the derivative of `torch.expm1(inp / 0.5)` in `return torch.where(",
+                                                         "reads `torch.expm1(inp)` where `torch.expm1(inp / 0.5)` belongs")),
+    ("NormPlusOne", "term dropped: `self.n` for `self.n - 1`",
+     ("the derivative of `inp.norm(dim=1, keepdim=True)` in `self.n = ", "is taken from `n` where its own value belongs")),
+    ("RollMax", "minus dropped: `1` for `-1`", ("the derivative of `inp.roll(1, 1)` in `self.other = inp.roll(1, 1)` (",
+                                                "rolls the gradient the way the forward rolls its input, where the "
+                                                "opposite shift belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -259,7 +266,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "an-l2-normalisations-gain-multiplied-in-first", "a-hyperbolic-functions-derivative-written-out",
         "a-variances-mean-sign-flipped", "an-operands-power-doubled", "exps-own-value-made-again-a-power-left-out-inside",
         "exps-own-value-made-again-a-number-alone-inside", "a-losss-exp-made-again-its-power-left-out",
-        "an-operand-made-again-its-number-alone"])
+        "an-operand-made-again-its-number-alone", "expm1s-own-value-made-again-a-division-left-out",
+        "a-norms-own-value-taken-from-another-tensor", "a-roll-rolled-back-the-wrong-way"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -282,7 +290,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     cosh's derivative left out, written out; a variance's mean subtracted with its sign flipped; an
     operand the derivative reads made again with its power doubled; exp's own value made again with
     one edit inside its exponent (a power or a number left out), in a layer and in a loss; `0.5` where
-    `0.5 * inp` belongs.
+    `0.5 * inp` belongs; expm1's own value made again, a norm's taken from `n = norm + 1`; a roll's
+    gradient rolled the forward's way.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
