@@ -15,6 +15,8 @@ from gradtui.ui.app import AheadEvent, GradTUI
 from gradtui.ui.widgets.pipeline import Pipeline
 from gradtui.ui.widgets.tensors import TensorTable
 
+pytestmark = pytest.mark.usefixtures("pilot_polls_sooner")
+
 SMALL = RunConfig(device="cpu", batch=64, hidden=(16,), layers=SAMPLES / "transposed.py")
 def back(session: DebugSession) -> None:
     """One step back: the same session stepped again to the step before (the app shows that step's report)."""
