@@ -1307,7 +1307,7 @@ class _Trials:
             data = load_data(config, config.resolve_device())
         self.config, self.scratch, self.count, self.tried, self.data = config, scratch, 0, 0, data
         self.screen = _screen(config)
-        self.screen_data = None if data is None else data.first_rows_in_float64(self.screen.batch)
+        self.screen_data = data.first_rows_in_float64(self.screen.batch)
 
     def copy(self, source: Source, text: str) -> Path:
         self.count += 1
