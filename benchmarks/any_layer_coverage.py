@@ -227,7 +227,7 @@ SLIPS = [
     Slip("Attention", "(dp - (dp * self.p)", "(dp + (dp * self.p)", "has its second term's sign flipped"),
     Slip("Attention", "dq = ds @ self.k", "dq = ds @ self.q", "uses `q` where `k` belongs"),
     Slip("Attention", "inp.g = dq @ self.wq.t() + dk @ self.wk.t() + dv @ self.wv.t()", "inp.g = dv @ self.wv.t()",
-         "the path through `p`"),
+         "keeps only the path of `inp` through `inp @ self.wv`"),
     Slip("Attention", "(dp * self.p).sum(-1, keepdim=True)", "(dp * self.p).mean(-1, keepdim=True)",
          "a mean where the sum belongs"),
     Slip("Sigmoid", "(1 - out)", "(1 + out)", "has the sign in (1 - out) flipped"),

@@ -1,31 +1,37 @@
-"""Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the
-backward of each layer of benchmarks/any_layer_coverage.py and of a hundred and nine more written
-here as users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned
-alpha, SELU, softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from
-its exponentials, Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine
-of a learned frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a
-polynomial with learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a
-hard sigmoid, a clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, x
-sin x, log cosh, x + γ tanh x, GELU by its tanh approximation, a soft threshold, x·exp(−x²), a
-radial basis function of learned centres and widths, a squared ReLU, LeCun's tanh, sin + cos, CELU
-by expm1, a max of x and x rolled; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a
-bilinear `(x @ w) * x`, an nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a
-residual MLP block, a GLU (its projection chunked in two), SwiGLU, a linear gated by a sigmoid of
-another, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an RMS norm whose
-gain is multiplied in first (`w * x * rsqrt(…)`), a standardisation over the features, a scale by
-the batch's std (no centring), a residual gated by a learned sigmoid, an einsum linear with
-nn.Linear's weight, a log-softmax by logsumexp, an L2 and a scale normalisation, a batch norm in its
-closed form, a standardisation by `x.std(0)` (over n − 1), F.layer_norm with a backward that
-recomputes its statistics, a group norm through a view, a centring, one over the batch, the row's
-max subtracted, a division by the row's mean |x| + 1, a gate by the row's mean, a scale by the row's
-mean square, a softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view,
-halves swapped by `cat`, a residual layer norm `x + LN(x)`, a gate `x * softmax(x)`, a centring over
-the batch with a learned scale, SiLU of a linear, a linear tied to its transpose `x @ w @ w.t()`, a
-softmax of a learned temperature, a division by the row's norm + 1; losses: squared error in two
-forms and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error, Poisson NLL,
-squared hinge, quantile, a fourth power, a logistic loss, |d|^1.5, a squared error weighted by
-|targ|, log(1 + d²), a root mean square error, the log of the MSE, 1 − exp(−d²), Geman–McClure,
-Charbonnier), its ground truth computed apart from gradtui, as that benchmark computes it.
+"""Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
+of each layer of benchmarks/any_layer_coverage.py and of a hundred and thirty-six more written here as
+users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
+softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
+Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
+frequency, softsign, log-sigmoid, a Gaussian, a signed log, a signed power, a cubic, a polynomial with
+learned coefficients, x / (1 + x²), a max of x and a scaled x, a cumulative sum, a hard sigmoid, a
+clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, x sin x, log cosh, x +
+γ tanh x, GELU by its tanh approximation, a soft threshold, x·exp(−x²), a radial basis function of
+learned centres and widths, a squared ReLU, LeCun's tanh, sin + cos, CELU by expm1, a max of x and x
+rolled, a bent identity `(sqrt(x² + 1) − 1) / 2 + x`, x · rsqrt(1 + x²/2), a snake `x + sin²(a x) / a`
+of a learned a, a shifted softplus, a maxout of two linears, a tanh of learned gain and slope, a hard
+shrink, `torch.nn.functional`'s silu, gelu (exact and by tanh), elu, mish and softplus of beta 2, a
+softmin; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an
+nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a residual MLP block, a GLU (its
+projection chunked in two), SwiGLU, a linear gated by a sigmoid of another, a tanh gated by a sigmoid,
+x gated by x @ w, a weight-normalised linear, an RMS norm whose gain is multiplied in first (`w * x *
+rsqrt(…)`), a standardisation over the features, a scale by the batch's std (no centring), a residual
+gated by a learned sigmoid, an einsum linear with nn.Linear's weight, a log-softmax by logsumexp, an L2
+and a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
+1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
+centring, one over the batch, the row's max subtracted, a division by the row's mean |x| + 1, a gate by
+the row's mean, a scale by the row's mean square, a softmax with a temperature, one by `exp(x) /
+exp(x).sum()`, one per head of a view, halves swapped by `cat`, a residual layer norm `x + LN(x)`, a
+gate `x * softmax(x)`, a centring over the batch with a learned scale, SiLU of a linear, a linear tied
+to its transpose `x @ w @ w.t()`, a softmax of a learned temperature, a division by the row's norm + 1,
+by its L1 norm, a highway `t * tanh(x @ v) + (1 − t) * x`, a low-rank `x @ u @ v`, a batch norm of the
+mean only, a cosine linear `(x / |x|) @ w`, a log of 1 + x² centred over the row, x gated by the tanh
+of its row's mean, a fixed convolution of rolls, a linear normalised to unit rows; losses: squared
+error in two forms and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error,
+Poisson NLL, squared hinge, quantile, a fourth power, a logistic loss, |d|^1.5, a squared error
+weighted by |targ|, log(1 + d²), a root mean square error, the log of the MSE, 1 − exp(−d²),
+Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d), its ground truth computed apart
+from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -830,6 +836,199 @@ self.m = inp >= self.other
 return torch.maximum(inp, self.other)
 """, """
 inp.g = out.g * self.m + (out.g * ~self.m).roll(-1, 1)
+"""),    Layer("BentIdentity", """
+self.s = torch.sqrt(inp ** 2 + 1)
+return (self.s - 1) / 2 + inp
+""", """
+inp.g = out.g * (inp / (2 * self.s) + 1)
+"""),
+    Layer("ISRU", """
+self.r = torch.rsqrt(1 + 0.5 * inp ** 2)
+return inp * self.r
+""", """
+inp.g = out.g * self.r ** 3
+"""),
+    Layer("Snake", """
+self.s = torch.sin(self.a * inp)
+return inp + self.s ** 2 / self.a
+""", """
+c = torch.cos(self.a * inp)
+inp.g = out.g * (1 + 2 * self.s * c)
+self.a.g = (out.g * (2 * self.s * c * inp / self.a - self.s ** 2 / self.a ** 2)).sum().reshape(1)
+""", ("a",)),
+    Layer("L1Normalize", """
+self.n = inp.abs().sum(1, keepdim=True)
+return inp / self.n
+""", """
+inp.g = out.g / self.n - torch.sign(inp) * (out.g * inp).sum(1, keepdim=True) / self.n ** 2
+"""),
+    Layer("Highway", """
+self.t = torch.sigmoid(inp @ self.w + self.b)
+self.h = torch.tanh(inp @ self.v)
+return self.t * self.h + (1 - self.t) * inp
+""", """
+dt = out.g * (self.h - inp) * self.t * (1 - self.t)
+dh = out.g * self.t * (1 - self.h ** 2)
+self.w.g = inp.t() @ dt
+self.b.g = dt.sum(0)
+self.v.g = inp.t() @ dh
+inp.g = dt @ self.w.t() + dh @ self.v.t() + out.g * (1 - self.t)
+""", ("w", "b", "v")),
+    Layer("LowRank", """
+self.h = inp @ self.u
+return self.h @ self.v
+""", """
+dh = out.g @ self.v.t()
+self.v.g = self.h.t() @ out.g
+self.u.g = inp.t() @ dh
+inp.g = dh @ self.u.t()
+""", ("u", "v")),
+    Layer("PseudoHuber", """
+self.d = inp.squeeze(-1) - targ
+self.q = torch.sqrt(1 + (self.d / 0.5) ** 2)
+return (0.25 * (self.q - 1)).mean()
+""", """
+inp.g = (self.d / self.q / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("ShiftedSoftplus", """
+self.e = torch.exp(inp)
+return torch.log1p(self.e) - 0.6931471805599453
+""", """
+inp.g = out.g * self.e / (1 + self.e)
+"""),
+    Layer("Maxout", """
+self.a = inp @ self.w
+self.c = inp @ self.v
+self.m = self.a > self.c
+return torch.where(self.m, self.a, self.c)
+""", """
+da = out.g * self.m
+dc = out.g * ~self.m
+self.w.g = inp.t() @ da
+self.v.g = inp.t() @ dc
+inp.g = da @ self.w.t() + dc @ self.v.t()
+""", ("w", "v")),
+    Layer("MeanOnlyBN", """
+self.mu = inp.mean(0)
+return inp - self.mu + self.b
+""", """
+self.b.g = out.g.sum(0)
+inp.g = out.g - out.g.mean(0)
+""", ("b",)),
+    Layer("CosineLinear", """
+self.n = inp.norm(dim=1, keepdim=True)
+self.xn = inp / self.n
+return self.xn @ self.w
+""", """
+dxn = out.g @ self.w.t()
+self.w.g = self.xn.t() @ out.g
+inp.g = (dxn - self.xn * (dxn * self.xn).sum(1, keepdim=True)) / self.n
+""", ("w",)),
+    Layer("ScaledTanh", """
+self.t = torch.tanh(self.b * inp)
+return self.a * self.t
+""", """
+dt = out.g * self.a * (1 - self.t ** 2)
+self.a.g = (out.g * self.t).sum().reshape(1)
+self.b.g = (dt * inp).sum().reshape(1)
+inp.g = dt * self.b
+""", ("a", "b")),
+    Layer("HardShrink", """
+self.keep = inp.abs() > 0.5
+return torch.where(self.keep, inp, torch.zeros_like(inp))
+""", """
+inp.g = out.g * self.keep
+"""),
+    Layer("LogNormalize", """
+self.l = torch.log(inp ** 2 + 1)
+return self.l - self.l.mean(1, keepdim=True)
+""", """
+dl = out.g - out.g.mean(1, keepdim=True)
+inp.g = dl * 2 * inp / (inp ** 2 + 1)
+"""),
+    Layer("TanhMeanGate", """
+self.m = inp.mean(1, keepdim=True)
+self.t = torch.tanh(self.m)
+return inp * self.t
+""", """
+dm = (out.g * inp).sum(1, keepdim=True) * (1 - self.t ** 2)
+inp.g = out.g * self.t + dm / inp.shape[1]
+"""),
+    Layer("FixedConv", """
+return inp + 0.5 * inp.roll(1, 1) + 0.25 * inp.roll(-1, 1)
+""", """
+inp.g = out.g + 0.5 * out.g.roll(-1, 1) + 0.25 * out.g.roll(1, 1)
+"""),
+    Layer("NormedLinear", """
+self.h = inp @ self.w
+self.n = self.h.norm(dim=1, keepdim=True)
+return self.h / self.n
+""", """
+y = self.h / self.n
+dh = (out.g - y * (out.g * y).sum(1, keepdim=True)) / self.n
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("FSiLU", """
+return torch.nn.functional.silu(inp)
+""", """
+s = torch.sigmoid(inp)
+inp.g = out.g * s * (1 + inp * (1 - s))
+"""),
+    Layer("FSoftplus2", """
+return torch.nn.functional.softplus(inp, beta=2)
+""", """
+inp.g = out.g * torch.sigmoid(2 * inp)
+"""),
+    Layer("Softmin", """
+self.p = torch.softmax(-inp, dim=1)
+return self.p
+""", """
+inp.g = -self.p * (out.g - (out.g * self.p).sum(1, keepdim=True))
+"""),
+    Layer("HingeLoss", """
+self.m = 1 - inp.squeeze(-1) * targ
+return torch.relu(self.m).mean()
+""", """
+inp.g = (-(self.m > 0).float() * targ / self.m.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("CubeAbsLoss", """
+self.d = inp.squeeze(-1) - targ
+return (self.d.abs() ** 3).mean()
+""", """
+inp.g = (3 * self.d * self.d.abs() / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("ExpLoss", """
+self.d = inp.squeeze(-1) - targ
+return (torch.exp(self.d) - self.d).mean()
+""", """
+inp.g = ((torch.exp(self.d) - 1) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FGELU", """
+return torch.nn.functional.gelu(inp)
+""", """
+cdf = 0.5 * (1 + torch.erf(inp / 1.4142135623730951))
+pdf = torch.exp(-0.5 * inp ** 2) / 2.5066282746310002
+inp.g = out.g * (cdf + inp * pdf)
+"""),
+    Layer("FGELUTanh", """
+return torch.nn.functional.gelu(inp, approximate="tanh")
+""", """
+k = 0.7978845608028654
+t = torch.tanh(k * (inp + 0.044715 * inp ** 3))
+inp.g = out.g * (0.5 * (1 + t) + 0.5 * inp * (1 - t ** 2) * k * (1 + 3 * 0.044715 * inp ** 2))
+"""),
+    Layer("FELU", """
+return torch.nn.functional.elu(inp)
+""", """
+inp.g = out.g * torch.where(inp > 0, 1.0, torch.exp(inp))
+"""),
+    Layer("FMish", """
+return torch.nn.functional.mish(inp)
+""", """
+sp = torch.nn.functional.softplus(inp)
+t = torch.tanh(sp)
+inp.g = out.g * (t + inp * (1 - t ** 2) * torch.sigmoid(inp))
 """),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
@@ -868,6 +1067,14 @@ PARAMETERS = {
     "SiLUOfLinear": lambda r: (r(C, C) / C ** 0.5,),
     "TiedLinear": lambda r: (r(C, C) / C ** 0.5,),
     "LearnedTempSoftmax": lambda r: (1 + 0.1 * r(1),),
+    "Snake": lambda r: (1 + 0.1 * r(1),),
+    "Highway": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C), r(C, C) / C ** 0.5),
+    "LowRank": lambda r: (r(C, 4) / C ** 0.5, r(4, C) / 2),
+    "Maxout": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "MeanOnlyBN": lambda r: (0.1 * r(C),),
+    "CosineLinear": lambda r: (r(C, C) / C ** 0.5,),
+    "ScaledTanh": lambda r: (1 + 0.1 * r(1), 1 + 0.1 * r(1)),
+    "NormedLinear": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

@@ -68,7 +68,7 @@ def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placehol
         return times(f"{power:g} * {base}" if power == 2 else f"{power:g} * {base} ** {power - 1:g}", d[0])
     if name == "where" and 0 not in d:
         return f"torch.where({operand(0)}, {d.get(1, '0.0')}, {d.get(2, '0.0')})"
-    written = RULES[node.op].written(node.args) if node.op in RULES and name not in ARITHMETIC else ""
+    written = RULES[node.op].written(node.args, node.kwargs) if node.op in RULES and name not in ARITHMETIC else ""
     if not written or set(d) != {0}:
         return UNSAID
     return times(written.format(**placeholders(node)), d[0])
@@ -88,6 +88,8 @@ def times(a: str | None, b: str | None) -> str | None:
         return None
     if a == ONE or b == ONE:
         return b if a == ONE else a
+    if a == f"-{ONE}" or b == f"-{ONE}":  # `1 - t`'s -1 times x: `-x`
+        return _negated(b if a == f"-{ONE}" else a)
     if b.startswith(f"{ONE} / ") and binding(b) == PRODUCT:  # `x * 1 / d` as `x / d`
         return f"{_tight(a)} / {b[len(ONE) + 3:]}"
     return f"{_tight(a)} * {_tight(b)}"

@@ -68,15 +68,15 @@ class Rule:
     slips: tuple[Slip, ...] = ()
     code: Callable[[Ctx], str] | str = ""  # the operation as written: "**2", ".mean(0)", "@"
     # a function of one operand: its derivative as code, `{out}` its value, `{left}` its operand (a function of
-    # the operation's arguments where they change it: softplus's beta)
-    derivative: Callable[[tuple], str] | str = ""
+    # the operation's arguments and keywords where they change it: softplus's beta, GELU's approximation)
+    derivative: Callable[..., str] | str = ""
 
     def said(self, ctx: Ctx) -> str:
         return self.code(ctx) if callable(self.code) else self.code
 
-    def written(self, args: tuple) -> str:
+    def written(self, args: tuple, kwargs: dict | None = None) -> str:
         """Its derivative as code, for an operation run with these arguments ("" where none is written)."""
-        return self.derivative(args) if callable(self.derivative) else self.derivative
+        return self.derivative(args, **(kwargs or {})) if callable(self.derivative) else self.derivative
 
 
 def unbroadcast(grad: torch.Tensor | None, like) -> torch.Tensor | None:
@@ -246,7 +246,7 @@ def _leaky_rule() -> Rule:
     return Rule(lambda c: (_where_positive(c, c.args[0], slope(c)),), (
         Slip("is missing its slope where the input is negative (0 there)", lambda c: (_where_positive(c, c.args[0]),)),
         Slip("has its mask inverted", lambda c: (torch.where(c.args[0] < 0, c.g, slope(c) * c.g),)),
-    ), "leaky_relu", lambda args: f"torch.where({{left}} > 0, 1.0, {_number(args[1] if len(args) > 1 else 0.01)})")
+    ), "leaky_relu", lambda args, **_: f"torch.where({{left}} > 0, 1.0, {_number(args[1] if len(args) > 1 else 0.01)})")
 
 
 def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None)) -> Rule:
@@ -290,7 +290,7 @@ def _clamp_rule(low: int | None, high: int | None, defaults: tuple = (None, None
 def _clamp_written(low: int | None, high: int | None, defaults: tuple) -> Callable[[tuple], str]:
     """A clamp's derivative as code: the mask of where x is inside its bounds (strictly, as a ReLU's `x > 0`
     is written: at a bound itself either side is a subgradient)."""
-    def written(args: tuple) -> str:
+    def written(args: tuple, **_) -> str:
         found = [(f"{{left}} {comparison} {_number(bound)}") for position, default, comparison in (
             (low, defaults[0], ">"), (high, defaults[1], "<")) if position is not None
             for bound in [args[position] if len(args) > position else default] if bound is not None]
@@ -320,24 +320,24 @@ def _gelu_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
     return 0.5 * (1 + torch.erf(x / math.sqrt(2))), x * torch.exp(-x ** 2 / 2) / math.sqrt(2 * math.pi)
 
 
+GELU_TANH = "torch.tanh(math.sqrt(2 / math.pi) * ({inp} + 0.044715 * {inp}**3))"
+
+
+def _gelu_written(args: tuple, approximate: str = "none") -> str:
+    if (args[1] if len(args) > 1 else approximate) == "tanh":
+        return (f"0.5 * (1 + {GELU_TANH}) + 0.5 * {{inp}} * (1 - {GELU_TANH}**2) * math.sqrt(2 / math.pi) * "
+                "(1 + 3 * 0.044715 * {inp}**2)")
+    return "0.5 * (1 + torch.erf({left} / math.sqrt(2))) + {inp} * torch.exp(-{inp}**2 / 2) / math.sqrt(2 * math.pi)"
+
+
 def _gelu_rule() -> Rule:
-    return Rule(lambda c: (c.g * sum(_gelu_parts(c)),), (
-        Slip("is missing its second term, x times the derivative of Φ(x): Φ(x) alone",
-             lambda c: (c.g * _gelu_parts(c)[0],)),
-        Slip("is missing its first term, Φ(x)", lambda c: (c.g * _gelu_parts(c)[1],)),
-        Slip("has its second term's sign flipped", lambda c: (c.g * (_gelu_parts(c)[0] - _gelu_parts(c)[1]),)),
-    ), "gelu")
+    # its slips are one edit of the derivative as written (gradtui.written_slips)
+    return Rule(lambda c: (c.g * sum(_gelu_parts(c)),), (), "gelu", _gelu_written)
 
 
 def _silu_rule() -> Rule:
-    def parts(c: Ctx):
-        s = torch.sigmoid(c.args[0])
-        return s, c.args[0] * s * (1 - s)
-
-    return Rule(lambda c: (c.g * sum(parts(c)),), (
-        Slip("is missing its second term, x * sigmoid(x) * (1 - sigmoid(x)): sigmoid(x) alone",
-             lambda c: (c.g * parts(c)[0],)),
-        Slip("is missing its first term, sigmoid(x)", lambda c: (c.g * parts(c)[1],)),
+    # a term left out is one edit of the derivative as written (gradtui.written_slips); sigmoid's is not
+    return Rule(lambda c: (c.g * torch.sigmoid(c.args[0]) * (1 + c.args[0] * (1 - torch.sigmoid(c.args[0]))),), (
         Slip("is sigmoid's derivative, sigmoid(x) * (1 - sigmoid(x)), where silu's belongs",
              lambda c: (c.g * torch.sigmoid(c.args[0]) * (1 - torch.sigmoid(c.args[0])),)),
     ), "silu", "torch.sigmoid({left}) * (1 + {inp} * (1 - torch.sigmoid({left})))")
@@ -451,9 +451,18 @@ rule(aten.softplus.default)(_unary(
                f"`torch.sigmoid({_beta(c)} * {{inp}})` belongs", lambda c: torch.sigmoid(2 * c.arg(1, 1) * c.args[0])),
     (lambda c: f"takes the sigmoid of its beta alone: `torch.sigmoid({_beta(c)})` where `torch.sigmoid({_beta(c)} * "
                "{inp})` belongs", lambda c: torch.sigmoid(torch.full_like(c.args[0], float(c.arg(1, 1))))),
-    written=lambda args: "torch.sigmoid({left})" if len(args) < 2 or args[1] == 1 else
+    written=lambda args, **_: "torch.sigmoid({left})" if len(args) < 2 or args[1] == 1 else
     f"torch.sigmoid({_number(args[1])} * {{left}})"))
-rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu"))
+def _elu_written(args: tuple, **_) -> str:
+    """ELU's derivative as a user writes it, `alpha * exp(x)` below 0 (not for a scaled ELU: SELU's scale)."""
+    if len(args) > 2 and args[2:] != (1, 1):
+        return ""
+    alpha = args[1] if len(args) > 1 else 1
+    return f"torch.where({{left}} > 0, 1.0, {'' if alpha == 1 else f'{_number(alpha)} * '}torch.exp({{left}}))"
+
+
+rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu",
+                              written=_elu_written))
 rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
 rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))
 rule(aten.tan.default)(_unary(lambda c: 1 + c.out ** 2, "tan", written="1 + {out}**2"))
@@ -1120,10 +1129,10 @@ def _mish_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:
     return t, c.args[0] * torch.sigmoid(c.args[0]) * (1 - t ** 2)
 
 
-rule(aten.mish.default)(_unary(lambda c: sum(_mish_parts(c)), "mish",
-                               ("is missing its second term, x * sigmoid(x) * (1 - tanh(softplus(x))**2)",
-                                lambda c: _mish_parts(c)[0]),
-                               ("is missing its first term, tanh(softplus(x))", lambda c: _mish_parts(c)[1])))
+MISH_TANH = "torch.tanh(torch.nn.functional.softplus({left}))"
+# its slips, a term left out among them, are one edit of the derivative as written (gradtui.written_slips)
+rule(aten.mish.default)(_unary(lambda c: sum(_mish_parts(c)), "mish", written=f"{MISH_TANH} + {{inp}} * (1 - "
+                                                                             f"{MISH_TANH}**2) * torch.sigmoid({{left}})"))
 def _logit(c: Ctx) -> torch.Tensor:
     """1 / (x (1 - x)); with an eps, 0 where x is clamped to [eps, 1 - eps]."""
     x, eps = c.args[0], c.arg(1)
@@ -1133,7 +1142,7 @@ def _logit(c: Ctx) -> torch.Tensor:
 
 rule(aten.logit.default)(_unary(_logit, "logit", (
     "is sigmoid's, `{inp} * (1 - {inp})`, where its reciprocal, `1 / ({inp} * (1 - {inp}))`, belongs",
-    lambda c: c.args[0] * (1 - c.args[0])), written=lambda args: "1 / ({inp} * (1 - {inp}))" if len(args) < 2 or
+    lambda c: c.args[0] * (1 - c.args[0])), written=lambda args, **_: "1 / ({inp} * (1 - {inp}))" if len(args) < 2 or
     args[1] is None else ""))
 rule(aten.log_sigmoid_forward.default)(_unary(lambda c: torch.sigmoid(-c.args[0]), "logsigmoid", (
     "is sigmoid's own value, `torch.sigmoid({left})`, where `torch.sigmoid(-{left})` belongs",

@@ -44,12 +44,14 @@ from gradtui.graph import (
     same_operand,
 )
 from gradtui.reference import autograd_nodes
+from gradtui.written_slips import apart, as_written, evaluate, in_numbers, variants
 
 PROBE_ROWS = 256
+WHOLE_FORMULA = 70  # a derivative longer than this is said by the part a slip changes
 # The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
 # slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
-                 "recompute", "line", "root-ones", "root-out", "identity")
+                 "recompute", "written", "line", "part", "only", "root-ones", "root-out", "identity")
 RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
 
 
@@ -62,7 +64,7 @@ class Edit:
     """One slip in the derived backward."""
 
     kind: str  # one of KINDS_OF_EDIT
-    node: int | None = None  # None: at the gradient from above
+    node: int | None = None  # None: at the gradient from above; for "scale", the whole gradient of `value`, a leaf
     operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose, and ones or g-out at
     # one operand only: None there is all of them), or whose value it swaps
     slip: Slip | None = None  # the table's own slip (kind "rule")
@@ -77,9 +79,13 @@ class Edit:
     variant: tuple = ()  # "recompute": how the operand is made again, wrongly: ("flip", order) `a + b` for `a - b`;
     # ("alone", i) only its i-th operand, `-targ` of `inp - targ`; ("with", i) its i-th tensor `value` (`3 * out`);
     # ("number", i, n) its i-th operand, a number, as n (`6 * inp`); ("reduced", i, op, axis) its i-th operand, a
-    # mean or sum, redone as `op` over its own axes (axis None) or over `axis`
+    # mean or sum, redone as `op` over its own axes (axis None) or over `axis`. "written": (the derivative as the
+    # slip writes it, as the table writes it), templates of gradtui.written_slips
     at: int | None = None  # "recompute": the operation inside the operand's expression that the variant remakes
-    # (`2 * s` of `exp(-d ** 2 / (2 * s ** 2))`); None: the operand's own
+    # (`2 * s` of `exp(-d ** 2 / (2 * s ** 2))`); None: the operand's own. "part": the statement's first operation
+    # (its derivative towards `value`, from `node` down to `at`, is what the slip changes: variant ("line",) left
+    # out, ("ones",) without the gradient from above, ("g-out",) from `out` for out.g); "only": the last operation
+    # that reads `value` (its paths but the one through `node` are dropped)
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -155,6 +161,8 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     elif mine and edit.kind == "reduce" and node.name != "mm":  # the gradient before it is summed back to its shape
         ctx.args = tuple(torch.broadcast_to(a, node.outputs[0].shape) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))
+    if mine and edit.kind == "written":  # one edit inside the derivative the table writes
+        return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out),)
     if mine and edit.kind == "rule":
         grads = tuple(edit.slip.vjp(ctx))
         if any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
@@ -362,6 +370,9 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
             grad = grads[flowing[0]].expand(graph.value(edit.value).shape)  # (a mean's (N, 1) spread over its (N, C))
             grads[edit.value] = grads[edit.value] + grad if edit.value in grads else grad
             continue
+        if edit is not None and edit.kind == "part" and edit.node == node.index:
+            part = _part(graph, node, grads[flowing[0]], edit)
+            grads[edit.value] = grads[edit.value] + part if edit.value in grads else part
         local = _local(graph, node, grads[flowing[0]], edit)
         for position, operand in enumerate(node.args[:len(local)]):
             pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
@@ -370,13 +381,36 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
                 if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
                         or not graph.value(value).is_floating_point():
                     continue
-                if edit is not None and edit.kind == "path" and edit.node == node.index and edit.value == value:
+                if edit is not None and edit.value == value and (
+                        (edit.kind == "path" and edit.node == node.index)
+                        or (edit.kind == "only" and edit.node != node.index)
+                        or (edit.kind == "part" and edit.at <= node.index <= edit.node)):
                     continue
                 if grad.shape != graph.value(value).shape and not (edit is not None and (
                         isinstance(value, Leaf) or value in loose or edit.kind == "reduce")):
                     raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
                 grads[value] = grads[value] + grad if value in grads else grad
+    if edit is not None and edit.kind == "scale" and edit.node is None and edit.value in grads and down_to == 0:
+        grads[edit.value] = grads[edit.value] * edit.factor  # a leaf's whole gradient
     return grads
+
+
+def _part(graph: Graph, root: Node, g: torch.Tensor, edit: Edit) -> torch.Tensor:
+    """What a "part" edit sends to its value from the statement that `root` ends, in place of that
+    statement's derivative towards it."""
+    variant = edit.variant[0]
+    if variant == "line":
+        return g.expand(graph.value(edit.value).shape)
+    seed = torch.ones_like(g) if variant == "ones" else graph.value(graph.output)
+    grads = gradients(graph, None, resume=(root.index, {Ref(root.index): seed}), down_to=edit.at)
+    if edit.value not in grads:
+        raise Unsupported("the statement's derivative does not reach the value")
+    return grads[edit.value]
+
+
+def _first_visited(graph: Graph, edit: Edit) -> int:
+    """The node the chain rule under an edit differs from the right one at, first."""
+    return edit.at if edit.kind == "only" else edit.node
 
 
 def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
@@ -384,7 +418,8 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
     """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph; with
     `before` (`states`), an edit at a node runs the chain rule from that node down only."""
     if before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
-        grads = gradients(graph, g, edit, cut, resume=(edit.node, before[edit.node]))
+        start = _first_visited(graph, edit)
+        grads = gradients(graph, g, edit, cut, resume=(start, before[start]))
     else:
         grads = gradients(graph, g, edit, cut)
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
@@ -498,14 +533,10 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                     for kept in (0.0, 1.0) if axes else (0.0,):
                         yield Edit("reduce", node.index, position, factor=kept, axes=axes)
             if node.outputs[0].shape != graph.value(operand).shape and node.name in BROADCASTING:
-                spread = node.outputs[0].numel() // max(graph.value(operand).numel(), 1)
-                shape = graph.value(operand).shape
-                over_batch = node.outputs[0].dim() and node.outputs[0].shape[0] == batch and (
-                    len(shape) < node.outputs[0].dim() or shape[0] == 1)
-                said = _as_run(spread, batch, full) if over_batch else spread
+                spread, said = _broadcast_spread(graph, node, operand, batch, full)
                 if spread > 1:  # `(g * x).mean(0)` for a parameter's `(g * x).sum(0)`
-                    yield Edit("scale", node.index, position, factor=1 / spread, said_factor=1 / said, factor_words=(
-                        f"divided by {said}: a mean where the sum over the axes it was broadcast along belongs"))
+                    yield Edit("scale", node.index, position, factor=1 / spread, said_factor=1 / said,
+                               factor_words=MEAN_FOR_SUM.format(said))
                 yield Edit("reduce", node.index, position, axes=None)  # a broadcast's gradient not summed back
                 for axes in _axis_choices(node.outputs[0].dim()):
                     for kept in (0.0, 1.0):
@@ -526,6 +557,11 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if node.name in READS_OPERANDS or node.name in OWN_VALUE:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
+        written = RULES[node.op].written(node.args, node.kwargs)
+        if written and len(operands) == 1 and operands[0][0] == 0 and node.outputs[0].shape == graph.value(
+                operands[0][1]).shape:  # a closed form run as one operation (`F.silu`): one edit inside it
+            for variant in variants(written):
+                yield Edit("written", node.index, variant=(variant, written))
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
             for value in named:
                 if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:
@@ -552,6 +588,24 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if len(statement) > 1 and len(inputs) == 1 and _spreads_to(graph.value(ref).shape,
                                                                    graph.value(next(iter(inputs))).shape):
             yield Edit("line", ref.node, value=next(iter(inputs)))
+    yield from _statement_parts(graph, nodes, reached, arrives_as_is)
+    searched = {n.index for n in nodes}
+    for value, readers in graph.users().items():  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
+        readers = [graph.nodes[r] for r in dict.fromkeys(readers) if r in searched]
+        if isinstance(value, Leaf) and len(readers) > 1 and value in reached and graph.value(value).is_floating_point():
+            for factor, said, words_of_it in constants:
+                yield Edit("scale", value=value, factor=factor, said_factor=said, factor_words=words_of_it)
+            spreads = {_broadcast_spread(graph, r, value, batch, full) for r in readers if r.name in BROADCASTING}
+            if len(spreads) == 1 and len(readers) == sum(r.name in BROADCASTING for r in readers):
+                spread, said = next(iter(spreads))
+                if spread > 1:
+                    yield Edit("scale", value=value, factor=1 / spread, said_factor=1 / said,
+                               factor_words=MEAN_FOR_SUM.format(said))
+    for value, readers in graph.users().items():  # a tensor read three times or more, one path kept (`+ a + b` dropped)
+        readers = [r for r in dict.fromkeys(readers) if r in searched]
+        if len(readers) > 2 and value in reached and graph.value(value).is_floating_point():
+            for kept in readers:
+                yield Edit("only", kept, value=value, at=max(readers))
     named_nodes = {ref.node for ref in graph.names()}
     for node in nodes:  # so for an expression inside one (`torch.where(pos, x, a * (x.exp() - 1))` of `1.05 * …`)
         inputs = _expression_inputs(graph, node, reached)
@@ -567,6 +621,43 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
         yield Edit("identity")  # its output given as the gradient
         yield Edit("identity", value=graph.output)
+
+
+def _statement_parts(graph: Graph, nodes: list[Node], reached: set, arrives_as_is: set[int] | None) -> Iterator[Edit]:
+    """A statement of several operations that reads several tensors: its derivative towards one of
+    them left out, or without the gradient from above, or from `out` for out.g (`dt = out.g * t * (1 -
+    t)` where `return t * h + (1 - t) * x` gives t the gradient `out.g * (h - x)`)."""
+    layer = graph.value(graph.output).dim() > 0  # (a loss's own statement: its slips are the root's, 1 or `out`)
+    for ref in (ref for ref in dict.fromkeys([*graph.names(), graph.output]) if layer or ref != graph.output):
+        root = graph.nodes[ref.node]
+        statement = [n for n in nodes if _same_statement(n, root) and n.index <= root.index]
+        made = {Ref(n.index, k) for n in statement for k in range(len(n.outputs))}
+        inputs = dict.fromkeys(a for n in statement for _, a in graph.tensor_args(n) if a not in made and a in reached
+                               and graph.value(a).is_floating_point())
+        if len(statement) < 2 or len(inputs) < 2 or root not in statement:
+            continue
+        first = min(n.index for n in statement)
+        g_out = root.outputs[0].shape == graph.value(graph.output).shape and (
+            arrives_as_is is None or root.index in arrives_as_is)
+        for value in inputs:
+            if _spreads_to(root.outputs[0].shape, graph.value(value).shape):
+                yield Edit("part", root.index, value=value, at=first, variant=("line",))
+            yield Edit("part", root.index, value=value, at=first, variant=("ones",))
+            if g_out:
+                yield Edit("part", root.index, value=value, at=first, variant=("g-out",))
+
+
+MEAN_FOR_SUM = "divided by {}: a mean where the sum over the axes it was broadcast along belongs"
+
+
+def _broadcast_spread(graph: Graph, node: Node, operand: Leaf | Ref, batch: int, full: int | None) -> tuple[int, int]:
+    """How many of the node's results each value of a broadcast operand reaches: on these rows, and
+    on the user's `full` batch where the broadcast runs along the batch."""
+    spread = node.outputs[0].numel() // max(graph.value(operand).numel(), 1)
+    shape = graph.value(operand).shape
+    over_batch = node.outputs[0].dim() and node.outputs[0].shape[0] == batch and (
+        len(shape) < node.outputs[0].dim() or shape[0] == 1)
+    return spread, _as_run(spread, batch, full) if over_batch else spread
 
 
 def _expression_inputs(graph: Graph, node: Node, reached: set) -> set:
@@ -722,6 +813,8 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         code = _derivative_said(graph, graph.output, Leaf(role), leaf_names) if role else None
         return (f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied "
                 f"in{f'; it comes to `{code}`' if code and code != ONE else ''}")
+    if edit.kind == "scale" and edit.node is None:
+        return f"{target} is {edit.factor_words}"
     node = graph.nodes[edit.node]
     if edit.kind == "line":
         code = _derivative_said(graph, Ref(node.index), edit.value, leaf_names)
@@ -732,6 +825,13 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
                     f"`{name_of(graph, edit.value, leaf_names)}` unchanged{factor}")
         return (f"{target}: the derivative of `{_expression(graph, node)}`{_where(node)} is left out as a whole: the "
                 f"gradient reaches `{name_of(graph, edit.value, leaf_names)}` through it unchanged{factor}")
+    if edit.kind == "part":
+        return _part_said(graph, node, edit, target, leaf_names)
+    if edit.kind == "only":
+        dropped = [graph.nodes[i] for i in dict.fromkeys(graph.users()[edit.value]) if i != node.index]
+        paths = " and ".join(f"`{_expression(graph, other)}`" for other in dropped)
+        return (f"{target} keeps only the path of `{name_of(graph, edit.value, leaf_names)}` through "
+                f"`{_expression(graph, node)}`{_where(node)}: its paths through {paths} are missing")
     if edit.kind == "path":
         path = _derivative_said(graph, graph.output, Leaf(role), leaf_names, (node.index, edit.value)) \
             if role and graph.value(graph.output).dim() else None
@@ -757,6 +857,14 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
     if edit.kind == "recompute":
         return f"{target}: {operation} {_recompute_said(graph, node, edit, leaf_names)}"
+    if edit.kind == "written":
+        wrong, right = (code.format(**_placeholders(graph, node, leaf_names)) for code in (
+            edit.variant[0], as_written(edit.variant[1])))
+        part = apart(wrong, right) if len(right) > WHOLE_FORMULA else None  # (a long one said by the part that differs)
+        said = f"has `{part[0]}` where `{part[1]}` belongs" if part else f"is `{wrong}` where `{right}` belongs"
+        # the layer's own function of its input (`return F.gelu(inp)`): its whole gradient written out, as a kind's is
+        whole = Ref(node.index) == graph.output and role is not None and node.args[0] == Leaf(role)
+        return f"{target}: {operation} {said}" + (f"; fix: {role}.g = out.g * ({in_numbers(right)})" if whole else "")
     if edit.kind == "swap-out":
         own = graph.names().get(Ref(node.index))
         return (f"{target}: {operation} is taken from `{name_of(graph, edit.value, leaf_names)}` where its own value"
@@ -772,7 +880,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
         if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
             return f"{target}: {operation}{towards} is missing its minus sign"
-        written = RULES[node.op].written(node.args) if len(tensors) == 1 else ""
+        written = RULES[node.op].written(node.args, node.kwargs) if len(tensors) == 1 else ""
         if written:  # `tanh`'s: the fix multiplies it in, in the code's names
             written = written.format(**_placeholders(graph, node, leaf_names))
             return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \
@@ -803,6 +911,20 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {constant}"
         return f"{target}: {operation}{towards} is {edit.factor_words}"
     return f"{target}: {operation}{towards} is transposed"
+
+
+def _part_said(graph: Graph, root: Node, edit: Edit, target: str, leaf_names: dict[str, str]) -> str:
+    towards = name_of(graph, edit.value, leaf_names)
+    code = root.source.code if root.source is not None else _expression(graph, root)
+    where = f" ({place(root.source.file, root.source.line)})" if root.source is not None else ""
+    operation = f"the derivative of `{code}`{where} towards `{towards}`"
+    if edit.variant[0] == "line":
+        derivative = _derivative_said(graph, Ref(root.index), edit.value, leaf_names)
+        factor = f"; its derivative comes to `{derivative}`" if derivative and derivative != ONE else ""
+        return f"{target}: {operation} is left out: the gradient reaches `{towards}` unchanged{factor}"
+    if edit.variant[0] == "ones":
+        return f"{target}: {operation} does not multiply in the gradient coming from above"
+    return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
 
 
 def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str, str],

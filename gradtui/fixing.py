@@ -20,6 +20,7 @@ import ast
 import contextlib
 import difflib
 import hashlib
+import itertools
 import json
 import keyword
 import re
@@ -31,8 +32,9 @@ from pathlib import Path
 
 from gradtui.config import RunConfig
 from gradtui.findings import Location
-from gradtui.formatting import NOTEBOOK_CELL, binding, short_path, wrapped
+from gradtui.formatting import ALSO, NOTEBOOK_CELL, binding, short_path, wrapped
 from gradtui.notebook import as_python
+from gradtui.written_slips import differing
 
 SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
 MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most slips fall in the first tens
@@ -211,7 +213,7 @@ GROWN = re.compile(r"from out\.g, but out\.g \(step \d+, backward [^)]+\) alread
 ASKED_ONLY = ("inplace", "move", "unused")  # edits of a statement, or of the forward: tried only where the hint asks
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
-KINDS = ("formula", "hinted", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
+KINDS = ("formula", "hinted", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
          "move", "unused", "size", "derived")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
@@ -485,7 +487,7 @@ class Edits:
         found = re.search(r"; fix: ([\w.]+) = (.+)$", self.hint)
         if found is None:
             return
-        target, rest = found[1], found[2]
+        target, rest = found[1], found[2].split(ALSO)[0]  # (not what another story, said beside it, goes on with)
         formula, _, helpers = rest.partition(", with ")
         definitions = dict(part.split(" = ", 1) for part in re.split(r", (?=\w+ = )", helpers) if " = " in part)
         base = target.removesuffix(".g")
@@ -626,15 +628,30 @@ class Edits:
 
     def _path_terms(self) -> Iterator[Change]:
         """A path the hint says is missing (`the path through `inp` in `h = inp @ w + b` is missing`), as
-        the term it adds: to a gradient's statement, a gradient the method has, alone, times a weight
-        the forward multiplies by, or times a tensor the layer keeps (`+ dh @ self.w.t()`, `+ out.g`,
-        `+ out.g * self.h`); before one of a statement's parenthesised groups, one of its tensors or a 1
+        the term it adds: to a gradient's statement, first what the hint itself gives in the method's
+        names (a gradient the method has through the weight the path's statement multiplies by, `dh @
+        self.w.t()`; where the hint says a tensor keeps only one of its paths, the others' terms
+        together, `dq @ self.wq.t() + dk @ self.wk.t()`), gradtui's own writing of the term where the
+        hint gives one (`out.g * (1 - self.t)`, as "derived"), then a gradient the method has, alone,
+        times any weight the forward multiplies by, or times a tensor the layer keeps (`+ out.g`, `+
+        out.g * self.h`); before one of a statement's parenthesised groups, one of its tensors or a 1
         (`(1 + inp ** 2)` of `(inp ** 2)`)."""
-        if "the path through" not in self.hint:
+        if "the path through" not in self.hint and "keeps only the path of" not in self.hint:
             return
         multiplied = {self.seg(side) for other in (*self.siblings, self.method) for n in ast.walk(other)
                       if isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for side in (n.left, n.right)}
         weights = [t for t in self.tensors if t.startswith("self.") and t in multiplied]  # a forward's `inp @ self.w`
+
+        def through(codes: list[str]) -> list[list[str]]:  # each product's term, by the weight it reads
+            spelled = dict.fromkeys(self.spelled(w) for code in codes for w in re.findall(r"@ ([\w.]+)", code))
+            return [[f"{g} @ {w}{self.t}" for g in self.locals] for w in spelled if w in weights]
+
+        said = [self._in_my_words(code) for code in re.findall(r"the term it adds comes to `([^`]+)`", self.hint)]
+        hinted = [t for ts in through(re.findall(r"the path through `[^`]+` in `([^`]+)`", self.hint)) for t in ts]
+        only = re.search(r"keeps only the path of .*: its paths through (.+) are missing", self.hint)
+        if only:
+            hinted += [" + ".join(terms) for terms in itertools.product(*through(re.findall(r"`([^`]+)`", only[1])))
+                       if len(set(terms)) == len(terms)]
         gradients = list(dict.fromkeys([*self.locals, *self.gradients]))
         means = [f"{g} / {self.batch}" for g in gradients] if self.batch else []  # the path through a mean
         added = [*gradients, *means, *(f"{g} @ {w}{self.t}" for g in self.locals for w in weights),
@@ -645,9 +662,10 @@ class Edits:
             start, end = self.span(statement.value)
             if self.sets_gradients or any(self.gradient(self.seg(t)) for t in _targets(statement)):
                 terms = {self.seg(t) for t in _terms(statement.value)}
-                for term in added:
+                for kind, term in [*(("hinted", t) for t in hinted), *(("derived", t) for t in said if t),
+                                   *(("term", t) for t in added)]:
                     if term not in terms:
-                        yield Change(start, end, f"{self.text[start:end]} + {term}", "term", rank)
+                        yield Change(start, end, f"{self.text[start:end]} + {term}", kind, rank)
             for group in ast.walk(statement.value):
                 if isinstance(group, ast.BinOp) and self._parenthesized(group):
                     group_start, group_end = self.span(group)
@@ -676,6 +694,7 @@ class Edits:
         unused = [name for name in self.locals if name not in read]
         if not unused:
             return
+        kind = "term" if self.sets_gradients else "unread"  # (a notebook's lines each make a gradient no line reads)
         numbers = [self.seg(n) for n in ast.walk(value) if isinstance(n, ast.Constant) and isinstance(n.value, float)]
         for node in ast.walk(value):
             if not isinstance(node, (ast.Name, ast.Attribute, ast.BinOp, ast.Call, ast.Subscript)) or _called(
@@ -686,8 +705,8 @@ class Edits:
                 added = [f"+ {name}", f"- {name}", *(f"+ {name} / {b}" for b in [self.batch] if b),
                          *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
                 for term in added:
-                    yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", "term")
-                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", "term")  # a factor it forgot
+                    yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", kind)
+                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", kind)  # a factor it forgot
 
     def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
@@ -763,14 +782,18 @@ class Edits:
                             self.seg(node) == wrong or self.seg(node).split(".")[-1] == wrong.split(".")[-1]):
                         yield at(node, new, "hinted")
                 continue
-            for wrong_here, right_here in [*_as_summed(wrong, right), *_differing(wrong, right)]:
+            for wrong_here, right_here in [*_as_summed(wrong, right), *differing(wrong, right)]:
                 mine, new = self._in_my_words(wrong_here), self._in_my_words(right_here)
                 if mine is None or new is None:
                     continue
-                shape = _shape_of(mine)
-                for node in ast.walk(value):
-                    if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
-                        yield at(node, new, "hinted")
+                named = self._named_within(mine)  # (and with what the method names read by its names: `1 + s`; not a
+                # name whole, which is mended where it is made)
+                pairs = [(mine, new), *([(named, self._named_within(new))] if not named.isidentifier() else [])]
+                for found, put in dict.fromkeys(pairs):
+                    shape = _shape_of(found)
+                    for node in ast.walk(value):
+                        if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
+                            yield at(node, put, "hinted")
 
     def _named(self, code: str) -> str:
         """`code` by the name the method gives it (`dy` for `out.g * 1.5`, where `dy = out.g * 1.5`), else as it is."""
@@ -781,6 +804,23 @@ class Edits:
         made = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
                 for t in n.targets if isinstance(t, ast.Name) and ast.unparse(n.value) == said]
         return made[0] if len(made) == 1 else code
+
+    def _named_within(self, code: str) -> str:
+        """`code` with each part the method assigns a name to read by that name (`1 + s` for `1 +
+        torch.sigmoid(inp)`, where `s = torch.sigmoid(inp)`)."""
+        try:
+            tree = ast.parse(code, mode="eval")
+        except SyntaxError:
+            return code
+        names = {ast.dump(n.value): t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 for t in n.targets if isinstance(t, ast.Name)}
+
+        class Named(ast.NodeTransformer):
+            def generic_visit(self, node: ast.AST) -> ast.AST:
+                name = names.get(ast.dump(node)) if isinstance(node, ast.expr) else None
+                return ast.Name(name, ast.Load()) if name else super().generic_visit(node)
+
+        return ast.unparse(Named().visit(tree))
 
     def _in_my_words(self, code: str, define=None) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
@@ -956,10 +996,11 @@ def _kinds_for(hint: str | None) -> list[str]:
     first = [kind for pattern, kinds in HINTED if re.search(pattern, said) for kind in kinds]
     if re.search(r"where `[^`]*\b(?:std|sqrt)\b[^`]*` belongs", hint or ""):  # a square root the code left out
         first.insert(0, "power")
-    if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: after what the hint's words ask for
-        first.append("derived")
+    if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: a few edits, each the whole of it,
+        first.insert(1, "derived")  # after the kind the hint's words ask for first, before the many others
     rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
-    return list(dict.fromkeys(["hinted", *first, "formula", *rest]))  # the user's own line, edited, first
+    # the user's own line, edited as the hint says, first; then a gradient the code computes and never reads
+    return list(dict.fromkeys(["hinted", "unread", *first, "formula", *rest]))
 
 
 def _words_of(hint: str) -> str:
@@ -989,31 +1030,6 @@ def _as_summed(wrong: str, right: str) -> list[tuple[str, str]]:
         summed = [code.replace(".mean(", ".sum(") for code in (wrong, right)]
         pairs += [tuple(summed), tuple(code.replace(", keepdim=True", "") for code in summed)]
     return pairs
-
-
-def _differing(wrong: str, right: str) -> list[tuple[str, str]]:
-    """The smallest parts in which a hint's two pieces of code differ, where they are smaller than the
-    whole: `self.s` and `self.s ** 2` of "`2 * self.s` where `2 * self.s ** 2` belongs" (the code may
-    have the part in a form of its own, `self.d / self.s`)."""
-    try:
-        a, b = ast.parse(wrong.strip(), mode="eval").body, ast.parse(right.strip(), mode="eval").body
-    except SyntaxError:
-        return []
-    whole = a
-    while type(a) is type(b) and _same_but_children(a, b):
-        apart = [(x, y) for x, y in zip(ast.iter_child_nodes(a), ast.iter_child_nodes(b)) if ast.dump(x) != ast.dump(y)]
-        if len(apart) != 1 or len(list(ast.iter_child_nodes(a))) != len(list(ast.iter_child_nodes(b))):
-            break
-        a, b = apart[0]
-    return [] if a is whole or not isinstance(a, ast.expr) else [(ast.unparse(a), ast.unparse(b))]
-
-
-def _same_but_children(a: ast.AST, b: ast.AST) -> bool:
-    """Do two nodes of one type agree in all but their child expressions (one operator, one attribute)?"""
-    fields = [name for name, value in ast.iter_fields(a) if not isinstance(value, (ast.AST, list))]
-    operators = [name for name, value in ast.iter_fields(a) if isinstance(value, (ast.operator, ast.unaryop, ast.cmpop))]
-    return all(getattr(a, f) == getattr(b, f) for f in fields) and all(
-        type(getattr(a, f)) is type(getattr(b, f)) for f in operators)
 
 
 def _shape_of(code: str) -> str | None:

@@ -55,6 +55,7 @@ def short_path(path: str) -> str:
 
 
 NOTEBOOK_CELL = re.compile(r"(?P<path>.*) \(cell (?P<cell>\d+)\)$")  # notebook.cell_filename's form
+ALSO = "; or, with the same numbers, "  # a second story a hint says beside the first
 IPYTHON_CELL = re.compile(r"^<ipython-input-(?P<count>\d+)-[0-9a-f]+>$")  # a cell IPython ran, by its In [N]
 IPYKERNEL_CELL = re.compile(r".*[/\\]ipykernel_\d+[/\\]\d+\.py$")  # a cell Jupyter's kernel ran
 

@@ -23,7 +23,7 @@ import torch
 
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.config import DEFAULT_TOLERANCES
-from gradtui.formatting import place, shape_in_words
+from gradtui.formatting import ALSO, place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
 from gradtui.kinds import KINDS, ROLE_WORDS, Family, Kind, formula_env
 from gradtui.running import method_for
@@ -395,7 +395,7 @@ def graph_slip(e: Evidence) -> str | None:
     (said, at), *others = found
     others = [other for other in others if other[0].replace(", keepdim=True", "") != said.replace(", keepdim=True", "")]
     if others:  # two edits give the same numbers: both are said, neither is guessed (a keepdim alone is no other story)
-        said = f"{said}; or, with the same numbers, {others[0][0].removeprefix(e.name + ': ')}"
+        said = f"{said}{ALSO}{others[0][0].removeprefix(e.name + ': ')}"
     term = probe.closed_form_term(e.context.role, e.tolerance)
     if term is not None:  # a layer norm written out: the term its closed form writes, for a backward in that form
         said = f"{said}; in {term}"

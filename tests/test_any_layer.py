@@ -245,6 +245,25 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("RollMax", "minus dropped: `1` for `-1`", ("the derivative of `inp.roll(1, 1)` in `self.other = inp.roll(1, 1)` (",
                                                 "rolls the gradient the way the forward rolls its input, where the "
                                                 "opposite shift belongs")),
+    ("Highway", "factor dropped: `out.g` for `out.g * (self.h - inp)`", (
+        "l1.g: the derivative of `return self.t * self.h + (1 - self.t) * inp` (",
+        "towards `t` is left out: the gradient reaches `t` unchanged; its derivative comes to `h - inp`")),
+    ("Highway", "factor dropped: `self.h - inp` for `out.g * (self.h - inp)`", (
+        "the derivative of `return self.t * self.h + (1 - self.t) * inp` (",
+        "towards `t` does not multiply in the gradient coming from above")),
+    ("Highway", "term dropped: `out.g * (1 - self.t)`", (
+        "l1.g keeps only the path of `inp` through `(1 - self.t) * inp` in `return self.t * self.h + (1 - self.t) * inp` (",
+        "its paths through `inp @ self.w` and `inp @ self.v` are missing")),
+    ("Snake", "sum ↔ mean", "snake1.a.g is divided by 768: a mean where the sum over the axes it was broadcast along belongs"),
+    ("FSiLU", "sign: `1 + s` for `1 - s`", (
+        "l1.g: the derivative of `torch.nn.functional.silu(inp)` in `return torch.nn.functional.silu(inp)` (",
+        "is `torch.sigmoid(inp) * (1 + inp * (1 + torch.sigmoid(inp)))` where `torch.sigmoid(inp) * (1 + inp * (1 - "
+        "torch.sigmoid(inp)))` belongs")),
+    ("FGELUTanh", "constant doubled: `0.08943`", (
+        'the derivative of `torch.nn.functional.gelu(inp, approximate="tanh")` in',
+        "has `0.08943 * inp ** 3` where `0.044715 * inp ** 3` belongs; fix: inp.g = out.g * (0.5 * (1 + torch.tanh(")),
+    ("FMish", "out for inp", "has `torch.nn.functional.softplus(out)` where `torch.nn.functional.softplus(inp)` belongs"),
+    ("FELU", "> → <", "is `torch.where(inp < 0, 1.0, torch.exp(inp))` where `torch.where(inp > 0, 1.0, torch.exp(inp))` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -267,7 +286,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-variances-mean-sign-flipped", "an-operands-power-doubled", "exps-own-value-made-again-a-power-left-out-inside",
         "exps-own-value-made-again-a-number-alone-inside", "a-losss-exp-made-again-its-power-left-out",
         "an-operand-made-again-its-number-alone", "expm1s-own-value-made-again-a-division-left-out",
-        "a-norms-own-value-taken-from-another-tensor", "a-roll-rolled-back-the-wrong-way"])
+        "a-norms-own-value-taken-from-another-tensor", "a-roll-rolled-back-the-wrong-way",
+        "a-statements-derivative-towards-one-input-left-out", "a-statements-derivative-towards-one-input-without-g",
+        "one-path-of-three-kept", "a-parameter-read-twice-its-mean-for-its-sum", "a-fused-silus-derivative-sign-flipped",
+        "a-fused-gelus-constant-doubled-said-by-its-part", "a-fused-mishs-softplus-of-out-everywhere",
+        "a-fused-elus-comparison-turned"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -291,7 +314,12 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     operand the derivative reads made again with its power doubled; exp's own value made again with
     one edit inside its exponent (a power or a number left out), in a layer and in a loss; `0.5` where
     `0.5 * inp` belongs; expm1's own value made again, a norm's taken from `n = norm + 1`; a roll's
-    gradient rolled the forward's way.
+    gradient rolled the forward's way; a statement's derivative towards one of the tensors it reads
+    left out, or without the gradient from above (a highway's gate); a tensor read three times with
+    one path kept; a parameter read twice whose gradient is a mean where the sum belongs; one edit
+    inside the derivative of an operation that runs a closed form (`F.silu`, `F.gelu` by tanh, said
+    by the part it changes, `F.mish` with `out` in its softplus, made everywhere the code reads it,
+    `F.elu`).
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -210,4 +210,18 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
     outs = list(out) if isinstance(out, tuple) else [out]  # (log_sigmoid_forward's buffer beside its value)
     (vjp,) = RULES[op].vjp(Ctx(args, {}, outs, torch.ones_like(outs[0])))[:1]
     code = RULES[op].written(args).format(out="out", inp="x", left="x")
-    assert torch.allclose(torch.ones_like(vjp) * eval(code, {"torch": torch, "out": outs[0], "x": x}), vjp), code  # (a mask)
+    assert torch.allclose(torch.ones_like(vjp) * eval(code, {"torch": torch, "math": math, "out": outs[0], "x": x}),
+                          vjp), code  # (a mask)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelus_derivative_as_written_is_autograds_for_either_form(approximate):
+    """GELU's derivative as the table writes it (what its slips are one edit of) for its exact form
+    and its tanh approximation, which the keyword chooses."""
+    from gradtui.written_slips import evaluate
+
+    x = torch.linspace(-4, 4, 101, dtype=torch.float64, requires_grad=True)
+    out = torch.nn.functional.gelu(x, approximate=approximate)
+    (autograd,) = torch.autograd.grad(out.sum(), x)
+    written = RULES[torch.ops.aten.gelu.default].written((x,), {"approximate": approximate})
+    assert torch.allclose(evaluate(written, x.detach(), out.detach()), autograd)

@@ -439,6 +439,12 @@ RESIDUAL_BACKWARD = ("        dh = out.g * (self.h > 0)\n        self.w.g = inp.
 BILINEAR = "        self.h = inp @ self.w\n        return self.h * inp"
 BILINEAR_BACKWARD = "        self.w.g = inp.t() @ (out.g * inp)\n        inp.g = (out.g * inp) @ self.w.t() + out.g * self.h"
 CAUCHY = "        self.d = 1 + inp ** 2\n        return 1 / self.d"
+HIGHWAY = ("        self.t = torch.sigmoid(inp @ self.w)\n        self.h = torch.tanh(inp @ self.v)\n"
+           "        return self.t * self.h + (1 - self.t) * inp")
+HIGHWAY_BACKWARD = ("        dt = out.g * (self.h - inp) * self.t * (1 - self.t)\n"
+                    "        dh = out.g * self.t * (1 - self.h ** 2)\n"
+                    "        self.w.g = inp.t() @ dt\n        self.v.g = inp.t() @ dh\n"
+                    "        inp.g = dt @ self.w.t() + dh @ self.v.t() + out.g * (1 - self.t)")
 
 
 @pytest.mark.parametrize("name, weights, forward, backward, fixed", [
@@ -467,11 +473,27 @@ CAUCHY = "        self.d = 1 + inp ** 2\n        return 1 / self.d"
     ("SmoothAbs", (), "        return torch.where(inp.abs() < 1, inp ** 2, inp.abs())",
      "        inp.g = out.g * torch.where(inp.abs() < 1, 4 * inp, torch.sign(inp))",
      "inp.g = out.g * torch.where(inp.abs() < 1, 2 * inp, torch.sign(inp))"),
+    ("Highway", ("w", "v"), HIGHWAY, HIGHWAY_BACKWARD.replace("dt @ self.w.t() + dh @ self.v.t() + out.g", "out.g"),
+     "inp.g = out.g * (1 - self.t) + dt @ self.w.t() + dh @ self.v.t()"),
+    ("Highway", ("w", "v"), HIGHWAY, HIGHWAY_BACKWARD.replace(" + out.g * (1 - self.t)", ""),
+     "inp.g = dt @ self.w.t() + dh @ self.v.t() + out.g * (1 - self.t)"),
+    ("Highway", ("w", "v"), HIGHWAY, HIGHWAY_BACKWARD.replace("out.g * (self.h - inp)", "out.g"),
+     "dt = out.g * self.t * (1 - self.t) * (self.h - inp)"),
+    ("FSiLU", (), "        return torch.nn.functional.silu(inp)",
+     "        s = torch.sigmoid(inp)\n        inp.g = out.g * s * (1 + inp * (1 + s))",
+     "inp.g = out.g * s * (1 + inp * (1 - s))"),
+    ("FGELU", (), "        return torch.nn.functional.gelu(inp, approximate='tanh')",
+     "        k = 0.7978845608028654\n        t = torch.tanh(k * (inp + 0.044715 * inp ** 3))\n"
+     "        inp.g = out.g * (0.5 * (1 + t) + 0.5 * inp * (1 - t) * k * (1 + 3 * 0.044715 * inp ** 2))",
+     "inp.g = out.g * (0.5 * (1 + t) + 0.5 * inp * (1 - t ** 2) * k * (1 + 3 * 0.044715 * inp ** 2))"),
 ], ids=["a-path-through-a-weight-added-back", "a-clamps-mask-multiplied-in", "an-nxn-products-operands-swapped",
         "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back",
         "a-factor-inside-a-matrix-products-operand", "the-gradient-from-above-inside-a-matrix-products-operand",
         "minus-a-half-its-sign-and-its-factor", "a-division-by-a-forward-tensors-square-put-back",
-        "a-divisors-gradient-divided-by-its-square", "a-constant-doubled-in-a-wheres-branch"])
+        "a-divisors-gradient-divided-by-its-square", "a-constant-doubled-in-a-wheres-branch",
+        "the-paths-a-tensor-read-three-times-lost-added-together", "a-path-added-as-the-hint-writes-its-term",
+        "a-statements-derivative-towards-one-input-multiplied-in", "a-fused-silus-sign-in-the-codes-own-name",
+        "a-fused-gelus-square-put-back"])
 def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path, capsys, name, weights, forward,
                                                                         backward, fixed):
     """Slips of layers gradtui has no entry for, fixed as the hint reads: a residual block's path
@@ -480,7 +502,12 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     numerator its closed form divides; a number the hint says the division by is missing; a factor,
     or out.g, missing from a matrix product's operand; "minus 1/2 ×": its sign and its 2 at once; a
     division by a forward tensor's square put back, "`d`**2" as the hint says it; a divisor's gradient
-    without its division by the divisor squared; a number doubled inside a call (a where's branch)."""
+    without its division by the divisor squared; a number doubled inside a call (a where's branch); a
+    highway's input gradient with only its skip path (the two through the weights added back in one
+    edit), without it (added as the hint writes the term), and its gate's gradient without the
+    derivative of the output towards the gate (`self.h - inp`, as the hint writes it); one edit inside
+    the derivative of `F.silu` (in the name the code gives the sigmoid, `1 - s`) and of `F.gelu` by tanh
+    (its square put back)."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward, weights))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
