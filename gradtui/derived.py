@@ -590,8 +590,8 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
             yield Edit("line", ref.node, value=next(iter(inputs)))
     yield from _statement_parts(graph, nodes, reached, arrives_as_is)
     searched = {n.index for n in nodes}
-    for value, readers in graph.users().items():  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
-        readers = [graph.nodes[r] for r in dict.fromkeys(readers) if r in searched]
+    for value in graph.users():  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
+        readers = [graph.nodes[r] for r in _paths_of(graph, value, searched)]
         if isinstance(value, Leaf) and len(readers) > 1 and value in reached and graph.value(value).is_floating_point():
             for factor, said, words_of_it in constants:
                 yield Edit("scale", value=value, factor=factor, said_factor=said, factor_words=words_of_it)
@@ -601,8 +601,8 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                 if spread > 1:
                     yield Edit("scale", value=value, factor=1 / spread, said_factor=1 / said,
                                factor_words=MEAN_FOR_SUM.format(said))
-    for value, readers in graph.users().items():  # a tensor read three times or more, one path kept (`+ a + b` dropped)
-        readers = [r for r in dict.fromkeys(readers) if r in searched]
+    for value in graph.users():  # a tensor read three times or more, one path kept (`+ a + b` dropped)
+        readers = _paths_of(graph, value, searched)
         if len(readers) > 2 and value in reached and graph.value(value).is_floating_point():
             for kept in readers:
                 yield Edit("only", kept, value=value, at=max(readers))
@@ -621,6 +621,12 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
         yield Edit("identity")  # its output given as the gradient
         yield Edit("identity", value=graph.output)
+
+
+def _paths_of(graph: Graph, value: Leaf | Ref, searched: set[int] | None = None) -> list[int]:
+    """The operations a gradient reaches `value` through (not a mask's `x > 0`), among `searched`."""
+    return [r for r in dict.fromkeys(graph.users().get(value, ())) if graph.nodes[r].op not in NO_GRADIENT
+            and (searched is None or r in searched)]
 
 
 def _statement_parts(graph: Graph, nodes: list[Node], reached: set, arrives_as_is: set[int] | None) -> Iterator[Edit]:
@@ -828,7 +834,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "part":
         return _part_said(graph, node, edit, target, leaf_names)
     if edit.kind == "only":
-        dropped = [graph.nodes[i] for i in dict.fromkeys(graph.users()[edit.value]) if i != node.index]
+        dropped = [graph.nodes[i] for i in _paths_of(graph, edit.value) if i != node.index]
         paths = " and ".join(f"`{_expression(graph, other)}`" for other in dropped)
         return (f"{target} keeps only the path of `{name_of(graph, edit.value, leaf_names)}` through "
                 f"`{_expression(graph, node)}`{_where(node)}: its paths through {paths} are missing")
