@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of a hundred and thirty-six more written here as
+of each layer of benchmarks/any_layer_coverage.py and of a hundred and forty-six more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -10,28 +10,29 @@ clamp to [0, 1], exp(x / 2), tanhshrink, x times a constant mask, a smoothstep, 
 learned centres and widths, a squared ReLU, LeCun's tanh, sin + cos, CELU by expm1, a max of x and x
 rolled, a bent identity `(sqrt(x² + 1) − 1) / 2 + x`, x · rsqrt(1 + x²/2), a snake `x + sin²(a x) / a`
 of a learned a, a shifted softplus, a maxout of two linears, a tanh of learned gain and slope, a hard
-shrink, `torch.nn.functional`'s silu, gelu (exact and by tanh), elu, mish and softplus of beta 2, a
-softmin; an affine, a FiLM `x * (1 + g) + b`, a scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an
-nn.Linear-style `x @ w.t()`, an einsum linear, a `torch.mm` linear, a residual MLP block, a GLU (its
-projection chunked in two), SwiGLU, a linear gated by a sigmoid of another, a tanh gated by a sigmoid,
-x gated by x @ w, a weight-normalised linear, an RMS norm whose gain is multiplied in first (`w * x *
-rsqrt(…)`), a standardisation over the features, a scale by the batch's std (no centring), a residual
-gated by a learned sigmoid, an einsum linear with nn.Linear's weight, a log-softmax by logsumexp, an L2
-and a scale normalisation, a batch norm in its closed form, a standardisation by `x.std(0)` (over n −
-1), F.layer_norm with a backward that recomputes its statistics, a group norm through a view, a
-centring, one over the batch, the row's max subtracted, a division by the row's mean |x| + 1, a gate by
-the row's mean, a scale by the row's mean square, a softmax with a temperature, one by `exp(x) /
-exp(x).sum()`, one per head of a view, halves swapped by `cat`, a residual layer norm `x + LN(x)`, a
-gate `x * softmax(x)`, a centring over the batch with a learned scale, SiLU of a linear, a linear tied
-to its transpose `x @ w @ w.t()`, a softmax of a learned temperature, a division by the row's norm + 1,
-by its L1 norm, a highway `t * tanh(x @ v) + (1 − t) * x`, a low-rank `x @ u @ v`, a batch norm of the
-mean only, a cosine linear `(x / |x|) @ w`, a log of 1 + x² centred over the row, x gated by the tanh
-of its row's mean, a fixed convolution of rolls, a linear normalised to unit rows; losses: squared
-error in two forms and with a penalty, Huber, BCE with logits, log-cosh, a relative absolute error,
-Poisson NLL, squared hinge, quantile, a fourth power, a logistic loss, |d|^1.5, a squared error
-weighted by |targ|, log(1 + d²), a root mean square error, the log of the MSE, 1 − exp(−d²),
-Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d), its ground truth computed apart
-from gradtui, as that benchmark computes it.
+shrink, `torch.nn.functional`'s silu, gelu (exact and by tanh), elu, mish, softplus of beta 2,
+tanhshrink, log-sigmoid, softsign, CELU and SELU, a softmin; x gated by a sigmoid of x @ w, a residual
+GELU of a linear, a GLU by SiLU, a mix of x and its row's mean; an affine, a FiLM `x * (1 + g) + b`, a
+scale `x * exp(w) + b`, a bilinear `(x @ w) * x`, an nn.Linear-style `x @ w.t()`, an einsum linear, a
+`torch.mm` linear, a residual MLP block, a GLU (its projection chunked in two), SwiGLU, a linear gated
+by a sigmoid of another, a tanh gated by a sigmoid, x gated by x @ w, a weight-normalised linear, an
+RMS norm whose gain is multiplied in first (`w * x * rsqrt(…)`), a standardisation over the features, a
+scale by the batch's std (no centring), a residual gated by a learned sigmoid, an einsum linear with
+nn.Linear's weight, a log-softmax by logsumexp, an L2 and a scale normalisation, a batch norm in its
+closed form, a standardisation by `x.std(0)` (over n − 1), F.layer_norm with a backward that recomputes
+its statistics, a group norm through a view, a centring, one over the batch, the row's max subtracted,
+a division by the row's mean |x| + 1, a gate by the row's mean, a scale by the row's mean square, a
+softmax with a temperature, one by `exp(x) / exp(x).sum()`, one per head of a view, halves swapped by
+`cat`, a residual layer norm `x + LN(x)`, a gate `x * softmax(x)`, a centring over the batch with a
+learned scale, SiLU of a linear, a linear tied to its transpose `x @ w @ w.t()`, a softmax of a learned
+temperature, a division by the row's norm + 1, by its L1 norm, a highway `t * tanh(x @ v) + (1 − t) *
+x`, a low-rank `x @ u @ v`, a batch norm of the mean only, a cosine linear `(x / |x|) @ w`, a log of 1
++ x² centred over the row, x gated by the tanh of its row's mean, a fixed convolution of rolls, a
+linear normalised to unit rows; losses: squared error in two forms and with a penalty, Huber, BCE with
+logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
+logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
+log of the MSE, 1 − exp(−d²), Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d, log
+cosh by softplus), its ground truth computed apart from gradtui, as that benchmark computes it.
 
 One edit per mutant, anywhere in the backward's expressions: a term of a sum dropped (either side),
 its sign flipped, a factor dropped (either side), a power dropped, a minus dropped, the operands of
@@ -1030,6 +1031,74 @@ sp = torch.nn.functional.softplus(inp)
 t = torch.tanh(sp)
 inp.g = out.g * (t + inp * (1 - t ** 2) * torch.sigmoid(inp))
 """),
+    Layer("FSigmoidGate", """
+self.s = torch.sigmoid(inp @ self.w)
+return inp * self.s
+""", """
+ds = out.g * inp * self.s * (1 - self.s)
+self.w.g = inp.t() @ ds
+inp.g = out.g * self.s + ds @ self.w.t()
+""", ("w",)),
+    Layer("FTanhshrink", """
+return torch.nn.functional.tanhshrink(inp)
+""", """
+t = torch.tanh(inp)
+inp.g = out.g * t ** 2
+"""),
+    Layer("FLogSigmoid", """
+return torch.nn.functional.logsigmoid(inp)
+""", """
+inp.g = out.g * torch.sigmoid(-inp)
+"""),
+    Layer("FSoftsign", """
+return torch.nn.functional.softsign(inp)
+""", """
+inp.g = out.g / (1 + inp.abs()) ** 2
+"""),
+    Layer("FCELU", """
+return torch.nn.functional.celu(inp, alpha=0.5)
+""", """
+inp.g = out.g * torch.where(inp > 0, 1.0, torch.exp(inp / 0.5))
+"""),
+    Layer("FSELU", """
+return torch.nn.functional.selu(inp)
+""", """
+inp.g = out.g * 1.0507009873554805 * torch.where(inp > 0, 1.0, 1.6732632423543772 * torch.exp(inp))
+"""),
+    Layer("ResGELU", """
+self.h = inp @ self.w
+return inp + torch.nn.functional.gelu(self.h)
+""", """
+cdf = 0.5 * (1 + torch.erf(self.h / 1.4142135623730951))
+pdf = torch.exp(-0.5 * self.h ** 2) / 2.5066282746310002
+dh = out.g * (cdf + self.h * pdf)
+self.w.g = inp.t() @ dh
+inp.g = out.g + dh @ self.w.t()
+""", ("w",)),
+    Layer("SiLUGLU", """
+self.a = inp @ self.w
+self.b = inp @ self.v
+return torch.nn.functional.silu(self.a) * self.b
+""", """
+s = torch.sigmoid(self.a)
+da = out.g * self.b * s * (1 + self.a * (1 - s))
+db = out.g * self.a * s
+self.w.g = inp.t() @ da
+self.v.g = inp.t() @ db
+inp.g = da @ self.w.t() + db @ self.v.t()
+""", ("w", "v")),
+    Layer("LogCoshLoss2", """
+self.d = inp.squeeze(-1) - targ
+return (self.d + torch.nn.functional.softplus(-2 * self.d) - 0.6931471805599453).mean()
+""", """
+inp.g = (torch.tanh(self.d) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("MeanPoolMix", """
+self.m = inp.mean(1, keepdim=True)
+return inp * 0.5 + self.m * 0.5
+""", """
+inp.g = 0.5 * out.g + 0.5 * out.g.mean(1, keepdim=True)
+"""),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1075,6 +1144,9 @@ PARAMETERS = {
     "CosineLinear": lambda r: (r(C, C) / C ** 0.5,),
     "ScaledTanh": lambda r: (1 + 0.1 * r(1), 1 + 0.1 * r(1)),
     "NormedLinear": lambda r: (r(C, C) / C ** 0.5,),
+    "FSigmoidGate": lambda r: (r(C, C) / C ** 0.5,),
+    "ResGELU": lambda r: (r(C, C) / C ** 0.5,),
+    "SiLUGLU": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
 }
 
 

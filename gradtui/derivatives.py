@@ -453,16 +453,34 @@ rule(aten.softplus.default)(_unary(
                "{inp})` belongs", lambda c: torch.sigmoid(torch.full_like(c.args[0], float(c.arg(1, 1))))),
     written=lambda args, **_: "torch.sigmoid({left})" if len(args) < 2 or args[1] == 1 else
     f"torch.sigmoid({_number(args[1])} * {{left}})"))
+def _exact(value: float) -> str:
+    """A number as code that is that number (SELU's 1.6732632423543772 whole, 0.5 as 0.5)."""
+    return _number(value) if float(_number(value)) == value else repr(value)
+
+
+def _elu(c: Ctx) -> torch.Tensor:
+    """elu(x; alpha, scale, input_scale): scale above 0, input_scale * (out + scale * alpha) below."""
+    alpha, scale, input_scale = c.arg(1, 1.0), c.arg(2, 1.0), c.arg(3, 1.0)
+    return torch.where(c.args[0] > 0, scale, input_scale * (c.out + scale * alpha))
+
+
 def _elu_written(args: tuple, **_) -> str:
-    """ELU's derivative as a user writes it, `alpha * exp(x)` below 0 (not for a scaled ELU: SELU's scale)."""
-    if len(args) > 2 and args[2:] != (1, 1):
+    """ELU's derivative as a user writes it, `alpha * exp(x)` below 0; SELU's with its scale before."""
+    alpha, scale, input_scale = (list(args[1:]) + [1, 1, 1][len(args) - 1:])[:3]
+    if input_scale != 1:
         return ""
+    where = f"torch.where({{left}} > 0, 1.0, {'' if alpha == 1 else f'{_exact(alpha)} * '}torch.exp({{left}}))"
+    return where if scale == 1 else f"{_exact(scale)} * {where}"
+
+
+def _celu_written(args: tuple, **_) -> str:
     alpha = args[1] if len(args) > 1 else 1
-    return f"torch.where({{left}} > 0, 1.0, {'' if alpha == 1 else f'{_number(alpha)} * '}torch.exp({{left}}))"
+    return f"torch.where({{left}} > 0, 1.0, torch.exp({{left}}{'' if alpha == 1 else f' / {_exact(alpha)}'}))"
 
 
-rule(aten.elu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, c.out + c.arg(1, 1.0)), "elu",
-                              written=_elu_written))
+rule(aten.elu.default)(_unary(_elu, "elu", written=_elu_written))
+rule(aten.celu.default)(_unary(lambda c: torch.where(c.args[0] > 0, 1.0, torch.exp(c.args[0] / c.arg(1, 1.0))), "celu",
+                               written=_celu_written))
 rule(aten.sin.default)(_unary(lambda c: torch.cos(c.args[0]), "sin", written="torch.cos({left})"))
 rule(aten.cos.default)(_unary(lambda c: -torch.sin(c.args[0]), "cos", written="-torch.sin({left})"))
 rule(aten.tan.default)(_unary(lambda c: 1 + c.out ** 2, "tan", written="1 + {out}**2"))

@@ -935,11 +935,33 @@ def _part_said(graph: Graph, root: Node, edit: Edit, target: str, leaf_names: di
 
 def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str, str],
                      only: tuple[int, Leaf | Ref] | None = None) -> str | None:
-    """d`of`/d`by` as code in the forward's names, where the forward is elementwise in `by`."""
+    """d`of`/d`by` as code in the forward's names, where the forward is elementwise in `by`; None where
+    it would read a value made inside a call of the code's (`F.softsign(x)`'s `1 + abs(x)`), which the
+    code has no words for."""
     if isinstance(by, Leaf) and by.name not in graph.leaves:
         return None
-    return derivative_code(graph, of, by, lambda node, position: _operand(graph, node, position, leaf_names),
-                           lambda node: _placeholders(graph, node, leaf_names), only)
+
+    def operand(node: Node, position: int) -> str:
+        made = node.args[position]
+        if isinstance(made, Ref) and made not in graph.names() and _inside_a_call(graph, graph.nodes[made.node]):
+            raise _Unsayable
+        return _operand(graph, node, position, leaf_names)
+
+    def placeholders(node: Node) -> dict[str, str]:
+        sides = _placeholders(graph, node, leaf_names)
+        if sides["out"] == "out" and _inside_a_call(graph, node) and "{out}" in RULES[node.op].written(node.args,
+                                                                                                    node.kwargs):
+            raise _Unsayable
+        return sides
+
+    try:
+        return derivative_code(graph, of, by, operand, placeholders, only)
+    except _Unsayable:
+        return None
+
+
+class _Unsayable(Exception):
+    """A value the derivative as code would read that the user's code has no words for."""
 
 
 def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
@@ -954,9 +976,19 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     written = node.source.expression if node.source is not None else None
-    if not own and Ref(node.index) != graph.output and written:  # `torch.exp(x)` inside `a * (torch.exp(x) - 1)`
+    if not own and _inside_a_call(graph, node):  # tanh inside `F.tanhshrink(x)`: the code has no words for it
+        code = RULES[node.op].said(_context(graph, node, node.outputs[0])) if node.op in RULES else ""
+        sides["out"], sides["dout"] = (f"torch.{code}({operand})" if hasattr(torch, code) else "out"), "g"
+    elif not own and Ref(node.index) != graph.output and written:  # `torch.exp(x)` inside `a * (torch.exp(x) - 1)`
         sides["out"], sides["dout"] = written if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", written) else f"({written})", "g"
     return sides
+
+
+def _inside_a_call(graph: Graph, node: Node) -> bool:
+    """An operation a function runs inside one call of the user's code (`F.softsign(x)`'s abs and add):
+    the code's expression there is the call's, not the operation's own."""
+    return node.source is not None and bool(node.source.expression) and any(
+        other.source == node.source for other in graph.nodes[node.index + 1:])
 
 
 def _recompute_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, str]) -> str:
@@ -1459,7 +1491,8 @@ def tensor_factor(graph: Graph, yours: torch.Tensor, right: torch.Tensor, tolera
     batch, full = rows or (None, None)
     named = _named_values(graph)
     unnamed = [Ref(n.index) for n in graph.nodes if Ref(n.index) not in named and n.source is not None
-               and n.source.expression and n.outputs and n.outputs[0].is_floating_point()]  # `torch.sqrt(var + eps)`
+               and n.source.expression and n.outputs and n.outputs[0].is_floating_point()  # `torch.sqrt(var + eps)`
+               and not _inside_a_call(graph, n)]  # (not one a call runs inside: the call's code is not its value)
     for value in named + unnamed:
         v = graph.value(value)
         if value in skip or v.dtype != right.dtype or not v.numel() or bool((v == 1).all()):

@@ -1380,7 +1380,9 @@ class _Trials:
         config, data = run
         copy = self.copy(source, text)
         try:
-            found = run_check(replace(config, layers=copy), screen, data)
+            with warnings.catch_warnings():  # (what an edit tried says, `x.T` of a vector, is no word of the user's code)
+                warnings.simplefilter("ignore")
+                found = run_check(replace(config, layers=copy), screen, data)
         except Exception:  # the edit made the user's file unloadable: not a fix
             return None
         file, line = found.method

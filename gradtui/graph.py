@@ -654,8 +654,12 @@ COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For
 
 
 def _statements(filename: str) -> tuple[str, list[ast.stmt]]:
-    if filename not in _STATEMENTS:
-        text = "".join(linecache.getlines(filename))
+    """The file's text and its simple statements, as the file is now: one edited since (a fix written,
+    and the check run again in the same process) is read again, by linecache and here."""
+    linecache.checkcache(filename)
+    text = "".join(linecache.getlines(filename))
+    cached = _STATEMENTS.get(filename)
+    if cached is None or cached[0] != text:
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
@@ -663,8 +667,3 @@ def _statements(filename: str) -> tuple[str, list[ast.stmt]]:
         _STATEMENTS[filename] = text, [node for node in ast.walk(tree)
                                        if isinstance(node, ast.stmt) and not isinstance(node, COMPOUND)]
     return _STATEMENTS[filename]
-
-
-def forget_sources() -> None:
-    """A layer file edited and loaded again: its statements are read again."""
-    _STATEMENTS.clear()

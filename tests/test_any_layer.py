@@ -264,6 +264,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "has `0.08943 * inp ** 3` where `0.044715 * inp ** 3` belongs; fix: inp.g = out.g * (0.5 * (1 + torch.tanh(")),
     ("FMish", "out for inp", "has `torch.nn.functional.softplus(out)` where `torch.nn.functional.softplus(inp)` belongs"),
     ("FELU", "> → <", "is `torch.where(inp < 0, 1.0, torch.exp(inp))` where `torch.where(inp > 0, 1.0, torch.exp(inp))` belongs"),
+    ("FSELU", "constant doubled: `3.3465264847087544`", (
+        "the derivative of `torch.nn.functional.selu(inp)` in `return torch.nn.functional.selu(inp)` (",
+        "has `3.3465264847087544` where `1.6732632423543772` belongs; fix: inp.g = out.g * (1.0507009873554805 * ")),
+    ("FCELU", "division dropped: `inp` for `inp / 0.5`", (
+        "is `torch.where(inp > 0, 1.0, torch.exp(inp))` where `torch.where(inp > 0, 1.0, torch.exp(inp / 0.5))` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -290,7 +295,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-statements-derivative-towards-one-input-left-out", "a-statements-derivative-towards-one-input-without-g",
         "one-path-of-three-kept", "a-parameter-read-twice-its-mean-for-its-sum", "a-fused-silus-derivative-sign-flipped",
         "a-fused-gelus-constant-doubled-said-by-its-part", "a-fused-mishs-softplus-of-out-everywhere",
-        "a-fused-elus-comparison-turned"])
+        "a-fused-elus-comparison-turned", "a-selus-alpha-doubled-its-scale-kept", "a-celus-alpha-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -319,7 +324,7 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     one path kept; a parameter read twice whose gradient is a mean where the sum belongs; one edit
     inside the derivative of an operation that runs a closed form (`F.silu`, `F.gelu` by tanh, said
     by the part it changes, `F.mish` with `out` in its softplus, made everywhere the code reads it,
-    `F.elu`).
+    `F.elu`, SELU's (an ELU with a scale), CELU's).
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -90,6 +90,7 @@ FORWARDS = {
         -1, keepdim=True).log())(x - x.amax(-1, keepdim=True)), (rand(N, C),)),
     "softplus": (F.softplus, (rand(N, C),)),
     "elu": (F.elu, (rand(N, C),)),
+    "selu and celu": (lambda x: F.selu(x) + F.celu(x, 0.5), (rand(N, C),)),
     "cat, slice": (lambda x: torch.cat([x, 2 * x], 1)[:, 1:C + 2], (rand(N, C),)),
     "stack, flatten": (lambda x: torch.stack([x, x ** 2], 2).flatten(1), (rand(N, C),)),
     "select": (lambda x: x[:, 0] * x[:, 1], (rand(N, C),)),
@@ -214,14 +215,25 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
                           vjp), code  # (a mask)
 
 
-@pytest.mark.parametrize("approximate", ["none", "tanh"])
-def test_gelus_derivative_as_written_is_autograds_for_either_form(approximate):
-    """GELU's derivative as the table writes it (what its slips are one edit of) for its exact form
-    and its tanh approximation, which the keyword chooses."""
+@pytest.mark.parametrize("function", [
+    lambda x: F.gelu(x), lambda x: F.gelu(x, approximate="tanh"), F.silu, F.mish, F.selu, lambda x: F.celu(x, 0.5),
+    lambda x: F.elu(x, 0.3)], ids=["gelu", "gelu-tanh", "silu", "mish", "selu", "celu", "elu"])
+def test_a_functions_entry_and_its_derivative_as_written_are_autograds(function):
+    """A function the forward runs as one operation (SELU's as an ELU with a scale, GELU's tanh form by
+    its keyword): the table's product and its derivative as written (what its slips are one edit
+    of) are autograd's, on both sides of 0."""
+    from gradtui.derivatives import Ctx
+    from gradtui.graph import record
     from gradtui.written_slips import evaluate
 
     x = torch.linspace(-4, 4, 101, dtype=torch.float64, requires_grad=True)
-    out = torch.nn.functional.gelu(x, approximate=approximate)
+    out = function(x)
     (autograd,) = torch.autograd.grad(out.sum(), x)
-    written = RULES[torch.ops.aten.gelu.default].written((x,), {"approximate": approximate})
-    assert torch.allclose(evaluate(written, x.detach(), out.detach()), autograd)
+    leaf = x.detach()
+    graph, _ = record(lambda: function(leaf), {"x": leaf})
+    (node,) = graph.nodes
+    args = (leaf, *node.args[1:])
+    (vjp,) = RULES[node.op].vjp(Ctx(args, node.kwargs, [out.detach()], torch.ones_like(autograd)))[:1]
+    written = RULES[node.op].written(args, node.kwargs)
+    assert torch.allclose(vjp, autograd)
+    assert torch.allclose(evaluate(written, x.detach(), out.detach()), autograd), written

@@ -108,6 +108,19 @@ def test_the_api_gives_the_fix_and_applies_it_and_refuses_a_file_changed_since(t
     assert gradtui.check(layers=str(SAMPLES / "correct.py"), batch=300).fix is None
 
 
+def test_a_layer_file_edited_between_two_checks_is_quoted_as_it_is_now(tmp_path):
+    """Two checks in one process (a fix applied by hand, the file edited, the check run again): the
+    second quotes the file as it is now, not as the first read it."""
+    path = tmp_path / "act.py"
+    backward = "        inp.g = out.g * torch.sigmoid(inp)"
+    path.write_text(layer_file("Act", "        return torch.nn.functional.silu(inp)", backward))
+    first = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
+    path.write_text(layer_file("Act", "        y = torch.nn.functional.silu(inp)\n        return y", backward))
+    second = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
+    assert "in `return torch.nn.functional.silu(inp)` (" in first, first
+    assert "in `y = torch.nn.functional.silu(inp)` (" in second, second
+
+
 def test_a_notebook_is_fixed_in_its_cell_and_keeps_its_outputs(tmp_path, capsys):
     """A cell with a magic in it, as notebooks have."""
     notebook = {"cells": [
