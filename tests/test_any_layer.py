@@ -100,6 +100,15 @@ class _TornEmbedding(Module):
         self.weight.g[ids[0], 3:] = rows[last, 3:]
 
 
+def test_a_value_made_inside_a_call_is_never_said_as_the_call(tmp_path):
+    """`F.softsign(x)` runs `1 + |x|` and a division inside one call: the user's gradient divided by
+    `(1 + |x|)**2` once too often is not "divided by `softsign(inp)`**2" (that is another tensor)."""
+    i, edit, backward = next((i, e, b) for i, (e, b) in enumerate(generated.mutants(generated.LAYERS["FSoftsign"]))
+                             if e.startswith("constant doubled"))
+    outcome = generated.run(generated.LAYERS["FSoftsign"], "module", edit, backward, tmp_path, i)
+    assert outcome.placed and "softsign(inp)`**2" not in outcome.said, outcome.said
+
+
 def test_a_row_overwritten_is_named_whichever_writes_it_kept_element_by_element():
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, 5, (40, 3), generator=g)
@@ -269,6 +278,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "has `3.3465264847087544` where `1.6732632423543772` belongs; fix: inp.g = out.g * (1.0507009873554805 * ")),
     ("FCELU", "division dropped: `inp` for `inp / 0.5`", (
         "is `torch.where(inp > 0, 1.0, torch.exp(inp))` where `torch.where(inp > 0, 1.0, torch.exp(inp / 0.5))` belongs")),
+    ("FTanhshrink", "power dropped: `t` for `t ** 2`", "is missing its square: `1 - torch.tanh(inp)` where "
+                                                       "`1 - torch.tanh(inp)**2` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -295,7 +306,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-statements-derivative-towards-one-input-left-out", "a-statements-derivative-towards-one-input-without-g",
         "one-path-of-three-kept", "a-parameter-read-twice-its-mean-for-its-sum", "a-fused-silus-derivative-sign-flipped",
         "a-fused-gelus-constant-doubled-said-by-its-part", "a-fused-mishs-softplus-of-out-everywhere",
-        "a-fused-elus-comparison-turned", "a-selus-alpha-doubled-its-scale-kept", "a-celus-alpha-left-out"])
+        "a-fused-elus-comparison-turned", "a-selus-alpha-doubled-its-scale-kept", "a-celus-alpha-left-out",
+        "an-operation-inside-a-call-said-by-its-own-code"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -324,7 +336,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     one path kept; a parameter read twice whose gradient is a mean where the sum belongs; one edit
     inside the derivative of an operation that runs a closed form (`F.silu`, `F.gelu` by tanh, said
     by the part it changes, `F.mish` with `out` in its softplus, made everywhere the code reads it,
-    `F.elu`, SELU's (an ELU with a scale), CELU's).
+    `F.elu`, SELU's (an ELU with a scale), CELU's); tanh inside `F.tanhshrink(x)` said as
+    `torch.tanh(inp)`, not as the call.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
