@@ -589,9 +589,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                                                                    graph.value(next(iter(inputs))).shape):
             yield Edit("line", ref.node, value=next(iter(inputs)))
     yield from _statement_parts(graph, nodes, reached, arrives_as_is)
-    searched = {n.index for n in nodes}
-    for value in graph.users():  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
-        readers = [graph.nodes[r] for r in _paths_of(graph, value, searched)]
+    searched, users = {n.index for n in nodes}, graph.users()
+    for value in users:  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
+        readers = [graph.nodes[r] for r in _paths_of(graph, users[value], searched)]
         if isinstance(value, Leaf) and len(readers) > 1 and value in reached and graph.value(value).is_floating_point():
             for factor, said, words_of_it in constants:
                 yield Edit("scale", value=value, factor=factor, said_factor=said, factor_words=words_of_it)
@@ -601,8 +601,8 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                 if spread > 1:
                     yield Edit("scale", value=value, factor=1 / spread, said_factor=1 / said,
                                factor_words=MEAN_FOR_SUM.format(said))
-    for value in graph.users():  # a tensor read three times or more, one path kept (`+ a + b` dropped)
-        readers = _paths_of(graph, value, searched)
+    for value in users:  # a tensor read three times or more, one path kept (`+ a + b` dropped)
+        readers = _paths_of(graph, users[value], searched)
         if len(readers) > 2 and value in reached and graph.value(value).is_floating_point():
             for kept in readers:
                 yield Edit("only", kept, value=value, at=max(readers))
@@ -623,9 +623,10 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         yield Edit("identity", value=graph.output)
 
 
-def _paths_of(graph: Graph, value: Leaf | Ref, searched: set[int] | None = None) -> list[int]:
-    """The operations a gradient reaches `value` through (not a mask's `x > 0`), among `searched`."""
-    return [r for r in dict.fromkeys(graph.users().get(value, ())) if graph.nodes[r].op not in NO_GRADIENT
+def _paths_of(graph: Graph, readers: list[int], searched: set[int] | None = None) -> list[int]:
+    """Of the operations that read a value (`Graph.users()`), those a gradient reaches it through (not a
+    mask's `x > 0`), among `searched`."""
+    return [r for r in dict.fromkeys(readers) if graph.nodes[r].op not in NO_GRADIENT
             and (searched is None or r in searched)]
 
 
@@ -834,7 +835,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "part":
         return _part_said(graph, node, edit, target, leaf_names)
     if edit.kind == "only":
-        dropped = [graph.nodes[i] for i in _paths_of(graph, edit.value) if i != node.index]
+        dropped = [graph.nodes[i] for i in _paths_of(graph, graph.users()[edit.value]) if i != node.index]
         paths = " and ".join(f"`{_expression(graph, other)}`" for other in dropped)
         return (f"{target} keeps only the path of `{name_of(graph, edit.value, leaf_names)}` through "
                 f"`{_expression(graph, node)}`{_where(node)}: its paths through {paths} are missing")

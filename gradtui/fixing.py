@@ -752,7 +752,7 @@ class Edits:
                 r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
-            spelled = self._named(spelled)
+            spelled = self._named_within(spelled)
             spelled = spelled if binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
             extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
             for node in ast.walk(value):
@@ -795,25 +795,18 @@ class Edits:
                         if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                             yield at(node, put, "hinted")
 
-    def _named(self, code: str) -> str:
-        """`code` by the name the method gives it (`dy` for `out.g * 1.5`, where `dy = out.g * 1.5`), else as it is."""
-        try:
-            said = ast.unparse(ast.parse(code, mode="eval"))
-        except SyntaxError:
-            return code
-        made = [t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                for t in n.targets if isinstance(t, ast.Name) and ast.unparse(n.value) == said]
-        return made[0] if len(made) == 1 else code
-
     def _named_within(self, code: str) -> str:
-        """`code` with each part the method assigns a name to read by that name (`1 + s` for `1 +
-        torch.sigmoid(inp)`, where `s = torch.sigmoid(inp)`)."""
+        """`code` with each part the method assigns a name to read by that name (`dy` for `out.g * 1.5`,
+        where `dy = out.g * 1.5`; `1 + s` for `1 + torch.sigmoid(inp)`, where `s = torch.sigmoid(inp)`)."""
         try:
             tree = ast.parse(code, mode="eval")
         except SyntaxError:
             return code
         names = {ast.dump(n.value): t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
                  for t in n.targets if isinstance(t, ast.Name)}
+
+        if not any(ast.dump(node) in names for node in ast.walk(tree)):
+            return code  # (as it is: an unparse would respell its characters, `1e-5` as `1e-05`)
 
         class Named(ast.NodeTransformer):
             def generic_visit(self, node: ast.AST) -> ast.AST:

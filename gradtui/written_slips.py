@@ -73,10 +73,16 @@ def evaluate(template: str, operand, value):
 
     names = {LEFT: operand, OPERAND: operand, VALUE: value, "torch": torch, "math": math}
     try:
-        result = eval(compile(template.format(**PLACEHOLDERS), "<derivative>", "eval"), {"__builtins__": {}}, names)
+        result = eval(_compiled(template), {"__builtins__": {}}, names)
     except (ArithmeticError, RuntimeError, TypeError, NameError, AttributeError) as error:
         raise ValueError(str(error)) from error
     return torch.as_tensor(result, dtype=operand.dtype, device=operand.device)
+
+
+@cache
+def _compiled(template: str):
+    """A template's code, compiled once (a search evaluates each variant on every view of the graph)."""
+    return compile(template.format(**PLACEHOLDERS), "<derivative>", "eval")
 
 
 def differing(wrong: str, right: str) -> list[tuple[str, str]]:
