@@ -1228,15 +1228,15 @@ def edits(node: ast.AST) -> list[tuple[ast.AST, str]]:
 
 
 class Mutant(ast.NodeTransformer):
-    """The backward with its `number`-th edit made (in the order edits() and a post-order walk give)."""
+    """The backward with its `number`-th edit made (in the order `edits_of` and a post-order walk give)."""
 
-    def __init__(self, number: int):
-        self.number, self.seen, self.edit = number, 0, None
+    def __init__(self, number: int, edits_of=edits):
+        self.number, self.seen, self.edit, self.edits_of = number, 0, None, edits_of
 
     def generic_visit(self, node):
         node = super().generic_visit(node)
         if self.edit is None:
-            for new, words in edits(node):
+            for new, words in self.edits_of(node):
                 if self.seen == self.number:
                     self.edit = f"{words}: `{ast.unparse(new)}` for `{ast.unparse(node)}`"
                     self.seen += 1
@@ -1247,18 +1247,28 @@ class Mutant(ast.NodeTransformer):
 
 def mutants(layer: Layer):
     """(the edit in words, the backward with it) for every one-edit mutant of the layer's backward."""
-    tree = ast.parse(layer.backward.strip())
+    yield from one_edit_mutants(layer.backward.strip())
+
+
+def one_edit_mutants(code: str, edits_of=edits):
+    """(the edit in words, the code with it) for every one-edit mutant of `code`'s expressions (what a
+    statement assigns, or changes in place, left as it is)."""
+    tree = ast.parse(code)
     for statement in ast.walk(tree):
-        for target in getattr(statement, "targets", []):
+        targets = [*getattr(statement, "targets", []), *([statement.target] if isinstance(statement, ast.AugAssign) else [])]
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and isinstance(
+                statement.value.func, ast.Attribute):
+            targets.append(statement.value.func.value)  # `dC` of `dC.index_add_(…)`
+        for target in targets:
             for node in ast.walk(target):
                 node.assigned = True
     number = 0
     while True:
-        mutant = Mutant(number)
-        code = ast.unparse(ast.fix_missing_locations(mutant.visit(copy.deepcopy(tree))))
+        mutant = Mutant(number, edits_of)
+        mutated = ast.unparse(ast.fix_missing_locations(mutant.visit(copy.deepcopy(tree))))
         if mutant.edit is None:
             return
-        yield mutant.edit, code
+        yield mutant.edit, mutated
         number += 1
 
 

@@ -16,6 +16,7 @@ cmp judges it); for that slip the batch is made as large as the vocabulary, wher
 without an error.
 
     python benchmarks/ninja_slips.py [-v]
+    python benchmarks/ninja_slips.py --generated [-v]   # every one-edit mutant of every backward line instead
     python benchmarks/ninja_slips.py --notebook makemore_part4_backprop.ipynb   # any such notebook, as written
 """
 
@@ -134,13 +135,22 @@ SLIPS = (
     Slip("demb = dembcat.view(emb.shape)", "demb = dembcat.view(n, n_embd, block_size)", "emb", FALLBACK),
     Slip("dC.index_add_(0, Xb.view(-1), demb.view(-1, n_embd))",
          "dC.index_add_(0, Xb.view(-1), demb.view(-1, n_embd) / n)", "C", "24"),
+    Slip("dprobs = dlogprobs / probs", "dprobs = logprobs / probs", "probs", "`logprobs` itself where `dlogprobs`"),
+    Slip("dlogits += F.one_hot(logits.argmax(1), num_classes=vocab_size) * dlogit_maxes",
+         "dlogits += F.one_hot(logits.argmax(1), num_classes=vocab_size) * logit_maxes", "logits",
+         "`logit_maxes` itself where `dlogit_maxes`"),
+    Slip("dbngain = (dhpreact * bnraw).sum(0, keepdim=True)", "dbngain = bnraw.sum(0, keepdim=True)", "bngain",
+         "does not multiply in the gradient"),  # (bnraw's sum is 0 but for rounding: dbngain too)
+    Slip("dbnmeani = -dbndiff.sum(0)", "dbnmeani = -bndiff.sum(0)", "bnmeani", "`bndiff` itself where `dbndiff`"),
+    Slip("dbnvar = -0.5 * (bnvar + 1e-5) ** -1.5 * dbnvar_inv", "dbnvar = -0.5 * (bnvar + 1e-5) ** 1.5 * dbnvar_inv",
+         "bnvar", "minus sign dropped"),
     # exercise 2: the cross-entropy's backward in one expression
     Slip("dlogits = dlogits / n", "", "logits#2", "mean"),
     Slip("dlogits[torch.arange(n), Yb] -= 1", "", "logits#2", "path through `counts`"),
     Slip("dlogits[torch.arange(n), Yb] -= 1", "dlogits[torch.arange(n), Yb] += 1", "logits#2", "sign-flipped"),
     Slip("dlogits = dlogits / n", "dlogits = dlogits / (n - 1)", "logits#2", "23 | 24"),
     Slip("dlogits = F.softmax(logits, 1)", "dlogits = F.softmax(logits, 0)", "logits#2", FALLBACK),
-    Slip("dlogits = dlogits / n", "dlogits = dlogits * n", "logits#2", FALLBACK),
+    Slip("dlogits = dlogits / n", "dlogits = dlogits * n", "logits#2", "`dlogits * n` where `dlogits / n` belongs"),
     # exercise 3: the batch norm's backward in one expression
     Slip("dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
          "(bnraw * dhpreact).sum(0))",
@@ -154,6 +164,10 @@ SLIPS = (
          "(bnraw * dhpreact).sum(0))",
          "dhprebn = bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (bnraw * dhpreact).sum(0))",
          "hprebn#2", "bngain"),
+    Slip("dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
+         "(bnraw * dhpreact).sum(0))",
+         "dhprebn = bngain * bnvar_inv / n * (n - dhpreact.sum(0) - n / (n - 1) * bnraw * (bnraw * dhpreact).sum(0))",
+         "hprebn#2", "`n` where `n * dhpreact` belongs"),  # no one derivative's slip: said by the one edit that mends it
 )
 
 
@@ -262,6 +276,75 @@ def judge(slip: Slip, notebook: Path = NOTEBOOK) -> Outcome:
     return Outcome(slip, placed, named, false, said, blamed, corrected=flagged.fix if placed else None)
 
 
+# -- generated: every one-edit mutant of every backward line ------------------------------------------
+
+@dataclass(frozen=True)
+class Generated:
+    edit: str  # the edit in words
+    line: str  # the line as written
+    new: str  # the line with the edit
+    at: str  # the label of the cmp it must be flagged at
+    kind: str  # right | raised | named | fallback | misplaced
+    said: str = ""
+    corrected: str | None = None
+
+
+def _mutation(forward: set[str]):
+    """any_layer_mutants' edits of an expression, and one a notebook has: a value for its gradient
+    (`probs` for `dprobs`)."""
+    import any_layer_mutants
+
+    def edits_of(node: ast.AST) -> list:
+        found = any_layer_mutants.edits(node)
+        if isinstance(node, ast.Name) and not getattr(node, "assigned", False) and node.id[1:] in forward \
+                and node.id.startswith("d"):
+            found.append((ast.Name(node.id[1:], ast.Load()), "value for its gradient"))
+        return found
+    return any_layer_mutants.one_edit_mutants, edits_of
+
+
+def backward_lines(notebook: Path = NOTEBOOK) -> list[tuple[str, str]]:
+    """(the line, the label of the cmp that judges it) for each line of the cells that call cmp which
+    writes a gradient `dX` (`dX = …`, `dX += …`, `dX[…] = …`, `dX.index_add_(…)`)."""
+    found, compared = [], {}
+    for source in code_cells(notebook):
+        if LAST_CELL in source:
+            break
+        if "cmp(" not in source:
+            continue
+        labels = re.findall(r"^cmp\('(\w+)'", source, re.MULTILINE)
+        for label in labels:
+            compared[label] = compared.get(label, 0) + 1
+        for line in source.splitlines():
+            written = re.match(r"d(\w+?)(?:\[.*\])?\s*(?:[-+*/]?=|\.index_add_\()", line.strip())
+            if written and written.group(1) in labels:
+                label = written.group(1)
+                found.append((line.strip(), label if compared[label] == 1 else f"{label}#{compared[label]}"))
+    return found
+
+
+def generated(notebook: Path = NOTEBOOK) -> list[Generated]:
+    forward = {target.id for source in code_cells(notebook) for node in ast.walk(ast.parse(with_gradtui_cmp(source)))
+               if isinstance(node, ast.Assign) for target in node.targets if isinstance(target, ast.Name)}
+    one_edit_mutants, edits_of = _mutation(forward)
+    outcomes = []
+    for line, at in backward_lines(notebook):
+        for edit, new in one_edit_mutants(line, edits_of):
+            run = run_notebook(notebook, ((line, new),))
+            if run.error is not None:
+                outcomes.append(Generated(edit, line, new, at, "raised", run.error))
+                continue
+            if all(judgement.ok for _, judgement in run.compared):
+                outcomes.append(Generated(edit, line, new, at, "right"))
+                continue
+            blamed = tuple(key for key, judgement in run.compared if judgement.here)
+            flagged = dict(run.compared).get(at)
+            said = (flagged.hint or "") if flagged is not None else ""
+            kind = "misplaced" if blamed != (at,) else "fallback" if FALLBACK in said else "named"
+            outcomes.append(Generated(edit, line, new, at, kind, said, flagged.fix if kind != "misplaced" else None))
+    return outcomes
+
+
 SHOWN = SLIPS[0]  # the slip the README shows, before and after
 
 
@@ -279,6 +362,8 @@ def main() -> int:
     parser.add_argument("--notebook", type=Path, help="run this notebook as written (its cmp replaced) and report "
                                                        "every comparison, instead of the slip corpus")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each slip's hint")
+    parser.add_argument("--generated", action="store_true",
+                        help="every one-edit mutant of every backward line of exercises 1–3, in place of the corpus")
     parser.add_argument("--before-after", action="store_true",
                         help="print what the README shows: one slip with the notebook's own cmp, then gradtui's")
     options = parser.parse_args()
@@ -293,6 +378,8 @@ def main() -> int:
         ok = sum(judgement.ok for _, judgement in run.compared)
         print(f"{ok} of {len(run.compared)} comparisons match autograd" + (f"; stopped: {run.error}" if run.error else ""))
         return 0 if run.error is None and ok == len(run.compared) else 1
+    if options.generated:
+        return _report_generated(options.verbose)
     correct = run_notebook(NOTEBOOK)
     if correct.error or not all(judgement.ok for _, judgement in correct.compared):
         print(f"the notebook as written does not pass: {correct.error}", file=sys.stderr)
@@ -315,6 +402,25 @@ def main() -> int:
     print(f"\n{total} slips in exercises 1–3 of {NOTEBOOK.name}: {placed} placed ({100 * placed / total:.0f}%), "
           f"{named} named ({100 * named / total:.0f}%), {false} false, {corrected} with the line corrected and run; "
           f"{len(correct.compared)} comparisons of the notebook as written all match "
+          f"({time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+def _report_generated(verbose: bool) -> int:
+    started, outcomes = time.perf_counter(), generated()
+    wrong = [o for o in outcomes if o.kind in ("named", "fallback", "misplaced")]
+    for o in wrong:
+        if verbose or o.kind != "named":
+            print(f"{o.kind:9s} {o.at:15s} {o.new}   [{o.edit}]\n          {o.said}")
+            if o.corrected:
+                print(f"          corrected, and run: {o.corrected}")
+    placed = sum(o.kind != "misplaced" for o in wrong)
+    named = sum(o.kind == "named" for o in wrong)
+    corrected = sum(bool(o.corrected) for o in wrong)
+    raised = sum(o.kind == "raised" for o in outcomes)
+    print(f"\n{len(outcomes)} one-edit mutants of the backward lines of exercises 1–3: {len(wrong)} wrong, {placed} placed "
+          f"({100 * placed / len(wrong):.0f}%), {named} named ({100 * named / len(wrong):.0f}%), {corrected} with the line "
+          f"corrected and run; {raised} raised, {len(outcomes) - len(wrong) - raised} right "
           f"({time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -181,6 +181,9 @@ def _pow_rule() -> Rule:
              lambda c: (c.g * _pow(c) * c.args[0],) if _pow(c) not in (1, 2, 3) else (None,)),  # (3: lowered twice)
         Slip(lambda c: f"is taken from the result: `{_number(_pow(c))} * {{out}}` {right(c)}",
              lambda c: (c.g * _pow(c) * c.out,)),
+        Slip(lambda c: f"has the power {_number(1 - _pow(c))}, its minus sign dropped: `{_number(_pow(c))} * "
+                       f"{_x_to(1 - _pow(c))}` {right(c)}",  # `x ** 1.5` where `x ** -1.5` belongs
+             lambda c: (c.g * _pow(c) * c.args[0] ** (1 - _pow(c)),) if _pow(c) < 1 else (None,)),
         Slip(lambda c: f"is missing its minus sign: `{_number(-_pow(c))} * {_x_to(_pow(c) - 1)}` {right(c)}"
              if _pow(c) < 0 else "is sign-flipped",
              lambda c: (-c.g * _pow(c) * c.args[0] ** (_pow(c) - 1),)),

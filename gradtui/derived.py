@@ -51,7 +51,7 @@ WHOLE_FORMULA = 70  # a derivative longer than this is said by the part a slip c
 # The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
 # slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
-                 "recompute", "written", "line", "part", "only", "root-ones", "root-out", "identity")
+                 "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out", "identity")
 RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
 
 
@@ -65,8 +65,8 @@ class Edit:
 
     kind: str  # one of KINDS_OF_EDIT
     node: int | None = None  # None: at the gradient from above; for "scale", the whole gradient of `value`, a leaf
-    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose, and ones or g-out at
-    # one operand only: None there is all of them), or whose value it swaps
+    operand: int | None = None  # which operand's gradient it changes (drop, scale, transpose, and ones, g-out or g-own
+    # at one operand only: None there is all of them), or whose value it swaps
     slip: Slip | None = None  # the table's own slip (kind "rule")
     factor: float = 1.0
     factor_words: str = ""
@@ -131,6 +131,8 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         wrong_g = torch.ones_like(g)
     elif mine and edit.kind == "g-out":
         wrong_g = graph.value(graph.output)
+    elif mine and edit.kind == "g-own":  # `probs` for `dprobs`: a value in its gradient's place
+        wrong_g = node.outputs[0]
     if wrong_g is not None and edit.operand is None:
         g = wrong_g
     ctx = _context(graph, node, g)
@@ -458,7 +460,7 @@ def zero_paths(graph: Graph, g: torch.Tensor | None, grads: dict | None = None) 
 
 def factors(graph: Graph, batch: int, full: int | None = None) -> list[tuple[float, float, str]]:
     """The constants a derivative is wrongly scaled by: the sign, 2, and the sizes the forward
-    reduces over (N, 1/N, n/(n−1), (n−1)/n), each with its words. Each is (the factor on these rows,
+    reduces over (N, 1/N, n/(n−1), (n−1)/n, (n−1)/(n+1)), each with its words. Each is (the factor on these rows,
     the factor on the user's `full` batch, words): a size over the batch axis is said as the run has
     it, not as the probe's first rows do."""
     sizes = {batch: full or batch}
@@ -475,7 +477,9 @@ def factors(graph: Graph, batch: int, full: int | None = None) -> list[tuple[flo
                   (1 / n, 1 / said, f"divided by {said} ({size}) once too often"),
                   (n / (n - 1), said / (said - 1), f"n/(n−1) × what it should be (Bessel's correction, n = {said})"),
                   ((n - 1) / n, (said - 1) / said,
-                   f"(n−1)/n × what it should be (Bessel's correction inverted, n = {said})")]
+                   f"(n−1)/n × what it should be (Bessel's correction inverted, n = {said})"),
+                  ((n - 1) / (n + 1), (said - 1) / (said + 1),
+                   f"(n−1)/(n+1) × what it should be (Bessel's correction with n + 1 for n − 1, n = {said})")]
     return found
 
 
@@ -508,11 +512,13 @@ def _spans_batch(graph: Graph, node: Node, rows: int) -> bool:
 
 
 def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
-          full: int | None = None) -> Iterator[Edit]:
+          full: int | None = None, own_gradients: bool = False) -> Iterator[Edit]:
     """Every slip of the backward one edit away. With the gradient from above (and the right
     gradients it gives, `grads`), `out` for `out.g` is tried only where out.g is what arrives (the
     last operation, and what passes it on unchanged). `full`: the user's batch, where the graph runs
-    on its first `batch` rows (its sizes are said as the run has them)."""
+    on its first `batch` rows (its sizes are said as the run has them). `own_gradients`: the code
+    names the gradient of each value it names (a notebook's `dprobs` of `probs`), so a value taken
+    for its gradient is a slip it can make."""
     reached = graph.reaches()
     arrives_as_is = _receives_upstream(grads, upstream)
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
@@ -568,15 +574,21 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                     yield Edit("swap-out", node.index, value=value)
         g_out = node.outputs[0].shape == graph.value(graph.output).shape and (
             arrives_as_is is None or node.index in arrives_as_is)
+        # a value the code names, taken where its gradient belongs (`dprobs = logprobs / probs`)
+        g_own = own_gradients and Ref(node.index) in named and Ref(node.index) != graph.output
         if Ref(node.index) != graph.output:  # where it receives the gradient from above: the root's edits below
             yield Edit("ones", node.index)
             if g_out:
                 yield Edit("g-out", node.index)
+            if g_own:
+                yield Edit("g-own", node.index)
         if len(operands) > 1:  # on one path only (`out` for `out.g` in one of two terms that read it)
             for position, _ in operands:
                 yield Edit("ones", node.index, position)
                 if g_out:
                     yield Edit("g-out", node.index, position)
+                if g_own:
+                    yield Edit("g-own", node.index, position)
         if node.outputs[0].dim() >= 2 and node.outputs[0].shape[-1] == node.outputs[0].shape[-2]:
             for position, _ in operands:
                 yield Edit("g-T", node.index, position)
@@ -800,11 +812,12 @@ def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]
 
 
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None,
-          role: str | None = None) -> str:
+          role: str | None = None, gradient_names: dict | None = None) -> str:
     """The slip in a sentence: "w.g: the derivative of `(x - mu) ** 2` in `var = ((x - mu) ** 2).mean(0)`
     (layernorm.py:14) is missing its 2". `rows`: (the graph's rows, the user's batch), where the graph
     ran on the first rows only. `role`: the leaf whose gradient it is, to say as code what a
-    derivative or a path left out comes to, where the forward is elementwise in it."""
+    derivative or a path left out comes to, where the forward is elementwise in it. `gradient_names`: the
+    code's own names of the gradients of some values (a notebook's `dprobs` of `probs`)."""
     if edit.kind == "root-ones":
         return f"{target} does not multiply in the gradient from above, out.g"
     if edit.kind == "root-out" and not graph.value(graph.output).dim():
@@ -850,7 +863,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         said = edit.slip.said(_context(graph, node, node.outputs[0]))
         return f"{target}: {operation} {said.format(**_placeholders(graph, node, leaf_names)) if '{' in said else said}"
     tensors = [i for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref))]
-    if edit.kind in ("ones", "g-out") and edit.operand is not None:
+    if edit.kind in ("ones", "g-out", "g-own") and edit.operand is not None:
         operation += f" towards `{_operand(graph, node, edit.operand, leaf_names)}`"
     if edit.kind == "ones":
         above = _derivative_said(graph, graph.output, Ref(node.index), leaf_names) \
@@ -859,6 +872,11 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             f"; it comes to `{times('out.g', above)}`" if above and above != ONE else "")
     if edit.kind == "g-out":
         return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
+    if edit.kind == "g-own":
+        own = name_of(graph, Ref(node.index), leaf_names)
+        gradient = f"`{gradient_names[Ref(node.index)]}`" if Ref(node.index) in (gradient_names or {}) else \
+            f"the gradient of `{own}`"
+        return f"{target}: {operation} is computed from `{own}` itself where {gradient} belongs"
     if edit.kind == "g-T":
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"

@@ -455,11 +455,12 @@ class Edits:
                 for op in COMPARISONS.get(type(node.ops[0]), ()):
                     yield at(node, f"{self.seg(node.left)} {op} {self.seg(node.comparators[0])}", "operator")
             if isinstance(node, (ast.Name, ast.Attribute)) and seg in self.tensors and not _divisor(node, value):
+                for gradient in (f"{seg}.g", f"d{seg.split('.')[-1]}"):  # a value for its gradient: `probs` for dprobs
+                    if gradient in self.gradients or gradient in self.locals:
+                        yield at(node, gradient, "name")
                 for other in self.tensors:  # (never into a divisor: a tensor there is 0 somewhere, and 0/0 NaN)
                     if other != seg and (not self.gradient(other) or other in self.gradients):
                         yield at(node, other, "name")
-                if f"{seg}.g" in self.gradients:
-                    yield at(node, f"{seg}.g", "name")
             if isinstance(node, ast.Attribute) and self.gradient(seg) and self.seg(node.value) in self.tensors:
                 yield at(node, self.seg(node.value), "name")
             if isinstance(node, ast.BinOp) and (self._parenthesized(node) or _in_call(node, value)):

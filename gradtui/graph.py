@@ -602,9 +602,18 @@ def source_of(filename: str, line: int, span: Span | None = None) -> Source:
     for target, value in _assignments(statement):
         if span is None or _covers(value, span):
             assigns = ast.unparse(target)
-            name = assigns if span is None or _spans(value) == span else None
+            name = assigns if span is None or _spans(_first_of(value)) == span else None
             break
     return Source(filename, statement.lineno, " ".join(segment.split()), name, expression, assigns)
+
+
+def _first_of(value: ast.expr) -> ast.expr:
+    """The operation whose first result a value is: `x.max(1)` of `x.max(1).values` or of `x.max(1)[0]`."""
+    if isinstance(value, ast.Attribute) and value.attr == "values":
+        return value.value
+    if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant) and value.slice.value == 0:
+        return value.value
+    return value
 
 
 def _assignments(statement: ast.stmt) -> list[tuple[ast.expr, ast.expr]]:

@@ -49,12 +49,14 @@ from gradtui.derived import (
 )
 from gradtui.formatting import IPYKERNEL_CELL, IPYTHON_CELL, NOTEBOOK_CELL, place, shape_in_words
 from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements, same_operand
+from gradtui.written_slips import apart, differing
 
 SAME_VALUE = {dtype: (rtol / 10, atol / 10) for dtype, (rtol, atol) in DEFAULT_TOLERANCES.items()}
 # A line of such a notebook reads named tensors: one written for another (`bnraw` for `bndiff`) is the
 # likeliest story, before the derivative table's slips that give the same numbers.
 KIND_ORDER = {"swap": -1}
-MOST_EDITS_TRIED = 200  # per flagged line: the hint's kind of edit comes first, over every line that writes the tensor
+NOT_NAMED = "no single slip in one derivative gives these numbers"  # the fallback's last words
+MOST_EDITS_TRIED = 2000  # per flagged line: the hint's kind of edit comes first, over every line that writes the tensor
 SEARCH_FAILS = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)
 
 
@@ -396,6 +398,8 @@ class Entry:
     made_at: tuple[str, int]  # the statement that assigned dt's name last (else the cmp)
     expected: torch.Tensor | None = None  # what dt must be given the gradients compared before it
     judgement: Judgement | None = None
+    corrected: tuple[str, str, torch.Tensor] | None = None  # its line as written, one edit from it that gives
+    # `expected` (run), and that expected
 
     @property
     def fits(self) -> bool:
@@ -507,12 +511,31 @@ class Notebook:
         except Exception as error:  # gradtui's own failure: the notebook's columns still, and why no more
             return self._unfollowed(label, target, dt, t, f"gradtui failed on it ({type(error).__name__}: {error})")
         if judgement.here and self.entries and self.entries[-1].judgement is judgement:
-            judgement.fix = self._corrected(self.entries[-1], namespace)
+            entry = self.entries[-1]
+            corrected = self._corrected(entry, namespace)
+            if corrected is not None:
+                entry.corrected = (*corrected, entry.expected)
+                judgement.fix = corrected[1]
+                self._named_by_fix(judgement, entry)
         return judgement
 
-    def _corrected(self, entry: Entry, namespace: dict) -> str | None:
-        """The line that wrote dt, with the one edit that gives what it must be given the gradients
-        compared before it, run on copies of what it reads. The statements after it, before the cmp,
+    def _named_by_fix(self, judgement: Judgement, entry: Entry) -> None:
+        """A slip no one derivative's edit gives, in a line one edit mends (a closed form's factor
+        dropped, `n - dhpreact.sum(0)` for `n * dhpreact - dhpreact.sum(0)`): said by that edit, which
+        was run, where the search said it could not name it."""
+        if entry.corrected is None or not (judgement.hint or "").endswith(NOT_NAMED) or not torch.equal(
+                entry.corrected[2], entry.expected):
+            return
+        written, corrected, _ = entry.corrected
+        wrong, right = _assigned_value(written), _assigned_value(corrected)
+        wrong, right = apart(wrong, right) or next(iter(differing(wrong, right)), (wrong, right))
+        judgement.hint = (f"{entry.target} has `{wrong}` where `{right}` belongs: so edited, its line gives the "
+                          f"gradient that {self._source_words(entry, self.seen_by(entry))} (run)")
+        judgement.fix = corrected
+
+    def _corrected(self, entry: Entry, namespace: dict) -> tuple[str, str] | None:
+        """The line that wrote dt, as written and with the one edit that gives what it must be given the
+        gradients compared before it, run on copies of what it reads. The statements after it, before the cmp,
         that write dt in place (`dlogprobs[range(n), Yb] = -1.0`, a loop of `dC[ix] += …`) run after
         it, and each of them may be the line edited."""
         from gradtui.fixing import statement_edits
@@ -538,7 +561,7 @@ class Notebook:
         edits = statement_edits(text, program.writers, entry.judgement.hint, names, batch, gradients)
         for start, end, statement in itertools.islice(edits, MOST_EDITS_TRIED):
             if self._gives(program.edited(text, start, end, statement), entry, namespace):
-                return statement
+                return text[start:end], statement
         return None
 
     def _gives(self, program: str, entry: Entry, namespace: dict) -> bool:
@@ -664,6 +687,7 @@ class Notebook:
             judgement.hint = broadcast
             return judgement
         judgement.hint, judgement.at = self._named(entry, seen, given, tolerance)
+        self._named_by_fix(judgement, entry)
         return judgement
 
     def _frontier(self, ref: Leaf | Ref, seen: dict) -> list[Leaf | Ref]:
@@ -707,8 +731,10 @@ class Notebook:
         whole = self._span(entry.ref, {})
         wide = [(whole, {}, cut) for cut in dict.fromkeys((frozenset(), zero_paths(self.forward.graph, None)))]
         searches = [*wide, local] if entry.again else [local, *wide]
+        # a sum whose terms cancel to nearly 0 (a normalised tensor's) keeps their rounding, as the verdict does
+        scale = _largest(seen[ref].given for ref in self._frontier(entry.ref, seen))
         for nodes, start, cut in searches:
-            found = self._search(entry, nodes, start, cut, tolerance)
+            found = self._search(entry, nodes, start, cut, tolerance, scale)
             if found is not None:
                 return found
         right = self.forward.states(given, frozenset())["right"].get(entry.ref)
@@ -730,8 +756,8 @@ class Notebook:
                 reached.update(Ref(node.index, k) for k in range(len(node.outputs)))
         return span
 
-    def _search(self, entry: Entry, nodes: set[int], given: dict, cut: frozenset,
-                tolerance) -> tuple[str, Source | None] | None:
+    def _search(self, entry: Entry, nodes: set[int], given: dict, cut: frozenset, tolerance,
+                scale: float) -> tuple[str, Source | None] | None:
         forward, graph = self.forward, self.forward.graph
         if not nodes:
             return None
@@ -740,7 +766,8 @@ class Notebook:
         mine = entry.given
         down_to = entry.ref.node + 1 if isinstance(entry.ref, Ref) else 0
         found: list[tuple[tuple, str, Source | None]] = []
-        for edit in edits(graph, forward.batch):
+        gradient_names = {ref: other.target for ref, other in self.seen_by(entry).items()}  # `dprobs` of `probs`
+        for edit in edits(graph, forward.batch, own_gradients=True):
             if (edit.node is not None and edit.node not in nodes) or edit.value in cut:
                 continue
             if edit.node is None and graph.output not in {Ref(i) for i in nodes} | {entry.ref}:
@@ -754,20 +781,36 @@ class Notebook:
             except SEARCH_FAILS:
                 continue
             if value is None or value.shape != mine.shape or (right is not None and value.shape == right.shape
-                                                                and close(value, right, tolerance)):
+                                                                and close(value, right, tolerance, scale)):
                 if not self._fits(edit, entry, states, tolerance):
                     continue
-            elif not close(mine, value, tolerance):
+            elif not close(mine, value, tolerance, scale) and not self._cancelled(edit, states, value, entry):
                 continue
             rank = (KIND_ORDER.get(edit.kind, RANK[edit.kind]), _story(graph, edit), _distance(graph, edit, entry.ref),
                     edit.node if edit.node is not None else -1)
-            said = words(graph, edit, entry.target, {})
+            said = words(graph, edit, entry.target, {}, gradient_names=gradient_names)
             if all(said != other for _, other, _ in found):
                 found.append((rank, said, graph.nodes[edit.node].source if edit.node is not None else None))
         if not found:
             return None
         found.sort(key=lambda item: item[0])
         return found[0][1], found[0][2]
+
+    def _cancelled(self, edit: Edit, states: dict, value: torch.Tensor, entry: Entry) -> bool:
+        """The slip's gradient a sum whose terms cancel (`bnraw.sum(0)` of a normalised `bnraw`), and the
+        user's numbers that sum in their dtype: both 0 but for its rounding, which no tolerance relative to
+        the numbers themselves allows for. The rounding: the count of terms, times the dtype's epsilon,
+        times the largest term (the gradient arriving at the operation, times its largest operand)."""
+        if edit.node is None or not entry.mine.is_floating_point():
+            return False
+        node = self.forward.graph.nodes[edit.node]
+        above = states[edit.node].get(Ref(edit.node))
+        arriving = {"ones": 1.0, "g-own": _largest(node.outputs[:1])}.get(edit.kind) or _largest(
+            [] if above is None else [above])
+        operands = _largest(self.forward.graph.value(a) for _, a in self.forward.graph.tensor_args(node))
+        terms = max(1, node.outputs[0].numel() // max(1, value.numel()))
+        rounding = terms * torch.finfo(entry.mine.dtype).eps * arriving * max(1.0, operands)
+        return float(value.abs().max()) <= rounding and float(entry.given.abs().max()) <= rounding
 
     def _fits(self, edit: Edit, entry: Entry, states: dict, tolerance) -> bool:
         """A slip of the table whose numbers are not one value (which write to a row is kept)."""
@@ -785,16 +828,19 @@ class Notebook:
         frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]
         return f"what your {' and '.join(frontier)} give" if frontier else "autograd's"
 
-    def _fallback(self, entry: Entry, seen: dict) -> str:
+    def _source_words(self, entry: Entry, seen: dict) -> str:
+        """What a line is judged given, in words: "your dcounts give", "the loss gives"."""
         frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]
+        return f"your {' and '.join(frontier)} give" if frontier and not entry.again else "the loss gives"
+
+    def _fallback(self, entry: Entry, seen: dict) -> str:
         statements = [self.forward.graph.nodes[i].source for i in sorted(self._span(entry.ref, seen))]
         code = list(dict.fromkeys(f"`{s.code}`" for s in statements if s is not None))
         through = f" through {code[0]}" if len(code) == 1 else ""
-        source = f"your {' and '.join(frontier)} give" if frontier and not entry.again else "the loss gives"
         shape = "" if entry.fits else f" ({shape_in_words(entry.written)} where {entry.label} is " \
                                       f"{shape_in_words(entry.shape)})"
-        return f"{entry.target}{shape} is not the gradient that {source}{through}, and no single slip in one " \
-               "derivative gives these numbers"
+        return f"{entry.target}{shape} is not the gradient that {self._source_words(entry, seen)}{through}, and " \
+               f"{NOT_NAMED}"
 
     def summary(self) -> list[Judgement]:
         """The latest comparison of each tensor of this pass, in the order made, each judged again
@@ -807,6 +853,17 @@ class Notebook:
             latest.pop(call.ref if isinstance(call, Entry) else id(call), None)
             latest[call.ref if isinstance(call, Entry) else id(call)] = call
         return [call.judgement if isinstance(call, Entry) else call for call in latest.values()]
+
+
+def _assigned_value(statement: str) -> str:
+    """What a statement assigns (`dh @ W1.T` of `dembcat = dh @ W1.T`), as written; the whole, where
+    it assigns nothing (`dC.index_add_(…)`)."""
+    try:
+        node = ast.parse(statement.strip()).body[0]
+    except (SyntaxError, IndexError):
+        return statement
+    value = node.value if isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr)) else None
+    return statement.strip() if value is None else ast.get_source_segment(statement.strip(), value)
 
 
 def _largest(tensors) -> float:

@@ -62,6 +62,21 @@ def test_a_factor_of_the_forward_too_many_is_named_as_that_tensor():
     assert "a factor `counts` too many, or a division by `counts` left out" in outcome.said
 
 
+@needs_ipython
+@pytest.mark.parametrize("new", ["dprobs = logprobs / probs", "dbngain = bnraw.sum(0, keepdim=True)",
+                                 "dhprebn = bngain * bnvar_inv / n * (n - dhpreact.sum(0) - n / (n - 1) * bnraw * "
+                                 "(bnraw * dhpreact).sum(0))"])
+def test_a_slip_of_a_kind_a_generated_corpus_has_is_named_and_its_line_corrected(new):
+    """A value taken for its gradient (`logprobs` for dlogprobs); a sum that cancels to 0 but for its
+    float32 rounding (`bnraw.sum(0)`, dhpreact left out); a closed form's factor dropped, which no one
+    derivative's slip gives, said by the one edit of the line that mends it, run."""
+    slip = next(s for s in ninja.SLIPS if s.new == new)
+    outcome = ninja.judge(slip)
+    assert outcome.blamed == (slip.at,), outcome.said
+    assert slip.words in outcome.said and ninja.FALLBACK not in outcome.said, outcome.said
+    assert outcome.corrected == slip.line.replace("dhpreact * bnraw", "bnraw * dhpreact"), outcome.corrected
+
+
 def _digits_aside(line: str) -> str:
     """A maxdiff's last digits are the build's: another torch rounds a float32 sum another way."""
     return re.sub(r"maxdiff: [0-9.e+-]+", "maxdiff: <number>", line.rstrip())
