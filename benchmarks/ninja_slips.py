@@ -16,7 +16,7 @@ cmp judges it); for that slip the batch is made as large as the vocabulary, wher
 without an error.
 
     python benchmarks/ninja_slips.py [-v]
-    python benchmarks/ninja_slips.py --generated [-v]   # every one-edit mutant of every backward line instead
+    python benchmarks/ninja_slips.py --generated [-v] [--notebook PATH]   # every one-edit mutant of every backward line
     python benchmarks/ninja_slips.py --notebook makemore_part4_backprop.ipynb   # any such notebook, as written
 """
 
@@ -323,10 +323,18 @@ def backward_lines(notebook: Path = NOTEBOOK) -> list[tuple[str, str]]:
     return found
 
 
+def _assigned(notebook: Path) -> set[str]:
+    """The names the notebook's cells assign (a cell of magics, which is no Python, aside)."""
+    found = set()
+    for source in code_cells(notebook):
+        with contextlib.suppress(SyntaxError):
+            found |= {target.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Assign)
+                      for target in node.targets if isinstance(target, ast.Name)}
+    return found
+
+
 def generated(notebook: Path = NOTEBOOK) -> list[Generated]:
-    forward = {target.id for source in code_cells(notebook) for node in ast.walk(ast.parse(with_gradtui_cmp(source)))
-               if isinstance(node, ast.Assign) for target in node.targets if isinstance(target, ast.Name)}
-    one_edit_mutants, edits_of = _mutation(forward)
+    one_edit_mutants, edits_of = _mutation(_assigned(notebook))
     outcomes = []
     for line, at in backward_lines(notebook):
         for edit, new in one_edit_mutants(line, edits_of):
@@ -363,7 +371,8 @@ def main() -> int:
                                                        "every comparison, instead of the slip corpus")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each slip's hint")
     parser.add_argument("--generated", action="store_true",
-                        help="every one-edit mutant of every backward line of exercises 1–3, in place of the corpus")
+                        help="every one-edit mutant of every backward line of exercises 1–3, in place of the corpus "
+                             "(of --notebook's, with it)")
     parser.add_argument("--before-after", action="store_true",
                         help="print what the README shows: one slip with the notebook's own cmp, then gradtui's")
     options = parser.parse_args()
@@ -372,14 +381,14 @@ def main() -> int:
         print(f"# {SHOWN.new}\n# with the notebook's own cmp:", *before, "# with `from gradtui import cmp`:", *after,
               sep="\n")
         return 0
+    if options.generated:
+        return _report_generated(options.notebook or NOTEBOOK, options.verbose)
     if options.notebook:
         run = run_notebook(options.notebook)
         print(run.output)
         ok = sum(judgement.ok for _, judgement in run.compared)
         print(f"{ok} of {len(run.compared)} comparisons match autograd" + (f"; stopped: {run.error}" if run.error else ""))
         return 0 if run.error is None and ok == len(run.compared) else 1
-    if options.generated:
-        return _report_generated(options.verbose)
     correct = run_notebook(NOTEBOOK)
     if correct.error or not all(judgement.ok for _, judgement in correct.compared):
         print(f"the notebook as written does not pass: {correct.error}", file=sys.stderr)
@@ -406,8 +415,8 @@ def main() -> int:
     return 0
 
 
-def _report_generated(verbose: bool) -> int:
-    started, outcomes = time.perf_counter(), generated()
+def _report_generated(notebook: Path, verbose: bool) -> int:
+    started, outcomes = time.perf_counter(), generated(notebook)
     wrong = [o for o in outcomes if o.kind in ("named", "fallback", "misplaced")]
     for o in wrong:
         if verbose or o.kind != "named":
@@ -418,7 +427,8 @@ def _report_generated(verbose: bool) -> int:
     named = sum(o.kind == "named" for o in wrong)
     corrected = sum(bool(o.corrected) for o in wrong)
     raised = sum(o.kind == "raised" for o in outcomes)
-    print(f"\n{len(outcomes)} one-edit mutants of the backward lines of exercises 1–3: {len(wrong)} wrong, {placed} placed "
+    print(f"\n{len(outcomes)} one-edit mutants of the backward lines of exercises 1–3 of {notebook.name}: {len(wrong)} "
+          f"wrong, {placed} placed "
           f"({100 * placed / len(wrong):.0f}%), {named} named ({100 * named / len(wrong):.0f}%), {corrected} with the line "
           f"corrected and run; {raised} raised, {len(outcomes) - len(wrong) - raised} right "
           f"({time.perf_counter() - started:.0f} s)")
