@@ -1183,6 +1183,7 @@ def _axes_code(axes) -> str:
 
 GUARD_MOST = 1e-3  # a constant added this small, or smaller, is a guard, not part of the function's meaning
 GUARDS_EFFECT = 2  # a difference up to this many times what taking the guards out makes is theirs
+GUARDS_SHARE = 0.1  # a guard left out in one place of several makes at least this share of its whole effect
 
 
 @dataclass(frozen=True)
@@ -1453,10 +1454,12 @@ class Probe:
         if close(yours, without, _loosest(tolerance, yours)):
             return found
         # left out in one place only (a batch norm's `sqrt(var)` beside the forward's own xhat): within its effect,
-        # and along it
+        # and along it; or in one place of several (`dx_norm / sqrt(var)`, where dvar keeps `var + eps`): a good
+        # share of its effect, leaning its way (a cast's rounding is far smaller, and goes every way)
         effect, off = (without - right).flatten(), (yours - right).flatten()
-        along = float(torch.nn.functional.cosine_similarity(off, effect, 0))  # (a cast's rounding goes every way)
-        return found if 0 < float(off.abs().max()) <= GUARDS_EFFECT * float(effect.abs().max()) and along >= 0.9 else []
+        along = float(torch.nn.functional.cosine_similarity(off, effect, 0))
+        share = float(off.abs().max()) / float(effect.abs().max()) if float(effect.abs().max()) else math.inf
+        return found if 0 < share <= GUARDS_EFFECT and (along >= 0.9 or (share >= GUARDS_SHARE and along >= 0.5)) else []
 
     @staticmethod
     def _fits(run: ProbeRun, graph: Graph, edit: Edit, role: str, yours: torch.Tensor, tolerance) -> bool:

@@ -2,6 +2,7 @@
 batch norm keeps its gain and bias as (1, n); the course's later notebooks give a Model its layers
 but compute the loss apart; a layer may subclass the reference Lin."""
 
+import pytest
 import torch
 from conftest import run_cli
 
@@ -150,3 +151,19 @@ def test_a_slip_beside_a_guard_is_still_a_mismatch():
     report = guarded_mlp("self.logits.g = d")  # the mean's 1/N left out: far more than the guard explains
     assert not report.ok and report.first_mismatch.tensor == "out.g"
     assert "guard" not in report.first_mismatch.hint
+
+
+@pytest.mark.parametrize("backward, guarded", [
+    ("x.g = dx_norm / torch.sqrt(var) + dvar * 2 * (x - mu) / n + dmu / n", True),  # eps left out in one place of three
+    ("x.g = dx_norm / torch.sqrt(var + eps) + dvar * 2 * (x - mu) / n", False),  # the mean's term left out: a slip
+])
+def test_a_guard_left_out_in_one_place_of_several_is_no_slip(capsys, tmp_path, backward, guarded):
+    from conftest import SAMPLES
+
+    source = (SAMPLES / "batchnorm_staged.py").read_text()
+    layers = tmp_path / "staged.py"
+    layers.write_text(source.replace("x.g = dx_norm / torch.sqrt(var + eps) + dvar * 2 * (x - mu) / n + dmu / n", backward))
+    code, out, _ = run_cli(capsys, "check", "--batch", "300", "--layers", str(layers), "--net", "lin,batchnorm,tanh,lin,mse")
+    assert code == (0 if guarded else 1), out
+    assert ("leaves out the guard `+ 1e-05` in `self.x_norm = (x - self.mu) / torch.sqrt(self.var + self.eps)` (" in out) \
+        == guarded, out
