@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of a hundred and forty-six more written here as
+of each layer of benchmarks/any_layer_coverage.py and of a hundred and fifty-six more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -28,7 +28,9 @@ learned scale, SiLU of a linear, a linear tied to its transpose `x @ w @ w.t()`,
 temperature, a division by the row's norm + 1, by its L1 norm, a highway `t * tanh(x @ v) + (1 − t) *
 x`, a low-rank `x @ u @ v`, a batch norm of the mean only, a cosine linear `(x / |x|) @ w`, a log of 1
 + x² centred over the row, x gated by the tanh of its row's mean, a fixed convolution of rolls, a
-linear normalised to unit rows; losses: squared error in two forms and with a penalty, Huber, BCE with
+linear normalised to unit rows, `F.softshrink`, asinh, |x| ** w of a learned w, `F.glu` of a linear,
+`F.prelu`, `torch.hypot` of x and a learned w, a row sorted then scaled; losses: `F.smooth_l1_loss`,
+`F.huber_loss`, `F.binary_cross_entropy_with_logits`, squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
 logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
 log of the MSE, 1 − exp(−d²), Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d, log
@@ -1099,6 +1101,68 @@ return inp * 0.5 + self.m * 0.5
 """, """
 inp.g = 0.5 * out.g + 0.5 * out.g.mean(1, keepdim=True)
 """),
+    Layer("FSmoothL1", """
+return torch.nn.functional.smooth_l1_loss(inp.squeeze(-1), targ)
+""", """
+d = inp.squeeze(-1) - targ
+inp.g = (torch.where(d.abs() < 1, d, torch.sign(d)) / d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FHuber", """
+return torch.nn.functional.huber_loss(inp.squeeze(-1), targ, delta=0.5)
+""", """
+d = inp.squeeze(-1) - targ
+inp.g = (torch.where(d.abs() <= 0.5, d, 0.5 * torch.sign(d)) / d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FBCELogits", """
+return torch.nn.functional.binary_cross_entropy_with_logits(inp.squeeze(-1), torch.sigmoid(targ))
+""", """
+inp.g = ((torch.sigmoid(inp.squeeze(-1)) - torch.sigmoid(targ)) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FSoftshrink", """
+return torch.nn.functional.softshrink(inp, 0.5)
+""", """
+inp.g = out.g * (inp.abs() > 0.5)
+"""),
+    Layer("Asinh", """
+return torch.asinh(inp)
+""", """
+inp.g = out.g / torch.sqrt(inp ** 2 + 1)
+"""),
+    Layer("AbsPow", """
+return inp.abs() ** self.w
+""", """
+inp.g = out.g * self.w * inp.abs() ** (self.w - 1) * torch.sign(inp)
+self.w.g = (out.g * out * torch.log(inp.abs())).sum(0)
+""", ("w",)),
+    Layer("FGLULinear", """
+self.h = inp @ self.w
+return torch.nn.functional.glu(self.h, -1)
+""", """
+a, b = self.h.chunk(2, -1)
+s = torch.sigmoid(b)
+dh = torch.cat([out.g * s, out.g * a * s * (1 - s)], -1)
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("FPReLU", """
+return torch.nn.functional.prelu(inp, self.a)
+""", """
+inp.g = out.g * torch.where(inp > 0, 1.0, self.a)
+self.a.g = (out.g * torch.where(inp > 0, 0.0, inp)).sum(0)
+""", ("a",)),
+    Layer("Hypot", """
+return torch.hypot(inp, self.w)
+""", """
+inp.g = out.g * inp / out
+self.w.g = (out.g * self.w / out).sum(0)
+""", ("w",)),
+    Layer("SortRows", """
+v, self.idx = torch.sort(inp, -1)
+return v * self.w
+""", """
+self.w.g = (out.g * out / self.w).sum(0)
+inp.g = torch.zeros_like(inp).scatter(-1, self.idx, out.g * self.w)
+""", ("w",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1147,6 +1211,11 @@ PARAMETERS = {
     "FSigmoidGate": lambda r: (r(C, C) / C ** 0.5,),
     "ResGELU": lambda r: (r(C, C) / C ** 0.5,),
     "SiLUGLU": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "AbsPow": lambda r: (1.5 + 0.2 * r(C),),
+    "FGLULinear": lambda r: (r(C, 2 * C) / C ** 0.5,),
+    "FPReLU": lambda r: (0.25 + 0.1 * r(C),),
+    "Hypot": lambda r: (r(C),),
+    "SortRows": lambda r: (1 + 0.1 * r(C),),
 }
 
 

@@ -14,6 +14,7 @@ gradtui.derived runs the chain rule over a recorded forward (gradtui.graph) with
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Ctx:
     kwargs: dict
     outs: list
     g: torch.Tensor
+    op: object = None  # the aten operator (for an operation the table has no entry for, autograd's own product)
 
     @property
     def out(self) -> torch.Tensor:
@@ -364,6 +366,44 @@ def _other(c: Ctx, i: int):
 RULES: dict = {}
 
 
+def _by_autograd(c: Ctx) -> tuple:
+    """An operation the table has no entry for (a pooling, a group norm, `torch.cdist`, a loss of
+    torch.nn.functional's): its own vector-Jacobian product, from autograd, on copies of its
+    operands. The chain rule goes through it; no slip of its own derivative is searched."""
+    wanted = [i for i, a in enumerate(c.args) if isinstance(a, torch.Tensor) and a.is_floating_point()]
+    found = [None] * len(c.args)
+    try:
+        _autograd_grads(c, wanted, found)
+    except RuntimeError:  # an operand autograd does not differentiate by (a loss's target): the others, one at a time
+        if len(wanted) < 2:
+            raise
+        for i in wanted:
+            with contextlib.suppress(RuntimeError):
+                _autograd_grads(c, [i], found)
+        if all(grad is None for grad in found):
+            raise
+    return tuple(found)
+
+
+def _autograd_grads(c: Ctx, wanted: list[int], found: list) -> None:
+    with torch.enable_grad():
+        copies = [a.detach().clone().requires_grad_() if i in wanted else a for i, a in enumerate(c.args)]
+        out = c.op(*copies, **c.kwargs)
+        first = out[0] if isinstance(out, (tuple, list)) else out
+        if wanted and first.requires_grad:
+            grads = torch.autograd.grad(first, [copies[i] for i in wanted], c.g.to(first.dtype), allow_unused=True)
+            for i, grad in zip(wanted, grads):
+                found[i] = grad
+
+
+BY_AUTOGRAD = Rule(_by_autograd)
+
+
+def rule_of(op) -> Rule:
+    """The table's entry for an operator; autograd's own product where it has none."""
+    return RULES.get(op, BY_AUTOGRAD)
+
+
 def rule(*ops):
     def enter(made: Rule) -> Rule:
         for op in ops:
@@ -402,6 +442,19 @@ rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
     Slip("towards `{right}` is missing the division by `{right} ** 2`: -g * a where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0])),
 ), "/"))
+rule(aten.hypot.default)(Rule(_binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g * c.args[1] / c.out), (
+    Slip("towards `{left}` is missing its numerator `{left}`: `out.g / out` where `out.g * {left} / out` belongs",
+         _binary(lambda c: c.g / c.out, lambda c: c.g * c.args[1] / c.out)),
+    Slip("towards `{right}` is missing its numerator `{right}`: `out.g / out` where `out.g * {right} / out` belongs",
+         _binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g / c.out)),
+    Slip("towards `{left}` is missing its division by the result: `out.g * {left}` where `out.g * {left} / out` belongs",
+         _binary(lambda c: c.g * c.args[0], lambda c: c.g * c.args[1] / c.out)),
+    Slip("towards `{right}` is missing its division by the result: `out.g * {right}` where `out.g * {right} / out` "
+         "belongs", _binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g * c.args[1])),
+), code="hypot"))
+rule(aten.pow.Tensor_Tensor)(Rule(_binary(  # base ** exponent, both tensors: 0 ** e, e >= 0, has no log's term
+    lambda c: c.g * c.args[1] * c.args[0] ** (c.args[1] - 1),
+    lambda c: c.g * torch.where((c.args[0] == 0) & (c.args[1] >= 0), 0.0, c.out * torch.log(c.args[0]))), code="**"))
 rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(
     lambda c: c.g * ((c.out == c.args[0]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)),
     lambda c: c.g * ((c.out == c.args[1]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0))),
@@ -495,6 +548,20 @@ rule(aten.cosh.default)(_unary(
 rule(aten.atan.default)(_unary(lambda c: 1 / (1 + c.args[0] ** 2), "atan", written="1 / (1 + {inp}**2)"))
 rule(aten.asin.default)(_unary(lambda c: torch.rsqrt(1 - c.args[0] ** 2), "asin", written="torch.rsqrt(1 - {inp}**2)"))
 rule(aten.acos.default)(_unary(lambda c: -torch.rsqrt(1 - c.args[0] ** 2), "acos", written="-torch.rsqrt(1 - {inp}**2)"))
+rule(aten.asinh.default)(_unary(lambda c: torch.rsqrt(c.args[0] ** 2 + 1), "asinh", written="1 / torch.sqrt({inp}**2 + 1)"))
+rule(aten.acosh.default)(_unary(lambda c: torch.rsqrt(c.args[0] ** 2 - 1), "acosh", written="1 / torch.sqrt({inp}**2 - 1)"))
+rule(aten.atanh.default)(_unary(lambda c: 1 / (1 - c.args[0] ** 2), "atanh", written="1 / (1 - {inp}**2)"))
+
+
+def _lambd(args: tuple, default: float = 0.5) -> float:
+    return args[1] if len(args) > 1 else default
+
+
+rule(aten.softshrink.default, aten.hardshrink.default)(_unary(
+    lambda c: (c.args[0].abs() > _lambd(c.args)).to(c.g.dtype), "shrink",
+    written=lambda args, **_: f"(torch.abs({{left}}) > {_number(_lambd(args))})"))
+rule(aten.threshold.default)(_unary(lambda c: (c.args[0] > c.args[1]).to(c.g.dtype), "threshold",
+                                    written=lambda args, **_: f"({{left}} > {_number(args[1])})"))
 rule(aten.expm1.default)(_unary(lambda c: c.out + 1, "expm1", written="{out} + 1"))
 rule(aten.exp2.default)(_unary(lambda c: c.out * math.log(2), "exp2", written=f"{{out}} * {math.log(2)!r}"))
 rule(aten.log2.default)(_unary(lambda c: 1 / (c.args[0] * math.log(2)), "log2", written=f"1 / ({{inp}} * {math.log(2)!r})"))

@@ -27,7 +27,7 @@ import torch
 
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.derivative_code import ONE, derivative_code, times
-from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, unbroadcast
+from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, rule_of, unbroadcast
 from gradtui.formatting import binding, place
 from gradtui.graph import (
     WRITTEN_OUT,
@@ -100,7 +100,7 @@ def _resolve(graph: Graph, value):
 
 def _context(graph: Graph, node: Node, g: torch.Tensor) -> Ctx:
     return Ctx(tuple(_resolve(graph, a) for a in node.args), {k: _resolve(graph, v) for k, v in node.kwargs.items()},
-               node.outputs, g)
+               node.outputs, g, node.op)
 
 
 NOT_ELEMENTWISE = frozenset({"t", "transpose", "permute", "_softmax", "_log_softmax", "cumsum", "flip", "roll"})
@@ -122,9 +122,7 @@ def _spread_by_the_slip(graph: Graph, node: Node, g: torch.Tensor) -> torch.Size
 
 def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tuple:
     """The node's gradients for its positional operands, edited where the edit is at this node."""
-    rule = RULES.get(node.op)
-    if rule is None:
-        raise Unsupported(f"gradtui has no derivative for {node.op}")
+    rule = rule_of(node.op)
     mine = edit is not None and edit.node == node.index
     wrong_g = None  # the gradient from above as the slip has it: 1, or the layer's output for out.g
     if mine and edit.kind == "ones":
@@ -171,7 +169,12 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
                for a, grad in zip(node.args, grads)):  # the slip has no form at these shapes: no path dropped for it
             raise Unsupported(f"{node.op}'s slip does not apply here")
         return grads
-    grads = list(rule.vjp(ctx))
+    try:
+        grads = list(rule.vjp(ctx))
+    except RuntimeError as error:
+        if node.op in RULES:
+            raise
+        raise Unsupported(f"gradtui has no derivative for {node.op}, nor can autograd give one ({error})") from error
     if mine and edit.kind == "g-T" and edit.operand < len(grads):  # one operand's gradient from g transposed
         ctx.g = g.mT
         grads[edit.operand] = rule.vjp(ctx)[edit.operand]
@@ -521,11 +524,11 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     for its gradient is a slip it can make."""
     reached = graph.reaches()
     arrives_as_is = _receives_upstream(grads, upstream)
-    nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op in RULES]
+    nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op not in NO_GRADIENT]
     named = _named_values(graph)
     constants = factors(graph, batch, full)
     for node in nodes:
-        for slip in RULES[node.op].slips:
+        for slip in rule_of(node.op).slips:
             if not ((slip.drops_a_path or slip.drops_a_factor) and node.kwargs.get(WRITTEN_OUT)):
                 yield Edit("rule", node.index, slip=slip)
         operands = [(i, a) for i, a in enumerate(node.args) if isinstance(a, (Leaf, Ref)) and a in reached]
@@ -563,7 +566,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if node.name in READS_OPERANDS or node.name in OWN_VALUE:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
-        written = RULES[node.op].written(node.args, node.kwargs)
+        written = rule_of(node.op).written(node.args, node.kwargs)
         if written and len(operands) == 1 and operands[0][0] == 0 and node.outputs[0].shape == graph.value(
                 operands[0][1]).shape:  # a closed form run as one operation (`F.silu`): one edit inside it
             for variant in variants(written):
@@ -905,7 +908,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return f"{target}: {operation}{towards} is missing {how} `{_operand(graph, node, others[0], leaf_names)}`"
         if (node.name == "sub" and edit.operand == 1) or node.name in ("neg", "rsub"):
             return f"{target}: {operation}{towards} is missing its minus sign"
-        written = RULES[node.op].written(node.args, node.kwargs) if len(tensors) == 1 else ""
+        written = rule_of(node.op).written(node.args, node.kwargs) if len(tensors) == 1 else ""
         if written:  # `tanh`'s: the fix multiplies it in, in the code's names
             written = written.format(**_placeholders(graph, node, leaf_names))
             return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \
@@ -968,7 +971,7 @@ def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str
 
     def placeholders(node: Node) -> dict[str, str]:
         sides = _placeholders(graph, node, leaf_names)
-        if sides["out"] == "out" and _inside_a_call(graph, node) and "{out}" in RULES[node.op].written(node.args,
+        if sides["out"] == "out" and _inside_a_call(graph, node) and "{out}" in rule_of(node.op).written(node.args,
                                                                                                     node.kwargs):
             raise _Unsayable
         return sides
@@ -1423,7 +1426,7 @@ class Probe:
         if not isinstance(yours, torch.Tensor) or not yours.is_floating_point():
             return None
         for node in whole.nodes:
-            for slip in RULES[node.op].slips if node.kwargs.get(WRITTEN_OUT) else ():
+            for slip in rule_of(node.op).slips if node.kwargs.get(WRITTEN_OUT) else ():
                 if not slip.drops_a_path:
                     continue
                 try:

@@ -7,7 +7,8 @@ its result and the user's source line, whatever the forward's style: plain torch
 would see the Python calls as written, hundreds of them, composites included; `torch.fx` traces
 would import torch._dynamo, most of a second, at the first mismatch.) A composite such as
 `F.linear` or `einsum` arrives as the few operators it is made of, so one table of derivatives
-covers every style.
+covers every style; an operator the table has no entry for is recorded as torch decomposes it, where
+the steps are the table's (`F.glu`, `F.smooth_l1_loss`), else whole, its product then autograd's.
 
 What the graph cannot hold is said, not guessed: an in-place change through a view, an operator
 returning several tensors that are all used (but a split's pieces, each recorded as its own slice), a
@@ -19,14 +20,16 @@ from __future__ import annotations
 import ast
 import linecache
 import sys
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+from torch._decomp import decomposition_table
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from gradtui.derivatives import UNBIASED, l2_normalize
+from gradtui.derivatives import NO_GRADIENT, RULES, UNBIASED, l2_normalize
 
 TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 GRADTUI_DIR = str(Path(__file__).resolve().parent)
@@ -170,10 +173,15 @@ class Recorder(TorchDispatchMode):
             self._before_change(mutated)
         elif "out" in kwargs:
             self.graph.unsupported = self.graph.unsupported or f"{func} writes into an out= tensor"
+        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        traced = any(self.ref(t) is not None for t in inputs)
+        if traced and mutated is None:
+            decomposed = self._decomposed(func, args, kwargs)
+            if decomposed is not None:
+                return decomposed[0]
         result = func(*args, **kwargs)
         outputs = [t for t in tree_flatten(result)[0] if isinstance(t, torch.Tensor)]
-        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        if not any(self.ref(t) is not None for t in inputs):  # a constant: made here, or read from elsewhere
+        if not traced:  # a constant: made here, or read from elsewhere
             return result
         op = func if mutated is None else _functional(func)
         if op is None:
@@ -191,6 +199,31 @@ class Recorder(TorchDispatchMode):
             self.producer[id(t)] = Ref(node.index, position)
             self.alive.append(t)
         return result
+
+    def _decomposed(self, func, args, kwargs) -> tuple | None:
+        """An operation the table has no entry for, run as torch decomposes it (`F.smooth_l1_loss` as its
+        abs, where and mean), each step recorded with the user's line, where every step is one the table
+        has: the slip search works on those steps as on any. (result,), or None where torch has no such
+        decomposition (what it recorded is taken back, and the operation is recorded whole)."""
+        decomposition = None if func in RULES or func in NO_GRADIENT or func.overloadpacket in _SPLITS else \
+            decomposition_table.get(func)
+        if decomposition is None:
+            return None
+        recorded, unsupported = len(self.graph.nodes), self.graph.unsupported
+        producer, leaves = dict(self.producer), dict(self.graph.leaves)
+        try:
+            with self, warnings.catch_warnings():  # (torch's words on its own decomposition are not the user's)
+                warnings.simplefilter("ignore")
+                result = decomposition(*args, **kwargs)
+        except Exception:  # noqa: BLE001 (one that cannot run here)
+            result = None
+        steps = self.graph.nodes[recorded:]
+        if result is not None and self.graph.unsupported == unsupported and all(
+                step.op in RULES or step.op in NO_GRADIENT for step in steps):
+            return (result,)
+        del self.graph.nodes[recorded:]
+        self.graph.unsupported, self.producer, self.graph.leaves = unsupported, producer, leaves
+        return None
 
     def _record_pieces(self, func, recorded_args, args, kwargs, pieces: list[torch.Tensor], source: Source | None) -> None:
         """A split, chunk or unbind as one slice (or select) per piece: each piece its own value, with
@@ -242,8 +275,8 @@ class Recorder(TorchDispatchMode):
         frame = sys._getframe(2)
         while frame is not None:
             filename = frame.f_code.co_filename
-            if filename == RUNNER:  # back where gradtui called the forward: no line of the layer's ran it
-                return None
+            if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed"):
+                return None  # back where gradtui called the forward: no line of the layer's ran it
             if _is_layer_code(filename):
                 return source_of(filename, frame.f_lineno, _span(frame))
             frame = frame.f_back
@@ -251,7 +284,7 @@ class Recorder(TorchDispatchMode):
 
 
 _SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torch.ops.aten.unsafe_split,
-                     torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.unbind})
+                     torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.tensor_split, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
 REFERENCE_LAYERS = str(Path(GRADTUI_DIR) / "layers.py")
 RUNNER = str(Path(__file__).resolve())  # record() below: the forward is called from this file

@@ -39,7 +39,7 @@ def test_the_lesson_notebook_as_written():
     assert len(run.compared) >= 26 and all(judgement.ok for _, judgement in run.compared), run.output
 
 
-SOME = ninja.SLIPS[::6]  # (the whole corpus is benchmarks/ninja_slips.py's)
+SOME = ninja.SLIPS[::8]  # (the whole corpus is benchmarks/ninja_slips.py's)
 
 
 @needs_ipython

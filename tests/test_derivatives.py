@@ -144,6 +144,19 @@ FORWARDS = {
         x.reshape(N, 1, 1, C), w.unsqueeze(2), stride=(1, 2)).sum(), (rand(N, C), rand(2, 1, 3, seed=1), rand(2, seed=2))),
     "standardised over n − 1, by hand": (lambda x: (x - x.mean(0)) / x.std(0) + (x - x.mean(1, keepdim=True)) / x.std(
         1, keepdim=True), (rand(N, C),)),
+    # no entry of the table's: run as torch decomposes them, into steps it has
+    "inverse hyperbolic functions, hypot, x ** w, shrinks, threshold": (lambda x, w: torch.asinh(x) + torch.atanh(
+        torch.tanh(x)) + torch.acosh(x.abs() + 1.5) + torch.hypot(x, w) + x.abs() ** w + F.softshrink(x, 0.3) + F.hardshrink(
+        x, 0.3) + F.threshold(x, 0.1, 0.0), (rand(N, C), rand(C, seed=1).abs() + 0.5)),
+    "decomposed: glu, prelu, 2 ** x": (lambda x, w: F.glu(x, -1).sum(1) + F.prelu(x, w[:1]).sum(1) + (2 ** x).sum(1),
+                                       (rand(N, C), rand(C, seed=1).abs() + 0.5)),
+    "decomposed losses": (lambda x, t: F.smooth_l1_loss(x, t) + F.huber_loss(x, t, delta=0.5) + F.binary_cross_entropy(
+        torch.sigmoid(x), torch.sigmoid(t)) + F.binary_cross_entropy_with_logits(x, torch.sigmoid(t)) + F.cross_entropy(
+        x, torch.arange(N) % C, label_smoothing=0.1), (rand(N, C), rand(N, C, seed=1))),
+    # nor a decomposition into such steps: autograd's own product of the operation
+    "by autograd: cdist, sort, pooling, group norm": (lambda x: torch.cdist(x, x.flip(0)).sum(1) + torch.sort(
+        x, -1).values.sum(1) + F.avg_pool1d(x.unsqueeze(1), 2).sum((1, 2)) + F.max_pool1d(x.unsqueeze(1), 2).sum(
+        (1, 2)) + F.group_norm(x.unsqueeze(-1), 2).sum((1, 2)), (rand(N, C),)),
 }
 
 
@@ -182,6 +195,24 @@ def test_the_recorder_keeps_the_users_lines_and_names():
     assert {s.code for s in sources} >= {"mu = x.mean(-1, keepdim=True)", "var = ((x - mu) ** 2).mean(-1, keepdim=True)"}
 
 
+def test_an_operation_the_table_has_no_entry_for_is_recorded_as_torch_decomposes_it():
+    """F.glu's steps (its halves, a sigmoid, a product), each with the user's line, where torch's
+    decomposition runs on steps the table has; cdist, which has none, as one operation."""
+    x = rand(N, C)
+    graph, _ = record(lambda: F.glu(x, -1), {"x": x})
+    assert [node.name for node in graph.nodes] == ["slice", "slice", "sigmoid", "mul"]
+    assert all(node.source is not None and node.source.file == __file__ for node in graph.nodes)
+    graph, _ = record(lambda: torch.cdist(x, x), {"x": x})
+    assert [str(node.op) for node in graph.nodes] == ["aten._cdist_forward.default"]
+
+
+def test_an_operation_autograd_has_no_derivative_for_is_said():
+    x = rand(N, C)
+    graph, out = record(lambda: x * torch.heaviside(x, torch.tensor(0.5, dtype=torch.float64)), {"x": x})
+    with pytest.raises(Exception, match="no derivative for aten.heaviside.default, nor can autograd give one"):
+        backward(graph, torch.ones_like(out))
+
+
 def test_what_the_graph_cannot_hold_is_said():
     x = rand(N, C)
     graph, _ = record(lambda: x.t().add_(1), {"x": x})  # an in-place change through a view
@@ -193,9 +224,11 @@ def test_what_the_graph_cannot_hold_is_said():
 # the arguments an entry's derivative depends on (x is drawn from [0.5, 1.5): bounds inside it)
 WRITTEN_WITH = {torch.ops.aten.clamp.default: (0.7, 1.2), torch.ops.aten.clamp_min.default: (0.8,),
                 torch.ops.aten.clamp_max.default: (1.2,), torch.ops.aten.hardtanh.default: (0.7, 1.2),
-                torch.ops.aten.softplus.default: (2.0,)}
-WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default, torch.ops.aten.logit.default)  # x scaled
-# into their domain, (-1, 1) or (0, 1)
+                torch.ops.aten.softplus.default: (2.0,), torch.ops.aten.softshrink.default: (0.9,),
+                torch.ops.aten.hardshrink.default: (1.1,), torch.ops.aten.threshold.default: (0.8, 0.0)}
+WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default, torch.ops.aten.logit.default,
+              torch.ops.aten.atanh.default)  # x scaled into their domain, (-1, 1) or (0, 1)
+ABOVE_ONE = (torch.ops.aten.acosh.default,)  # x moved into its domain, (1, ∞)
 
 
 @pytest.mark.parametrize("op", [op for op, rule in RULES.items() if rule.derivative], ids=str)
@@ -205,7 +238,7 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op):
     from gradtui.derivatives import Ctx
 
     x = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
-    x = x / 2 if op in WITHIN_ONE else x
+    x = x / 2 if op in WITHIN_ONE else x + 1 if op in ABOVE_ONE else x
     args = (x, *WRITTEN_WITH.get(op, ()))
     out = op(*args)
     outs = list(out) if isinstance(out, tuple) else [out]  # (log_sigmoid_forward's buffer beside its value)
