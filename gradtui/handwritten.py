@@ -523,9 +523,9 @@ class Notebook:
         """A slip no one derivative's edit gives, in a line one edit mends (a closed form's factor
         dropped, `n - dhpreact.sum(0)` for `n * dhpreact - dhpreact.sum(0)`): said by that edit, which
         was run, where the search said it could not name it."""
-        if entry.corrected is None or not (judgement.hint or "").endswith(NOT_NAMED) or not torch.equal(
-                entry.corrected[2], entry.expected):
-            return
+        if entry.corrected is None or entry.expected is None or not (judgement.hint or "").endswith(NOT_NAMED) \
+                or not torch.equal(entry.corrected[2], entry.expected):
+            return  # (judged again given other gradients, the line's one edit was not run for these)
         written, corrected, _ = entry.corrected
         wrong, right = _assigned_value(written), _assigned_value(corrected)
         wrong, right = apart(wrong, right) or next(iter(differing(wrong, right)), (wrong, right))
