@@ -102,6 +102,15 @@ async def settle(pilot) -> None:
     raise AssertionError("the app did not settle")
 
 
+async def until(pilot, condition, what: str, seconds: float = 60) -> None:
+    """Pause until `condition()` holds; a clear failure, not a hang, when it never does."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"{what} never came ({seconds:g} s)")
+
+
 async def drive(pilot, keys) -> None:
     await settle(pilot)
     for key in keys:

@@ -5,7 +5,7 @@ import random
 import time
 
 import pytest
-from conftest import SAMPLES, drive, fixed_timing_results, settle
+from conftest import SAMPLES, drive, fixed_timing_results, settle, until
 from textual.widgets import DataTable, Static
 
 from gradtui.bench.results import VersionResult
@@ -191,8 +191,7 @@ async def test_t_then_escape_cancels_even_while_a_version_runs(gate):
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("t")
-        while not landed:
-            await pilot.pause(0.01)
+        await until(pilot, lambda: landed, "the first version's result")
         assert app.timing and app.check_action("cancel_timing", ()) is True
         await pilot.press("escape")
         await settle(pilot)
@@ -265,8 +264,7 @@ async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeyp
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("t")
-        while not started:
-            await pilot.pause(0.01)
+        await until(pilot, lambda: started, "the timing process")
         await pilot.press("q")
     assert started[0].wait(timeout=30) is not None  # the timing process is gone, not orphaned
 
