@@ -809,9 +809,35 @@ def _operand(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]
         return _side(graph, node, position, leaf_names) or (f"{operand:g}" if isinstance(operand, float) else str(operand))
     named = value_name(graph, operand, leaf_names)
     source = graph.nodes[operand.node].source if isinstance(operand, Ref) else None
+    if not named and isinstance(operand, Ref) and _inside_a_call(graph, graph.nodes[operand.node]):
+        code = _code_inside_a_call(graph, graph.nodes[operand.node], leaf_names)
+        if code is not None:  # half of `h` inside `F.glu(h, -1)`: `h[:, 32:]`, not `h`
+            return code
     if named or source is None or not source.expression or source == node.source:  # a matmul's own reshaping: its name
         return named or name_of(graph, operand, leaf_names)
     return source.expression
+
+
+def _code_inside_a_call(graph: Graph, made: Node, leaf_names: dict[str, str]) -> str | None:
+    """A value a function makes inside one call of the user's code (`F.glu(h, -1)`'s halves and their
+    sigmoid) as code that makes it: `h[:, 32:]`, `torch.sigmoid(h[:, 32:])`; None where there is none
+    this short."""
+    if made.name in ("slice", "select") and isinstance(made.args[0], (Leaf, Ref)):
+        base = _operand(graph, made, 0, leaf_names)
+        base = base if re.fullmatch(r"[\w.]+(?:\[[^\[\]]*\])?", base) else f"({base})"
+        dim = made.args[1] % max(graph.value(made.args[0]).dim(), 1) if len(made.args) > 1 else 0
+        if made.name == "select":
+            index = str(made.args[2])
+        else:
+            start, end = (list(made.args[2:4]) + [None, None])[:2]
+            end = None if end is None or end >= graph.value(made.args[0]).shape[dim] else end
+            index = f"{start or ''}:{'' if end is None else end}"
+        return f"{base}[{', '.join([':'] * dim + [index])}]"
+    code = RULES[made.op].said(_context(graph, made, made.outputs[0])) if made.op in RULES else ""
+    tensors = [i for i, a in enumerate(made.args) if isinstance(a, (Leaf, Ref))]
+    if len(tensors) == 1 and tensors[0] == 0 and re.fullmatch(r"[a-z_]+", code or "") and hasattr(torch, code):
+        return f"torch.{code}({_operand(graph, made, 0, leaf_names)})"
+    return None
 
 
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None,

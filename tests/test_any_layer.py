@@ -281,6 +281,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("FTanhshrink", "power dropped: `t` for `t ** 2`", "is missing its square: `1 - torch.tanh(inp)` where "
                                                        "`1 - torch.tanh(inp)**2` belongs"),
     ("Standardize", "sign: `n + 1` for `n - 1`", "(Bessel's correction with n + 1 for n − 1, n = 64)"),
+    ("FGLULinear", "factor dropped: `out.g` for `out.g * s`", ("in `return torch.nn.functional.glu(self.h, -1)` (",
+                                                               ") (towards `h[:, :12]`) is missing the factor "
+                                                               "`torch.sigmoid(h[:, 12:])`")),
+    ("Hypot", "factor dropped: `out.g` for `out.g * inp`", "towards `inp` is missing its numerator `inp`: `out.g / out` "
+                                                           "where `out.g * inp / out` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -308,7 +313,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "one-path-of-three-kept", "a-parameter-read-twice-its-mean-for-its-sum", "a-fused-silus-derivative-sign-flipped",
         "a-fused-gelus-constant-doubled-said-by-its-part", "a-fused-mishs-softplus-of-out-everywhere",
         "a-fused-elus-comparison-turned", "a-selus-alpha-doubled-its-scale-kept", "a-celus-alpha-left-out",
-        "an-operation-inside-a-call-said-by-its-own-code", "bessels-correction-with-n-plus-1"])
+        "an-operation-inside-a-call-said-by-its-own-code", "bessels-correction-with-n-plus-1",
+        "a-decomposed-functions-halves-said-as-slices", "hypots-numerator-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -338,7 +344,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     inside the derivative of an operation that runs a closed form (`F.silu`, `F.gelu` by tanh, said
     by the part it changes, `F.mish` with `out` in its softplus, made everywhere the code reads it,
     `F.elu`, SELU's (an ELU with a scale), CELU's); tanh inside `F.tanhshrink(x)` said as
-    `torch.tanh(inp)`, not as the call; Bessel's correction with n + 1 for n − 1.
+    `torch.tanh(inp)`, not as the call; Bessel's correction with n + 1 for n − 1; `F.glu`, run as torch
+    decomposes it, its halves said as the slices they are; hypot's numerator left out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
