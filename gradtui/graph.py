@@ -635,7 +635,7 @@ def source_of(filename: str, line: int, span: Span | None = None) -> Source:
     for target, value in _assignments(statement):
         if span is None or _covers(value, span):
             assigns = ast.unparse(target)
-            name = assigns if span is None or _spans(_first_of(value)) == span else None
+            name = assigns if span is None or span in (_spans(value), _spans(_first_of(value))) else None
             break
     return Source(filename, statement.lineno, " ".join(segment.split()), name, expression, assigns)
 

@@ -195,6 +195,19 @@ def test_the_recorder_keeps_the_users_lines_and_names():
     assert {s.code for s in sources} >= {"mu = x.mean(-1, keepdim=True)", "var = ((x - mu) ** 2).mean(-1, keepdim=True)"}
 
 
+def rows_and_maxes(x):
+    row = x[0]
+    maxes = x.max(1, keepdim=True).values
+    first = x.max(1)[0]
+    return row.sum() + maxes.sum() + first.sum()
+
+
+def test_a_max_value_and_a_row_are_named_as_the_code_names_them():
+    x = rand(N, C)
+    graph, _ = record(lambda: rows_and_maxes(x), {"x": x})
+    assert {"row", "maxes", "first"} <= set(graph.names().values())
+
+
 def test_an_operation_the_table_has_no_entry_for_is_recorded_as_torch_decomposes_it():
     """F.glu's steps (its halves, a sigmoid, a product), each with the user's line, where torch's
     decomposition runs on steps the table has; cdist, which has none, as one operation."""
