@@ -1025,8 +1025,7 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     written = node.source.expression if node.source is not None else None
     if not own and _inside_a_call(graph, node):  # tanh inside `F.tanhshrink(x)`: the code has no words for it
-        code = RULES[node.op].said(_context(graph, node, node.outputs[0])) if node.op in RULES else ""
-        sides["out"], sides["dout"] = (f"torch.{code}({operand})" if hasattr(torch, code) else "out"), "g"
+        sides["out"], sides["dout"] = _code_inside_a_call(graph, node, leaf_names) or "out", "g"
     elif not own and Ref(node.index) != graph.output and written:  # `torch.exp(x)` inside `a * (torch.exp(x) - 1)`
         sides["out"], sides["dout"] = written if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", written) else f"({written})", "g"
     return sides

@@ -733,8 +733,9 @@ class Notebook:
         searches = [*wide, local] if entry.again else [local, *wide]
         # a sum whose terms cancel to nearly 0 (a normalised tensor's) keeps their rounding, as the verdict does
         scale = _largest(seen[ref].given for ref in self._frontier(entry.ref, seen))
+        gradient_names = {ref: other.target for ref, other in seen.items()}  # `dprobs` of `probs`
         for nodes, start, cut in searches:
-            found = self._search(entry, nodes, start, cut, tolerance, scale)
+            found = self._search(entry, nodes, start, cut, tolerance, scale, gradient_names)
             if found is not None:
                 return found
         right = self.forward.states(given, frozenset())["right"].get(entry.ref)
@@ -756,8 +757,8 @@ class Notebook:
                 reached.update(Ref(node.index, k) for k in range(len(node.outputs)))
         return span
 
-    def _search(self, entry: Entry, nodes: set[int], given: dict, cut: frozenset, tolerance,
-                scale: float) -> tuple[str, Source | None] | None:
+    def _search(self, entry: Entry, nodes: set[int], given: dict, cut: frozenset, tolerance, scale: float,
+                gradient_names: dict) -> tuple[str, Source | None] | None:
         forward, graph = self.forward, self.forward.graph
         if not nodes:
             return None
@@ -766,7 +767,6 @@ class Notebook:
         mine = entry.given
         down_to = entry.ref.node + 1 if isinstance(entry.ref, Ref) else 0
         found: list[tuple[tuple, str, Source | None]] = []
-        gradient_names = {ref: other.target for ref, other in self.seen_by(entry).items()}  # `dprobs` of `probs`
         for edit in edits(graph, forward.batch, own_gradients=True):
             if (edit.node is not None and edit.node not in nodes) or edit.value in cut:
                 continue
@@ -825,13 +825,17 @@ class Notebook:
 
     def _given_words(self, entry: Entry, seen: dict) -> str:
         """The gradient a line is judged against, in words: "what your dcounts give"."""
-        frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]
+        frontier = self._frontier_names(entry, seen)
         return f"what your {' and '.join(frontier)} give" if frontier else "autograd's"
 
     def _source_words(self, entry: Entry, seen: dict) -> str:
         """What a line is judged given, in words: "your dcounts give", "the loss gives"."""
-        frontier = [seen[ref].target for ref in self._frontier(entry.ref, seen)]
+        frontier = self._frontier_names(entry, seen)
         return f"your {' and '.join(frontier)} give" if frontier and not entry.again else "the loss gives"
+
+    def _frontier_names(self, entry: Entry, seen: dict) -> list[str]:
+        """The user's names of the gradients a line was computed from (`dcounts`)."""
+        return [seen[ref].target for ref in self._frontier(entry.ref, seen)]
 
     def _fallback(self, entry: Entry, seen: dict) -> str:
         statements = [self.forward.graph.nodes[i].source for i in sorted(self._span(entry.ref, seen))]
