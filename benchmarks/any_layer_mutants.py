@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of a hundred and fifty-six more written here as
+of each layer of benchmarks/any_layer_coverage.py and of a hundred and seventy-four more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -29,8 +29,13 @@ temperature, a division by the row's norm + 1, by its L1 norm, a highway `t * ta
 x`, a low-rank `x @ u @ v`, a batch norm of the mean only, a cosine linear `(x / |x|) @ w`, a log of 1
 + x² centred over the row, x gated by the tanh of its row's mean, a fixed convolution of rolls, a
 linear normalised to unit rows, `F.softshrink`, asinh, |x| ** w of a learned w, `F.glu` of a linear,
-`F.prelu`, `torch.hypot` of x and a learned w, a row sorted then scaled; losses: `F.smooth_l1_loss`,
-`F.huber_loss`, `F.binary_cross_entropy_with_logits`, squared error in two forms and with a penalty, Huber, BCE with
+`F.prelu`, `torch.hypot` of x and a learned w, a row sorted then scaled; `F.linear` and `torch.addmm`
+linears, a softmax in method calls, `torch.logaddexp(x, 0)`, x · sigmoid(1.702 x), `F.normalize`,
+`torch.lerp` to a learned w, `torch.maximum` with a learned floor, a `masked_fill`, a layer norm by
+`torch.var_mean`, x minus its row's mean square, a mix with its `torch.flip`, a softmax over the
+batch, a mean of pairs by `view` and `repeat_interleave`, a gain `exp(w)`; losses: `F.smooth_l1_loss`,
+`F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
+squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
 logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
 log of the MSE, 1 − exp(−d²), Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d, log
@@ -1163,6 +1168,117 @@ return v * self.w
 self.w.g = (out.g * out / self.w).sum(0)
 inp.g = torch.zeros_like(inp).scatter(-1, self.idx, out.g * self.w)
 """, ("w",)),
+    Layer("FLinear", """
+return torch.nn.functional.linear(inp, self.w, self.b)
+""", """
+self.w.g = out.g.t() @ inp
+self.b.g = out.g.sum(0)
+inp.g = out.g @ self.w
+""", ("w", "b")),
+    Layer("AddmmLinear", """
+return torch.addmm(self.b, inp, self.w)
+""", """
+self.w.g = inp.t() @ out.g
+self.b.g = out.g.sum(0)
+inp.g = out.g @ self.w.t()
+""", ("w", "b")),
+    Layer("ChainSoftmax", """
+self.e = inp.sub(inp.max(-1, keepdim=True).values).exp()
+return self.e.div(self.e.sum(-1, keepdim=True))
+""", """
+inp.g = out.mul(out.g.sub(out.g.mul(out).sum(-1, keepdim=True)))
+"""),
+    Layer("LogAddExp", """
+return torch.logaddexp(inp, torch.zeros_like(inp))
+""", """
+inp.g = out.g * torch.sigmoid(inp)
+"""),
+    Layer("QuickGELU", """
+return inp * torch.sigmoid(1.702 * inp)
+""", """
+s = torch.sigmoid(1.702 * inp)
+inp.g = out.g * (s + 1.702 * inp * s * (1 - s))
+"""),
+    Layer("FNormalize", """
+return torch.nn.functional.normalize(inp, dim=-1)
+""", """
+n = inp.norm(dim=-1, keepdim=True)
+inp.g = (out.g - out * (out.g * out).sum(-1, keepdim=True)) / n
+"""),
+    Layer("Lerp", """
+return torch.lerp(inp, self.w, 0.25)
+""", """
+inp.g = 0.75 * out.g
+self.w.g = 0.25 * out.g.sum(0)
+""", ("w",)),
+    Layer("MaximumFloor", """
+return torch.maximum(inp, self.w)
+""", """
+m = inp > self.w
+inp.g = out.g * m
+self.w.g = (out.g * ~m).sum(0)
+""", ("w",)),
+    Layer("MaskedFill", """
+self.mask = inp.abs() < 0.1
+return inp.masked_fill(self.mask, 0.0) * 2
+""", """
+inp.g = 2 * out.g.masked_fill(self.mask, 0.0)
+"""),
+    Layer("VarMeanNorm", """
+var, mean = torch.var_mean(inp, -1, keepdim=True, unbiased=False)
+self.rstd = (var + 1e-5).rsqrt()
+self.xhat = (inp - mean) * self.rstd
+return self.xhat * self.w
+""", """
+dxhat = out.g * self.w
+self.w.g = (out.g * self.xhat).sum(0)
+inp.g = self.rstd * (dxhat - dxhat.mean(-1, keepdim=True) - self.xhat * (dxhat * self.xhat).mean(-1, keepdim=True))
+""", ("w",)),
+    Layer("MomentCentre", """
+return inp - (inp ** 2).mean(1, keepdim=True)
+""", """
+inp.g = out.g - 2 * inp * out.g.sum(1, keepdim=True) / inp.shape[1]
+"""),
+    Layer("FMSELoss", """
+return torch.nn.functional.mse_loss(inp.squeeze(-1), targ)
+""", """
+inp.g = (2 * (inp.squeeze(-1) - targ) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FL1Loss", """
+return torch.nn.functional.l1_loss(inp.squeeze(-1), targ)
+""", """
+inp.g = (torch.sign(inp.squeeze(-1) - targ) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("SoftMargin", """
+return torch.nn.functional.soft_margin_loss(inp.squeeze(-1), torch.sign(targ))
+""", """
+y = torch.sign(targ)
+inp.g = (-y * torch.sigmoid(-y * inp.squeeze(-1)) / y.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FlipMix", """
+return inp + 0.5 * torch.flip(inp, [1])
+""", """
+inp.g = out.g + 0.5 * torch.flip(out.g, [1])
+"""),
+    Layer("BatchSoftmax", """
+e = inp.exp()
+return e / e.sum(0)
+""", """
+inp.g = out * (out.g - (out.g * out).sum(0))
+"""),
+    Layer("PairPool", """
+p = inp.view(inp.shape[0], -1, 2).mean(-1)
+return p.repeat_interleave(2, dim=-1)
+""", """
+inp.g = out.g.view(out.g.shape[0], -1, 2).sum(-1).repeat_interleave(2, -1) / 2
+"""),
+    Layer("ExpGain", """
+self.s = torch.exp(self.w)
+return inp * self.s
+""", """
+inp.g = out.g * self.s
+self.w.g = (out.g * inp).sum(0) * self.s
+""", ("w",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1216,6 +1332,12 @@ PARAMETERS = {
     "FPReLU": lambda r: (0.25 + 0.1 * r(C),),
     "Hypot": lambda r: (r(C),),
     "SortRows": lambda r: (1 + 0.1 * r(C),),
+    "FLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "AddmmLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "Lerp": lambda r: (0.1 * r(C),),
+    "MaximumFloor": lambda r: (0.1 * r(C),),
+    "VarMeanNorm": lambda r: (1 + 0.1 * r(C),),
+    "ExpGain": lambda r: (0.1 * r(C),),
 }
 
 

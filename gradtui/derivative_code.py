@@ -47,6 +47,15 @@ def derivative_code(graph: Graph, of: Ref, by: Leaf | Ref, operand_code: Callabl
     return None if said is UNSAID else said
 
 
+def local_derivative_code(node: Node, position: int, operand_code: Callable[[Node, int], str],
+                          placeholders: Callable[[Node], dict[str, str]]) -> str | None:
+    """The derivative of one operation towards its operand at `position`, elementwise over its result,
+    as code (a broadcast operand's gradient is it times the gradient from above, summed back); None
+    where no derivative is written for it."""
+    code = _node(node, {position: ONE}, lambda i: operand_code(node, i), placeholders)
+    return None if code is UNSAID else code
+
+
 def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placeholders) -> str | None | bool:
     """The derivative of one operation's result, given its operands' (`d`: position -> code; absent: 0).
     UNSAID: no derivative written for it."""
@@ -68,6 +77,14 @@ def _node(node: Node, d: dict[int, str], operand: Callable[[int], str], placehol
         return times(f"{power:g} * {base}" if power == 2 else f"{power:g} * {base} ** {power - 1:g}", d[0])
     if name == "where" and 0 not in d:
         return f"torch.where({operand(0)}, {d.get(1, '0.0')}, {d.get(2, '0.0')})"
+    if name == "lerp" and 2 not in d and isinstance(node.args[2], (int, float)):  # start + w (end - start), w a number
+        weight = node.args[2]
+        return _plus(times(f"{1 - weight:g}", d[0]) if 0 in d else None, times(f"{weight:g}", d[1]) if 1 in d else None)
+    if name in ("maximum", "minimum") and all(isinstance(a, (Leaf, Ref)) for a in node.args[:2]):
+        # the operand chosen (ties, autograd's halves, aside); a tensor held as a constant has no name to say it by
+        chosen = {0: f"({operand(0)} {'>' if name == 'maximum' else '<'} {operand(1)})",
+                  1: f"({operand(1)} {'>' if name == 'maximum' else '<'} {operand(0)})"}
+        return _plus(*(times(chosen[i], d[i]) if i in d else None for i in (0, 1)))
     written = RULES[node.op].written(node.args, node.kwargs) if node.op in RULES and name not in ARITHMETIC else ""
     if not written or set(d) != {0}:
         return UNSAID

@@ -455,10 +455,15 @@ rule(aten.hypot.default)(Rule(_binary(lambda c: c.g * c.args[0] / c.out, lambda 
 rule(aten.pow.Tensor_Tensor)(Rule(_binary(  # base ** exponent, both tensors: 0 ** e, e >= 0, has no log's term
     lambda c: c.g * c.args[1] * c.args[0] ** (c.args[1] - 1),
     lambda c: c.g * torch.where((c.args[0] == 0) & (c.args[1] >= 0), 0.0, c.out * torch.log(c.args[0]))), code="**"))
-rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(
-    lambda c: c.g * ((c.out == c.args[0]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)),
-    lambda c: c.g * ((c.out == c.args[1]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0))),
-    code="maximum"))
+def _chosen(c: Ctx, position: int) -> torch.Tensor:
+    """Where maximum's (minimum's) result is that operand's value: 1, and ½ at a tie (as autograd splits it)."""
+    return (c.out == c.args[position]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)
+
+
+rule(aten.maximum.default, aten.minimum.default)(Rule(_binary(lambda c: c.g * _chosen(c, 0), lambda c: c.g * _chosen(c, 1)), (
+    Slip("has its mask inverted: each operand takes the gradient where the other one is chosen",
+         _binary(lambda c: c.g * _chosen(c, 1), lambda c: c.g * _chosen(c, 0))),
+), code="maximum"))
 rule(aten.where.self)(Rule(lambda c: (None, unbroadcast(torch.where(c.args[0], c.g, 0.0 * c.g), c.args[1]),
                                       unbroadcast(torch.where(c.args[0], 0.0 * c.g, c.g), c.args[2])), (
     Slip("sends the gradient to the wrong branch of where (the mask inverted)",
@@ -769,10 +774,86 @@ def _mse(c: Ctx, two: float = 2.0, mean: bool = True):
     return grad, unbroadcast(-grad, target)
 
 
+def _loss_averaged(reduction_at: int):
+    """`/ {inp}.numel()` where a loss averages (reduction 1, its default, at argument `reduction_at`)."""
+    return lambda args: " / {inp}.numel()" if (args[reduction_at] if len(args) > reduction_at else 1) == 1 else ""
+
+
 rule(aten.mse_loss.default)(Rule(_mse, (
     Slip("is missing its 2", lambda c: _mse(c, two=1.0)),
     Slip("is not divided by the number of values averaged", lambda c: _mse(c, mean=False)),
-), "mse_loss"))
+), "mse_loss", lambda args, **_: "2 * ({inp} - {targ})" + _loss_averaged(2)(args)))
+
+
+def _loss_mean(c: Ctx, reduction_at: int) -> float:
+    """The number of values a loss averages (its input and target as they broadcast); 1 where it sums."""
+    return torch.broadcast_shapes(c.args[0].shape, c.args[1].shape).numel() if c.arg(reduction_at, 1) == 1 else 1
+
+
+def _soft_margin(c: Ctx):
+    x, target = c.args[0], c.args[1]
+    g = c.g / _loss_mean(c, 2)
+    return -target * torch.sigmoid(-target * x) * g, None  # (torch differentiates it by its input only)
+
+
+rule(aten.soft_margin_loss.default)(Rule(
+    _soft_margin, (), "soft_margin_loss",
+    lambda args, **_: "-{targ} * torch.sigmoid(-{targ} * {inp})" + _loss_averaged(2)(args)))
+
+
+def _smooth_l1(c: Ctx, huber: bool = False):
+    """smooth_l1_loss(x, t, reduction, beta) and huber_loss(x, t, reduction, delta): d = x − t, its
+    derivative d / beta (d) inside the bound, sign(d) (delta · sign(d)) outside it."""
+    x, target, bound = c.args[0], c.args[1], c.arg(3, 1.0)
+    d = x - target
+    inside = d.abs() <= bound if huber else d.abs() < bound
+    grad = torch.where(inside, d if huber else d / bound, (bound if huber else 1.0) * torch.sign(d)) * c.g / _loss_mean(c, 2)
+    return unbroadcast(grad, x), unbroadcast(-grad, target)
+
+
+def _smooth_l1_written(args: tuple, huber: bool = False) -> str:
+    bound = args[3] if len(args) > 3 else 1.0
+    d = "({inp} - {targ})"
+    inside = f"{d}.abs() {'<=' if huber else '<'} {_number(bound)}"
+    within = d[1:-1] if huber or bound == 1 else f"{d} / {_number(bound)}"
+    outside = f"torch.sign{d}" if not huber or bound == 1 else f"{_number(bound)} * torch.sign{d}"
+    return f"torch.where({inside}, {within}, {outside})" + _loss_averaged(2)(args)
+
+
+rule(aten.smooth_l1_loss.default)(Rule(_smooth_l1, (), "smooth_l1_loss", lambda args, **_: _smooth_l1_written(args)))
+rule(aten.huber_loss.default)(Rule(lambda c: _smooth_l1(c, huber=True), (), "huber_loss",
+                                   lambda args, **_: _smooth_l1_written(args, huber=True)))
+
+
+def _bce_with_logits(c: Ctx):
+    """binary_cross_entropy_with_logits(x, t, weight, pos_weight, reduction): −w (p t log σ(x) + (1 − t) log(1 − σ(x)))."""
+    x, target = c.args[0], c.args[1]
+    weight = c.arg(2) if c.arg(2) is not None else 1.0
+    positive = c.arg(3) if c.arg(3) is not None else 1.0
+    g = c.g * weight / _loss_mean(c, 4)
+    dx = (torch.sigmoid(x) * (positive * target + 1 - target) - positive * target) * g
+    dt = -(positive * torch.nn.functional.logsigmoid(x) - torch.nn.functional.logsigmoid(-x)) * g
+    return unbroadcast(dx, x), unbroadcast(dt, target)
+
+
+rule(aten.binary_cross_entropy_with_logits.default)(Rule(
+    _bce_with_logits, (), "binary_cross_entropy_with_logits",  # (with a weight, or pos_weight, no derivative written)
+    lambda args, **_: "" if any(a is not None for a in args[2:4]) else
+    "torch.sigmoid({inp}) - {targ}" if _loss_averaged(4)(args) == "" else
+    "(torch.sigmoid({inp}) - {targ})" + _loss_averaged(4)(args)))
+
+
+def _binary_cross_entropy(c: Ctx):
+    p, target, weight = c.args[0], c.args[1], c.arg(2)
+    g = c.g / _loss_mean(c, 3) * (1 if weight is None else weight)
+    return (p - target) / (p * (1 - p)).clamp_min(1e-12) * g, unbroadcast((torch.log1p(-p) - torch.log(p)) * g, target)
+
+
+rule(aten.binary_cross_entropy.default)(Rule(
+    _binary_cross_entropy, (), "binary_cross_entropy",  # (a weight's derivative is not written: no slip said of it)
+    lambda args, **_: "" if len(args) > 2 and args[2] is not None else
+    "-{targ} / {inp} + (1 - {targ}) / (1 - {inp})" if _loss_averaged(3)(args) == "" else
+    "(-{targ} / {inp} + (1 - {targ}) / (1 - {inp}))" + _loss_averaged(3)(args)))
 
 
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------
@@ -1070,13 +1151,13 @@ class Composite:
 l2_normalize = Composite("normalize", lambda x, dim: x / x.norm(dim=dim, keepdim=True))
 
 
-def _l2_normalize(c: Ctx, *, projection=True, inner="g y", outer=True, summed="sum", axis=None, first_term=True):
+def _l2_normalize(c: Ctx, *, projection=True, inner="g y", outer=True, summed="sum", axis=None, first_term=True,
+                  divided=True):
     """The gradient of y = x / ‖x‖ over `dim`: (g - y (g·y)) / ‖x‖. A slip's keyword names the one
     piece written wrong: the projection term left out, sign-flipped ("+"), its inner product without
     g or without y, its leading y left out (or y "alone" for the whole term), not summed (None) or
-    averaged ("mean"), or summed over another `axis`; the first term left out. (The division by ‖x‖
-    left out, or made twice, is the search's: the gradient is autograd's times, or over, the user's
-    own norm tensor.)"""
+    averaged ("mean"), or summed over another `axis`; the first term left out; the division by ‖x‖
+    left out (F.normalize's: where the code writes the division out, its own norm tensor says it)."""
     x, dim, y = c.args[0], c.args[1], c.out
     if axis is not None and (not -x.dim() <= axis < x.dim() or axis % x.dim() == dim % x.dim()):
         return (None, None)
@@ -1087,7 +1168,7 @@ def _l2_normalize(c: Ctx, *, projection=True, inner="g y", outer=True, summed="s
     grad = c.g if first_term else torch.zeros_like(c.g)
     if projection:
         grad = grad + term if projection == "+" else grad - term
-    return (grad / x.norm(dim=dim, keepdim=True), None)
+    return (grad / x.norm(dim=dim, keepdim=True) if divided else grad, None)
 
 
 def _projection(c: Ctx) -> str:
@@ -1095,7 +1176,8 @@ def _projection(c: Ctx) -> str:
 
 
 rule(l2_normalize)(Rule(_l2_normalize, tuple(Slip(words, (lambda c, s=s: _l2_normalize(c, **s)),
-                                                  drops_a_path=s == {"projection": False}) for words, s in (
+                                                  drops_a_path=s == {"projection": False},
+                                                  drops_a_factor=s == {"divided": False}) for words, s in (
     (lambda c: f"is missing its projection term, `- {{out}} * {_projection(c)}`", {"projection": False}),
     (lambda c: f"has the sign of its projection term flipped: `+ {{out}} * {_projection(c)}` where `- …` belongs",
      {"projection": "+"}),
@@ -1114,6 +1196,7 @@ rule(l2_normalize)(Rule(_l2_normalize, tuple(Slip(words, (lambda c, s=s: _l2_nor
     *((lambda c, k=k: f"sums its projection term over axis {k}: `({{dout}} * {{out}}).sum({k}, keepdim=True)` where "
                       f"`{_projection(c)}` belongs", {"axis": k}) for k in (0, 1, 2)),
     ("is missing its first term, `{dout}` itself (the path straight through its input)", {"first_term": False}),
+    (lambda c: f"is missing its division by the norm, `/ {{inp}}.norm(dim={c.args[1]}, keepdim=True)`", {"divided": False}),
 )), "normalize"))
 
 
@@ -1133,14 +1216,19 @@ rule(aten.mm.default, aten.bmm.default)(Rule(_mm, (
 ), "@"))
 
 
-def _addmm(c: Ctx, bias_reduced: bool = True):
+def _addmm(c: Ctx, bias_reduced: bool = True, a_transposed: bool = True, b_transposed: bool = True):
     bias, a, b = c.args[0], c.args[1], c.args[2]
     beta, alpha = c.kwargs.get("beta", 1), c.kwargs.get("alpha", 1)
-    return (unbroadcast(beta * c.g, bias) if bias_reduced else beta * c.g, alpha * c.g @ b.mT, alpha * a.mT @ c.g)
+    return (unbroadcast(beta * c.g, bias) if bias_reduced else beta * c.g, alpha * c.g @ (b.mT if b_transposed else b),
+            alpha * (a.mT if a_transposed else a) @ c.g)
 
 
 rule(aten.addmm.default)(Rule(_addmm, (
     Slip("does not sum the bias's gradient over the batch", lambda c: _addmm(c, bias_reduced=False)),
+    Slip("is missing a transpose: `{dout} @ {third}` where `{dout} @ {third}.T` belongs",
+         lambda c: _addmm(c, b_transposed=False)),
+    Slip("is missing a transpose: `{right} @ {dout}` where `{right}.T @ {dout}` belongs",
+         lambda c: _addmm(c, a_transposed=False)),
 ), "@ … +"))
 rule(aten.mv.default)(Rule(lambda c: (torch.outer(c.g, c.args[1]), c.args[0].mT @ c.g), code="@"))
 rule(aten.dot.default)(Rule(lambda c: (c.g * c.args[1], c.g * c.args[0]), code="@"))

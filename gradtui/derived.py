@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import torch
 
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
-from gradtui.derivative_code import ONE, derivative_code, times
+from gradtui.derivative_code import ONE, derivative_code, local_derivative_code, times
 from gradtui.derivatives import NO_GRADIENT, RULES, Ctx, Slip, rule_of, unbroadcast
 from gradtui.formatting import binding, place
 from gradtui.graph import (
@@ -161,8 +161,9 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     elif mine and edit.kind == "reduce" and node.name != "mm":  # the gradient before it is summed back to its shape
         ctx.args = tuple(torch.broadcast_to(a, node.outputs[0].shape) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))
-    if mine and edit.kind == "written":  # one edit inside the derivative the table writes
-        return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out),)
+    if mine and edit.kind == "written":  # one edit inside the derivative the table writes (towards the first operand)
+        target = ctx.args[1] if len(ctx.args) > 1 and isinstance(ctx.args[1], torch.Tensor) else None
+        return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out, target), *rule.vjp(ctx)[1:])
     if mine and edit.kind == "rule":
         grads = tuple(edit.slip.vjp(ctx))
         if any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
@@ -567,8 +568,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
         written = rule_of(node.op).written(node.args, node.kwargs)
-        if written and len(operands) == 1 and operands[0][0] == 0 and node.outputs[0].shape == graph.value(
-                operands[0][1]).shape:  # a closed form run as one operation (`F.silu`): one edit inside it
+        if written and operands and operands[0][0] == 0 and (len(operands) == 1 or "{targ}" in written) and (
+                node.outputs[0].shape == graph.value(operands[0][1]).shape or "{targ}" in written):
+            # a closed form run as one operation (`F.silu`, `F.mse_loss`): one edit inside it
             for variant in variants(written):
                 yield Edit("written", node.index, variant=(variant, written))
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
@@ -939,6 +941,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             written = written.format(**_placeholders(graph, node, leaf_names))
             return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \
                    f"`{written}`, is never multiplied in"
+        local = _local_derivative_said(graph, node, edit.operand, leaf_names) if len(tensors) > 1 else None
+        if local and local != ONE:  # (of an operation of two tensors, towards one: `torch.lerp`'s `0.75`)
+            return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged): its " \
+                   f"derivative, `{local}`, is never multiplied in"
         return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged)"
     if edit.kind == "reduce" and node.name == "mm":
         x, w = _batched_input(graph, node), graph.value(node.args[1])
@@ -988,7 +994,25 @@ def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str
     code has no words for."""
     if isinstance(by, Leaf) and by.name not in graph.leaves:
         return None
+    try:
+        return derivative_code(graph, of, by, *_sayers(graph, leaf_names), only)
+    except _Unsayable:
+        return None
 
+
+def _local_derivative_said(graph: Graph, node: Node, position: int, leaf_names: dict[str, str]) -> str | None:
+    """The derivative of one operation towards one operand, elementwise over its result, as code in the
+    forward's names (`0.75` of `torch.lerp(inp, w, 0.25)` towards inp; `(w > inp)` of `torch.maximum(inp,
+    w)` towards w, which a broadcast w's gradient sums back); None where it cannot be said."""
+    try:
+        return local_derivative_code(node, position, *_sayers(graph, leaf_names))
+    except _Unsayable:
+        return None
+
+
+def _sayers(graph: Graph, leaf_names: dict[str, str]) -> tuple:
+    """How derivative_code says an operand and fills a table entry's placeholders, in the forward's
+    names; _Unsayable where that reads a value made inside a call of the code's."""
     def operand(node: Node, position: int) -> str:
         made = node.args[position]
         if isinstance(made, Ref) and made not in graph.names() and _inside_a_call(graph, graph.nodes[made.node]):
@@ -1002,10 +1026,7 @@ def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str
             raise _Unsayable
         return sides
 
-    try:
-        return derivative_code(graph, of, by, operand, placeholders, only)
-    except _Unsayable:
-        return None
+    return operand, placeholders
 
 
 class _Unsayable(Exception):
@@ -1013,14 +1034,16 @@ class _Unsayable(Exception):
 
 
 def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[str, str]:
-    """What a slip's words say the operation's operands and value as: `{left}` and `{right}` as the code
-    writes them, `{inp}` its operand so too (in parentheses where it is an expression), `{out}` its
+    """What a slip's words say the operation's operands and value as: `{left}`, `{right}` and `{third}` as
+    the code writes them, `{inp}` its operand so too (in parentheses where it is an expression), `{out}` its
     own value by the name the code gives it (`t` of `t = torch.tanh(u)`), else its code (`torch.exp(x)`
     inside `a * (torch.exp(x) - 1)`), else `out`, and `{dout}` that value's gradient as a backward names
     it (`dt`; the layer's `out.g`; `g`, one the code has no name for)."""
-    sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right")) if i < len(node.args)}
-    operand = sides.get("left", "x")
-    sides["inp"] = operand if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", operand) else f"({operand})"  # `inp.abs()` as is
+    sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right", "third"))
+             if i < len(node.args)}
+    operand, target = sides.get("left", "x"), sides.get("right", "targ")
+    sides["inp"], sides["targ"] = (code if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", code) else f"({code})"
+                                   for code in (operand, target))  # `inp.abs()` as is
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     written = node.source.expression if node.source is not None else None

@@ -175,6 +175,8 @@ class Recorder(TorchDispatchMode):
             self.graph.unsupported = self.graph.unsupported or f"{func} writes into an out= tensor"
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
         traced = any(self.ref(t) is not None for t in inputs)
+        if traced and mutated is None and func in _TWO_STATISTICS:
+            return self._statistics(func, args, kwargs)
         if traced and mutated is None:
             decomposed = self._decomposed(func, args, kwargs)
             if decomposed is not None:
@@ -224,6 +226,17 @@ class Recorder(TorchDispatchMode):
         del self.graph.nodes[recorded:]
         self.graph.unsupported, self.producer, self.graph.leaves = unsupported, producer, leaves
         return None
+
+    def _statistics(self, func, args, kwargs) -> tuple:
+        """`var, mean = torch.var_mean(x, -1)` as two operations, var and mean, each its own value with
+        its own derivative (and name), as the split's pieces are: the table has an entry for each."""
+        source, recorded = self._source(), len(self.graph.nodes)
+        with self:
+            result = _TWO_STATISTICS[func](*args, **kwargs)
+        names = _unpacked(source, 2) or (None, None)  # (`stats = torch.var_mean(x)` names neither tensor)
+        for node, name in zip(self.graph.nodes[recorded:], names):
+            node.source = source and replace(source, name=name, assigns=name or source.assigns)
+        return result
 
     def _record_pieces(self, func, recorded_args, args, kwargs, pieces: list[torch.Tensor], source: Source | None) -> None:
         """A split, chunk or unbind as one slice (or select) per piece: each piece its own value, with
@@ -283,6 +296,14 @@ class Recorder(TorchDispatchMode):
         return None
 
 
+def _and_mean(statistic):
+    def run(x, dim=None, *, correction=None, keepdim=False):
+        return statistic(x, dim, correction=correction, keepdim=keepdim), torch.ops.aten.mean.dim(x, dim, keepdim)
+    return run
+
+
+_TWO_STATISTICS = {torch.ops.aten.var_mean.correction: _and_mean(torch.ops.aten.var.correction),
+                   torch.ops.aten.std_mean.correction: _and_mean(torch.ops.aten.std.correction)}
 _SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torch.ops.aten.unsafe_split,
                      torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.tensor_split, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
@@ -358,13 +379,31 @@ def fused(graph: Graph) -> Graph | None:
             nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
             found = True
         elif (normalised := _normalised_by_hand(graph, node) or _l2_normalised_by_hand(graph, node)) is not None:
-            nodes[node.index] = normalised
+            nodes[node.index] = normalised if not _one_call(graph, node, normalised.args[0]) else replace(
+                normalised, kwargs={k: v for k, v in normalised.kwargs.items() if k != WRITTEN_OUT}, source=node.source)
+            # (F.normalize's own steps: the one function it is, said as the call the code writes)
             found = True
         elif (gained := _gain_taken_first(graph, node, readers)) is not None:
             _, normalised, gain = gained
             nodes[normalised.index], nodes[gain.index] = normalised, gain
             found = True
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def _one_call(graph: Graph, node: Node, x: Leaf | Ref) -> bool:
+    """Is every step from x to `node` run by one call of the user's code (F.normalize's own steps), not
+    written out by the user?"""
+    stack, seen = [Ref(node.index)], set()
+    while stack:
+        value = stack.pop()
+        if value == x or not isinstance(value, Ref) or value in seen:
+            continue
+        seen.add(value)
+        step = graph.nodes[value.node]
+        if step.source is None or step.source != node.source:
+            return False
+        stack.extend(ref for _, ref in graph.tensor_args(step))
+    return True
 
 
 def reassociated(graph: Graph) -> Graph | None:
@@ -530,8 +569,7 @@ def _softmax_by_hand(graph: Graph, node: Node, readers: dict):
     if node.name != "div" or not all(isinstance(a, Ref) for a in node.args[:2]):
         return None
     numerator, denominator = graph.nodes[node.args[0].node], graph.nodes[node.args[1].node]
-    if numerator.name != "exp" or denominator.name != "sum" or len(denominator.args) < 3 or not denominator.args[2] \
-            or len(denominator.args[1]) != 1 or not isinstance(denominator.args[0], Ref):
+    if numerator.name != "exp" or not _summed_in_place(graph, denominator) or not isinstance(denominator.args[0], Ref):
         return None
     summed = graph.nodes[denominator.args[0].node]
     shared = summed is numerator and readers.get(Ref(numerator.index)) == {denominator.index, node.index}
@@ -539,6 +577,14 @@ def _softmax_by_hand(graph: Graph, node: Node, readers: dict):
     if (shared or again) and readers.get(Ref(denominator.index)) == {node.index}:
         return torch.ops.aten._softmax.default, (numerator.args[0], denominator.args[1][0], False)
     return None
+
+
+def _summed_in_place(graph: Graph, node: Node) -> bool:
+    """A sum over one axis that broadcasts back over what it summed: with keepdim, or over the first axis
+    (`e / e.sum(0)`: a softmax over the batch)."""
+    if node.name != "sum" or len(node.args) < 2 or not isinstance(node.args[1], (list, tuple)) or len(node.args[1]) != 1:
+        return False
+    return bool(len(node.args) > 2 and node.args[2]) or node.args[1][0] % max(graph.value(node.args[0]).dim(), 1) == 0
 
 
 def _log_softmax_by_hand(graph: Graph, node: Node):
@@ -554,8 +600,7 @@ def _log_softmax_by_hand(graph: Graph, node: Node):
     if normaliser.name != "log" or not isinstance(normaliser.args[0], Ref):
         return None
     total = graph.nodes[normaliser.args[0].node]
-    if total.name != "sum" or len(total.args) < 3 or not total.args[2] or len(total.args[1]) != 1 \
-            or not isinstance(total.args[0], Ref):
+    if not _summed_in_place(graph, total) or not isinstance(total.args[0], Ref):
         return None
     exp = graph.nodes[total.args[0].node]
     if exp.name != "exp":

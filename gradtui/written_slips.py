@@ -19,9 +19,10 @@ import math
 from collections.abc import Iterator
 from functools import cache
 
-PLACEHOLDERS = {"left": "_left_", "inp": "_operand_", "out": "_value_"}
-LEFT, OPERAND, VALUE = "_left_", "_operand_", "_value_"  # (`{left}` as the code writes the operand, `{inp}` in
-# parentheses where it is an expression: both the operand)
+PLACEHOLDERS = {"left": "_left_", "inp": "_operand_", "out": "_value_", "targ": "_target_"}
+LEFT, OPERAND, VALUE, TARGET = "_left_", "_operand_", "_value_", "_target_"  # (`{left}` as the code writes the
+# operand, `{inp}` in parentheses where it is an expression: both the operand; `{targ}`, so written, a loss's target,
+# its second operand, held: the derivative is the first's)
 MOST_VARIANTS = 200  # per operation: a derivative of a dozen tokens has about thirty, GELU's tanh form a hundred
 
 
@@ -66,12 +67,12 @@ def as_written(written: str) -> str:
     return _as_template(ast.unparse(ast.parse(written.format(**PLACEHOLDERS), mode="eval")))
 
 
-def evaluate(template: str, operand, value):
-    """A template's value at the operand and the operation's own value, tensors (ValueError: it does not
-    evaluate)."""
+def evaluate(template: str, operand, value, target=None):
+    """A template's value at the operand, the operation's own value and a loss's target, tensors
+    (ValueError: it does not evaluate)."""
     import torch  # (here: the app imports the fix search, and its `differing`, before torch, to paint sooner)
 
-    names = {LEFT: operand, OPERAND: operand, VALUE: value, "torch": torch, "math": math}
+    names = {LEFT: operand, OPERAND: operand, VALUE: value, TARGET: target, "torch": torch, "math": math}
     try:
         result = eval(_compiled(template), {"__builtins__": {}}, names)
     except (ArithmeticError, RuntimeError, TypeError, NameError, AttributeError) as error:
@@ -168,7 +169,7 @@ def _number(node: ast.expr) -> float | None:
 
 def _as_template(code: str) -> str:
     escaped = code.replace("{", "{{").replace("}", "}}")
-    return escaped.replace(LEFT, "{left}").replace(OPERAND, "{inp}").replace(VALUE, "{out}")
+    return escaped.replace(LEFT, "{left}").replace(OPERAND, "{inp}").replace(VALUE, "{out}").replace(TARGET, "{targ}")
 
 
 def _places(node: ast.AST, path: tuple = ()) -> Iterator[tuple]:

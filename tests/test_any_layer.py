@@ -286,6 +286,26 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                "`torch.sigmoid(h[:, 12:])`")),
     ("Hypot", "factor dropped: `out.g` for `out.g * inp`", "towards `inp` is missing its numerator `inp`: `out.g / out` "
                                                            "where `out.g * inp / out` belongs"),
+    ("VarMeanNorm", "term dropped: `dxhat` for", ("the path through `mean` in `var, mean = torch.var_mean(inp, -1, ",
+                                                  "the backward is missing the mean's term, `- dxhat.mean(-1, keepdim=True)`")),
+    ("FMSELoss", "term dropped: `inp.squeeze(-1)` for", ("the derivative of `torch.nn.functional.mse_loss(inp.squeeze(-1), ",
+                                                         "is `2 * inp.squeeze(-1) / inp.squeeze(-1).numel()` where `2 * "
+                                                         "(inp.squeeze(-1) - targ) / inp.squeeze(-1).numel()` belongs")),
+    ("FSmoothL1", "out for inp", ("smooth_l1_loss(inp.squeeze(-1), targ)` (",
+                                  "has `out - targ` where `inp.squeeze(-1) - targ` belongs")),
+    ("FBCELogits", "term dropped: `-torch.sigmoid(targ)`", "has `-torch.sigmoid(targ)` where `torch.sigmoid(inp.squeeze(-1)) "
+                                                           "- torch.sigmoid(targ)` belongs"),
+    ("FHuber", "constant doubled", "has `(inp.squeeze(-1) - targ).abs() <= 1.0` where `(inp.squeeze(-1) - targ).abs() <= 0.5` "
+                                   "belongs"),
+    ("SoftMargin", "factor dropped: `-y` for `-y * inp.squeeze(-1)`", "has `-torch.sign(targ)` where `-torch.sign(targ) * "
+                                                                        "inp.squeeze(-1)` belongs"),
+    ("AddmmLinear", "`self.w` for `self.w.t()`", ("the derivative of `torch.addmm(self.b, inp, self.w)` in `return torch.addmm(",
+                                                  "is missing a transpose: `out.g @ w` where `out.g @ w.T` belongs")),
+    ("MaximumFloor", "> → <", "has its mask inverted: each operand takes the gradient where the other one is chosen"),
+    ("BatchSoftmax", "factor dropped: `out.g` for `out.g * out`", ("the derivative of `e / e.sum(0)`",
+                                                                   "is missing the factor out inside its sum")),
+    ("FNormalize", "division dropped", ("the derivative of `torch.nn.functional.normalize(inp, dim=-1)` in `return ",
+                                        "is missing its division by the norm, `/ inp.norm(dim=-1, keepdim=True)`")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -314,7 +334,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-fused-gelus-constant-doubled-said-by-its-part", "a-fused-mishs-softplus-of-out-everywhere",
         "a-fused-elus-comparison-turned", "a-selus-alpha-doubled-its-scale-kept", "a-celus-alpha-left-out",
         "an-operation-inside-a-call-said-by-its-own-code", "bessels-correction-with-n-plus-1",
-        "a-decomposed-functions-halves-said-as-slices", "hypots-numerator-left-out"])
+        "a-decomposed-functions-halves-said-as-slices", "hypots-numerator-left-out", "var-means-mean-a-path-left-out",
+        "mse-losss-target-left-out", "smooth-l1s-difference-from-out", "bce-with-logits-term-left-out",
+        "hubers-delta-doubled-in-its-bound", "soft-margins-input-left-out", "addmms-weight-not-transposed",
+        "maximums-mask-inverted", "a-softmax-over-the-batch-its-factor-left-out", "f-normalizes-division-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -345,7 +368,11 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     by the part it changes, `F.mish` with `out` in its softplus, made everywhere the code reads it,
     `F.elu`, SELU's (an ELU with a scale), CELU's); tanh inside `F.tanhshrink(x)` said as
     `torch.tanh(inp)`, not as the call; Bessel's correction with n + 1 for n − 1; `F.glu`, run as torch
-    decomposes it, its halves said as the slices they are; hypot's numerator left out.
+    decomposes it, its halves said as the slices they are; hypot's numerator left out; a layer norm by
+    `torch.var_mean`, its mean's path left out; one edit inside a loss's derivative (`F.mse_loss`,
+    `F.smooth_l1_loss`, `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.soft_margin_loss`, each
+    run as one operation), its target among what it reads; `torch.addmm`'s weight not transposed;
+    `torch.maximum`'s mask inverted; a softmax over the batch by hand; `F.normalize`'s division left out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

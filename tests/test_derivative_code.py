@@ -82,3 +82,21 @@ def test_the_term_a_path_adds_is_what_the_chain_rule_sends_through_it(folder, la
             assert torch.allclose(torch.ones_like(whole) * eval(code, scope), whole - cut), code
             said += 1
     assert said >= 2, "a layer of two paths or more says each"
+
+
+@pytest.mark.parametrize("forward", [lambda a, b: torch.lerp(a, b, 0.3), torch.maximum, torch.minimum],
+                         ids=["lerp", "maximum", "minimum"])
+@pytest.mark.parametrize("position", [0, 1])
+def test_one_operations_derivative_towards_one_operand_is_autograds(forward, position):
+    """What a hint says an operation of two tensors multiplies in towards one of them, where a backward
+    leaves that out (`torch.lerp`'s weight, `torch.maximum`'s mask), is autograd's, elementwise."""
+    from gradtui.derived import _local_derivative_said
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(6, 5, dtype=torch.float64, generator=g), torch.randn(6, 5, dtype=torch.float64, generator=g)
+    graph, _ = record(lambda: forward(a, b), {"a": a, "b": b})
+    code = _local_derivative_said(graph, graph.nodes[-1], position, {})
+    leaves = [a.clone().requires_grad_(), b.clone().requires_grad_()]
+    (autograd,) = torch.autograd.grad(forward(*leaves).sum(), leaves[position])
+    said = eval(code, {"torch": torch, "a": a, "b": b})
+    assert torch.allclose(torch.ones_like(autograd) * said, autograd), code
