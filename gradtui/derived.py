@@ -836,8 +836,10 @@ def _code_inside_a_call(graph: Graph, made: Node, leaf_names: dict[str, str]) ->
             index = f"{start or ''}:{'' if end is None else end}"
         return f"{base}[{', '.join([':'] * dim + [index])}]"
     code = RULES[made.op].said(_context(graph, made, made.outputs[0])) if made.op in RULES else ""
-    tensors = [i for i, a in enumerate(made.args) if isinstance(a, (Leaf, Ref))]
-    if len(tensors) == 1 and tensors[0] == 0 and re.fullmatch(r"[a-z_]+", code or "") and hasattr(torch, code):
+    # a function of its one operand alone (`torch.sigmoid(h)`); not a view or copy of it (a 3-D matmul's
+    # reshape of `k`), which is said by the name it reshapes
+    if len(made.args) == 1 and isinstance(made.args[0], (Leaf, Ref)) and not made.kwargs and made.name != "clone" \
+            and re.fullmatch(r"[a-z_]+", code or "") and hasattr(torch, code):
         return f"torch.{code}({_operand(graph, made, 0, leaf_names)})"
     return None
 

@@ -28,6 +28,14 @@ def test_a_slip_in_a_layer_gradtui_has_no_entry_for_is_found_placed_and_named(tm
     assert outcome.named and not outcome.false, (slip.words, outcome.hint)
 
 
+def test_a_matrix_products_operand_inside_a_statement_is_said_by_the_name_it_reshapes(tmp_path):
+    """A 3-D `q @ k.transpose(-2, -1)` runs as a bmm of reshaped views: a tensor taken for `k` there is
+    said as "`q` where `k` belongs", not as the reshape torch runs on it."""
+    (slip,) = [s for s in corpus.SLIPS if s.layer == "Attention" and s.new == "dq = ds @ self.q"]
+    outcome = corpus.run(slip, "module", tmp_path, 0)
+    assert outcome.named and not outcome.false and "uses `q` where `k` belongs" in outcome.hint, outcome.hint
+
+
 def test_the_json_and_the_finding_carry_the_forward_line_the_hint_names(capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
     code, report = check_json(capsys, "--batch", "300", "--layers", "samples/layernorm_slip.py")
