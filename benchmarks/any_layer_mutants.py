@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of a hundred and seventy-four more written here as
+of each layer of benchmarks/any_layer_coverage.py and of a hundred and eighty-one more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -33,8 +33,11 @@ linear normalised to unit rows, `F.softshrink`, asinh, |x| ** w of a learned w, 
 linears, a softmax in method calls, `torch.logaddexp(x, 0)`, x · sigmoid(1.702 x), `F.normalize`,
 `torch.lerp` to a learned w, `torch.maximum` with a learned floor, a `masked_fill`, a layer norm by
 `torch.var_mean`, x minus its row's mean square, a mix with its `torch.flip`, a softmax over the
-batch, a mean of pairs by `view` and `repeat_interleave`, a gain `exp(w)`; losses: `F.smooth_l1_loss`,
+batch, a mean of pairs by `view` and `repeat_interleave`, a gain `exp(w)`; a sigmoid, a tanh and an exp whose
+backward makes its value again from the input, a sigmoid's derivative as `exp(-x) / (1 + exp(-x))²`, a softplus's
+as `exp(x) / (1 + exp(x))` and as `1 / (1 + exp(-x))`; losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
+`F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
 squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
 logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
@@ -1279,6 +1282,44 @@ return inp * self.s
 inp.g = out.g * self.s
 self.w.g = (out.g * inp).sum(0) * self.s
 """, ("w",)),
+    Layer("SigRecompute", """
+return torch.sigmoid(inp)
+""", """
+inp.g = out.g * torch.sigmoid(inp) * (1 - torch.sigmoid(inp))
+"""),
+    Layer("TanhRecompute", """
+return torch.tanh(inp)
+""", """
+inp.g = out.g * (1 - torch.tanh(inp) ** 2)
+"""),
+    Layer("SoftplusExp", """
+return torch.nn.functional.softplus(inp)
+""", """
+inp.g = out.g * torch.exp(inp) / (1 + torch.exp(inp))
+"""),
+    Layer("SoftplusNegExp", """
+return torch.nn.functional.softplus(inp)
+""", """
+inp.g = out.g / (1 + torch.exp(-inp))
+"""),
+    Layer("BCEQuotient", """
+self.p = torch.sigmoid(inp.squeeze(-1))
+return torch.nn.functional.binary_cross_entropy(self.p, torch.sigmoid(targ))
+""", """
+y = torch.sigmoid(targ)
+dp = (self.p - y) / (self.p * (1 - self.p)) / y.shape[0]
+inp.g = (dp * self.p * (1 - self.p)).unsqueeze(-1)
+""", loss=True),
+    Layer("SigExpForm", """
+return torch.sigmoid(inp)
+""", """
+inp.g = out.g * torch.exp(-inp) / (1 + torch.exp(-inp)) ** 2
+"""),
+    Layer("ExpRecompute", """
+return torch.exp(0.5 * inp)
+""", """
+inp.g = out.g * 0.5 * torch.exp(0.5 * inp)
+"""),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C

@@ -70,15 +70,22 @@ class Rule:
     slips: tuple[Slip, ...] = ()
     code: Callable[[Ctx], str] | str = ""  # the operation as written: "**2", ".mean(0)", "@"
     # a function of one operand: its derivative as code, `{out}` its value, `{left}` its operand (a function of
-    # the operation's arguments and keywords where they change it: softplus's beta, GELU's approximation)
-    derivative: Callable[..., str] | str = ""
+    # the operation's arguments and keywords where they change it: softplus's beta, GELU's approximation); or the
+    # forms people write it in, the table's own first (sigmoid's `{out} * (1 - {out})`, then from its input)
+    derivative: Callable[..., str | tuple[str, ...]] | str | tuple[str, ...] = ""
 
     def said(self, ctx: Ctx) -> str:
         return self.code(ctx) if callable(self.code) else self.code
 
+    def forms(self, args: tuple, kwargs: dict | None = None) -> tuple[str, ...]:
+        """Its derivative as code, in each form it is written in, for an operation run with these
+        arguments (none where none is written)."""
+        written = self.derivative(args, **(kwargs or {})) if callable(self.derivative) else self.derivative
+        return tuple(form for form in ((written,) if isinstance(written, str) else written) if form)
+
     def written(self, args: tuple, kwargs: dict | None = None) -> str:
-        """Its derivative as code, for an operation run with these arguments ("" where none is written)."""
-        return self.derivative(args, **(kwargs or {})) if callable(self.derivative) else self.derivative
+        """Its derivative as code, in the table's own form ("" where none is written)."""
+        return next(iter(self.forms(args, kwargs)), "")
 
 
 def unbroadcast(grad: torch.Tensor | None, like) -> torch.Tensor | None:
@@ -120,7 +127,7 @@ def _count(x: torch.Tensor, dims) -> int:
 # -- elementwise, one operand ---------------------------------------------------------------
 
 def _unary(derivative: Callable[[Ctx], torch.Tensor], code: str, *slips: tuple[str, Callable[[Ctx], torch.Tensor]],
-           written: Callable[[tuple], str] | str = ""):
+           written: Callable[..., str | tuple[str, ...]] | str | tuple[str, ...] = ""):
     """An elementwise function of one operand: g times its derivative (`written` as code); each slip a
     wrong derivative."""
     return Rule(lambda c: (c.g * derivative(c),), tuple(Slip(words, (lambda c, d=d: (c.g * d(c),))) for words, d in slips),
@@ -486,8 +493,9 @@ rule(aten.rsqrt.default)(_rsqrt_rule())
 rule(aten.reciprocal.default)(_reciprocal_rule())
 rule(aten.pow.Tensor_Scalar)(_pow_rule())
 rule(aten.tanh.default)(_unary(lambda c: 1 - c.out ** 2, "tanh", *_tanh_slips(), written="1 - {out}**2"))
-rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips(),
-                                  written="{out} * (1 - {out})"))
+rule(aten.sigmoid.default)(_unary(lambda c: c.out * (1 - c.out), "sigmoid", *_sigmoid_slips(), written=(
+    "{out} * (1 - {out})", "torch.sigmoid({inp}) * (1 - torch.sigmoid({inp}))",
+    "torch.exp(-{inp}) / (1 + torch.exp(-{inp}))**2")))
 rule(aten.abs.default)(_unary(lambda c: torch.sign(c.args[0]), "abs",
                               ("multiplies by its input where its sign belongs", lambda c: c.args[0]),
                               written="torch.sign({left})"))
@@ -512,8 +520,11 @@ rule(aten.softplus.default)(_unary(
                f"`torch.sigmoid({_beta(c)} * {{inp}})` belongs", lambda c: torch.sigmoid(2 * c.arg(1, 1) * c.args[0])),
     (lambda c: f"takes the sigmoid of its beta alone: `torch.sigmoid({_beta(c)})` where `torch.sigmoid({_beta(c)} * "
                "{inp})` belongs", lambda c: torch.sigmoid(torch.full_like(c.args[0], float(c.arg(1, 1))))),
-    written=lambda args, **_: "torch.sigmoid({left})" if len(args) < 2 or args[1] == 1 else
+    written=lambda args, **_: ("torch.sigmoid({left})", "torch.exp({inp}) / (1 + torch.exp({inp}))",
+                               "1 / (1 + torch.exp(-{inp}))") if len(args) < 2 or args[1] == 1 else
     f"torch.sigmoid({_number(args[1])} * {{left}})"))
+
+
 def _exact(value: float) -> str:
     """A number as code that is that number (SELU's 1.6732632423543772 whole, 0.5 as 0.5)."""
     return _number(value) if float(_number(value)) == value else repr(value)
@@ -852,8 +863,8 @@ def _binary_cross_entropy(c: Ctx):
 rule(aten.binary_cross_entropy.default)(Rule(
     _binary_cross_entropy, (), "binary_cross_entropy",  # (a weight's derivative is not written: no slip said of it)
     lambda args, **_: "" if len(args) > 2 and args[2] is not None else
-    "-{targ} / {inp} + (1 - {targ}) / (1 - {inp})" if _loss_averaged(3)(args) == "" else
-    "(-{targ} / {inp} + (1 - {targ}) / (1 - {inp}))" + _loss_averaged(3)(args)))
+    tuple(form if _loss_averaged(3)(args) == "" else f"({form})" + _loss_averaged(3)(args) for form in (
+        "-{targ} / {inp} + (1 - {targ}) / (1 - {inp})", "({inp} - {targ}) / ({inp} * (1 - {inp}))"))))
 
 
 # -- normalisation, as the one operation F.layer_norm and F.batch_norm run ------------------------

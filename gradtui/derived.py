@@ -567,12 +567,12 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if node.name in READS_OPERANDS or node.name in OWN_VALUE:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
-        written = rule_of(node.op).written(node.args, node.kwargs)
-        if written and operands and operands[0][0] == 0 and (len(operands) == 1 or "{targ}" in written) and (
-                node.outputs[0].shape == graph.value(operands[0][1]).shape or "{targ}" in written):
-            # a closed form run as one operation (`F.silu`, `F.mse_loss`): one edit inside it
-            for variant in variants(written):
-                yield Edit("written", node.index, variant=(variant, written))
+        for written in rule_of(node.op).forms(node.args, node.kwargs):  # in each form people write it in
+            if operands and operands[0][0] == 0 and (len(operands) == 1 or "{targ}" in written) and (
+                    node.outputs[0].shape == graph.value(operands[0][1]).shape or "{targ}" in written):
+                # a closed form run as one operation (`F.silu`, `F.mse_loss`): one edit inside it
+                for variant in variants(written):
+                    yield Edit("written", node.index, variant=(variant, written))
         if node.name in OWN_VALUE:  # tanh's derivative from the input where its own value belongs
             for value in named:
                 if value != Ref(node.index) and graph.value(value).shape == node.outputs[0].shape:

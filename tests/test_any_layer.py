@@ -312,6 +312,12 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("MaximumFloor", "> → <", "has its mask inverted: each operand takes the gradient where the other one is chosen"),
     ("BatchSoftmax", "factor dropped: `out.g` for `out.g * out`", ("the derivative of `e / e.sum(0)`",
                                                                    "is missing the factor out inside its sum")),
+    ("SigRecompute", "out for inp", "is `torch.sigmoid(out) * (1 - torch.sigmoid(inp))` where `torch.sigmoid(inp) * (1 - "
+                                    "torch.sigmoid(inp))` belongs"),
+    ("SoftplusExp", "term dropped: `1` for `1 + torch.exp(inp)`", "is `torch.exp(inp)` where `torch.exp(inp) / (1 + "
+                                                                  "torch.exp(inp))` belongs"),
+    ("BCEQuotient", "term dropped: `1` for `1 - self.p`", "is `(p - torch.sigmoid(targ)) / p / p.numel()` where `(p - "
+                                                          "torch.sigmoid(targ)) / (p * (1 - p)) / p.numel()` belongs"),
     ("FNormalize", "division dropped", ("the derivative of `torch.nn.functional.normalize(inp, dim=-1)` in `return ",
                                         "is missing its division by the norm, `/ inp.norm(dim=-1, keepdim=True)`")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -345,7 +351,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-decomposed-functions-halves-said-as-slices", "hypots-numerator-left-out", "var-means-mean-a-path-left-out",
         "mse-losss-target-left-out", "smooth-l1s-difference-from-out", "bce-with-logits-term-left-out",
         "hubers-delta-doubled-in-its-bound", "soft-margins-input-left-out", "addmms-weight-not-transposed",
-        "maximums-mask-inverted", "a-softmax-over-the-batch-its-factor-left-out", "f-normalizes-division-left-out"])
+        "maximums-mask-inverted", "a-softmax-over-the-batch-its-factor-left-out", "a-sigmoids-derivative-from-its-input",
+        "a-softplus-derivative-by-exp", "a-binary-cross-entropys-derivative-as-a-quotient", "f-normalizes-division-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -380,7 +387,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     `torch.var_mean`, its mean's path left out; one edit inside a loss's derivative (`F.mse_loss`,
     `F.smooth_l1_loss`, `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.soft_margin_loss`, each
     run as one operation), its target among what it reads; `torch.addmm`'s weight not transposed;
-    `torch.maximum`'s mask inverted; a softmax over the batch by hand; `F.normalize`'s division left out.
+    `torch.maximum`'s mask inverted; a softmax over the batch by hand; one edit of a derivative in another
+    form than the table's own (a sigmoid's made again from its input, a softplus's by exp, a binary
+    cross-entropy's as a quotient); `F.normalize`'s division left out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

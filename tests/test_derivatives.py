@@ -269,8 +269,9 @@ LOSSES = {  # a loss's arguments, given its input x, its target and its reductio
     (op, False) for op in LOSSES], ids=lambda a: str(a) if not isinstance(a, bool) else "mean" if a else "sum")
 def test_a_derivative_written_as_code_is_the_entrys_own(op, averaged):
     """The code a hint quotes for a function's derivative (`its derivative, `1 - t**2`, is never
-    multiplied in`, which the fix multiplies in) is the table's vector-Jacobian product, evaluated; a
-    loss's (towards its input, `{targ}` its target) whether it averages or sums."""
+    multiplied in`, which the fix multiplies in) is the table's vector-Jacobian product, evaluated, in
+    each form it is written in; a loss's (towards its input, `{targ}` its target) whether it averages
+    or sums."""
     from gradtui.derivatives import Ctx
 
     x = torch.rand(5, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.5
@@ -279,9 +280,10 @@ def test_a_derivative_written_as_code_is_the_entrys_own(op, averaged):
     out = op(*args)
     outs = list(out) if isinstance(out, tuple) else [out]  # (log_sigmoid_forward's buffer beside its value)
     (vjp,) = RULES[op].vjp(Ctx(args, {}, outs, torch.ones_like(outs[0])))[:1]
-    code = RULES[op].written(args).format(out="out", inp="x", left="x", targ="t")
     names = {"torch": torch, "math": math, "out": outs[0], "x": x, "t": args[1] if op in LOSSES else None}
-    assert torch.allclose(torch.ones_like(vjp) * eval(code, names), vjp), code  # (a mask)
+    for form in RULES[op].forms(args):  # (each form people write it in: sigmoid's from its output and from its input)
+        code = form.format(out="out", inp="x", left="x", targ="t")
+        assert torch.allclose(torch.ones_like(vjp) * eval(code, names), vjp), code  # (a mask)
 
 
 @pytest.mark.parametrize("function", [
