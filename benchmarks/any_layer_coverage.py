@@ -314,11 +314,12 @@ def network(layer: Layer, cls, dtype: torch.dtype):
         1, own
 
 
-def ground_truth(layer: Layer, cls, dtype: torch.dtype, build=None) -> int | None:
+def ground_truth(layer: Layer, cls, dtype: torch.dtype, build=None, every: bool = False) -> int | list[int] | None:
     """Which of the layer's gradients (0: its input, then its parameters) is the first wrong, by
     torch.autograd on the slipped layer alone, apart from gradtui (max|yours − autograd's| within
-    1e-4 of autograd's largest value, in the slip's dtype); None: all right. A backward that raises
-    is wrong at its first gradient. `build` makes the network and its data (default: `network`)."""
+    1e-4 of autograd's largest value, 1e-9 in float64, in the slip's dtype); None: all right. A backward
+    that raises is wrong at its first gradient. `build` makes the network and its data (default:
+    `network`). `every`: the list of all the wrong ones (empty: all right)."""
     model, x, y, position, params = (build or network)(layer, cls, dtype)
     r = draw(7)
     inp = x if position == 0 else r(N, 1) if layer.loss else r(N, C)
@@ -342,15 +343,14 @@ def ground_truth(layer: Layer, cls, dtype: torch.dtype, build=None) -> int | Non
         try:
             obj.backward()
         except Exception:
-            return 0 if inp.is_floating_point() else 1
+            first = 0 if inp.is_floating_point() else 1
+            return [first] if every else first
     offset = 0 if inp.is_floating_point() else 1
-    for i, (t, b) in enumerate(zip([mine_inp, *mine_weights][offset:], expected)):
-        a = getattr(t, "g", None)
-        if not isinstance(a, torch.Tensor) or a.shape != b.shape or a.dtype != b.dtype or \
-                float((a.double() - b.double()).abs().max()) > (1e-9 if dtype == torch.float64 else 1e-4) * float(
-                    b.abs().max()) + 1e-12:
-            return i + offset
-    return None
+    wrong = [i + offset for i, (t, b) in enumerate(zip([mine_inp, *mine_weights][offset:], expected))
+             if not isinstance(a := getattr(t, "g", None), torch.Tensor) or a.shape != b.shape or a.dtype != b.dtype
+             or float((a.double() - b.double()).abs().max()) > (1e-9 if dtype == torch.float64 else 1e-4) * float(
+                 b.abs().max()) + 1e-12]
+    return wrong if every else wrong[0] if wrong else None
 
 
 def names(layer: Layer, position: int) -> list[str]:

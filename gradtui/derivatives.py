@@ -542,7 +542,9 @@ def _elu_written(args: tuple, **_) -> str:
     if input_scale != 1:
         return ""
     where = f"torch.where({{left}} > 0, 1.0, {'' if alpha == 1 else f'{_exact(alpha)} * '}torch.exp({{left}}))"
-    return where if scale == 1 else f"{_exact(scale)} * {where}"
+    # (and from its own value, `out + alpha` below 0, as a backward that keeps the output writes it)
+    return (where, f"torch.where({{left}} > 0, 1.0, {{out}} + {_exact(alpha)})") if scale == 1 else \
+        f"{_exact(scale)} * {where}"
 
 
 def _celu_written(args: tuple, **_) -> str:
@@ -633,12 +635,30 @@ def _var_keepdim(c: Ctx) -> bool:
 
 
 def _var(c: Ctx, **slip):
+    """A variance's gradient; a slip's keyword the piece written wrong: its 2, its correction, its mean
+    left out, sign-flipped, a sum, or over another `axis`."""
     x, dims = c.args[0], _dims(c)
     n = _count(x, dims)
     correction = slip.get("correction", _correction(c))
-    centre = slip.get("centre", 1.0) * (x.sum(dims, keepdim=True) if slip.get("summed") else x.mean(dims, keepdim=True)) \
+    over = dims if slip.get("axis") is None else [slip["axis"]]
+    if not all(-x.dim() <= axis < x.dim() for axis in over) or (slip.get("axis") is not None and slip["axis"] % x.dim() in dims):
+        return (None,)  # (no other axis there)
+    centre = slip.get("centre", 1.0) * (x.sum(over, keepdim=True) if slip.get("summed") else x.mean(over, keepdim=True)) \
         if slip.get("centred", True) else 0
     return (_kept(c.g, x, dims, _var_keepdim(c)) * slip.get("two", 2.0) * (x - centre) / (n - correction),)
+
+
+def _centring_slips(gradient: Callable[..., tuple]) -> tuple[Slip, ...]:
+    """What a variance's or a std's gradient gets wrong in the x − mean it makes again."""
+    return (
+        Slip(_bessel_words, lambda c: gradient(c, correction=0 if _correction(c) else 1)),
+        Slip("is missing the mean: x where x - x.mean() belongs", lambda c: gradient(c, centred=False)),
+        Slip("has the mean's sign flipped: x + x.mean() where x - x.mean() belongs", lambda c: gradient(c, centre=-1.0)),
+        Slip("centres by the sum: x - x.sum() where x - x.mean() belongs", lambda c: gradient(c, summed=True)),
+        *(Slip(lambda c, axis=axis: f"centres by the mean over axis {axis}: x - x.mean({axis}) where "
+                                    f"x - x.mean({_axes(c)}) belongs", lambda c, axis=axis: gradient(c, axis=axis))
+          for axis in (0, -1)),
+    )
 
 
 def _bessel_words(c: Ctx) -> str:
@@ -649,19 +669,16 @@ def _bessel_words(c: Ctx) -> str:
 
 rule(aten.var.correction)(Rule(_var, (
     Slip("is missing its 2", lambda c: _var(c, two=1.0)),
-    Slip(_bessel_words, lambda c: _var(c, correction=0 if _correction(c) else 1)),
-    Slip("is missing the mean: x where x - x.mean() belongs", lambda c: _var(c, centred=False)),
-    Slip("has the mean's sign flipped: x + x.mean() where x - x.mean() belongs", lambda c: _var(c, centre=-1.0)),
-    Slip("centres by the sum: x - x.sum() where x - x.mean() belongs", lambda c: _var(c, summed=True)),
+    *_centring_slips(_var),
 ), lambda c: f".var({_axes(c)})"))
 
 
-def _std(c: Ctx):
-    (grad,) = _var(c)
-    return (grad / (2 * _kept(c.out, c.args[0], _dims(c), _var_keepdim(c))),)
+def _std(c: Ctx, **slip):
+    (grad,) = _var(c, **slip)
+    return (None if grad is None else grad / (2 * _kept(c.out, c.args[0], _dims(c), _var_keepdim(c))),)
 
 
-rule(aten.std.correction)(Rule(_std, code=lambda c: f".std({_axes(c)})"))
+rule(aten.std.correction)(Rule(_std, _centring_slips(_std), lambda c: f".std({_axes(c)})"))
 
 
 def _to_winners(c: Ctx, winners: torch.Tensor, dims, keepdim: bool) -> torch.Tensor:
@@ -948,12 +965,14 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
         grad = grad + sign.get(mean_term, -1.0) * (
             dxhat if mean_term == "not averaged" else dxhat / n if mean_term == "not summed, over n"
             else dxhat.sum(dims, keepdim=True) if mean_term == "summed"
+            else dxhat.mean(dims, keepdim=True) / n if mean_term == "averaged twice"
             else dxhat.mean(dims if slip.mean_over is None else slip.mean_over, keepdim=True))
     if var_term:
         inner = dxhat if var_term == "no inner xhat" else dxhat * xhat
         over = n - 1 if unbiased else n  # (a closed form of the unbiased variance writes `.sum(0) / (n - 1)`)
         averaged = inner if var_term == "not averaged" else inner / over if var_term == "not summed, over n" \
             else inner.sum(dims, keepdim=True) if var_term == "summed" \
+            else inner.mean(dims, keepdim=True) / over if var_term == "averaged twice" \
             else inner.mean(dims if slip.var_over is None else slip.var_over, keepdim=True) * (
                 n / (n - 1) if unbiased else 1)
         grad = grad + sign.get(var_term, -1.0) * (
@@ -1106,6 +1125,10 @@ _NORM_SLIPS = ((lambda c: f"is missing the mean's term, `- {{dout}}{_averaged(c)
                *_second_term_slips("variance"),
                (lambda c: f"does not average the mean's term: `- {{dout}}` where `- {{dout}}{_averaged(c)}` belongs",
                 {"mean_term": "not averaged"}),
+               *((lambda c, stat=stat, term=term: f"averages the {stat}'s term twice: `{term(c).replace('.sum(', '.mean(')}` "
+                                                  f"where `{term(c)}` belongs {_OVER_N}", {key: "averaged twice"})
+                 for stat, key, term in (("mean", "mean_term", lambda c: f"{{dout}}{_summed(c)}"),
+                                         ("variance", "var_term", lambda c: f"({{dout}} * {{out}}){_summed(c)}"))),
                (lambda c: f"does not sum the mean's term: `- {{dout}}` where `- {{dout}}{_summed(c)}` belongs {_OVER_N}",
                 {"mean_term": "not summed, over n"}),
                ("treats the mean and the variance as constants (both terms missing)",
@@ -1303,11 +1326,13 @@ SIXTH_AS_ATEN = float(torch.tensor(1 / 6, dtype=torch.float32))
 rule(aten.hardsigmoid.default)(_unary(lambda c: ((c.args[0] > -3) & (c.args[0] < 3)).to(c.g.dtype) * SIXTH_AS_ATEN,
                                       "hardsigmoid",
                                       ("is missing its 1/6: the mask of -3 < x < 3 alone",
-                                       lambda c: ((c.args[0] > -3) & (c.args[0] < 3)).to(c.g.dtype))))
+                                       lambda c: ((c.args[0] > -3) & (c.args[0] < 3)).to(c.g.dtype)),
+                                      written="(({inp} > -3) & ({inp} < 3)) / 6"))
 rule(aten.hardswish.default)(_unary(lambda c: torch.where(c.args[0] < -3, 0.0, torch.where(
     c.args[0] > 3, 1.0, (2 * c.args[0] + 3) / 6)), "hardswish", (
     "is missing its 2 in the middle: `({inp} + 3) / 6` where `(2 * {inp} + 3) / 6` belongs",
-    lambda c: torch.where(c.args[0] < -3, 0.0, torch.where(c.args[0] > 3, 1.0, (c.args[0] + 3) / 6)))))
+    lambda c: torch.where(c.args[0] < -3, 0.0, torch.where(c.args[0] > 3, 1.0, (c.args[0] + 3) / 6))),
+    written="torch.where({inp} < -3, 0.0, torch.where({inp} > 3, 1.0, (2 * {inp} + 3) / 6))"))
 
 
 def _mish_parts(c: Ctx) -> tuple[torch.Tensor, torch.Tensor]:

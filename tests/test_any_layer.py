@@ -318,6 +318,14 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                   "torch.exp(inp))` belongs"),
     ("BCEQuotient", "term dropped: `1` for `1 - self.p`", "is `(p - torch.sigmoid(targ)) / p / p.numel()` where `(p - "
                                                           "torch.sigmoid(targ)) / (p * (1 - p)) / p.numel()` belongs"),
+    ("StdScale", "axis: `inp.mean(0, keepdim=True)`", ("the derivative of `inp.std(-1, keepdim=True)` in `self.s = ",
+                                                       "centres by the mean over axis 0: x - x.mean(0) where x - x.mean(-1) "
+                                                       "belongs")),
+    ("FBatchNorm", "sum ↔ mean: `dxhat.mean(0)`", "averages the mean's term twice: `out.g.mean(0)` where `out.g.sum(0)` "
+                                                  "belongs (in its `(n * out.g - …) / n` form)"),
+    ("FHardswish", "term dropped: `3` for `2 * x + 3`", "has `3` where `2 * (inp * 3) + 3` belongs"),
+    ("FELUHalf", "sign: `out - 0.5`", "is `torch.where(inp > 0, 1.0, out - 0.5)` where `torch.where(inp > 0, 1.0, out + 0.5)` "
+                                      "belongs"),
     ("FNormalize", "division dropped", ("the derivative of `torch.nn.functional.normalize(inp, dim=-1)` in `return ",
                                         "is missing its division by the norm, `/ inp.norm(dim=-1, keepdim=True)`")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -352,7 +360,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "mse-losss-target-left-out", "smooth-l1s-difference-from-out", "bce-with-logits-term-left-out",
         "hubers-delta-doubled-in-its-bound", "soft-margins-input-left-out", "addmms-weight-not-transposed",
         "maximums-mask-inverted", "a-softmax-over-the-batch-its-factor-left-out", "a-sigmoids-derivative-from-its-input",
-        "a-softplus-derivative-by-exp", "a-binary-cross-entropys-derivative-as-a-quotient", "f-normalizes-division-left-out"])
+        "a-softplus-derivative-by-exp", "a-binary-cross-entropys-derivative-as-a-quotient", "a-stds-mean-over-another-axis",
+        "a-batch-norms-mean-term-averaged-twice", "hardswishs-middle-term-left-out", "an-elus-derivative-from-its-output",
+        "f-normalizes-division-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -389,7 +399,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     run as one operation), its target among what it reads; `torch.addmm`'s weight not transposed;
     `torch.maximum`'s mask inverted; a softmax over the batch by hand; one edit of a derivative in another
     form than the table's own (a sigmoid's made again from its input, a softplus's by exp, a binary
-    cross-entropy's as a quotient); `F.normalize`'s division left out.
+    cross-entropy's as a quotient, an ELU's from its output, `F.hardswish`'s); a std's mean over another
+    axis; `F.batch_norm`'s closed form with its mean's term averaged twice; `F.normalize`'s division left
+    out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
