@@ -889,24 +889,29 @@ rule(aten.binary_cross_entropy.default)(Rule(
 UNBIASED = "unbiased"  # a fused normalisation's keyword: its variance divides by n − 1 (`x.std(0)`'s, torch's default)
 
 
-def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tuple, unbiased: bool = False
-                ) -> tuple | None:
+def _made_again(x: torch.Tensor, dims: list, centred: bool, eps: float, how: tuple, unbiased: bool = False,
+                out: torch.Tensor | None = None) -> tuple | None:
     """x − mean and rstd as a backward that recomputes them, one slip in it (`how`: what, and an axis
-    for "mean over", "variance over"): the mean a sum, over another axis, left out or added; the
-    variance a sum, over another axis, of x uncentred, a fourth power, over n − 1; std or 1/var for rstd.
-    None: no such slip here (a mean an RMS norm has not; an axis it averages over, or x has not)."""
+    for "mean over", "variance over"): the mean a sum, over another axis, left out or added, or of the
+    output; the variance a sum, over another axis, of x uncentred, a fourth power, over n − 1, or of the
+    output; std or 1/var for rstd; the normalised x made from the output. None: no such slip here (a mean
+    an RMS norm has not; an axis it averages over, or x has not; no output of x's shape)."""
     kind, axis = how
     if (kind.startswith("mean") and not centred) or axis is not None and (
-            not -x.dim() <= axis < x.dim() or axis % x.dim() in dims):
+            not -x.dim() <= axis < x.dim() or axis % x.dim() in dims) or (
+            kind.endswith("of out") and (out is None or out.shape != x.shape)):
         return None
     mean = (x.sum(dims, keepdim=True) if kind == "mean summed" else x.mean(axis, keepdim=True) if kind == "mean over"
+            else out.mean(dims, keepdim=True) if kind == "mean of out"
             else 0.0 if kind == "mean left out" else x.mean(dims, keepdim=True)) if centred else 0.0
     d = x + mean if kind == "mean added" else x - mean
-    spread = x if kind == "variance of x" else x + mean if kind == "variance of x + mean" else d
+    spread = x if kind == "variance of x" else x + mean if kind == "variance of x + mean" else \
+        out - mean if kind == "variance of out" else d
     powers = spread ** (4 if kind == "fourth power" else 2)
     var = powers.sum(dims, keepdim=True) if kind == "variance summed" else powers if kind == "variance not averaged" \
         else powers.mean(axis if kind == "variance over" else dims, keepdim=True)
-    d = x if kind == "xhat uncentred" else x + mean if kind == "xhat of x + mean" else d
+    d = x if kind == "xhat uncentred" else x + mean if kind == "xhat of x + mean" else out - mean \
+        if kind == "xhat of out" else d
     if unbiased != (kind == "over n - 1"):  # the variance over n − 1: the forward's, or the slip's (not both)
         n = _count(x, dims)
         var = var * n / (n - 1)
@@ -952,7 +957,7 @@ def _normalised(c: Ctx, x: torch.Tensor, dims: list, rstd: torch.Tensor, weight,
     centred_x = (x - x.mean(dims, keepdim=True)) if centred else x
     made_again, mean_term, var_term, first_term = slip.made_again, slip.mean_term, slip.var_term, slip.first_term
     if made_again is not None and made_again[0] != "xhat unscaled":
-        made = _made_again(x, dims, centred, eps, made_again, unbiased)
+        made = _made_again(x, dims, centred, eps, made_again, unbiased, c.outs[0])
         if made is None:
             return None, None, None
         centred_x, rstd = made
@@ -1090,9 +1095,16 @@ def _statistics_slips(centred: bool) -> tuple:
             ("recomputes its normalised x without the rstd: `x - mean` where `(x - mean) * rstd` belongs"
              if centred else "recomputes its normalised x without the rrms: `x` where `x * rrms` belongs",
              {"made_again": ("xhat unscaled", None)}),
+            (f"recomputes its {spread} from the output `{{out}}` where its input belongs",
+             {"made_again": ("variance of out", None)}),
+            ("recomputes its normalised x from the output: `({out} - mean) * rstd` where `(x - mean) * rstd` belongs"
+             if centred else "recomputes its normalised x from the output: `{out} * rrms` where `x * rrms` belongs",
+             {"made_again": ("xhat of out", None)}),
             *axes) + (((("recomputes its mean as a sum where the mean belongs", {"made_again": ("mean summed", None)}),
                         ("recomputes x - mean without its mean: `x` where `x - mean` belongs",
                          {"made_again": ("mean left out", None)}),
+                        ("recomputes its mean from the output, `{out}.mean()`, where the input's belongs",
+                         {"made_again": ("mean of out", None)}),
                         ("recomputes x - mean as `x + mean`", {"made_again": ("mean added", None)}),
                         ("recomputes its variance from x where x - mean belongs",
                          {"made_again": ("variance of x", None)}),

@@ -326,6 +326,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("FHardswish", "term dropped: `3` for `2 * x + 3`", "has `3` where `2 * (inp * 3) + 3` belongs"),
     ("FELUHalf", "sign: `out - 0.5`", "is `torch.where(inp > 0, 1.0, out - 0.5)` where `torch.where(inp > 0, 1.0, out + 0.5)` "
                                       "belongs"),
+    ("FLayerNorm", "out for inp", "recomputes its mean from the output, `out.mean()`, where the input's belongs"),
+    ("FLayerNorm", "out for inp#2", "recomputes its normalised x from the output: `(out - mean) * rstd` where `(x - mean) * "
+                                    "rstd` belongs"),
     ("FNormalize", "division dropped", ("the derivative of `torch.nn.functional.normalize(inp, dim=-1)` in `return ",
                                         "is missing its division by the norm, `/ inp.norm(dim=-1, keepdim=True)`")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -362,6 +365,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "maximums-mask-inverted", "a-softmax-over-the-batch-its-factor-left-out", "a-sigmoids-derivative-from-its-input",
         "a-softplus-derivative-by-exp", "a-binary-cross-entropys-derivative-as-a-quotient", "a-stds-mean-over-another-axis",
         "a-batch-norms-mean-term-averaged-twice", "hardswishs-middle-term-left-out", "an-elus-derivative-from-its-output",
+        "a-layer-norms-mean-made-again-from-its-output", "a-layer-norms-xhat-made-again-from-its-output",
         "f-normalizes-division-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
@@ -400,8 +404,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     `torch.maximum`'s mask inverted; a softmax over the batch by hand; one edit of a derivative in another
     form than the table's own (a sigmoid's made again from its input, a softplus's by exp, a binary
     cross-entropy's as a quotient, an ELU's from its output, `F.hardswish`'s); a std's mean over another
-    axis; `F.batch_norm`'s closed form with its mean's term averaged twice; `F.normalize`'s division left
-    out.
+    axis; `F.batch_norm`'s closed form with its mean's term averaged twice; `F.layer_norm`'s statistics
+    made again from its output; `F.normalize`'s division left out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
