@@ -163,7 +163,8 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
                          for i, a in enumerate(ctx.args))
     if mine and edit.kind == "written":  # one edit inside the derivative the table writes (towards the first operand)
         target = ctx.args[1] if len(ctx.args) > 1 and isinstance(ctx.args[1], torch.Tensor) else None
-        return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out, target), *rule.vjp(ctx)[1:])
+        others = rule.vjp(ctx)[1:] if target is not None else ()  # (a loss's target's own, as the table has it)
+        return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out, target), *others)
     if mine and edit.kind == "rule":
         grads = tuple(edit.slip.vjp(ctx))
         if any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
