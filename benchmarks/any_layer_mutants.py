@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of a hundred and ninety-three more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and seven more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -38,11 +38,15 @@ backward makes its value again from the input, a sigmoid's derivative as `exp(-x
 as `exp(x) / (1 + exp(x))` and as `1 / (1 + exp(-x))`; `F.relu6`, `F.hardsigmoid` and `F.hardswish` of 3x or 4x,
 `F.leaky_relu` of slope 0.2, `F.elu` of alpha 0.5 (its derivative from its output), `F.rms_norm` and
 `F.batch_norm` with backwards that recompute their statistics, a soft clip `a tanh(x / a)` of a learned a,
-an ELU by `expm1`, a division by the row's std (over n − 1), x times its row's norm, a fixed dropout mask;
+an ELU by `expm1`, a division by the row's std (over n − 1), x times its row's norm, a fixed dropout mask,
+a GLU by `chunk` and `cat`, a tanh of a `torch.split`, `torch.addcdiv(x, x, 1 + x²)`, a linear of a `torch.triu`
+weight, a PReLU of two learned slopes by `torch.where`, `torch.addcmul` as an affine, `x.square() - x`, a division
+by `torch.norm`, |x| ** p of a learned scalar p, a linear whose weight is divided by its Frobenius norm;
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
-squared error in two forms and with a penalty, Huber, BCE with
+a Gaussian NLL of a variance from the target, a focal loss, `F.cross_entropy` of `cat([x, -x])`, a
+squared error halved, squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
 logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
 log of the MSE, 1 − exp(−d²), Geman–McClure, Charbonnier, pseudo-Huber, a hinge, |d|³, exp(d) − d, log
@@ -1407,7 +1411,112 @@ self.mask = (torch.rand(inp.shape, generator=g) > 0.1).to(inp.dtype)
 return inp * self.mask / 0.9
 """, """
 inp.g = out.g * self.mask / 0.9
+"""),    Layer("ChunkGLU", """
+a, b = inp.chunk(2, dim=1)
+self.a, self.s = a, torch.sigmoid(b)
+return torch.cat([a * self.s, b], dim=1)
+""", """
+h = inp.shape[1] // 2
+ga, gb = out.g[:, :h], out.g[:, h:]
+da = ga * self.s
+db = ga * self.a * self.s * (1 - self.s) + gb
+inp.g = torch.cat([da, db], dim=1)
 """),
+    Layer("SplitTanh", """
+a, b = torch.split(inp, [4, inp.shape[1] - 4], dim=1)
+return torch.cat([torch.tanh(a), 2 * b], 1)
+""", """
+a = inp[:, :4]
+inp.g = torch.cat([out.g[:, :4] * (1 - torch.tanh(a) ** 2), 2 * out.g[:, 4:]], 1)
+"""),
+    Layer("AddcdivSquash", """
+return torch.addcdiv(inp, inp, 1 + inp ** 2, value=0.5)
+""", """
+q = 1 + inp ** 2
+inp.g = out.g * (1 + 0.5 * (q - 2 * inp ** 2) / q ** 2)
+"""),
+    Layer("MaskedLinear", """
+self.m = torch.triu(self.w)
+return inp @ self.m
+""", """
+self.w.g = torch.triu(inp.t() @ out.g)
+inp.g = out.g @ self.m.t()
+""", ("w",)),
+    Layer("TwoSlopePReLU", """
+return torch.where(inp > 0, self.a * inp, self.b * inp)
+""", """
+pos = inp > 0
+inp.g = out.g * torch.where(pos, self.a, self.b)
+self.a.g = (out.g * inp * pos).sum().reshape(1)
+self.b.g = (out.g * inp * ~pos).sum().reshape(1)
+""", ("a", "b")),
+    Layer("AddcmulAffine", """
+return torch.addcmul(self.b, inp, self.w)
+""", """
+inp.g = out.g * self.w
+self.w.g = (out.g * inp).sum(0)
+self.b.g = out.g.sum(0)
+""", ("w", "b")),
+    Layer("SquareMethod", """
+return inp.square() - inp
+""", """
+inp.g = out.g * (2 * inp - 1)
+"""),
+    Layer("NormDivide", """
+self.n = torch.norm(inp, dim=1, keepdim=True)
+self.y = inp / self.n
+return self.y
+""", """
+inp.g = (out.g - self.y * (out.g * self.y).sum(1, keepdim=True)) / self.n
+"""),
+    Layer("PowerScale", """
+return inp.abs() ** self.p
+""", """
+a = inp.abs()
+inp.g = out.g * self.p * a ** (self.p - 1) * inp.sign()
+self.p.g = (out.g * a ** self.p * torch.log(a)).sum().reshape(1)
+""", ("p",)),
+    Layer("FrobLinear", """
+self.wn = self.w / self.w.norm()
+return inp @ self.wn
+""", """
+nrm = self.w.norm()
+gwn = inp.t() @ out.g
+self.w.g = (gwn - self.wn * (gwn * self.wn).sum()) / nrm
+inp.g = out.g @ self.wn.t()
+""", ("w",)),
+    Layer("GaussianNLL", """
+self.d = inp.squeeze(-1) - targ
+self.v = 0.5 + targ ** 2
+return (0.5 * (torch.log(self.v) + self.d ** 2 / self.v)).mean()
+""", """
+inp.g = (self.d / self.v / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("FocalBCE", """
+self.p = torch.sigmoid(inp.squeeze(-1))
+self.y = (targ > 0).to(inp.dtype)
+return -(self.y * (1 - self.p) ** 2 * torch.log(self.p) + (1 - self.y) * self.p ** 2 * torch.log(1 - self.p)).mean()
+""", """
+p, y = self.p, self.y
+dp = -(y * (-2 * (1 - p) * torch.log(p) + (1 - p) ** 2 / p) + (1 - y) * (2 * p * torch.log(1 - p) - p ** 2 / (1 - p)))
+inp.g = (dp * p * (1 - p) / p.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("TwoClassCE", """
+self.z = torch.cat([inp, -inp], dim=1)
+self.lab = (targ > 0).long()
+return torch.nn.functional.cross_entropy(self.z, self.lab)
+""", """
+p = torch.softmax(self.z, dim=1)
+d = p - torch.nn.functional.one_hot(self.lab, 2).to(p.dtype)
+d = d / self.z.shape[0]
+inp.g = d[:, :1] - d[:, 1:]
+""", loss=True),
+    Layer("CosineToTarget", """
+self.u = inp.squeeze(-1)
+return ((self.u - targ) ** 2).sum() / (2 * targ.numel())
+""", """
+inp.g = ((self.u - targ) / targ.numel()).unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1470,6 +1579,11 @@ PARAMETERS = {
     "FRMSNorm": lambda r: (1 + 0.1 * r(C),),
     "FBatchNorm": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "SoftClip": lambda r: (1.5 + 0.1 * r(1),),
+    "MaskedLinear": lambda r: (torch.eye(C) + 0.2 * r(C, C),),
+    "TwoSlopePReLU": lambda r: (0.9 + 0.1 * r(1), 0.2 + 0.05 * r(1)),
+    "AddcmulAffine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "PowerScale": lambda r: (1.5 + 0.1 * r(1),),
+    "FrobLinear": lambda r: (torch.eye(C) + 0.2 * r(C, C),),
 }
 
 

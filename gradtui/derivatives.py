@@ -113,8 +113,9 @@ def _dims(ctx: Ctx, position: int = 1):
 
 
 def _kept(g: torch.Tensor, x: torch.Tensor, dims, keepdim: bool) -> torch.Tensor:
-    """A reduction's gradient put back where its axes were, ready to broadcast over x."""
-    if not keepdim:
+    """A reduction's gradient put back where its axes were, ready to broadcast over x (one of x's own shape
+    already, where a slip never summed it, as it is)."""
+    if not keepdim and g.shape != x.shape:
         for d in sorted(dims):
             g = g.unsqueeze(d)
     return g.expand_as(x)
@@ -459,9 +460,31 @@ rule(aten.hypot.default)(Rule(_binary(lambda c: c.g * c.args[0] / c.out, lambda 
     Slip("towards `{right}` is missing its division by the result: `out.g * {right}` where `out.g * {right} / out` "
          "belongs", _binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g * c.args[1])),
 ), code="hypot"))
-rule(aten.pow.Tensor_Tensor)(Rule(_binary(  # base ** exponent, both tensors: 0 ** e, e >= 0, has no log's term
-    lambda c: c.g * c.args[1] * c.args[0] ** (c.args[1] - 1),
-    lambda c: c.g * torch.where((c.args[0] == 0) & (c.args[1] >= 0), 0.0, c.out * torch.log(c.args[0]))), code="**"))
+def _towards_base(c: Ctx) -> torch.Tensor:
+    return c.g * c.args[1] * c.args[0] ** (c.args[1] - 1)
+
+
+def _towards_exponent(c: Ctx, factor: Callable[[Ctx], torch.Tensor] = lambda c: c.out * torch.log(c.args[0])) -> torch.Tensor:
+    """0 ** e, e >= 0, has no log's term."""
+    return c.g * torch.where((c.args[0] == 0) & (c.args[1] >= 0), 0.0, factor(c))
+
+
+_BASE = "where `{right} * {left}**({right} - 1)` belongs"
+_EXPONENT = "where `{left}**{right} * log({left})` belongs"
+rule(aten.pow.Tensor_Tensor)(Rule(_binary(_towards_base, _towards_exponent), (  # base ** exponent, both tensors
+    Slip(f"towards `{{left}}` is missing its factor `{{right}}`: `{{left}}**({{right}} - 1)` {_BASE}",
+         _binary(lambda c: c.g * c.args[0] ** (c.args[1] - 1), _towards_exponent)),
+    Slip(f"towards `{{left}}` keeps the power: `{{right}} * {{left}}**{{right}}` {_BASE}",
+         _binary(lambda c: c.g * c.args[1] * c.out, _towards_exponent)),
+    Slip(f"towards `{{left}}` is missing its power: `{{right}} * {{left}}` {_BASE}",
+         _binary(lambda c: c.g * c.args[1] * c.args[0], _towards_exponent)),
+    Slip(f"towards `{{left}}` is missing its `{{left}}**({{right}} - 1)`: `{{right}}` {_BASE}",
+         _binary(lambda c: c.g * c.args[1], _towards_exponent)),
+    Slip(f"towards `{{right}}` is missing its log: `{{left}}**{{right}}` {_EXPONENT}",
+         _binary(_towards_base, lambda c: _towards_exponent(c, lambda c: c.out))),
+    Slip(f"towards `{{right}}` is missing its `{{left}}**{{right}}`: `log({{left}})` {_EXPONENT}",
+         _binary(_towards_base, lambda c: _towards_exponent(c, lambda c: torch.log(c.args[0])))),
+), code="**"))
 def _chosen(c: Ctx, position: int) -> torch.Tensor:
     """Where maximum's (minimum's) result is that operand's value: 1, and ½ at a tie (as autograd splits it)."""
     return (c.out == c.args[position]).to(c.g.dtype) * torch.where(c.args[0] == c.args[1], 0.5, 1.0)
@@ -776,6 +799,12 @@ rule(aten._log_softmax.default)(Rule(_log_softmax, (
          lambda c: (c.g - c.g.sum(c.args[1], keepdim=True),)),
     Slip(lambda c: f"is missing the factor `{_summed_code(c)}` in its second term: `{{dout}} - {{out}}.exp()`",
          lambda c: (c.g - torch.exp(c.out),)),
+    # after nll_loss (a cross-entropy) the first term is the one-hot's −1 of `softmax(x) - one_hot(y)`
+    Slip("is missing its first term, the gradient from above (in a cross-entropy's `softmax(x) - one_hot(y)`, the one-hot "
+         "left out)",
+         lambda c: (-torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),), drops_a_path=True),
+    Slip("has its first term's sign flipped (in a cross-entropy's `softmax(x) - one_hot(y)`, the one-hot added where it is "
+         "subtracted)", lambda c: (-c.g - torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),)),
     *_wrong_axes(_log_softmax),
 ), "log_softmax"))
 
@@ -1400,6 +1429,7 @@ def _addcmul(c: Ctx):
 
 
 rule(aten.addcmul.default)(Rule(_addcmul, code="addcmul"))
+
 rule(aten.embedding.default)(Rule(_embedding, (Slip(_OVERWRITTEN, lambda c: _embedding(c, accumulate=False),
                                                     _written_once(_embedding_rows)),), "[…]"))
 rule(aten.index_select.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).index_add(c.args[1], c.args[2], c.g),

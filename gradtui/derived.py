@@ -723,7 +723,8 @@ def _receives_upstream(grads: dict | None, upstream: torch.Tensor | None) -> set
             and bool(torch.equal(grad, upstream))}
 
 
-BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm"})
+BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm", "pow", "atan2",
+                          "hypot", "lerp", "logaddexp", "addcmul", "addcdiv"})
 OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "expm1", "exp2", "tan", "sqrt", "rsqrt", "reciprocal", "linalg_vector_norm",
                        "_softmax", "_log_softmax"})
 
@@ -1429,9 +1430,11 @@ class Probe:
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
                         if edit.kind == "path" else 0
                     # a closed-form slip of an operation written out step by step comes after a path of those
-                    # steps: with the same numbers, the steps' own names are the likelier story
-                    kind = RANK["path"] + 0.5 if edit.kind == "rule" and graph.nodes[edit.node].kwargs.get(
-                        WRITTEN_OUT) else RANK[edit.kind]
+                    # steps: with the same numbers, the steps' own names are the likelier story (so does a whole
+                    # term of a softmax by hand left out)
+                    kind = RANK["path"] + 0.5 if edit.kind == "rule" and (graph.nodes[edit.node].kwargs.get(
+                        WRITTEN_OUT) or (edit.slip.drops_a_path and graph is whole and graph.nodes[edit.node].op
+                                         != run.graph.nodes[edit.node].op)) else RANK[edit.kind]
                     rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
                             named, edit.node if edit.node is not None else len(graph.nodes))
                     if all(said != other for _, other, _ in found):

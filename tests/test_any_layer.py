@@ -331,6 +331,15 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                     "rstd` belongs"),
     ("FNormalize", "division dropped", ("the derivative of `torch.nn.functional.normalize(inp, dim=-1)` in `return ",
                                         "is missing its division by the norm, `/ inp.norm(dim=-1, keepdim=True)`")),
+    ("PowerScale", "factor dropped: `out.g * a ** self.p` for", "towards `p` is missing its log: `inp.abs()**p` where "
+                                                                 "`inp.abs()**p * log(inp.abs())` belongs"),
+    ("PowerScale", "power dropped: `a` for `a ** (self.p - 1)`", "towards `inp.abs()` is missing its power: `p * inp.abs()`"),
+    ("PowerScale", "sum ↔ mean", "a mean where the sum over the axes it was broadcast along belongs"),
+    ("TwoClassCE", "term dropped: `p` for", ("the derivative of `torch.nn.functional.cross_entropy(self.z, self.lab)`",
+                                             "is missing its first term", "the one-hot left out")),
+    ("TwoClassCE", "sign: `p + ", "the one-hot added where it is subtracted"),
+    ("FrobLinear", ".sum() dropped: `gwn * self.wn`", ("the derivative of `self.w / self.w.norm()`",
+                                                        "is not summed over the axes it was broadcast along")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -366,7 +375,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-softplus-derivative-by-exp", "a-binary-cross-entropys-derivative-as-a-quotient", "a-stds-mean-over-another-axis",
         "a-batch-norms-mean-term-averaged-twice", "hardswishs-middle-term-left-out", "an-elus-derivative-from-its-output",
         "a-layer-norms-mean-made-again-from-its-output", "a-layer-norms-xhat-made-again-from-its-output",
-        "f-normalizes-division-left-out"])
+        "f-normalizes-division-left-out", "a-learned-exponents-log-left-out", "a-learned-exponents-power-left-out",
+        "a-learned-exponents-mean-for-sum", "a-cross-entropys-one-hot-left-out", "a-cross-entropys-one-hot-added",
+        "a-frobenius-norms-sum-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -405,7 +416,10 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     form than the table's own (a sigmoid's made again from its input, a softplus's by exp, a binary
     cross-entropy's as a quotient, an ELU's from its output, `F.hardswish`'s); a std's mean over another
     axis; `F.batch_norm`'s closed form with its mean's term averaged twice; `F.layer_norm`'s statistics
-    made again from its output; `F.normalize`'s division left out.
+    made again from its output; `F.normalize`'s division left out; a learned exponent's derivative without
+    its log, without its power, or a mean where its broadcast's sum belongs; `F.cross_entropy`'s
+    `softmax - one_hot` without the one-hot or with it added; a division by `w.norm()` whose gradient is
+    not summed back.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

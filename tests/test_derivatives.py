@@ -148,7 +148,8 @@ FORWARDS = {
     "prod": (lambda x: x.prod(1) + x.prod(0, keepdim=True).sum() + x[:2, :3].prod() + torch.cat(
         [x[:, :1] * 0, x[:, 1:]], 1).prod(1), (rand(N, C),)),
     "two-operand functions": (lambda x, y: torch.atan2(x, y) + torch.logaddexp(x, y) + torch.lerp(x, y, 0.3) + torch.lerp(
-        x, y, torch.sigmoid(y)) + torch.addcmul(x, x, y, value=0.5), (rand(N, C), rand(N, C, seed=1))),
+        x, y, torch.sigmoid(y)) + torch.addcmul(x, x, y, value=0.5) + torch.addcdiv(y, x, 1 + y ** 2, value=0.5), (
+        rand(N, C), rand(N, C, seed=1))),
     "activations from torch.nn.functional": (lambda x: torch.erfc(x) + F.hardsigmoid(3 * x) + F.hardswish(3 * x) + F.mish(
         x) + F.logsigmoid(x) + torch.logit(torch.sigmoid(x)) + torch.logit(torch.sigmoid(2 * x), eps=0.2), (rand(N, C),)),
     "convolution": (lambda x, w, b: F.conv1d(x.unsqueeze(1), w, b, padding=1).flatten(1) + F.conv2d(
