@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and seven more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and eighteen more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -41,11 +41,15 @@ as `exp(x) / (1 + exp(x))` and as `1 / (1 + exp(-x))`; `F.relu6`, `F.hardsigmoid
 an ELU by `expm1`, a division by the row's std (over n − 1), x times its row's norm, a fixed dropout mask,
 a GLU by `chunk` and `cat`, a tanh of a `torch.split`, `torch.addcdiv(x, x, 1 + x²)`, a linear of a `torch.triu`
 weight, a PReLU of two learned slopes by `torch.where`, `torch.addcmul` as an affine, `x.square() - x`, a division
-by `torch.norm`, |x| ** p of a learned scalar p, a linear whose weight is divided by its Frobenius norm;
+by `torch.norm`, |x| ** p of a learned scalar p, a linear whose weight is divided by its Frobenius norm, minGPT's
+GELU, Llama's RMS norm (its float32 cast), a gate of two experts by a softmax, a linear of a standardised weight,
+attention pooling over the batch added back, a clip of the centred row, a log-softmax over the batch, a gain
+centred over the features;
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
-a Gaussian NLL of a variance from the target, a focal loss, `F.cross_entropy` of `cat([x, -x])`, a
+a Gaussian NLL of a variance from the target, a focal loss, a Tweedie loss, a Dice loss, a
+cross-entropy by logsumexp and gather, `F.cross_entropy` of `cat([x, -x])`, a
 squared error halved, squared error in two forms and with a penalty, Huber, BCE with
 logits, log-cosh, a relative absolute error, Poisson NLL, squared hinge, quantile, a fourth power, a
 logistic loss, |d|^1.5, a squared error weighted by |targ|, log(1 + d²), a root mean square error, the
@@ -1517,6 +1521,103 @@ return ((self.u - targ) ** 2).sum() / (2 * targ.numel())
 """, """
 inp.g = ((self.u - targ) / targ.numel()).unsqueeze(-1)
 """, loss=True),
+    Layer("NewGELU", """
+return 0.5 * inp * (1.0 + torch.tanh((2.0 / 3.141592653589793) ** 0.5 * (inp + 0.044715 * torch.pow(inp, 3.0))))
+""", """
+k = (2.0 / 3.141592653589793) ** 0.5
+t = torch.tanh(k * (inp + 0.044715 * inp ** 3))
+inp.g = out.g * (0.5 * (1 + t) + 0.5 * inp * (1 - t ** 2) * k * (1 + 3 * 0.044715 * inp ** 2))
+"""),
+    Layer("LlamaRMSNorm", """
+x = inp.float()
+self.r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+return (x * self.r).type_as(inp) * self.w
+""", """
+xhat = inp * self.r
+self.w.g = (out.g * xhat).sum(0)
+dx = out.g * self.w
+inp.g = self.r * (dx - xhat * (dx * xhat).mean(-1, keepdim=True))
+""", ("w",)),
+    Layer("MoEGate", """
+self.a = torch.softmax(inp @ self.q, dim=1)
+self.t = torch.tanh(inp)
+return self.a[:, :1] * inp + self.a[:, 1:] * self.t
+""", """
+a0, a1 = self.a[:, :1], self.a[:, 1:]
+da = torch.cat([(out.g * inp).sum(1, keepdim=True), (out.g * self.t).sum(1, keepdim=True)], 1)
+ds = self.a * (da - (da * self.a).sum(1, keepdim=True))
+self.q.g = inp.t() @ ds
+inp.g = out.g * a0 + out.g * a1 * (1 - self.t ** 2) + ds @ self.q.t()
+""", ("q",)),
+    Layer("WeightStd", """
+self.mu = self.w.mean(0)
+self.sd = self.w.std(0)
+self.wh = (self.w - self.mu) / self.sd
+return inp @ self.wh
+""", """
+n = self.w.shape[0]
+dwh = inp.t() @ out.g
+self.w.g = (dwh - dwh.mean(0) - self.wh * (dwh * self.wh).sum(0) / (n - 1)) / self.sd
+inp.g = out.g @ self.wh.t()
+""", ("w",)),
+    Layer("BatchAttentionPool", """
+self.a = torch.softmax(inp @ self.q, dim=0)
+self.pooled = (self.a.unsqueeze(1) * inp).sum(0)
+return inp + self.pooled
+""", """
+dp = out.g.sum(0)
+da = inp @ dp
+ds = self.a * (da - (da * self.a).sum())
+self.q.g = inp.t() @ ds
+inp.g = out.g + self.a.unsqueeze(1) * dp + ds.unsqueeze(1) * self.q
+""", ("q",)),
+    Layer("CenteredClip", """
+self.c = inp - inp.mean(1, keepdim=True)
+return torch.clamp(self.c, -1, 1)
+""", """
+d = out.g * ((self.c > -1) & (self.c < 1))
+inp.g = d - d.mean(1, keepdim=True)
+"""),
+    Layer("LogSoftmaxBatch", """
+return torch.log_softmax(inp, dim=0)
+""", """
+inp.g = out.g - out.exp() * out.g.sum(0, keepdim=True)
+"""),
+    Layer("ZeroMeanGain", """
+self.g0 = self.w - self.w.mean()
+return inp * self.g0
+""", """
+d = (out.g * inp).sum(0)
+self.w.g = d - d.mean()
+inp.g = out.g * self.g0
+""", ("w",)),
+    Layer("TweedieLoss", """
+self.z = inp.squeeze(-1)
+self.y = targ.abs()
+return (2 * self.y * torch.exp(-0.5 * self.z) + 2 * torch.exp(0.5 * self.z)).mean()
+""", """
+inp.g = ((torch.exp(0.5 * self.z) - self.y * torch.exp(-0.5 * self.z)) / self.z.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("DiceLoss", """
+self.p = torch.sigmoid(inp.squeeze(-1))
+self.y = (targ > 0).to(inp.dtype)
+return 1 - (2 * (self.p * self.y).sum() + 1) / (self.p.sum() + self.y.sum() + 1)
+""", """
+p, y = self.p, self.y
+A = 2 * (p * y).sum() + 1
+B = p.sum() + y.sum() + 1
+dp = -(2 * y * B - A) / B ** 2
+inp.g = (dp * p * (1 - p)).unsqueeze(-1)
+""", loss=True),
+    Layer("LSECrossEntropy", """
+self.z = torch.cat([inp, torch.zeros_like(inp)], 1)
+self.lab = (targ > 0).long()
+return (torch.logsumexp(self.z, 1) - self.z.gather(1, self.lab.unsqueeze(1)).squeeze(1)).mean()
+""", """
+p = torch.softmax(self.z, 1)
+p[torch.arange(p.shape[0]), self.lab] -= 1
+inp.g = p[:, :1] / p.shape[0]
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1584,6 +1685,11 @@ PARAMETERS = {
     "AddcmulAffine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "PowerScale": lambda r: (1.5 + 0.1 * r(1),),
     "FrobLinear": lambda r: (torch.eye(C) + 0.2 * r(C, C),),
+    "LlamaRMSNorm": lambda r: (1 + 0.1 * r(C),),
+    "MoEGate": lambda r: (r(C, 2) / C ** 0.5,),
+    "WeightStd": lambda r: (r(C, C),),
+    "BatchAttentionPool": lambda r: (r(C) / C ** 0.5,),
+    "ZeroMeanGain": lambda r: (1 + 0.3 * r(C),),
 }
 
 

@@ -805,6 +805,13 @@ rule(aten._log_softmax.default)(Rule(_log_softmax, (
          lambda c: (-torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),), drops_a_path=True),
     Slip("has its first term's sign flipped (in a cross-entropy's `softmax(x) - one_hot(y)`, the one-hot added where it is "
          "subtracted)", lambda c: (-c.g - torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),)),
+    Slip(lambda c: f"has its second term's sign flipped: `{{dout}} + {{out}}.exp() * {_summed_code(c)}`",
+         lambda c: (c.g + torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),)),
+    Slip(lambda c: f"takes `{{out}}` where `{{dout}}` belongs in its first term: `{{out}} - {{out}}.exp() * {_summed_code(c)}`",
+         lambda c: (c.out - torch.exp(c.out) * c.g.sum(c.args[1], keepdim=True),)),
+    Slip(lambda c: f"takes `{{out}}` where `{{dout}}` belongs inside its sum: "
+                   f"`{{dout}} - {{out}}.exp() * {_summed_code(c).replace('{dout}', '{out}')}`",
+         lambda c: (c.g - torch.exp(c.out) * c.out.sum(c.args[1], keepdim=True),)),
     *_wrong_axes(_log_softmax),
 ), "log_softmax"))
 

@@ -21,7 +21,7 @@ import ast
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -81,6 +81,8 @@ class Edit:
     # ("number", i, n) its i-th operand, a number, as n (`6 * inp`); ("reduced", i, op, axis) its i-th operand, a
     # mean or sum, redone as `op` over its own axes (axis None) or over `axis`. "written": (the derivative as the
     # slip writes it, as the table writes it), templates of gradtui.written_slips
+    everywhere: bool = False  # "recompute" of an operation's own value (tanh's `t`): every derivative that reads a
+    # value made from it reads it as made again (the forward run again from it), not its own derivative alone
     at: int | None = None  # "recompute": the operation inside the operand's expression that the variant remakes
     # (`2 * s` of `exp(-d ** 2 / (2 * s ** 2))`); None: the operand's own. "part": the statement's first operation
     # (its derivative towards `value`, from `node` down to `at`, is what the slip changes: variant ("line",) left
@@ -151,8 +153,8 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         made = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
         if made is None or made.shape != ctx.args[edit.operand].shape:
             raise Unsupported("the operand made again has another shape")
-        if (node.name in OWN_VALUE or edit.at is not None) and made.numel() > 1 and bool((made == made.flatten()[0]).all()):
-            raise Unsupported("made again as one number: its derivative left out, a story told as such")
+        if node.name in OWN_VALUE or edit.at is not None:
+            _not_one_number(made)
         ctx.args = tuple(made if i == edit.operand else a for i, a in enumerate(ctx.args))
         if node.name in OWN_VALUE:  # exp's derivative reads its own value: made again from the operand made again
             ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]
@@ -232,17 +234,59 @@ def _remade(graph: Graph, operand: Node, edit: Edit) -> torch.Tensor | None:
     inside its expression (`edit.at`), the operations between run again on what it changed."""
     if edit.at is None:
         return _recomputed(graph, operand, edit)
-    changed = {edit.at: _recomputed(graph, graph.nodes[edit.at], edit)}
-    if changed[edit.at] is None:
-        return None
-    for node in graph.nodes[edit.at + 1:operand.index + 1]:
-        if not any(isinstance(a, Ref) and a.node in changed for a in node.args):
-            continue
-        if len(node.outputs) != 1:
-            return None
-        args = tuple(changed[a.node] if isinstance(a, Ref) and a.node in changed else _resolve(graph, a) for a in node.args)
-        changed[node.index] = node.op(*args, **_resolve(graph, node.kwargs))
-    return changed.get(operand.index)
+    made = _recomputed(graph, graph.nodes[edit.at], edit)
+    changed = _run_on(graph, {edit.at: made}, operand.index) if made is not None else None
+    return changed.get(operand.index) if changed is not None else None
+
+
+def _run_on(graph: Graph, changed: dict, until: int | None = None) -> dict | None:
+    """`changed` (an operation's index → its value made again) with every operation after it (up to
+    `until`) that reads what changed run again on it; None where an operation of several results reads it."""
+    for node in graph.nodes[min(changed) + 1:None if until is None else until + 1]:
+        if any(isinstance(a, Ref) and a.node in changed for _, a in graph.tensor_args(node)):
+            if len(node.outputs) != 1:
+                return None
+            changed[node.index] = node.op(*_resolve_changed(graph, node.args, changed), **_resolve(graph, node.kwargs))
+    return changed
+
+
+def _not_one_number(made: torch.Tensor) -> None:
+    """An operand made again as one number everywhere is its derivative left out, a story told as such."""
+    if made.numel() > 1 and bool((made == made.flatten()[0]).all()):
+        raise Unsupported("made again as one number: its derivative left out, a story told as such")
+
+
+def _run_again(graph: Graph, edit: Edit) -> Graph:
+    """The graph whose operation `edit.node` (one of OWN_VALUE) has its value made again as the edit makes
+    its operand, and every operation after it that reads what changed run again on it."""
+    node = graph.nodes[edit.node]
+    operand = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
+    if operand is None or operand.shape != graph.value(node.args[edit.operand]).shape:
+        raise Unsupported("the operand made again has another shape")
+    _not_one_number(operand)
+    args = tuple(operand if i == edit.operand else _resolve(graph, a) for i, a in enumerate(node.args))
+    changed, nodes = _run_on(graph, {node.index: node.op(*args, **_resolve(graph, node.kwargs))}), list(graph.nodes)
+    if changed is None:
+        raise Unsupported("an operation of several results reads the value made again")
+    for index, value in changed.items():
+        nodes[index] = replace(nodes[index], outputs=[value])
+    return Graph(graph.leaves, nodes, graph.output, graph.unsupported)
+
+
+def _resolve_changed(graph: Graph, value, changed: dict):
+    if isinstance(value, Ref) and value.node in changed:
+        return changed[value.node]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_resolve_changed(graph, item, changed) for item in value)
+    return _resolve(graph, value)
+
+
+def _own_expression(graph: Graph, node: Node, operand: Leaf | Ref) -> bool:
+    """Is `node`'s operand an expression of the user's code of its own, not a step inside the same call
+    (F.rms_norm's own rsqrt of its own mean)?"""
+    made = graph.nodes[operand.node] if isinstance(operand, Ref) else None
+    return made is not None and made.source is not None and node.source is not None and \
+        made.source.expression != node.source.expression
 
 
 def _made_inside(graph: Graph, made: Node) -> list[Node]:
@@ -266,7 +310,7 @@ def _recomputations(graph: Graph, node: Node, position: int, named: list) -> Ite
     `exp(-d ** 2 / (2 * s ** 2))`)."""
     operand = node.args[position]
     made = graph.nodes[operand.node] if isinstance(operand, Ref) else None
-    if made is None or graph.value(operand).dim() == 0:
+    if made is None:
         return
     # a number left out of the operand is a scale of the gradient, said as one; not so where the derivative
     # reads it through another operation (exp's own value), nor inside the operand
@@ -424,7 +468,9 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
              cut: frozenset = frozenset(), before: dict | None = None) -> dict[str, torch.Tensor | None]:
     """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph; with
     `before` (`states`), an edit at a node runs the chain rule from that node down only."""
-    if before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
+    if edit is not None and edit.everywhere:  # the forward run again from the value made again, its backward right
+        grads = gradients(_run_again(graph, edit), g, cut=cut)
+    elif before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
         start = _first_visited(graph, edit)
         grads = gradients(graph, g, edit, cut, resume=(start, before[start]))
     else:
@@ -524,7 +570,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     on its first `batch` rows (its sizes are said as the run has them). `own_gradients`: the code
     names the gradient of each value it names (a notebook's `dprobs` of `probs`), so a value taken
     for its gradient is a slip it can make."""
-    reached = graph.reaches()
+    reached, users = graph.reaches(), graph.users()
     arrives_as_is = _receives_upstream(grads, upstream)
     nodes = [n for n in graph.nodes if Ref(n.index) in reached and n.op not in NO_GRADIENT]
     named = _named_values(graph)
@@ -568,6 +614,9 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if node.name in READS_OPERANDS or node.name in OWN_VALUE:
             for position, _ in operands:
                 yield from _recomputations(graph, node, position, named)
+        if node.name in OWN_VALUE and Ref(node.index) in users and operands and _own_expression(graph, node, operands[0][1]):
+            for edit in _recomputations(graph, node, operands[0][0], named):  # (tanh's `t`, read by what follows too)
+                yield replace(edit, everywhere=True)
         for written in rule_of(node.op).forms(node.args, node.kwargs):  # in each form people write it in
             if operands and operands[0][0] == 0 and (len(operands) == 1 or "{targ}" in written) and (
                     node.outputs[0].shape == graph.value(operands[0][1]).shape or "{targ}" in written):
@@ -607,7 +656,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                                                                    graph.value(next(iter(inputs))).shape):
             yield Edit("line", ref.node, value=next(iter(inputs)))
     yield from _statement_parts(graph, nodes, reached, arrives_as_is)
-    searched, users = {n.index for n in nodes}, graph.users()
+    searched = {n.index for n in nodes}
     for value in users:  # a leaf read twice or more, its whole gradient scaled (`.mean()`)
         readers = [graph.nodes[r] for r in _paths_of(graph, users[value], searched)]
         if isinstance(value, Leaf) and len(readers) > 1 and value in reached and graph.value(value).is_floating_point():
@@ -915,6 +964,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "g-T":
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
+    if edit.kind == "recompute" and edit.everywhere:
+        return f"{target}: {operation}, and every derivative after it that reads its value, " \
+               f"{_recompute_said(graph, node, edit, leaf_names)}"
     if edit.kind == "recompute":
         return f"{target}: {operation} {_recompute_said(graph, node, edit, leaf_names)}"
     if edit.kind == "written":
@@ -1431,10 +1483,10 @@ class Probe:
                         if edit.kind == "path" else 0
                     # a closed-form slip of an operation written out step by step comes after a path of those
                     # steps: with the same numbers, the steps' own names are the likelier story (so does a whole
-                    # term of a softmax by hand left out)
+                    # term of a softmax by hand left out); a value made again everywhere after the one place
                     kind = RANK["path"] + 0.5 if edit.kind == "rule" and (graph.nodes[edit.node].kwargs.get(
-                        WRITTEN_OUT) or (edit.slip.drops_a_path and graph is whole and graph.nodes[edit.node].op
-                                         != run.graph.nodes[edit.node].op)) else RANK[edit.kind]
+                        WRITTEN_OUT) or (edit.slip.drops_a_path and _softmax_by_hand(graph, run.graph, edit.node))) \
+                        else RANK[edit.kind] + 0.5 * edit.everywhere
                     rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
                             named, edit.node if edit.node is not None else len(graph.nodes))
                     if all(said != other for _, other, _ in found):
@@ -1610,6 +1662,11 @@ def _broadcasts(shape: torch.Size, to: torch.Size) -> bool:
         return False
 
 
+def _softmax_by_hand(whole: Graph, recorded: Graph, index: int) -> bool:
+    """Is the fused graph's node `index` a softmax or log-softmax the recorded one runs as steps?"""
+    return whole.nodes[index].name in ("_softmax", "_log_softmax") and whole.nodes[index].op != recorded.nodes[index].op
+
+
 def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:
     """Does the graph (a forward with operations fused) give every leaf the gradient `theirs` (the
     recorded graph's) gives it?"""
@@ -1617,13 +1674,17 @@ def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) 
         mine = backward(graph, upstream)
     except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
         return False
+    # (a forward that casts to float32 inside a float64 run: the two orders of its float32 steps differ by their rounding)
+    resolution = max((64 * torch.finfo(out.dtype).eps for node in graph.nodes for out in node.outputs
+                      if isinstance(out, torch.Tensor) and out.is_floating_point()), default=0.0)
+    rtol, atol = (1e-6, 1e-9) if resolution <= 1e-6 else (resolution, resolution)  # (atol: of the largest gradient)
     for name, value in theirs.items():
         fused_value = mine.get(name)
         if (value is None) != (fused_value is None):
             return False
         scale = float(value.abs().max()) if value is not None and value.numel() else 0.0
         if value is not None and (value.shape != fused_value.shape or not bool(torch.allclose(
-                fused_value, value, rtol=1e-6, atol=1e-9 * scale + 1e-12))):
+                fused_value, value, rtol=rtol, atol=atol * scale + 1e-12))):
             return False
     return True
 

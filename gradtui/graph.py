@@ -485,23 +485,28 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
         return None
     made_from = sorted(_made_from(graph, node, value.shape), key=lambda v: getattr(v, "node", -1))
     axes = [(-1, True), (-1, False)] + ([(0, True)] if value.dim() == 2 and value.shape[0] >= 2 else [])
+    exact = value.to(torch.float64)  # (its statistics found in float64: a float32 cast's sums would blur its eps)
     for x in made_from:  # the first made: x, not x - mu (whose mean's path would stay outside)
-        data = graph.value(x).to(value.dtype)
+        data = graph.value(x).to(value.dtype).to(torch.float64)
         for axis, centred in axes:  # a layer norm, an RMS norm, a batch norm (over the batch, axis 0)
             d = data - data.mean(axis, keepdim=True) if centred else data
             squares = (d * d).sum(axis, keepdim=True)
             if not bool((squares > 0).all()):
                 continue
-            rstd = (value * d).sum(axis, keepdim=True) / squares
-            scale = float(value.abs().max()) or 1.0
-            if not bool(torch.allclose(value, d * rstd, rtol=1e-6, atol=1e-9 * scale)) or not bool((rstd > 0).all()):
+            rstd = (exact * d).sum(axis, keepdim=True) / squares
+            scale = float(exact.abs().max()) or 1.0
+            if not bool(torch.allclose(exact, d * rstd, rtol=1e-6, atol=1e-9 * scale)) or not bool((rstd > 0).all()):
                 continue
             eps = _constant_eps(rstd, squares, value.shape[axis])
             unbiased = eps is None and centred and value.shape[axis] > 2 and \
                 (eps := _constant_eps(rstd, squares, value.shape[axis] - 1)) is not None  # `x.std(0)`: over n − 1
             if eps is None:
                 continue
-            said = replace(node.source, expression=None) if node.source is not None else None  # said by its name
+            data, rstd = data.to(value.dtype), rstd.to(value.dtype)
+            # said by its name; one the code does not name (`(x * r).type_as(x) * w`'s), by its expression, but
+            # where it is the layer's output as it is (`(d * rstd).view(n, c)`)
+            said = replace(node.source, expression=None) if node.source is not None and (
+                node.source.name or _the_output_as_it_is(graph, node)) else node.source
             written = {WRITTEN_OUT: True, **({UNBIASED: True} if unbiased else {})}
             if axis == 0:
                 return Node(node.index, torch.ops.aten.native_batch_norm.default,
@@ -513,6 +518,21 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
             return Node(node.index, torch.ops.aten.rms_norm.default, (x, [value.shape[-1]], None, eps),
                         {WRITTEN_OUT: True}, [value], said)
     return None
+
+
+AS_IT_IS = frozenset({"view", "_unsafe_view", "reshape", "clone", "_to_copy"})  # a value's shape, memory or dtype only
+
+
+def _the_output_as_it_is(graph: Graph, node: Node) -> bool:
+    """Is the node's value the graph's output, or made into it by views and copies alone (whose gradient
+    is the output's, `out.g`)?"""
+    readers, value = _readers(graph), Ref(node.index)
+    while value != graph.output:
+        after = readers.get(value, set())
+        if len(after) != 1 or graph.nodes[next(iter(after))].name not in AS_IT_IS:
+            return False
+        value = Ref(next(iter(after)))
+    return True
 
 
 def _constant_eps(rstd: torch.Tensor, squares: torch.Tensor, count: int) -> float | None:

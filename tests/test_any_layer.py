@@ -340,6 +340,18 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("TwoClassCE", "sign: `p + ", "the one-hot added where it is subtracted"),
     ("FrobLinear", ".sum() dropped: `gwn * self.wn`", ("the derivative of `self.w / self.w.norm()`",
                                                         "is not summed over the axes it was broadcast along")),
+    ("QuickGELU", "constant doubled: `3.404` for `1.702`", ("the derivative of `torch.sigmoid(1.702 * inp)` in ",
+                                                              "and every derivative after it that reads its value, reads "
+                                                              "`torch.sigmoid(3.404 * inp)` where `torch.sigmoid(1.702 * inp)` "
+                                                              "belongs")),
+    ("NewGELU", "constant doubled: `0.08943` for `0.044715`", ("and every derivative after it that reads its value, reads ",
+                                                                "0.08943", "where `torch.tanh(")),
+    ("DiceLoss", "term dropped: `p.sum()` for `p.sum() + y.sum()`",
+     "reads `self.p.sum() + 1` where `self.p.sum() + self.y.sum() + 1` belongs"),
+    ("LlamaRMSNorm", ".mean() dropped: `dx * xhat`", ("the derivative of `x * self.r` in `return (x * self.r).type_as(inp)",
+                                                       "does not average the mean square's term")),
+    ("LogSoftmaxBatch", "out for out.g", "takes `out` where `out.g` belongs in its first term"),
+    ("LogSoftmaxBatch", "sign: `out.g + out.exp()", "has its second term's sign flipped"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -377,7 +389,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-layer-norms-mean-made-again-from-its-output", "a-layer-norms-xhat-made-again-from-its-output",
         "f-normalizes-division-left-out", "a-learned-exponents-log-left-out", "a-learned-exponents-power-left-out",
         "a-learned-exponents-mean-for-sum", "a-cross-entropys-one-hot-left-out", "a-cross-entropys-one-hot-added",
-        "a-frobenius-norms-sum-left-out"])
+        "a-frobenius-norms-sum-left-out", "a-value-made-again-everywhere-its-number-doubled",
+        "a-tanh-made-again-everywhere-a-constant-doubled", "a-scalar-read-twice-made-again-a-term-left-out",
+        "a-normalisation-cast-to-float32-by-hand", "a-log-softmaxs-output-for-its-gradient", "a-log-softmaxs-sign"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -419,7 +433,10 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     made again from its output; `F.normalize`'s division left out; a learned exponent's derivative without
     its log, without its power, or a mean where its broadcast's sum belongs; `F.cross_entropy`'s
     `softmax - one_hot` without the one-hot or with it added; a division by `w.norm()` whose gradient is
-    not summed back.
+    not summed back; a sigmoid's or a tanh's value made again with one slip and read by every derivative
+    after it (QuickGELU's `sigmoid(3.404 x)`, minGPT's GELU); a scalar a loss reads twice (a Dice loss's
+    denominator) made again with a term left out; an RMS norm by hand through a float32 cast, said by its
+    expression; a log-softmax's output for its gradient, its second term's sign.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
