@@ -1146,9 +1146,13 @@ def _remade_code(graph: Graph, made: Node, edit: Edit, right: str, leaf_names: d
         expression = ast.parse(right, mode="eval").body
     except SyntaxError:
         expression = None
+    # a call of two operands (`torch.pow(inp, 3.0)`) is said by its arguments as an operator is by its sides
+    called = expression if isinstance(expression, ast.Call) and len(expression.args) >= 2 and not expression.keywords \
+        else None
     if not isinstance(expression, ast.BinOp):
         expression = None
-    sides = [ast.get_source_segment(right, side) for side in (expression.left, expression.right)] if expression else []
+    sides = [ast.get_source_segment(right, side) for side in (
+        (expression.left, expression.right) if expression else called.args[:2] if called else ())]
 
     def named_side(position: int) -> int | None:
         operand = made.args[position]
@@ -1168,8 +1172,8 @@ def _remade_code(graph: Graph, made: Node, edit: Edit, right: str, leaf_names: d
         left = side_of(first if how[1] == 0 else 1 - first)
         if left is not None:
             return f"{sides[left]} {'+' if made.name != 'add' else '-'} {sides[1 - left]}"
-    if how[0] == "alone" and expression is not None and (side := side_of(how[1])) is not None:
-        negated = side == 1 and isinstance(expression.op, ast.Sub)
+    if how[0] == "alone" and (expression or called) is not None and (side := side_of(how[1])) is not None:
+        negated = expression is not None and side == 1 and isinstance(expression.op, ast.Sub)
         return f"-{sides[side]}" if negated else sides[side]
     if how[0] == "reduced" and expression is not None and (side := side_of(how[1])) is not None:
         call = re.search(r"\.(mean|sum)\(([^,)]*)", sides[side])
@@ -1183,6 +1187,9 @@ def _remade_code(graph: Graph, made: Node, edit: Edit, right: str, leaf_names: d
         _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
     if new and how[0] == "with" and re.search(rf"\bself\.{re.escape(new)}\b", right):  # as the code reads it
         new = f"self.{new}"
+    if how[0] in ("with", "number") and called is not None and new and (side := side_of(how[1])) is not None:
+        argument, code = called.args[side], right.encode()  # `torch.pow(inp, 6.0)`: the argument as the slip has it
+        return (code[:argument.col_offset] + new.encode() + code[argument.end_col_offset:]).decode()
     if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:
         kept = sides[1 - side]
         return f"{new} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {kept}" \

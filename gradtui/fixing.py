@@ -803,8 +803,8 @@ class Edits:
             tree = ast.parse(code, mode="eval")
         except SyntaxError:
             return code
-        names = {ast.dump(n.value): t.id for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                 for t in n.targets if isinstance(t, ast.Name)}
+        names = {ast.dump(value): target.id for n in ast.walk(self.method) if isinstance(n, ast.Assign)
+                 and len(n.targets) == 1 for target, value in _pairs(n.targets[0], n.value) if isinstance(target, ast.Name)}
 
         if not any(ast.dump(node) in names for node in ast.walk(tree)):
             return code  # (as it is: an unparse would respell its characters, `1e-5` as `1e-05`)
@@ -1032,6 +1032,13 @@ def _shape_of(code: str) -> str | None:
         return ast.dump(ast.parse(code.strip(), mode="eval").body)
     except SyntaxError:
         return None
+
+
+def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
+    """What an assignment names, each with its value: `p, y = self.p, self.y` names two."""
+    if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
+        return list(zip(target.elts, value.elts))
+    return [(target, value)]
 
 
 def _line_offsets(text: str) -> list[int]:

@@ -7,7 +7,8 @@ large batch. The replay runs the same layers, on the first REPLAY_ROWS rows of t
 and the same weights, in float64, where the verdict's tolerance is 1e-9; a mismatch there is
 one that rounding hid. What only the replay causes is not a mismatch: a step that raises
 (a float32 cast meeting a float64 tensor), or a dtype the user's code casts to (judged with
-that dtype's tolerance, as is everything after it).
+that dtype's tolerance, as is everything after it; a forward that computes in a narrower dtype
+inside is judged so in any run, from that layer's backward on: DebugSession._watched).
 
 The notes' init makes every bias 0 and every batch-norm gain 1, and a slip multiplied by 1 or
 added to 0 leaves no trace: a batch norm's input gradient without its gain matches at gain 1.

@@ -21,6 +21,8 @@ import re
 from dataclasses import replace
 
 import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
 
 from gradtui.compare import compare, placed, tolerance_for
 from gradtui.config import DEFAULT_TOLERANCES, N_FEATURES, RunConfig
@@ -108,6 +110,7 @@ class DebugSession:
         self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
         self._loosest = self.tolerance  # a replay's tolerance since the user's code last narrowed a dtype
+        self._narrowed: dict[str, torch.dtype] = {}  # in a replay, layer -> the narrowest dtype its forward computed in
         self.explained: list[str] = []  # differences from autograd that are no slip (a kink's choice, a guard left out)
 
     def _working_copies(self) -> dict[str, torch.Tensor]:
@@ -188,14 +191,28 @@ class DebugSession:
     # -- the steps --------------------------------------------------------------------
 
     def _tolerance_for(self, value) -> tuple[float, float]:
-        """The run's tolerance; in a replay, the loosest of the dtypes the user's code has cast to so far."""
-        if not self.replay:
-            return self.tolerance
-        if isinstance(value, torch.Tensor) and value.is_floating_point():
-            dtype = str(value.dtype).removeprefix("torch.")
-            if dtype in DEFAULT_TOLERANCES:
-                self._loosest = max(self._loosest, DEFAULT_TOLERANCES[dtype])
+        """The run's tolerance, or the loosest of the dtypes a forward has computed in inside so far (after
+        `_watched`); in a replay, of those the user's code has cast to, too."""
+        if self.replay and isinstance(value, torch.Tensor) and value.is_floating_point():
+            self._narrow_to(value.dtype)
         return self._loosest
+
+    def _narrow_to(self, dtype: torch.dtype) -> None:
+        """Judge from here on with this dtype's tolerance where it is looser."""
+        name = str(dtype).removeprefix("torch.")
+        if name in DEFAULT_TOLERANCES:
+            self._loosest = max(self._loosest, DEFAULT_TOLERANCES[name])
+
+    def _watched(self, name: str, layer, args):
+        """The layer's forward, the narrowest dtype it computes in kept: a forward that casts to float32
+        inside (Llama's RMS norm, `x.float()` … `.type_as(x)`, in a float64 run or its replay) puts float32's
+        rounding into every gradient through it, autograd's too, so from its backward on the run is judged
+        with float32's tolerance."""
+        with _Narrowest() as seen:
+            out = layer(*args)
+        if seen.dtypes:
+            self._narrowed[name] = min(seen.dtypes, key=lambda dtype: torch.finfo(dtype).bits)
+        return out
 
     def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
         """The step's exception, located in the user's code: a reference layer that fails on what the
@@ -266,7 +283,7 @@ class DebugSession:
                                 f"{shape_in_words(tuple(inp.shape))} ({type(exc).__name__}: {first_line(exc)}): the "
                                 "forward is compared with nothing")
         before = self._versions()
-        outcome = run_user_code(lambda: layer(*args), self.config.step_timeout)
+        outcome = run_user_code(lambda: self._watched(spec.name, layer, args), self.config.step_timeout)
         out, output = outcome.value, outcome.output
         if outcome.error is not None:
             error = self._error(outcome.error, step, layer, spec.inp)
@@ -310,6 +327,8 @@ class DebugSession:
             return self._not_run(step, f"{spec.out}.g")
         out = self.values[spec.out]
         targets = [self.values[name] for name in spec.grads]
+        if spec.name in self._narrowed:
+            self._narrow_to(self._narrowed[spec.name])
         for tensor in targets:
             if tensor is not out:  # an output computed in place is its input: its .g is the gradient from above
                 tensor.__dict__.pop("g", None)
@@ -575,3 +594,17 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _bound_tensors(layer) -> dict[str, torch.Tensor]:
     """The layer object's tensor attributes (its weights among them), to see one rebound by the backward."""
     return {key: value for key, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+
+
+class _Narrowest(TorchFunctionMode):
+    """The floating dtypes the torch functions called while it is on return (a function mode, not a
+    dispatch mode: entering one of those imports torch's compiler, a second of every check's start)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dtypes: set[torch.dtype] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.dtypes.update(t.dtype for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.is_floating_point())
+        return out

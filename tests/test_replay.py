@@ -2,7 +2,10 @@
 float64, and what only the replay causes (a cast, a step that cannot mix dtypes) is no mismatch."""
 
 import pytest
+import torch
 from conftest import SAMPLES, check_json, run_cli
+
+import gradtui
 
 BESSEL_BACKWARD = ("--net", "lin,batchnorm,tanh,lin,mse", "--layers", str(SAMPLES / "batchnorm_bessel_backward.py"))
 
@@ -112,9 +115,6 @@ def test_random_values_leave_nothing_to_move_and_correct_layers_pass_with_them_m
 
 
 def test_a_constant_tensor_of_a_layer_gradtui_has_no_entry_for_is_not_moved():
-    import torch
-
-    import gradtui
     from gradtui.replay import constant_parameters
 
     class Scale:  # a fixed mask of ones: a constant that is what the layer means
@@ -135,3 +135,46 @@ def test_a_constant_tensor_of_a_layer_gradtui_has_no_entry_for_is_not_moved():
     report = gradtui.check(layers=[lesson.Lin(w1, torch.zeros(50)), Scale(50), lesson.Relu(), lesson.Lin(w2, torch.zeros(1))],
                            loss=lesson.Mse(), x=x, y=y)
     assert report.ok and set(constant_parameters(report.session)) == {"b1", "b2"}
+
+
+class LlamaRMSNorm:
+    """Llama's RMS norm: computed in float32 whatever the input's dtype, cast back; its backward right."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, inp):
+        x = inp.float()
+        self.r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)
+        self.inp, self.out = inp, (x * self.r).type_as(inp) * self.w
+        return self.out
+
+    def backward(self):
+        xhat = self.inp * self.r
+        self.w.g = (self.out.g * xhat).sum(0)
+        dx = self.out.g * self.w
+        self.inp.g = self.r * (dx - xhat * (dx * xhat).mean(-1, keepdim=True))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_forward_that_computes_in_float32_inside_is_judged_with_float32s_tolerance_from_its_backward_on(dtype):
+    """A float64 run, or a float32 run's float64 replay, runs its `x.float()` in float32: autograd's
+    gradients through it carry float32's rounding, and so do the layer's own, right as they are; a slip
+    is still seen."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 784, generator=g), torch.randn(64, generator=g)
+    w1, w2 = torch.randn(784, 50, generator=g) / 28, torch.randn(50, 1, generator=g) / 7
+    lesson = gradtui.layers
+
+    def check(norm):
+        return gradtui.check(layers=[lesson.Lin(w1, 0.1 * torch.randn(50, generator=g)), norm, lesson.Relu(),
+                                     lesson.Lin(w2, torch.zeros(1))], loss=lesson.Mse(), x=x, y=y, dtype=dtype)
+
+    right = check(LlamaRMSNorm(1 + 0.1 * torch.randn(50, generator=g)))
+    assert right.ok, right.first_mismatch
+
+    class WithoutItsMean(LlamaRMSNorm):
+        def backward(self):
+            super().backward()
+            self.inp.g = self.r * self.out.g * self.w
+    assert check(WithoutItsMean(1 + 0.1 * torch.randn(50, generator=g))).first_mismatch.tensor == "l1.g"
