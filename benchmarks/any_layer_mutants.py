@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and eighteen more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and twenty-eight more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -44,7 +44,9 @@ weight, a PReLU of two learned slopes by `torch.where`, `torch.addcmul` as an af
 by `torch.norm`, |x| ** p of a learned scalar p, a linear whose weight is divided by its Frobenius norm, minGPT's
 GELU, Llama's RMS norm (its float32 cast), a gate of two experts by a softmax, a linear of a standardised weight,
 attention pooling over the batch added back, a clip of the centred row, a log-softmax over the batch, a gain
-centred over the features;
+centred over the features, and ten whose backward makes forward values again (a swish of a learned beta, GELU
+by erf, a layer norm, a softmax of x / 2, log-sigmoid, x + exp(−x²), a gained tanh of 2x, softsign, SiLU by
+`x / (1 + exp(−x))`, a Student-t loss);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -1618,6 +1620,73 @@ p = torch.softmax(self.z, 1)
 p[torch.arange(p.shape[0]), self.lab] -= 1
 inp.g = p[:, :1] / p.shape[0]
 """, loss=True),
+    Layer("SwishBeta", """
+return inp * torch.sigmoid(self.b * inp)
+""", """
+s = torch.sigmoid(self.b * inp)
+inp.g = out.g * (s + self.b * inp * s * (1 - s))
+self.b.g = (out.g * inp * inp * s * (1 - s)).sum().reshape(1)
+""", ("b",)),
+    Layer("ErfGELU", """
+return 0.5 * inp * (1 + torch.erf(inp * 0.7071067811865476))
+""", """
+cdf = 0.5 * (1 + torch.erf(inp * 0.7071067811865476))
+pdf = torch.exp(-0.5 * inp ** 2) * 0.3989422804014327
+inp.g = out.g * (cdf + inp * pdf)
+"""),
+    Layer("LNRecompute", """
+mu = inp.mean(-1, keepdim=True)
+var = ((inp - mu) ** 2).mean(-1, keepdim=True)
+return (inp - mu) / torch.sqrt(var + 1e-5)
+""", """
+mu = inp.mean(-1, keepdim=True)
+var = ((inp - mu) ** 2).mean(-1, keepdim=True)
+xhat = (inp - mu) / torch.sqrt(var + 1e-5)
+inp.g = (out.g - out.g.mean(-1, keepdim=True) - xhat * (out.g * xhat).mean(-1, keepdim=True)) / torch.sqrt(var + 1e-5)
+"""),
+    Layer("SoftmaxHalf", """
+return torch.softmax(inp / 2, dim=1)
+""", """
+p = torch.softmax(inp / 2, dim=1)
+inp.g = p * (out.g - (out.g * p).sum(1, keepdim=True)) / 2
+"""),
+    Layer("LogSigmoidNeg", """
+return torch.nn.functional.logsigmoid(inp)
+""", """
+inp.g = out.g * torch.sigmoid(-inp)
+"""),
+    Layer("GaussBump", """
+return inp + torch.exp(-inp ** 2)
+""", """
+e = torch.exp(-inp ** 2)
+inp.g = out.g * (1 - 2 * inp * e)
+"""),
+    Layer("TanhTwoGain", """
+return torch.tanh(2 * inp) * self.a
+""", """
+t = torch.tanh(2 * inp)
+self.a.g = (out.g * t).sum(0)
+inp.g = out.g * self.a * 2 * (1 - t ** 2)
+""", ("a",)),
+    Layer("SoftsignRecompute", """
+return inp / (1 + inp.abs())
+""", """
+d = 1 + inp.abs()
+inp.g = out.g / d ** 2
+"""),
+    Layer("SiLUByExp", """
+return inp / (1 + torch.exp(-inp))
+""", """
+s = 1 / (1 + torch.exp(-inp))
+inp.g = out.g * s * (1 + inp * (1 - s))
+"""),
+    Layer("StudentTLoss", """
+self.d = inp.squeeze(-1) - targ
+return torch.log1p(self.d ** 2 / 3).mean()
+""", """
+d = self.d
+inp.g = (2 * d / (3 + d ** 2) / d.shape[0]).unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1690,6 +1759,8 @@ PARAMETERS = {
     "WeightStd": lambda r: (r(C, C),),
     "BatchAttentionPool": lambda r: (r(C) / C ** 0.5,),
     "ZeroMeanGain": lambda r: (1 + 0.3 * r(C),),
+    "SwishBeta": lambda r: (1.2 + 0.1 * r(1),),
+    "TanhTwoGain": lambda r: (1 + 0.1 * r(C),),
 }
 
 

@@ -1187,13 +1187,11 @@ def _remade_code(graph: Graph, made: Node, edit: Edit, right: str, leaf_names: d
         _fraction(how[-1]) or f"{how[-1]:g}") if how[0] == "number" else None
     if new and how[0] == "with" and re.search(rf"\bself\.{re.escape(new)}\b", right):  # as the code reads it
         new = f"self.{new}"
-    if how[0] in ("with", "number") and called is not None and new and (side := side_of(how[1])) is not None:
-        argument, code = called.args[side], right.encode()  # `torch.pow(inp, 6.0)`: the argument as the slip has it
-        return (code[:argument.col_offset] + new.encode() + code[argument.end_col_offset:]).decode()
-    if how[0] in ("with", "number") and expression is not None and new and (side := side_of(how[1])) is not None:
-        kept = sides[1 - side]
-        return f"{new} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {kept}" \
-            if side == 0 else f"{kept} {right[expression.left.end_col_offset:expression.right.col_offset].strip()} {new}"
+    if how[0] in ("with", "number") and (expression or called) is not None and new and (side := side_of(how[1])) is not None:
+        # the operand as the slip has it, in its place (`6 * inp`, `torch.pow(inp, 6.0)`, `k * (inp)`)
+        operand = called.args[side] if called is not None else (expression.left, expression.right)[side]
+        code = right.encode()  # (ast's offsets count bytes)
+        return (code[:operand.col_offset] + new.encode() + code[operand.end_col_offset:]).decode()
     replaced = made.args[how[1]] if how[0] in ("with", "alone", "number") else None
     old = name_of(graph, replaced, leaf_names) if isinstance(replaced, (Leaf, Ref)) else None
     if how[0] == "number":
@@ -1465,10 +1463,14 @@ class Probe:
             except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
                 continue
         rows, right_max = (run.batch, self._full_batch()), float(right.abs().max()) if right.numel() else 0.0
+        recorded_searched = any(view[0] is run.graph for view in views)
         for graph, right_here, cut, before in views:
             for edit in edits(graph, run.batch, run.upstream, right_here, rows[1]):
-                if edit.value in cut:
-                    continue
+                if edit.value in cut or (edit.kind == "drop" and graph is whole and Ref(edit.node) == graph.output
+                                         and _by_hand(graph, run.graph, edit.node)) or (
+                        edit.kind in ROOT_EDITS and graph is not run.graph and recorded_searched):
+                    continue  # (a layer's whole function by hand, its derivative left out: the root's story, in its
+                    # steps; and the root's stories are the same on every view: said in the code's own steps)
                 try:
                     grads = backward(graph, run.upstream, edit, cut, before)
                 except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
@@ -1492,7 +1494,8 @@ class Probe:
                     # steps: with the same numbers, the steps' own names are the likelier story (so does a whole
                     # term of a softmax by hand left out); a value made again everywhere after the one place
                     kind = RANK["path"] + 0.5 if edit.kind == "rule" and (graph.nodes[edit.node].kwargs.get(
-                        WRITTEN_OUT) or (edit.slip.drops_a_path and _softmax_by_hand(graph, run.graph, edit.node))) \
+                        WRITTEN_OUT) or (edit.slip.drops_a_path and graph.nodes[edit.node].name in (
+                            "_softmax", "_log_softmax") and _by_hand(graph, run.graph, edit.node))) \
                         else RANK[edit.kind] + 0.5 * edit.everywhere
                     rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
                             named, edit.node if edit.node is not None else len(graph.nodes))
@@ -1669,9 +1672,9 @@ def _broadcasts(shape: torch.Size, to: torch.Size) -> bool:
         return False
 
 
-def _softmax_by_hand(whole: Graph, recorded: Graph, index: int) -> bool:
-    """Is the fused graph's node `index` a softmax or log-softmax the recorded one runs as steps?"""
-    return whole.nodes[index].name in ("_softmax", "_log_softmax") and whole.nodes[index].op != recorded.nodes[index].op
+def _by_hand(whole: Graph, recorded: Graph, index: int) -> bool:
+    """Is the fused graph's node `index` one operation the recorded one runs as steps (a softmax by hand)?"""
+    return whole.nodes[index].op != recorded.nodes[index].op
 
 
 def _same_derivative(graph: Graph, theirs: dict, upstream: torch.Tensor | None) -> bool:

@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import keyword
+import math
 import re
 import tempfile
 import warnings
@@ -833,6 +834,8 @@ class Edits:
 
         # a name: not an attribute (`.sum`), a function called (`exp(`) or a keyword argument (`keepdim=`)
         mine = re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))", spelled, code)
+        if "math." in mine and not re.search(r"^\s*(import math|from math import)", self.text, re.MULTILINE):
+            mine = _math_as_numbers(mine)  # (`math.sqrt(2 / math.pi)` in a file that imports no math: its number)
         return None if missing else mine
 
     def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
@@ -1032,6 +1035,32 @@ def _shape_of(code: str) -> str | None:
         return ast.dump(ast.parse(code.strip(), mode="eval").body)
     except SyntaxError:
         return None
+
+
+def _math_as_numbers(code: str) -> str:
+    """`code` with each expression of numbers and `math`'s constants and functions alone written as its
+    value: `math.sqrt(2 / math.pi)` as `0.7978845608028654`."""
+    try:
+        tree = ast.parse(code, mode="eval")
+    except SyntaxError:
+        return code
+
+    def constant(node: ast.AST) -> bool:
+        if isinstance(node, ast.Attribute):
+            return isinstance(node.value, ast.Name) and node.value.id == "math"
+        if isinstance(node, ast.Call):
+            return constant(node.func) and all(constant(a) for a in node.args) and not node.keywords
+        if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            return all(constant(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        return isinstance(node, ast.Constant) and isinstance(node.value, (int, float))
+
+    class Evaluated(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            if isinstance(node, ast.expr) and constant(node) and "math" in ast.unparse(node):
+                return ast.Constant(eval(compile(ast.Expression(node), "<math>", "eval"), {"math": math}))
+            return self.generic_visit(node)
+
+    return ast.unparse(Evaluated().visit(tree))
 
 
 def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[ast.expr, ast.expr]]:

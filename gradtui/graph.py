@@ -373,10 +373,10 @@ def fused(graph: Graph) -> Graph | None:
     readers, nodes, found = _readers(graph), list(graph.nodes), False
     for node in graph.nodes:
         whole = _softmax_by_hand(graph, node, readers) or _log_softmax_by_hand(graph, node) \
-            or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node)
+            or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node) or _gelu_by_hand(graph, node)
         if whole is not None:
-            op, args = whole
-            nodes[node.index] = Node(node.index, op, args, {}, node.outputs, node.source)
+            op, args, *kwargs = whole
+            nodes[node.index] = Node(node.index, op, args, kwargs[0] if kwargs else {}, node.outputs, node.source)
             found = True
         elif (normalised := _normalised_by_hand(graph, node) or _l2_normalised_by_hand(graph, node)) is not None:
             nodes[node.index] = normalised if not _one_call(graph, node, normalised.args[0]) else replace(
@@ -631,8 +631,9 @@ def _log_softmax_by_hand(graph: Graph, node: Node):
 
 
 def _sigmoid_by_hand(graph: Graph, node: Node):
-    """1 / (1 + exp(-x)) (a reciprocal, a power -1), or exp(x) / (1 + exp(x)): sigmoid(x). (What the
-    steps are read by elsewhere keeps its own paths: the fused node's derivative is the steps' whole.)"""
+    """1 / (1 + exp(-x)) (a reciprocal, a power -1), or exp(x) / (1 + exp(x)): sigmoid(x); x / (1 +
+    exp(-x)): silu(x). (What the steps are read by elsewhere keeps its own paths: the fused node's
+    derivative is the steps' whole.)"""
     def made(value, name: str) -> Node | None:
         return graph.nodes[value.node] if isinstance(value, Ref) and graph.nodes[value.node].name == name else None
 
@@ -643,7 +644,11 @@ def _sigmoid_by_hand(graph: Graph, node: Node):
     if node.name == "div" and len(node.args) == 2:
         top, below = made(node.args[0], "exp"), exp_plus_one(node.args[1])
         same = top is not None and below is not None and same_operand(top.args[0], below.args[0])
-        return (torch.ops.aten.sigmoid.default, (top.args[0],)) if same else None
+        if same:
+            return torch.ops.aten.sigmoid.default, (top.args[0],)
+        negated = made(below.args[0], "neg") if below is not None else None  # x / (1 + exp(-x)): SiLU, x's sigmoid
+        x = negated.args[0] if negated is not None else None
+        return (torch.ops.aten.silu.default, (x,)) if x is not None and same_operand(x, node.args[0]) else None
     if node.name == "mul" and len(node.args) == 2 and is_number(node.args[1], 1):  # `1 / t` runs as reciprocal(t) * 1
         reciprocal = made(node.args[0], "reciprocal")
         denominator = reciprocal.args[0] if reciprocal is not None else None
@@ -654,6 +659,23 @@ def _sigmoid_by_hand(graph: Graph, node: Node):
     exp = exp_plus_one(denominator)
     negated = made(exp.args[0], "neg") if exp is not None else None
     return (torch.ops.aten.sigmoid.default, (negated.args[0],)) if negated is not None else None
+
+
+def _gelu_by_hand(graph: Graph, node: Node):
+    """GELU written out, `0.5 * x * (1 + erf(x / sqrt(2)))` or by its tanh (minGPT's, with `torch.pow` or
+    `x ** 3`, `math.sqrt(2 / math.pi)` or its number): known by its values, as a normalisation is, for
+    its steps are written a dozen ways. (op, args, kwargs) of the one operation, or None."""
+    value = node.outputs[0] if node.outputs else None
+    if node.name != "mul" or value is None or not value.is_floating_point() or value.numel() < 2:
+        return None
+    scale = float(value.abs().max()) or 1.0
+    for x in _made_from(graph, node, value.shape, depth=3):
+        data = graph.value(x).to(value.dtype)
+        for approximate in ("none", "tanh"):
+            if bool(torch.allclose(value, torch.nn.functional.gelu(data, approximate=approximate), rtol=1e-6,
+                                   atol=1e-9 * scale)):
+                return torch.ops.aten.gelu.default, (x,), {"approximate": approximate} if approximate != "none" else {}
+    return None
 
 
 def _softplus_by_hand(graph: Graph, node: Node):

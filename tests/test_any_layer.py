@@ -352,6 +352,13 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                        "does not average the mean square's term")),
     ("LogSoftmaxBatch", "out for out.g", "takes `out` where `out.g` belongs in its first term"),
     ("LogSoftmaxBatch", "sign: `out.g + out.exp()", "has its second term's sign flipped"),
+    ("ErfGELU", "constant doubled: `4` for `2`", ("the derivative of `0.5 * inp * (1 + torch.erf(inp * 0.7071067811865476))`",
+                                                  "has `inp ** 4` where `inp ** 2` belongs")),
+    ("NewGELU", "constant doubled: `4.0` for `2.0`", ("the derivative of `0.5 * inp * (1.0 + torch.tanh(",
+                                                      "where `2 / math.pi` belongs")),
+    ("SiLUByExp", "sign: `1 + s` for `1 - s`", ("the derivative of `inp / (1 + torch.exp(-inp))`",
+                                                "is `torch.sigmoid(inp) * (1 + inp * (1 + torch.sigmoid(inp)))` where "
+                                                "`torch.sigmoid(inp) * (1 + inp * (1 - torch.sigmoid(inp)))` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -391,7 +398,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-learned-exponents-mean-for-sum", "a-cross-entropys-one-hot-left-out", "a-cross-entropys-one-hot-added",
         "a-frobenius-norms-sum-left-out", "a-value-made-again-everywhere-its-number-doubled",
         "a-tanh-made-again-everywhere-a-constant-doubled", "a-scalar-read-twice-made-again-a-term-left-out",
-        "a-normalisation-cast-to-float32-by-hand", "a-log-softmaxs-output-for-its-gradient", "a-log-softmaxs-sign"])
+        "a-normalisation-cast-to-float32-by-hand", "a-log-softmaxs-output-for-its-gradient", "a-log-softmaxs-sign",
+        "gelu-by-erf-written-out-a-power-doubled", "gelu-by-tanh-written-out-a-constant-doubled",
+        "silu-by-exp-written-out-a-sign"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -436,7 +445,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     not summed back; a sigmoid's or a tanh's value made again with one slip and read by every derivative
     after it (QuickGELU's `sigmoid(3.404 x)`, minGPT's GELU); a scalar a loss reads twice (a Dice loss's
     denominator) made again with a term left out; an RMS norm by hand through a float32 cast, said by its
-    expression; a log-softmax's output for its gradient, its second term's sign.
+    expression; a log-softmax's output for its gradient, its second term's sign; GELU written out by erf
+    or by tanh (minGPT's), and SiLU as `x / (1 + exp(-x))`, each searched as the one function it is, one
+    edit inside its derivative as written.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -286,12 +286,16 @@ def layer_file(name: str, forward: str, backward: str, weights: tuple[str, ...] 
      "        self.r = torch.rsqrt((inp ** 2).mean(-1, keepdim=True) + 1e-6)\n        return 1.5 * inp * self.r",
      "        dy = out.g * 1.5\n        inp.g = self.r * dy - inp * self.r ** 3 * inp.mean(-1, keepdim=True)",
      "inp.g = self.r * dy - inp * self.r ** 3 * (inp * dy).mean(-1, keepdim=True)"),
+    ("FGELUTanh", "        return torch.nn.functional.gelu(inp, approximate='tanh')", "        inp.g = out.g",
+     "inp.g = out.g * (0.5 * (1 + torch.tanh(0.7978845608028654 * (inp + 0.044715 * inp ** 3))) + 0.5 * inp * (1 - "
+     "torch.tanh(0.7978845608028654 * (inp + 0.044715 * inp ** 3)) ** 2) * 0.7978845608028654 * (1 + 3 * 0.044715 * "
+     "inp ** 2))"),
 ], ids=["a-gradient-computed-and-never-used", "the-term-the-hint-spells-out", "the-term-in-the-codes-own-names",
         "a-derivative-computed-and-never-multiplied-in", "a-layer-norms-closed-form-without-its-variance-term",
         "a-derivative-never-written-written-out", "a-path-left-out-written-out", "an-expressions-derivative-written-out",
         "an-erfs-path-written-out", "the-gradient-from-above-written-out", "the-output-for-its-gradient-written-out",
         "a-log-softmaxs-second-term-in-code", "a-log-softmaxs-sum-in-code",
-        "a-path-without-the-gradient-from-above-written-out"])
+        "a-path-without-the-gradient-from-above-written-out", "a-fused-derivative-in-numbers-in-a-file-without-math"])
 def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward, fixed):
     """Ways a whole term gets lost: `ds` computed and never used; a softmax's Jacobian taken by its
     diagonal alone, whose hint writes the missing term out, in gradtui's names or the code's own
@@ -303,7 +307,9 @@ def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward
     of a SELU, the path through an exact GELU's erf, the gradient from above a SELU's where (out.g
     times its 1.0507), exp's output given as its gradient, a log-softmax's second term or its sum (the
     hint writes them as code), the path through an RMS norm's statistics without the gradient from above
-    (a gain multiplied in before the norm: `dy`, the code's own name for what is missing)."""
+    (a gain multiplied in before the norm: `dy`, the code's own name for what is missing); `F.gelu`'s
+    derivative as its table entry writes it, its `math.sqrt(2 / math.pi)` a number in a file that imports
+    no math."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
