@@ -109,8 +109,8 @@ class DebugSession:
         self.reports: list[StepReport] = []
         self._aliased: dict[str, str] = {}  # layer -> the input its forward changed in place
         self._timed_out: int | None = None  # a step whose code may still be running, abandoned
-        self._loosest = self.tolerance  # a replay's tolerance since the user's code last narrowed a dtype
-        self._narrowed: dict[str, torch.dtype] = {}  # in a replay, layer -> the narrowest dtype its forward computed in
+        self._loosest = self.tolerance  # the tolerance since the user's code last narrowed a dtype (_tolerance_for)
+        self._narrowed: dict[str, torch.dtype] = {}  # layer -> the narrowest dtype its forward rounded into
         self.explained: list[str] = []  # differences from autograd that are no slip (a kink's choice, a guard left out)
 
     def _working_copies(self) -> dict[str, torch.Tensor]:
@@ -204,7 +204,7 @@ class DebugSession:
             self._loosest = max(self._loosest, DEFAULT_TOLERANCES[name])
 
     def _watched(self, name: str, layer, args):
-        """The layer's forward, the narrowest dtype it computes in kept: a forward that casts to float32
+        """The layer's forward, the narrowest dtype it rounds into kept: a forward that casts to float32
         inside (Llama's RMS norm, `x.float()` … `.type_as(x)`, in a float64 run or its replay) puts float32's
         rounding into every gradient through it, autograd's too, so from its backward on the run is judged
         with float32's tolerance."""
@@ -597,8 +597,9 @@ def _bound_tensors(layer) -> dict[str, torch.Tensor]:
 
 
 class _Narrowest(TorchFunctionMode):
-    """The floating dtypes the torch functions called while it is on return (a function mode, not a
-    dispatch mode: entering one of those imports torch's compiler, a second of every check's start)."""
+    """The narrower floating dtypes the torch functions called while it is on round a floating operand into
+    (`x.float()` of a float64 x; not a mask `(x > 0).float()`, nor a cast its values survive). A function
+    mode, not a dispatch mode: entering one of those imports torch's compiler, a second of every check's start."""
 
     def __init__(self):
         super().__init__()
@@ -606,5 +607,10 @@ class _Narrowest(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        self.dtypes.update(t.dtype for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.is_floating_point())
+        source = args[0] if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point() else None
+        for result in tree_flatten(out)[0] if source is not None else ():
+            if isinstance(result, torch.Tensor) and result.is_floating_point() and \
+                    torch.finfo(result.dtype).bits < torch.finfo(source.dtype).bits and not (
+                    result.shape == source.shape and bool(torch.equal(result.to(source.dtype), source))):
+                self.dtypes.add(result.dtype)
         return out

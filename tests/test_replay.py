@@ -6,6 +6,7 @@ import torch
 from conftest import SAMPLES, check_json, run_cli
 
 import gradtui
+from gradtui import layers as lesson
 
 BESSEL_BACKWARD = ("--net", "lin,batchnorm,tanh,lin,mse", "--layers", str(SAMPLES / "batchnorm_bessel_backward.py"))
 
@@ -129,7 +130,6 @@ def test_a_constant_tensor_of_a_layer_gradtui_has_no_entry_for_is_not_moved():
             self.inp.g = self.out.g * (self.mask > 0)  # right for a mask of zeros and ones only
             self.mask.g = (self.out.g * self.inp).sum(0)
 
-    lesson = gradtui.layers
     x, y = torch.randn(64, 784), torch.randn(64)
     w1, w2 = torch.randn(784, 50) / 28, torch.randn(50, 1) / 7
     report = gradtui.check(layers=[lesson.Lin(w1, torch.zeros(50)), Scale(50), lesson.Relu(), lesson.Lin(w2, torch.zeros(1))],
@@ -164,7 +164,6 @@ def test_a_forward_that_computes_in_float32_inside_is_judged_with_float32s_toler
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(64, 784, generator=g), torch.randn(64, generator=g)
     w1, w2 = torch.randn(784, 50, generator=g) / 28, torch.randn(50, 1, generator=g) / 7
-    lesson = gradtui.layers
 
     def check(norm):
         return gradtui.check(layers=[lesson.Lin(w1, 0.1 * torch.randn(50, generator=g)), norm, lesson.Relu(),
@@ -178,3 +177,26 @@ def test_a_forward_that_computes_in_float32_inside_is_judged_with_float32s_toler
             super().backward()
             self.inp.g = self.r * self.out.g * self.w
     assert check(WithoutItsMean(1 + 0.1 * torch.randn(50, generator=g))).first_mismatch.tensor == "l1.g"
+
+
+
+def test_a_mask_cast_to_float32_in_a_forward_leaves_a_float64_run_as_sharp():
+    """`(inp > 0).float()` makes float32 out of no float, and rounds nothing: a slip of one part in a
+    million below it is still a mismatch in float64, as it is without the mask."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 784, generator=g), torch.randn(64, generator=g)
+    w1, w2 = torch.randn(784, 50, generator=g) / 28, torch.randn(50, 1, generator=g) / 7
+
+    class MaskedRelu(lesson.Relu):
+        def forward(self, inp):
+            return inp * (inp > 0).float()
+
+    class SlightlyOff(lesson.Lin):
+        def bwd(self, out, inp):
+            super().bwd(out, inp)
+            inp.g = inp.g * (1 + 1e-6)
+
+    for relu in (lesson.Relu(), MaskedRelu()):
+        report = gradtui.check(layers=[SlightlyOff(w1, torch.zeros(50)), relu, lesson.Lin(w2, torch.zeros(1))],
+                               loss=lesson.Mse(), x=x, y=y, dtype="float64")
+        assert report.first_mismatch is not None and report.first_mismatch.tensor == "x.g", type(relu).__name__
