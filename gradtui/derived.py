@@ -92,11 +92,15 @@ class Edit:
 
 # -- the chain rule ------------------------------------------------------------------------------
 
-def _resolve(graph: Graph, value):
+def _resolve(graph: Graph, value, changed: dict | None = None):
+    """An operation's argument as a value: a tensor for a Leaf or Ref, `changed[i]` for node i's output
+    made again where `changed` has it."""
+    if isinstance(value, Ref) and changed and value.node in changed:
+        return changed[value.node]
     if isinstance(value, (Leaf, Ref)):
         return graph.value(value)
     if isinstance(value, (list, tuple)):
-        return type(value)(_resolve(graph, item) for item in value)
+        return type(value)(_resolve(graph, item, changed) for item in value)
     return value
 
 
@@ -150,11 +154,8 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         if node.name in OWN_VALUE and edit.value == graph.output:  # exp's derivative, its own value, made from the
             ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]  # layer's output taken for its input: `exp(out)`
     elif mine and edit.kind == "recompute":  # an operand made again inside the derivative, one edit away
-        made = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
-        if made is None or made.shape != ctx.args[edit.operand].shape:
-            raise Unsupported("the operand made again has another shape")
-        if node.name in OWN_VALUE or edit.at is not None:
-            _not_one_number(made)
+        made = _operand_made_again(graph, node, edit, ctx.args[edit.operand].shape,
+                                   one_number=node.name not in OWN_VALUE and edit.at is None)
         ctx.args = tuple(made if i == edit.operand else a for i, a in enumerate(ctx.args))
         if node.name in OWN_VALUE:  # exp's derivative reads its own value: made again from the operand made again
             ctx.outs = [node.op(*ctx.args, **ctx.kwargs), *ctx.outs[1:]]
@@ -246,24 +247,27 @@ def _run_on(graph: Graph, changed: dict, until: int | None = None) -> dict | Non
         if any(isinstance(a, Ref) and a.node in changed for _, a in graph.tensor_args(node)):
             if len(node.outputs) != 1:
                 return None
-            changed[node.index] = node.op(*_resolve_changed(graph, node.args, changed), **_resolve(graph, node.kwargs))
+            changed[node.index] = node.op(*_resolve(graph, node.args, changed), **_resolve(graph, node.kwargs))
     return changed
 
 
-def _not_one_number(made: torch.Tensor) -> None:
-    """An operand made again as one number everywhere is its derivative left out, a story told as such."""
-    if made.numel() > 1 and bool((made == made.flatten()[0]).all()):
+def _operand_made_again(graph: Graph, node: Node, edit: Edit, shape: torch.Size | None = None,
+                        one_number: bool = False) -> torch.Tensor:
+    """The operand `edit` makes again, of the operand's `shape` (as the derivative reads it); one number
+    everywhere only where `one_number` allows (else it is its derivative left out, a story told as such)."""
+    made = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
+    if made is None or made.shape != (shape or graph.value(node.args[edit.operand]).shape):
+        raise Unsupported("the operand made again has another shape")
+    if not one_number and made.numel() > 1 and bool((made == made.flatten()[0]).all()):
         raise Unsupported("made again as one number: its derivative left out, a story told as such")
+    return made
 
 
 def _run_again(graph: Graph, edit: Edit) -> Graph:
     """The graph whose operation `edit.node` (one of OWN_VALUE) has its value made again as the edit makes
     its operand, and every operation after it that reads what changed run again on it."""
     node = graph.nodes[edit.node]
-    operand = _remade(graph, graph.nodes[node.args[edit.operand].node], edit)
-    if operand is None or operand.shape != graph.value(node.args[edit.operand]).shape:
-        raise Unsupported("the operand made again has another shape")
-    _not_one_number(operand)
+    operand = _operand_made_again(graph, node, edit)
     args = tuple(operand if i == edit.operand else _resolve(graph, a) for i, a in enumerate(node.args))
     changed, nodes = _run_on(graph, {node.index: node.op(*args, **_resolve(graph, node.kwargs))}), list(graph.nodes)
     if changed is None:
@@ -271,14 +275,6 @@ def _run_again(graph: Graph, edit: Edit) -> Graph:
     for index, value in changed.items():
         nodes[index] = replace(nodes[index], outputs=[value])
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported)
-
-
-def _resolve_changed(graph: Graph, value, changed: dict):
-    if isinstance(value, Ref) and value.node in changed:
-        return changed[value.node]
-    if isinstance(value, (list, tuple)):
-        return type(value)(_resolve_changed(graph, item, changed) for item in value)
-    return _resolve(graph, value)
 
 
 def _own_expression(graph: Graph, node: Node, operand: Leaf | Ref) -> bool:
@@ -773,7 +769,7 @@ def _receives_upstream(grads: dict | None, upstream: torch.Tensor | None) -> set
 
 
 BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm", "pow", "atan2",
-                          "hypot", "lerp", "logaddexp", "addcmul", "addcdiv"})
+                          "hypot", "lerp", "logaddexp", "addcmul"})
 OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "expm1", "exp2", "tan", "sqrt", "rsqrt", "reciprocal", "linalg_vector_norm",
                        "_softmax", "_log_softmax"})
 
