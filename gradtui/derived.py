@@ -44,6 +44,7 @@ from gradtui.graph import (
     same_operand,
 )
 from gradtui.reference import autograd_nodes
+from gradtui.running import numbers_made_in
 from gradtui.written_slips import apart, as_written, evaluate, in_numbers, variants
 
 PROBE_ROWS = 256
@@ -1261,15 +1262,25 @@ def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[s
     if len(readers) == 1 and own:
         return own.removeprefix("self."), 0
     named = value_name(graph, value, leaf_names)
-    if named is not None:
-        return named, 2 if isinstance(value, Leaf) else 1
     expression = node.source.expression if node.source is not None else None
+    if named is not None and not (expression and _read_twice_in_statement(graph, node, value)):
+        return named, 2 if isinstance(value, Leaf) else 1
+    if named is not None and len(readers) == 1:  # `inp` of `where(inp >= 0, inp, alpha * inp)`: which use? this one
+        return expression, 3
     made = graph.nodes[value.node].source if isinstance(value, Ref) else None
     if made is not None and made.expression and made.expression != expression:  # `inp - mu` of `(inp - mu) / std`
         return made.expression, 3
     if len(readers) == 1 and expression and Ref(node.index) != graph.output:  # `e.sum(-1)` in `e / e.sum(-1)`
         return expression, 3
     return name_of(graph, value, leaf_names), 3
+
+
+def _read_twice_in_statement(graph: Graph, node: Node, value: Leaf | Ref) -> bool:
+    """Whether another operation of the node's statement reads the value too: its name alone then does not
+    say which path is meant."""
+    where = (node.source.file, node.source.line)
+    return any(other is not node and other.source is not None and (other.source.file, other.source.line) == where
+               and value in other.args for other in graph.nodes)
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:
@@ -1366,7 +1377,8 @@ class Probe:
             self._tried = True
             for self._dtype in (torch.float64, None):
                 try:
-                    self._run = self._probe()
+                    with numbers_made_in(self._dtype):
+                        self._run = self._probe()
                     break
                 except (Exception, SystemExit):  # the user's code, moved: if it cannot run so, no name
                     self._run = None
@@ -1501,8 +1513,12 @@ class Probe:
         if not found:  # (a factor is no story for a gradient of another shape)
             return self._tensor_factor(run, role, target, yours, right, tolerance) if spread is None else []
         found.sort(key=lambda item: item[0])
-        best = found[0][0][:2]  # what else gives the same numbers, as likely a story: said beside it
-        return [(said, at) for rank, said, at in found if rank[:2] == best][:2]
+        best = found[0][0][:2]  # what else gives the same numbers, as likely a story, at another operation: said beside it
+        told = {}
+        for rank, said, at in found:
+            if rank[:2] == best:
+                told.setdefault(rank[-1], (said, at))  # two slips of one operation's derivative, the same numbers: one
+        return list(told.values())[:2]
 
     def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
                        tolerance) -> list[tuple[str, Source | None]]:

@@ -1268,7 +1268,8 @@ def fix_for(session, replay=None, digest: str | None = None) -> Fix | None:
     if session.config.layers is None:
         return None
     found = checked(session, replay)
-    return None if found.passes else find_fix(session.config, found, digest, session.data)
+    # the options as asked: the trials build the file's Model again from them, as the check did
+    return None if found.passes else find_fix(session.asked, found, digest, session.data)
 
 
 def digest_of(path: Path | None) -> str | None:

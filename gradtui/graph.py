@@ -283,17 +283,20 @@ class Recorder(TorchDispatchMode):
         self.alive.append(kept)
 
     def _source(self) -> Source | None:
-        """The innermost frame of the layer's code: the user's, or a reference layer's (gradtui/layers.py);
-        never torch's, the standard library's, or gradtui's own running of it."""
-        frame = sys._getframe(2)
-        while frame is not None:
-            filename = frame.f_code.co_filename
-            if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed"):
-                return None  # back where gradtui called the forward: no line of the layer's ran it
-            if _is_layer_code(filename):
-                return source_of(filename, frame.f_lineno, _span(frame))
-            frame = frame.f_back
-        return None
+        return layer_source(sys._getframe(2))
+
+
+def layer_source(frame) -> Source | None:
+    """The innermost frame, from `frame` out, of the layer's code: the user's, or a reference layer's
+    (gradtui/layers.py); never torch's, the standard library's, or gradtui's own running of it."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed"):
+            return None  # back where gradtui called the forward: no line of the layer's ran it
+        if _is_layer_code(filename):
+            return source_of(filename, frame.f_lineno, _span(frame))
+        frame = frame.f_back
+    return None
 
 
 def _and_mean(statistic):

@@ -51,6 +51,7 @@ class HintContext:
     built_params: bool = False  # gradtui built the layer's parameters (--net, --hidden), in its own shapes
     probe: object = None  # gradtui.derived.Probe: the layer on its first rows, for the search on its derived backward
     forward_deviated: bool = False  # this layer's forward step deviated from the reference layer's (≠)
+    dtypes_made: dict = field(default_factory=dict)  # "float32" -> the graph Source in the backward that first made one
 
 
 @dataclass(frozen=True)
@@ -174,22 +175,31 @@ def dtype_cast(e: Evidence) -> str | None:
     a float64 formula), its values right within what that dtype resolves. Said with the user's own
     cast and line, before any other hint."""
     s, r = e.stats, e.ref_stats
-    casts = _casts(e.context)
-    if s.shape != r.shape or (s.dtype == r.dtype and not casts):
+    casts, made = _casts(e.context), e.context.dtypes_made
+    if s.shape != r.shape or (s.dtype == r.dtype and not casts and not made):
         return None
-    narrow = s.dtype if s.dtype != r.dtype else next((d for d in NARROWER.get(s.dtype, ()) if any(
+    narrow = s.dtype if s.dtype != r.dtype else next((d for d in NARROWER.get(s.dtype, ()) if d in made or any(
         d in text or _CAST_TO.get(text.split("(")[0].strip("."), "") == d for text, _ in casts)), None)
     if narrow is None:
         return None
     tolerance = max(DEFAULT_TOLERANCES.get(narrow, e.tolerance), DEFAULT_TOLERANCES.get(r.dtype, e.tolerance))
     if not close(e.value.to(e.ref.dtype), e.ref, tolerance, e.scale):
         return None
-    quoted = " and ".join(f"`{text}` ({where})" for text, where in casts) or "a cast"
+    if not casts and narrow in made:  # no cast in the backward's own lines: one in a method it calls, or a factory
+        source, cast = made[narrow]
+        where = f"`{source.expression or source.code}` ({place(source.file, source.line)})"
+        if cast:
+            casts = [(source.expression or source.code, place(source.file, source.line))]
+        else:
+            return (f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: {where} makes a {narrow} tensor (torch's default "
+                    f"dtype) in a {r.dtype} run; make it in the run's dtype (dtype=…, or from a tensor of the run), "
+                    f"or cast the result back with .to({e.base}.dtype)")
+    quoted = "the cast " + " and ".join(f"`{text}` ({where})" for text, where in casts) if casts else "a cast"
     if s.dtype != r.dtype:
-        return (f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: the cast {quoted} in the backward changed its "
+        return (f"{e.name} is {s.dtype}, {e.against} is {r.dtype}: {quoted} in the backward changed its "
                 f"dtype; drop it, or cast the result back with .to({e.base}.dtype)")
     return (f"{e.name} is {s.dtype} but carries {narrow}'s rounding (max|Δ| {e.diff.max_abs:.3g}, within what {narrow} "
-            f"resolves): the cast {quoted} in the backward rounds a factor to {narrow}; drop it")
+            f"resolves): {quoted} in the backward rounds a factor to {narrow}; drop it")
 
 
 _CAST_TO = {"float": "float32", "half": "float16", "bfloat16": "bfloat16", "double": "float64"}

@@ -354,9 +354,10 @@ def _model_arguments(model_class: type, params: dict[str, torch.Tensor], sizes: 
         return tuple(params.values()), ", ".join(params)
     if len(required) == len(sizes):
         return sizes, ", ".join(map(str, sizes))
-    raise ModelNotStepped(f"Model({', '.join(required)}) takes {len(required)} argument(s); gradtui gives none (the "
-                          f"weights as globals {', '.join(params)}), those {len(params)} weights, or the "
-                          f"{len(sizes)} widths {', '.join(map(str, sizes))}, as --net and --hidden give them")
+    weights = f"the {len(params)} weights ({', '.join(params)})" if params else "the weights (here none)"
+    raise ModelNotStepped(f"Model({', '.join(required)}) takes {len(required)} argument{'s' * (len(required) != 1)}; "
+                          f"gradtui gives it none (the weights then its globals), {weights}, or the {len(sizes)} widths "
+                          f"({', '.join(map(str, sizes))}), as --net and --hidden give them")
 
 
 # -- a network of the caller's layer objects (the Python API's model, a layer file's Model) --------

@@ -24,6 +24,7 @@ from gradtui.findings import TensorStats
 from gradtui.formatting import number, shape_in_words
 from gradtui.kinds import KINDS
 from gradtui.model import Network, reference_classes
+from gradtui.running import numbers_made_in
 from gradtui.stats import unravel
 from gradtui.steps import LayerSpec
 
@@ -75,7 +76,7 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
     values = {"x": x.detach().requires_grad_(x.is_floating_point()), **leaves}  # integer ids have no gradient
     targ, note, unfollowed, overwritten = y.detach().clone(), None, {}, {}
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), numbers_made_in(_run_dtype(x, params)):
             for spec, layer in zip(network.specs, network.build(leaves, network.isolated_classes())):
                 inp = values[spec.inp]
                 # Each layer gets a copy of its input: an in-place forward changes the copy, and the
@@ -106,6 +107,11 @@ def autograd_reference(network: Network, params: dict[str, torch.Tensor], x: tor
         return Reference(error=f"autograd could not run the forward: {type(exc).__name__}: {exc}", unfollowed=unfollowed)
     grads = {name: (t.grad if isinstance(t, torch.Tensor) else None) for name, t in values.items() if name != "loss"}
     return Reference(grads, note=note, unfollowed=unfollowed, overwritten=overwritten)
+
+
+def _run_dtype(x: torch.Tensor, params: dict[str, torch.Tensor]) -> torch.dtype | None:
+    """The run's floating dtype: x's, or for integer ids (an embedding's input) the parameters'."""
+    return next((t.dtype for t in (x, *params.values()) if t.is_floating_point()), None)
 
 
 def unfollowable(out, inp: torch.Tensor, params: list[torch.Tensor]) -> str | None:

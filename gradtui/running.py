@@ -64,6 +64,25 @@ def captured():
         yield kept
 
 
+@contextlib.contextmanager
+def numbers_made_in(dtype):
+    """torch's default dtype while the user's code runs in a float64 run (the replay's too): float64, so that
+    what it makes of Python numbers (`torch.where(x >= 0, 1., self.alpha)`, `torch.zeros(n)`) is float64 as
+    the run's tensors are, as a gradient check in float64 is run. A run in another dtype keeps float32's: a
+    float32 factor in a bfloat16 run changes the gradient's dtype, which the run names."""
+    import torch  # here, not at the top: the app's face imports this module and never torch
+
+    if dtype != torch.float64:
+        yield
+        return
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
 @dataclass(frozen=True)
 class Outcome:
     value: object = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
+import sys
 from dataclasses import replace
 
 import torch
@@ -31,6 +32,7 @@ from gradtui.data import Dataset, load_data
 from gradtui.derived import GUARD_MOST, Probe
 from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
 from gradtui.formatting import number, shape_in_words
+from gradtui.graph import Source, layer_source
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
 from gradtui.reference import (
@@ -46,6 +48,7 @@ from gradtui.running import (
     StepTimeout,
     first_line,
     method_for,
+    numbers_made_in,
     quietly,
     run_user_code,
     source_location,
@@ -66,7 +69,7 @@ class DebugSession:
         gradtui.replay), so a tensor that the user's code casts to a narrower dtype is judged with
         that dtype's tolerance, as is everything computed after it. `hints=False`: a mismatch is found
         and not explained, a match has no statistics (a fix's screen asks only whether a gradient matches)."""
-        self.config = config
+        self.config = self.asked = config  # asked: as the caller gave them, before a Model's kinds and widths
         self.hints = hints
         self.device = config.resolve_device()
         built = network is None
@@ -199,7 +202,7 @@ class DebugSession:
 
     def _narrow_to(self, dtype: torch.dtype) -> None:
         """Judge from here on with this dtype's tolerance where it is looser."""
-        name = str(dtype).removeprefix("torch.")
+        name = _dtype_name(dtype)
         if name in DEFAULT_TOLERANCES:
             self._loosest = max(self._loosest, DEFAULT_TOLERANCES[name])
 
@@ -208,11 +211,15 @@ class DebugSession:
         inside (Llama's RMS norm, `x.float()` … `.type_as(x)`, in a float64 run or its replay) puts float32's
         rounding into every gradient through it, autograd's too, so from its backward on the run is judged
         with float32's tolerance."""
-        with _Narrowest() as seen:
+        with _Narrowest() as seen, numbers_made_in(self.config.torch_dtype):
             out = layer(*args)
         if seen.dtypes:
             self._narrowed[name] = min(seen.dtypes, key=lambda dtype: torch.finfo(dtype).bits)
         return out
+
+    def _in_run_dtype(self, backward, makers: _DtypeMakers):
+        with numbers_made_in(self.config.torch_dtype), makers:
+            return backward()
 
     def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
         """The step's exception, located in the user's code: a reference layer that fails on what the
@@ -335,11 +342,13 @@ class DebugSession:
         before, bound = self._versions(), _bound_tensors(layer)
         # `w.data -= …` leaves w's version counter as it was: the parameters' values are compared too
         held = {name: self.values[name].clone() for name in spec.params if name in self.values}
-        outcome = run_user_code(layer.backward, self.config.step_timeout)
+        makers = _DtypeMakers()
+        outcome = run_user_code(lambda: self._in_run_dtype(layer.backward, makers), self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
         changed += [name for name, value in held.items() if name not in changed and not _same(value, self.values[name])]
-        context = self._backward_context(step, layer, upstream, fed, changed, rebound)
+        weights = [name for name in rebound if name in spec.params]  # the others: the forward run again
+        context = replace(self._backward_context(step, layer, upstream, fed, changed, weights), dtypes_made=makers.made)
         inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
         # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
@@ -361,8 +370,12 @@ class DebugSession:
             comparisons.append(comparison)
         if changed:
             notes.append(f"the backward changed {', '.join(changed)} in place (an update inside backward?)")
-        if rebound:
-            notes.append(f"the backward replaced {', '.join(rebound)} on the layer (an update inside backward?)")
+        if weights:
+            notes.append(f"the backward replaced {', '.join(weights)} on the layer (an update inside backward?)")
+        if len(weights) < len(rebound):
+            activations = ", ".join(name for name in rebound if name not in spec.params)
+            notes.append(f"the backward replaced {activations} on the layer, as calling the forward again inside it "
+                         f"does (self.__call__(x), self(x)): the new tensor has no .g; use the one the forward kept")
         unfollowed = self.reference.unfollowed.get(spec.name)
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
@@ -594,6 +607,33 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
 def _bound_tensors(layer) -> dict[str, torch.Tensor]:
     """The layer object's tensor attributes (its weights among them), to see one rebound by the backward."""
     return {key: value for key, value in vars(layer).items() if isinstance(value, torch.Tensor)}
+
+
+class _DtypeMakers(TorchFunctionMode):
+    """Where the code run under it first made each floating dtype that none of an operation's operands had: a
+    cast (`(inp > 0).float()`), or a tensor of Python numbers in torch's default dtype (`torch.where(x >= 0, 1.,
+    self.alpha)`), with its line: what a hint quotes for a gradient whose dtype is not autograd's."""
+
+    def __init__(self):
+        super().__init__()
+        self.made: dict[str, tuple[Source, bool]] = {}  # "float32" -> the user's code that first made one, a cast?
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point() or _dtype_name(out.dtype) in self.made:
+            return out
+        floating = [operand.dtype for operand in tree_flatten((args, kwargs))[0]
+                    if isinstance(operand, torch.Tensor) and operand.is_floating_point()]
+        if out.dtype not in floating and (source := layer_source(sys._getframe(1))) is not None:
+            self.made[_dtype_name(out.dtype)] = source, getattr(func, "__name__", "") in _CASTS
+        return out
+
+
+_CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat16"})
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 class _Narrowest(TorchFunctionMode):

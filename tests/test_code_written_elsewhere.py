@@ -167,3 +167,102 @@ def test_a_guard_left_out_in_one_place_of_several_is_no_slip(capsys, tmp_path, b
     assert code == (0 if guarded else 1), out
     assert ("leaves out the guard `+ 1e-05` in `self.x_norm = (x - self.mu) / torch.sqrt(self.var + self.eps)` (" in out) \
         == guarded, out
+
+
+# ML-From-Scratch's activations keep `gradient(x)` apart from the call; ported to gradtui's protocol as a
+# student would, the backward multiplies it into out.g. Its LeakyReLU's gradient is a `where` of Python
+# numbers, which torch makes in its default dtype, float32, whatever the run's dtype.
+LEAKY_RELU = '''
+import torch
+from gradtui.layers import Lin, Mse
+
+class LeakyReLU:
+    alpha = 0.2
+    def __call__(self, inp):
+        self.inp = inp
+        self.out = torch.where(inp >= 0, inp, self.alpha * inp)
+        return self.out
+    def gradient(self, x):
+        return torch.where(x >= 0, 1., self.alpha)
+    def backward(self):
+        self.inp.g = self.gradient(self.inp) * self.out.g
+
+class Model:
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), LeakyReLU(), Lin(w2, b2)]
+        self.loss = Mse()
+'''
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_gradient_of_python_numbers_is_right_in_a_float64_run_and_replay(capsys, tmp_path, dtype):
+    layers = tmp_path / "leaky.py"
+    layers.write_text(LEAKY_RELU)
+    code, out, _ = run_cli(capsys, "check", "--batch", "64", "--dtype", dtype, "--layers", str(layers))
+    assert code == 0, out  # its 0.2 is float64 in a float64 run, as a gradient check in float64 is run
+    assert "every gradient matches" in out
+
+
+def test_a_gradient_of_python_numbers_in_a_half_run_names_the_line_that_made_it(capsys, tmp_path):
+    layers = tmp_path / "leaky.py"
+    layers.write_text(LEAKY_RELU)
+    code, out, _ = run_cli(capsys, "check", "--batch", "64", "--dtype", "float16", "--layers", str(layers))
+    hint = out.splitlines()[-1]
+    assert code == 1 and "l1.g is float32, autograd's is float16: `torch.where(x >= 0, 1., self.alpha)` (" in hint, out
+    assert "leaky.py:12) makes a float32 tensor (torch's default dtype) in a float16 run" in hint
+
+
+def test_a_cast_in_a_method_the_backward_calls_is_quoted(capsys, tmp_path):
+    layers = tmp_path / "mask.py"
+    layers.write_text(LEAKY_RELU.replace("torch.where(x >= 0, 1., self.alpha)",
+                                         "torch.where(x >= 0, torch.ones_like(x), self.alpha).float()"))
+    code, out, _ = run_cli(capsys, "check", "--batch", "64", "--dtype", "bfloat16", "--layers", str(layers))
+    assert code == 1 and "the cast `torch.where(x >= 0, torch.ones_like(x), self.alpha).float()` (" in \
+        out.splitlines()[-1], out
+
+
+def test_a_backward_that_calls_the_forward_again_is_said_so(capsys, tmp_path):
+    layers = tmp_path / "sigmoid.py"  # ML-From-Scratch's Sigmoid.gradient calls the layer: here it sets self.out anew
+    layers.write_text(LEAKY_RELU.replace("torch.where(x >= 0, 1., self.alpha)", "self.__call__(x) * (1 - self.__call__(x))"))
+    code, out, _ = run_cli(capsys, "check", "--batch", "64", "--layers", str(layers))
+    assert code == 1
+    assert "the backward replaced l2 on the layer, as calling the forward again inside it does" in out, out
+    assert "an update inside backward" not in out
+
+
+DENSE_MODEL = '''
+import torch
+
+class Dense:  # ML-From-Scratch's names: W, w0, layer_input; a kind gradtui has no entry for
+    def __init__(self, W, w0): self.W, self.w0 = W, w0
+    def __call__(self, X):
+        self.layer_input = X
+        self.out = X @ self.W + self.w0
+        return self.out
+    def backward(self):
+        accum_grad = self.out.g
+        self.W.g = self.layer_input.T @ accum_grad
+        self.w0.g = accum_grad.sum(0)
+        self.layer_input.g = accum_grad @ self.W.T
+
+class SquareLoss:
+    def __call__(self, y_pred, y):
+        self.y_pred, self.y = y_pred, y
+        return (0.5 * (y - y_pred.squeeze(-1)) ** 2).mean()
+    def backward(self):
+        self.y_pred.g = (-(self.y - self.y_pred.squeeze(-1))).unsqueeze(-1)
+
+class Model:
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Dense(w1, b1), Dense(w2, b2)]
+        self.loss = SquareLoss()
+'''
+
+
+def test_a_fix_is_found_for_a_model_of_kinds_gradtui_has_no_entry_for(capsys, tmp_path):
+    layers = tmp_path / "dense.py"  # the loss's 1/N left out; the fix's trials build the Model as the check did
+    layers.write_text(DENSE_MODEL)
+    code, out, err = run_cli(capsys, "check", "--batch", "64", "--layers", str(layers), "--fix")
+    assert code == 1, out + err
+    assert "fix, run and verified: with this edit every gradient matches" in out, out
+    assert "+        self.y_pred.g = (-(self.y - self.y_pred.squeeze(-1))).unsqueeze(-1) / " in out, out

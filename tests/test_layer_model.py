@@ -83,7 +83,7 @@ def test_a_model_that_cannot_be_stepped_in_a_file_without_classes_is_bad_input(c
     path.write_text("class Model:\n    def __init__(self, a, b, c, d, e):\n        pass\n")
     code, out, err = run_cli(capsys, "check", "--layers", str(path))
     assert code == 2 and err.count("\n") == 1
-    assert "defines none of Lin" in err and "its Model: Model(a, b, c, d, e) takes 5 argument(s)" in err
+    assert "defines none of Lin" in err and "its Model: Model(a, b, c, d, e) takes 5 arguments; gradtui gives it none" in err
 
 
 def test_a_model_whose_loss_is_not_the_options_is_said(capsys, tmp_path):
