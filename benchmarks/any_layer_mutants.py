@@ -46,7 +46,11 @@ GELU, Llama's RMS norm (its float32 cast), a gate of two experts by a softmax, a
 attention pooling over the batch added back, a clip of the centred row, a log-softmax over the batch, a gain
 centred over the features, and ten whose backward makes forward values again (a swish of a learned beta, GELU
 by erf, a layer norm, a softmax of x / 2, log-sigmoid, x + exp(−x²), a gained tanh of 2x, softsign, SiLU by
-`x / (1 + exp(−x))`, a Student-t loss);
+`x / (1 + exp(−x))`, a Student-t loss); and ten ported from a from-scratch NumPy library and a from-scratch
+GPT's layer norm (tanh as `2 / (1 + exp(−2x)) − 1` made again in its backward, batch norm's one-expression
+backward by `1 / sqrt(var + eps)`, a scaled SELU, softplus by log, ELU's derivative from its output, softmax,
+a layer norm whose backward scales in place, a sigmoid by hand, a leaky ReLU's derivative of Python numbers,
+a halved squared error);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -1687,6 +1691,76 @@ return torch.log1p(self.d ** 2 / 3).mean()
 d = self.d
 inp.g = (2 * d / (3 + d ** 2) / d.shape[0]).unsqueeze(-1)
 """, loss=True),
+    Layer("TanhBySigmoid", """
+return 2 / (1 + torch.exp(-2 * inp)) - 1
+""", """
+inp.g = out.g * (1 - torch.pow(2 / (1 + torch.exp(-2 * inp)) - 1, 2))
+"""),
+    Layer("CompactBN", """
+mean = inp.mean(0)
+var = inp.var(0, unbiased=False)
+self.xc = inp - mean
+self.si = 1 / torch.sqrt(var + 0.01)
+return self.g * (self.xc * self.si) + self.b
+""", """
+n = out.g.shape[0]
+self.g.g = (out.g * self.xc * self.si).sum(0)
+self.b.g = out.g.sum(0)
+inp.g = (1 / n) * self.g * self.si * (n * out.g - out.g.sum(0) - self.xc * self.si ** 2 * (out.g * self.xc).sum(0))
+""", ("g", "b")),
+    Layer("ScaledSELU", """
+return 1.0507 * torch.where(inp >= 0.0, inp, 1.6733 * (torch.exp(inp) - 1))
+""", """
+inp.g = out.g * 1.0507 * torch.where(inp >= 0.0, 1.0, 1.6733 * torch.exp(inp))
+"""),
+    Layer("SoftplusByLog", """
+return torch.log(1 + torch.exp(inp))
+""", """
+inp.g = out.g / (1 + torch.exp(-inp))
+"""),
+    Layer("ELUFromOut", """
+self.o = torch.where(inp >= 0.0, inp, 0.1 * (torch.exp(inp) - 1))
+return self.o
+""", """
+inp.g = out.g * torch.where(inp >= 0.0, 1.0, self.o + 0.1)
+"""),
+    Layer("SoftmaxCompact", """
+e = torch.exp(inp - inp.max(1, keepdim=True).values)
+self.p = e / e.sum(1, keepdim=True)
+return self.p
+""", """
+inp.g = self.p * (out.g - (out.g * self.p).sum(1, keepdim=True))
+"""),
+    Layer("LlmcLayerNorm", """
+mean = inp.mean(-1, keepdim=True)
+var = ((inp - mean) ** 2).mean(-1, keepdim=True)
+self.rstd = (var + 1e-5) ** -0.5
+self.norm = (inp - mean) * self.rstd
+return self.norm * self.w + self.b
+""", """
+dnorm = out.g * self.w
+self.b.g = out.g.sum(0)
+self.w.g = (out.g * self.norm).sum(0)
+dx = dnorm - dnorm.mean(-1, keepdim=True) - (dnorm * self.norm).mean(-1, keepdim=True) * self.norm
+dx *= self.rstd
+inp.g = dx
+""", ("w", "b")),
+    Layer("SigmoidCalled", """
+self.s = 1 / (1 + torch.exp(-inp))
+return self.s
+""", """
+inp.g = out.g * self.s * (1 - self.s)
+"""),
+    Layer("LeakyWhereNumbers", """
+return torch.where(inp >= 0, inp, 0.2 * inp)
+""", """
+inp.g = torch.where(inp >= 0, 1.0, 0.2) * out.g
+"""),
+    Layer("SquareLossHalf", """
+return (0.5 * (targ - inp.squeeze(-1)) ** 2).mean()
+""", """
+inp.g = (-(targ - inp.squeeze(-1)) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1761,6 +1835,8 @@ PARAMETERS = {
     "ZeroMeanGain": lambda r: (1 + 0.3 * r(C),),
     "SwishBeta": lambda r: (1.2 + 0.1 * r(1),),
     "TanhTwoGain": lambda r: (1 + 0.1 * r(C),),
+    "CompactBN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "LlmcLayerNorm": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
 }
 
 

@@ -268,14 +268,28 @@ def _run_again(graph: Graph, edit: Edit) -> Graph:
     """The graph whose operation `edit.node` (one of OWN_VALUE) has its value made again as the edit makes
     its operand, and every operation after it that reads what changed run again on it."""
     node = graph.nodes[edit.node]
-    operand = _operand_made_again(graph, node, edit)
-    args = tuple(operand if i == edit.operand else _resolve(graph, a) for i, a in enumerate(node.args))
-    changed, nodes = _run_on(graph, {node.index: node.op(*args, **_resolve(graph, node.kwargs))}), list(graph.nodes)
+    if edit.operand is None:  # its own value, written by hand (tanh as `2 / (1 + exp(-2 * x)) - 1`), made again so
+        own = _written_made_again(graph, node, edit)
+    else:
+        operand = _operand_made_again(graph, node, edit)
+        args = tuple(operand if i == edit.operand else _resolve(graph, a) for i, a in enumerate(node.args))
+        own = node.op(*args, **_resolve(graph, node.kwargs))
+    if own is None or own.shape != node.outputs[0].shape:
+        raise Unsupported("the value made again has another shape")
+    changed, nodes = _run_on(graph, {node.index: own}), list(graph.nodes)
     if changed is None:
         raise Unsupported("an operation of several results reads the value made again")
     for index, value in changed.items():
         nodes[index] = replace(nodes[index], outputs=[value])
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported)
+
+
+def _written_made_again(graph: Graph, node: Node, edit: Edit) -> torch.Tensor | None:
+    """The value of a fused operation as its steps by hand make it with the edit at one of them."""
+    steps = Graph(graph.leaves, [*graph.nodes[:node.index], node.written], graph.output, graph.unsupported)
+    made = _recomputed(steps, steps.nodes[edit.at], edit)
+    changed = _run_on(steps, {edit.at: made}, node.index) if made is not None else None
+    return changed.get(node.index) if changed is not None else None
 
 
 def _own_expression(graph: Graph, node: Node, operand: Leaf | Ref) -> bool:
@@ -352,8 +366,9 @@ def _remakings(graph: Graph, node: Node, position: int, made: Node, at: int | No
             continue
         own_inputs = {a for _, a in graph.tensor_args(graph.nodes[tensor.node])} if isinstance(tensor, Ref) else set()
         for value in named:  # (not `s` for `s ** 2` inside the operand: that is its power left out, said so)
-            if value not in (tensor, Ref(made.index)) and graph.value(value).shape == graph.value(tensor).shape and not (
-                    at is not None and value in own_inputs):
+            fits = graph.value(value).shape == graph.value(tensor).shape or (
+                value == graph.output and graph.value(value).dim() == 0)  # a loss's own value for its input
+            if value not in (tensor, Ref(made.index)) and fits and not (at is not None and value in own_inputs):
                 yield Edit("recompute", node.index, position, value=value, variant=("with", side), at=at)
 
 
@@ -614,6 +629,10 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
         if node.name in OWN_VALUE and Ref(node.index) in users and operands and _own_expression(graph, node, operands[0][1]):
             for edit in _recomputations(graph, node, operands[0][0], named):  # (tanh's `t`, read by what follows too)
                 yield replace(edit, everywhere=True)
+        if node.name in OWN_VALUE and node.written is not None:  # tanh by hand, its value made again by hand wrongly
+            for site in (node.written, *_made_inside(graph, node.written)):
+                for edit in _remakings(graph, node, None, site, site.index, named, numbers_alone=True):
+                    yield replace(edit, everywhere=True)
         for written in rule_of(node.op).forms(node.args, node.kwargs):  # in each form people write it in
             if operands and operands[0][0] == 0 and (len(operands) == 1 or "{targ}" in written) and (
                     node.outputs[0].shape == graph.value(operands[0][1]).shape or "{targ}" in written):
@@ -961,6 +980,8 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
     if edit.kind == "g-T":
         towards = f" towards `{_operand(graph, node, edit.operand, leaf_names)}`" if len(tensors) > 1 else ""
         return f"{target}: {operation}{towards} takes the gradient coming from above transposed"
+    if edit.kind == "recompute" and edit.everywhere and edit.operand is None:
+        return f"{target}: {operation} {_written_remade_said(graph, node, edit, leaf_names)}"
     if edit.kind == "recompute" and edit.everywhere:
         return f"{target}: {operation}, and every derivative after it that reads its value, " \
                f"{_recompute_said(graph, node, edit, leaf_names)}"
@@ -1122,7 +1143,18 @@ def _recompute_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, 
     if edit.at is None and node.name not in OWN_VALUE:
         return f"reads `{_remade_code(graph, made, edit, right, leaf_names)}` where `{right}` belongs"
     whole = _expression(graph, node) if node.name in OWN_VALUE else right  # exp's own value, as the code makes it
-    site = made if edit.at is None else graph.nodes[edit.at]
+    return _made_again_said(graph, whole, made if edit.at is None else graph.nodes[edit.at], edit, leaf_names)
+
+
+def _written_remade_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, str]) -> str:
+    """A fused operation's own value as its steps by hand make it again, one edit away: "reads `2 / (1 +
+    torch.exp(-4 * inp)) - 1` where `2 / (1 + torch.exp(-2 * inp)) - 1` belongs"."""
+    site = node.written if edit.at == node.index else graph.nodes[edit.at]
+    return _made_again_said(graph, _expression(graph, node), site, edit, leaf_names)
+
+
+def _made_again_said(graph: Graph, whole: str, site: Node, edit: Edit, leaf_names: dict[str, str]) -> str:
+    """`whole` as a derivative reads it, made again with the edit at the operation `site` inside it."""
     said = _expression(graph, site)
     remade = _remade_code(graph, site, edit, said, leaf_names)
     if "`" not in remade and whole.count(said) == 1:
@@ -1133,6 +1165,9 @@ def _recompute_said(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, 
         return f"reads `{whole.replace(said, remade)}` where `{whole}` belongs"
     if "`" not in remade:
         return f"reads `{whole}` made again with `{remade}` where `{said}` belongs"
+    if "` with " in remade:  # "2 / (1 + e)` with 4 in place of 2": where the code has no words for the number
+        part, change = remade.split("` with ", 1)
+        return f"reads `{whole}` made again with {change}{'`' * (change.count('`') % 2)} in `{part}`"
     return f"reads `{whole}` made again with its `{said}` wrong"
 
 

@@ -858,6 +858,15 @@ class Edits:
         looped = any(isinstance(n, (ast.For, ast.While)) and statement in ast.walk(n) for n in ast.walk(self.method))
         yield from reversed(edits) if looped else edits
 
+    def _with_operator(self, node: ast.BinOp, op: str) -> str:
+        """The operation as the code writes it, its operator changed and its layout kept (a term on a line of
+        its own stays there)."""
+        start, end = self.span(node)
+        left_end, right_start = self.span(node.left)[1], self.span(node.right)[0]
+        between = self.text[left_end:right_start]
+        cut = left_end + between.index(OPERATOR_SIGNS[type(node.op)])
+        return self.text[start:cut] + op + self.text[cut + 1:end]
+
     def _operand(self, node: ast.expr) -> str:
         """An operand as the code writes it, with its parentheses (`(var + eps)` of `(var + eps) ** -1.5`)."""
         return f"({self.seg(node)})" if self._parenthesized(node) else self.seg(node)
@@ -960,7 +969,7 @@ class Edits:
         if isinstance(node.op, ast.Sub):  # targ - inp for inp - targ: the sign, where it was lost
             yield at(node, f"{right} - {left}", "sign")
         for op in OPERATORS.get(type(node.op), ()):
-            yield at(node, f"{left} {op} {right}", "operator")
+            yield at(node, self._with_operator(node, op), "operator")
         if isinstance(node.op, ast.Mult):  # `probs * d` where the derivative divides: `d / probs`
             yield at(node, f"{right} / {left}", "operator")
         if isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub, ast.MatMult)):
@@ -982,6 +991,7 @@ MODULES = frozenset({"torch", "F", "np", "numpy", "math", "nn", "einsum"})
 SIZES = frozenset({"shape", "ndim", "dtype", "device", "size", "numel", "dim"})
 CASTS = frozenset({"float", "double", "half", "bfloat16", "to", "type"})
 OPERATORS = {ast.Mult: ("/",), ast.Div: ("*",), ast.Add: ("-",), ast.Sub: ("+",)}
+OPERATOR_SIGNS = {ast.Mult: "*", ast.Div: "/", ast.Add: "+", ast.Sub: "-"}
 COMPARISONS = {ast.Gt: (">=", "<"), ast.GtE: (">", "<="), ast.Lt: ("<=", ">"), ast.LtE: ("<", ">=")}
 
 

@@ -95,8 +95,8 @@ def binding(expression: ast.expr | str) -> float:
     if isinstance(expression, str):
         if expression.startswith("(") and expression.endswith(")") and wrapped(expression):
             return 7  # parenthesized: as tight as a name
-        try:
-            expression = ast.parse(expression.strip(), mode="eval").body
+        try:  # (inside parentheses: an expression over several lines, as it stood in the code's own)
+            expression = ast.parse(f"({expression.strip()})", mode="eval").body
         except SyntaxError:
             return 0
     if isinstance(expression, ast.BinOp):

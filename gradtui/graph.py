@@ -91,6 +91,7 @@ class Node:
     kwargs: dict
     outputs: list  # the tensors it returned, as they were then (a clone where it was later changed in place)
     source: Source | None
+    written: Node | None = None  # fused: the last of the steps written by hand that this one operation stands for
 
     @property
     def name(self) -> str:
@@ -376,10 +377,11 @@ def fused(graph: Graph) -> Graph | None:
     readers, nodes, found = _readers(graph), list(graph.nodes), False
     for node in graph.nodes:
         whole = _softmax_by_hand(graph, node, readers) or _log_softmax_by_hand(graph, node) \
-            or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node) or _gelu_by_hand(graph, node)
+            or _sigmoid_by_hand(graph, node) or _softplus_by_hand(graph, node) or _gelu_by_hand(graph, node) \
+            or _tanh_by_hand(graph, node)
         if whole is not None:
             op, args, *kwargs = whole
-            nodes[node.index] = Node(node.index, op, args, kwargs[0] if kwargs else {}, node.outputs, node.source)
+            nodes[node.index] = Node(node.index, op, args, kwargs[0] if kwargs else {}, node.outputs, node.source, node)
             found = True
         elif (normalised := _normalised_by_hand(graph, node) or _l2_normalised_by_hand(graph, node)) is not None:
             nodes[node.index] = normalised if not _one_call(graph, node, normalised.args[0]) else replace(
@@ -678,6 +680,21 @@ def _gelu_by_hand(graph: Graph, node: Node):
             if bool(torch.allclose(value, torch.nn.functional.gelu(data, approximate=approximate), rtol=1e-6,
                                    atol=1e-9 * scale)):
                 return torch.ops.aten.gelu.default, (x,), {"approximate": approximate} if approximate != "none" else {}
+    return None
+
+
+def _tanh_by_hand(graph: Graph, node: Node):
+    """tanh written out, `2 / (1 + exp(-2x)) - 1`, `2 * sigmoid(2x) - 1`, `(exp(2x) - 1) / (exp(2x) + 1)`: known
+    by its values, as GELU is, for it is written many ways. (op, args) of the one operation, or None."""
+    value = node.outputs[0] if node.outputs else None
+    if node.name not in ("sub", "add", "rsub", "div") or value is None or not value.is_floating_point() or value.numel() < 2:
+        return None
+    scale = float(value.abs().max()) or 1.0
+    for x in _made_from(graph, node, value.shape, depth=7):
+        if isinstance(x, Ref) and graph.nodes[x.node].name == "tanh":
+            continue
+        if bool(torch.allclose(value, torch.tanh(graph.value(x).to(value.dtype)), rtol=1e-6, atol=1e-9 * scale)):
+            return torch.ops.aten.tanh.default, (x,)
     return None
 
 

@@ -359,6 +359,13 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("SiLUByExp", "sign: `1 + s` for `1 - s`", ("the derivative of `inp / (1 + torch.exp(-inp))`",
                                                 "is `torch.sigmoid(inp) * (1 + inp * (1 + torch.sigmoid(inp)))` where "
                                                 "`torch.sigmoid(inp) * (1 + inp * (1 - torch.sigmoid(inp)))` belongs")),
+    ("TanhBySigmoid", "sign: `1 - torch.exp(-2 * inp)`", ("the derivative of `2 / (1 + torch.exp(-2 * inp)) - 1`", "reads "
+                                                          "`2 / (1 - torch.exp(-2 * inp)) - 1` where `2 / (1 + torch.exp("
+                                                          "-2 * inp)) - 1` belongs")),
+    ("TanhBySigmoid", "constant doubled: `4` for `2`", "made again with 4 in place of 2 in `2 / (1 + torch.exp(-2 * inp))`"),
+    ("TanhBySigmoid", "sign: `1 + torch.pow(", "has the sign of its out**2 flipped: `1 + out**2` where `1 - out**2` belongs"),
+    ("SquareLossHalf", "out for inp", ("the derivative of `(targ - inp.squeeze(-1)) ** 2`", "reads `targ - out` where "
+                                                                                          "`targ - inp.squeeze(-1)` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -400,7 +407,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-tanh-made-again-everywhere-a-constant-doubled", "a-scalar-read-twice-made-again-a-term-left-out",
         "a-normalisation-cast-to-float32-by-hand", "a-log-softmaxs-output-for-its-gradient", "a-log-softmaxs-sign",
         "gelu-by-erf-written-out-a-power-doubled", "gelu-by-tanh-written-out-a-constant-doubled",
-        "silu-by-exp-written-out-a-sign"])
+        "silu-by-exp-written-out-a-sign", "tanh-by-sigmoid-made-again-a-sign",
+        "tanh-by-sigmoid-made-again-a-number-doubled", "tanh-by-sigmoid-its-square-s-sign", "a-losss-value-for-its-input"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -447,7 +455,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     denominator) made again with a term left out; an RMS norm by hand through a float32 cast, said by its
     expression; a log-softmax's output for its gradient, its second term's sign; GELU written out by erf
     or by tanh (minGPT's), and SiLU as `x / (1 + exp(-x))`, each searched as the one function it is, one
-    edit inside its derivative as written.
+    edit inside its derivative as written; tanh as `2 / (1 + exp(-2x)) - 1` (a from-scratch library's), its
+    value made again in the backward by hand with one edit; a loss's own value where its input belongs.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

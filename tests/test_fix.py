@@ -679,3 +679,34 @@ def test_a_slip_too_small_to_fail_where_it_is_made_is_mended_there(tmp_path, cap
     assert report["first_mismatch"]["tensor"] == "w1.g", report["first_mismatch"]
     assert report["fix"]["passes"], report["fix"]
     assert "(n / (n - 1))" in report["fix"]["diff"] and "shape[0] /" not in report["fix"]["diff"]
+
+
+def test_an_operator_flipped_in_an_expression_over_several_lines_is_fixed_on_its_own_line(tmp_path, capsys):
+    """A from-scratch library's batch norm backward writes its one expression a term a line; its sign
+    slip is one character, and the fix changes that line alone, its layout as it was."""
+    path = tmp_path / "bn.py"
+    path.write_text('''import torch
+
+class BatchNorm:
+    def __init__(self, g, b): self.gamma, self.beta = g, b
+    def __call__(self, X):
+        self.X, mean, var = X, X.mean(0), X.var(0, unbiased=False)
+        self.X_centered = X - mean
+        self.stddev_inv = 1 / torch.sqrt(var + 1e-5)
+        self.out = self.gamma * (self.X_centered * self.stddev_inv) + self.beta
+        return self.out
+    def backward(self):
+        accum_grad, batch_size = self.out.g, self.out.g.shape[0]
+        self.gamma.g = (accum_grad * self.X_centered * self.stddev_inv).sum(0)
+        self.beta.g = accum_grad.sum(0)
+        self.X.g = (1 / batch_size) * self.gamma * self.stddev_inv * (
+            batch_size * accum_grad
+            - accum_grad.sum(0)
+            + self.X_centered * self.stddev_inv**2 * (accum_grad * self.X_centered).sum(0)
+            )
+''')
+    _, report = check_json(capsys, "--batch", "64", "--net", "lin,batchnorm,relu,lin,mse", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    changed = [line for line in report["fix"]["diff"].splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert changed == ["-            + self.X_centered * self.stddev_inv**2 * (accum_grad * self.X_centered).sum(0)",
+                       "+            - self.X_centered * self.stddev_inv**2 * (accum_grad * self.X_centered).sum(0)"]
