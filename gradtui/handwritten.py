@@ -49,6 +49,7 @@ from gradtui.derived import (
 )
 from gradtui.formatting import IPYKERNEL_CELL, IPYTHON_CELL, NOTEBOOK_CELL, place, shape_in_words
 from gradtui.graph import Graph, Leaf, Recorder, Ref, Source, _assignments, _statements, same_operand
+from gradtui.running import numbers_made_in
 from gradtui.written_slips import apart, differing
 
 SAME_VALUE = {dtype: (rtol / 10, atol / 10) for dtype, (rtol, atol) in DEFAULT_TOLERANCES.items()}
@@ -96,10 +97,36 @@ def _compiled(file: str, value: ast.expr):
 
 
 def source_files(caller_file: str) -> list[str]:
-    """Where the caller's statements are: every notebook cell run so far, in the order they ran
+    """Where the caller's statements are: every notebook cell run so far, in the order they last ran
     (IPython keeps each in linecache), and the caller's own file."""
     cells = [name for name in list(linecache.cache) if is_cell(name)]
+    ran = _cells_of_this_session(cells)
+    if ran is not None:  # linecache keeps a cell run again where it first ran, and the cells of a session reset
+        cells = [name for name in cells if NOTEBOOK_CELL.match(name)] + ran
     return list(dict.fromkeys([*cells, caller_file]))
+
+
+def _cells_of_this_session(cells: list[str]) -> list[str] | None:
+    """Those of the IPython (or Jupyter kernel) cells that this session ran, by their code, in the order
+    they last ran; None outside IPython, or where its history cannot say."""
+    import sys
+
+    shell = sys.modules["IPython"].get_ipython() if "IPython" in sys.modules else None
+    try:
+        inputs = list(shell.history_manager.input_hist_parsed)
+    except AttributeError:  # no shell, or one of another make: every cell linecache holds, as it holds them
+        return None
+    by_code: dict[str, list[str]] = {}
+    for name in cells:
+        if not NOTEBOOK_CELL.match(name):
+            by_code.setdefault("".join(linecache.getlines(name)).rstrip(), []).append(name)
+    ran = []
+    for number, code in enumerate(inputs):
+        for name in by_code.get(code.rstrip(), ()):
+            counted = IPYTHON_CELL.match(name)
+            if counted is None or int(counted["count"]) == number:
+                ran = [other for other in ran if other != name] + [name]
+    return ran or None  # (none of them in its history: cells run without it, every one as linecache holds it)
 
 
 def is_cell(filename: str) -> bool:
@@ -339,7 +366,7 @@ def record_forward(root_name: str, namespace: dict, source: Code) -> Forward:
     scope.update(copies)
     results: dict[str, torch.Tensor] = {}
     try:
-        with _untouched(namespace), recorder:
+        with _untouched(namespace), recorder, numbers_made_in(torch.float64):  # (`torch.tensor(1e-5)` as float64 too)
             for statement in order:
                 results[statement.name] = scope[statement.name] = eval(statement.compiled(), scope)
     except Exception as error:

@@ -102,6 +102,24 @@ def test_the_readme_shows_the_notebook_before_and_after_as_they_print():
             position = found + len(chunk)
 
 
+@needs_ipython
+def test_the_cells_of_a_session_reset_are_not_read_again():
+    """IPython's linecache keeps every cell of the process, those of a session reset too (a notebook run
+    again from the top in the same kernel): only this session's are where the caller's statements are,
+    in the order they last ran."""
+    from gradtui.handwritten import source_files
+
+    shell = ninja._shell()
+    shell.reset(new_session=True)
+    for code in ("dprobs = 1", "dprobs = 2"):
+        shell.run_cell(code, store_history=True)
+    before = [name for name in source_files("mine.py") if name.startswith("<ipython-input-")]
+    shell.reset(new_session=True)
+    shell.run_cell("dprobs = 1", store_history=True)  # In [1] again: the same cell name as the first session's
+    cells = [name for name in source_files("mine.py") if name.startswith("<ipython-input-")]
+    assert cells == before[:1] and before[1] not in cells, (before, cells)
+
+
 # -- a script, as Python runs it ----------------------------------------------------------------------
 
 FORWARD = """
