@@ -50,7 +50,9 @@ by erf, a layer norm, a softmax of x / 2, log-sigmoid, x + exp(−x²), a gained
 GPT's layer norm (tanh as `2 / (1 + exp(−2x)) − 1` made again in its backward, batch norm's one-expression
 backward by `1 / sqrt(var + eps)`, a scaled SELU, softplus by log, ELU's derivative from its output, softmax,
 a layer norm whose backward scales in place, a sigmoid by hand, a leaky ReLU's derivative of Python numbers,
-a halved squared error);
+a halved squared error); and four staged as a well-known walk through batch norm's backward stages it (batch
+norm and layer norm by `1 / sqrt(var + eps)`, its `torch.ones((N, D))`; a softmax loss whose backward subtracts
+the one-hot in place; a binary cross-entropy of a sigmoid by the quotient of its derivative);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -1761,6 +1763,71 @@ return (0.5 * (targ - inp.squeeze(-1)) ** 2).mean()
 """, """
 inp.g = (-(targ - inp.squeeze(-1)) / targ.shape[0]).unsqueeze(-1)
 """, loss=True),
+    Layer("StagedBN", """
+N, D = inp.shape
+mu = 1. / N * torch.sum(inp, 0)
+self.xmu = inp - mu
+sq = self.xmu ** 2
+self.var = 1. / N * torch.sum(sq, 0)
+self.sqrtvar = torch.sqrt(self.var + 1e-5)
+self.ivar = 1. / self.sqrtvar
+self.xhat = self.xmu * self.ivar
+return self.g * self.xhat + self.b
+""", """
+N, D = out.g.shape
+self.b.g = torch.sum(out.g, 0)
+self.g.g = torch.sum(out.g * self.xhat, 0)
+dxhat = out.g * self.g
+divar = torch.sum(dxhat * self.xmu, 0)
+dxmu1 = dxhat * self.ivar
+dsqrtvar = -1. / (self.sqrtvar ** 2) * divar
+dvar = 0.5 * 1. / torch.sqrt(self.var + 1e-5) * dsqrtvar
+dsq = 1. / N * torch.ones((N, D)) * dvar
+dxmu2 = 2 * self.xmu * dsq
+dx1 = dxmu1 + dxmu2
+dmu = -1 * torch.sum(dxmu1 + dxmu2, 0)
+dx2 = 1. / N * torch.ones((N, D)) * dmu
+inp.g = dx1 + dx2
+""", ("g", "b")),
+    Layer("StagedSoftmaxLoss", """
+self.z = torch.cat([inp, -inp], 1)
+self.y = (targ > 0).long()
+shifted = self.z - self.z.max(1, keepdim=True).values
+Z = torch.exp(shifted).sum(1, keepdim=True)
+self.log_probs = shifted - torch.log(Z)
+return -self.log_probs[torch.arange(self.z.shape[0]), self.y].mean()
+""", """
+N = self.z.shape[0]
+dz = torch.exp(self.log_probs)
+dz[torch.arange(N), self.y] -= 1
+dz /= N
+inp.g = dz[:, :1] - dz[:, 1:]
+""", loss=True),
+    Layer("StagedLN", """
+D = inp.shape[1]
+mu = torch.sum(inp, 1, keepdim=True) / D
+self.xmu = inp - mu
+self.var = torch.sum(self.xmu ** 2, 1, keepdim=True) / D
+self.ivar = 1. / torch.sqrt(self.var + 1e-5)
+self.xhat = self.xmu * self.ivar
+return self.g * self.xhat + self.b
+""", """
+N, D = out.g.shape
+self.b.g = out.g.sum(0)
+self.g.g = (out.g * self.xhat).sum(0)
+dxhat = out.g * self.g
+dvar = torch.sum(dxhat * self.xmu, 1, keepdim=True) * -0.5 * self.ivar ** 3
+dmu = torch.sum(-dxhat * self.ivar, 1, keepdim=True) + dvar * torch.mean(-2. * self.xmu, 1, keepdim=True)
+inp.g = dxhat * self.ivar + dvar * 2. * self.xmu / D + dmu / D
+""", ("g", "b")),
+    Layer("SigmoidBCE", """
+self.p = 1 / (1 + torch.exp(-inp.squeeze(-1)))
+self.t = (targ > 0).float()
+return -(self.t * torch.log(self.p) + (1 - self.t) * torch.log(1 - self.p)).mean()
+""", """
+dp = (-(self.t / self.p) + (1 - self.t) / (1 - self.p)) / self.p.shape[0]
+inp.g = (dp * self.p * (1 - self.p)).unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1837,6 +1904,8 @@ PARAMETERS = {
     "TanhTwoGain": lambda r: (1 + 0.1 * r(C),),
     "CompactBN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "LlmcLayerNorm": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "StagedBN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "StagedLN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
 }
 
 

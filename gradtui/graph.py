@@ -412,16 +412,40 @@ def _one_call(graph: Graph, node: Node, x: Leaf | Ref) -> bool:
 
 
 def reassociated(graph: Graph) -> Graph | None:
-    """The graph with each normalisation's gain multiplied in after it (`w * x * rstd` as `w * (x *
-    rstd)`), its own product kept as a product: a backward written as `dy = out.g * w`, then from `x`
-    and `rstd`, differentiates that order, and one slip in it is one edit of it. None when there is none."""
+    """The graph grouped as a backward written step by step may group it: each normalisation's gain
+    multiplied in after it (`w * x * rstd` as `w * (x * rstd)`), its own product kept as a product (a
+    backward written as `dy = out.g * w`, then from `x` and `rstd`, differentiates that order, and one slip
+    in it is one edit of it); `1 / sqrt(v)` as the one rsqrt it is (a staged batch norm's `ivar`, whose
+    derivative its backward writes as `-0.5 * ivar ** 3`), its statistics kept as steps. None when there is
+    neither."""
     readers, nodes, found = _readers(graph), list(graph.nodes), False
     for node in graph.nodes:
         if (gained := _gain_taken_first(graph, node, readers)) is not None:
             product, _, gain = gained
             nodes[product.index], nodes[gain.index] = product, gain
             found = True
+        elif (root := _rsqrt_by_hand(graph, node, readers)) is not None:
+            nodes[node.index] = Node(node.index, torch.ops.aten.rsqrt.default, (root,), {}, node.outputs, node.source, node)
+            found = True
     return Graph(graph.leaves, nodes, graph.output, graph.unsupported) if found else None
+
+
+def _rsqrt_by_hand(graph: Graph, node: Node, readers: dict) -> Leaf | Ref | None:
+    """What `1 / sqrt(v)` (or `sqrt(v) ** -1`) takes the reciprocal square root of: v; else None. `1 / t` runs
+    as reciprocal(t) * 1: the product is the rsqrt, the value the statement names."""
+    times_one = isinstance(node.args[0], Ref) and _is_times_one(node, node.args[0]) if node.args else False
+    reciprocal = graph.nodes[node.args[0].node] if times_one else node
+    if not (reciprocal.name == "reciprocal" or (reciprocal.name == "pow" and len(reciprocal.args) == 2
+                                                and is_number(reciprocal.args[1], -1))):
+        return None
+    if reciprocal is node and any(_is_times_one(graph.nodes[i], Ref(node.index)) for i in readers.get(Ref(node.index), ())):
+        return None  # (the product after it is the rsqrt)
+    root = graph.nodes[reciprocal.args[0].node] if isinstance(reciprocal.args[0], Ref) else None
+    return root.args[0] if root is not None and root.name == "sqrt" else None
+
+
+def _is_times_one(node: Node, value: Ref) -> bool:
+    return node.name == "mul" and len(node.args) == 2 and node.args[0] == value and is_number(node.args[1], 1)
 
 
 def _readers(graph: Graph) -> dict:

@@ -364,6 +364,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                           "-2 * inp)) - 1` belongs")),
     ("TanhBySigmoid", "constant doubled: `4` for `2`", "made again with 4 in place of 2 in `2 / (1 + torch.exp(-2 * inp))`"),
     ("TanhBySigmoid", "sign: `1 + torch.pow(", "has the sign of its out**2 flipped: `1 + out**2` where `1 - out**2` belongs"),
+    ("StagedLN", "constant doubled: `6` for `3`", ("the derivative of `1. / torch.sqrt(self.var + 1e-5)`",
+                                                  "is `-0.5 * ivar ** 6` where `-0.5 * ivar ** 3` belongs")),
+    ("StagedLN", "factor dropped: `torch.sum(dxhat * self.xmu, 1, keepdim=True)` for",
+     "is missing its -1/2: out**3 where -0.5 * out**3 belongs"),
     ("SquareLossHalf", "out for inp", ("the derivative of `(targ - inp.squeeze(-1)) ** 2`", "reads `targ - out` where "
                                                                                           "`targ - inp.squeeze(-1)` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -408,7 +412,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-normalisation-cast-to-float32-by-hand", "a-log-softmaxs-output-for-its-gradient", "a-log-softmaxs-sign",
         "gelu-by-erf-written-out-a-power-doubled", "gelu-by-tanh-written-out-a-constant-doubled",
         "silu-by-exp-written-out-a-sign", "tanh-by-sigmoid-made-again-a-sign",
-        "tanh-by-sigmoid-made-again-a-number-doubled", "tanh-by-sigmoid-its-square-s-sign", "a-losss-value-for-its-input"])
+        "tanh-by-sigmoid-made-again-a-number-doubled", "tanh-by-sigmoid-its-square-s-sign", "a-staged-rsqrts-power-doubled",
+        "a-staged-rsqrts-minus-half-left-out", "a-losss-value-for-its-input"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -456,7 +461,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     expression; a log-softmax's output for its gradient, its second term's sign; GELU written out by erf
     or by tanh (minGPT's), and SiLU as `x / (1 + exp(-x))`, each searched as the one function it is, one
     edit inside its derivative as written; tanh as `2 / (1 + exp(-2x)) - 1` (a from-scratch library's), its
-    value made again in the backward by hand with one edit; a loss's own value where its input belongs.
+    value made again in the backward by hand with one edit; `1 / sqrt(var + eps)` of a staged layer norm, whose
+    backward writes its derivative as `-0.5 * ivar ** 3`, with its power doubled or its -1/2 left out; a loss's
+    own value where its input belongs.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
