@@ -53,7 +53,9 @@ WHOLE_FORMULA = 70  # a derivative longer than this is said by the part a slip c
 # slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
                  "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out", "identity")
-RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7}  # as a transpose
+# (as a transpose; the layer's whole derivative left out, where a swap that cancels gives the same numbers: a
+# backward that forgot to multiply anything in is the likelier story)
+RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7, "identity": 2.5}
 
 
 class Unsupported(Exception):

@@ -262,7 +262,10 @@ class Edits:
         self.sets_gradients = bool(gradients)  # (a notebook's lines: each writes a gradient, `dh = …`)
         self.attributes = attributes or {}
         self.offsets = _line_offsets(text)
-        self.statements = _statements_nearest_last(method)
+        # a gradient computed and never read is forgotten where it is read, near the gradient set: those edits keep
+        # the statements' plain order; the others try the statements about what the hint names first
+        self.plainly = _statements_nearest_last(method, "")
+        self.statements = _statements_nearest_last(method, self.hint)
         self.locals = list(dict.fromkeys(t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
                                          if isinstance(t, ast.Name)))  # the names the method assigns: `dh`, `ds`
         self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
@@ -292,7 +295,13 @@ class Edits:
                  *self._put_back()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
-        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), c.statement))
+        plain = [self.plainly.index(statement) for statement in self.statements]
+
+        def rank(change: Change) -> int:
+            return plain[change.statement] if change.kind == "unread" and 0 <= change.statement < len(plain) else \
+                change.statement
+
+        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), rank(c)))
         for change in ordered:
             key = (change.start, change.end, change.new)
             if key not in seen:
@@ -765,8 +774,8 @@ class Edits:
                     yield at(node, self.seg(node.right), kind)
             groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
             # and what a sum or mean reduces (`x.mean(-1)`): a path's gradient from above belongs inside it
-            reduced = [n.func.value for n in ast.walk(value) if isinstance(n, ast.Call) and isinstance(
-                n.func, ast.Attribute) and n.func.attr in ("sum", "mean") and not isinstance(n.func.value, ast.Call)]
+            reduced = [operand for n in ast.walk(value) if (operand := _reduced_operand(n)) is not None and not (
+                operand is getattr(n.func, "value", None) and isinstance(operand, ast.Call))]
             for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
@@ -940,25 +949,39 @@ class Edits:
                     if other != arguments[0]:
                         yield at(node, f"{seg[:cut]}.{func.attr}({other}{', ' + rest if rest else ''})", "axis")
         if isinstance(func, ast.Attribute) and func.attr in ("sum", "mean"):
-            cut = seg.rfind(f".{func.attr}")
-            receiver, call = seg[:cut], seg[cut + len(func.attr) + 1:]  # `(a * b)` (its parentheses kept) and `(0)`
+            functional = _reduced_operand(node) not in (None, func.value)
+            if functional:  # `torch.sum(x, 0)`: what it reduces is its first argument
+                receiver, arguments = self.seg(node.args[0]), [self.seg(a) for a in node.args[1:]]
+                call = f"({', '.join([*arguments, *(self.seg(k) for k in node.keywords)])})"
+            else:
+                cut = seg.rfind(f".{func.attr}")
+                receiver, call = seg[:cut], seg[cut + len(func.attr) + 1:]  # `(a * b)` (its parentheses kept) and `(0)`
+                arguments = [self.seg(a) for a in node.args]
+
+            def reduced(inner: str, reduction: str, args: str) -> str:  # in the code's own form, method or function
+                if functional:
+                    return f"torch.{reduction}({inner}{', ' + args[1:-1] if args[1:-1] else ''})"
+                return f"{inner}.{reduction}{args}"
+
+            def times(other: str) -> str:
+                return f"{receiver} * {other}" if functional and binding(receiver) >= 4 else f"({receiver} * {other})"
+
             yield at(node, receiver, "sum")
-            yield at(node, f"{receiver}.{'mean' if func.attr == 'sum' else 'sum'}{call}", "reduction")
+            yield at(node, reduced(receiver, "mean" if func.attr == "sum" else "sum", call), "reduction")
             for name in self.tensors:
                 if not self.gradient(name):
-                    yield at(node, f"({receiver} * {name}).{func.attr}{call}", "factor")
+                    yield at(node, reduced(times(name), func.attr, call), "factor")
             for gradient in self.gradients:  # `y.sum()` for `(out.g * y).sum()`
-                yield at(node, f"({receiver} * {gradient}).{func.attr}{call}", "upstream")
-            arguments = [self.seg(a) for a in node.args]
+                yield at(node, reduced(times(gradient), func.attr, call), "upstream")
             keywords = {k.arg: self.seg(k.value) for k in node.keywords if k.arg}
             axis = arguments[0] if arguments else keywords.get("dim")
             kept = keywords.get("keepdim")
             for other in ("0", "1", "-1", "(0, 1)"):
                 if other != axis:
-                    yield at(node, f"{receiver}.{func.attr}({other}{', keepdim=True' if kept else ''})", "axis")
+                    yield at(node, reduced(receiver, func.attr, f"({other}{', keepdim=True' if kept else ''})"), "axis")
             if axis is not None:
                 toggled = "" if kept else ", keepdim=True"
-                yield at(node, f"{receiver}.{func.attr}({axis}{toggled})", "sum")
+                yield at(node, reduced(receiver, func.attr, f"({axis}{toggled})"), "sum")
         elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)) and not reduced:
             wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
             for call in (".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"):
@@ -983,6 +1006,16 @@ class Edits:
             for power in ("2", "3", "-1", "-2", "-0.5", "-1.5", "0.5"):
                 if power != right:
                     yield at(node, f"{left} ** {power}", "power")
+
+
+def _reduced_operand(node: ast.AST) -> ast.expr | None:
+    """What a sum or a mean reduces: `x` of `x.sum(0)`, and of `torch.sum(x, 0)`; None for anything else."""
+    func = node.func if isinstance(node, ast.Call) else None
+    if not isinstance(func, ast.Attribute) or func.attr not in ("sum", "mean"):
+        return None
+    if isinstance(func.value, ast.Name) and func.value.id == "torch":
+        return node.args[0] if node.args else None
+    return func.value
 
 
 AXIS_CALLS = frozenset({"sum", "mean", "max", "min", "amax", "amin", "argmax", "softmax", "log_softmax", "var", "std",
@@ -1088,13 +1121,18 @@ def _line_offsets(text: str) -> list[int]:
     return offsets or [0]
 
 
-def _statements_nearest_last(method: ast.FunctionDef) -> list[ast.stmt]:
-    """The method's assignments, those that set a `.g` first (the last of them first), then the rest
-    from the last up: the nearer a statement is to the gradient set, the likelier the slip."""
+def _statements_nearest_last(method: ast.FunctionDef, hint: str) -> list[ast.stmt]:
+    """The method's assignments: those that write or read the gradient of a value the hint names first (`dsq`
+    where it names `sq = self.xmu ** 2`: in a backward staged a value a line, the slip is in one of those),
+    then those that set a `.g` (the last of them first), then the rest from the last up: the nearer a
+    statement is to the gradient set, the likelier the slip."""
     found = [n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) or _in_place_call(n)]
     found.sort(key=lambda n: n.lineno, reverse=True)
     sets_g = [n for n in found if any(isinstance(t, ast.Attribute) and t.attr == "g" for t in _targets(n))]
-    return sets_g + [n for n in found if n not in sets_g]
+    named = {word.removeprefix("self.") for code in re.findall(r"`([^`]+)`", hint) for word in re.findall(r"[\w.]+", code)}
+    gradients = {f"d{name}" for name in named if name.isidentifier()}
+    near = [n for n in found if gradients & {name.id for name in ast.walk(n) if isinstance(name, ast.Name)}]
+    return near + [n for n in sets_g if n not in near] + [n for n in found if n not in sets_g and n not in near]
 
 
 def _targets(statement: ast.stmt) -> list[ast.expr]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -110,8 +111,12 @@ def not_set(e: Evidence) -> str | None:
         formula = _kinds_formula(e)
         fix = f"; fix: {formula.code()}{formula.where()}" if formula is not None else ""
         return f"{e.name} was not set: this step must assign {e.name}{fix}"
+    if isinstance(e.value, types.ModuleType):  # `torch` where `torch.sum(…)` belongs
+        return f"{e.name} is the module `{e.value.__name__}`, not a tensor"
     if not isinstance(e.value, torch.Tensor):
-        return f"{e.name} is a {type(e.value).__module__}.{type(e.value).__name__}, not a torch tensor"
+        kind = type(e.value)
+        return f"{e.name} is a {kind.__name__ if kind.__module__ == 'builtins' else f'{kind.__module__}.{kind.__name__}'}, " \
+               "not a torch tensor"
     return None
 
 

@@ -244,7 +244,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("ScaleNorm", "factor dropped: `dy` for `dy * y`",
      "has `g.sum(-1, keepdim=True)` where `(g * (inp / self.n)).sum(-1, keepdim=True)` belongs in its projection term"),
     ("LogCoshAct", "factor dropped: `out.g` for `out.g * torch.tanh(inp)`",
-     "its derivative comes to `1 / torch.cosh(inp) * torch.sinh(inp)`"),
+     ("is out.g passed on unchanged", "comes to `1 / torch.cosh(inp) * torch.sinh(inp)`")),
     ("VarScale", "sign: `inp + mu`", "has the mean's sign flipped: x + x.mean() where x - x.mean() belongs"),
     ("CauchyLoss", "constant doubled: `4` for `2`#1", "reads `self.d ** 4` where `self.d ** 2` belongs"),
     ("RBF", "power dropped: `self.s` for `self.s ** 2`", (
@@ -368,6 +368,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                   "is `-0.5 * ivar ** 6` where `-0.5 * ivar ** 3` belongs")),
     ("StagedLN", "factor dropped: `torch.sum(dxhat * self.xmu, 1, keepdim=True)` for",
      "is missing its -1/2: out**3 where -0.5 * out**3 belongs"),
+    ("SoftplusByLog", "term dropped: `1` for `1 + torch.exp(-inp)`", "l1.g is out.g passed on unchanged: the derivative "
+                                                                     "of the layer's forward is never multiplied in"),
     ("SquareLossHalf", "out for inp", ("the derivative of `(targ - inp.squeeze(-1)) ** 2`", "reads `targ - out` where "
                                                                                           "`targ - inp.squeeze(-1)` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -413,7 +415,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "gelu-by-erf-written-out-a-power-doubled", "gelu-by-tanh-written-out-a-constant-doubled",
         "silu-by-exp-written-out-a-sign", "tanh-by-sigmoid-made-again-a-sign",
         "tanh-by-sigmoid-made-again-a-number-doubled", "tanh-by-sigmoid-its-square-s-sign", "a-staged-rsqrts-power-doubled",
-        "a-staged-rsqrts-minus-half-left-out", "a-losss-value-for-its-input"])
+        "a-staged-rsqrts-minus-half-left-out", "a-whole-derivative-left-out-before-a-swap-that-cancels",
+        "a-losss-value-for-its-input"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -462,8 +465,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     or by tanh (minGPT's), and SiLU as `x / (1 + exp(-x))`, each searched as the one function it is, one
     edit inside its derivative as written; tanh as `2 / (1 + exp(-2x)) - 1` (a from-scratch library's), its
     value made again in the backward by hand with one edit; `1 / sqrt(var + eps)` of a staged layer norm, whose
-    backward writes its derivative as `-0.5 * ivar ** 3`, with its power doubled or its -1/2 left out; a loss's
-    own value where its input belongs.
+    backward writes its derivative as `-0.5 * ivar ** 3`, with its power doubled or its -1/2 left out; a
+    softplus's whole derivative left out, said so before exp evaluated at the output (the same numbers); a
+    loss's own value where its input belongs.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

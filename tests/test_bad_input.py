@@ -257,7 +257,7 @@ RELU_SETTING = ("class Relu:\n    def __call__(self, inp):\n        self.inp = i
 
 
 @pytest.mark.parametrize("sets, words", [
-    ("g = ((self.inp > 0) * self.out.g).tolist()", "builtins.list, not a torch tensor"),
+    ("g = ((self.inp > 0) * self.out.g).tolist()", "is a list, not a torch tensor"),
     ("grad = (self.inp > 0) * self.out.g", "l1.g was not set, but l1.grad was: gradtui reads .g"),
     ("g = self.inp > 0", "l1.g is bool, autograd's is float32: a mask or an index is no gradient; as numbers, l1.g is "
                          "ReLU's input gradient without the factor `out.g`"),

@@ -710,3 +710,34 @@ class BatchNorm:
     changed = [line for line in report["fix"]["diff"].splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
     assert changed == ["-            + self.X_centered * self.stddev_inv**2 * (accum_grad * self.X_centered).sum(0)",
                        "+            - self.X_centered * self.stddev_inv**2 * (accum_grad * self.X_centered).sum(0)"]
+
+
+def test_a_factor_left_out_of_torch_sum_goes_back_inside_it(tmp_path, capsys):
+    """A batch norm staged a value a line (a well-known walk through its backward), its sums written
+    `torch.sum(x, 0)`: the factor the hint names goes inside the sum, in the code's own form."""
+    forward = """        N, D = inp.shape
+        mu = 1. / N * torch.sum(inp, 0)
+        self.xmu = inp - mu
+        self.var = 1. / N * torch.sum(self.xmu ** 2, 0)
+        self.sqrtvar = torch.sqrt(self.var + 1e-5)
+        self.ivar = 1. / self.sqrtvar
+        self.xhat = self.xmu * self.ivar
+        return self.g * self.xhat + self.b"""
+    backward = """        N = out.g.shape[0]
+        self.b.g = torch.sum(out.g, 0)
+        self.g.g = torch.sum(out.g * self.xhat, 0)
+        dxhat = out.g * self.g
+        divar = torch.sum(dxhat, 0)
+        dxmu1 = dxhat * self.ivar
+        dsqrtvar = -1. / (self.sqrtvar ** 2) * divar
+        dvar = 0.5 * 1. / torch.sqrt(self.var + 1e-5) * dsqrtvar
+        dxmu2 = 2 * self.xmu * dvar / N
+        dmu = -1 * torch.sum(dxmu1 + dxmu2, 0)
+        inp.g = dxmu1 + dxmu2 + dmu / N"""
+    path = tmp_path / "staged.py"
+    path.write_text(layer_file("StagedBN", forward, backward, made="StagedBN(1 + 0.1 * torch.randn(nh, generator=g), "
+                                                                  "0.1 * torch.randn(nh, generator=g))").replace(
+        "class StagedBN(Module):\n", "class StagedBN(Module):\n    def __init__(self, g, b): self.g, self.b = g, b\n\n"))
+    _, report = check_json(capsys, "--batch", "64", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    assert "+        divar = torch.sum(dxhat * self.xmu, 0)\n" in report["fix"]["diff"], report["fix"]["diff"]
