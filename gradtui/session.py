@@ -374,8 +374,12 @@ class DebugSession:
             notes.append(f"the backward replaced {', '.join(weights)} on the layer (an update inside backward?)")
         if len(weights) < len(rebound):
             activations = ", ".join(name for name in rebound if name not in spec.params)
-            notes.append(f"the backward replaced {activations} on the layer, as calling the forward again inside it "
-                         f"does (self.__call__(x), self(x)): the new tensor has no .g; use the one the forward kept")
+            said = (f"the backward replaced {activations} on the layer, as calling the forward again inside it does "
+                    f"(self.__call__(x), self(x)): the new tensor has no .g; use the one the forward kept")
+            if error is not None and error.type == "AttributeError" and "'g'" in error.message:  # why it has no .g
+                error = replace(error, message=f"{error.message}: {said}")
+            else:
+                notes.append(said)
         unfollowed = self.reference.unfollowed.get(spec.name)
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
