@@ -211,14 +211,15 @@ class DebugSession:
         inside (Llama's RMS norm, `x.float()` … `.type_as(x)`, in a float64 run or its replay) puts float32's
         rounding into every gradient through it, autograd's too, so from its backward on the run is judged
         with float32's tolerance."""
-        with _Narrowest() as seen, numbers_made_in(self.config.torch_dtype):
+        with _Narrowest() as seen:
             out = layer(*args)
         if seen.dtypes:
             self._narrowed[name] = min(seen.dtypes, key=lambda dtype: torch.finfo(dtype).bits)
         return out
 
-    def _in_run_dtype(self, backward, makers: _DtypeMakers):
-        with numbers_made_in(self.config.torch_dtype), makers:
+    @staticmethod
+    def _watched_backward(backward, makers: _DtypeMakers):
+        with makers:  # (a mode is the running thread's own: entered where the user's code runs)
             return backward()
 
     def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
@@ -290,7 +291,8 @@ class DebugSession:
                                 f"{shape_in_words(tuple(inp.shape))} ({type(exc).__name__}: {first_line(exc)}): the "
                                 "forward is compared with nothing")
         before = self._versions()
-        outcome = run_user_code(lambda: self._watched(spec.name, layer, args), self.config.step_timeout)
+        with numbers_made_in(self.config.torch_dtype):  # (the process's, as the backward's below)
+            outcome = run_user_code(lambda: self._watched(spec.name, layer, args), self.config.step_timeout)
         out, output = outcome.value, outcome.output
         if outcome.error is not None:
             error = self._error(outcome.error, step, layer, spec.inp)
@@ -343,7 +345,10 @@ class DebugSession:
         # `w.data -= …` leaves w's version counter as it was: the parameters' values are compared too
         held = {name: self.values[name].clone() for name in spec.params if name in self.values}
         makers = _DtypeMakers()
-        outcome = run_user_code(lambda: self._in_run_dtype(layer.backward, makers), self.config.step_timeout)
+        # torch's default dtype is the process's: set here, and so set back here even when the step's thread
+        # overruns --step-timeout and runs on
+        with numbers_made_in(self.config.torch_dtype):
+            outcome = run_user_code(lambda: self._watched_backward(layer.backward, makers), self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
         changed += [name for name, value in held.items() if name not in changed and not _same(value, self.values[name])]
