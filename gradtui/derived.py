@@ -1317,7 +1317,7 @@ def _read_twice_in_statement(graph: Graph, node: Node, value: Leaf | Ref) -> boo
     say which path is meant."""
     where = (node.source.file, node.source.line)
     return any(other is not node and other.source is not None and (other.source.file, other.source.line) == where
-               and value in other.args for other in graph.nodes)
+               and any(read == value for _, read in graph.tensor_args(other)) for other in graph.nodes)
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:

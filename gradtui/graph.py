@@ -445,7 +445,8 @@ def _rsqrt_by_hand(graph: Graph, node: Node, readers: dict) -> Leaf | Ref | None
 
 
 def _is_times_one(node: Node, value: Ref) -> bool:
-    return node.name == "mul" and len(node.args) == 2 and node.args[0] == value and is_number(node.args[1], 1)
+    return node.name == "mul" and len(node.args) == 2 and isinstance(node.args[0], Ref) and node.args[0] == value \
+        and is_number(node.args[1], 1)
 
 
 def _readers(graph: Graph) -> dict:
