@@ -211,16 +211,11 @@ class DebugSession:
         inside (Llama's RMS norm, `x.float()` … `.type_as(x)`, in a float64 run or its replay) puts float32's
         rounding into every gradient through it, autograd's too, so from its backward on the run is judged
         with float32's tolerance."""
-        with _Narrowest() as seen:
+        with _Dtypes() as seen:
             out = layer(*args)
-        if seen.dtypes:
-            self._narrowed[name] = min(seen.dtypes, key=lambda dtype: torch.finfo(dtype).bits)
+        if seen.narrowed:
+            self._narrowed[name] = min(seen.narrowed, key=lambda dtype: torch.finfo(dtype).bits)
         return out
-
-    @staticmethod
-    def _watched_backward(backward, makers: _DtypeMakers):
-        with makers:  # (a mode is the running thread's own: entered where the user's code runs)
-            return backward()
 
     def _error(self, exc: BaseException, step: Step, layer, received: str) -> StepError:
         """The step's exception, located in the user's code: a reference layer that fails on what the
@@ -344,16 +339,16 @@ class DebugSession:
         before, bound = self._versions(), _bound_tensors(layer)
         # `w.data -= …` leaves w's version counter as it was: the parameters' values are compared too
         held = {name: self.values[name].clone() for name in spec.params if name in self.values}
-        makers = _DtypeMakers()
+        dtypes = _Dtypes()
         # torch's default dtype is the process's: set here, and so set back here even when the step's thread
         # overruns --step-timeout and runs on
         with numbers_made_in(self.config.torch_dtype):
-            outcome = run_user_code(lambda: self._watched_backward(layer.backward, makers), self.config.step_timeout)
+            outcome = run_user_code(lambda: dtypes.run(layer.backward), self.config.step_timeout)
         error = None if outcome.error is None else self._error(outcome.error, step, layer, f"{spec.out}.g")
         changed, rebound = self._changed(before), self._rebound_values(layer, bound)
         changed += [name for name, value in held.items() if name not in changed and not _same(value, self.values[name])]
         weights = [name for name in rebound if name in spec.params]  # the others: the forward run again
-        context = replace(self._backward_context(step, layer, upstream, fed, changed, weights), dtypes_made=makers.made)
+        context = replace(self._backward_context(step, layer, upstream, fed, changed, weights), dtypes_made=dtypes.made)
         inherited = None if fed or spec.entry.loss else self._inherited_mismatch(f"{spec.out}.g")
         # A bias gradient sums out.g over the batch: its rounding is on the scale of that sum without
         # cancellation, however small the sum itself (a bias before a batch norm: exactly 0).
@@ -618,24 +613,40 @@ def _bound_tensors(layer) -> dict[str, torch.Tensor]:
     return {key: value for key, value in vars(layer).items() if isinstance(value, torch.Tensor)}
 
 
-class _DtypeMakers(TorchFunctionMode):
-    """Where the code run under it first made each floating dtype that none of an operation's operands had: a
-    cast (`(inp > 0).float()`), or a tensor of Python numbers in torch's default dtype (`torch.where(x >= 0, 1.,
-    self.alpha)`), with its line: what a hint quotes for a gradient whose dtype is not autograd's."""
+class _Dtypes(TorchFunctionMode):
+    """The floating dtypes the torch functions called while it is on make. `narrowed`: those narrower than a
+    floating operand they round (`x.float()` of a float64 x; not a mask `(x > 0).float()`, nor a cast its values
+    survive), which a forward's gradients carry. `made`: where each dtype none of an operation's operands had
+    was first made, with its line, and whether by a cast (`(inp > 0).float()`) or as a tensor of Python numbers
+    in torch's default dtype (`torch.where(x >= 0, 1., self.alpha)`): what a hint quotes for a gradient whose
+    dtype is not autograd's. A function mode, not a dispatch mode: entering one of those imports torch's
+    compiler, a second of every check's start; and a mode is its thread's own, entered where the user's code runs."""
 
     def __init__(self):
         super().__init__()
+        self.narrowed: set[torch.dtype] = set()
         self.made: dict[str, tuple[Source, bool]] = {}  # "float32" -> the user's code that first made one, a cast?
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        if not isinstance(out, torch.Tensor) or not out.is_floating_point() or _dtype_name(out.dtype) in self.made:
+        results = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        if not results:
             return out
-        floating = [operand.dtype for operand in tree_flatten((args, kwargs))[0]
-                    if isinstance(operand, torch.Tensor) and operand.is_floating_point()]
-        if out.dtype not in floating and (source := layer_source(sys._getframe(1))) is not None:
-            self.made[_dtype_name(out.dtype)] = source, getattr(func, "__name__", "") in _CASTS
+        floating = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        source = args[0] if args and floating and args[0] is floating[0] else None
+        for result in results:
+            if source is not None and torch.finfo(result.dtype).bits < torch.finfo(source.dtype).bits and not (
+                    result.shape == source.shape and bool(torch.equal(result.to(source.dtype), source))):
+                self.narrowed.add(result.dtype)
+            name = _dtype_name(result.dtype)
+            if name not in self.made and all(t.dtype != result.dtype for t in floating) and (
+                    where := layer_source(sys._getframe(1))) is not None:
+                self.made[name] = where, getattr(func, "__name__", "") in _CASTS
         return out
+
+    def run(self, code):
+        with self:
+            return code()
 
 
 _CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat16"})
@@ -643,23 +654,3 @@ _CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat1
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
-
-
-class _Narrowest(TorchFunctionMode):
-    """The narrower floating dtypes the torch functions called while it is on round a floating operand into
-    (`x.float()` of a float64 x; not a mask `(x > 0).float()`, nor a cast its values survive). A function
-    mode, not a dispatch mode: entering one of those imports torch's compiler, a second of every check's start."""
-
-    def __init__(self):
-        super().__init__()
-        self.dtypes: set[torch.dtype] = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        source = args[0] if args and isinstance(args[0], torch.Tensor) and args[0].is_floating_point() else None
-        for result in tree_flatten(out)[0] if source is not None else ():
-            if isinstance(result, torch.Tensor) and result.is_floating_point() and \
-                    torch.finfo(result.dtype).bits < torch.finfo(source.dtype).bits and not (
-                    result.shape == source.shape and bool(torch.equal(result.to(source.dtype), source))):
-                self.dtypes.add(result.dtype)
-        return out
