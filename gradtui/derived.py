@@ -50,12 +50,13 @@ from gradtui.written_slips import apart, as_written, evaluate, in_numbers, varia
 PROBE_ROWS = 256
 WHOLE_FORMULA = 70  # a derivative longer than this is said by the part a slip changes
 # The kinds of edit, by how likely a story each is when two give the same numbers: the table's own
-# slips first, then a term (a path) dropped, a factor left out, one tensor for another, ….
-KINDS_OF_EDIT = ("rule", "path", "drop", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones", "g-out",
-                 "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out", "identity")
-# (as a transpose; the layer's whole derivative left out, where a swap that cancels gives the same numbers: a
-# backward that forgot to multiply anything in is the likelier story)
-RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)} | {"g-T": 7, "identity": 2.5}
+# slips first, then a term (a path) dropped, a factor left out, the layer's whole derivative left out (a
+# backward that multiplies nothing in, before a swap that cancels to the same numbers), one tensor for
+# another, ….
+KINDS_OF_EDIT = ("rule", "path", "drop", "identity", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones",
+                 "g-out", "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out")
+RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)}
+RANK["g-T"] = RANK["transpose"]  # g transposed is a transpose
 
 
 class Unsupported(Exception):
