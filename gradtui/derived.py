@@ -1316,9 +1316,8 @@ def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[s
 def _read_twice_in_statement(graph: Graph, node: Node, value: Leaf | Ref) -> bool:
     """Whether another operation of the node's statement reads the value too: its name alone then does not
     say which path is meant."""
-    where = (node.source.file, node.source.line)
-    return any(other is not node and other.source is not None and (other.source.file, other.source.line) == where
-               and any(read == value for _, read in graph.tensor_args(other)) for other in graph.nodes)
+    return any(other is not node and _same_statement(node, other) and any(read == value for _, read in graph.tensor_args(other))
+               for other in graph.nodes)
 
 
 def _broadcast_sum(shape: torch.Size, operand: torch.Size) -> str:

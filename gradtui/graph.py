@@ -433,7 +433,7 @@ def reassociated(graph: Graph) -> Graph | None:
 def _rsqrt_by_hand(graph: Graph, node: Node, readers: dict) -> Leaf | Ref | None:
     """What `1 / sqrt(v)` (or `sqrt(v) ** -1`) takes the reciprocal square root of: v; else None. `1 / t` runs
     as reciprocal(t) * 1: the product is the rsqrt, the value the statement names."""
-    times_one = isinstance(node.args[0], Ref) and _is_times_one(node, node.args[0]) if node.args else False
+    times_one = node.name == "mul" and isinstance(node.args[0], Ref) and _is_times_one(node, node.args[0])
     reciprocal = graph.nodes[node.args[0].node] if times_one else node
     if not (reciprocal.name == "reciprocal" or (reciprocal.name == "pow" and len(reciprocal.args) == 2
                                                 and is_number(reciprocal.args[1], -1))):
@@ -679,7 +679,7 @@ def _sigmoid_by_hand(graph: Graph, node: Node):
         negated = made(below.args[0], "neg") if below is not None else None  # x / (1 + exp(-x)): SiLU, x's sigmoid
         x = negated.args[0] if negated is not None else None
         return (torch.ops.aten.silu.default, (x,)) if x is not None and same_operand(x, node.args[0]) else None
-    if node.name == "mul" and len(node.args) == 2 and is_number(node.args[1], 1):  # `1 / t` runs as reciprocal(t) * 1
+    if node.name == "mul" and isinstance(node.args[0], Ref) and _is_times_one(node, node.args[0]):  # `1 / t`: 1 * 1/t
         reciprocal = made(node.args[0], "reciprocal")
         denominator = reciprocal.args[0] if reciprocal is not None else None
     elif node.name == "reciprocal" or (node.name == "pow" and len(node.args) == 2 and is_number(node.args[1], -1)):
