@@ -64,23 +64,31 @@ def captured():
         yield kept
 
 
+# torch's default dtype is the process's, not a thread's: a load of the app that a new load overtook
+# still runs its step, and a float64 run beside another float64 run set it back to float64 for good
+# (the first saved float32, the second float64, and they ended in that order). One run at a time sets it.
+_default_dtype_held = threading.RLock()
+
+
 @contextlib.contextmanager
 def numbers_made_in(dtype):
     """torch's default dtype while the user's code runs in a float64 run (the replay's too): float64, so that
     what it makes of Python numbers (`torch.where(x >= 0, 1., self.alpha)`, `torch.zeros(n)`) is float64 as
     the run's tensors are, as a gradient check in float64 is run. A run in another dtype keeps float32's: a
-    float32 factor in a bfloat16 run changes the gradient's dtype, which the run names."""
+    float32 factor in a bfloat16 run changes the gradient's dtype, which the run names. Runs on other threads
+    wait (a float32 run beside a float64 one would make float64 tensors)."""
     import torch  # here, not at the top: the app's face imports this module and never torch
 
-    if dtype != torch.float64:
-        yield
-        return
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
+    with _default_dtype_held:
+        if dtype != torch.float64:
+            yield
+            return
+        before = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            yield
+        finally:
+            torch.set_default_dtype(before)
 
 
 @dataclass(frozen=True)

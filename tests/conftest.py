@@ -45,6 +45,21 @@ def pytest_configure(config):
     os.environ.setdefault("OMP_NUM_THREADS", str(share))
     torch.set_num_threads(min(share, torch.get_num_threads()))
 
+@pytest.fixture(autouse=True)
+def default_dtype_left_as_found():
+    """A test after which torch's default dtype is not what it was fails, and the dtype is set back: else
+    every later test of its worker makes float64 tensors, and fails far from the cause (as a CI run did)."""
+    from gradtui.running import numbers_made_in
+
+    before = torch.get_default_dtype()
+    yield
+    with numbers_made_in(before):  # after any run still under way on another thread (an app's load)
+        after = torch.get_default_dtype()
+    if after != before:
+        torch.set_default_dtype(before)
+        pytest.fail(f"torch's default dtype was left {after}, not {before}")
+
+
 @pytest.fixture
 def gate():
     """An event a layer file can wait on (`import gradtui_test_gate; gradtui_test_gate.opened.wait()`):

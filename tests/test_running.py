@@ -83,3 +83,41 @@ async def test_sys_exit_in_a_backward_does_not_close_the_app(tmp_path):
 def test_the_samples_print_nothing_of_their_own(capsys):
     code, out, _ = run_cli(capsys, "check", "--json", "--batch", "50", "--layers", str(SAMPLES / "correct.py"))
     assert code == 0 and all(step["output"] == "" for step in json.loads(out)["steps"])
+
+
+def test_two_float64_runs_on_two_threads_leave_torchs_default_dtype_as_they_found_it():
+    """torch's default dtype is the process's: the app's load that a new load overtook runs its step on,
+    and the two used to end in the order that left float64 in place for good (and a notebook that called
+    gradtui.debug then made float64 tensors). A float32 run beside them sees float32."""
+    import threading
+
+    import torch
+
+    from gradtui.running import numbers_made_in
+
+    first_inside, first_may_leave, second_inside = threading.Event(), threading.Event(), threading.Event()
+    seen_by_float32_run = []
+
+    def first():
+        with numbers_made_in(torch.float64):
+            first_inside.set()
+            first_may_leave.wait()
+
+    def second():
+        with numbers_made_in(torch.float64):
+            second_inside.set()
+        with numbers_made_in(torch.float32):
+            seen_by_float32_run.append(torch.get_default_dtype())
+
+    before = torch.get_default_dtype()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    first_inside.wait()
+    threads[1].start()
+    waited = not second_inside.wait(0.2)  # it waits for the first run to end
+    first_may_leave.set()
+    for thread in threads:
+        thread.join()
+    assert waited and second_inside.is_set()
+    assert torch.get_default_dtype() == before == torch.float32
+    assert seen_by_float32_run == [torch.float32]
