@@ -232,7 +232,8 @@ HINTED = (
     (r"where N = ", ("size",)),  # a size of the other axis: `inp.shape[1]` where `inp.shape[0]` belongs
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
     (r"where it multiplies|where it divides|(?:multiplies|divides) by it", ("operator",)),
-    (r"missing its \d|missing `\d|times -?\d|of .+? left out", ("scale",)),
+    # (`the -0.5 of … left out`; not an operation's derivative left out, which a few edits multiply in, "derived")
+    (r"missing its \d|missing `\d|times -?\d|(?<!derivative )of .+? left out", ("scale",)),
     (r"twice|once more|sqrt|power", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
@@ -1129,9 +1130,15 @@ def _statements_nearest_last(method: ast.FunctionDef, hint: str) -> list[ast.stm
     found = [n for n in ast.walk(method) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign)) or _in_place_call(n)]
     found.sort(key=lambda n: n.lineno, reverse=True)
     sets_g = [n for n in found if any(isinstance(t, ast.Attribute) and t.attr == "g" for t in _targets(n))]
-    named = {word.removeprefix("self.") for code in re.findall(r"`([^`]+)`", hint) for word in re.findall(r"[\w.]+", code)}
-    gradients = {f"d{name}" for name in named if name.isidentifier()}
-    near = [n for n in found if gradients & {name.id for name in ast.walk(n) if isinstance(name, ast.Name)}]
+    def gradients(pattern: str) -> set[str]:
+        return {f"d{word.removeprefix('self.')}" for code in re.findall(pattern, hint) for word in re.findall(r"[\w.]+", code)
+                if word.removeprefix("self.").isidentifier()}
+
+    # the value the gradient reaches unchanged (`towards `t``) before the others a quoted forward line reads
+    reached, named = gradients(r"(?:towards|reaches) `([^`]+)`"), gradients(r"`([^`]+)`")
+    near = [n for n in found if named & {name.id for name in ast.walk(n) if isinstance(name, ast.Name)}]
+    near.sort(key=lambda n: (not reached & {t.id for t in _targets(n) if isinstance(t, ast.Name)},
+                             not reached & {name.id for name in ast.walk(n) if isinstance(name, ast.Name)}))
     return near + [n for n in sets_g if n not in near] + [n for n in found if n not in sets_g and n not in near]
 
 
