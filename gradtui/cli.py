@@ -218,6 +218,7 @@ def _app(config: RunConfig, err: Console) -> int:
 
 def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     from gradtui.fixing import digest_of
+    from gradtui.memory import bounded_memory
     from gradtui.replay import needs_replay, replay_in_float64  # torch loads here, after the arguments are checked
     from gradtui.session import DebugSession
 
@@ -225,25 +226,26 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     session = DebugSession(config)
     for warning in (*session.data.warnings, *session.network.notes):
         err.print(f"gradtui: warning: {escape(warning)}")
-    if err.is_terminal and not getattr(args, "json", False):
-        from rich.progress import Progress
+    with bounded_memory(session.data.x.device):  # the user's code: a MemoryError, a failed step, not the kernel's kill
+        if err.is_terminal and not getattr(args, "json", False):
+            from rich.progress import Progress
 
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("checking", total=len(session.steps))
-            while not session.done:
-                step = session.steps[session.cursor]
-                progress.update(task, description=f"step {step.index} {step.direction} {step.layer}")
-                session.step()
-                progress.advance(task)
-    else:
-        session.run_to_end()
-    replay = replay_in_float64(session) if needs_replay(session) else None
-    found = session.first_mismatch is not None or (replay is not None and replay.mismatch is not None)
-    try:
-        fix = _fix(session, replay, digest, err) if args.fix and found else None
-    except FixError as exc:
-        err.print(f"gradtui: {escape(str(exc))}")
-        return EXIT_BAD_INPUT
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("checking", total=len(session.steps))
+                while not session.done:
+                    step = session.steps[session.cursor]
+                    progress.update(task, description=f"step {step.index} {step.direction} {step.layer}")
+                    session.step()
+                    progress.advance(task)
+        else:
+            session.run_to_end()
+        replay = replay_in_float64(session) if needs_replay(session) else None
+        found = session.first_mismatch is not None or (replay is not None and replay.mismatch is not None)
+        try:
+            fix = _fix(session, replay, digest, err) if args.fix and found else None
+        except FixError as exc:
+            err.print(f"gradtui: {escape(str(exc))}")
+            return EXIT_BAD_INPUT
     if getattr(args, "json", False):
         document = check_json(session, replay)
         if args.fix:

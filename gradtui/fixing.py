@@ -17,7 +17,6 @@ edits, and the verdict after the last one. An edit that was not run is never sho
 from __future__ import annotations
 
 import ast
-import contextlib
 import difflib
 import hashlib
 import itertools
@@ -34,6 +33,7 @@ from pathlib import Path
 from gradtui.config import RunConfig
 from gradtui.findings import Location
 from gradtui.formatting import ALSO, NOTEBOOK_CELL, binding, short_path, wrapped
+from gradtui.memory import bounded_memory
 from gradtui.notebook import as_python
 from gradtui.written_slips import differing
 
@@ -1347,7 +1347,7 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
         raise FixError(f"{source.path} changed since the check: run it again for a fix of what it is now")
     digest, original = digest or file_digest(source.path), source
     fixed: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, _memory_bounded(config):
+    with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, bounded_memory(config.resolve_device()):
         trial = _Trials(config, source, Path(scratch), data)
         while checked.first is not None and len(fixed) < MOST_EDITS:
             if user_source(checked.method[0]) is None or Path(user_source(checked.method[0]).path) != source.path:
@@ -1371,32 +1371,6 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
 def _screen(config: RunConfig) -> RunConfig:
     """The check on its first rows in float64, where a slip of order 1/N is no longer hidden."""
     return replace(config, batch=min(config.batch or SCREEN_ROWS, SCREEN_ROWS), dtype="float64", replay=False)
-
-
-@contextlib.contextmanager
-def _memory_bounded(config: RunConfig):
-    """An edit may broadcast a gradient into N×N×N (`inp.unsqueeze(-1) - targ`): while the search runs,
-    this process may map at most half the memory the machine has free more than it maps now, so that
-    such an edit fails (a MemoryError: not a fix) instead of the machine killing the check. Linux, on
-    the CPU (CUDA maps address space it does not use)."""
-    try:
-        import resource
-
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        mapped = int(re.search(r"VmSize:\s+(\d+)", Path("/proc/self/status").read_text())[1]) * 1024
-        free = int(re.search(r"MemAvailable:\s+(\d+)", Path("/proc/meminfo").read_text())[1]) * 1024
-    except (ImportError, OSError, TypeError, ValueError):
-        yield
-        return
-    bound = mapped + free // 2
-    if config.resolve_device().type == "cuda" or (soft != resource.RLIM_INFINITY and soft <= bound):
-        yield
-        return
-    resource.setrlimit(resource.RLIMIT_AS, (bound, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 class _Trials:

@@ -226,7 +226,7 @@ class DebugSession:
         maker = self._maker(received)
         if type(layer) not in reference_classes().values() or maker is None:
             error = step_error(exc, layer, step.direction)
-            return replace(error, message=error.message + self._shapes_handed(exc, step))
+            return replace(error, message=error.message + self._shapes_handed(exc, step) + self._allocation_said(exc, step))
         tensor = self.tensor(received)
         what = f"{received} of shape {shape_in_words(tuple(tensor.shape))}" if tensor is not None else received
         direction = maker.step.direction
@@ -251,6 +251,24 @@ class DebugSession:
                      "it as (n_out, n_in), nn.Linear's: write the layer for (n_in, n_out), forward inp @ w + b and "
                      "backward w.g = inp.t() @ out.g")
         return said
+
+    def _allocation_said(self, exc: BaseException, step: Step) -> str:
+        """For an allocation that failed, what the size asked for is where it is N×N (N the batch's rows) numbers
+        of the run's dtype: a broadcast of an (N, 1) tensor against an (N,) one, at 50,000 rows 10 GB in float32."""
+        message = str(exc)
+        exact = re.search(r"tried to allocate (\d+) bytes", message)  # the CPU's allocator
+        rounded = re.search(r"Tried to allocate (\d+(?:\.\d+)?) (GiB|MiB)", message)  # CUDA's caching allocator
+        if exact is None and rounded is None:
+            return ""
+        asked = int(exact[1]) if exact else float(rounded[1]) * 2 ** (30 if rounded[2] == "GiB" else 20)
+        rows, size = len(self.data.x), self.config.torch_dtype.itemsize
+        times = round(asked / (rows * rows * size))
+        if rows < 2 or times < 1 or abs(asked - times * rows * rows * size) > 0.01 * asked:
+            return ""
+        tensor = f"{rows}×{rows}" + (f"×{times}" if times > 1 else "")
+        said = (f"; that is a {tensor} tensor of {self.config.dtype}, N×N{'×…' if times > 1 else ''} for the batch's "
+                f"N = {rows} rows: an (N, 1) tensor broadcast against an (N,) one?")
+        return said + (" (`inp.squeeze(-1) - targ`)" if step.spec.entry.loss else "")
 
     def _maker(self, name: str) -> StepReport | None:
         """The report of the step whose user code made this tensor (None: gradtui or autograd made it)."""

@@ -304,3 +304,36 @@ def test_a_class_without_a_backward_has_nothing_to_check(tmp_path, capsys):
     code, out, err = run_cli(capsys, "check", "--batch", "32", "--net", "lin,tanh,relu,lin,mse",
                              "--layers", str(layer_file(tmp_path, with_relu)))
     assert code == 0 and "the layer file's Tanh has no backward of its own" in err and "reference Tanh steps" in err
+
+
+ALLOCATION_FAILS = ("import torch\nfrom gradtui.layers import Module\n\n\nclass Mse(Module):\n"
+                    "    def forward(self, inp, targ):\n"
+                    "        n = len(targ)  # as torch's CPU allocator says it for (inp - targ)\n"
+                    "        raise RuntimeError('[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can\\'t '\n"
+                    "                           f'allocate memory: you tried to allocate {n * n * 4} bytes. Error code 12')\n\n"
+                    "    def bwd(self, out, inp, targ):\n"
+                    "        inp.g = 2 * (inp.squeeze(-1) - targ).unsqueeze(-1) / len(targ)\n")
+
+
+def test_an_allocation_of_n_by_n_numbers_that_fails_is_said_to_be_an_n_by_n_broadcast(tmp_path, capsys):
+    code, report = check_json(capsys, "--layers", str(layer_file(tmp_path, ALLOCATION_FAILS)), "--batch", "300")
+    error = report["steps"][3]["error"]
+    assert code == 1 and report["first_mismatch"]["index"] == 3
+    assert error["message"].endswith("that is a 300×300 tensor of float32, N×N for the batch's N = 300 rows: an (N, 1) "
+                                     "tensor broadcast against an (N,) one? (`inp.squeeze(-1) - targ`)")
+
+
+def test_under_the_memory_bound_an_allocation_past_it_fails_and_the_limit_is_set_back():
+    """The check runs the user's code so: an N×N broadcast at 50,000 rows (10 GB a tensor) is a failed step,
+    where the kernel killed the whole check on a machine of 24 GB."""
+    resource = pytest.importorskip("resource")
+    import torch
+
+    from gradtui.memory import bounded_memory, free_bytes_on_cpu
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    if before[0] != resource.RLIM_INFINITY:
+        pytest.skip("this process's address space is limited already")
+    with bounded_memory(torch.device("cpu")), pytest.raises(RuntimeError, match="allocate"):
+        torch.empty(free_bytes_on_cpu() // 4 * 3 // 4)  # three quarters of what is free: past half of it
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
