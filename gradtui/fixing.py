@@ -216,10 +216,11 @@ IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its 
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
          "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
-         "move", "unused", "size", "derived")
+         "move", "unused", "size", "derived", "constant")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
+    (r"the layer's derivative [+−] ", ("constant",)),  # its constant, as the hint says it: a few edits
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
@@ -293,7 +294,7 @@ class Edits:
 
     def __iter__(self) -> Iterator[Change]:
         found = [*self._formula(), *self._missing_term(), *self._path_terms(), *self._out_of_place(), *self._moved(),
-                 *self._put_back()]
+                 *self._put_back(), *self._constant_taken_back()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         plain = [self.plainly.index(statement) for statement in self.statements]
@@ -562,6 +563,39 @@ class Edits:
                         if isinstance(division, ast.BinOp) and isinstance(division.op, ast.Div):
                             start, end = self.span(division.left)
                             yield Change(start, end, f"({self.text[start:end]} {sign} {mine})", kind, rank)
+
+    def _constant_taken_back(self) -> Iterator[Change]:
+        """A derivative the hint says is off by a constant (`l1.g is out.g × (the layer's derivative − 0.1)`), that
+        constant taken back where the code writes the derivative: added to a part of a statement that reads no
+        gradient (`self.o` of `torch.where(inp >= 0, 1.0, self.o)`: `self.o + 0.1`), or a number moved by it."""
+        found = re.search(r"is out\.g × \(the layer's derivative ([+−]) (\d+(?:\.\d*)?(?:e[+-]?\d+)?)\)", self.hint)
+        if found is None:
+            return
+        off = float(found[2]) * (1 if found[1] == "+" else -1)
+        for rank, statement in enumerate(self.statements):
+            if statement.value is None:
+                continue
+            parents = {child: node for node in ast.walk(statement.value) for child in ast.iter_child_nodes(node)}
+            for node in ast.walk(statement.value):
+                code = self.seg(node) if isinstance(node, ast.expr) else ""
+                if not code or ".g" in code or any(name in code for name in self.gradients) or isinstance(
+                        node, (ast.Compare, ast.BoolOp)) or self._inside(node, parents, ast.Compare):
+                    continue  # (what reads the gradient from above is more than the derivative; a mask is no term of it)
+                start, end = self.span(node)
+                if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+                    yield Change(start, end, f"{node.value - off:g}", "constant", rank)
+                    continue
+                moved = f"{code} {'-' if off > 0 else '+'} {abs(off):g}"
+                alone = isinstance(parents.get(node), (ast.Call, ast.keyword, ast.Tuple, ast.List)) or node is statement.value
+                yield Change(start, end, moved if alone or self._parenthesized(node) else f"({moved})", "constant", rank)
+
+    @staticmethod
+    def _inside(node: ast.AST, parents: dict, kind: type) -> bool:
+        while node in parents:
+            node = parents[node]
+            if isinstance(node, kind):
+                return True
+        return False
 
     def _clamped(self) -> list[str]:
         """The tensors a hint's forward line clamps at 0 (`self.h` of `self.h.clamp_min(0.)`, of `relu(h)`),

@@ -667,6 +667,31 @@ def vanishing(e: Evidence) -> str | None:
             "gradient overwritten (= where += belongs), or multiplied by a factor that is ~0?")
 
 
+def derivative_off_by_a_constant(e: Evidence) -> str | None:
+    """An elementwise layer's input gradient that is out.g × (its derivative + c), everywhere or on one side of 0
+    (one branch of a `where`): a derivative written from the output (ELU's `out + alpha`) with its constant left
+    out, doubled or its sign flipped, where no edit of the derivative the forward's operations give is that."""
+    inp, upstream = e.tensor("inp"), e.tensor("out_g")
+    if (e.context.direction != "backward" or e.context.role != "inp" or not isinstance(e.value, torch.Tensor)
+            or inp is None or upstream is None or not e.value.is_floating_point()
+            or not e.value.shape == e.ref.shape == inp.shape == upstream.shape or e.value.numel() < 2):
+        return None
+    value, ref, inp, upstream = (t.detach().double() for t in (e.value, e.ref, inp, upstream))
+    for words, region in (("", torch.ones_like(inp, dtype=torch.bool)), (" where inp < 0", inp < 0),
+                          (" where inp > 0", inp > 0)):
+        weight = upstream * region
+        if not weight.abs().sum() > 0:
+            continue
+        c = float(((value - ref) * weight).sum() / (weight * weight).sum())  # least squares: value - ref = c × weight
+        if not math.isfinite(c) or abs(c) < 1e-6 or not e.close((value - c * weight).to(e.value.dtype)):
+            continue
+        shown = f"{abs(c):.4g}"
+        return (f"{e.name} is out.g × (the layer's derivative {'+' if c > 0 else '−'} {shown}){words}: a constant term "
+                "of the derivative left out, written twice or with its sign flipped? (as a derivative written from the "
+                "output can be: ELU's `out + alpha`)")
+    return None
+
+
 def _whole_factor(e: Evidence) -> float | None:
     """The one number the user's tensor is the reference times, if it is one."""
     if e.stats.shape != e.ref_stats.shape or e.ref_stats.absmax * ALL_BUT_ZERO >= e.stats.absmax:
@@ -776,6 +801,8 @@ PATTERNS: tuple[Pattern, ...] = (
     vanishing,
     # what is left, in words: another shape, a factor with no name
     reduced_over_the_features, other_shape, constant_scale,
+    # a derivative off by a constant, everywhere or on one side of 0
+    derivative_off_by_a_constant,
 )
 
 

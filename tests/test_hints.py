@@ -366,6 +366,16 @@ R = seeded(8, 3)
 BACKWARD = {"kind": "lin", "direction": "backward", "batch": 8}
 
 
+def elu_from_its_output(constant: float):
+    """ELU's input gradient with its derivative written from the output, `out + constant` where inp < 0
+    (0.1 is right); noise where there is no constant to say."""
+    g = seeded(8, 3, seed=4)
+    out = torch.where(R >= 0, R, 0.1 * (R.exp() - 1))
+    right = g * torch.where(R >= 0, 1.0, out + 0.1)
+    value = g * torch.where(R >= 0, 1.0, out + constant) if constant is not None else right + 0.1 * seeded(8, 3, seed=9)
+    return value, right, {**BACKWARD, "kind": "elu", "role": "inp", "tensors": {"inp": R, "out_g": g}}
+
+
 class SquarePlus:
     """out = inp**2 + inp, its backward's 2 written as `two`: 2 is right, 1 leaves it out (one edit of
     the derived backward), 3 is no edit of it."""
@@ -434,6 +444,8 @@ PATTERN_CASES = {
     hints.sign_flip: (lambda: evidence(-R, R, **BACKWARD), lambda: evidence(-2 * R, R, **BACKWARD)),
     hints.vanishing: (lambda: evidence(R * 1e-9, R, **BACKWARD), lambda: evidence(R * 0.5, R, **BACKWARD)),
     hints.named_factor: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(3.7 * R, R, **BACKWARD)),
+    hints.derivative_off_by_a_constant: (lambda: evidence(*elu_from_its_output(0.0)[:2], **elu_from_its_output(0.0)[2]),
+                                         lambda: evidence(*elu_from_its_output(None)[:2], **elu_from_its_output(None)[2])),
     hints.graph_slip: (lambda: evidence(*square_plus(1.0), **BACKWARD, role="inp", probe=square_plus_probe(1.0)),
                        lambda: evidence(*square_plus(3.0), **BACKWARD, role="inp", probe=square_plus_probe(3.0))),
     hints.batch_over_width: (lambda: evidence(8 / 3 * R, R, **BACKWARD, tensors={"inp": seeded(8, 3)}),
