@@ -1074,6 +1074,8 @@ def _kinds_for(hint: str | None) -> list[str]:
     if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: a few edits, each the whole of it,
         first.insert(1, "derived")  # after the kind the hint's words ask for first, before the many others
     rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
+    if re.search(r", and shaped \(", hint or ""):  # two slips in one gradient: the hint's whole fix, not one edit
+        first.insert(0, "formula")
     # the user's own line, edited as the hint says, first; then a gradient the code computes and never reads
     return list(dict.fromkeys(["hinted", "unread", *first, "formula", *rest]))
 

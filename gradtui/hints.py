@@ -672,9 +672,11 @@ def derivative_off_by_a_constant(e: Evidence) -> str | None:
     (one branch of a `where`): a derivative written from the output (ELU's `out + alpha`) with its constant left
     out, doubled or its sign flipped, where no edit of the derivative the forward's operations give is that."""
     inp, upstream = e.tensor("inp"), e.tensor("out_g")
+    weights = [t for key, t in e.context.tensors.items() if key not in ("inp", "out", "out_g", "targ", "out_g_ref")]
     if (e.context.direction != "backward" or e.context.role != "inp" or not isinstance(e.value, torch.Tensor)
             or inp is None or upstream is None or not e.value.is_floating_point()
-            or not e.value.shape == e.ref.shape == inp.shape == upstream.shape or e.value.numel() < 2):
+            or not e.value.shape == e.ref.shape == inp.shape == upstream.shape or e.value.numel() < 2
+            or any(isinstance(w, torch.Tensor) and w.dim() >= 2 for w in weights)):  # (a matrix mixes the entries)
         return None
     value, ref, inp, upstream = (t.detach().double() for t in (e.value, e.ref, inp, upstream))
     for words, region in (("", torch.ones_like(inp, dtype=torch.bool)), (" where inp < 0", inp < 0),

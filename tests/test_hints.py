@@ -535,3 +535,13 @@ def test_an_operator_slip_is_said_as_the_code_reads():
     words = "with `targ` where `inp.squeeze(-1) - targ` belongs (the left side of `-` lost, and its sign)"
     assert said[words] == "2 * targ.unsqueeze(-1) / N"
     assert said["with `+` where `*` belongs"] == "(2 + (inp.squeeze(-1) - targ).unsqueeze(-1)) / N"
+
+
+def test_a_gradient_off_by_out_g_through_a_weight_matrix_is_no_derivative_off_by_a_constant():
+    """A residual block's skip path lost (`inp.g = dh @ w.t()`, without `+ out.g`) is out.g × −1 away from
+    autograd's too; with a weight matrix mixing the entries, "the layer's derivative − 1" would be false."""
+    value, right, context = elu_from_its_output(0.0)
+    skip_lost = right - context["tensors"]["out_g"]
+    tensors = {**context["tensors"], "w": seeded(3, 3, seed=7)}
+    assert hints.derivative_off_by_a_constant(evidence(skip_lost, right, **{**context, "tensors": tensors})) is None
+    assert hints.derivative_off_by_a_constant(evidence(skip_lost, right, **context))  # elementwise: said
