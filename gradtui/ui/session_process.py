@@ -72,6 +72,7 @@ class InProcess:
 def child_main() -> None:
     """The session's process: pickled (generation, RunConfig, same_data) loads on stdin, pickled
     (generation, event) on stdout; it ends when stdin does."""
+    from gradtui.memory import bounded_memory
     from gradtui.ui.ahead import Finished, build_session, run_steps
 
     events = channel()
@@ -93,5 +94,6 @@ def child_main() -> None:
         built = build_session(config, session.data if same_data and session is not None else None, None, None, post)
         if built is not None:
             session = built
-            run_steps(session, post, lambda: not loads.empty())
+            with bounded_memory(session.data.x.device):  # an N×N broadcast: a failed step, not this process killed
+                run_steps(session, post, lambda: not loads.empty())
         post(Finished())
