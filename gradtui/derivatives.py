@@ -235,7 +235,7 @@ def _exp_rule() -> Rule:
 
 def _reciprocal_rule() -> Rule:
     return Rule(lambda c: (-c.g * c.out ** 2,), (
-        Slip("is missing its square: -1 / x where -1 / x**2 belongs", lambda c: (-c.g * c.out,)),
+        Slip("is missing its square: `-{out}` where `-{out} ** 2` belongs", lambda c: (-c.g * c.out,)),
     ), "1 /", "-{out} ** 2")
 
 

@@ -410,7 +410,11 @@ def graph_slip(e: Evidence) -> str | None:
     (said, at), *others = found
     others = [other for other in others if other[0].replace(", keepdim=True", "") != said.replace(", keepdim=True", "")]
     if others:  # two edits give the same numbers: both are said, neither is guessed (a keepdim alone is no other story)
-        said = f"{said}{ALSO}{others[0][0].removeprefix(e.name + ': ')}"
+        other = others[0][0].removeprefix(e.name + ": ")
+        same = re.match(r"the derivative of `[^`]*`(?: in `[^`]*`)?(?: \([^()`]*:\d+\))? ", said.removeprefix(e.name + ": "))
+        if same and other.startswith(same[0]):  # of the same operation, said once: "…; or, with the same numbers, it is …"
+            other = "it " + other[len(same[0]):]
+        said = f"{said}{ALSO}{other}"
     term = probe.closed_form_term(e.context.role, e.tolerance)
     if term is not None:  # a layer norm written out: the term its closed form writes, for a backward in that form
         said = f"{said}; in {term}"
