@@ -483,8 +483,16 @@ def _fit_terms(e: Evidence, u: torch.Tensor, v: torch.Tensor, dim: int) -> _Term
     b = ((vr * uu - ur * uv) / safe).where(apart, 0.0)
     if not e.close((value - a * u - b * v).to(e.ref.dtype)):
         return None
-    size = float(r.norm())
-    return _TermFit(a, b, float((a * u).norm()) > 1e-3 * size, float((b * v).norm()) > 1e-3 * size)
+
+    def alone(w: torch.Tensor) -> bool:  # one term fits the difference by itself: the other's share is rounding
+        return e.close((value - (w * r).sum(dim, keepdim=True) / (w * w).sum(dim, keepdim=True).clamp_min(1e-300) * w)
+                       .to(e.ref.dtype))
+
+    size, a_share, b_share = float(r.norm()), float((a * u).norm()), float((b * v).norm())
+    a_off, b_off = a_share > 1e-3 * size, b_share > 1e-3 * size
+    if a_off and b_off and alone(v if b_share >= a_share else u):
+        a_off, b_off = a_share > b_share, b_share >= a_share
+    return _TermFit(a, b, a_off, b_off)
 
 
 def batchnorm_terms(e: Evidence) -> str | None:
@@ -521,6 +529,49 @@ def batchnorm_terms(e: Evidence) -> str | None:
     return (f"{e.name} differs from {e.against} by a multiple of xhat in each feature: BatchNorm's input gradient "
             f"has its variance term `- xhat * (dxhat * xhat).sum(0)` wrong{factor}, the rest right (written in steps: "
             f"dvar, the gradient of the batch variance); {fix}")
+
+
+def normalisation_terms(e: Evidence) -> str | None:
+    """Any layer whose output is, in every feature, its input standardised over the batch (or the features) times
+    a gain plus a shift, centred so (autograd's gradient sums to 0 over that axis: a batch norm or a layer norm,
+    however written; not `x / std`): its input gradient wrong only in the terms over that axis, the difference
+    from autograd's a constant (the mean term's place) plus a multiple of xhat (the variance term's), in each
+    slice, as batchnorm_terms finds for the batch norm gradtui knows."""
+    inp, out = e.tensor("inp"), e.tensor("out")
+    if (e.context.kind == "batchnorm" or e.context.role != "inp" or e.context.direction != "backward"
+            or not isinstance(e.value, torch.Tensor) or e.value.dim() != 2 or inp is None or out is None
+            or not e.value.shape == e.ref.shape == inp.shape == out.shape or min(e.value.shape) < 3
+            or not e.stats.finite or not e.ref_stats.finite):
+        return None
+    for dim, over, per in ((0, "the batch", "feature"), (1, "the features", "row")):
+        x = inp.detach().double()
+        centred = x - x.mean(dim, keepdim=True)
+        xhat = centred / centred.pow(2).mean(dim, keepdim=True).sqrt().clamp_min(1e-12)
+        ref = e.ref.detach().double()  # centred over the axis: a shift of a slice's inputs changes nothing, so
+        if (not _affine_in(out.detach().double(), xhat)  # autograd's gradient sums to 0 there and has a mean term
+                or bool((ref.sum(dim).abs() > 1e-3 * ref.abs().sum(dim) + 1e-30).any())):
+            continue
+        fit = _fit_terms(e, torch.ones_like(xhat), xhat, dim)
+        if fit is None or not (fit.a_off or fit.b_off):
+            continue
+        mean_term = f"the mean term `- dxhat.sum({dim})`"
+        variance_term = f"the variance term `- xhat * (dxhat * xhat).sum({dim})`"
+        differs, wrong, steps = (("a constant plus a multiple of xhat", f"what its terms over {over} add up to, {mean_term} "
+                                  f"and {variance_term}", "a term that lost its xhat, or both dmean and dvar")
+                                 if fit.a_off and fit.b_off else ("a constant", mean_term, "dmean") if fit.a_off
+                                 else ("a multiple of xhat", variance_term, "dvar"))
+        return (f"{e.name} differs from {e.against} by {differs} in each {per} (xhat = (inp - mean) / std over {over}), "
+                f"and this layer's output is its input standardised over {over}, times a gain, plus a shift: its input "
+                f"gradient's first term, N * dxhat, is right, and {wrong} is wrong (written in steps: {steps})")
+    return None
+
+
+def _affine_in(out: torch.Tensor, xhat: torch.Tensor) -> bool:
+    """Is `out`, in each feature, a + b·xhat (a gain and a shift per feature, as a batch norm's and a layer norm's
+    are), to a float32 rounding of its scale?"""
+    centred, xhat = out - out.mean(0, keepdim=True), xhat - xhat.mean(0, keepdim=True)  # (a layer norm's xhat: not 0
+    b = (centred * xhat).sum(0, keepdim=True) / (xhat * xhat).sum(0, keepdim=True).clamp_min(1e-300)  # in a feature)
+    return bool((centred - b * xhat).abs().max() <= 1e-4 * out.abs().max().clamp_min(1e-30))
 
 
 def _term_factor(right: torch.Tensor, added: torch.Tensor, n: int) -> str:
@@ -803,6 +854,8 @@ PATTERNS: tuple[Pattern, ...] = (
     # one edit of the backward derived from the forward's own operations: any layer (an edit that loses the
     # gradient is no story: many do; a factor that makes it tiny is)
     graph_slip, batch_over_width,
+    # a normalisation of any layer's, in its terms over the batch or the features
+    normalisation_terms,
     # a gradient lost
     vanishing,
     # what is left, in words: another shape, a factor with no name

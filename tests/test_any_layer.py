@@ -374,6 +374,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                                           "`targ - inp.squeeze(-1)` belongs")),
     ("ELUFromOut", "term dropped: `self.o` for `self.o + 0.1`", "l1.g is out.g × (the layer's derivative − 0.1) where inp < 0"),
     ("ELUFromOut", "sign: `self.o - 0.1` for", "l1.g is out.g × (the layer's derivative − 0.2) where inp < 0"),
+    ("StagedLN", "factor dropped: `-dxhat` for `-dxhat * self.ivar`", ("by a constant in each row", "the mean term "
+                                                                      "`- dxhat.sum(1)` is wrong (written in steps: dmean)")),
+    ("CompactBN", "factor dropped: `self.xc * self.si ** 2` for", ("by a multiple of xhat in each feature", "the variance term "
+                                                                 "`- xhat * (dxhat * xhat).sum(0)` is wrong")),
     ("SigmoidCalled", "factor dropped: `out.g` for `out.g * self.s`", ("is missing its factor out: `1 - out` where "
                                                                         "`out * (1 - out)` belongs; or, with the same "
                                                                         "numbers, it is missing its square: `-out` where "
@@ -423,7 +427,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "tanh-by-sigmoid-made-again-a-number-doubled", "tanh-by-sigmoid-its-square-s-sign", "a-staged-rsqrts-power-doubled",
         "a-staged-rsqrts-minus-half-left-out", "a-whole-derivative-left-out-before-a-swap-that-cancels",
         "a-losss-value-for-its-input", "an-elus-derivative-from-its-output-its-constant-left-out",
-        "an-elus-derivative-from-its-output-its-constants-sign", "a-second-story-of-the-same-operation-said-as-it"])
+        "an-elus-derivative-from-its-output-its-constants-sign", "a-staged-layer-norms-mean-term",
+        "a-compact-batch-norms-variance-term", "a-second-story-of-the-same-operation-said-as-it"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its

@@ -342,6 +342,22 @@ def batchnorm_terms_off(scale: float):
     return value, right, {"kind": "batchnorm", "direction": "backward", "batch": N, "tensors": t, "role": "inp"}
 
 
+def layer_norm_mean_term_off(mean_term: float | None):
+    """A layer norm written by hand (over the features, a gain and a shift per feature), its input gradient with
+    the mean term `mean_term` × what it should be; None: noise in the first term instead (no term's slip)."""
+    inp, gain, shift, g = seeded(8, 6), 1 + 0.1 * seeded(6, seed=5), 0.1 * seeded(6, seed=6), seeded(8, 6, seed=4)
+    centred = inp - inp.mean(1, keepdim=True)
+    std = (centred.pow(2).mean(1, keepdim=True) + 1e-5).sqrt()
+    xhat, dxhat = centred / std, g * gain
+    first, mean, variance = dxhat, -dxhat.mean(1, keepdim=True), -xhat * (dxhat * xhat).mean(1, keepdim=True)
+    right = (first + mean + variance) / std
+    value = (first + (mean_term * mean if mean_term is not None else mean) + variance) / std
+    if mean_term is None:
+        value = value + 0.05 * seeded(8, 6, seed=9)
+    tensors = {"inp": inp, "out": gain * xhat + shift, "out_g": g, "g": gain, "b": shift}
+    return value, right, {"kind": "layernorm", "direction": "backward", "batch": 8, "tensors": tensors, "role": "inp"}
+
+
 def mse_forward(broadcast: bool):
     out, targ = seeded(8, 1), seeded(8, seed=4)
     value = (out - targ).pow(2).mean() if broadcast else (out.squeeze(-1) - targ).pow(2).mean() + 1
@@ -444,6 +460,8 @@ PATTERN_CASES = {
     hints.sign_flip: (lambda: evidence(-R, R, **BACKWARD), lambda: evidence(-2 * R, R, **BACKWARD)),
     hints.vanishing: (lambda: evidence(R * 1e-9, R, **BACKWARD), lambda: evidence(R * 0.5, R, **BACKWARD)),
     hints.named_factor: (lambda: evidence(8 * R, R, **BACKWARD), lambda: evidence(3.7 * R, R, **BACKWARD)),
+    hints.normalisation_terms: (lambda: evidence(*layer_norm_mean_term_off(2.0)[:2], **layer_norm_mean_term_off(2.0)[2]),
+                                lambda: evidence(*layer_norm_mean_term_off(None)[:2], **layer_norm_mean_term_off(None)[2])),
     hints.derivative_off_by_a_constant: (lambda: evidence(*elu_from_its_output(0.0)[:2], **elu_from_its_output(0.0)[2]),
                                          lambda: evidence(*elu_from_its_output(None)[:2], **elu_from_its_output(None)[2])),
     hints.graph_slip: (lambda: evidence(*square_plus(1.0), **BACKWARD, role="inp", probe=square_plus_probe(1.0)),
@@ -545,3 +563,10 @@ def test_a_gradient_off_by_out_g_through_a_weight_matrix_is_no_derivative_off_by
     tensors = {**context["tensors"], "w": seeded(3, 3, seed=7)}
     assert hints.derivative_off_by_a_constant(evidence(skip_lost, right, **{**context, "tensors": tensors})) is None
     assert hints.derivative_off_by_a_constant(evidence(skip_lost, right, **context))  # elementwise: said
+
+
+def test_a_layer_norm_by_hand_with_its_mean_term_doubled_is_said_in_its_terms():
+    said = hints.diagnose(evidence(*layer_norm_mean_term_off(2.0)[:2], **layer_norm_mean_term_off(2.0)[2]))
+    assert said.startswith("t.g differs from autograd's by a constant in each row (xhat = (inp - mean) / std over the "
+                           "features), and this layer's output is its input standardised over the features")
+    assert "the mean term `- dxhat.sum(1)` is wrong (written in steps: dmean)" in said
