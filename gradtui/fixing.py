@@ -220,6 +220,7 @@ KINDS = ("formula", "hinted", "unread", "name", "transpose", "axis", "sum", "sig
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
+    (r", and shaped \(", ("formula",)),  # two slips in one gradient (its values and its shape): the hint's whole fix
     (r"the layer's derivative [+−] ", ("constant",)),  # its constant, as the hint says it: a few edits
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
@@ -572,30 +573,25 @@ class Edits:
         if found is None:
             return
         off = float(found[2]) * (1 if found[1] == "+" else -1)
+        gradients = set(self.gradients)
         for rank, statement in enumerate(self.statements):
             if statement.value is None:
                 continue
             parents = {child: node for node in ast.walk(statement.value) for child in ast.iter_child_nodes(node)}
+            masks = {inside for node in ast.walk(statement.value) if isinstance(node, (ast.Compare, ast.BoolOp))
+                     for inside in ast.walk(node)}  # a mask is no term of the derivative
             for node in ast.walk(statement.value):
-                code = self.seg(node) if isinstance(node, ast.expr) else ""
-                if not code or ".g" in code or any(name in code for name in self.gradients) or isinstance(
-                        node, (ast.Compare, ast.BoolOp)) or self._inside(node, parents, ast.Compare):
-                    continue  # (what reads the gradient from above is more than the derivative; a mask is no term of it)
-                start, end = self.span(node)
+                if not isinstance(node, ast.expr) or node in masks or any(  # what reads a gradient is more than a derivative
+                        isinstance(read, ast.Attribute) and read.attr == "g" or self.seg(read) in gradients
+                        for read in ast.walk(node) if isinstance(read, (ast.Name, ast.Attribute))):
+                    continue
+                code, (start, end) = self.seg(node), self.span(node)
                 if isinstance(node, ast.Constant) and type(node.value) in (int, float):
                     yield Change(start, end, f"{node.value - off:g}", "constant", rank)
                     continue
                 moved = f"{code} {'-' if off > 0 else '+'} {abs(off):g}"
                 alone = isinstance(parents.get(node), (ast.Call, ast.keyword, ast.Tuple, ast.List)) or node is statement.value
                 yield Change(start, end, moved if alone or self._parenthesized(node) else f"({moved})", "constant", rank)
-
-    @staticmethod
-    def _inside(node: ast.AST, parents: dict, kind: type) -> bool:
-        while node in parents:
-            node = parents[node]
-            if isinstance(node, kind):
-                return True
-        return False
 
     def _clamped(self) -> list[str]:
         """The tensors a hint's forward line clamps at 0 (`self.h` of `self.h.clamp_min(0.)`, of `relu(h)`),
@@ -1074,8 +1070,6 @@ def _kinds_for(hint: str | None) -> list[str]:
     if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: a few edits, each the whole of it,
         first.insert(1, "derived")  # after the kind the hint's words ask for first, before the many others
     rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
-    if re.search(r", and shaped \(", hint or ""):  # two slips in one gradient: the hint's whole fix, not one edit
-        first.insert(0, "formula")
     # the user's own line, edited as the hint says, first; then a gradient the code computes and never reads
     return list(dict.fromkeys(["hinted", "unread", *first, "formula", *rest]))
 

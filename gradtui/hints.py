@@ -543,13 +543,14 @@ def normalisation_terms(e: Evidence) -> str | None:
             or not e.value.shape == e.ref.shape == inp.shape == out.shape or min(e.value.shape) < 3
             or not e.stats.finite or not e.ref_stats.finite):
         return None
+    x, out, ref = (t.detach().double() for t in (inp, out, e.ref))
     for dim, over, per in ((0, "the batch", "feature"), (1, "the features", "row")):
-        x = inp.detach().double()
+        # centred over the axis: a shift of a slice's inputs changes nothing, so autograd's gradient sums to 0 there
+        if bool((ref.sum(dim).abs() > 1e-3 * ref.abs().sum(dim) + 1e-30).any()):
+            continue
         centred = x - x.mean(dim, keepdim=True)
         xhat = centred / centred.pow(2).mean(dim, keepdim=True).sqrt().clamp_min(1e-12)
-        ref = e.ref.detach().double()  # centred over the axis: a shift of a slice's inputs changes nothing, so
-        if (not _affine_in(out.detach().double(), xhat)  # autograd's gradient sums to 0 there and has a mean term
-                or bool((ref.sum(dim).abs() > 1e-3 * ref.abs().sum(dim) + 1e-30).any())):
+        if not _affine_in(out, xhat):
             continue
         fit = _fit_terms(e, torch.ones_like(xhat), xhat, dim)
         if fit is None or not (fit.a_off or fit.b_off):
