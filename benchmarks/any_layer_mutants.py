@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and twenty-eight more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and fifty-two more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -52,7 +52,12 @@ backward by `1 / sqrt(var + eps)`, a scaled SELU, softplus by log, ELU's derivat
 a layer norm whose backward scales in place, a sigmoid by hand, a leaky ReLU's derivative of Python numbers,
 a halved squared error); and four staged as a well-known walk through batch norm's backward stages it (batch
 norm and layer norm by `1 / sqrt(var + eps)`, its `torch.ones((N, D))`; a softmax loss whose backward subtracts
-the one-hot in place; a binary cross-entropy of a sigmoid by the quotient of its derivative);
+the one-hot in place; a binary cross-entropy of a sigmoid by the quotient of its derivative); and ten
+written after the rest, to try the search on layers it was not tuned on (a group norm of two groups through
+`view`, Mish in steps, Welsch's loss, a cubic of learned coefficients, x gated by the sigmoid of a learned
+projection of its row, a KL divergence of two classes, x damped by exp of its row's mean square, a linear of
+the batch-centred input, attention over the batch's rows `softmax(x wq (x wk)ᵀ / √d) x`, a softsign of a
+learned scale);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -1828,6 +1833,106 @@ return -(self.t * torch.log(self.p) + (1 - self.t) * torch.log(1 - self.p)).mean
 dp = (-(self.t / self.p) + (1 - self.t) / (1 - self.p)) / self.p.shape[0]
 inp.g = (dp * self.p * (1 - self.p)).unsqueeze(-1)
 """, loss=True),
+    Layer("GroupNormFlat", """
+N, C = inp.shape
+x = inp.view(N, 2, C // 2)
+self.mu = x.mean(-1, keepdim=True)
+self.xc = x - self.mu
+self.rstd = (self.xc.pow(2).mean(-1, keepdim=True) + 1e-5).rsqrt()
+self.xhat = (self.xc * self.rstd).view(N, C)
+return self.xhat * self.w + self.b
+""", """
+N, C = out.g.shape
+self.w.g = (out.g * self.xhat).sum(0)
+self.b.g = out.g.sum(0)
+dxhat = (out.g * self.w).view(N, 2, C // 2)
+xhat = self.xhat.view(N, 2, C // 2)
+dx = self.rstd * (dxhat - dxhat.mean(-1, keepdim=True) - xhat * (dxhat * xhat).mean(-1, keepdim=True))
+inp.g = dx.view(N, C)
+""", ("w", "b")),
+    Layer("MishStaged", """
+self.sp = torch.log1p(torch.exp(inp))
+self.t = torch.tanh(self.sp)
+return inp * self.t
+""", """
+dt = out.g * inp
+dsp = dt * (1 - self.t ** 2)
+inp.g = out.g * self.t + dsp * torch.sigmoid(inp)
+"""),
+    Layer("WelschLoss", """
+self.d = inp.squeeze(-1) - targ
+return (1 - torch.exp(-0.5 * self.d ** 2)).mean()
+""", """
+n = self.d.shape[0]
+inp.g = (self.d * torch.exp(-0.5 * self.d ** 2) / n).unsqueeze(-1)
+""", loss=True),
+    Layer("CubicLearned", """
+return self.a * inp ** 3 + self.c * inp
+""", """
+self.a.g = (out.g * inp ** 3).sum(0)
+self.c.g = (out.g * inp).sum(0)
+inp.g = out.g * (3 * self.a * inp ** 2 + self.c)
+""", ("a", "c")),
+    Layer("RowGate", """
+self.s = (inp * self.w).sum(1, keepdim=True)
+self.gate = torch.sigmoid(self.s)
+return inp * self.gate
+""", """
+ds = (out.g * inp).sum(1, keepdim=True) * self.gate * (1 - self.gate)
+self.w.g = (ds * inp).sum(0)
+inp.g = out.g * self.gate + ds * self.w
+""", ("w",)),
+    Layer("KLTwoClass", """
+z = torch.cat([inp, -inp], 1)
+self.p = torch.softmax(z, 1)
+q1 = torch.sigmoid(targ).unsqueeze(-1)
+self.q = torch.cat([q1, 1 - q1], 1)
+return (self.q * (torch.log(self.q) - torch.log(self.p))).sum(1).mean()
+""", """
+n = self.p.shape[0]
+dz = (self.p - self.q) / n
+inp.g = dz[:, :1] - dz[:, 1:]
+""", loss=True),
+    Layer("ExpDamp", """
+self.m = inp.pow(2).mean(1, keepdim=True)
+self.e = torch.exp(-self.m)
+return inp * self.e
+""", """
+C = inp.shape[1]
+dm = -(out.g * inp * self.e).sum(1, keepdim=True)
+inp.g = out.g * self.e + dm * 2 * inp / C
+"""),
+    Layer("CenteredLinear", """
+self.xc = inp - inp.mean(0)
+return self.xc @ self.w + self.b
+""", """
+self.w.g = self.xc.t() @ out.g
+self.b.g = out.g.sum(0)
+dxc = out.g @ self.w.t()
+inp.g = dxc - dxc.mean(0)
+""", ("w", "b")),
+    Layer("TokenMix", """
+self.q = inp @ self.wq
+self.k = inp @ self.wk
+self.a = torch.softmax(self.q @ self.k.t() / inp.shape[1] ** 0.5, dim=-1)
+return self.a @ inp
+""", """
+scale = inp.shape[1] ** 0.5
+da = out.g @ inp.t()
+ds = self.a * (da - (da * self.a).sum(-1, keepdim=True)) / scale
+dq = ds @ self.k
+dk = ds.t() @ self.q
+self.wq.g = inp.t() @ dq
+self.wk.g = inp.t() @ dk
+inp.g = self.a.t() @ out.g + dq @ self.wq.t() + dk @ self.wk.t()
+""", ("wq", "wk")),
+    Layer("SoftsignScaled", """
+self.den = 1 + self.s * inp.abs()
+return inp / self.den
+""", """
+self.s.g = (out.g * -inp * inp.abs() / self.den ** 2).sum(0)
+inp.g = out.g / self.den ** 2
+""", ("s",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -1906,6 +2011,12 @@ PARAMETERS = {
     "LlmcLayerNorm": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "StagedBN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "StagedLN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "GroupNormFlat": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "CubicLearned": lambda r: (0.1 * r(C), 1 + 0.1 * r(C)),
+    "RowGate": lambda r: (0.3 * r(C),),
+    "CenteredLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "TokenMix": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "SoftsignScaled": lambda r: (1 + 0.1 * r(C).abs(),),
 }
 
 

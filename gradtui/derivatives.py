@@ -447,6 +447,8 @@ rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
          _binary(lambda c: c.g / _other(c, 1) ** 2, lambda c: -c.g * c.args[0] / _other(c, 1) ** 3)),
     Slip("towards `{right}` is missing the factor `{left}`: -g / b**2 where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g / _other(c, 1) ** 2)),
+    Slip("towards `{right}` is missing `-{left}`: g / b**2 where -g * a / b**2 belongs",
+         _binary(lambda c: c.g / _other(c, 1), lambda c: c.g / _other(c, 1) ** 2)),
     Slip("towards `{right}` is missing the division by `{right} ** 2`: -g * a where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0])),
 ), "/"))
@@ -747,6 +749,18 @@ def _log_softmax(c: Ctx, probabilities: bool = True, dim: int | None = None):
     return (c.g - p * c.g.sum(dim, keepdim=True),)
 
 
+def _summed_flat(c: Ctx, term: torch.Tensor, gradient: Callable[[torch.Tensor], torch.Tensor]) -> tuple:
+    """The gradient made of `term.sum(dim)` without keepdim=True, laid against the softmax's output as
+    broadcasting lays it: along the last axes, which for a square (T, T) attention is the transposed sums
+    (None where it does not broadcast)."""
+    summed = term.sum(c.args[1])
+    try:
+        torch.broadcast_shapes(summed.shape, c.out.shape)
+    except RuntimeError:
+        return (None,)
+    return (gradient(summed),)
+
+
 def _wrong_axes(rule: Callable[..., tuple]) -> tuple[Slip, ...]:
     """The sum of a softmax's gradient over another axis than the softmax's: one slip per axis."""
     def summed(c: Ctx, axis: int):
@@ -767,6 +781,9 @@ rule(aten._softmax.default)(Rule(_softmax, (
     Slip("takes a mean where the sum belongs: out * (out.g - (out.g * out).mean(dim))",
          lambda c: (c.out * (c.g - (c.g * c.out).mean(c.args[1], keepdim=True)),)),
     Slip("does not sum (out.g * out) over the axis: out * (out.g - out.g * out)", lambda c: (c.out * (c.g - c.g * c.out),)),
+    Slip(lambda c: f"sums `({{dout}} * {{out}})` without keepdim=True: each row's sum is laid along the last axis, where "
+                   f"`({{dout}} * {{out}}).sum({_axis_code(c)}, keepdim=True)` belongs",
+         lambda c: _summed_flat(c, c.g * c.out, lambda summed: c.out * (c.g - summed))),
     Slip("is missing its first term, out * out.g: - out * (out.g * out).sum(dim) alone",
          lambda c: (-c.out * (c.g * c.out).sum(c.args[1], keepdim=True),)),
     Slip("has its second term's sign flipped: out * (out.g + (out.g * out).sum(dim))",
@@ -782,10 +799,14 @@ rule(aten._softmax.default)(Rule(_softmax, (
     Slip("takes `{out}` where `{dout}` belongs inside its sum: `({out} * {out}).sum(dim)` where `({dout} * {out}).sum(dim)` "
          "belongs", lambda c: (c.out * (c.g - (c.out * c.out).sum(c.args[1], keepdim=True)),)),
 ), "softmax"))
+def _axis_code(c: Ctx) -> int:
+    """The softmax's axis as code writes it: -1 for the last."""
+    return c.args[1] - c.args[0].dim() if c.args[1] == c.args[0].dim() - 1 else c.args[1]
+
+
 def _summed_code(c: Ctx) -> str:
     """`{dout}.sum(-1, keepdim=True)`: the gradient summed over the softmax's axis, as code writes it."""
-    axis = c.args[1] - c.args[0].dim() if c.args[1] == c.args[0].dim() - 1 else c.args[1]
-    return f"{{dout}}.sum({axis}, keepdim=True)"
+    return f"{{dout}}.sum({_axis_code(c)}, keepdim=True)"
 
 
 rule(aten._log_softmax.default)(Rule(_log_softmax, (
@@ -812,6 +833,9 @@ rule(aten._log_softmax.default)(Rule(_log_softmax, (
     Slip(lambda c: f"takes `{{out}}` where `{{dout}}` belongs inside its sum: "
                    f"`{{dout}} - {{out}}.exp() * {_summed_code(c).replace('{dout}', '{out}')}`",
          lambda c: (c.g - torch.exp(c.out) * c.out.sum(c.args[1], keepdim=True),)),
+    Slip(lambda c: f"sums `{{dout}}` without keepdim=True: each row's sum is laid along the last axis, where "
+                   f"`{_summed_code(c)}` belongs",
+         lambda c: _summed_flat(c, c.g, lambda summed: c.g - torch.exp(c.out) * summed)),
     *_wrong_axes(_log_softmax),
 ), "log_softmax"))
 

@@ -779,8 +779,8 @@ class Edits:
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
             ("division by", code, "hinted") for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
             ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) the factor `([^`]+)`|its derivative, "
-                                                               r"`([^`]+)`, is never multiplied in|is missing `([^`]+)` in "
-                                                               r"every gradient through it", self.hint)
+                                                               r"`([^`]+)`, is never multiplied in|is missing `([^`]+)`(?: in "
+                                                               r"every gradient through it|:)", self.hint)
             for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)

@@ -529,22 +529,25 @@ class DebugSession:
         except (Exception, SystemExit) as exc:  # the user's layer, on float64 rows: nothing judged, and said
             return comparisons, (f"the finite differences could not run {spec.name} in float64 ({type(exc).__name__}: "
                                  f"{first_line(exc)}): its backward is not judged")
+        roles = dict(zip(spec.grads, spec.roles))
         judged = []
         for comparison in comparisons:
             tensor, stats = self.tensor(comparison.name.removesuffix(".g")), comparison.stats
-            if stats is not None and tensor is not None and stats.shape != tuple(tensor.shape):
-                hint = (f"{comparison.name} is {shape_in_words(stats.shape)}, but {comparison.name.removesuffix('.g')} is "
-                        f"{shape_in_words(tuple(tensor.shape))}: a gradient has the shape of its tensor")
-                comparison = replace(comparison, match=False, hint=hint)
-            elif comparison.name in estimates:
-                result = estimates[comparison.name]
-                named = [] if result.ok or probe is None else probe.slips(
-                    dict(zip(spec.grads, spec.roles))[comparison.name.removesuffix(".g")], comparison.name,
-                    comparison.tolerance)
-                comparison = replace(comparison, match=result.ok, hint=None if result.ok else named[0][0] if named
-                                     else result.hint, slip_at=(named[0][1].file, named[0][1].line, named[0][1].code)
-                                     if named and named[0][1] is not None else None)
-            judged.append(comparison)
+            shaped = stats is not None and tensor is not None and stats.shape != tuple(tensor.shape)
+            if not shaped and comparison.name not in estimates:
+                judged.append(comparison)
+                continue
+            if not shaped and estimates[comparison.name].ok:
+                judged.append(replace(comparison, match=True, hint=None, slip_at=None))
+                continue
+            unnamed = (f"{comparison.name} is {shape_in_words(stats.shape)}, but {comparison.name.removesuffix('.g')} is "
+                       f"{shape_in_words(tuple(tensor.shape))}: a gradient has the shape of its tensor") if shaped \
+                else estimates[comparison.name].hint
+            named = [] if probe is None else probe.slips(roles[comparison.name.removesuffix(".g")], comparison.name,
+                                                         comparison.tolerance)
+            judged.append(replace(comparison, match=False, hint=named[0][0] if named else unnamed,
+                                  slip_at=(named[0][1].file, named[0][1].line, named[0][1].code)
+                                  if named and named[0][1] is not None else None))
         return judged, None
 
     def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:

@@ -382,6 +382,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                         "`out * (1 - out)` belongs; or, with the same "
                                                                         "numbers, it is missing its square: `-out` where "
                                                                         "`-out ** 2` belongs")),
+    ("TokenMix", "keepdim dropped: `(da * self.a).sum(-1)`",
+     "sums `(da * a)` without keepdim=True: each row's sum is laid along the last axis, where `(da * a).sum(-1, keepdim=True)` "
+     "belongs"),
+    ("SoftsignScaled", "factor dropped: `out.g` for `out.g * -inp`", "towards `den` is missing `-inp`: g / b**2 where "
+                                                                     "-g * a / b**2 belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -428,7 +433,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-staged-rsqrts-minus-half-left-out", "a-whole-derivative-left-out-before-a-swap-that-cancels",
         "a-losss-value-for-its-input", "an-elus-derivative-from-its-output-its-constant-left-out",
         "an-elus-derivative-from-its-output-its-constants-sign", "a-staged-layer-norms-mean-term",
-        "a-compact-batch-norms-variance-term", "a-second-story-of-the-same-operation-said-as-it"])
+        "a-compact-batch-norms-variance-term", "a-second-story-of-the-same-operation-said-as-it",
+        "an-attentions-softmax-sum-without-keepdim", "a-divisors-gradient-without-minus-numerator"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its

@@ -83,3 +83,84 @@ def test_what_autograd_cannot_follow(forward, followed):
     x = torch.randn(4, 3, requires_grad=True).clone()
     w, b = torch.randn(3, 2, requires_grad=True), torch.randn(2, requires_grad=True)
     assert (unfollowable(forward(x, w, b), x, [w, b]) is None) == followed
+
+
+class _GeluFunction(torch.autograd.Function):
+    """A kernel's shape: the layer's backward and the Function's share one function, which raises."""
+
+    @staticmethod
+    def forward(ctx, layer, inp):
+        ctx.layer = layer
+        return inp * 0.5 * (1 + torch.erf(inp / 2 ** 0.5))
+
+    @staticmethod
+    def backward(ctx, grad):
+        ctx.layer.backward()
+        return None, ctx.layer.inp.g
+
+
+class _RaisingGelu:
+    def __call__(self, inp):
+        self.inp = inp
+        self.out = _GeluFunction.apply(self, inp)
+        return self.out
+
+    def backward(self):
+        pdf = torch.exp(-0.5) / (2 * torch.pi) ** 0.5  # raises: exp of a float (the square of inp left out)
+        self.inp.g = self.out.g * (0.5 * (1 + torch.erf(self.inp / 2 ** 0.5)) + self.inp * pdf)
+
+
+def test_a_function_whose_backward_raises_is_that_step_raising_not_autograd_failing():
+    """The Function's backward runs under autograd too: its error is the layer's own step, at the user's
+    line, and the steps after it are judged against autograd as ever (not 'autograd could not run')."""
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    report = gradtui.check([Lin(w1, b1), _RaisingGelu(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                           torch.randn(64, generator=g))
+    assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, None)
+    assert "TypeError: exp()" in report.first_mismatch.hint and report.first_mismatch.line is not None
+    assert all(t.match for step in report.steps[4:6] for t in step.tensors)
+    assert "autograd could not run" not in str(report)
+
+
+class ScaleShiftFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inp, w, b):
+        return inp * w + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, None  # (gradtui runs the layer's own backward in its place)
+
+
+class ScaleShift:
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def __call__(self, inp):
+        self.inp = inp
+        self.out = ScaleShiftFunction.apply(inp, self.w, self.b)
+        return self.out
+
+    def backward(self):
+        self.inp.g = self.out.g * self.w
+        self.w.g = (self.out.g * self.inp).sum(0)
+        self.b.g = self.out.g  # the sum over the batch left out
+
+
+def test_a_gradient_of_the_wrong_shape_under_finite_differences_is_named_on_the_functions_forward():
+    """A kernel's classic slip, a broadcast's gradient not summed back, is named as in any layer, on the
+    backward derived from the Function's own forward, not only said to be of the wrong shape."""
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    layer = ScaleShift(1 + 0.1 * torch.randn(12, generator=g), 0.1 * torch.randn(12, generator=g))
+    report = gradtui.check([Lin(w1, b1), layer, Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                           torch.randn(64, generator=g))
+    assert report.first_mismatch.tensor == "scaleshift1.b.g"
+    assert "(towards `b`) is not summed over the axes it was broadcast along (.sum(0) missing)" in report.first_mismatch.hint
