@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and fifty-two more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and sixty-two more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -57,7 +57,10 @@ written after the rest, to try the search on layers it was not tuned on (a group
 `view`, Mish in steps, Welsch's loss, a cubic of learned coefficients, x gated by the sigmoid of a learned
 projection of its row, a KL divergence of two classes, x damped by exp of its row's mean square, a linear of
 the batch-centred input, attention over the batch's rows `softmax(x wq (x wk)ᵀ / √d) x`, a softsign of a
-learned scale);
+learned scale) and ten more (a cross-entropy with label smoothing over three logits `cat([x, -x, x / 2])`,
+a scale norm `g x / (‖x‖ + ε)`, SwiGLU by hand, a Huber loss by `torch.where`, x minus its softmax-weighted
+mean, a convolution of three taps by `F.pad` and slices, a linear times a learned scalar, softplus of beta 2
+with its threshold, a cosine distance to the target, logits minus a learned multiple of their logsumexp);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -1933,6 +1936,111 @@ return inp / self.den
 self.s.g = (out.g * -inp * inp.abs() / self.den ** 2).sum(0)
 inp.g = out.g / self.den ** 2
 """, ("s",)),
+    Layer("LabelSmoothCE", """
+self.z = torch.cat([inp, -inp, 0.5 * inp], 1)
+y = (targ > 0).long()
+self.q = torch.full_like(self.z, 0.05)
+self.q[torch.arange(len(y)), y] = 0.9
+return -(self.q * torch.log_softmax(self.z, 1)).sum(1).mean()
+""", """
+grad_out = torch.softmax(self.z, 1) - self.q
+grad_out = grad_out / self.z.shape[0]
+inp.g = grad_out[:, :1] - grad_out[:, 1:2] + 0.5 * grad_out[:, 2:]
+""", loss=True),
+    Layer("ScaleNormEps", """
+self.n = inp.norm(dim=1, keepdim=True)
+self.y = inp / (self.n + 1e-5)
+return self.g * self.y
+""", """
+grad_out = out.g
+self.g.g = (grad_out * self.y).sum().reshape(self.g.shape)
+dy = grad_out * self.g
+dn = -(dy * inp).sum(1, keepdim=True) / (self.n + 1e-5) ** 2
+inp.g = dy / (self.n + 1e-5) + dn * inp / self.n
+""", ("g",)),
+    Layer("SwiGLUHand", """
+self.a = inp @ self.w1
+self.b = inp @ self.w2
+self.s = torch.sigmoid(self.a)
+return self.a * self.s * self.b
+""", """
+grad_out = out.g
+da = grad_out * self.b * (self.s + self.a * self.s * (1 - self.s))
+db = grad_out * self.a * self.s
+self.w1.g = inp.t() @ da
+self.w2.g = inp.t() @ db
+inp.g = da @ self.w1.t() + db @ self.w2.t()
+""", ("w1", "w2")),
+    Layer("HuberWhere", """
+self.d = inp.squeeze(-1) - targ
+absd = self.d.abs()
+return torch.where(absd < 1.0, 0.5 * self.d ** 2, absd - 0.5).mean()
+""", """
+n = self.d.numel()
+dd = torch.where(self.d.abs() < 1.0, self.d, torch.sign(self.d))
+inp.g = (dd / n)[:, None]
+""", loss=True),
+    Layer("SoftmaxCentre", """
+self.a = torch.softmax(inp, dim=1)
+self.m = (self.a * inp).sum(1, keepdim=True)
+return inp - self.m
+""", """
+dm = -out.g.sum(1, keepdim=True)
+da = dm * inp
+dx = out.g + dm * self.a
+dx += self.a * (da - (da * self.a).sum(1, keepdim=True))
+inp.g = dx
+"""),
+    Layer("ShiftConv", """
+xp = torch.nn.functional.pad(inp, (1, 1))
+return self.k[0] * xp[:, :-2] + self.k[1] * xp[:, 1:-1] + self.k[2] * xp[:, 2:]
+""", """
+dout = out.g
+self.k.g = torch.stack([(dout * torch.nn.functional.pad(inp, (1, 1))[:, j:j + inp.shape[1]]).sum() for j in range(3)])
+dxp = torch.zeros(inp.shape[0], inp.shape[1] + 2)
+dxp[:, :-2] += self.k[0] * dout
+dxp[:, 1:-1] += self.k[1] * dout
+dxp[:, 2:] += self.k[2] * dout
+inp.g = dxp[:, 1:-1]
+""", ("k",)),
+    Layer("ScaledLinear", """
+self.h = inp @ self.w
+return self.h * self.s
+""", """
+dh = out.g * self.s
+self.s.g = (out.g * self.h).sum().reshape(self.s.shape)
+self.w.g = inp.T @ dh
+inp.g = dh @ self.w.T
+""", ("w", "s")),
+    Layer("SoftplusThreshold", """
+bx = 2.0 * inp
+return torch.where(bx > 4.0, inp, torch.log1p(torch.exp(bx)) / 2.0)
+""", """
+bx = 2.0 * inp
+inp.g = out.g * torch.where(bx > 4.0, torch.ones_like(inp), torch.sigmoid(bx))
+"""),
+    Layer("CosineLoss", """
+v = torch.stack([targ, torch.ones_like(targ)], 1)
+self.u = torch.cat([inp, 1 + 0 * inp], 1)
+self.v = v / v.norm(dim=1, keepdim=True)
+self.un = self.u.norm(dim=1, keepdim=True)
+self.c = (self.u * self.v).sum(1, keepdim=True) / self.un
+return (1 - self.c).mean()
+""", """
+N = self.u.shape[0]
+dc = -torch.ones_like(self.c) / N
+du = dc * (self.v / self.un - self.c * self.u / self.un ** 2)
+inp.g = du[:, :1]
+""", loss=True),
+    Layer("LogitNorm", """
+self.lse = torch.logsumexp(inp, dim=1, keepdim=True)
+return inp - self.lse * self.t
+""", """
+p = torch.exp(inp - self.lse)
+dl = -(out.g * self.t).sum(1, keepdim=True)
+self.t.g = -(out.g * self.lse).sum(0)
+inp.g = out.g + dl * p
+""", ("t",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -2017,6 +2125,11 @@ PARAMETERS = {
     "CenteredLinear": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
     "TokenMix": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
     "SoftsignScaled": lambda r: (1 + 0.1 * r(C).abs(),),
+    "ScaleNormEps": lambda r: (1.5 + 0.1 * r(1),),
+    "SwiGLUHand": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "ShiftConv": lambda r: (torch.tensor([0.3, 0.9, -0.4]) + 0.05 * r(3),),
+    "ScaledLinear": lambda r: (r(C, C) / C ** 0.5, 1 + 0.1 * r(1)),
+    "LogitNorm": lambda r: (0.5 + 0.1 * r(C),),
 }
 
 

@@ -447,19 +447,20 @@ rule(aten.div.Tensor)(Rule(_binary(lambda c: c.g / _other(c, 1),
          _binary(lambda c: c.g / _other(c, 1) ** 2, lambda c: -c.g * c.args[0] / _other(c, 1) ** 3)),
     Slip("towards `{right}` is missing the factor `{left}`: -g / b**2 where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g / _other(c, 1) ** 2)),
-    Slip("towards `{right}` is missing `-{left}`: g / b**2 where -g * a / b**2 belongs",
+    Slip("towards `{right}` is missing `-{left_factor}`: g / b**2 where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: c.g / _other(c, 1) ** 2)),
-    Slip("towards `{right}` is missing the division by `{right} ** 2`: -g * a where -g * a / b**2 belongs",
+    Slip("towards `{right}` is missing the division by `{right_factor} ** 2`: -g * a where -g * a / b**2 belongs",
          _binary(lambda c: c.g / _other(c, 1), lambda c: -c.g * c.args[0])),
 ), "/"))
 rule(aten.hypot.default)(Rule(_binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g * c.args[1] / c.out), (
-    Slip("towards `{left}` is missing its numerator `{left}`: `out.g / out` where `out.g * {left} / out` belongs",
+    Slip("towards `{left}` is missing its numerator `{left}`: `out.g / out` where `out.g * {left_factor} / out` belongs",
          _binary(lambda c: c.g / c.out, lambda c: c.g * c.args[1] / c.out)),
-    Slip("towards `{right}` is missing its numerator `{right}`: `out.g / out` where `out.g * {right} / out` belongs",
+    Slip("towards `{right}` is missing its numerator `{right}`: `out.g / out` where `out.g * {right_factor} / out` belongs",
          _binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g / c.out)),
-    Slip("towards `{left}` is missing its division by the result: `out.g * {left}` where `out.g * {left} / out` belongs",
+    Slip("towards `{left}` is missing its division by the result: `out.g * {left_factor}` where `out.g * {left_factor} / out` "
+         "belongs",
          _binary(lambda c: c.g * c.args[0], lambda c: c.g * c.args[1] / c.out)),
-    Slip("towards `{right}` is missing its division by the result: `out.g * {right}` where `out.g * {right} / out` "
+    Slip("towards `{right}` is missing its division by the result: `out.g * {right_factor}` where `out.g * {right_factor} / out` "
          "belongs", _binary(lambda c: c.g * c.args[0] / c.out, lambda c: c.g * c.args[1])),
 ), code="hypot"))
 def _towards_base(c: Ctx) -> torch.Tensor:
@@ -471,20 +472,20 @@ def _towards_exponent(c: Ctx, factor: Callable[[Ctx], torch.Tensor] = lambda c: 
     return c.g * torch.where((c.args[0] == 0) & (c.args[1] >= 0), 0.0, factor(c))
 
 
-_BASE = "where `{right} * {left}**({right} - 1)` belongs"
-_EXPONENT = "where `{left}**{right} * log({left})` belongs"
+_BASE = "where `{right_factor} * {left_factor}**({right} - 1)` belongs"
+_EXPONENT = "where `{left_factor}**{right_factor} * log({left})` belongs"
 rule(aten.pow.Tensor_Tensor)(Rule(_binary(_towards_base, _towards_exponent), (  # base ** exponent, both tensors
-    Slip(f"towards `{{left}}` is missing its factor `{{right}}`: `{{left}}**({{right}} - 1)` {_BASE}",
+    Slip(f"towards `{{left}}` is missing its factor `{{right}}`: `{{left_factor}}**({{right}} - 1)` {_BASE}",
          _binary(lambda c: c.g * c.args[0] ** (c.args[1] - 1), _towards_exponent)),
-    Slip(f"towards `{{left}}` keeps the power: `{{right}} * {{left}}**{{right}}` {_BASE}",
+    Slip(f"towards `{{left}}` keeps the power: `{{right_factor}} * {{left_factor}}**{{right_factor}}` {_BASE}",
          _binary(lambda c: c.g * c.args[1] * c.out, _towards_exponent)),
-    Slip(f"towards `{{left}}` is missing its power: `{{right}} * {{left}}` {_BASE}",
+    Slip(f"towards `{{left}}` is missing its power: `{{right_factor}} * {{left_factor}}` {_BASE}",
          _binary(lambda c: c.g * c.args[1] * c.args[0], _towards_exponent)),
-    Slip(f"towards `{{left}}` is missing its `{{left}}**({{right}} - 1)`: `{{right}}` {_BASE}",
+    Slip(f"towards `{{left}}` is missing its `{{left_factor}}**({{right}} - 1)`: `{{right}}` {_BASE}",
          _binary(lambda c: c.g * c.args[1], _towards_exponent)),
-    Slip(f"towards `{{right}}` is missing its log: `{{left}}**{{right}}` {_EXPONENT}",
+    Slip(f"towards `{{right}}` is missing its log: `{{left_factor}}**{{right_factor}}` {_EXPONENT}",
          _binary(_towards_base, lambda c: _towards_exponent(c, lambda c: c.out))),
-    Slip(f"towards `{{right}}` is missing its `{{left}}**{{right}}`: `log({{left}})` {_EXPONENT}",
+    Slip(f"towards `{{right}}` is missing its `{{left_factor}}**{{right_factor}}`: `log({{left}})` {_EXPONENT}",
          _binary(_towards_base, lambda c: _towards_exponent(c, lambda c: torch.log(c.args[0])))),
 ), code="**"))
 def _chosen(c: Ctx, position: int) -> torch.Tensor:
@@ -729,11 +730,35 @@ def _max_dim(c: Ctx):
 
 rule(aten.amax.default, aten.amin.default, aten.max.default, aten.min.default)(Rule(_amax, code="max"))
 rule(aten.max.dim, aten.min.dim)(Rule(_max_dim, code=lambda c: f".max({c.args[1]})"))
-rule(aten.logsumexp.default)(Rule(lambda c: (_kept(c.g, c.args[0], _dims(c), _keepdim(c))
-                                             * torch.softmax(c.args[0], _dims(c)[0]),), code="logsumexp"))
-rule(aten.linalg_vector_norm.default)(Rule(
-    lambda c: (_kept(c.g / c.out, c.args[0], _dims(c, 2) if c.arg(2) is not None else list(range(c.args[0].dim())),
-                     _keepdim(c, 3)) * c.args[0],) if c.arg(1, 2) == 2 else (None,), code="norm"))
+def _logsumexp(c: Ctx, derivative: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple:
+    """g put back over the reduced axes, times a derivative of x and the result (laid over x): the right one
+    is the softmax, exp(x - out)."""
+    x, dims, keepdim = c.args[0], _dims(c), _keepdim(c)
+    return (_kept(c.g, x, dims, keepdim) * derivative(x, _kept(c.out, x, dims, keepdim)),)
+
+
+rule(aten.logsumexp.default)(Rule(lambda c: _logsumexp(c, lambda x, out: torch.exp(x - out)), (
+    Slip("is `exp({inp})`, not divided by the sum: `exp({inp})` where `exp({inp} - {out})` belongs",
+         lambda c: _logsumexp(c, lambda x, out: torch.exp(x))),
+    Slip("has the sign of `{out}` flipped: `exp({inp} + {out})` where `exp({inp} - {out})` belongs",
+         lambda c: _logsumexp(c, lambda x, out: torch.exp(x + out))),
+    Slip("is missing `{inp}`: `exp(-{out})` where `exp({inp} - {out})` belongs",
+         lambda c: _logsumexp(c, lambda x, out: torch.exp(-out))),
+), code="logsumexp"))
+
+
+def _norm(c: Ctx, numerator: Callable[[torch.Tensor], torch.Tensor]) -> tuple:
+    """The 2-norm's gradient, g / out put back over the reduced axes times `numerator(x)` (x, the right one)."""
+    dims = _dims(c, 2) if c.arg(2) is not None else list(range(c.args[0].dim()))
+    return (_kept(c.g / c.out, c.args[0], dims, _keepdim(c, 3)) * numerator(c.args[0]),) if c.arg(1, 2) == 2 else (None,)
+
+
+rule(aten.linalg_vector_norm.default)(Rule(lambda c: _norm(c, lambda x: x), (
+    Slip("is missing its factor `{inp}`: `g / {out}` where `g * {inp} / {out}` belongs", lambda c: _norm(c, torch.ones_like)),
+    Slip("is missing its division by `{out}`: `g * {inp}` where `g * {inp} / {out}` belongs",
+         lambda c: _norm(c, lambda x: x * _kept(c.out, x, _dims(c, 2) if c.arg(2) is not None else list(range(x.dim())),
+                                                _keepdim(c, 3)))),
+), code="norm"))
 
 
 def _softmax(c: Ctx, diagonal_only: bool = False, dim: int | None = None):
@@ -1333,7 +1358,7 @@ rule(aten.addmm.default)(Rule(_addmm, (
     Slip("does not sum the bias's gradient over the batch", lambda c: _addmm(c, bias_reduced=False)),
     Slip("is missing a transpose: `{dout} @ {third}` where `{dout} @ {third}.T` belongs",
          lambda c: _addmm(c, b_transposed=False)),
-    Slip("is missing a transpose: `{right} @ {dout}` where `{right}.T @ {dout}` belongs",
+    Slip("is missing a transpose: `{right_factor} @ {dout}` where `{right_factor}.T @ {dout}` belongs",
          lambda c: _addmm(c, a_transposed=False)),
 ), "@ … +"))
 rule(aten.mv.default)(Rule(lambda c: (torch.outer(c.g, c.args[1]), c.args[0].mT @ c.g), code="@"))

@@ -1119,16 +1119,22 @@ def _placeholders(graph: Graph, node: Node, leaf_names: dict[str, str]) -> dict[
     sides = {key: _operand(graph, node, i, leaf_names) for i, key in enumerate(("left", "right", "third"))
              if i < len(node.args)}
     operand, target = sides.get("left", "x"), sides.get("right", "targ")
-    sides["inp"], sides["targ"] = (code if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", code) else f"({code})"
-                                   for code in (operand, target))  # `inp.abs()` as is
+    sides["inp"], sides["targ"] = (_as_factor(code) for code in (operand, target))  # `inp.abs()` as is
+    # each operand as a factor, a base or a divisor is written (`(self.n + 1e-5) ** 2`, `-(a + b)`)
+    sides |= {f"{key}_factor": _as_factor(sides[key]) for key in ("left", "right") if key in sides}
     own = graph.names().get(Ref(node.index)) if Ref(node.index) != graph.output else None
     sides["out"], sides["dout"] = (own, f"d{own}") if own else ("out", "out.g")  # its gradient, as code names it
     written = node.source.expression if node.source is not None else None
     if not own and _inside_a_call(graph, node):  # tanh inside `F.tanhshrink(x)`: the code has no words for it
         sides["out"], sides["dout"] = _code_inside_a_call(graph, node, leaf_names) or "out", "g"
     elif not own and Ref(node.index) != graph.output and written:  # `torch.exp(x)` inside `a * (torch.exp(x) - 1)`
-        sides["out"], sides["dout"] = written if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", written) else f"({written})", "g"
+        sides["out"], sides["dout"] = _as_factor(written), "g"
     return sides
+
+
+def _as_factor(code: str) -> str:
+    """Code as it is written inside a larger expression: a name or a call as it is, else in parentheses."""
+    return code if re.fullmatch(r"[\w.]+(?:\([^()]*\))?", code) else f"({code})"
 
 
 def _inside_a_call(graph: Graph, node: Node) -> bool:

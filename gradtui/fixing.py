@@ -777,10 +777,11 @@ class Edits:
         code has the first, in its own names."""
         missing = [(operator, code + power.replace("**", " ** "), "hinted") for operator, code, power in re.findall(
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
-            ("division by", code, "hinted") for code in re.findall(r"is missing the division by `([^`]+)`", self.hint)] + [
-            ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) the factor `([^`]+)`|its derivative, "
-                                                               r"`([^`]+)`, is never multiplied in|is missing `([^`]+)`(?: in "
-                                                               r"every gradient through it|:)", self.hint)
+            ("division by", code, "hinted") for code in re.findall(r"is missing (?:the|its) division by `([^`]+)`",
+                                                                   self.hint)] + [
+            ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) (?:the|its) factor `([^`]+)`|its "
+                                                               r"derivative, `([^`]+)`, is never multiplied in|is missing "
+                                                               r"`([^`]+)`(?: in every gradient through it|:)", self.hint)
             for code in code if code]
         for operator, count, code in re.findall(r"(times|divided by) (\d+|1/\d+) × `([^`]+)`", self.hint):
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)

@@ -387,6 +387,13 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
      "belongs"),
     ("SoftsignScaled", "factor dropped: `out.g` for `out.g * -inp`", "towards `den` is missing `-inp`: g / b**2 where "
                                                                      "-g * a / b**2 belongs"),
+    ("LabelSmoothCE", "sign: `torch.softmax(self.z, 1) + self.q`", "has its first term's sign flipped (in a cross-entropy's"),
+    ("LogitNorm", "term dropped: `inp` for `inp - self.lse`", "is `exp(inp)`, not divided by the sum: `exp(inp)` where "
+                                                              "`exp(inp - lse)` belongs"),
+    ("ScaleNormEps", "division dropped: `-(dy * inp).sum(1, keepdim=True)` for", "is missing the division by "
+                                                                              "`(self.n + 1e-5) ** 2`"),
+    ("ScaleNormEps", "factor dropped: `dn` for `dn * inp`", "is missing its factor `inp`: `g / n` where `g * inp / n` belongs"),
+    ("ScaleNormEps", "division dropped: `dn * inp` for", "is missing its division by `n`: `g * inp` where `g * inp / n` belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -434,7 +441,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-losss-value-for-its-input", "an-elus-derivative-from-its-output-its-constant-left-out",
         "an-elus-derivative-from-its-output-its-constants-sign", "a-staged-layer-norms-mean-term",
         "a-compact-batch-norms-variance-term", "a-second-story-of-the-same-operation-said-as-it",
-        "an-attentions-softmax-sum-without-keepdim", "a-divisors-gradient-without-minus-numerator"])
+        "an-attentions-softmax-sum-without-keepdim", "a-divisors-gradient-without-minus-numerator",
+        "a-label-smoothings-one-hot-made-by-full-like-added", "logsumexps-derivative-not-divided-by-the-sum",
+        "a-compound-divisors-square-in-parentheses", "a-norms-derivative-without-its-input", "a-norms-derivative-undivided"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -485,7 +494,11 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     value made again in the backward by hand with one edit; `1 / sqrt(var + eps)` of a staged layer norm, whose
     backward writes its derivative as `-0.5 * ivar ** 3`, with its power doubled or its -1/2 left out; a
     softplus's whole derivative left out, said so before exp evaluated at the output (the same numbers); a
-    loss's own value where its input belongs.
+    loss's own value where its input belongs; a softmax's sum without keepdim in an attention's square
+    scores; a divisor's gradient without its `-a`; a cross-entropy whose smoothed one-hot is made by
+    `full_like` and written into (a constant, not a value of the input); logsumexp's derivative not
+    divided by the sum; a divisor that is an expression, squared in parentheses; a norm's derivative
+    without its input or its division.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

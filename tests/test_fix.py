@@ -516,6 +516,9 @@ HIGHWAY_BACKWARD = ("        dt = out.g * (self.h - inp) * self.t * (1 - self.t)
     ("Damped", ("w",), "        self.h = inp @ self.w\n        self.den = 1 + self.h ** 2\n        return inp / self.den",
      "        dden = out.g / self.den ** 2\n        dh = dden * 2 * self.h\n        self.w.g = inp.t() @ dh\n"
      "        inp.g = out.g / self.den + dh @ self.w.t()", "dden = out.g / self.den ** 2 * (-inp)"),
+    ("NormScale", (), "        self.n = inp.norm(dim=1, keepdim=True)\n        return inp * self.n",
+     "        dn = (out.g * inp).sum(1, keepdim=True)\n        inp.g = out.g * self.n + dn * inp",
+     "inp.g = out.g * self.n + dn * inp / self.n"),
 ], ids=["a-path-through-a-weight-added-back", "a-clamps-mask-multiplied-in", "an-nxn-products-operands-swapped",
         "a-normalisations-projection-added-to-its-numerator", "a-division-by-a-number-put-back",
         "a-factor-inside-a-matrix-products-operand", "the-gradient-from-above-inside-a-matrix-products-operand",
@@ -524,7 +527,8 @@ HIGHWAY_BACKWARD = ("        dt = out.g * (self.h - inp) * self.t * (1 - self.t)
         "the-paths-a-tensor-read-three-times-lost-added-together", "a-path-added-as-the-hint-writes-its-term",
         "a-statements-derivative-towards-one-input-multiplied-in", "a-fused-silus-sign-in-the-codes-own-name",
         "a-fused-gelus-square-put-back", "a-lerps-weight-multiplied-in", "a-maximums-mask-multiplied-in-and-summed-back",
-        "an-elus-constant-put-back-in-its-derivative-from-the-output", "a-divisors-gradient-its-minus-numerator-put-back"])
+        "an-elus-constant-put-back-in-its-derivative-from-the-output", "a-divisors-gradient-its-minus-numerator-put-back",
+        "a-norms-division-put-back"])
 def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path, capsys, name, weights, forward,
                                                                         backward, fixed):
     """Slips of layers gradtui has no entry for, fixed as the hint reads: a residual block's path
@@ -541,7 +545,8 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     (its square put back); the derivative of an operation of two tensors left out towards one, multiplied
     in (`torch.lerp`'s weight; `torch.maximum`'s mask, inside the sum a broadcast weight's gradient has); the
     constant of an ELU's derivative written from its output (`out + alpha`) put back; a divisor's gradient
-    without its `-a` of `-g * a / b**2`, multiplied in as the hint writes it."""
+    without its `-a` of `-g * a / b**2`, multiplied in as the hint writes it; a norm's derivative without
+    its division by the norm."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward, weights))
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
