@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and sixty-two more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and seventy-two more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -60,7 +60,11 @@ the batch-centred input, attention over the batch's rows `softmax(x wq (x wk)ᵀ
 learned scale) and ten more (a cross-entropy with label smoothing over three logits `cat([x, -x, x / 2])`,
 a scale norm `g x / (‖x‖ + ε)`, SwiGLU by hand, a Huber loss by `torch.where`, x minus its softmax-weighted
 mean, a convolution of three taps by `F.pad` and slices, a linear times a learned scalar, softplus of beta 2
-with its threshold, a cosine distance to the target, logits minus a learned multiple of their logsumexp);
+with its threshold, a cosine distance to the target, logits minus a learned multiple of their logsumexp) and
+ten more (attention across three heads of each row by `reshape` and batched products, a division by the
+row's max |x| + 1 whose backward scatters to the max, a gate by einsum, a standardisation by `x.std(1)` + ε,
+a squared clamp of a linear, x tanh(exp x), a cross-entropy by `F.one_hot`, a leaky ReLU of a learned slope
+per feature, x minus its softmax-pooled row, a quantile loss by `torch.maximum`);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2041,6 +2045,101 @@ dl = -(out.g * self.t).sum(1, keepdim=True)
 self.t.g = -(out.g * self.lse).sum(0)
 inp.g = out.g + dl * p
 """, ("t",)),
+    Layer("HeadAttention", """
+N, C = inp.shape
+self.xh = inp.reshape(N, 3, C // 3)
+self.att = torch.softmax(self.xh @ self.xh.transpose(-1, -2) / (C // 3) ** 0.5, dim=-1)
+return (self.att @ self.xh).reshape(N, C)
+""", """
+N, C = inp.shape
+d = C // 3
+dy = out.g.reshape(N, 3, d)
+datt = dy @ self.xh.transpose(-1, -2)
+ds = self.att * (datt - (datt * self.att).sum(-1, keepdim=True)) / d ** 0.5
+dxh = self.att.transpose(-1, -2) @ dy + ds @ self.xh + ds.transpose(-1, -2) @ self.xh
+inp.g = dxh.reshape(N, C)
+"""),
+    Layer("MaxAbsScale", """
+self.m = inp.abs().max(dim=1, keepdim=True)
+self.den = self.m.values + 1
+return inp / self.den
+""", """
+dden = -(out.g * inp).sum(1, keepdim=True) / self.den ** 2
+dabs = torch.zeros_like(inp).scatter(1, self.m.indices, dden)
+inp.g = out.g / self.den + dabs * torch.sign(inp)
+"""),
+    Layer("EinsumGate", """
+self.t = torch.einsum('ni,i->n', inp, self.v)[:, None]
+self.h = torch.einsum('ni,ij->nj', inp, self.w)
+return inp + self.h * self.t
+""", """
+dh = out.g * self.t
+dt = (out.g * self.h).sum(1, keepdim=True)
+self.w.g = torch.einsum('ni,nj->ij', inp, dh)
+self.v.g = torch.einsum('ni,n->i', inp, dt[:, 0])
+inp.g = out.g + torch.einsum('nj,ij->ni', dh, self.w) + dt * self.v
+""", ("w", "v")),
+    Layer("StdNorm", """
+self.xc = inp - inp.mean(1, keepdim=True)
+self.s = inp.std(1, keepdim=True) + 1e-3
+return self.xc / self.s
+""", """
+C = inp.shape[1]
+dxc = out.g / self.s
+ds = -(out.g * self.xc).sum(1, keepdim=True) / self.s ** 2
+dx = dxc - dxc.mean(1, keepdim=True) + ds * self.xc / ((C - 1) * (self.s - 1e-3))
+inp.g = dx
+"""),
+    Layer("ClampSq", """
+self.h = (inp @ self.w).clamp(-1, 1)
+return self.h ** 2
+""", """
+dh = out.g * 2 * self.h
+dh = dh * ((inp @ self.w).abs() < 1)
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("TanhExp", """
+self.e = torch.exp(inp)
+self.t = torch.tanh(self.e)
+return inp * self.t
+""", """
+inp.g = out.g * (self.t + inp * (1 - self.t ** 2) * self.e)
+"""),
+    Layer("OneHotCE", """
+self.z = torch.cat([inp, -inp], 1)
+self.y = torch.nn.functional.one_hot((targ > 0).long(), 2).float()
+self.lp = torch.log_softmax(self.z, 1)
+return -(self.y * self.lp).sum() / len(targ)
+""", """
+dz = (self.lp.exp() - self.y) / len(self.y)
+inp.g = dz[:, 0:1] - dz[:, 1:2]
+""", loss=True),
+    Layer("LeakyLearned", """
+return torch.where(inp >= 0, inp, inp * self.a)
+""", """
+neg = inp < 0
+self.a.g = (out.g * inp * neg).sum(0)
+inp.g = out.g * torch.where(neg, self.a, torch.ones_like(inp))
+""", ("a",)),
+    Layer("RowSoftmaxPool", """
+self.p = torch.softmax(inp * self.w, dim=1)
+self.pooled = (self.p * inp).sum(1, keepdim=True)
+return inp - self.pooled
+""", """
+dpooled = -out.g.sum(1, keepdim=True)
+dp = dpooled * inp
+dz = self.p * (dp - (dp * self.p).sum(1, keepdim=True))
+self.w.g = (dz * inp).sum(0)
+inp.g = out.g + dpooled * self.p + dz * self.w
+""", ("w",)),
+    Layer("QuantileLoss", """
+self.d = targ - inp.squeeze(-1)
+return torch.maximum(0.3 * self.d, -0.7 * self.d).mean()
+""", """
+g = torch.where(self.d > 0, -0.3, 0.7) / self.d.numel()
+inp.g = g.unsqueeze(-1)
+""", loss=True),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -2130,6 +2229,10 @@ PARAMETERS = {
     "ShiftConv": lambda r: (torch.tensor([0.3, 0.9, -0.4]) + 0.05 * r(3),),
     "ScaledLinear": lambda r: (r(C, C) / C ** 0.5, 1 + 0.1 * r(1)),
     "LogitNorm": lambda r: (0.5 + 0.1 * r(C),),
+    "EinsumGate": lambda r: (r(C, C) / C ** 0.5, r(C) / C ** 0.5),
+    "ClampSq": lambda r: (r(C, C) / C ** 0.5,),
+    "LeakyLearned": lambda r: (0.1 + 0.05 * r(C),),
+    "RowSoftmaxPool": lambda r: (1 + 0.2 * r(C),),
 }
 
 

@@ -704,7 +704,14 @@ def _std(c: Ctx, **slip):
     return (None if grad is None else grad / (2 * _kept(c.out, c.args[0], _dims(c), _var_keepdim(c))),)
 
 
-rule(aten.std.correction)(Rule(_std, _centring_slips(_std), lambda c: f".std({_axes(c)})"))
+rule(aten.std.correction)(Rule(_std, (
+    *_centring_slips(_std),
+    Slip("is missing its division by `{out}`: (x - x.mean()) / (n - 1) where (x - x.mean()) / ((n - 1) * `{out}`) belongs",
+         lambda c: (None,) if (grad := _var(c)[0]) is None else (grad / 2,)),
+    Slip(lambda c: f"is not divided by the count, {_count(c.args[0], _dims(c)) - _correction(c)}: (x - x.mean()) / `{{out}}` "
+                   f"where (x - x.mean()) / ({_count(c.args[0], _dims(c)) - _correction(c)} * `{{out}}`) belongs",
+         lambda c: (None,) if (grad := _std(c)[0]) is None else (grad * (_count(c.args[0], _dims(c)) - _correction(c)),)),
+), lambda c: f".std({_axes(c)})"))
 
 
 def _to_winners(c: Ctx, winners: torch.Tensor, dims, keepdim: bool) -> torch.Tensor:

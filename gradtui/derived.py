@@ -794,7 +794,7 @@ def _receives_upstream(grads: dict | None, upstream: torch.Tensor | None) -> set
 BROADCASTING = frozenset({"add", "sub", "mul", "div", "rsub", "where", "maximum", "minimum", "addmm", "pow", "atan2",
                           "hypot", "lerp", "logaddexp", "addcmul"})
 OWN_VALUE = frozenset({"tanh", "sigmoid", "exp", "expm1", "exp2", "tan", "sqrt", "rsqrt", "reciprocal", "linalg_vector_norm",
-                       "_softmax", "_log_softmax"})
+                       "_softmax", "_log_softmax", "std"})
 
 
 def _axis_choices(dims: int) -> list[tuple[int, ...]]:

@@ -394,6 +394,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                               "`(self.n + 1e-5) ** 2`"),
     ("ScaleNormEps", "factor dropped: `dn` for `dn * inp`", "is missing its factor `inp`: `g / n` where `g * inp / n` belongs"),
     ("ScaleNormEps", "division dropped: `dn * inp` for", "is missing its division by `n`: `g * inp` where `g * inp / n` belongs"),
+    ("StdNorm", "term dropped: `self.s` for `self.s - 0.001`", ("the derivative of `inp.std(1, keepdim=True)` in `self.s = "
+                                                                "inp.std(1, keepdim=True) + 1e-3` (", ") is taken from `s` where "
+                                                                "its own value belongs")),
+    ("StdNorm", "factor dropped: `self.s - 0.001` for", "is not divided by the count, 11: (x - x.mean()) / "),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -443,7 +447,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-compact-batch-norms-variance-term", "a-second-story-of-the-same-operation-said-as-it",
         "an-attentions-softmax-sum-without-keepdim", "a-divisors-gradient-without-minus-numerator",
         "a-label-smoothings-one-hot-made-by-full-like-added", "logsumexps-derivative-not-divided-by-the-sum",
-        "a-compound-divisors-square-in-parentheses", "a-norms-derivative-without-its-input", "a-norms-derivative-undivided"])
+        "a-compound-divisors-square-in-parentheses", "a-norms-derivative-without-its-input", "a-norms-derivative-undivided",
+        "a-stds-own-value-taken-with-its-epsilon", "a-stds-derivative-not-divided-by-n-1"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -498,7 +503,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     scores; a divisor's gradient without its `-a`; a cross-entropy whose smoothed one-hot is made by
     `full_like` and written into (a constant, not a value of the input); logsumexp's derivative not
     divided by the sum; a divisor that is an expression, squared in parentheses; a norm's derivative
-    without its input or its division.
+    without its input or its division; a std's derivative that reads `std + eps` for the std, or is not
+    divided by n − 1.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
