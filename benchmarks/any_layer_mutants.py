@@ -2001,7 +2001,7 @@ return self.k[0] * xp[:, :-2] + self.k[1] * xp[:, 1:-1] + self.k[2] * xp[:, 2:]
 """, """
 dout = out.g
 self.k.g = torch.stack([(dout * torch.nn.functional.pad(inp, (1, 1))[:, j:j + inp.shape[1]]).sum() for j in range(3)])
-dxp = torch.zeros(inp.shape[0], inp.shape[1] + 2)
+dxp = inp.new_zeros(inp.shape[0], inp.shape[1] + 2)
 dxp[:, :-2] += self.k[0] * dout
 dxp[:, 1:-1] += self.k[1] * dout
 dxp[:, 2:] += self.k[2] * dout

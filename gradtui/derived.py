@@ -1482,6 +1482,21 @@ class Probe:
                                                  bool(torch.allclose(a, b.to(a.dtype), rtol=1e-7, atol=1e-10)))
                    for a, b in zip(grads, mine))
 
+    def disagreements(self, role: str, tolerance: tuple[float, float], most: int = 8) -> list[int]:
+        """Where, on these rows, the user's gradient of `role` is farthest from the derived backward's
+        (flat indices, the farthest first; [] where they agree, or where either is missing or another
+        shape): the elements finite differences should look at, for a slip in a few elements only."""
+        run = self.run()
+        if run is None:
+            return []
+        yours, right = run.yours.get(role), run.derived.get(role)
+        if not isinstance(yours, torch.Tensor) or right is None or yours.shape != right.shape or not yours.is_floating_point():
+            return []
+        gap = (yours.to(right.dtype) - right).abs().reshape(-1)
+        bound = tolerance[1] + tolerance[0] * float(right.abs().max())
+        far = torch.nonzero(gap > bound).reshape(-1)
+        return far[gap[far].argsort(descending=True)][:most].tolist()
+
     def slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[tuple[str, Source | None]]:
         """The slips of the derived backward that give the user's gradient of `role` on these rows, in
         words, each with the forward statement whose derivative it breaks; [] when none does, when the

@@ -48,8 +48,8 @@ class Unfollowed:
                     f"so its backward is judged against the reference {title}'s autograd gradient")
         return (f"autograd cannot follow {spec.name}'s forward ({self.why}), and its output is not the reference "
                 f"{title}'s: its backward is judged by central finite differences in float64 at {FD_SAMPLES} sampled "
-                f"elements of each gradient, on the first {FD_ROWS} rows; the layers before it are judged through "
-                "your own backward of it")
+                f"elements of each gradient, and where yours is farthest from the backward derived from its forward's "
+                f"operations, on the first {FD_ROWS} rows; the layers before it are judged through your own backward of it")
 
 
 @dataclass(frozen=True)
@@ -215,9 +215,12 @@ class FiniteDifferences:
 
 
 def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torch.Tensor], inp: torch.Tensor,
-                       upstream: torch.Tensor | None, targ: torch.Tensor, tolerance: tuple[float, float]) -> list:
+                       upstream: torch.Tensor | None, targ: torch.Tensor, tolerance: tuple[float, float],
+                       also: dict[str, list[int]] | None = None) -> list:
     """The layer's backward on the first FD_ROWS rows in float64, each gradient against central finite
-    differences of the layer's forward at FD_SAMPLES elements: Σ out·out.g moved by ± a small step."""
+    differences of the layer's forward at FD_SAMPLES evenly spaced elements: Σ out·out.g moved by ± a
+    small step; and at the elements `also` names (a gradient's name -> flat indices on those rows), where
+    a slip confined to a few elements (a max's) would be missed by the even ones."""
     kind = KINDS[spec.kind]
     classes = network.isolated_classes()
     rows = min(FD_ROWS, len(inp))
@@ -252,6 +255,7 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
         scale = float(flat_grad.abs().max()) if flat_grad.numel() else 0.0
         worst = (0.0, 0, 0.0)
         picks = torch.linspace(0, target.numel() - 1, min(FD_SAMPLES, target.numel())).long().tolist()
+        picks = list(dict.fromkeys([*picks, *(i for i in (also or {}).get(f"{name}.g", ()) if i < target.numel())]))
         for flat in picks:
             estimates = [_central(local, tensors, position, flat, step) for step in FD_STEPS]
             mine = float(flat_grad[flat]) if flat < flat_grad.numel() else math.nan

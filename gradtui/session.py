@@ -29,13 +29,14 @@ from gradtui.compare import compare, placed, tolerance_for
 from gradtui.config import DEFAULT_TOLERANCES, N_FEATURES, RunConfig
 from gradtui.copy_on_write import private_copy
 from gradtui.data import Dataset, load_data
-from gradtui.derived import GUARD_MOST, Probe
+from gradtui.derived import GUARD_MOST, PROBE_ROWS, Probe
 from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
 from gradtui.formatting import number, shape_in_words
 from gradtui.graph import Source, layer_source
 from gradtui.hints import HintContext, explain
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
 from gradtui.reference import (
+    FD_ROWS,
     Kinks,
     Reference,
     autograd_reference,
@@ -523,13 +524,17 @@ class DebugSession:
         is not, the slip is named on the backward derived from that forward, when its operations are
         torch's: a torch.autograd.Function's own forward); or, when those cannot run, why the step is
         not judged."""
+        roles = dict(zip(spec.grads, spec.roles))
+        # where the backward derived from the forward's own operations disagrees (on the same first rows): a slip in
+        # a few elements (a max's) that the evenly spaced samples would miss is sampled there too
+        also = {f"{name}.g": probe.disagreements(roles[name], self.tolerance) for name in spec.grads} \
+            if probe is not None and PROBE_ROWS == FD_ROWS else {}
         try:
             estimates = {result.name: result for result in quietly(lambda: finite_differences(
-                self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance))}
+                self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance, also))}
         except (Exception, SystemExit) as exc:  # the user's layer, on float64 rows: nothing judged, and said
             return comparisons, (f"the finite differences could not run {spec.name} in float64 ({type(exc).__name__}: "
                                  f"{first_line(exc)}): its backward is not judged")
-        roles = dict(zip(spec.grads, spec.roles))
         judged = []
         for comparison in comparisons:
             tensor, stats = self.tensor(comparison.name.removesuffix(".g")), comparison.stats

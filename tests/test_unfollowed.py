@@ -164,3 +164,45 @@ def test_a_gradient_of_the_wrong_shape_under_finite_differences_is_named_on_the_
                            torch.randn(64, generator=g))
     assert report.first_mismatch.tensor == "scaleshift1.b.g"
     assert "(towards `b`) is not summed over the axes it was broadcast along (.sum(0) missing)" in report.first_mismatch.hint
+
+
+class MaxScaleFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inp):
+        return inp / (inp.abs().amax(1, keepdim=True) + 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+class MaxScale:
+    """x / (max |x| + 1) per row, whose backward's slip (the divisor's minus left out) reaches only the
+    element of each row that holds the max: one element in twelve."""
+
+    def __call__(self, inp):
+        self.inp = inp
+        self.out = MaxScaleFunction.apply(inp)
+        return self.out
+
+    def backward(self):
+        inp, g = self.inp, self.out.g
+        top = inp.abs().max(1, keepdim=True)
+        den = top.values + 1
+        dden = (g * inp).sum(1, keepdim=True) / den ** 2  # the minus of -a / b**2 left out
+        self.inp.g = g / den + torch.zeros_like(inp).scatter(1, top.indices, dden) * torch.sign(inp)
+
+
+def test_a_slip_in_a_few_elements_is_not_missed_by_finite_differences():
+    """Sixteen evenly spaced samples would all miss the rows' maxima; the elements where the backward
+    derived from the Function's forward disagrees with the user's are sampled too, and the slip named."""
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 12, generator=g)
+    x[:, 5] = 10 + x[:, 5]  # each row's max in column 5, which the even samples (flat 0, 51, 102, …, 767) never hold
+    w2, b2 = torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    report = gradtui.check([Lin(torch.eye(12), torch.zeros(12)), MaxScale(), Lin(w2, b2), Mse()], x, torch.randn(64, generator=g))
+    assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
+    assert "is missing the minus of the divisor's gradient, -a / b**2" in report.first_mismatch.hint
