@@ -126,24 +126,40 @@ def test_a_function_whose_backward_raises_is_that_step_raising_not_autograd_fail
     assert "autograd could not run" not in str(report)
 
 
-class ScaleShiftFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, inp, w, b):
-        return inp * w + b
+class ThroughKernel:
+    """A layer whose forward runs through a torch.autograd.Function, a kernel's shape (`forward` of its input
+    and its tensors); the Function's own backward is never called: gradtui stands the layer's own in."""
 
-    @staticmethod
-    def backward(ctx, grad):
-        return None, None, None  # (gradtui runs the layer's own backward in its place)
+    forward = staticmethod(lambda inp, *tensors: inp)
+    params: tuple[str, ...] = ()  # the attributes it passes the Function after its input
 
+    def __init__(self):
+        forward = self.forward
 
-class ScaleShift:
-    def __init__(self, w, b):
-        self.w, self.b = w, b
+        class Kernel(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, inp, *tensors):
+                return forward(inp, *tensors)
+
+            @staticmethod
+            def backward(ctx, grad):
+                raise AssertionError("gradtui runs the layer's own backward in the Function's place")
+
+        self.kernel = Kernel
 
     def __call__(self, inp):
         self.inp = inp
-        self.out = ScaleShiftFunction.apply(inp, self.w, self.b)
+        self.out = self.kernel.apply(inp, *(getattr(self, name) for name in self.params))
         return self.out
+
+
+class ScaleShift(ThroughKernel):
+    forward = staticmethod(lambda inp, w, b: inp * w + b)
+    params = ("w", "b")
+
+    def __init__(self, w, b):
+        super().__init__()
+        self.w, self.b = w, b
 
     def backward(self):
         self.inp.g = self.out.g * self.w
@@ -166,24 +182,11 @@ def test_a_gradient_of_the_wrong_shape_under_finite_differences_is_named_on_the_
     assert "(towards `b`) is not summed over the axes it was broadcast along (.sum(0) missing)" in report.first_mismatch.hint
 
 
-class MaxScaleFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, inp):
-        return inp / (inp.abs().amax(1, keepdim=True) + 1)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return None
-
-
-class MaxScale:
+class MaxScale(ThroughKernel):
     """x / (max |x| + 1) per row, whose backward's slip (the divisor's minus left out) reaches only the
     element of each row that holds the max: one element in twelve."""
 
-    def __call__(self, inp):
-        self.inp = inp
-        self.out = MaxScaleFunction.apply(inp)
-        return self.out
+    forward = staticmethod(lambda inp: inp / (inp.abs().amax(1, keepdim=True) + 1))
 
     def backward(self):
         inp, g = self.inp, self.out.g
@@ -206,3 +209,28 @@ def test_a_slip_in_a_few_elements_is_not_missed_by_finite_differences():
     report = gradtui.check([Lin(torch.eye(12), torch.zeros(12)), MaxScale(), Lin(w2, b2), Mse()], x, torch.randn(64, generator=g))
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
     assert "is missing the minus of the divisor's gradient, -a / b**2" in report.first_mismatch.hint
+
+
+class StdScale(ThroughKernel):
+    """A standardisation by std + ε whose backward takes std + ε where the std belongs in the std's
+    derivative: every gradient off by about 1e-3 of itself, within finite differences' usual 1e-3."""
+
+    forward = staticmethod(lambda inp: (inp - inp.mean(1, keepdim=True)) / (inp.std(1, keepdim=True) + 1e-3))
+
+    def backward(self):
+        inp, g = self.inp, self.out.g
+        xc, s = inp - inp.mean(1, keepdim=True), inp.std(1, keepdim=True) + 1e-3
+        dxc = g / s
+        ds = -(g * xc).sum(1, keepdim=True) / s ** 2
+        self.inp.g = dxc - dxc.mean(1, keepdim=True) + ds * xc / ((inp.shape[1] - 1) * s)  # s: the std belongs
+
+
+def test_an_epsilon_in_the_wrong_place_is_seen_where_the_forward_is_smooth():
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    report = gradtui.check([Lin(w1, b1), StdScale(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                           torch.randn(64, generator=g))
+    assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
