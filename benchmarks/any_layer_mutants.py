@@ -89,7 +89,12 @@ where a float32 rounding in a float64 run crosses the bound in one gradient on g
 on autograd's) and
 named (a hint that is not the fallback's "fits no known slip", nor a bare statement of shapes).
 
-    python benchmarks/any_layer_mutants.py [--layer NAME] [-v]
+With --kernel, each layer is written as an engineer writes a fused kernel instead: its forward inside a
+torch.autograd.Function, whose backward and the layer's call one function of the gradient, so that
+autograd through it would run the slip itself; gradtui judges it by finite differences and names the slip
+on the backward derived from the Function's own forward (the ground truth is the module style's).
+
+    python benchmarks/any_layer_mutants.py [--layer NAME] [--kernel] [-v]
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ import copy
 import importlib.util
 import sys
 import tempfile
+import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -2370,12 +2376,38 @@ class Outcome:
     said: str
 
 
+def kernel_source(layer: Layer, backward: str) -> str:
+    """The layer as a fused kernel's author writes it: its forward inside a torch.autograd.Function, and one
+    function of the gradient that the Function's backward and the layer's both call."""
+    args = "inp, targ" if layer.loss else "inp"
+    params = "".join(f", {p}" for p in layer.params)
+    grads = f"(None, args[0].g{', None' if layer.loss else ''}{''.join(f', self.{p}.g' for p in layer.params)})"
+    gradients = f"{layer.name.lower()}_gradients"
+    return (f"def {gradients}(self, {args}, out):\n{textwrap.indent(backward.strip(), ' ' * 4)}\n\n\n"
+            f"class {layer.name}Kernel(torch.autograd.Function):\n    @staticmethod\n"
+            f"    def forward(ctx, self, {args}{params}):\n        ctx.layer, ctx.args = self, ({args},)\n"
+            f"{textwrap.indent(layer.forward.strip(), ' ' * 8)}\n\n    @staticmethod\n    def backward(ctx, grad):\n"
+            f"        self, args, out = ctx.layer, [a.detach() for a in ctx.args], ctx.layer.out.detach()\n"
+            f"        out.g = grad\n        {gradients}(self, *args, out)\n        return {grads}\n\n\n"
+            f"class {layer.name}:\n"
+            + (f"    def __init__(self{params}):\n        {', '.join(f'self.{p}' for p in layer.params)} = {params[2:]}\n\n"
+               if layer.params else "")
+            + f"    def __call__(self, {args}):\n        self.inp{', self.targ' if layer.loss else ''} = {args}\n"
+            f"        self.out = {layer.name}Kernel.apply(self, {args}{''.join(f', self.{p}' for p in layer.params)})\n"
+            f"        return self.out\n\n    def backward(self):\n"
+            f"        {gradients}(self, self.inp, {'self.targ, ' if layer.loss else ''}self.out)\n")
+
+
 def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, index: int) -> Outcome:
+    """One mutant in one style ("module", "call", or "kernel": judged against the module style's ground truth)."""
     dtype = torch.float64 if ".float() added" in edit else torch.float32
-    cls = getattr(corpus.loaded(corpus.source(layer, style, backward), directory, f"mutant_{index}"), layer.name)
+    truth = "module" if style == "kernel" else style
+    cls = getattr(corpus.loaded(corpus.source(layer, truth, backward), directory, f"mutant_{index}"), layer.name)
     wrong = corpus.ground_truth(layer, cls, dtype, network, every=True)
     if not wrong:
         return Outcome(layer.name, style, edit, "right", True, "")
+    if style == "kernel":
+        cls = getattr(corpus.loaded(kernel_source(layer, backward), directory, f"kernel_{index}"), layer.name)
     model, x, y, position, _ = network(layer, cls, dtype)
     report = gradtui.check(model, x.to(dtype) if x.is_floating_point() else x, y.to(dtype))
     mismatch = report.first_mismatch
@@ -2392,8 +2424,10 @@ def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, ind
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--layer", choices=sorted(LAYERS))
+    parser.add_argument("--kernel", action="store_true", help="each layer's forward inside a torch.autograd.Function")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every mutant and what gradtui said")
     args = parser.parse_args()
+    styles = ("kernel",) if args.kernel else ("module", "call")
     torch.set_num_threads(1)
     outcomes, index = [], 0
     with tempfile.TemporaryDirectory() as directory:
@@ -2401,7 +2435,7 @@ def main() -> None:
             if args.layer and layer.name != args.layer:
                 continue
             for edit, backward in mutants(layer):
-                for style in ("module", "call"):
+                for style in styles:
                     index += 1
                     outcomes.append(run(layer, style, edit, backward, Path(directory), index))
     width = max(map(len, LAYERS)) + 2
