@@ -2371,7 +2371,7 @@ class Outcome:
     layer: str
     style: str
     edit: str
-    kind: str  # right | raised | named | fallback
+    kind: str  # right | raised | missed (every gradient said to match) | named | fallback
     placed: bool
     said: str
 
@@ -2412,7 +2412,7 @@ def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, ind
     report = gradtui.check(model, x.to(dtype) if x.is_floating_point() else x, y.to(dtype))
     mismatch = report.first_mismatch
     if mismatch is None or mismatch.tensor is None:
-        return Outcome(layer.name, style, edit, "raised", True, "")
+        return Outcome(layer.name, style, edit, "missed" if report.ok else "raised", report.ok is False, "")
     hint = mismatch.hint or ""
     # (the first wrong by gradtui's own verdict: where the slip is a float32 rounding in a float64 run, which
     # of two gradients crosses the 1e-9 bound first depends on the data, and autograd's runs on its own)
@@ -2450,9 +2450,9 @@ def main() -> None:
               f"{f'{named} ({named / len(wrong):.0%})':>12}{len(wrong) - named:>10}")
     counts = Counter(o.kind for o in outcomes)
     print(f"(wrong: the mutant's gradient differs and its backward runs; {counts['right']} mutants compute the "
-          f"right gradients, {counts['raised']} raise)")
+          f"right gradients, {counts['raised']} raise; {counts['missed']} wrong ones passed as right)")
     for o in outcomes:
-        if args.verbose or o.kind == "fallback" or (o.kind in ("named", "fallback") and not o.placed):
+        if args.verbose or o.kind in ("fallback", "missed") or (o.kind in ("named", "fallback") and not o.placed):
             print(f"{'' if o.placed else 'MISPLACED '}{o.kind} [{o.layer} {o.style}] {o.edit}\n    {o.said}")
     sys.exit(0 if all(o.placed for o in outcomes) else 1)
 

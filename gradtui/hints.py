@@ -881,6 +881,16 @@ def explain(comparison: Comparison, value, ref, context: HintContext) -> str:
     return AtLine(said + _other_reading(evidence), getattr(said, "at", None))
 
 
+def rounded_by_a_cast(comparison: Comparison, value: torch.Tensor, ref: torch.Tensor, context: HintContext) -> str | None:
+    """A gradient that carries a narrower dtype's rounding against `ref` (the backward derived from the
+    forward's operations, where finite differences, no sharper than about 1e-5, cannot see it), said as the
+    cast in the user's backward that rounds it; None where it is not that."""
+    if comparison.match or comparison.stats is None or comparison.ref is None or comparison.diff is None:
+        return None
+    return dtype_cast(Evidence(comparison.name, value, ref, comparison.stats, comparison.ref, comparison.diff,
+                               comparison.tolerance, context, comparison.scale))
+
+
 def _other_reading(e: Evidence) -> str:
     """A parameter's gradient whose shape is gradtui's parameter's but for dimensions of size 1 may be
     right for the user's own parameter (makemore keeps its batch norm gain as (1, 64)): said too."""

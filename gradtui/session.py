@@ -33,7 +33,7 @@ from gradtui.derived import GUARD_MOST, PROBE_ROWS, Probe
 from gradtui.findings import Comparison, Location, StepReport, first_deviation, first_mismatch, first_nonfinite
 from gradtui.formatting import number, shape_in_words
 from gradtui.graph import Source, layer_source
-from gradtui.hints import HintContext, explain
+from gradtui.hints import HintContext, explain, rounded_by_a_cast
 from gradtui.model import Network, build_network, config_for, init_params, reference_classes
 from gradtui.reference import (
     FD_ROWS,
@@ -403,7 +403,7 @@ class DebugSession:
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
             if unfollowed.by == "finite differences" and error is None:
-                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream, context.probe)
+                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream, context)
                 notes += [unjudged] if unjudged else []
         return StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
 
@@ -518,13 +518,13 @@ class DebugSession:
                                                              self.tolerance, self._given))
 
     def _judged_by_finite_differences(self, spec, comparisons: list[Comparison], upstream,
-                                      probe: Probe | None) -> tuple[list[Comparison], str | None]:
+                                      context: HintContext) -> tuple[list[Comparison], str | None]:
         """A step whose forward autograd cannot follow, and unlike the reference layer's: each gradient
         of the shape of its tensor, and like central finite differences of the user's forward (where it
         is not, the slip is named on the backward derived from that forward, when its operations are
         torch's: a torch.autograd.Function's own forward); or, when those cannot run, why the step is
         not judged."""
-        roles = dict(zip(spec.grads, spec.roles))
+        probe, roles = context.probe, dict(zip(spec.grads, spec.roles))
         # where the backward derived from the forward's own operations disagrees (on the same first rows): a slip in
         # a few elements (a max's) that the evenly spaced samples would miss is sampled there too
         also = {f"{name}.g": probe.disagreements(roles[name], self.tolerance) for name in spec.grads} \
@@ -543,7 +543,7 @@ class DebugSession:
                 judged.append(comparison)
                 continue
             if not shaped and estimates[comparison.name].ok:
-                judged.append(replace(comparison, match=True, hint=None, slip_at=None))
+                judged.append(self._rounded(comparison, roles[comparison.name.removesuffix(".g")], context))
                 continue
             unnamed = (f"{comparison.name} is {shape_in_words(stats.shape)}, but {comparison.name.removesuffix('.g')} is "
                        f"{shape_in_words(tuple(tensor.shape))}: a gradient has the shape of its tensor") if shaped \
@@ -554,6 +554,21 @@ class DebugSession:
                                   slip_at=(named[0][1].file, named[0][1].line, named[0][1].code)
                                   if named and named[0][1] is not None else None))
         return judged, None
+
+    def _rounded(self, comparison: Comparison, role: str, context: HintContext) -> Comparison:
+        """A gradient finite differences pass: a match, unless against the backward derived from the forward's
+        operations, on the same rows, it carries a narrower dtype's rounding that a cast in the backward
+        explains (a `.float()` in a float64 run), which finite differences cannot resolve."""
+        matched = replace(comparison, match=True, hint=None, slip_at=None)
+        run = context.probe.run() if context.probe is not None else None
+        if run is None or not run.trusted:
+            return matched
+        yours, right = run.yours.get(role), run.derived.get(role)
+        if not isinstance(yours, torch.Tensor) or not isinstance(right, torch.Tensor) or yours.shape != right.shape:
+            return matched
+        rows = compare(comparison.name, yours, right, comparison.tolerance)
+        hint = rounded_by_a_cast(rows, yours, right, context)
+        return matched if hint is None else replace(comparison, match=False, hint=hint)
 
     def _rebound_values(self, layer, before: dict[str, torch.Tensor]) -> list[str]:
         """The names of the weights (or activations) the layer held before its backward and holds no more

@@ -234,3 +234,25 @@ def test_an_epsilon_in_the_wrong_place_is_seen_where_the_forward_is_smooth():
     report = gradtui.check([Lin(w1, b1), StdScale(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
                            torch.randn(64, generator=g))
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
+
+
+class CastTanh(ThroughKernel):
+    forward = staticmethod(torch.tanh)
+
+    def backward(self):
+        self.inp.g = self.out.g * (1 - torch.tanh(self.inp.float()) ** 2)  # a float32 cast in a float64 run
+
+
+def test_a_float32_cast_in_a_kernels_float64_backward_is_said_though_finite_differences_cannot_resolve_it():
+    """Its rounding (1e-7 of the value) is below what finite differences resolve; against the backward
+    derived from the Function's forward, on the same rows, it is the cast, said with its line."""
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    report = gradtui.check([Lin(w1, b1), CastTanh(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                           torch.randn(64, generator=g), dtype="float64")
+    assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
+    hint = report.first_mismatch.hint
+    assert "carries float32's rounding" in hint and "the cast `.float()` (tests/test_unfollowed.py:" in hint
