@@ -225,7 +225,8 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
     kind = KINDS[spec.kind]
     classes = network.isolated_classes()
     rows = min(FD_ROWS, len(inp))
-    x = inp[:rows].detach().to(torch.float64).clone()
+    x = inp[:rows].detach().clone()
+    x = x.to(torch.float64) if x.is_floating_point() else x  # integer ids (an embedding's) stay ids
     weights = [params[name].detach().to(torch.float64).clone() for name in spec.params]
     targ = targ[:rows].detach()
     targ = targ.to(torch.float64) if targ.is_floating_point() else targ

@@ -403,8 +403,7 @@ class DebugSession:
         if unfollowed is not None:
             notes.append(unfollowed.note(spec))
             if unfollowed.by == "finite differences" and error is None:
-                comparisons, unjudged = self._judged_by_finite_differences(spec, comparisons, upstream, context)
-                notes += [unjudged] if unjudged else []
+                comparisons = self._judged_by_finite_differences(spec, comparisons, upstream, context)
         return StepReport(step, tuple(comparisons), error, fed, tuple(notes), outcome.output)
 
     def _upstream(self, spec) -> tuple[tuple[str, ...], torch.Tensor | None]:
@@ -518,12 +517,12 @@ class DebugSession:
                                                              self.tolerance, self._given))
 
     def _judged_by_finite_differences(self, spec, comparisons: list[Comparison], upstream,
-                                      context: HintContext) -> tuple[list[Comparison], str | None]:
+                                      context: HintContext) -> list[Comparison]:
         """A step whose forward autograd cannot follow, and unlike the reference layer's: each gradient
         of the shape of its tensor, and like central finite differences of the user's forward (where it
         is not, the slip is named on the backward derived from that forward, when its operations are
-        torch's: a torch.autograd.Function's own forward); or, when those cannot run, why the step is
-        not judged."""
+        torch's: a torch.autograd.Function's own forward); or, when those cannot run, none matching, each
+        saying why it is not judged (never a ✓ nothing checked)."""
         probe, roles = context.probe, dict(zip(spec.grads, spec.roles))
         # where the backward derived from the forward's own operations disagrees (on the same first rows): a slip in
         # a few elements (a max's) that the evenly spaced samples would miss is sampled there too
@@ -532,9 +531,10 @@ class DebugSession:
         try:
             estimates = {result.name: result for result in quietly(lambda: finite_differences(
                 self.network, spec, self.params, self.values[spec.inp], upstream, self.targ, self.tolerance, also))}
-        except (Exception, SystemExit) as exc:  # the user's layer, on float64 rows: nothing judged, and said
-            return comparisons, (f"the finite differences could not run {spec.name} in float64 ({type(exc).__name__}: "
-                                 f"{first_line(exc)}): its backward is not judged")
+        except (Exception, SystemExit) as exc:  # the user's layer, on float64 rows: nothing judged, and no ✓ said
+            why = (f"not judged: the finite differences could not run {spec.name} in float64 ({type(exc).__name__}: "
+                   f"{first_line(exc)}), and autograd through it would run your own backward")
+            return [replace(comparison, match=False, hint=comparison.hint or why) for comparison in comparisons]
         judged = []
         for comparison in comparisons:
             tensor, stats = self.tensor(comparison.name.removesuffix(".g")), comparison.stats
@@ -553,7 +553,7 @@ class DebugSession:
             judged.append(replace(comparison, match=False, hint=named[0][0] if named else unnamed,
                                   slip_at=(named[0][1].file, named[0][1].line, named[0][1].code)
                                   if named and named[0][1] is not None else None))
-        return judged, None
+        return judged
 
     def _rounded(self, comparison: Comparison, role: str, context: HintContext) -> Comparison:
         """A gradient finite differences pass: a match, unless against the backward derived from the forward's

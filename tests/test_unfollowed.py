@@ -256,3 +256,60 @@ def test_a_float32_cast_in_a_kernels_float64_backward_is_said_though_finite_diff
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
     hint = report.first_mismatch.hint
     assert "carries float32's rounding" in hint and "the cast `.float()` (tests/test_unfollowed.py:" in hint
+
+
+class EmbeddingKernel(ThroughKernel):
+    """A lookup of integer ids through a Function, whose backward adds up the layer's output where its
+    gradient belongs."""
+
+    forward = staticmethod(lambda ids, table: table[ids])
+    params = ("table",)
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table
+
+    def backward(self):
+        self.table.g = torch.zeros_like(self.table).index_add_(0, self.inp.reshape(-1), self.out.reshape(-1, 4))
+
+
+def _tanh_in_float32(inp: torch.Tensor) -> torch.Tensor:
+    if inp.dtype != torch.float32:
+        raise TypeError(f"this kernel runs in float32 only, not {inp.dtype}")
+    return torch.tanh(inp)
+
+
+class Float32Kernel(ThroughKernel):
+    """A kernel that runs in float32 only: finite differences in float64 cannot run it."""
+
+    forward = staticmethod(_tanh_in_float32)
+
+    def backward(self):
+        self.inp.g = self.out.g * (1 - self.out ** 2)
+
+
+def test_integer_ids_through_a_function_are_judged_by_finite_differences_of_the_table():
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    ids, y = torch.randint(0, 9, (64,), generator=g), torch.randn(64, generator=g)
+    model = [EmbeddingKernel(torch.randn(9, 4, generator=g)), Lin(torch.randn(4, 1, generator=g), torch.zeros(1)), Mse()]
+    report = gradtui.check(model, ids, y)
+    assert report.first_mismatch.tensor == "embeddingkernel1.table.g"
+    assert "computed from the layer's output `out` where its gradient `out.g` belongs" in report.first_mismatch.hint
+
+
+def test_a_step_finite_differences_cannot_run_is_never_a_tick():
+    """Autograd through the Function would run the user's own backward, and float64 rows cannot run it:
+    nothing checks that step, so it is no ✓ and the report is not ok."""
+    import gradtui
+    from gradtui.layers import Lin, Mse
+
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    forward_of_half = Float32Kernel()
+    report = gradtui.check([Lin(w1, b1), forward_of_half, Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                           torch.randn(64, generator=g))
+    assert not report.ok and report.first_mismatch.tensor == "l1.g"
+    assert report.first_mismatch.hint.startswith("not judged: the finite differences could not run float32kernel1 in float64")
