@@ -207,9 +207,13 @@ class FiniteDifferences:
     yours: float
     estimate: float
     samples: int
+    unset: bool = False  # the backward set no gradient for it
 
     @property
     def hint(self) -> str:
+        if self.unset:
+            return (f"{self.name} is not set: your backward gives {self.name.removesuffix('.g')} no gradient, and your forward "
+                    f"depends on it (at {list(self.worst)} a central finite difference of {number(self.estimate)}, float64)")
         return (f"{self.name} disagrees with central finite differences of your own forward (float64, {self.samples} "
                 f"sampled elements, the first {FD_ROWS} rows): at {list(self.worst)} yours {number(self.yours)}, the "
                 f"finite difference {number(self.estimate)}; the backward does not differentiate this forward")
@@ -250,9 +254,11 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
     rtol, atol = max(tolerance[0], FD_RTOL), tolerance[1]
     results = []
     for position, (name, grad) in enumerate(zip(spec.grads, yours)):
-        if not isinstance(grad, torch.Tensor):
-            continue
         tensors = [x, *weights]
+        unset = not isinstance(grad, torch.Tensor)  # judged as zeros: wrong wherever the forward depends on it
+        if unset and not tensors[position].is_floating_point():
+            continue
+        grad = torch.zeros_like(tensors[position]) if unset else grad
         target, flat_grad = tensors[position], grad.detach().reshape(-1).to(torch.float64)
         scale = float(flat_grad.abs().max()) if flat_grad.numel() else 0.0
         worst = (0.0, 0, 0.0)
@@ -271,7 +277,7 @@ def finite_differences(network: Network, spec: LayerSpec, params: dict[str, torc
         gap, flat, estimate = worst
         index = unravel(flat, tuple(target.shape))
         mine = float(flat_grad[flat]) if flat < flat_grad.numel() else math.nan
-        results.append(FiniteDifferences(f"{name}.g", gap == 0.0, index, mine, estimate, len(picks)))
+        results.append(FiniteDifferences(f"{name}.g", gap == 0.0, index, mine, estimate, len(picks), unset))
     return results
 
 

@@ -6,6 +6,8 @@ import pytest
 import torch
 from conftest import SAMPLES, check_json
 
+import gradtui
+from gradtui.layers import Lin, Mse
 from gradtui.reference import unfollowable
 
 
@@ -85,6 +87,19 @@ def test_what_autograd_cannot_follow(forward, followed):
     assert (unfollowable(forward(x, w, b), x, [w, b]) is None) == followed
 
 
+def _around(layer, **options):
+    """gradtui.check of Lin → `layer` → Lin → MSE on 64 rows of 12 features (fixed seed)."""
+    g = torch.Generator().manual_seed(0)
+    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
+    return gradtui.check([Lin(w1, b1), layer, Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
+                         torch.randn(64, generator=g), **options)
+
+
+def _gain_and_shift() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return 1 + 0.1 * torch.randn(12, generator=g), 0.1 * torch.randn(12, generator=g)
+
+
 class _GeluFunction(torch.autograd.Function):
     """A kernel's shape: the layer's backward and the Function's share one function, which raises."""
 
@@ -113,13 +128,7 @@ class _RaisingGelu:
 def test_a_function_whose_backward_raises_is_that_step_raising_not_autograd_failing():
     """The Function's backward runs under autograd too: its error is the layer's own step, at the user's
     line, and the steps after it are judged against autograd as ever (not 'autograd could not run')."""
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
-    g = torch.Generator().manual_seed(0)
-    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
-    report = gradtui.check([Lin(w1, b1), _RaisingGelu(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
-                           torch.randn(64, generator=g))
+    report = _around(_RaisingGelu())
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, None)
     assert "TypeError: exp()" in report.first_mismatch.hint and report.first_mismatch.line is not None
     assert all(t.match for step in report.steps[4:6] for t in step.tensors)
@@ -170,14 +179,8 @@ class ScaleShift(ThroughKernel):
 def test_a_gradient_of_the_wrong_shape_under_finite_differences_is_named_on_the_functions_forward():
     """A kernel's classic slip, a broadcast's gradient not summed back, is named as in any layer, on the
     backward derived from the Function's own forward, not only said to be of the wrong shape."""
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
-    g = torch.Generator().manual_seed(0)
-    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
-    layer = ScaleShift(1 + 0.1 * torch.randn(12, generator=g), 0.1 * torch.randn(12, generator=g))
-    report = gradtui.check([Lin(w1, b1), layer, Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
-                           torch.randn(64, generator=g))
+    layer = ScaleShift(*_gain_and_shift())
+    report = _around(layer)
     assert report.first_mismatch.tensor == "scaleshift1.b.g"
     assert "(towards `b`) is not summed over the axes it was broadcast along (.sum(0) missing)" in report.first_mismatch.hint
 
@@ -199,9 +202,6 @@ class MaxScale(ThroughKernel):
 def test_a_slip_in_a_few_elements_is_not_missed_by_finite_differences():
     """Sixteen evenly spaced samples would all miss the rows' maxima; the elements where the backward
     derived from the Function's forward disagrees with the user's are sampled too, and the slip named."""
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 12, generator=g)
     x[:, 5] = 10 + x[:, 5]  # each row's max in column 5, which the even samples (flat 0, 51, 102, …, 767) never hold
@@ -226,13 +226,7 @@ class StdScale(ThroughKernel):
 
 
 def test_an_epsilon_in_the_wrong_place_is_seen_where_the_forward_is_smooth():
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
-    g = torch.Generator().manual_seed(0)
-    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
-    report = gradtui.check([Lin(w1, b1), StdScale(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
-                           torch.randn(64, generator=g))
+    report = _around(StdScale())
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
 
 
@@ -246,13 +240,7 @@ class CastTanh(ThroughKernel):
 def test_a_float32_cast_in_a_kernels_float64_backward_is_said_though_finite_differences_cannot_resolve_it():
     """Its rounding (1e-7 of the value) is below what finite differences resolve; against the backward
     derived from the Function's forward, on the same rows, it is the cast, said with its line."""
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
-    g = torch.Generator().manual_seed(0)
-    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
-    report = gradtui.check([Lin(w1, b1), CastTanh(), Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
-                           torch.randn(64, generator=g), dtype="float64")
+    report = _around(CastTanh(), dtype="float64")
     assert (report.first_mismatch.index, report.first_mismatch.tensor) == (6, "l1.g")
     hint = report.first_mismatch.hint
     assert "carries float32's rounding" in hint and "the cast `.float()` (tests/test_unfollowed.py:" in hint
@@ -289,9 +277,6 @@ class Float32Kernel(ThroughKernel):
 
 
 def test_integer_ids_through_a_function_are_judged_by_finite_differences_of_the_table():
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
     g = torch.Generator().manual_seed(0)
     ids, y = torch.randint(0, 9, (64,), generator=g), torch.randn(64, generator=g)
     model = [EmbeddingKernel(torch.randn(9, 4, generator=g)), Lin(torch.randn(4, 1, generator=g), torch.zeros(1)), Mse()]
@@ -303,13 +288,23 @@ def test_integer_ids_through_a_function_are_judged_by_finite_differences_of_the_
 def test_a_step_finite_differences_cannot_run_is_never_a_tick():
     """Autograd through the Function would run the user's own backward, and float64 rows cannot run it:
     nothing checks that step, so it is no ✓ and the report is not ok."""
-    import gradtui
-    from gradtui.layers import Lin, Mse
-
-    g = torch.Generator().manual_seed(0)
-    w1, b1, w2, b2 = torch.randn(12, 12, generator=g) / 4, torch.zeros(12), torch.randn(12, 1, generator=g) / 4, torch.zeros(1)
     forward_of_half = Float32Kernel()
-    report = gradtui.check([Lin(w1, b1), forward_of_half, Lin(w2, b2), Mse()], torch.randn(64, 12, generator=g),
-                           torch.randn(64, generator=g))
+    report = _around(forward_of_half)
     assert not report.ok and report.first_mismatch.tensor == "l1.g"
     assert report.first_mismatch.hint.startswith("not judged: the finite differences could not run float32kernel1 in float64")
+
+
+class ScaleShiftWithoutGain(ScaleShift):
+    def backward(self):
+        super().backward()
+        self.b.g = self.b.g.sum(0)
+        del self.w.g  # never set
+
+
+def test_a_gradient_a_kernels_backward_never_sets_is_not_set_not_passed():
+    """Autograd through the stand-in has no gradient for w either: finite differences say the forward depends on it."""
+    layer = ScaleShiftWithoutGain(*_gain_and_shift())
+    report = _around(layer)
+    assert report.first_mismatch.tensor == "scaleshiftwithoutgain1.w.g"
+    assert report.first_mismatch.hint.startswith("scaleshiftwithoutgain1.w.g is not set: your backward gives "
+                                                 "scaleshiftwithoutgain1.w no gradient, and your forward depends on it")
