@@ -754,17 +754,22 @@ rule(aten.logsumexp.default)(Rule(lambda c: _logsumexp(c, lambda x, out: torch.e
 ), code="logsumexp"))
 
 
-def _norm(c: Ctx, numerator: Callable[[torch.Tensor], torch.Tensor]) -> tuple:
-    """The 2-norm's gradient, g / out put back over the reduced axes times `numerator(x)` (x, the right one)."""
-    dims = _dims(c, 2) if c.arg(2) is not None else list(range(c.args[0].dim()))
-    return (_kept(c.g / c.out, c.args[0], dims, _keepdim(c, 3)) * numerator(c.args[0]),) if c.arg(1, 2) == 2 else (None,)
+def _norm(c: Ctx, numerator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple:
+    """The 2-norm's gradient: g put back over the reduced axes, divided by the norm, times `numerator(x,
+    norm)` (the norm laid over x; x, the right one)."""
+    if c.arg(1, 2) != 2:
+        return (None,)
+    x = c.args[0]
+    dims, keepdim = _dims(c, 2) if c.arg(2) is not None else list(range(x.dim())), _keepdim(c, 3)
+    norm = _kept(c.out, x, dims, keepdim)
+    return (_kept(c.g, x, dims, keepdim) / norm * numerator(x, norm),)
 
 
-rule(aten.linalg_vector_norm.default)(Rule(lambda c: _norm(c, lambda x: x), (
-    Slip("is missing its factor `{inp}`: `g / {out}` where `g * {inp} / {out}` belongs", lambda c: _norm(c, torch.ones_like)),
+rule(aten.linalg_vector_norm.default)(Rule(lambda c: _norm(c, lambda x, norm: x), (
+    Slip("is missing its factor `{inp}`: `g / {out}` where `g * {inp} / {out}` belongs",
+         lambda c: _norm(c, lambda x, norm: torch.ones_like(x))),
     Slip("is missing its division by `{out}`: `g * {inp}` where `g * {inp} / {out}` belongs",
-         lambda c: _norm(c, lambda x: x * _kept(c.out, x, _dims(c, 2) if c.arg(2) is not None else list(range(x.dim())),
-                                                _keepdim(c, 3)))),
+         lambda c: _norm(c, lambda x, norm: x * norm)),
 ), code="norm"))
 
 
@@ -1620,15 +1625,20 @@ rule(aten.cat.default)(Rule(_cat, code="cat"))
 rule(aten.stack.default)(Rule(lambda c: (list(c.g.unbind(c.arg(1, 0))),), code="stack"))
 
 
+# Tensors made of another's shape, dtype and device alone: constants, as `torch.zeros(n)` is (the recorder
+# does not trace them, nor what is written into them: a smoothed one-hot made by `full_like(z, eps)`).
+MADE_LIKE = frozenset({
+    aten.zeros_like.default, aten.ones_like.default, aten.full_like.default, aten.empty_like.default,
+    aten.rand_like.default, aten.randn_like.default, aten.new_zeros.default, aten.new_ones.default,
+    aten.new_full.default, aten.new_empty.default,
+})
 # What gives no gradient: comparisons, masks, indices, shapes, constants made from a tensor, and a
 # value taken out of torch (.item()); autograd gives none through them either.
-NO_GRADIENT = frozenset({
+NO_GRADIENT = MADE_LIKE | frozenset({
     aten.gt.Scalar, aten.gt.Tensor, aten.lt.Scalar, aten.lt.Tensor, aten.ge.Scalar, aten.ge.Tensor, aten.le.Scalar,
     aten.le.Tensor, aten.eq.Scalar, aten.eq.Tensor, aten.ne.Scalar, aten.ne.Tensor, aten.argmax.default,
     aten.argmin.default, aten.sign.default, aten.floor.default, aten.ceil.default, aten.round.default,
-    aten.zeros_like.default, aten.ones_like.default, aten.full_like.default, aten.empty_like.default,
-    aten.rand_like.default, aten.randn_like.default, aten.new_zeros.default, aten.new_ones.default,
-    aten.new_full.default, aten.new_empty.default, aten.detach.default, aten.lift_fresh.default,
+    aten.detach.default, aten.lift_fresh.default,
     aten._local_scalar_dense.default, aten.logical_not.default, aten.logical_and.default, aten.isnan.default,
     aten.isinf.default, aten.isfinite.default, aten.one_hot.default, aten.bitwise_not.default, aten.sym_size.int,
     aten.scalar_tensor.default, aten.is_nonzero.default, aten.any.default, aten.all.default, aten.nonzero.default,

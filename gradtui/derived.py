@@ -1482,16 +1482,26 @@ class Probe:
                                                  bool(torch.allclose(a, b.to(a.dtype), rtol=1e-7, atol=1e-10)))
                    for a, b in zip(grads, mine))
 
+    def alike(self, role: str) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(the user's gradient of `role`, the derived backward's) on these rows, where both are there, of one
+        shape, and the derived backward is trusted; None otherwise."""
+        run = self.run()
+        if run is None or not run.trusted:
+            return None
+        yours, right = run.yours.get(role), run.derived.get(role)
+        if not isinstance(yours, torch.Tensor) or not isinstance(right, torch.Tensor) or yours.shape != right.shape \
+                or not yours.is_floating_point():
+            return None
+        return yours, right
+
     def disagreements(self, role: str, tolerance: tuple[float, float], most: int = 8) -> list[int]:
         """Where, on these rows, the user's gradient of `role` is farthest from the derived backward's
-        (flat indices, the farthest first; [] where they agree, or where either is missing or another
-        shape): the elements finite differences should look at, for a slip in a few elements only."""
-        run = self.run()
-        if run is None:
+        (flat indices, the farthest first; [] where they agree, or cannot be compared): the elements finite
+        differences should look at, for a slip in a few elements only."""
+        pair = self.alike(role)
+        if pair is None:
             return []
-        yours, right = run.yours.get(role), run.derived.get(role)
-        if not isinstance(yours, torch.Tensor) or right is None or yours.shape != right.shape or not yours.is_floating_point():
-            return []
+        yours, right = pair
         gap = (yours.to(right.dtype) - right).abs().reshape(-1)
         bound = tolerance[1] + tolerance[0] * float(right.abs().max())
         far = torch.nonzero(gap > bound).reshape(-1)

@@ -29,7 +29,7 @@ from torch._decomp import decomposition_table
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from gradtui.derivatives import NO_GRADIENT, RULES, UNBIASED, l2_normalize
+from gradtui.derivatives import MADE_LIKE, NO_GRADIENT, RULES, UNBIASED, l2_normalize
 
 TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 GRADTUI_DIR = str(Path(__file__).resolve().parent)
@@ -175,7 +175,7 @@ class Recorder(TorchDispatchMode):
         elif "out" in kwargs:
             self.graph.unsupported = self.graph.unsupported or f"{func} writes into an out= tensor"
         inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
-        traced = func not in _MADE_LIKE and any(self.ref(t) is not None for t in inputs)
+        traced = func not in MADE_LIKE and any(self.ref(t) is not None for t in inputs)
         if traced and mutated is None and func in _TWO_STATISTICS:
             return self._statistics(func, args, kwargs)
         if traced and mutated is None:
@@ -308,12 +308,6 @@ def _and_mean(statistic):
 
 _TWO_STATISTICS = {torch.ops.aten.var_mean.correction: _and_mean(torch.ops.aten.var.correction),
                    torch.ops.aten.std_mean.correction: _and_mean(torch.ops.aten.std.correction)}
-# tensors made of another's shape, dtype and device only: constants, as `torch.zeros(n)` is (a one-hot made by
-# `full_like(z, eps)` and written into is no value of the forward's inputs, and its writes no change of one)
-_MADE_LIKE = frozenset({torch.ops.aten.zeros_like.default, torch.ops.aten.ones_like.default, torch.ops.aten.full_like.default,
-                        torch.ops.aten.empty_like.default, torch.ops.aten.rand_like.default, torch.ops.aten.randn_like.default,
-                        torch.ops.aten.new_zeros.default, torch.ops.aten.new_ones.default, torch.ops.aten.new_full.default,
-                        torch.ops.aten.new_empty.default})
 _SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torch.ops.aten.unsafe_split,
                      torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.tensor_split, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
