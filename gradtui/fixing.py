@@ -1368,9 +1368,14 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
     slip after another; None when the first has none (or is not in a file of the user's). `digest`:
     the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
     edit checked on it (None: on what `config` loads, as the check did)."""
-    if checked.first is not None and GROWN.search(checked.hint or ""):  # a slip too small to fail where it is
+    grown = checked.first is not None and GROWN.search(checked.hint or "")
+    if grown or (checked.first is not None and checked.first.tensor is None):
+        # a slip too small to fail where it is made (1/n for 1/(n−1)) fails there in float64 on the first rows; a step
+        # that raised on every row (its N×N tensor out of memory) shows there the gradient it makes wrong
         sharper = run_check(_screen(config), data=None if data is None else data.first_rows_in_float64(SCREEN_ROWS))
-        checked = sharper if sharper.first is not None else checked  # made (1/n for 1/(n−1)): in float64 it does
+        if sharper.first is not None and (grown or (sharper.first.index, sharper.first.tensor is None) == (
+                checked.first.index, False)):
+            checked = sharper
     source = user_source(checked.method[0])
     if source is None or checked.first is None:
         return None

@@ -11,6 +11,7 @@ import torch
 from conftest import SAMPLES, check_json, run_cli
 
 import gradtui
+from gradtui import fixing
 from gradtui.fixing import FixError
 from gradtui.report import fix_json
 
@@ -692,6 +693,26 @@ def test_a_slip_too_small_to_fail_where_it_is_made_is_mended_there(tmp_path, cap
     assert report["first_mismatch"]["tensor"] == "w1.g", report["first_mismatch"]
     assert report["fix"]["passes"], report["fix"]
     assert "(n / (n - 1))" in report["fix"]["diff"] and "shape[0] /" not in report["fix"]["diff"]
+
+
+def test_a_step_that_runs_out_of_memory_on_every_row_is_fixed_from_what_its_first_rows_show(tmp_path, capsys,
+                                                                                             monkeypatch):
+    """At the default 50,000 rows an N×N gradient is 10 GB: the step raises. On the first rows it is a
+    gradient of the wrong shape, and the search starts there: its edits are screened on those rows, and
+    only the one that passes them is run on every row (each run of a wrong edit at 50,000 rows would
+    try its 10 GB again)."""
+    path = tmp_path / "mse.py"
+    path.write_text((SAMPLES / "mse_no_squeeze.py").read_text() + (
+        "        if inp.g.numel() > 10**6:  # this machine's memory, at 2,000 rows\n"
+        "            raise RuntimeError(\"DefaultCPUAllocator: can't allocate memory\")\n"))
+    every_row = []
+    run_check = fixing.run_check
+    monkeypatch.setattr(fixing, "run_check", lambda config, *args, **kwargs: (
+        every_row.append(config.batch) if config.batch == 2000 else None, run_check(config, *args, **kwargs))[1])
+    _, report = check_json(capsys, "--batch", "2000", "--layers", str(path), "--fix")
+    assert report["first_mismatch"] == {"index": 4, "layer": "mse", "tensor": None}
+    assert report["fix"]["passes"] and "+        inp.g = 2 * (inp.squeeze(-1) - targ).unsqueeze(-1)" in report["fix"]["diff"]
+    assert len(every_row) <= 2, every_row  # the edit's own check, and its replay's
 
 
 def test_an_operator_flipped_in_an_expression_over_several_lines_is_fixed_on_its_own_line(tmp_path, capsys):
