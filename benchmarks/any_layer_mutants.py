@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and eighty-two more written here as
+of each layer of benchmarks/any_layer_coverage.py and of two hundred and ninety-six more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -67,7 +67,13 @@ a squared clamp of a linear, x tanh(exp x), a cross-entropy by `F.one_hot`, a le
 per feature, x minus its softmax-pooled row, a quantile loss by `torch.maximum`) and ten more, kernels' usual
 fusions (a bias and GELU by tanh, a residual and a layer norm, a rotation of halves by `chunk`, a cross-entropy
 with a z-loss, a residual and an RMS norm, a dropout of a fixed mask with its scale, a sigmoid of a learned
-temperature, an elastic loss, attention over the batch with a learned bias on its diagonal, SwiGLU of one projection by `chunk`);
+temperature, an elastic loss, attention over the batch with a learned bias on its diagonal, SwiGLU of one projection by
+`chunk`) and ten more written to try it on what it was not tuned on (a dynamic tanh `g tanh(a x) + b`, GEGLU by
+erf, a Poisson NLL with its `lgamma` term, a mask of each row's top four by `topk` and `scatter`, squared distances
+to learned centres through a 3-D broadcast, a softmax router of two experts, x minus t logsumexp(x / t) of a learned
+t, a polynomial summed in a loop, a ReZero residual, `F.conv1d` across the features) and four whose forward loops
+(an RNN of three steps whose backward runs through time, three heads gated each in a loop, Horner's rule, two
+residual tanh blocks);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2252,6 +2258,173 @@ du = torch.cat([da, db], 1)
 self.w.g = inp.t() @ du
 inp.g = du @ self.w.t()
 """, ("w",)),
+    Layer("DyT", """
+self.t = torch.tanh(self.a * inp)
+return self.g * self.t + self.b
+""", """
+dt = out.g * self.g
+du = dt * (1 - self.t ** 2)
+self.a.g = (du * inp).sum().reshape(1)
+self.g.g = (out.g * self.t).sum(0)
+self.b.g = out.g.sum(0)
+inp.g = du * self.a
+""", ("a", "g", "b")),
+    Layer("GeGLUErf", """
+self.a = inp @ self.w1
+self.c = inp @ self.w2
+self.phi = 0.5 * (1 + torch.erf(self.a / 2 ** 0.5))
+return self.a * self.phi * self.c
+""", """
+pdf = torch.exp(-0.5 * self.a ** 2) / (2 * torch.pi) ** 0.5
+da = out.g * self.c * (self.phi + self.a * pdf)
+dc = out.g * self.a * self.phi
+self.w1.g = inp.t() @ da
+self.w2.g = inp.t() @ dc
+inp.g = da @ self.w1.t() + dc @ self.w2.t()
+""", ("w1", "w2")),
+    Layer("PoissonNLLFull", """
+self.z = inp.squeeze(-1)
+self.k = targ.abs()
+return (torch.exp(self.z) - self.k * self.z + torch.lgamma(self.k + 1)).mean()
+""", """
+inp.g = ((torch.exp(self.z) - self.k) / self.z.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("TopKMask", """
+_, idx = inp.topk(4, dim=1)
+self.mask = torch.zeros_like(inp).scatter(1, idx, 1.0)
+return inp * self.mask
+""", """
+inp.g = out.g * self.mask
+"""),
+    Layer("CentreDist", """
+self.diff = inp[:, None, :] - self.c[None, :, :]
+return (self.diff ** 2).sum(-1)
+""", """
+dd = 2 * out.g[:, :, None] * self.diff
+inp.g = dd.sum(1)
+self.c.g = -dd.sum(0)
+""", ("c",)),
+    Layer("SoftRouter", """
+self.p = torch.softmax(inp @ self.wg, dim=1)
+self.e0 = inp @ self.w0
+self.e1 = inp @ self.w1
+return self.p[:, :1] * self.e0 + self.p[:, 1:] * self.e1
+""", """
+dp0 = (out.g * self.e0).sum(1, keepdim=True)
+dp1 = (out.g * self.e1).sum(1, keepdim=True)
+dp = torch.cat([dp0, dp1], 1)
+ds = self.p * (dp - (self.p * dp).sum(1, keepdim=True))
+de0 = out.g * self.p[:, :1]
+de1 = out.g * self.p[:, 1:]
+self.wg.g = inp.t() @ ds
+self.w0.g = inp.t() @ de0
+self.w1.g = inp.t() @ de1
+inp.g = ds @ self.wg.t() + de0 @ self.w0.t() + de1 @ self.w1.t()
+""", ("wg", "w0", "w1")),
+    Layer("LSEShift", """
+self.s = inp / self.t
+self.lse = torch.logsumexp(self.s, 1, keepdim=True)
+return inp - self.t * self.lse
+""", """
+p = torch.exp(self.s - self.lse)
+gs = out.g.sum(1, keepdim=True)
+inp.g = out.g - p * gs
+self.t.g = (gs * ((p * self.s).sum(1, keepdim=True) - self.lse)).sum().reshape(1)
+""", ("t",)),
+    Layer("PolyLoop", """
+out = torch.zeros_like(inp)
+for k in range(4):
+    out = out + self.c[k] * inp ** k
+return out
+""", """
+inp.g = out.g * sum(k * self.c[k] * inp ** (k - 1) for k in range(1, 4))
+self.c.g = torch.stack([(out.g * inp ** k).sum() for k in range(4)])
+""", ("c",)),
+    Layer("ReZero", """
+self.h = torch.tanh(inp @ self.w)
+return inp + self.alpha * self.h
+""", """
+dh = out.g * self.alpha * (1 - self.h ** 2)
+self.alpha.g = (out.g * self.h).sum().reshape(1)
+self.w.g = inp.t() @ dh
+inp.g = out.g + dh @ self.w.t()
+""", ("w", "alpha")),
+    Layer("Conv1dFeat", """
+return torch.nn.functional.conv1d(inp.unsqueeze(1), self.k.view(1, 1, 3), padding=1).squeeze(1)
+""", """
+g = out.g.unsqueeze(1)
+inp.g = torch.nn.functional.conv_transpose1d(g, self.k.view(1, 1, 3), padding=1).squeeze(1)
+xp = torch.nn.functional.pad(inp, (1, 1))
+self.k.g = torch.stack([(out.g * xp[:, j:j + inp.shape[1]]).sum() for j in range(3)])
+""", ("k",)),
+    Layer("RNNLayer", """
+self.hs = []
+h = inp.new_zeros(inp.shape[0], 4)
+for t in range(3):
+    h = torch.tanh(inp[:, 4 * t:4 * t + 4] @ self.wx + h @ self.wh + self.b)
+    self.hs.append(h)
+return torch.cat(self.hs, 1)
+""", """
+dh_next = torch.zeros_like(self.hs[0])
+dx = []
+self.wx.g = torch.zeros_like(self.wx)
+self.wh.g = torch.zeros_like(self.wh)
+self.b.g = torch.zeros_like(self.b)
+for t in reversed(range(3)):
+    dh = out.g[:, 4 * t:4 * t + 4] + dh_next
+    da = dh * (1 - self.hs[t] ** 2)
+    self.wx.g += inp[:, 4 * t:4 * t + 4].t() @ da
+    prev = self.hs[t - 1] if t > 0 else torch.zeros_like(self.hs[0])
+    self.wh.g += prev.t() @ da
+    self.b.g += da.sum(0)
+    dh_next = da @ self.wh.t()
+    dx.insert(0, da @ self.wx.t())
+inp.g = torch.cat(dx, 1)
+""", ("wx", "wh", "b")),
+    Layer("HeadGates", """
+outs = []
+for i in range(3):
+    x = inp[:, 4 * i:4 * i + 4]
+    outs.append(x * torch.sigmoid(x @ self.w[i]))
+return torch.cat(outs, 1)
+""", """
+dxs = []
+self.w.g = torch.zeros_like(self.w)
+for i in range(3):
+    x = inp[:, 4 * i:4 * i + 4]
+    s = torch.sigmoid(x @ self.w[i])
+    d = out.g[:, 4 * i:4 * i + 4]
+    ds = d * x * s * (1 - s)
+    self.w.g[i] = x.t() @ ds
+    dxs.append(d * s + ds @ self.w[i].t())
+inp.g = torch.cat(dxs, 1)
+""", ("w",)),
+    Layer("PolyHorner", """
+out = self.c[3] * torch.ones_like(inp)
+for k in (2, 1, 0):
+    out = out * inp + self.c[k]
+return out
+""", """
+inp.g = out.g * (3 * self.c[3] * inp ** 2 + 2 * self.c[2] * inp + self.c[1])
+self.c.g = torch.stack([out.g.sum(), (out.g * inp).sum(), (out.g * inp ** 2).sum(), (out.g * inp ** 3).sum()])
+""", ("c",)),
+    Layer("ResidualStack", """
+self.hs, h = [], inp
+for i in range(2):
+    self.hs.append(h)
+    h = h + torch.tanh(h @ self.ws[i])
+return h
+""", """
+g = out.g
+self.ws.g = torch.zeros_like(self.ws)
+for i in reversed(range(2)):
+    h = self.hs[i]
+    t = torch.tanh(h @ self.ws[i])
+    da = g * (1 - t ** 2)
+    self.ws.g[i] = h.t() @ da
+    g = g + da @ self.ws[i].t()
+inp.g = g
+""", ("ws",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -2353,6 +2526,18 @@ PARAMETERS = {
     "TempSigmoid": lambda r: (1.5 + 0.1 * r(1),),
     "BatchBiasAttn": lambda r: (0.5 + 0.1 * r(1),),
     "SplitSwiGLU": lambda r: (r(C, C) / C ** 0.5,),
+    "DyT": lambda r: (0.8 + 0.1 * r(1), 1 + 0.1 * r(C), 0.1 * r(C)),
+    "GeGLUErf": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "CentreDist": lambda r: (r(C, C),),
+    "SoftRouter": lambda r: (r(C, 2) / C ** 0.5, r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "LSEShift": lambda r: (1.5 + 0.1 * r(1),),
+    "PolyLoop": lambda r: (0.5 * r(4),),
+    "ReZero": lambda r: (r(C, C) / C ** 0.5, 0.5 + 0.1 * r(1)),
+    "Conv1dFeat": lambda r: (torch.tensor([0.3, 0.9, -0.4]) + 0.05 * r(3),),
+    "RNNLayer": lambda r: (r(4, 4) / 2, r(4, 4) / 2, 0.1 * r(4)),
+    "HeadGates": lambda r: (r(3, 4, 4) / 2,),
+    "PolyHorner": lambda r: (0.5 * r(4),),
+    "ResidualStack": lambda r: (r(2, C, C) / C ** 0.5,),
 }
 
 

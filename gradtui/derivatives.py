@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -176,7 +176,10 @@ def _pow_rule() -> Rule:
     def right(c: Ctx) -> str:
         return f"where `{_number(_pow(c))} * {_x_to(_pow(c) - 1)}` belongs"
 
-    return Rule(power, (
+    def unless_constant(slip: Slip) -> Slip:  # x ** 0 (a polynomial's first term, in a loop): no slip to make
+        return replace(slip, vjp=lambda c: slip.vjp(c) if _pow(c) != 0 else (None,))
+
+    return Rule(power, tuple(map(unless_constant, (
         Slip(lambda c: f"is missing its {_number(_pow(c))}: `{_x_to(_pow(c) - 1)}` {right(c)}",  # d x**2 = 2 * x: the 2 left out
              lambda c: (c.g * c.args[0] ** (_pow(c) - 1),)),
         Slip(lambda c: f"keeps the power {_number(_pow(c))}: `{_number(_pow(c))} * {_x_to(_pow(c))}` {right(c)}",
@@ -197,7 +200,7 @@ def _pow_rule() -> Rule:
         Slip(lambda c: f"is missing its minus sign: `{_number(-_pow(c))} * {_x_to(_pow(c) - 1)}` {right(c)}"
              if _pow(c) < 0 else "is sign-flipped",
              lambda c: (-c.g * _pow(c) * c.args[0] ** (_pow(c) - 1),)),
-    ), lambda c: f"**{_number(_pow(c))}")
+    ))), lambda c: f"**{_number(_pow(c))}")
 
 
 def _sqrt_rule() -> Rule:

@@ -92,6 +92,11 @@ class Edit:
     # (its derivative towards `value`, from `node` down to `at`, is what the slip changes: variant ("line",) left
     # out, ("ones",) without the gradient from above, ("g-out",) from `out` for out.g); "only": the last operation
     # that reads `value` (its paths but the one through `node` are dropped)
+    passes: tuple[int, ...] = ()  # the same operation in the other passes of the loop that ran it: edited alike (a
+    # backward that loops as its forward does writes the slip once, and makes it in every pass)
+
+    def edits_node(self, index: int) -> bool:
+        return index == self.node or index in self.passes
 
 
 # -- the chain rule ------------------------------------------------------------------------------
@@ -133,7 +138,7 @@ def _spread_by_the_slip(graph: Graph, node: Node, g: torch.Tensor) -> torch.Size
 def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tuple:
     """The node's gradients for its positional operands, edited where the edit is at this node."""
     rule = rule_of(node.op)
-    mine = edit is not None and edit.node == node.index
+    mine = edit is not None and edit.edits_node(node.index)
     wrong_g = None  # the gradient from above as the slip has it: 1, or the layer's output for out.g
     if mine and edit.kind == "ones":
         wrong_g = torch.ones_like(g)
@@ -174,10 +179,13 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         return (g * evaluate(edit.variant[0], ctx.args[0], ctx.out, target), *others)
     if mine and edit.kind == "rule":
         grads = tuple(edit.slip.vjp(ctx))
-        if any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
-               for a, grad in zip(node.args, grads)):  # the slip has no form at these shapes: no path dropped for it
+        if not any(grad is None and isinstance(a, (Leaf, Ref)) and graph.value(a).is_floating_point()
+                   for a, grad in zip(node.args, grads)):
+            return grads
+        if node.index == edit.node:  # the slip has no form at these shapes: no path dropped for it
             raise Unsupported(f"{node.op}'s slip does not apply here")
-        return grads
+        # (in an earlier pass of its loop, its derivative as written: `x ** 0` of a polynomial, which the
+        # backward's loop leaves out)
     try:
         grads = list(rule.vjp(ctx))
     except RuntimeError as error:
@@ -193,7 +201,10 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
     if mine and edit.kind in ("drop", "scale", "transpose", "reduce") and edit.operand < len(grads):
         grad = grads[edit.operand]
         if edit.kind == "drop":
-            grads[edit.operand] = unbroadcast(g, ctx.args[edit.operand])
+            operand, grad = ctx.args[edit.operand], unbroadcast(g, ctx.args[edit.operand])
+            if grad is not None and grad.shape != operand.shape and _broadcasts(grad.shape, operand.shape):
+                grad = grad.expand(operand.shape)  # a reduction's (kept dims): its gradient spread back as it came
+            grads[edit.operand] = grad
         elif grad is not None and edit.kind == "reduce":
             grad = _per_sample(graph, node, g) if node.name == "mm" else grad  # (B, C, HS) of a batched `x @ w`
             grads[edit.operand] = grad if edit.axes is None else grad.sum(edit.axes, keepdim=edit.factor == 1)
@@ -447,6 +458,8 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
                 if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
                         or not graph.value(value).is_floating_point():
                     continue
+                if edit is not None and edit.kind == "path" and node.index in edit.passes and position == edit.operand:
+                    continue  # (in an earlier pass of its loop)
                 if edit is not None and edit.value == value and (
                         (edit.kind == "path" and edit.node == node.index)
                         or (edit.kind == "only" and edit.node != node.index)
@@ -476,7 +489,7 @@ def _part(graph: Graph, root: Node, g: torch.Tensor, edit: Edit) -> torch.Tensor
 
 def _first_visited(graph: Graph, edit: Edit) -> int:
     """The node the chain rule under an edit differs from the right one at, first."""
-    return edit.at if edit.kind == "only" else edit.node
+    return edit.at if edit.kind == "only" else max((edit.node, *edit.passes))
 
 
 def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
@@ -577,8 +590,35 @@ def _spans_batch(graph: Graph, node: Node, rows: int) -> bool:
     return bool(x.dim()) and x.shape[0] == rows and not (out.dim() and out.shape[0] == rows)
 
 
+REPEATED = frozenset({"rule", "drop", "scale", "transpose", "written", "ones", "g-out", "swap", "path"})
+
+
 def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
           full: int | None = None, own_gradients: bool = False) -> Iterator[Edit]:
+    """Every slip of the backward one edit away (`_edits`), and each of those at an operation that a loop
+    ran once a pass made in every pass alike."""
+    passes = _passes(graph)
+    for edit in _edits(graph, batch, upstream, grads, full, own_gradients):
+        yield edit
+        if edit.node not in passes or edit.kind not in REPEATED:
+            continue
+        if edit.kind == "path":  # the path through the operand in the same place, each pass its own
+            position = next((i for i, a in enumerate(graph.nodes[edit.node].args) if a == edit.value), None)
+            if position is not None and all(isinstance(graph.nodes[i].args[position], (Leaf, Ref))
+                                            for i in passes[edit.node]):
+                yield replace(edit, passes=passes[edit.node], operand=position)
+        elif edit.kind == "swap" or not isinstance(edit.value, Ref):  # (not a value of the pass's own)
+            yield replace(edit, passes=passes[edit.node])
+
+
+def _passes(graph: Graph) -> dict[int, tuple[int, ...]]:
+    """For the last pass of each operation a loop ran, the same operation in its earlier passes."""
+    return {passes[-1][place].index: tuple(nodes[place].index for nodes in passes[:-1])
+            for passes in graph.passes() for place in range(len(passes[0]))}
+
+
+def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
+           full: int | None = None, own_gradients: bool = False) -> Iterator[Edit]:
     """Every slip of the backward one edit away. With the gradient from above (and the right
     gradients it gives, `grads`), `out` for `out.g` is tried only where out.g is what arrives (the
     last operation, and what passes it on unchanged). `full`: the user's batch, where the graph runs
@@ -1071,6 +1111,9 @@ def _derivative_said(graph: Graph, of: Ref, by: Leaf | Ref, leaf_names: dict[str
     code has no words for."""
     if isinstance(by, Leaf) and by.name not in graph.leaves:
         return None
+    looped = {node.index for passes in graph.passes() for nodes in passes for node in nodes}
+    if any(index in looped for index in range(by.node if isinstance(by, Ref) else 0, of.node + 1)):
+        return None  # (a loop's code names each pass's value alike, `h`, and reads its variable, `k`: no code for one)
     try:
         return derivative_code(graph, of, by, *_sayers(graph, leaf_names), only)
     except _Unsayable:
@@ -1562,6 +1605,7 @@ class Probe:
                             run, graph, edit, cut, role, mine, tolerance):
                         continue  # (an edit that loses the gradient is no story: many do; a factor is)
                     said = words(graph, edit, target, self.leaf_names, rows, role) + (
+                        f", in each of the {len(edit.passes) + 1} passes of its loop" if edit.passes else "") + (
                         "" if spread is None or exact else f" (and what is left is {tuple(spread)} where autograd's is "
                                                            f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \

@@ -236,7 +236,7 @@ HINTED = (
     (r"where it multiplies|where it divides|(?:multiplies|divides) by it", ("operator",)),
     # (`the -0.5 of … left out`; not an operation's derivative left out, which a few edits multiply in, "derived")
     (r"missing its \d|missing `\d|times -?\d|(?<!derivative )of .+? left out", ("scale",)),
-    (r"twice|once more|sqrt|power", ("power", "drop")),
+    (r"twice|once more|sqrt|power|its square", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
     (r"N×N", ("squeeze",)),  # (where an (N, 1) met an (N,): summing the N×N is rarely what fixes it)
@@ -837,6 +837,34 @@ class Edits:
                     for node in ast.walk(value):
                         if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                             yield at(node, put, "hinted")
+            yield from self._bound(value, wrong, right, at)
+
+    def _bound(self, value: ast.expr, wrong: str, right: str, at) -> Iterator[Change]:
+        """"`1 - h` where `1 - h**2` belongs" in code that writes h as `self.hs[t]` (a value of a loop's
+        pass): the hint's code found in the method's, each name the method does not write standing for
+        whatever the code has in its place, the same throughout, and the right code written with those."""
+        try:
+            pattern, written = ast.parse(wrong, mode="eval").body, ast.parse(right, mode="eval").body
+        except SyntaxError:
+            return
+        free = {n.id for n in ast.walk(pattern) if isinstance(n, ast.Name) and n.id not in MODULES and self.spelled(n.id) is None}
+        needed = {n.id for n in ast.walk(written) if isinstance(n, ast.Name) and n.id not in MODULES}
+        if not free or isinstance(pattern, ast.Name) or not needed <= free | {n for n in needed if self.spelled(n)}:
+            return
+        for node in ast.walk(value):
+            bound: dict[str, str] = {}
+            if isinstance(node, ast.expr) and _binds(pattern, node, free, bound, self.seg):
+                yield at(node, self._with_bound(right, bound), "hinted")
+
+    def _with_bound(self, code: str, bound: dict[str, str]) -> str:
+        """`code` with each name of `bound` written as the code it stands for, the others as the method writes them."""
+        def written(name: re.Match) -> str:
+            if name[0] not in bound:
+                return self.spelled(name[0]) or name[0]
+            return bound[name[0]] if binding(bound[name[0]]) >= 7 else f"({bound[name[0]]})"
+
+        code = re.sub(r"\s*\*\*\s*", " ** ", code) if " ** " in self.text else code  # (`h**2` as the code spaces it)
+        return re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\()", written, code)
 
     def _named_within(self, code: str) -> str:
         """`code` with each part the method assigns a name to read by that name (`dy` for `out.g * 1.5`,
@@ -1179,14 +1207,41 @@ def _targets(statement: ast.stmt) -> list[ast.expr]:
     return statement.targets if isinstance(statement, ast.Assign) else [statement.target]
 
 
+def _binds(pattern: ast.AST, node: ast.AST, free: set[str], bound: dict[str, str], seg) -> bool:
+    """Is `node` the code `pattern`, a name of `free` in it standing for any code (the same code wherever
+    the name comes again)? `bound` takes what each stands for."""
+    if isinstance(pattern, ast.Name) and pattern.id in free:
+        return isinstance(node, ast.expr) and bound.setdefault(pattern.id, seg(node)) == seg(node)
+    if type(pattern) is not type(node):
+        return False
+    for field in pattern._fields:
+        mine, theirs = getattr(pattern, field), getattr(node, field, None)
+        if field == "ctx":
+            continue
+        if isinstance(mine, list):
+            if not isinstance(theirs, list) or len(mine) != len(theirs) or not all(
+                    _binds(a, b, free, bound, seg) for a, b in zip(mine, theirs)):
+                return False
+        elif isinstance(mine, ast.AST):
+            if not _binds(mine, theirs, free, bound, seg):
+                return False
+        elif mine != theirs:
+            return False
+    return True
+
+
 def _in_place(node: ast.AST) -> bool:
     """A call of a method that changes its tensor in place (`inp.clamp_min_(0.)`)."""
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and IN_PLACE.fullmatch(node.func.attr) is not None
 
 
 def _in_place_call(node: ast.AST) -> bool:
-    """A statement that is one in-place method call (`dC.index_add_(0, ids, v)`)."""
-    return isinstance(node, ast.Expr) and _in_place(node.value)
+    """A statement that is one call writing into what it is called on: a tensor's in-place method
+    (`dC.index_add_(0, ids, v)`), or a list's `append` or `insert` (a backward through time collects a
+    gradient a step: `dx.insert(0, da @ self.wx.t())`)."""
+    return isinstance(node, ast.Expr) and (_in_place(node.value) or (
+        isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
+        and node.value.func.attr in ("append", "insert") and isinstance(node.value.func.value, ast.Name)))
 
 
 def _is_self(node: ast.AST) -> bool:

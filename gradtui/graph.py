@@ -118,12 +118,33 @@ class Graph:
 
     def names(self) -> dict[Ref, str]:
         """The tensors the user's code names: the last operation of each named expression (`mu`, `k`
-        of `q, k = x @ wq, x @ wk`; a 3-D matmul is three operations, and its result the last)."""
-        found = {}
+        of `q, k = x @ wq, x @ wk`; a 3-D matmul is three operations, and its result the last), in
+        each pass of a loop that ran it (`h` of `h = torch.tanh(x[:, t] @ wx + h @ wh)`)."""
+        pass_of = {node.index: k for passes in self.passes() for k, nodes in enumerate(passes) for node in nodes}
+        last = {}
         for node in self.nodes:
-            source = node.source
-            if source is not None and source.name and not any(other.source == source for other in self.nodes[node.index + 1:]):
-                found[Ref(node.index)] = source.name.removeprefix("self.")
+            if node.source is not None and node.source.name:
+                last[node.source, pass_of.get(node.index)] = node.index
+        return {Ref(index): self.nodes[index].source.name.removeprefix("self.") for index in sorted(last.values())}
+
+    def passes(self) -> list[list[list[Node]]]:
+        """Each statement that ran several times, the same operations each time (a loop's body, a
+        helper called twice): its passes, each its operations in order."""
+        statements: dict[tuple, list[Node]] = {}
+        for node in self.nodes:
+            if node.source is not None and node.source.expression is not None:  # (two of one expression: one pass)
+                statements.setdefault((node.source.file, node.source.line), []).append(node)
+        found = []
+        for nodes in statements.values():
+            ops = [(node.op, node.source.expression) for node in nodes]
+            # where other statements ran in between, a pass ends (`x = inp[:, 4 * i:4 * i + 4]` is two slices a pass)
+            breaks = {i for i in range(1, len(nodes)) if nodes[i].index != nodes[i - 1].index + 1}
+            for size in range(1, len(nodes) // 2 + 1):
+                ends = set(range(size, len(nodes), size))
+                if len(nodes) % size == 0 and (not breaks or ends == breaks) and all(
+                        op == ops[i % size] for i, op in enumerate(ops)):
+                    found.append([nodes[start:start + size] for start in range(0, len(nodes), size)])
+                    break
         return found
 
     def users(self) -> dict[Leaf | Ref, list[int]]:

@@ -398,6 +398,18 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
                                                                 "inp.std(1, keepdim=True) + 1e-3` (", ") is taken from `s` where "
                                                                 "its own value belongs")),
     ("StdNorm", "factor dropped: `self.s - 0.001` for", "is not divided by the count, 11: (x - x.mean()) / "),
+    ("RNNLayer", "term dropped: `out.g[:, 4 * t:4 * t + 4]` for", (
+        "l1.g: the path through `h @ self.wh` in `h = torch.tanh(inp[:, 4 * t:4 * t + 4] @ self.wx + h @ self.wh + "
+        "self.b)` (", ") is missing, in each of the 3 passes of its loop")),
+    ("RNNLayer", "sign: `out.g[:, 4 * t:4 * t + 4] - dh_next`", "(towards `h`) is sign-flipped, in each of the 3 passes"),
+    ("PolyLoop", "factor dropped: `self.c[k]` for `k * self.c[k]`", (
+        "the derivative of `inp ** k` in `out = out + self.c[k] * inp ** k` (",
+        "is missing its 3: `inp**2` where `3 * inp**2` belongs, in each of the 4 passes of its loop")),
+    ("ResidualStack", "term dropped: `da @ self.ws[i].t()`", (
+        "the path through `h` in `h = h + torch.tanh(h @ self.ws[i])` (", ") is missing, in each of the 2 passes")),
+    ("LSEShift", "factor dropped: `gs` for `p * gs`", (
+        "the derivative of `torch.logsumexp(self.s, 1, keepdim=True)` in `self.lse = ",
+        ") is left out (the gradient passes through it unchanged)")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -448,7 +460,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "an-attentions-softmax-sum-without-keepdim", "a-divisors-gradient-without-minus-numerator",
         "a-label-smoothings-one-hot-made-by-full-like-added", "logsumexps-derivative-not-divided-by-the-sum",
         "a-compound-divisors-square-in-parentheses", "a-norms-derivative-without-its-input", "a-norms-derivative-undivided",
-        "a-stds-own-value-taken-with-its-epsilon", "a-stds-derivative-not-divided-by-n-1"])
+        "a-stds-own-value-taken-with-its-epsilon", "a-stds-derivative-not-divided-by-n-1",
+        "an-rnns-recurrent-path-left-out-in-every-step", "an-rnns-recurrent-sign-in-every-step",
+        "a-polynomial-loops-power-factor-in-every-pass",
+        "a-residual-stacks-path-in-every-block", "a-logsumexps-whole-derivative-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -504,7 +519,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     `full_like` and written into (a constant, not a value of the input); logsumexp's derivative not
     divided by the sum; a divisor that is an expression, squared in parentheses; a norm's derivative
     without its input or its division; a std's derivative that reads `std + eps` for the std, or is not
-    divided by n − 1.
+    divided by n − 1; a slip written once in a backward that loops as its forward does (an RNN's backward
+    through time, a polynomial summed in a loop, a stack of residual blocks), made in every pass; a
+    logsumexp's whole derivative left out, its gradient spread back over the row as it came.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

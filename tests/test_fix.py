@@ -5,10 +5,11 @@ writing refuses what it should refuse."""
 import json
 import shutil
 import subprocess
+import textwrap
 
 import pytest
 import torch
-from conftest import SAMPLES, check_json, run_cli
+from conftest import SAMPLES, benchmark, check_json, run_cli
 
 import gradtui
 from gradtui import fixing
@@ -553,6 +554,29 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
     assert report["fix"]["passes"], report["first_mismatch"]
     assert f"+        {fixed}\n" in report["fix"]["diff"], report["fix"]["diff"]
+
+
+RNN = benchmark("any_layer_mutants").LAYERS["RNNLayer"]  # three steps of four features, through time
+
+
+@pytest.mark.parametrize("right, slip", [
+    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * (1 - self.hs[t])"),
+    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * -self.hs[t] ** 2"),
+    ("dx.insert(0, da @ self.wx.t())", "dx.insert(0, da @ self.wx)"),
+], ids=["tanhs-square", "tanhs-one", "a-transpose-in-a-list-of-steps"])
+def test_a_slip_in_a_backward_through_time_is_named_in_every_step_and_fixed_in_the_loop(tmp_path, capsys, right, slip):
+    """An RNN of three steps whose backward runs through time: the slip, written once in the loop, is made in
+    every step, and said so; its fix is the loop's own line, in the loop's names (`self.hs[t]` for the hint's `h`,
+    a step's gradient collected by `dx.insert(0, …)`)."""
+    path = tmp_path / "rnn.py"
+    backward = textwrap.indent(RNN.backward.strip(), " " * 8).replace(right, slip)
+    path.write_text(layer_file("RNN", textwrap.indent(RNN.forward.strip(), " " * 8), backward, ("wx", "wh", "b"), made=(
+        "RNN(torch.randn(4, 4, generator=g) / 2, torch.randn(4, 4, generator=g) / 2, 0.1 * torch.randn(4, generator=g))")))
+    _, report = check_json(capsys, "--batch", "300", "--hidden", "12", "--layers", str(path), "--fix")
+    hint = next(t["hint"] for t in report["steps"][report["first_mismatch"]["index"]]["tensors"]
+                if t["name"] == report["first_mismatch"]["tensor"])
+    assert "in each of the 3 passes of its loop" in hint, hint
+    assert report["fix"]["passes"] and f"+            {right}\n" in report["fix"]["diff"], report["fix"]["diff"]
 
 
 RBF = "        self.d = inp - self.c\n        return torch.exp(-self.d ** 2 / (2 * self.s ** 2))"
