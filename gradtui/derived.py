@@ -156,7 +156,7 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         ctx.outs = [o.expand(spread) if o.shape == node.outputs[0].shape else o for o in ctx.outs]
         ctx.g = g = g.expand(spread)
     if mine and edit.kind == "swap":  # one tensor taken for another inside the derivative
-        value = graph.value(edit.value)
+        value = graph.value(Ref(dict(edit.variant[1])[node.index]) if edit.variant[:1] == ("next",) else edit.value)
         value = value.mT if edit.transposed else value
         ctx.args = tuple((value if value.shape == a.shape else value.reshape(a.shape)) if i == edit.operand else a
                          for i, a in enumerate(ctx.args))  # (a (64, 1) inp for a (64,) `inp.squeeze(-1) - targ`)
@@ -609,12 +609,39 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
                 yield replace(edit, passes=passes[edit.node], operand=position)
         elif edit.kind == "swap" or not isinstance(edit.value, Ref):  # (not a value of the pass's own)
             yield replace(edit, passes=passes[edit.node])
+    yield from _recurrences(graph)
 
 
 def _passes(graph: Graph) -> dict[int, tuple[int, ...]]:
     """For the last pass of each operation a loop ran, the same operation in its earlier passes."""
     return {passes[-1][place].index: tuple(nodes[place].index for nodes in passes[:-1])
             for passes in graph.passes() for place in range(len(passes[0]))}
+
+
+def _recurrences(graph: Graph) -> Iterator[Edit]:
+    """A value of the pass before read where this pass's own belongs, in every pass that reads one: an RNN's
+    `h` of step t for the `h` of step t - 1 (`self.hs[t]` for `self.hs[t - 1]`), a `swap` whose value is each
+    pass's own (`variant` ("next", (node, the value it reads there)…))."""
+    place = {node.index: (statement, k, at) for statement, passes in enumerate(graph.passes())
+             for k, nodes in enumerate(passes) for at, node in enumerate(nodes)}
+    nodes_at = {where: index for index, where in place.items()}
+    for index, (statement, last, at) in place.items():
+        node = graph.nodes[index]
+        if last == 0 or (statement, last + 1, at) in nodes_at or node.op in NO_GRADIENT:
+            continue  # (each operation once: from its last pass)
+        for position, operand in enumerate(node.args):
+            made = place.get(operand.node) if isinstance(operand, Ref) else None
+            if made is None or made[1] != last - 1:
+                continue
+            reads = []
+            for k in range(1, last + 1):  # the pass's node, and the same value made in its own pass
+                here, before, own = (nodes_at.get((statement, k, at)), nodes_at.get((made[0], k - 1, made[2])),
+                                     nodes_at.get((made[0], k, made[2])))
+                if None not in (here, before, own) and graph.nodes[here].args[position] == Ref(before):
+                    reads.append((here, own))
+            if len(reads) == last and graph.value(Ref(reads[-1][1])).shape == graph.value(operand).shape:
+                yield Edit("swap", index, position, value=Ref(reads[-1][1]), passes=tuple(h for h, _ in reads[:-1]),
+                           variant=("next", tuple(reads)))
 
 
 def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
@@ -1042,6 +1069,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         own = graph.names().get(Ref(node.index))
         return (f"{target}: {operation} is taken from `{name_of(graph, edit.value, leaf_names)}` where its own value"
                 f"{f' `{own}`' if own else ''} belongs")
+    if edit.kind == "swap" and edit.variant[:1] == ("next",):
+        return (f"{target}: {operation} uses `{name_of(graph, edit.value, leaf_names)}` as this pass of its loop makes "
+                f"it where the pass before's `{_operand(graph, node, edit.operand, leaf_names)}` belongs")
     if edit.kind == "swap":
         return (f"{target}: {operation} uses `{name_of(graph, edit.value, leaf_names)}` where "
                 f"`{_operand(graph, node, edit.operand, leaf_names)}` belongs")
@@ -1605,7 +1635,8 @@ class Probe:
                             run, graph, edit, cut, role, mine, tolerance):
                         continue  # (an edit that loses the gradient is no story: many do; a factor is)
                     said = words(graph, edit, target, self.leaf_names, rows, role) + (
-                        f", in each of the {len(edit.passes) + 1} passes of its loop" if edit.passes else "") + (
+                        f", in each of the {len(edit.passes) + 1} passes of its loop" if edit.passes and
+                        edit.variant[:1] != ("next",) else ", in each pass after the first" if edit.passes else "") + (
                         "" if spread is None or exact else f" (and what is left is {tuple(spread)} where autograd's is "
                                                            f"{tuple(right.shape)}: the same values, broadcast)")
                     named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \

@@ -211,18 +211,19 @@ class Change:
 
 
 GROWN = re.compile(r"from out\.g, but out\.g \(step \d+, backward [^)]+\) already differs")  # hints._right_formula
-ASKED_ONLY = ("inplace", "move", "unused")  # edits of a statement, or of the forward: tried only where the hint asks
+ASKED_ONLY = ("inplace", "move", "unused", "step")  # edits of a statement, or of the forward: tried only where the hint asks
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
-KINDS = ("formula", "hinted", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop", "operator",
-         "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term", "inplace",
-         "move", "unused", "size", "derived", "constant")
+KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop",
+         "operator", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term",
+         "inplace", "move", "unused", "size", "derived", "constant")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
     (r", and shaped \(", ("formula",)),  # two slips in one gradient (its values and its shape): the hint's whole fix
     (r"the layer's derivative [+−] ", ("constant",)),  # its constant, as the hint says it: a few edits
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
+    (r"where the pass before's", ("step",)),  # (an RNN's h of step t for its h of step t - 1)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
     (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
     (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
@@ -295,7 +296,7 @@ class Edits:
 
     def __iter__(self) -> Iterator[Change]:
         found = [*self._formula(), *self._missing_term(), *self._path_terms(), *self._out_of_place(), *self._moved(),
-                 *self._put_back(), *self._constant_taken_back()]
+                 *self._put_back(), *self._constant_taken_back(), *self._step_before()]
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         plain = [self.plainly.index(statement) for statement in self.statements]
@@ -564,6 +565,20 @@ class Edits:
                         if isinstance(division, ast.BinOp) and isinstance(division.op, ast.Div):
                             start, end = self.span(division.left)
                             yield Change(start, end, f"({self.text[start:end]} {sign} {mine})", kind, rank)
+
+    def _step_before(self) -> Iterator[Change]:
+        """A value of this pass of a loop where the pass before's belongs (the hint says so): an index by the
+        loop's variable moved a step (`self.hs[t]` for `self.hs[t - 1]`, either way: a backward loops in reverse)."""
+        if "where the pass before's" not in self.hint:
+            return
+        loops = {target.id for n in ast.walk(self.method) if isinstance(n, ast.For) for target in ast.walk(n.target)
+                 if isinstance(target, ast.Name)}
+        for node in ast.walk(self.method):
+            if isinstance(node, ast.Subscript) and {n.id for n in ast.walk(node.slice) if isinstance(n, ast.Name)} & loops:
+                start, end = self.span(node.slice)
+                index = self.text[start:end]
+                for moved in (f"{index} - 1", f"{index} + 1"):
+                    yield Change(start, end, moved, "step", 0)
 
     def _constant_taken_back(self) -> Iterator[Change]:
         """A derivative the hint says is off by a constant (`l1.g is out.g × (the layer's derivative − 0.1)`), that

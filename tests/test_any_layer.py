@@ -402,6 +402,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "l1.g: the path through `h @ self.wh` in `h = torch.tanh(inp[:, 4 * t:4 * t + 4] @ self.wx + h @ self.wh + "
         "self.b)` (", ") is missing, in each of the 3 passes of its loop")),
     ("RNNLayer", "sign: `out.g[:, 4 * t:4 * t + 4] - dh_next`", "(towards `h`) is sign-flipped, in each of the 3 passes"),
+    ("RNNLayer", "term dropped: `t` for `t - 1`", (
+        "rnnlayer1.wh.g: the derivative of `h @ self.wh` in `h = torch.tanh(inp[",
+        ") uses `h` as this pass of its loop makes it where the pass before's `h` belongs, in each pass after the first")),
     ("PolyLoop", "factor dropped: `self.c[k]` for `k * self.c[k]`", (
         "the derivative of `inp ** k` in `out = out + self.c[k] * inp ** k` (",
         "is missing its 3: `inp**2` where `3 * inp**2` belongs, in each of the 4 passes of its loop")),
@@ -462,6 +465,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-compound-divisors-square-in-parentheses", "a-norms-derivative-without-its-input", "a-norms-derivative-undivided",
         "a-stds-own-value-taken-with-its-epsilon", "a-stds-derivative-not-divided-by-n-1",
         "an-rnns-recurrent-path-left-out-in-every-step", "an-rnns-recurrent-sign-in-every-step",
+        "an-rnns-step-for-the-step-before",
         "a-polynomial-loops-power-factor-in-every-pass",
         "a-residual-stacks-path-in-every-block", "a-logsumexps-whole-derivative-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):

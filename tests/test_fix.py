@@ -559,15 +559,19 @@ def test_a_slip_in_a_layer_with_weights_is_fixed_in_the_codes_own_terms(tmp_path
 RNN = benchmark("any_layer_mutants").LAYERS["RNNLayer"]  # three steps of four features, through time
 
 
-@pytest.mark.parametrize("right, slip", [
-    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * (1 - self.hs[t])"),
-    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * -self.hs[t] ** 2"),
-    ("dx.insert(0, da @ self.wx.t())", "dx.insert(0, da @ self.wx)"),
-], ids=["tanhs-square", "tanhs-one", "a-transpose-in-a-list-of-steps"])
-def test_a_slip_in_a_backward_through_time_is_named_in_every_step_and_fixed_in_the_loop(tmp_path, capsys, right, slip):
+@pytest.mark.parametrize("right, slip, said", [
+    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * (1 - self.hs[t])", "in each of the 3 passes of its loop"),
+    ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * -self.hs[t] ** 2", "in each of the 3 passes of its loop"),
+    ("dx.insert(0, da @ self.wx.t())", "dx.insert(0, da @ self.wx)", "in each of the 3 passes of its loop"),
+    ("prev = self.hs[t - 1] if t > 0 else torch.zeros_like(self.hs[0])",
+     "prev = self.hs[t] if t > 0 else torch.zeros_like(self.hs[0])",
+     "where the pass before's `h` belongs, in each pass after the first"),
+], ids=["tanhs-square", "tanhs-one", "a-transpose-in-a-list-of-steps", "the-step-for-the-step-before"])
+def test_a_slip_in_a_backward_through_time_is_named_in_every_step_and_fixed_in_the_loop(tmp_path, capsys, right, slip,
+                                                                                       said):
     """An RNN of three steps whose backward runs through time: the slip, written once in the loop, is made in
     every step, and said so; its fix is the loop's own line, in the loop's names (`self.hs[t]` for the hint's `h`,
-    a step's gradient collected by `dx.insert(0, …)`)."""
+    a step's gradient collected by `dx.insert(0, …)`, the step's `h` for the one before moved a step back)."""
     path = tmp_path / "rnn.py"
     backward = textwrap.indent(RNN.backward.strip(), " " * 8).replace(right, slip)
     path.write_text(layer_file("RNN", textwrap.indent(RNN.forward.strip(), " " * 8), backward, ("wx", "wh", "b"), made=(
@@ -575,7 +579,7 @@ def test_a_slip_in_a_backward_through_time_is_named_in_every_step_and_fixed_in_t
     _, report = check_json(capsys, "--batch", "300", "--hidden", "12", "--layers", str(path), "--fix")
     hint = next(t["hint"] for t in report["steps"][report["first_mismatch"]["index"]]["tensors"]
                 if t["name"] == report["first_mismatch"]["tensor"])
-    assert "in each of the 3 passes of its loop" in hint, hint
+    assert said in hint, hint
     assert report["fix"]["passes"] and f"+            {right}\n" in report["fix"]["diff"], report["fix"]["diff"]
 
 
