@@ -205,8 +205,9 @@ def test_a_fix_is_run_on_the_callers_own_data_here_integer_ids(tmp_path, rows, f
     report = gradtui.check(layers=str(path), x=x, y=y)
     assert not report.ok and "must add up" in report.first_mismatch.hint
     assert report.fix.passes and f"+{' ' * (8 if 'index_put_' in fixed else 12)}{fixed}\n" in report.fix.diff
-    from_child = fix_in_subprocess(RunConfig(layers=path, batch=len(x)), Dataset(x, y, "your data"))  # as gradtui.debug's
-    assert from_child.diff == report.fix.diff
+    if "index_put_" in fixed:  # (one child process is enough to show it: each imports torch)
+        from_child = fix_in_subprocess(RunConfig(layers=path, batch=len(x)), Dataset(x, y, "your data"))  # gradtui.debug's
+        assert from_child.diff == report.fix.diff
     report.apply_fix()
     assert gradtui.check(layers=str(path), x=x, y=y).ok
 
