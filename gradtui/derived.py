@@ -595,8 +595,9 @@ REPEATED = frozenset({"rule", "drop", "scale", "transpose", "written", "ones", "
 
 def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads: dict | None = None,
           full: int | None = None, own_gradients: bool = False) -> Iterator[Edit]:
-    """Every slip of the backward one edit away (`_edits`), and each of those at an operation that a loop
-    ran once a pass made in every pass alike."""
+    """Every slip of the backward one edit away (`_edits`); each of those at an operation a loop ran, made in
+    every pass alike (a backward that loops as its forward does writes it once); and a value of the pass
+    before read where the pass's own belongs (`_recurrences`)."""
     passes = _passes(graph)
     for edit in _edits(graph, batch, upstream, grads, full, own_gradients):
         yield edit

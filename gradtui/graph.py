@@ -137,7 +137,7 @@ class Graph:
         found = []
         for nodes in statements.values():
             ops = [(node.op, node.source.expression) for node in nodes]
-            # where other statements ran in between, a pass ends (`x = inp[:, 4 * i:4 * i + 4]` is two slices a pass)
+            # where other statements ran in between, a pass ends there (else the shortest period of its operations)
             breaks = {i for i in range(1, len(nodes)) if nodes[i].index != nodes[i - 1].index + 1}
             for size in range(1, len(nodes) // 2 + 1):
                 ends = set(range(size, len(nodes), size))
