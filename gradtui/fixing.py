@@ -300,10 +300,13 @@ class Edits:
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         plain = [self.plainly.index(statement) for statement in self.statements]
+        carried = self._carried()
 
         def rank(change: Change) -> int:
-            return plain[change.statement] if change.kind == "unread" and 0 <= change.statement < len(plain) else \
-                change.statement
+            if change.kind == "unread" and 0 <= change.statement < len(plain):
+                statement = self.statements[change.statement]  # (a loop's: from the top of its body, before the rest)
+                return statement.lineno - 10 ** 6 if statement in carried else plain[change.statement]
+            return change.statement
 
         seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), rank(c)))
         for change in ordered:
@@ -742,6 +745,17 @@ class Edits:
             for other in operands if seg in operands else ():
                 for axis in dict.fromkeys([*self.axes, "-1"]) if other != seg else ():
                     yield at(node, f"({seg} - ({seg} * {other}).sum({axis}, keepdim=True))", "term")
+
+    def _carried(self) -> list[ast.stmt]:
+        """The statements of a loop's body before one that makes a gradient nothing reads (`dh_next = da @
+        self.wh.t()` of a backward through time): the next pass is where it was to be read."""
+        read = {n.id for n in ast.walk(self.method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        carried = []
+        for loop in (n for n in ast.walk(self.method) if isinstance(n, (ast.For, ast.While))):
+            inside = [n for statement in loop.body for n in ast.walk(statement) if n in self.statements]
+            made = [n.lineno for n in inside for t in _targets(n) if isinstance(t, ast.Name) and t.id not in read]
+            carried += [n for n in inside if made and n.lineno < max(made)]
+        return carried
 
     def _unused_terms(self, value: ast.expr, at) -> Iterator[Change]:
         """A gradient the method computes and never uses (`ds`, `dmu`) added where it was forgotten: as

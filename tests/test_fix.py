@@ -564,15 +564,19 @@ RNN = benchmark("any_layer_mutants").LAYERS["RNNLayer"]  # three steps of four f
     ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * (1 - self.hs[t])", "in each of the 3 passes of its loop"),
     ("da = dh * (1 - self.hs[t] ** 2)", "da = dh * -self.hs[t] ** 2", "in each of the 3 passes of its loop"),
     ("dx.insert(0, da @ self.wx.t())", "dx.insert(0, da @ self.wx)", "in each of the 3 passes of its loop"),
+    ("dh = out.g[:, 4 * t:4 * t + 4] + dh_next", "dh = out.g[:, 4 * t:4 * t + 4]",
+     "the path through `h @ self.wh` in `h = torch.tanh("),
     ("prev = self.hs[t - 1] if t > 0 else torch.zeros_like(self.hs[0])",
      "prev = self.hs[t] if t > 0 else torch.zeros_like(self.hs[0])",
      "where the pass before's `h` belongs, in each pass after the first"),
-], ids=["tanhs-square", "tanhs-one", "a-transpose-in-a-list-of-steps", "the-step-for-the-step-before"])
+], ids=["tanhs-square", "tanhs-one", "a-transpose-in-a-list-of-steps", "the-recurrent-path",
+        "the-step-for-the-step-before"])
 def test_a_slip_in_a_backward_through_time_is_named_in_every_step_and_fixed_in_the_loop(tmp_path, capsys, right, slip,
                                                                                        said):
     """An RNN of three steps whose backward runs through time: the slip, written once in the loop, is made in
     every step, and said so; its fix is the loop's own line, in the loop's names (`self.hs[t]` for the hint's `h`,
-    a step's gradient collected by `dx.insert(0, …)`, the step's `h` for the one before moved a step back)."""
+    a step's gradient collected by `dx.insert(0, …)`, the step's `h` for the one before moved a step back, the
+    gradient from the step after, computed and never read, added at the top of the loop's body)."""
     path = tmp_path / "rnn.py"
     backward = textwrap.indent(RNN.backward.strip(), " " * 8).replace(right, slip)
     path.write_text(layer_file("RNN", textwrap.indent(RNN.forward.strip(), " " * 8), backward, ("wx", "wh", "b"), made=(
