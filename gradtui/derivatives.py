@@ -1528,8 +1528,17 @@ def _permuted(c: Ctx):
     return (c.g.permute([order.index(d) for d in range(len(order))]),)
 
 
-rule(aten.view.default, aten._unsafe_view.default, aten.squeeze.dim, aten.squeeze.dims, aten.squeeze.default,
-     aten.unsqueeze.default)(Rule(_shaped, code="reshape"))
+def _unsqueezed(c: Ctx):
+    """unsqueeze's: the gradient in its input's shape; one that a slip above spread along the new axis (a
+    broadcast's gradient not summed back, `inp[:, None, :] - c`) passes as it is, as the code that keeps it does."""
+    if c.g.numel() != c.args[0].numel() and c.g.dim() == c.out.dim():
+        return (c.g,)
+    return _shaped(c)
+
+
+rule(aten.view.default, aten._unsafe_view.default, aten.squeeze.dim, aten.squeeze.dims,
+     aten.squeeze.default)(Rule(_shaped, code="reshape"))
+rule(aten.unsqueeze.default)(Rule(_unsqueezed, code="reshape"))
 rule(aten.permute.default)(Rule(_permuted, code="permute"))
 rule(aten.t.default)(Rule(lambda c: (c.g.t(),), code=".t()"))
 rule(aten.flip.default)(Rule(lambda c: (c.g.flip(c.args[1]),), code="flip"))

@@ -1105,6 +1105,11 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
                 f"with .sum({edit.axes[0]}{kept}) where .sum(0), the batch, belongs")
     if edit.kind == "reduce":
         right = _broadcast_sum(node.outputs[0].shape, graph.value(node.args[edit.operand]).shape)
+        made = node.args[edit.operand]
+        made = graph.nodes[made.node] if isinstance(made, Ref) else None
+        if made is not None and made.name == "unsqueeze" and right == f".sum({made.args[1] % node.outputs[0].dim()}, " \
+                                                                         "keepdim=True)":
+            right = right.removesuffix(", keepdim=True)") + ")"  # (`inp[:, None, :]`: summed back to inp, the axis gone)
         if edit.axes is None:
             return f"{target}: {operation}{towards} is not summed over the axes it was broadcast along ({right} missing)"
         kept = ", keepdim=True" if edit.factor == 1 else ""

@@ -410,6 +410,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "is missing its 3: `inp**2` where `3 * inp**2` belongs, in each of the 4 passes of its loop")),
     ("ResidualStack", "term dropped: `da @ self.ws[i].t()`", (
         "the path through `h` in `h = h + torch.tanh(h @ self.ws[i])` (", ") is missing, in each of the 2 passes")),
+    ("CentreDist", ".sum() dropped: `dd` for `dd.sum(1)`",
+     "(towards `inp[:, None, :]`) is not summed over the axes it was broadcast along (.sum(1) missing)"),
     ("LSEShift", "factor dropped: `gs` for `p * gs`", (
         "the derivative of `torch.logsumexp(self.s, 1, keepdim=True)` in `self.lse = ",
         ") is left out (the gradient passes through it unchanged)")),
@@ -467,7 +469,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "an-rnns-recurrent-path-left-out-in-every-step", "an-rnns-recurrent-sign-in-every-step",
         "an-rnns-step-for-the-step-before",
         "a-polynomial-loops-power-factor-in-every-pass",
-        "a-residual-stacks-path-in-every-block", "a-logsumexps-whole-derivative-left-out"])
+        "a-residual-stacks-path-in-every-block", "a-3d-broadcast-not-summed-back-through-an-unsqueeze",
+        "a-logsumexps-whole-derivative-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -525,7 +528,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     without its input or its division; a std's derivative that reads `std + eps` for the std, or is not
     divided by n − 1; a slip written once in a backward that loops as its forward does (an RNN's backward
     through time, a polynomial summed in a loop, a stack of residual blocks), made in every pass; a
-    logsumexp's whole derivative left out, its gradient spread back over the row as it came.
+    logsumexp's whole derivative left out, its gradient spread back over the row as it came; distances to
+    centres through `inp[:, None, :]`, its broadcast's gradient not summed back (`.sum(1)`, the axis gone).
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
