@@ -1513,8 +1513,15 @@ rule(aten.gather.default)(Rule(lambda c: (torch.zeros_like(c.args[0]).scatter_ad
 ), "gather"))
 rule(aten.select.int)(Rule(lambda c: (torch.zeros_like(c.args[0]).select_scatter(c.g, c.args[1], c.args[2]),),
                            code="[…]"))
-rule(aten.slice.Tensor)(Rule(lambda c: (torch.zeros_like(c.args[0]).slice_scatter(
-    c.g, c.arg(1, 0), c.arg(2), c.arg(3), c.arg(4, 1)),), code="[…]"))
+def _sliced(c: Ctx):
+    """A slice's: its gradient put back in a zero tensor of the input's shape; a whole slice's (`x[:, None, :]`
+    runs as slices of every row on some torch versions) is the gradient as it is, whatever a slip above made of it."""
+    if c.out.shape == c.args[0].shape:
+        return (c.g,)
+    return (torch.zeros_like(c.args[0]).slice_scatter(c.g, c.arg(1, 0), c.arg(2), c.arg(3), c.arg(4, 1)),)
+
+
+rule(aten.slice.Tensor)(Rule(_sliced, code="[…]"))
 
 
 # -- shapes: views, copies, joins ----------------------------------------------------------------

@@ -1107,6 +1107,8 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         right = _broadcast_sum(node.outputs[0].shape, graph.value(node.args[edit.operand]).shape)
         made = node.args[edit.operand]
         made = graph.nodes[made.node] if isinstance(made, Ref) else None
+        while made is not None and made.name == "slice" and made.outputs[0].shape == graph.value(made.args[0]).shape:
+            made = graph.nodes[made.args[0].node] if isinstance(made.args[0], Ref) else None  # (a whole slice: as it is)
         if made is not None and made.name == "unsqueeze" and right == f".sum({made.args[1] % node.outputs[0].dim()}, " \
                                                                          "keepdim=True)":
             right = right.removesuffix(", keepdim=True)") + ")"  # (`inp[:, None, :]`: summed back to inp, the axis gone)

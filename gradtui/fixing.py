@@ -577,7 +577,8 @@ class Edits:
         loops = {target.id for n in ast.walk(self.method) if isinstance(n, ast.For) for target in ast.walk(n.target)
                  if isinstance(target, ast.Name)}
         for node in ast.walk(self.method):
-            if isinstance(node, ast.Subscript) and {n.id for n in ast.walk(node.slice) if isinstance(n, ast.Name)} & loops:
+            if isinstance(node, ast.Subscript) and isinstance(node.slice, (ast.Name, ast.BinOp)) and {
+                    n.id for n in ast.walk(node.slice) if isinstance(n, ast.Name)} & loops:  # (`hs[t]`, not `x[:, t]`)
                 start, end = self.span(node.slice)
                 index = self.text[start:end]
                 for moved in (f"{index} - 1", f"{index} + 1"):
