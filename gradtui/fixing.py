@@ -212,6 +212,8 @@ class Change:
 
 GROWN = re.compile(r"from out\.g, but out\.g \(step \d+, backward [^)]+\) already differs")  # hints._right_formula
 ASKED_ONLY = ("inplace", "move", "unused", "step")  # edits of a statement, or of the forward: tried only where the hint asks
+# a name in code: not an attribute (`.sum`), a function called (`exp(`) or a keyword argument (`keepdim=`)
+CODE_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))")
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop",
@@ -894,7 +896,7 @@ class Edits:
             return bound[name[0]] if binding(bound[name[0]]) >= 7 else f"({bound[name[0]]})"
 
         code = re.sub(r"\s*\*\*\s*", " ** ", code) if " ** " in self.text else code  # (`h**2` as the code spaces it)
-        return re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\()", written, code)
+        return CODE_NAME.sub(written, code)
 
     def _named_within(self, code: str) -> str:
         """`code` with each part the method assigns a name to read by that name (`dy` for `out.g * 1.5`,
@@ -931,8 +933,7 @@ class Edits:
                 missing.append(name)
             return spelling or name
 
-        # a name: not an attribute (`.sum`), a function called (`exp(`) or a keyword argument (`keepdim=`)
-        mine = re.sub(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))", spelled, code)
+        mine = CODE_NAME.sub(spelled, code)
         if "math." in mine and not re.search(r"^\s*(import math|from math import)", self.text, re.MULTILINE):
             mine = _math_as_numbers(mine)  # (`math.sqrt(2 / math.pi)` in a file that imports no math: its number)
         return None if missing else mine
