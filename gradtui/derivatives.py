@@ -808,8 +808,13 @@ def _wrong_axes(rule: Callable[..., tuple]) -> tuple[Slip, ...]:
             return (None,)
         return rule(c, dim=axis)
 
-    return tuple(Slip(lambda c, axis=axis: f"sums over axis {axis} where axis {c.args[1]} (the softmax's) belongs",
-                      lambda c, axis=axis: summed(c, axis)) for axis in range(4))
+    def over_every_element(c: Ctx):  # `.sum()` with the axis left out
+        return rule(c, dim=tuple(range(c.args[0].dim()))) if c.args[0].dim() > 1 else (None,)
+
+    return (*(Slip(lambda c, axis=axis: f"sums over axis {axis} where axis {c.args[1]} (the softmax's) belongs",
+                   lambda c, axis=axis: summed(c, axis)) for axis in range(4)),
+            Slip(lambda c: f"sums over every element (`.sum()`) where the sum over axis {_axis_code(c)} (the softmax's, "
+                           "keepdim=True) belongs", over_every_element))
 
 
 rule(aten._softmax.default)(Rule(_softmax, (

@@ -94,6 +94,8 @@ class Edit:
     # that reads `value` (its paths but the one through `node` are dropped)
     passes: tuple[int, ...] = ()  # the same operation in the other passes of the loop that ran it: edited alike (a
     # backward that loops as its forward does writes the slip once, and makes it in every pass)
+    via: int | None = None  # "drop": only the gradient that arrives from this reader of the node's result is edited (a
+    # derivative written out term by term, `g1 * x2 * c`, the chain factor of `s = sin(theta)` left out in one term)
 
     def edits_node(self, index: int) -> bool:
         return index == self.node or index in self.passes
@@ -450,7 +452,11 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
         if edit is not None and edit.kind == "part" and edit.node == node.index:
             part = _part(graph, node, grads[flowing[0]], edit)
             grads[edit.value] = grads[edit.value] + part if edit.value in grads else part
-        local = _local(graph, node, grads[flowing[0]], edit)
+        if edit is not None and edit.via is not None and edit.node == node.index:
+            part = _arriving_from(graph, edit.via, node.index, grads)
+            local = _summed(_local(graph, node, grads[flowing[0]] - part, None), _local(graph, node, part, edit))
+        else:
+            local = _local(graph, node, grads[flowing[0]], edit)
         for position, operand in enumerate(node.args[:len(local)]):
             pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
                 local[position], (list, tuple)) else [(operand, local[position])]
@@ -472,6 +478,33 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
     if edit is not None and edit.kind == "scale" and edit.node is None and edit.value in grads and down_to == 0:
         grads[edit.value] = grads[edit.value] * edit.factor  # a leaf's whole gradient
     return grads
+
+
+def _arriving_from(graph: Graph, reader: int, index: int, grads: dict) -> torch.Tensor:
+    """The share of node `index`'s gradient that its reader `reader` sends it (by the right chain rule: an
+    edit at `index` changes nothing above it)."""
+    if Ref(reader) not in grads:
+        raise Unsupported("no gradient reaches the reader")
+    node, share = graph.nodes[reader], None
+    local = _local(graph, node, grads[Ref(reader)], None)
+    for position, operand in enumerate(node.args[:len(local)]):
+        pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
+            local[position], (list, tuple)) else [(operand, local[position])]
+        for value, grad in pairs:
+            if value == Ref(index) and grad is not None:
+                share = grad if share is None else share + grad
+    if share is None or share.shape != graph.nodes[index].outputs[0].shape:
+        raise Unsupported("the reader sends no gradient of the node's shape")
+    return share
+
+
+def _summed(one: tuple, other: tuple) -> tuple:
+    """Two nodes' gradients for their operands, added operand by operand (a cat's lists item by item)."""
+    def add(a, b):
+        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+            return type(a)(add(x, y) for x, y in zip(a, b))
+        return b if a is None else a if b is None else a + b
+    return tuple(add(a, b) for a, b in zip(one, other))
 
 
 def _part(graph: Graph, root: Node, g: torch.Tensor, edit: Edit) -> torch.Tensor:
@@ -601,7 +634,7 @@ def edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads:
     passes = _passes(graph)
     for edit in _edits(graph, batch, upstream, grads, full, own_gradients):
         yield edit
-        if edit.node not in passes or edit.kind not in REPEATED:
+        if edit.node not in passes or edit.kind not in REPEATED or edit.via is not None:
             continue
         if edit.kind == "path":  # the path through the operand in the same place, each pass its own
             position = next((i for i, a in enumerate(graph.nodes[edit.node].args) if a == edit.value), None)
@@ -770,6 +803,13 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
         members = [a for arg in node.args for a in (arg if isinstance(arg, (list, tuple)) else [arg])]  # cat's too
         for operand in dict.fromkeys(a for a in members if isinstance(a, (Leaf, Ref)) and a in reached):
             yield Edit("path", node.index, value=operand)
+    for node in nodes:  # a value read by several operations, its derivative left out on one path only
+        readers = _paths_of(graph, users.get(Ref(node.index), []), searched)
+        if len(readers) > 1:
+            for reader in readers:
+                for position, operand in enumerate(node.args):
+                    if isinstance(operand, (Leaf, Ref)) and operand in reached:
+                        yield Edit("drop", node.index, position, via=reader)
     yield Edit("root-ones")
     yield Edit("root-out")
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
@@ -888,6 +928,46 @@ def _where(node: Node) -> str:
     return f" in `{node.source.code}` ({place(node.source.file, node.source.line)})"
 
 
+def _at(graph: Graph, node: Node, leaf_names: dict[str, str]) -> str:
+    """The operation as code, and where: "`(x - mu) ** 2` in `var = ((x - mu) ** 2).mean(0)` (ln.py:14)"; the
+    statement alone where the operation is all it computes, "`var = x.var(0)` (ln.py:14)"; an operation inside
+    one call of the user's code said as such, "the softmax inside `F.scaled_dot_product_attention(q, k, v)` …"."""
+    expression = _expression(graph, node)
+    if node.source is not None and _statement_value(node.source.code) == expression:
+        whole = expression if node.source.code.startswith("return") else node.source.code
+        said = f"`{whole}` ({place(node.source.file, node.source.line)})"
+    else:
+        said = f"`{expression}`{_where(node)}"
+    if not _inside_a_call(graph, node):
+        return said
+    mark = RULES[node.op].said(_context(graph, node, node.outputs[0])) if node.op in RULES else ""
+    if re.fullmatch(r"[a-z_]+", mark) and mark not in LAYOUT_MARKS:
+        return f"the {mark} inside {said}"
+    code = _code_inside_a_call(graph, node, leaf_names) if mark not in LAYOUT_MARKS else None
+    return f"`{code}` inside {said}" if code and len(code) <= SHORT_CODE else said
+
+
+SHORT_CODE = 60  # (an operation inside a call said as code up to this long: beyond, the call alone says it better)
+
+
+LAYOUT_MARKS = frozenset({"reshape", "permute", "flip", "transpose", "clone", "to", "pad", "expand", "cat", "stack", "repeat",
+                          "tril", "triu", "roll", "gather", "index_select", "where", "masked_fill"})  # (moving, not computing)
+
+
+def _statement_value(code: str) -> str | None:
+    """The code of what a statement returns, or assigns to one name (`x @ w` of `h = x @ w`); else None."""
+    try:
+        statement = ast.parse(code).body
+    except SyntaxError:
+        return None
+    if len(statement) != 1 or not (isinstance(statement[0], ast.Return) or (
+            isinstance(statement[0], ast.Assign) and len(statement[0].targets) == 1
+            and not isinstance(statement[0].targets[0], (ast.Tuple, ast.List)))):
+        return None
+    value = statement[0].value
+    return ast.get_source_segment(code, value) if value is not None else None
+
+
 def _expression(graph: Graph, node: Node) -> str:
     """The code that ran the operation: `(x - mu) ** 2`; the operation's own mark where that is unknown."""
     if node.source is not None and node.source.expression:
@@ -973,6 +1053,18 @@ def _code_inside_a_call(graph: Graph, made: Node, leaf_names: dict[str, str]) ->
             end = None if end is None or end >= graph.value(made.args[0]).shape[dim] else end
             index = f"{start or ''}:{'' if end is None else end}"
         return f"{base}[{', '.join([':'] * dim + [index])}]"
+    operands = [_operand(graph, made, i, leaf_names) if isinstance(a, (Leaf, Ref)) else a for i, a in enumerate(made.args)]
+    if made.name == "unsqueeze":  # (the steps of a function torch or gradtui writes out: cdist's `(x1 - x2) ** 2`)
+        return f"{_bound(operands[0], 7)}.unsqueeze({made.args[1]})"
+    if made.name in ARITHMETIC and len(made.args) == 2 and isinstance(made.args[0], (Leaf, Ref)):
+        symbol, tight = ARITHMETIC[made.name]
+        other = operands[1] if isinstance(made.args[1], (Leaf, Ref)) else f"{operands[1]:g}"
+        return f"{_bound(operands[0], tight)} {symbol} {_bound(other, tight + 0.5)}"
+    if made.name == "pow" and isinstance(made.args[0], (Leaf, Ref)) and isinstance(made.args[1], (int, float)):
+        return f"{_bound(operands[0], 7)} ** {made.args[1]:g}"
+    if made.name in ("sum", "mean") and len(made.args) > 1 and isinstance(made.args[0], (Leaf, Ref)):
+        axes = ", ".join(str(d) for d in made.args[1])
+        return f"{_bound(operands[0], 7)}.{made.name}({axes}{', keepdim=True' if len(made.args) > 2 and made.args[2] else ''})"
     code = RULES[made.op].said(_context(graph, made, made.outputs[0])) if made.op in RULES else ""
     # a function of its one operand alone (`torch.sigmoid(h)`); not a view or copy of it (a 3-D matmul's
     # reshape of `k`), which is said by the name it reshapes
@@ -980,6 +1072,14 @@ def _code_inside_a_call(graph: Graph, made: Node, leaf_names: dict[str, str]) ->
             and re.fullmatch(r"[a-z_]+", code or "") and hasattr(torch, code):
         return f"torch.{code}({_operand(graph, made, 0, leaf_names)})"
     return None
+
+
+ARITHMETIC = {"add": ("+", 3), "sub": ("-", 3), "mul": ("*", 4), "div": ("/", 4)}  # (symbol, how tightly it binds)
+
+
+def _bound(code: str, tight: float) -> str:
+    """`code` as an operand where an operator binding `tight` stands: parenthesised where it binds more loosely."""
+    return code if binding(code) >= tight else f"({code})"
 
 
 def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], rows: tuple[int, int] | None = None,
@@ -1014,7 +1114,7 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
             return (f"{target}: the derivative of `{node.source.code}` ({place(node.source.file, node.source.line)}) is "
                     f"left out: the gradient of `{name_of(graph, Ref(node.index), leaf_names)}` reaches "
                     f"`{name_of(graph, edit.value, leaf_names)}` unchanged{factor}")
-        return (f"{target}: the derivative of `{_expression(graph, node)}`{_where(node)} is left out as a whole: the "
+        return (f"{target}: the derivative of {_at(graph, node, leaf_names)} is left out as a whole: the "
                 f"gradient reaches `{name_of(graph, edit.value, leaf_names)}` through it unchanged{factor}")
     if edit.kind == "part":
         return _part_said(graph, node, edit, target, leaf_names)
@@ -1022,14 +1122,14 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         dropped = [graph.nodes[i] for i in _paths_of(graph, graph.users()[edit.value]) if i != node.index]
         paths = " and ".join(f"`{_expression(graph, other)}`" for other in dropped)
         return (f"{target} keeps only the path of `{name_of(graph, edit.value, leaf_names)}` through "
-                f"`{_expression(graph, node)}`{_where(node)}: its paths through {paths} are missing")
+                f"{_at(graph, node, leaf_names)}: its paths through {paths} are missing")
     if edit.kind == "path":
         path = _derivative_said(graph, graph.output, Leaf(role), leaf_names, (node.index, edit.value)) \
             if role and graph.value(graph.output).dim() else None
         term = f": the term it adds comes to `{times('out.g', path)}`" if path else ""
         return f"{target}: the path through `{path_through(graph, node, edit.value, leaf_names)[0]}`{_where(node)} " \
                f"is missing{term}"
-    operation = f"the derivative of `{_expression(graph, node)}`{_where(node)}"
+    operation = f"the derivative of {_at(graph, node, leaf_names)}"
     if edit.kind == "rule":
         said = edit.slip.said(_context(graph, node, node.outputs[0]))
         return f"{target}: {operation} {said.format(**_placeholders(graph, node, leaf_names)) if '{' in said else said}"
@@ -1077,6 +1177,10 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         return (f"{target}: {operation} uses `{name_of(graph, edit.value, leaf_names)}` where "
                 f"`{_operand(graph, node, edit.operand, leaf_names)}` belongs")
     towards = f" (towards `{_operand(graph, node, edit.operand, leaf_names)}`)" if len(tensors) > 1 else ""
+    if edit.via is not None:
+        reader = graph.nodes[edit.via]
+        towards += f" on its path through `{_expression(graph, reader)}`" + (
+            f" ({place(reader.source.file, reader.source.line)})" if reader.source is not None else "")
     if edit.kind == "drop":
         others = [i for i, a in enumerate(node.args[:2]) if i != edit.operand and isinstance(a, (Leaf, Ref, float, int))]
         if node.name in ("mul", "div") and others:
@@ -1087,8 +1191,8 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         written = rule_of(node.op).written(node.args, node.kwargs) if len(tensors) == 1 else ""
         if written:  # `tanh`'s: the fix multiplies it in, in the code's names
             written = written.format(**_placeholders(graph, node, leaf_names))
-            return f"{target}: {operation} is left out (the gradient passes through it unchanged): its derivative, " \
-                   f"`{written}`, is never multiplied in"
+            return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged): its " \
+                   f"derivative, `{written}`, is never multiplied in"
         local = _local_derivative_said(graph, node, edit.operand, leaf_names) if len(tensors) > 1 else None
         if local and local != ONE:  # (of an operation of two tensors, towards one: `torch.lerp`'s `0.75`)
             return f"{target}: {operation}{towards} is left out (the gradient passes through it unchanged): its " \

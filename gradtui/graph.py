@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 from torch._decomp import decomposition_table
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten, tree_map
 
 from gradtui.derivatives import MADE_LIKE, NO_GRADIENT, RULES, UNBIASED, l2_normalize
@@ -199,6 +199,8 @@ class Recorder(TorchDispatchMode):
         traced = func not in MADE_LIKE and any(self.ref(t) is not None for t in inputs)
         if traced and mutated is None and func in _TWO_STATISTICS:
             return self._statistics(func, args, kwargs)
+        if traced and func is _SAFE_SOFTMAX and _as_plain_softmax(*args, **kwargs):
+            func, args, kwargs = torch.ops.aten._softmax.default, (args[0], args[1], False), {}
         if traced and mutated is None:
             decomposed = self._decomposed(func, args, kwargs)
             if decomposed is not None:
@@ -230,7 +232,7 @@ class Recorder(TorchDispatchMode):
         has: the slip search works on those steps as on any. (result,), or None where torch has no such
         decomposition (what it recorded is taken back, and the operation is recorded whole)."""
         decomposition = None if func in RULES or func in NO_GRADIENT or func.overloadpacket in _SPLITS else \
-            decomposition_table.get(func)
+            _DECOMPOSED_HERE.get(func) or decomposition_table.get(func)
         if decomposition is None:
             return None
         recorded, unsupported = len(self.graph.nodes), self.graph.unsupported
@@ -313,7 +315,7 @@ def layer_source(frame) -> Source | None:
     (gradtui/layers.py); never torch's, the standard library's, or gradtui's own running of it."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed"):
+        if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed", "_euclidean_distances"):
             return None  # back where gradtui called the forward: no line of the layer's ran it
         if _is_layer_code(filename):
             return source_of(filename, frame.f_lineno, _span(frame))
@@ -329,6 +331,33 @@ def _and_mean(statistic):
 
 _TWO_STATISTICS = {torch.ops.aten.var_mean.correction: _and_mean(torch.ops.aten.var.correction),
                    torch.ops.aten.std_mean.correction: _and_mean(torch.ops.aten.std.correction)}
+
+
+def _euclidean_distances(x1: torch.Tensor, x2: torch.Tensor, p: float = 2.0, compute_mode: int | None = None) -> torch.Tensor:
+    """`torch.cdist(x1, x2)` as its definition (torch has no decomposition of it): each step then has its derivative
+    in the table, and a backward written from the definition is searched step by step."""
+    if p != 2:
+        raise NotImplementedError("only the Euclidean distance is written out")
+    distances = ((x1.unsqueeze(-2) - x2.unsqueeze(-3)) ** 2).sum(-1).sqrt()
+    with _disable_current_modes():  # (a look at the value, not a step of the forward)
+        if bool((distances == 0).any()):  # sqrt's derivative is infinite there, where cdist's own is 0
+            raise NotImplementedError("a distance of 0: recorded whole")
+    return distances
+
+
+_DECOMPOSED_HERE = {torch.ops.aten._cdist_forward.default: _euclidean_distances,
+                    torch.ops.aten._euclidean_dist.default: _euclidean_distances}  # (cdist's way on many rows)
+
+# scaled_dot_product_attention's softmax (torch 2.5 on): a softmax that gives 0, not NaN, for a row masked whole
+_SAFE_SOFTMAX = getattr(torch.ops.aten, "_safe_softmax", None) and torch.ops.aten._safe_softmax.default
+
+
+def _as_plain_softmax(x: torch.Tensor, dim: int, dtype: torch.dtype | None = None) -> bool:
+    """Whether a safe softmax gives what the plain one does (no row masked whole, no cast): it is recorded as
+    that, whose derivative and slips the table has."""
+    return dtype is None and not bool((x == float("-inf")).all(dim).any())
+
+
 _SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torch.ops.aten.unsafe_split,
                      torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.tensor_split, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)

@@ -195,7 +195,7 @@ def test_the_slip_is_here_and_named_and_the_lines_computed_from_it_say_where_it_
     assert logits.hint == "right given your dprobs; the slip is upstream, at probs"
     assert all(not r.here and r.upstream == ("probs",) for r in below)
     out = capsys.readouterr().out
-    assert "                  ✗ dprobs: the derivative of `probs.log()`" in out
+    assert "                  ✗ dprobs: the derivative of `logprobs = probs.log()`" in out
     assert "                  ↑ right given your dlogits; the slip is upstream, at probs" in out
 
 

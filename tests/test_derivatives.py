@@ -221,12 +221,20 @@ def test_a_max_value_and_a_row_are_named_as_the_code_names_them():
 
 def test_an_operation_the_table_has_no_entry_for_is_recorded_as_torch_decomposes_it():
     """F.glu's steps (its halves, a sigmoid, a product), each with the user's line, where torch's
-    decomposition runs on steps the table has; cdist, which has none, as one operation."""
+    decomposition runs on steps the table has; the Euclidean cdist, which torch does not decompose, as
+    gradtui writes it out, but where a distance is 0 (its sqrt's derivative infinite); cdist with p=1 as one
+    operation."""
     x = rand(N, C)
     graph, _ = record(lambda: F.glu(x, -1), {"x": x})
     assert [node.name for node in graph.nodes] == ["slice", "slice", "sigmoid", "mul"]
     assert all(node.source is not None and node.source.file == __file__ for node in graph.nodes)
+    for rows in (3, 40):  # (cdist's own way and, on many rows, its matrix product's)
+        graph, _ = record(lambda: torch.cdist(x[:rows], x.flip(0)[:rows] + 1), {"x": x})
+        assert [node.name for node in graph.nodes][-5:] == ["unsqueeze", "unsqueeze", "sub", "pow", "sum", "sqrt"][-5:]
+        assert all(node.source is not None and node.source.file == __file__ for node in graph.nodes)
     graph, _ = record(lambda: torch.cdist(x, x), {"x": x})
+    assert "sqrt" not in [node.name for node in graph.nodes]
+    graph, _ = record(lambda: torch.cdist(x, x, p=1), {"x": x})
     assert [str(node.op) for node in graph.nodes] == ["aten._cdist_forward.default"]
 
 

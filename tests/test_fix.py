@@ -119,8 +119,8 @@ def test_a_layer_file_edited_between_two_checks_is_quoted_as_it_is_now(tmp_path)
     first = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
     path.write_text(layer_file("Act", "        y = torch.nn.functional.silu(inp)\n        return y", backward))
     second = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
-    assert "in `return torch.nn.functional.silu(inp)` (" in first, first
-    assert "in `y = torch.nn.functional.silu(inp)` (" in second, second
+    assert "the derivative of `torch.nn.functional.silu(inp)` (" in first, first
+    assert "the derivative of `y = torch.nn.functional.silu(inp)` (" in second, second
 
 
 def test_a_notebook_is_fixed_in_its_cell_and_keeps_its_outputs(tmp_path, capsys):
