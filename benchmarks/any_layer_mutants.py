@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of two hundred and ninety-six more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and twenty-one more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -73,7 +73,15 @@ erf, a Poisson NLL with its `lgamma` term, a mask of each row's top four by `top
 to learned centres through a 3-D broadcast, a softmax router of two experts, x minus t logsumexp(x / t) of a learned
 t, a polynomial summed in a loop, a ReZero residual, `F.conv1d` across the features) and four whose forward loops
 (an RNN of three steps whose backward runs through time, three heads gated each in a loop, Horner's rule, two
-residual tanh blocks);
+residual tanh blocks) and twenty-five more written after them, the same way (course22p2's general ReLU, a causal
+attention head over 3-D tokens with a `masked_fill`, a rotary rotation of a learned angle, a cosine head of two
+`F.normalize`, a GRU step, Barron's loss of α = 3, a clip of each row's norm, a cross-entropy by `gather` and
+`scatter_add`, a learned position added before `F.silu`, a batch norm by `torch.var_mean` and `rsqrt`, x minus
+t logsumexp(x / t), a convolution by `F.unfold` and `F.fold`, a softmax with NumPy's `axis=` and `keepdims=`,
+`F.gelu` of `F.linear`, `F.layer_norm` with its gain and bias, `F.scaled_dot_product_attention`, a mean of pairs
+spread back by `repeat_interleave`, a row sorted by `take_along_dim`, a running mean by `cumsum`, a sigmoid's
+binary entropy, a causal mean over tokens by `tril`, a learned mix of x and its hard tanh, x averaged with its
+row's mean by `expand`, a linear by `diag_embed`, an RBF of `torch.cdist` to learned centres);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2425,6 +2433,251 @@ for i in reversed(range(2)):
     g = g + da @ self.ws[i].t()
 inp.g = g
 """, ("ws",)),
+    Layer("GeneralRelu", """
+x = torch.nn.functional.leaky_relu(inp, 0.1)
+x = x - 0.4
+return x.clamp_max(1.0)
+""", """
+x = torch.nn.functional.leaky_relu(inp, 0.1) - 0.4
+d = out.g * (x < 1.0)
+inp.g = d * torch.where(inp > 0, torch.ones_like(inp), 0.1 * torch.ones_like(inp))
+"""),
+    Layer("CausalHead", """
+B = inp.shape[0]
+self.x = inp.view(B, 3, 4)
+self.q, self.k, self.v = self.x @ self.wq, self.x @ self.wk, self.x @ self.wv
+s = self.q @ self.k.transpose(1, 2) * 0.5
+s = s.masked_fill(torch.triu(torch.ones(3, 3, dtype=torch.bool), 1), float('-inf'))
+self.p = s.softmax(-1)
+return (self.p @ self.v).reshape(B, 12)
+""", """
+B = inp.shape[0]
+dy = out.g.reshape(B, 3, 4)
+dp = dy @ self.v.transpose(1, 2)
+dv = self.p.transpose(1, 2) @ dy
+ds = self.p * (dp - (dp * self.p).sum(-1, keepdim=True)) * 0.5
+dq = ds @ self.k
+dk = ds.transpose(1, 2) @ self.q
+self.wq.g = (self.x.transpose(1, 2) @ dq).sum(0)
+self.wk.g = (self.x.transpose(1, 2) @ dk).sum(0)
+self.wv.g = (self.x.transpose(1, 2) @ dv).sum(0)
+inp.g = (dq @ self.wq.t() + dk @ self.wk.t() + dv @ self.wv.t()).reshape(B, 12)
+""", ("wq", "wk", "wv")),
+    Layer("Rotary", """
+x1, x2 = inp[:, 0::2], inp[:, 1::2]
+c, s = torch.cos(self.theta), torch.sin(self.theta)
+return torch.cat([x1 * c - x2 * s, x1 * s + x2 * c], 1)
+""", """
+x1, x2 = inp[:, 0::2], inp[:, 1::2]
+c, s = torch.cos(self.theta), torch.sin(self.theta)
+g1, g2 = out.g[:, :6], out.g[:, 6:]
+dx1 = g1 * c + g2 * s
+dx2 = -g1 * s + g2 * c
+inp.g = torch.stack([dx1, dx2], 2).reshape(inp.shape)
+self.theta.g = (g1 * (-x1 * s - x2 * c) + g2 * (x1 * c - x2 * s)).sum(0)
+""", ("theta",)),
+    Layer("CosineHead", """
+self.xn = torch.nn.functional.normalize(inp, dim=1)
+self.wn = torch.nn.functional.normalize(self.w, dim=0)
+return 10 * self.xn @ self.wn
+""", """
+dxn = 10 * out.g @ self.wn.t()
+dwn = 10 * self.xn.t() @ out.g
+nx = inp.norm(dim=1, keepdim=True)
+nw = self.w.norm(dim=0, keepdim=True)
+inp.g = (dxn - self.xn * (dxn * self.xn).sum(1, keepdim=True)) / nx
+self.w.g = (dwn - self.wn * (dwn * self.wn).sum(0, keepdim=True)) / nw
+""", ("w",)),
+    Layer("GRUStep", """
+self.z = torch.sigmoid(inp @ self.wz)
+self.r = torch.sigmoid(inp @ self.wr)
+self.a = (self.r * inp) @ self.wn
+self.n = torch.tanh(self.a)
+return (1 - self.z) * self.n + self.z * inp
+""", """
+dn = out.g * (1 - self.z)
+dz = out.g * (inp - self.n)
+da = dn * (1 - self.n ** 2)
+self.wn.g = (self.r * inp).t() @ da
+drx = da @ self.wn.t()
+dr = drx * inp
+dzp = dz * self.z * (1 - self.z)
+drp = dr * self.r * (1 - self.r)
+self.wz.g = inp.t() @ dzp
+self.wr.g = inp.t() @ drp
+inp.g = out.g * self.z + drx * self.r + dzp @ self.wz.t() + drp @ self.wr.t()
+""", ("wz", "wr", "wn")),
+    Layer("BarronLoss", """
+self.d = inp[:, 0] - targ
+return (((self.d ** 2 + 1) ** 1.5 - 1) / 3).mean()
+""", """
+inp.g = (self.d * (self.d ** 2 + 1) ** 0.5 / len(targ))[:, None]
+""", loss=True),
+    Layer("ClipNorm", """
+self.n = inp.norm(dim=1, keepdim=True)
+self.s = torch.clamp(2.0 / self.n, max=1.0)
+return inp * self.s
+""", """
+clipped = 2.0 / self.n < 1.0
+ds = (out.g * inp).sum(1, keepdim=True) * clipped
+inp.g = out.g * self.s - ds * 2.0 / self.n ** 3 * inp
+"""),
+    Layer("GatherCE", """
+self.z = torch.cat([inp, 0.5 * inp, -inp], 1)
+self.t = (targ > -0.5).long() + (targ > 0.5).long()
+self.lse = self.z.logsumexp(1)
+return (self.lse - self.z.gather(1, self.t[:, None])[:, 0]).mean()
+""", """
+p = (self.z - self.lse[:, None]).exp()
+dz = p.scatter_add(1, self.t[:, None], -torch.ones_like(self.lse)[:, None]) / len(targ)
+inp.g = dz[:, 0:1] + 0.5 * dz[:, 1:2] - dz[:, 2:3]
+""", loss=True),
+    Layer("PosSiLU", """
+return torch.nn.functional.silu(inp.view(-1, 3, 4) + self.pos).flatten(1)
+""", """
+a = inp.view(-1, 3, 4) + self.pos
+s = torch.sigmoid(a)
+da = out.g.view(-1, 3, 4) * s * (1 + a * (1 - s))
+self.pos.g = da.sum(0)
+inp.g = da.reshape(inp.shape)
+""", ("pos",)),
+    Layer("VarMeanBN", """
+self.var, self.mean = torch.var_mean(inp, dim=0, unbiased=False)
+self.rstd = torch.rsqrt(self.var + 1e-5)
+self.xhat = (inp - self.mean) * self.rstd
+return self.xhat * self.gamma + self.beta
+""", """
+n = inp.shape[0]
+self.gamma.g = (out.g * self.xhat).sum(0)
+self.beta.g = out.g.sum(0)
+dxhat = out.g * self.gamma
+inp.g = self.rstd / n * (n * dxhat - dxhat.sum(0) - self.xhat * (dxhat * self.xhat).sum(0))
+""", ("gamma", "beta")),
+    Layer("LSEPoolCentre", """
+self.s = inp / self.tau
+self.lse = torch.logsumexp(self.s, dim=1, keepdim=True)
+return inp - self.tau * self.lse
+""", """
+p = torch.softmax(self.s, dim=1)
+dl = -out.g.sum(1, keepdim=True)
+inp.g = out.g + dl * p
+self.tau.g = (dl * (self.lse - (p * self.s).sum(1, keepdim=True))).sum().reshape(self.tau.shape)
+""", ("tau",)),
+    Layer("UnfoldConv", """
+self.cols = torch.nn.functional.unfold(inp.view(-1, 1, 3, 4), 3, padding=1)
+return (self.w @ self.cols).squeeze(1)
+""", """
+g = out.g.unsqueeze(1)
+self.w.g = (g @ self.cols.transpose(1, 2)).sum(0)
+dcols = self.w.t() @ g
+inp.g = torch.nn.functional.fold(dcols, (3, 4), 3, padding=1).reshape(inp.shape)
+""", ("w",)),
+    Layer("AxisSoftmax", """
+e = torch.exp(inp - inp.max(axis=1, keepdims=True).values)
+self.p = e / e.sum(axis=1, keepdims=True)
+return self.p
+""", """
+inp.g = self.p * (out.g - (out.g * self.p).sum(axis=1, keepdims=True))
+"""),
+    Layer("FLinearGELU", """
+self.h = torch.nn.functional.linear(inp, self.w, self.b)
+return torch.nn.functional.gelu(self.h, approximate='tanh')
+""", """
+k = 0.7978845608028654
+u = k * (self.h + 0.044715 * self.h ** 3)
+t = torch.tanh(u)
+dgelu = 0.5 * (1 + t) + 0.5 * self.h * (1 - t ** 2) * k * (1 + 3 * 0.044715 * self.h ** 2)
+dh = out.g * dgelu
+self.w.g = dh.t() @ inp
+self.b.g = dh.sum(0)
+inp.g = dh @ self.w
+""", ("w", "b")),
+    Layer("FLayerNormAffine", """
+return torch.nn.functional.layer_norm(inp, (inp.shape[-1],), self.w, self.b, 1e-5)
+""", """
+mu = inp.mean(-1, keepdim=True)
+var = inp.var(-1, keepdim=True, unbiased=False)
+rstd = 1 / torch.sqrt(var + 1e-5)
+xhat = (inp - mu) * rstd
+self.w.g = (out.g * xhat).sum(0)
+self.b.g = out.g.sum(0)
+dxhat = out.g * self.w
+inp.g = rstd * (dxhat - dxhat.mean(-1, keepdim=True) - xhat * (dxhat * xhat).mean(-1, keepdim=True))
+""", ("w", "b")),
+    Layer("SDPAHead", """
+x = inp.view(-1, 3, 4)
+return torch.nn.functional.scaled_dot_product_attention(x, x, x).reshape(inp.shape)
+""", """
+x = inp.view(-1, 3, 4)
+s = x @ x.transpose(1, 2) / 2.0
+p = s.softmax(-1)
+dy = out.g.view(-1, 3, 4)
+dp = dy @ x.transpose(1, 2)
+ds = p * (dp - (dp * p).sum(-1, keepdim=True)) / 2.0
+dx = p.transpose(1, 2) @ dy + ds @ x + ds.transpose(1, 2) @ x
+inp.g = dx.reshape(inp.shape)
+"""),
+    Layer("PoolUnpool", """
+return inp.view(-1, 6, 2).mean(-1).repeat_interleave(2, dim=1)
+""", """
+inp.g = (out.g.view(-1, 6, 2).sum(-1) / 2).repeat_interleave(2, dim=1)
+"""),
+    Layer("SortedScale", """
+self.idx = inp.argsort(1)
+return torch.take_along_dim(inp, self.idx, 1) * self.w
+""", """
+self.w.g = (out.g * torch.take_along_dim(inp, self.idx, 1)).sum(0)
+inp.g = torch.zeros_like(inp).scatter(1, self.idx, out.g * self.w)
+""", ("w",)),
+    Layer("RunningMean", """
+return inp.cumsum(1) / torch.arange(1, inp.shape[1] + 1, dtype=inp.dtype)
+""", """
+d = out.g / torch.arange(1, inp.shape[1] + 1, dtype=inp.dtype)
+inp.g = d.flip(1).cumsum(1).flip(1)
+"""),
+    Layer("BinaryEntropy", """
+self.p = torch.sigmoid(inp)
+return -(self.p * torch.log(self.p) + (1 - self.p) * torch.log(1 - self.p))
+""", """
+inp.g = -out.g * inp * self.p * (1 - self.p)
+"""),
+    Layer("TrilMix", """
+B = inp.shape[0]
+self.m = torch.tril(torch.ones(3, 3, dtype=inp.dtype)) / torch.arange(1, 4, dtype=inp.dtype)[:, None]
+return (self.m @ inp.view(B, 3, 4)).reshape(B, 12)
+""", """
+B = inp.shape[0]
+inp.g = (self.m.t() @ out.g.view(B, 3, 4)).reshape(B, 12)
+"""),
+    Layer("HardTanhMix", """
+self.c = inp.clamp(min=-0.5, max=0.5)
+return self.c * self.s + inp * (1 - self.s)
+""", """
+inside = (inp > -0.5) & (inp < 0.5)
+self.s.g = (out.g * (self.c - inp)).sum(0)
+inp.g = out.g * (self.s * inside + 1 - self.s)
+""", ("s",)),
+    Layer("MeanExpand", """
+return (inp.mean(1, keepdim=True).expand(-1, inp.shape[1]) + inp) / 2
+""", """
+inp.g = (out.g.mean(1, keepdim=True) + out.g) / 2
+"""),
+    Layer("DiagEmbedLinear", """
+return (torch.diag_embed(inp) @ self.w).sum(1)
+""", """
+self.w.g = inp.t() @ out.g
+inp.g = out.g @ self.w.t()
+""", ("w",)),
+    Layer("CDistRBF", """
+self.d = torch.cdist(inp, self.c)
+return torch.exp(-self.d ** 2)
+""", """
+dd = out.g * -2 * self.d * torch.exp(-self.d ** 2)
+diff = inp[:, None, :] - self.c[None, :, :]
+grad = dd[:, :, None] * diff / self.d[:, :, None]
+inp.g = grad.sum(1)
+self.c.g = -grad.sum(0)
+""", ("c",)),
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -2538,6 +2791,20 @@ PARAMETERS = {
     "HeadGates": lambda r: (r(3, 4, 4) / 2,),
     "PolyHorner": lambda r: (0.5 * r(4),),
     "ResidualStack": lambda r: (r(2, C, C) / C ** 0.5,),
+    "CausalHead": lambda r: (r(4, 4) / 2, r(4, 4) / 2, r(4, 4) / 2),
+    "Rotary": lambda r: (0.3 * torch.arange(6.) + 0.05 * r(6),),
+    "CosineHead": lambda r: (r(C, C),),
+    "GRUStep": lambda r: (r(C, C) / C ** 0.5, r(C, C) / C ** 0.5, r(C, C) / C ** 0.5),
+    "PosSiLU": lambda r: (0.5 * r(3, 4),),
+    "VarMeanBN": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "LSEPoolCentre": lambda r: (1.5 + 0.1 * r(1),),
+    "UnfoldConv": lambda r: (r(1, 9) / 3,),
+    "FLinearGELU": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
+    "FLayerNormAffine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
+    "SortedScale": lambda r: (1 + 0.3 * r(C),),
+    "HardTanhMix": lambda r: (0.5 + 0.2 * r(C),),
+    "DiagEmbedLinear": lambda r: (r(C, C) / C ** 0.5,),
+    "CDistRBF": lambda r: (0.5 * r(C, C),),
 }
 
 

@@ -416,6 +416,18 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("LSEShift", "factor dropped: `gs` for `p * gs`", (
         "the derivative of `self.lse = torch.logsumexp(self.s, 1, keepdim=True)` (",
         ") is left out (the gradient passes through it unchanged)")),
+    ("Rotary", "factor dropped: `x2` for `x2 * c`", (
+        "rotary1.theta.g: the derivative of `torch.sin(self.theta)` in `c, s = torch.cos(self.theta), torch.sin(self.theta)` (",
+        ") on its path through `x2 * s` (", "is left out (the gradient passes through it unchanged): its derivative, "
+                                            "`torch.cos(theta)`, is never multiplied in")),
+    ("AxisSoftmax", "keepdim dropped: `(out.g * self.p).sum()`",
+     "sums over every element (`.sum()`) where the sum over axis -1 (the softmax's, keepdim=True) belongs"),
+    ("SDPAHead", "factor dropped: `dp - (dp * p).sum(-1, keepdim=True)` for", (
+        "the derivative of the softmax inside `torch.nn.functional.scaled_dot_product_attention(x, x, x)` in `return ",
+        "is missing its leading factor out")),
+    ("CDistRBF", "sign: `inp[:, None, :] + self.c[None, :, :]`", (
+        "l1.g: the derivative of `(inp.unsqueeze(-2) - c.unsqueeze(-3)) ** 2` inside `self.d = torch.cdist(inp, self.c)` (",
+        "reads `inp.unsqueeze(-2) + c.unsqueeze(-3)` where `inp.unsqueeze(-2) - c.unsqueeze(-3)` belongs")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -471,7 +483,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "an-rnns-step-for-the-step-before",
         "a-polynomial-loops-power-factor-in-every-pass",
         "a-residual-stacks-path-in-every-block", "a-3d-broadcast-not-summed-back-through-an-unsqueeze",
-        "a-logsumexps-whole-derivative-left-out"])
+        "a-logsumexps-whole-derivative-left-out", "a-derivative-left-out-on-one-path-of-a-value-read-twice",
+        "a-softmaxs-sum-over-every-element", "the-softmax-inside-scaled-dot-product-attention",
+        "cdist-written-out-its-difference-sign-flipped"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -530,7 +544,10 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     divided by n − 1; a slip written once in a backward that loops as its forward does (an RNN's backward
     through time, a polynomial summed in a loop, a stack of residual blocks), made in every pass; a
     logsumexp's whole derivative left out, its gradient spread back over the row as it came; distances to
-    centres through `inp[:, None, :]`, its broadcast's gradient not summed back (`.sum(1)`, the axis gone).
+    centres through `inp[:, None, :]`, its broadcast's gradient not summed back (`.sum(1)`, the axis gone); a
+    value read by two terms whose derivative one term leaves out (a rotary's `sin(theta)`, its `cos` not
+    multiplied into `x2 * s`'s term); a softmax's sum over every element; the softmax inside
+    `F.scaled_dot_product_attention`, said as such; `torch.cdist` by its definition, its difference's sign.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
