@@ -40,6 +40,7 @@ from gradtui.written_slips import differing
 SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
 MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most slips fall in the first tens
 MOST_EDITS = 4  # a series longer than this is more than slips
+MORE_AFTER_PARTIAL = 40  # candidates tried after one that mends the gradient at fault but leaves a later one wrong
 
 
 STATEMENT_SLIPS = (  # hints whose slip is a statement, not an expression: only these edits mend them
@@ -205,6 +206,7 @@ class Change:
     new: str
     kind: str
     statement: int  # the rank of the statement it edits (0: the one nearest the gradient at fault)
+    plain: bool = True  # a plain form of its kind (`+ dz`, `* dz`), tried in every statement before the rest (`+ x * dz`)
 
     def apply(self, text: str) -> str:
         return text[:self.start] + self.new + text[self.end:]
@@ -217,7 +219,7 @@ CODE_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))")
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop",
-         "operator", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term",
+         "operator", "negated", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term",
          "inplace", "move", "unused", "size", "derived", "constant")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
@@ -245,7 +247,7 @@ HINTED = (
     (r"N×N", ("squeeze",)),  # (where an (N, 1) met an (N,): summing the N×N is rarely what fixes it)
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
     (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
-    (r"sign|minus", ("sign", "operator")),
+    (r"sign|minus", ("sign", "operator", "negated")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
     (r"uses `|where `|taken from|for `", ("name",)),
     (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("reduction", "scale", "drop")),
@@ -302,15 +304,18 @@ class Edits:
         found += [change for rank, statement in enumerate(self.statements) for change in self._of(statement, rank)]
         found = [change for change in found if change.kind in self.order]  # a kind only a hint asks for, if it does
         plain = [self.plainly.index(statement) for statement in self.statements]
-        carried = self._carried()
+        carried, after_unread = self._carried(), self._after_unread()
 
         def rank(change: Change) -> int:
             if change.kind == "unread" and 0 <= change.statement < len(plain):
                 statement = self.statements[change.statement]  # (a loop's: from the top of its body, before the rest)
-                return statement.lineno - 10 ** 6 if statement in carried else plain[change.statement]
+                if statement in carried:
+                    return statement.lineno - 10 ** 6
+                # the statements after the one that makes it, the nearest first: where it was to be read
+                return after_unread[statement] - 10 ** 5 if statement in after_unread else plain[change.statement]
             return change.statement
 
-        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), rank(c)))
+        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), not c.plain, rank(c)))
         for change in ordered:
             key = (change.start, change.end, change.new)
             if key not in seen:
@@ -462,6 +467,10 @@ class Edits:
             yield from self._sums(node, seg, at, id(node) in reduced)
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield at(node, self.seg(node.operand), "sign")
+            elif node is not value and (isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) or (
+                    isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)))):
+                # one factor's sign, inside: after the plainer edits of a sign (an operator turned, a minus taken away)
+                yield at(node, f"-{seg if binding(node) >= 4 else f'({seg})'}", "negated")
             if isinstance(node, ast.BinOp):
                 yield from self._binary(node, at)
                 yield from self._squeezes(node, at)
@@ -760,6 +769,14 @@ class Edits:
             carried += [n for n in inside if made and n.lineno < max(made)]
         return carried
 
+    def _after_unread(self) -> dict[ast.stmt, int]:
+        """The statements after one that makes a value nothing reads (`dz`), by how many lines after it (the
+        nearest such maker's): the next statements are where it was to be read (`dzp = z * (1 - z)`)."""
+        read = {n.id for n in ast.walk(self.method) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        made = [n.lineno for n in self.statements for t in _targets(n) if isinstance(t, ast.Name) and t.id not in read]
+        return {statement: min(statement.lineno - line for line in made if line < statement.lineno)
+                for statement in self.statements if any(line < statement.lineno for line in made)}
+
     def _unused_terms(self, value: ast.expr, at) -> Iterator[Change]:
         """A gradient the method computes and never uses (`ds`, `dmu`) added where it was forgotten: as
         it is, over the batch, or times one of the method's tensors or the statement's numbers; or a
@@ -776,11 +793,12 @@ class Edits:
                 continue
             seg = self.seg(node)
             for name in unused:
+                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", kind)  # a factor it forgot
                 added = [f"+ {name}", f"- {name}", *(f"+ {name} / {b}" for b in [self.batch] if b),
                          *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
                 for term in added:
-                    yield at(node, f"{seg} {term}" if node is value else f"({seg} {term})", kind)
-                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", kind)  # a factor it forgot
+                    change = at(node, f"{seg} {term}" if node is value else f"({seg} {term})", kind)
+                    yield replace(change, plain=term in (f"+ {name}", f"- {name}"))
 
     def _formula_name(self, name: str) -> str | None:
         """A name of gradtui's formulas as the method writes it: N its batch, a role the attribute that
@@ -840,7 +858,9 @@ class Edits:
             # and what a sum or mean reduces (`x.mean(-1)`): a path's gradient from above belongs inside it
             reduced = [operand for n in ast.walk(value) if (operand := _reduced_operand(n)) is not None and not (
                 operand is getattr(n.func, "value", None) and isinstance(operand, ast.Call))]
-            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced], value)):
+            # (and a term inside one of those: `x2` of `g1 * (-x1 * s - x2)`, a derivative written term by term)
+            inner = [term for group in [*groups, *reduced] for term in _terms(group)]
+            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced, *inner], value)):
                 times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
                 if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
                     yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
@@ -1065,17 +1085,20 @@ class Edits:
             for gradient in self.gradients:  # `y.sum()` for `(out.g * y).sum()`
                 yield at(node, reduced(times(gradient), func.attr, call), "upstream")
             keywords = {k.arg: self.seg(k.value) for k in node.keywords if k.arg}
-            axis = arguments[0] if arguments else keywords.get("dim")
-            kept = keywords.get("keepdim")
+            axis = arguments[0] if arguments else keywords.get("dim", keywords.get("axis"))  # (NumPy's words too)
+            kept = keywords.get("keepdim", keywords.get("keepdims"))
             for other in ("0", "1", "-1", "(0, 1)"):
                 if other != axis:
                     yield at(node, reduced(receiver, func.attr, f"({other}{', keepdim=True' if kept else ''})"), "axis")
+                if other != axis and axis is None:  # a sum of everything where a row's, kept, belongs
+                    yield at(node, reduced(receiver, func.attr, f"({other}, keepdim=True)"), "axis")
             if axis is not None:
                 toggled = "" if kept else ", keepdim=True"
                 yield at(node, reduced(receiver, func.attr, f"({axis}{toggled})"), "sum")
         elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)) and not reduced:
             wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
-            for call in (".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"):
+            hinted = re.findall(r"\((\.sum\([^()]*\)) missing\)", self.hint)  # "(.sum(1) missing)": that one first
+            for call in dict.fromkeys([*hinted, ".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"]):
                 yield at(node, wrapped + call, "sum")
 
     def _binary(self, node: ast.BinOp, at) -> Iterator[Change]:
@@ -1522,9 +1545,9 @@ class _Trials:
         if method is None:
             return None
         screen, before = self._screen(source, checked)
-        tried = 0
+        tried, partial = 0, None
         for change in Edits(source.python(), method, checked.hint, siblings, attributes=checked.attributes):
-            if tried >= MOST_CANDIDATES:
+            if tried >= MOST_CANDIDATES or (partial is not None and tried >= partial[3] + MORE_AFTER_PARTIAL):
                 break
             text = change.apply(source.text)
             try:
@@ -1538,9 +1561,13 @@ class _Trials:
             if not self._screened(source, text, screen, checked, before):
                 continue
             after = self._checked(source, text, (self.config, self.data))
-            if after is not None and _past(after, checked):
+            if after is not None and _past(after, checked) and after.passes:
                 return text, after, _said(checked.first)
-        return None
+            if after is not None and _past(after, checked) and (partial is None or _past(after, partial[1])):
+                # past this gradient, not past the others: the edit may mend one reader of a value whose making is
+                # the slip (`(dzp * dz) @ w.t()` where `dzp = dz * z * (1 - z)` belongs); a few more are tried
+                partial = (text, after, _said(checked.first), tried)
+        return partial[:3] if partial is not None else None
 
     def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
         """The screen's options and data, and what it says of the file as it is: the first rows in
