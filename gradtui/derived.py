@@ -220,7 +220,7 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
 REMADE = frozenset({"add", "sub", "rsub", "mul", "div", "pow"})  # what a derivative makes again as it reads it (`1 + t`)
 READS_OPERANDS = frozenset({  # the operations whose derivative reads an operand's value (a product's, sin's)
     "mul", "div", "pow", "abs", "sin", "cos", "log", "log1p", "erf", "gelu", "silu", "softplus", "elu", "reciprocal",
-    "clamp", "clamp_min", "clamp_max", "relu", "leaky_relu", "hardtanh", "maximum", "minimum"})
+    "clamp", "clamp_min", "clamp_max", "relu", "leaky_relu", "hardtanh", "maximum", "minimum", "mm", "bmm"})
 
 
 def _recomputed(graph: Graph, made: Node, edit: Edit) -> torch.Tensor | None:
@@ -1062,7 +1062,8 @@ def _code_inside_a_call(graph: Graph, made: Node, leaf_names: dict[str, str]) ->
         return f"{_bound(operands[0], tight)} {symbol} {_bound(other, tight + 0.5)}"
     if made.name == "pow" and isinstance(made.args[0], (Leaf, Ref)) and isinstance(made.args[1], (int, float)):
         return f"{_bound(operands[0], 7)} ** {made.args[1]:g}"
-    if made.name in ("sum", "mean") and len(made.args) > 1 and isinstance(made.args[0], (Leaf, Ref)):
+    if made.name in ("sum", "mean") and len(made.args) > 1 and isinstance(made.args[1], (list, tuple)) and isinstance(
+            made.args[0], (Leaf, Ref)):
         axes = ", ".join(str(d) for d in made.args[1])
         return f"{_bound(operands[0], 7)}.{made.name}({axes}{', keepdim=True' if len(made.args) > 2 and made.args[2] else ''})"
     code = RULES[made.op].said(_context(graph, made, made.outputs[0])) if made.op in RULES else ""

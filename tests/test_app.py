@@ -406,15 +406,19 @@ async def test_the_footer_shows_the_keys_that_act_and_is_rebuilt_only_when_they_
         def actions():
             return {key.action for key in app.query(FooterKey) if not key.has_class("-disabled")}  # the keys that act
 
-        assert {"next", "reload"} <= actions() and "back" not in actions()  # nothing to go back to before step 0
+        # (the footer recomposes on a message of its own, after the step is on screen)
+        await until(pilot, lambda: {"next", "reload"} <= actions(), "the footer to show the keys that act")
+        assert "back" not in actions()  # nothing to go back to before step 0
         # Textual announces the bindings on every focus change and refresh; its own footer was
         # rebuilt five times by now, this one when the keys changed (the loaded session's `reload`)
         started = len(rebuilds)
         assert started <= 3
         await drive(pilot, ["n", "n"])
-        assert "back" in actions() and len(rebuilds) == started + 1  # step 0 brought `back`; step 1 nothing
+        await until(pilot, lambda: "back" in actions(), "the footer to offer `back`")
+        assert len(rebuilds) == started + 1  # step 0 brought `back`; step 1 nothing
         await drive(pilot, ["e"])
-        assert "next" not in actions() and len(rebuilds) == started + 2  # at the last step, nothing to step to
+        await until(pilot, lambda: "next" not in actions(), "the footer to drop `next`")
+        assert len(rebuilds) == started + 2  # at the last step, nothing to step to
 
 
 async def test_f_shows_the_verified_fix_w_writes_it_and_every_step_turns_ok_u_undoes_it(tmp_path):

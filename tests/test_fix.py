@@ -320,6 +320,38 @@ def test_a_term_left_out_is_added_back(tmp_path, capsys, name, forward, backward
     assert f"+        {fixed}\n" in report["fix"]["diff"]
 
 
+@pytest.mark.parametrize("name, forward, backward, weights, made, fixed", [
+    ("Gate", "        self.z = torch.sigmoid(inp @ self.w)\n        return self.z * inp",
+     "        dz = out.g * inp\n        dzp = self.z * (1 - self.z)\n        self.w.g = inp.t() @ dzp\n"
+     "        inp.g = out.g * self.z + dzp @ self.w.t()", ("w",), "Gate(torch.randn(nh, nh, generator=g) / nh ** 0.5)",
+     "dzp = self.z * (1 - self.z) * dz"),
+    ("Rotary", "        x1, x2 = inp[:, 0::2], inp[:, 1::2]\n        c, s = torch.cos(self.theta), torch.sin(self.theta)\n"
+               "        return torch.cat([x1 * c - x2 * s, x1 * s + x2 * c], 1)",
+     "        x1, x2 = inp[:, 0::2], inp[:, 1::2]\n        c, s = torch.cos(self.theta), torch.sin(self.theta)\n"
+     "        h = inp.shape[1] // 2\n        g1, g2 = out.g[:, :h], out.g[:, h:]\n"
+     "        inp.g = torch.stack([g1 * c + g2 * s, -g1 * s + g2 * c], 2).reshape(inp.shape)\n"
+     "        self.theta.g = (g1 * (x1 * s - x2 * c) + g2 * (x1 * c - x2 * s)).sum(0)",
+     ("theta",), "Rotary(0.3 * torch.arange(nh // 2) + 0.1)",
+     "self.theta.g = (g1 * (-x1 * s - x2 * c) + g2 * (x1 * c - x2 * s)).sum(0)"),
+    ("AxisSoftmax", "        e = torch.exp(inp - inp.max(axis=1, keepdims=True).values)\n"
+                    "        self.p = e / e.sum(axis=1, keepdims=True)\n        return self.p",
+     "        inp.g = self.p * (out.g - (out.g * self.p).sum())", (), "AxisSoftmax()",
+     "inp.g = self.p * (out.g - (out.g * self.p).sum(1, keepdim=True))"),
+], ids=["a-value-never-read-belongs-where-the-next-lines-make-what-two-gradients-read",
+        "a-minus-inside-one-term-of-a-rotary", "a-numpy-style-softmaxs-total-sum"])
+def test_a_slip_is_fixed_where_it_was_made(tmp_path, capsys, name, forward, backward, weights, made, fixed):
+    """A gate's `dz` computed and never read: an edit where `w.g` and `inp.g` read `dzp` mends `inp.g` alone, so
+    the search goes on to the edit that mends both, in the line after `dz`'s own (`dzp = … * dz`); a minus lost
+    inside one term of a derivative written term by term (a rotary's angle); a softmax written NumPy's way whose
+    backward sums everything where each row's sum belongs."""
+    path = tmp_path / "mine.py"
+    path.write_text(layer_file(name, forward, backward, weights, made))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    changed = [line[1:].strip() for line in report["fix"]["diff"].splitlines() if line[:1] == "+" and line[:3] != "+++"]
+    assert changed == [fixed], report["fix"]["diff"]
+
+
 def test_a_batched_transpose_is_written_as_the_code_writes_it(tmp_path, capsys):
     """A layer on (batch, sequence, features): `.t()` is no transpose of a 3-D tensor, and the fix
     says `.transpose(-2, -1)` as the user's code does."""
