@@ -426,7 +426,7 @@ def rule(*ops):
 rule(aten.add.Tensor)(Rule(_binary(lambda c: c.g, lambda c: _alpha(c) * c.g), code="+"))
 rule(aten.sub.Tensor)(Rule(_binary(lambda c: c.g, lambda c: -_alpha(c) * c.g), code="-"))
 rule(aten.rsub.Scalar)(Rule(_binary(lambda c: -_alpha(c) * c.g, lambda c: c.g), code="-"))
-rule(aten.mul.Tensor)(Rule(_binary(lambda c: c.g * _other(c, 1), lambda c: c.g * c.args[0]), (
+rule(aten.mul.Tensor, aten.mul.Scalar)(Rule(_binary(lambda c: c.g * _other(c, 1), lambda c: c.g * c.args[0]), (
     Slip("multiplies the gradient by the wrong operand (each operand's gradient is the other one times out.g)",
          _binary(lambda c: c.g * c.args[0], lambda c: c.g * _other(c, 1))),
     Slip("is multiplied by `{right}` once more (every gradient through it has it twice)",

@@ -232,7 +232,7 @@ class Recorder(TorchDispatchMode):
         has: the slip search works on those steps as on any. (result,), or None where torch has no such
         decomposition (what it recorded is taken back, and the operation is recorded whole)."""
         decomposition = None if func in RULES or func in NO_GRADIENT or func.overloadpacket in _SPLITS else \
-            _DECOMPOSED_HERE.get(func) or decomposition_table.get(func)
+            _DECOMPOSED_HERE.get(func) or decomposition_table.get(func) or _composite(func)
         if decomposition is None:
             return None
         recorded, unsupported = len(self.graph.nodes), self.graph.unsupported
@@ -315,7 +315,7 @@ def layer_source(frame) -> Source | None:
     (gradtui/layers.py); never torch's, the standard library's, or gradtui's own running of it."""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename == RUNNER and frame.f_code.co_name not in ("__torch_dispatch__", "_decomposed", "_euclidean_distances"):
+        if filename == RUNNER and frame.f_code.co_name not in RECORDING:
             return None  # back where gradtui called the forward: no line of the layer's ran it
         if _is_layer_code(filename):
             return source_of(filename, frame.f_lineno, _span(frame))
@@ -345,6 +345,21 @@ def _euclidean_distances(x1: torch.Tensor, x2: torch.Tensor, p: float = 2.0, com
     return distances
 
 
+def _composite(func):
+    """An operator written in terms of others (CompositeImplicitAutograd) that reaches the recorder whole, as one
+    a decomposition calls does (`_scaled_dot_product_attention_math` of SDPA's CPU kernel's, torch 2.14): its own
+    steps, where it has them; else None."""
+    if not torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), "CompositeImplicitAutograd"):
+        return None
+
+    def composite_steps(*args, **kwargs):
+        result = func.decompose(*args, **kwargs)
+        if result is NotImplemented:
+            raise NotImplementedError(f"{func} has no steps of its own")
+        return result
+    return composite_steps
+
+
 _DECOMPOSED_HERE = {torch.ops.aten._cdist_forward.default: _euclidean_distances,
                     torch.ops.aten._euclidean_dist.default: _euclidean_distances}  # (cdist's way on many rows)
 
@@ -362,6 +377,9 @@ _SPLITS = frozenset({torch.ops.aten.split, torch.ops.aten.split_with_sizes, torc
                      torch.ops.aten.unsafe_split_with_sizes, torch.ops.aten.tensor_split, torch.ops.aten.unbind})
 STDLIB_DIR = str(Path(ast.__file__).resolve().parent)
 REFERENCE_LAYERS = str(Path(GRADTUI_DIR) / "layers.py")
+# the recorder's own functions, which run the user's operations' steps: a frame of this file not among them is where
+# gradtui called the forward
+RECORDING = frozenset({"__torch_dispatch__", "_decomposed", "_euclidean_distances", "composite_steps"})
 RUNNER = str(Path(__file__).resolve())  # record() below: the forward is called from this file
 
 
