@@ -1,7 +1,9 @@
+import asyncio
 import importlib.util
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,21 +111,29 @@ async def settle(pilot) -> None:
     """Until the load has sent all it will and no worker runs, every message they posted has been
     handled, and the step asked for is on screen."""
     app = pilot.app
-    for _ in range(1000):
-        await app.workers.wait_for_complete()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:  # (a worker that never ends is said as such, not waited on until the suite's timeout)
+            await asyncio.wait_for(app.workers.wait_for_complete(), max(deadline - time.monotonic(), 0.1))
+        except asyncio.TimeoutError:
+            break
         await pilot.pause()
         if not app.loading and not any(worker.is_running for worker in app.workers) and app.shown_step == app.target:
             return
-    raise AssertionError("the app did not settle")
+    running = [worker.name for worker in app.workers if worker.is_running]
+    raise AssertionError(f"the app did not settle in 60 s (loading: {app.loading}; workers running: {running})")
 
 
-async def until(pilot, condition, what: str, seconds: float = 60) -> None:
-    """Pause until `condition()` holds; a clear failure, not a hang, when it never does."""
-    for _ in range(int(seconds / 0.01)):
+async def until(pilot, condition, what: str, seconds: float = 30) -> None:
+    """Pause until `condition()` holds; a clear failure, not a hang, when it never does (by the clock: a
+    pause under load lasts longer than it asks)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if condition():
             return
         await pilot.pause(0.01)
-    raise AssertionError(f"{what} never came ({seconds:g} s)")
+    if not condition():
+        raise AssertionError(f"{what} never came ({seconds:g} s)")
 
 
 async def drive(pilot, keys) -> None:
