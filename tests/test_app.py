@@ -1,5 +1,6 @@
 """The app's keys drive the session exactly as the DebugSession API would."""
 
+import asyncio
 import os
 import random
 import time
@@ -261,11 +262,25 @@ async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeyp
     popen = child.subprocess.Popen
     monkeypatch.setattr(child.subprocess, "Popen", lambda *a, **k: started.append(popen(*a, **k)) or started[-1])
     app = GradTUI(RunConfig(device="cpu", batch=64, hidden=(8,), min_time=30.0))  # the real runner: minutes of work
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("t")
-        await until(pilot, lambda: started, "the timing process")
-        await pilot.press("q")
+    reached = []
+
+    async def quit_while_timing():
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            reached.append("settled")
+            await pilot.press("t")
+            reached.append("t pressed")
+            await until(pilot, lambda: started, "the timing process")
+            reached.append("timing process started")
+            await pilot.press("q")
+            reached.append("q pressed")
+        reached.append("app closed")
+
+    try:  # (where it stops, and what is still waiting, said: not a hang until the suite's timeout)
+        await asyncio.wait_for(quit_while_timing(), 90)
+    except asyncio.TimeoutError:
+        tasks = [f"{task.get_name()}: {task.get_coro()}" for task in asyncio.all_tasks()]
+        raise AssertionError(f"stopped after {reached}; tasks: {tasks}") from None
     assert started[0].wait(timeout=30) is not None  # the timing process is gone, not orphaned
 
 
