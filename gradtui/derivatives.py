@@ -1389,7 +1389,8 @@ rule(aten.dot.default)(Rule(lambda c: (c.g * c.args[1], c.g * c.args[0]), code="
 
 def _index(c: Ctx, accumulate: bool = True):
     x, indices = c.args[0], c.args[1]
-    return (torch.zeros_like(x).index_put(tuple(indices), c.g, accumulate=accumulate), None)
+    # (aten's own index_put: an index of None, a whole axis, as `x[:, :, rows, cols]` is recorded, is one it takes)
+    return (aten.index_put.default(torch.zeros_like(x), list(indices), c.g, accumulate), None)
 
 
 def _embedding(c: Ctx, accumulate: bool = True):

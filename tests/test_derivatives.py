@@ -164,6 +164,8 @@ FORWARDS = {
                                        (rand(N, C), rand(C, seed=1).abs() + 0.5)),
     "decomposed: cross-entropy with label smoothing": (lambda x: F.cross_entropy(x, torch.arange(N) % C, label_smoothing=0.1),
                                                         (rand(N, C),)),
+    "decomposed: unfold, an index of whole axes and rows": (lambda x, w: (w @ F.unfold(x.view(N, 1, 2, 3), 2, padding=1)).sum(
+        (1, 2)), (rand(N, C), rand(1, 4, seed=1))),
     # nor a decomposition into such steps: autograd's own product of the operation
     "by autograd: cdist, sort, pooling, group norm": (lambda x: torch.cdist(x, x.flip(0)).sum(1) + torch.sort(
         x, -1).values.sum(1) + F.avg_pool1d(x.unsqueeze(1), 2).sum((1, 2)) + F.max_pool1d(x.unsqueeze(1), 2).sum(
