@@ -457,27 +457,33 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
             local = _summed(_local(graph, node, grads[flowing[0]] - part, None), _local(graph, node, part, edit))
         else:
             local = _local(graph, node, grads[flowing[0]], edit)
-        for position, operand in enumerate(node.args[:len(local)]):
-            pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
-                local[position], (list, tuple)) else [(operand, local[position])]
-            for value, grad in pairs:
-                if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
-                        or not graph.value(value).is_floating_point():
-                    continue
-                if edit is not None and edit.kind == "path" and node.index in edit.passes and position == edit.operand:
-                    continue  # (in an earlier pass of its loop)
-                if edit is not None and edit.value == value and (
-                        (edit.kind == "path" and edit.node == node.index)
-                        or (edit.kind == "only" and edit.node != node.index)
-                        or (edit.kind == "part" and edit.at <= node.index <= edit.node)):
-                    continue
-                if grad.shape != graph.value(value).shape and not (edit is not None and (
-                        isinstance(value, Leaf) or value in loose or edit.kind == "reduce")):
-                    raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
-                grads[value] = grads[value] + grad if value in grads else grad
+        for position, value, grad in _sent(node, local):
+            if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
+                    or not graph.value(value).is_floating_point():
+                continue
+            if edit is not None and edit.kind == "path" and node.index in edit.passes and position == edit.operand:
+                continue  # (in an earlier pass of its loop)
+            if edit is not None and edit.value == value and (
+                    (edit.kind == "path" and edit.node == node.index)
+                    or (edit.kind == "only" and edit.node != node.index)
+                    or (edit.kind == "part" and edit.at <= node.index <= edit.node)):
+                continue
+            if grad.shape != graph.value(value).shape and not (edit is not None and (
+                    isinstance(value, Leaf) or value in loose or edit.kind == "reduce")):
+                raise ValueError("a gradient of another shape than its tensor")  # a leaf's may be, in a slip
+            grads[value] = grads[value] + grad if value in grads else grad
     if edit is not None and edit.kind == "scale" and edit.node is None and edit.value in grads and down_to == 0:
         grads[edit.value] = grads[edit.value] * edit.factor  # a leaf's whole gradient
     return grads
+
+
+def _sent(node: Node, local: tuple) -> Iterator[tuple[int, object, torch.Tensor | None]]:
+    """(position, operand, its gradient) for each operand a node's gradients go to (a cat's list, item by item)."""
+    for position, operand in enumerate(node.args[:len(local)]):
+        if isinstance(operand, (list, tuple)) and isinstance(local[position], (list, tuple)):
+            yield from ((position, value, grad) for value, grad in zip(operand, local[position]))
+        else:
+            yield position, operand, local[position]
 
 
 def _arriving_from(graph: Graph, reader: int, index: int, grads: dict) -> torch.Tensor:
@@ -486,13 +492,9 @@ def _arriving_from(graph: Graph, reader: int, index: int, grads: dict) -> torch.
     if Ref(reader) not in grads:
         raise Unsupported("no gradient reaches the reader")
     node, share = graph.nodes[reader], None
-    local = _local(graph, node, grads[Ref(reader)], None)
-    for position, operand in enumerate(node.args[:len(local)]):
-        pairs = zip(operand, local[position]) if isinstance(operand, (list, tuple)) and isinstance(
-            local[position], (list, tuple)) else [(operand, local[position])]
-        for value, grad in pairs:
-            if value == Ref(index) and grad is not None:
-                share = grad if share is None else share + grad
+    for _, value, grad in _sent(node, _local(graph, node, grads[Ref(reader)], None)):
+        if value == Ref(index) and grad is not None:
+            share = grad if share is None else share + grad
     if share is None or share.shape != graph.nodes[index].outputs[0].shape:
         raise Unsupported("the reader sends no gradient of the node's shape")
     return share
