@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and twenty-one more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and thirty-two more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -81,7 +81,11 @@ t logsumexp(x / t), a convolution by `F.unfold` and `F.fold`, a softmax with Num
 `F.gelu` of `F.linear`, `F.layer_norm` with its gain and bias, `F.scaled_dot_product_attention`, a mean of pairs
 spread back by `repeat_interleave`, a row sorted by `take_along_dim`, a running mean by `cumsum`, a sigmoid's
 binary entropy, a causal mean over tokens by `tril`, a learned mix of x and its hard tanh, x averaged with its
-row's mean by `expand`, a linear by `diag_embed`, an RBF of `torch.cdist` to learned centres);
+row's mean by `expand`, a linear by `diag_embed`, an RBF of `torch.cdist` to learned centres) and eleven more
+(atan of a learned gain, a max of pairs spread back, a token mixer `x + w @ x` over 3-D tokens, x gated by the
+tanh of a quadratic form by a three-operand einsum, a factorisation machine's pairwise term, an LSTM cell of
+chunked gates, attention with ALiBi's learned distance penalty, the wing loss, a layer-scaled GELU whose
+backward writes its derivative as `cdf` and `pdf`, log cosh by `torch.logaddexp`, a division by the largest |x|);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2678,6 +2682,112 @@ grad = dd[:, :, None] * diff / self.d[:, :, None]
 inp.g = grad.sum(1)
 self.c.g = -grad.sum(0)
 """, ("c",)),
+    Layer("AtanGain", """
+self.u = self.a * inp
+return torch.atan(self.u) / self.a
+""", """
+d = 1 / (1 + self.u ** 2)
+inp.g = out.g * d
+self.a.g = (out.g * (inp * d / self.a - torch.atan(self.u) / self.a ** 2)).sum().reshape(self.a.shape)
+""", ("a",)),
+    Layer("MaxPairs", """
+self.m = inp.view(-1, 6, 2).amax(-1)
+return self.m.repeat_interleave(2, 1)
+""", """
+g = out.g.view(-1, 6, 2).sum(-1)
+mask = (inp.view(-1, 6, 2) == self.m.unsqueeze(-1)).to(inp.dtype)
+inp.g = (mask * g.unsqueeze(-1)).reshape(inp.shape)
+"""),
+    Layer("MixerTokens", """
+self.x = inp.view(-1, 3, 4)
+return (self.x + self.w @ self.x).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 3, 4)
+self.w.g = (g @ self.x.transpose(1, 2)).sum(0)
+inp.g = (g + self.w.t() @ g).reshape(inp.shape)
+""", ("w",)),
+    Layer("QuadForm", """
+self.q = torch.einsum('bi,ij,bj->b', inp, self.w, inp)
+return inp * torch.tanh(self.q).unsqueeze(1)
+""", """
+t = torch.tanh(self.q)
+dq = (out.g * inp).sum(1) * (1 - t ** 2)
+self.w.g = (inp * dq.unsqueeze(1)).t() @ inp
+inp.g = out.g * t.unsqueeze(1) + dq.unsqueeze(1) * (inp @ (self.w + self.w.t()))
+""", ("w",)),
+    Layer("FactorMachine", """
+self.xv = inp @ self.v
+self.s = 0.5 * (self.xv ** 2 - (inp ** 2) @ (self.v ** 2)).sum(1, keepdim=True)
+return inp + self.s
+""", """
+ds = out.g.sum(1, keepdim=True)
+inp.g = out.g + ds * (self.xv @ self.v.t() - inp * (self.v ** 2).sum(1))
+self.v.g = inp.t() @ (ds * self.xv) - (ds * inp ** 2).sum(0).unsqueeze(1) * self.v
+""", ("v",)),
+    Layer("LSTMCell", """
+z = inp @ self.w
+i, f, g, o = z.chunk(4, 1)
+self.i, self.f, self.gg, self.o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+self.c = self.f * inp + self.i * self.gg
+self.tc = torch.tanh(self.c)
+return self.o * self.tc
+""", """
+do = out.g * self.tc
+dc = out.g * self.o * (1 - self.tc ** 2)
+di = dc * self.gg
+df = dc * inp
+dg = dc * self.i
+dz = torch.cat([di * self.i * (1 - self.i), df * self.f * (1 - self.f), dg * (1 - self.gg ** 2), do * self.o * (1 - self.o)], 1)
+self.w.g = inp.t() @ dz
+inp.g = dz @ self.w.t() + dc * self.f
+""", ("w",)),
+    Layer("ALiBiHead", """
+self.x = inp.view(-1, 3, 4)
+self.dist = (torch.arange(3.).view(3, 1) - torch.arange(3.).view(1, 3)).abs().to(inp.dtype)
+s = self.x @ self.x.transpose(1, 2) / 2.0 - self.m * self.dist
+self.p = torch.softmax(s, -1)
+return (self.p @ self.x).reshape(inp.shape)
+""", """
+dy = out.g.view(-1, 3, 4)
+dp = dy @ self.x.transpose(1, 2)
+ds = self.p * (dp - (dp * self.p).sum(-1, keepdim=True))
+self.m.g = -(ds * self.dist).sum().reshape(self.m.shape)
+dx = self.p.transpose(1, 2) @ dy + (ds @ self.x + ds.transpose(1, 2) @ self.x) / 2.0
+inp.g = dx.reshape(inp.shape)
+""", ("m",)),
+    Layer("WingLoss", """
+self.d = inp.squeeze(-1) - targ
+a = self.d.abs()
+return torch.where(a < 1, torch.log(1 + a / 0.5), a - 1 + 1.0986122886681098).mean()
+""", """
+a = self.d.abs()
+inp.g = (torch.where(a < 1, 1 / (0.5 + a), torch.ones_like(a)) * self.d.sign() / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("LayerScaleGELU", """
+self.h = inp @ self.w
+self.a = torch.nn.functional.gelu(self.h)
+return inp + self.gamma * self.a
+""", """
+cdf = 0.5 * (1 + torch.erf(self.h / 2 ** 0.5))
+pdf = torch.exp(-0.5 * self.h ** 2) / (2 * torch.pi) ** 0.5
+dh = out.g * self.gamma * (cdf + self.h * pdf)
+self.gamma.g = (out.g * self.a).sum(0)
+self.w.g = inp.t() @ dh
+inp.g = out.g + dh @ self.w.t()
+""", ("w", "gamma")),
+    Layer("LogCoshLAE", """
+self.d = inp.squeeze(-1) - targ
+return (torch.logaddexp(self.d, -self.d) - 0.6931471805599453).mean()
+""", """
+inp.g = (torch.tanh(self.d) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("GlobalMaxNorm", """
+self.m = inp.abs().amax()
+return inp / self.m
+""", """
+onehot = (inp.abs() == self.m).to(inp.dtype) * inp.sign()
+inp.g = out.g / self.m - (out.g * inp).sum() / self.m ** 2 * onehot
+""")
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 C = corpus.C
@@ -2805,6 +2915,13 @@ PARAMETERS = {
     "HardTanhMix": lambda r: (0.5 + 0.2 * r(C),),
     "DiagEmbedLinear": lambda r: (r(C, C) / C ** 0.5,),
     "CDistRBF": lambda r: (0.5 * r(C, C),),
+    "AtanGain": lambda r: (1 + 0.1 * r(1),),
+    "MixerTokens": lambda r: (r(3, 3) / 3 ** 0.5,),
+    "QuadForm": lambda r: (0.3 * r(C, C) / C,),
+    "FactorMachine": lambda r: (0.3 * r(C, 3),),
+    "LSTMCell": lambda r: (r(C, 4 * C) / C ** 0.5,),
+    "ALiBiHead": lambda r: (0.5 + 0.1 * r(1),),
+    "LayerScaleGELU": lambda r: (r(C, C) / C ** 0.5, 0.5 + 0.1 * r(C)),
 }
 
 

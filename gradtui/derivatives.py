@@ -738,8 +738,19 @@ def _max_dim(c: Ctx):
     return (torch.zeros_like(c.args[0]).scatter(dim, index, 1.0) * g,)
 
 
-rule(aten.amax.default, aten.amin.default, aten.max.default, aten.min.default)(Rule(_amax, code="max"))
-rule(aten.max.dim, aten.min.dim)(Rule(_max_dim, code=lambda c: f".max({c.args[1]})"))
+def _extreme_written(args: tuple, **kwargs) -> str:
+    """The mask of the places that hold the max (ties aside), laid over the operand: what a backward that
+    left it out multiplies in."""
+    dims = args[1] if len(args) > 1 else kwargs.get("dim", ())
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    if not dims or (args[2] if len(args) > 2 else kwargs.get("keepdim", False)):
+        return "({inp} == {out})"
+    return f"({{inp}} == {{out}}.unsqueeze({dims[0]}))" if len(dims) == 1 else ""
+
+
+rule(aten.amax.default, aten.amin.default, aten.max.default, aten.min.default)(Rule(
+    _amax, code="max", derivative=_extreme_written))
+rule(aten.max.dim, aten.min.dim)(Rule(_max_dim, code=lambda c: f".max({c.args[1]})", derivative=_extreme_written))
 def _logsumexp(c: Ctx, derivative: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> tuple:
     """g put back over the reduced axes, times a derivative of x and the result (laid over x): the right one
     is the softmax, exp(x - out)."""

@@ -423,8 +423,9 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
         root = torch.ones_like(out) if g is None else g
         if edit is not None and edit.kind == "identity":  # the layer's derivative never multiplied in
             given_as = root if edit.value is None else out
-            return {graph.output: root} | {Leaf(name): given_as for name, t in graph.leaves.items()
-                                           if t.is_floating_point() and t.shape == root.shape}
+            # (a parameter broadcast over the batch, a gain or a scalar: it summed back to the parameter's shape)
+            return {graph.output: root} | {Leaf(name): unbroadcast(given_as, t) for name, t in graph.leaves.items()
+                                           if t.is_floating_point() and _spread_over(t.shape, root.shape)}
         if edit is not None and edit.kind == "root-ones":
             root = torch.ones_like(out)
         elif edit is not None and edit.kind == "root-out":
@@ -707,7 +708,7 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
                 for axes in (None, (1,), (2,)):  # the per-sample products summed over another axis than the batch's
                     for kept in (0.0, 1.0) if axes else (0.0,):
                         yield Edit("reduce", node.index, position, factor=kept, axes=axes)
-            if node.outputs[0].shape != graph.value(operand).shape and node.name in BROADCASTING:
+            if node.outputs[0].shape != graph.value(operand).shape and (node.name in BROADCASTING or node.name == "expand"):
                 spread, said = _broadcast_spread(graph, node, operand, batch, full)
                 if spread > 1:  # `(g * x).mean(0)` for a parameter's `(g * x).sum(0)`
                     yield Edit("scale", node.index, position, factor=1 / spread, said_factor=1 / said,
@@ -817,6 +818,14 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
         yield Edit("identity")  # its output given as the gradient
         yield Edit("identity", value=graph.output)
+
+
+def _spread_over(shape: torch.Size, root: torch.Size) -> bool:
+    """Is a tensor of `shape` the same as the output's, or one broadcast over it (a gain, a scalar)?"""
+    try:
+        return torch.broadcast_shapes(shape, root) == root
+    except RuntimeError:
+        return False
 
 
 def _paths_of(graph: Graph, readers: list[int], searched: set[int] | None = None) -> list[int]:
@@ -1105,8 +1114,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
                f"into `out.g`{right}"
     if edit.kind == "identity":
         code = _derivative_said(graph, graph.output, Leaf(role), leaf_names) if role else None
-        return (f"{target} is out.g passed on unchanged: the derivative of the layer's forward is never multiplied "
-                f"in{f'; it comes to `{code}`' if code and code != ONE else ''}")
+        summed = role in graph.leaves and graph.leaves[role].shape != graph.value(graph.output).shape
+        return (f"{target} is out.g {'summed to its shape' if summed else 'passed on unchanged'}: the derivative of the "
+                f"layer's forward is never multiplied in{f'; it comes to `{code}`' if code and code != ONE else ''}")
     if edit.kind == "scale" and edit.node is None:
         return f"{target} is {edit.factor_words}"
     node = graph.nodes[edit.node]

@@ -217,6 +217,7 @@ ASKED_ONLY = ("inplace", "move", "unused", "step")  # edits of a statement, or o
 # a name in code: not an attribute (`.sum`), a function called (`exp(`) or a keyword argument (`keepdim=`)
 CODE_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))")
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
+LAYING = frozenset({"unsqueeze", "view", "reshape", "expand_as"})  # a tensor laid over another shape
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
 KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop",
          "operator", "negated", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term",
@@ -226,6 +227,8 @@ SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax
 HINTED = (
     (r", and shaped \(", ("formula",)),  # two slips in one gradient (its values and its shape): the hint's whole fix
     (r"the layer's derivative [+−] ", ("constant",)),  # its constant, as the hint says it: a few edits
+    # one edit inside a derivative written out (GELU's, in the code's `cdf` and `pdf`): a number, an operator, a sign
+    (r"(?:has|is) +where +belongs", ("scale", "operator", "sign", "negated", "power", "drop")),
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"where the pass before's", ("step",)),  # (an RNN's h of step t for its h of step t - 1)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
@@ -233,7 +236,7 @@ HINTED = (
     (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
     (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
-    (r"is missing its \w+ term|without the \w+ term", ("term",)),
+    (r"is missing (?:its|the) [\w']+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"without the factor", ("factor",)),
     (r"where N = ", ("size",)),  # a size of the other axis: `inp.shape[1]` where `inp.shape[0]` belongs
@@ -276,7 +279,9 @@ class Edits:
         self.statements = _statements_nearest_last(method, self.hint)
         self.locals = list(dict.fromkeys(t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
                                          if isinstance(t, ast.Name)))  # the names the method assigns: `dh`, `ds`
-        self.t = next((t for t in (".transpose(-2, -1)", ".mT", ".t()") if t in text), ".T")  # as the code writes it
+        # a transpose as the code writes it (a batch's last two axes: `.transpose(1, 2)` of the code's own)
+        own = re.search(r"\.transpose\((?:-2, -1|-1, -2|1, 2|2, 1)\)", text)
+        self.t = own[0] if own else next((t for t in (".mT", ".t()") if t in text), ".T")
         self.sqrt = "torch.sqrt({})" if "torch.sqrt(" in text else "({}).sqrt()"
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
         read = [self.seg(n) for n in ast.walk(method) if isinstance(n, ast.Attribute) and n.attr == "g"
@@ -297,6 +302,33 @@ class Edits:
         self.shapes = [f"{self.seg(t.value)}.shape" for n in ast.walk(method) if isinstance(n, ast.Assign)
                        for t in n.targets if isinstance(t, ast.Attribute) and t.attr == "g"]
         self.order = _kinds_for(hint)
+        self.carrying = self._carrying()
+
+    def _carrying(self) -> dict[str, int]:
+        """The method's names for a gradient it makes from another (`dq = (out.g * x).sum(1) * …`): each with
+        the line that makes it first."""
+        found: dict[str, int] = {}
+        for node in sorted((n for n in ast.walk(self.method) if isinstance(n, ast.Assign)), key=lambda n: n.lineno):
+            reads = {self.seg(n) for n in ast.walk(node.value) if isinstance(n, (ast.Name, ast.Attribute))}
+            if any(self.gradient(name) or name in found for name in reads):
+                for target in _targets(node):
+                    if isinstance(target, ast.Name) and target.id not in found:
+                        found[target.id] = node.lineno
+        return found
+
+    def spellings(self, name: str) -> list[str]:
+        """`name`, and each way the method reads it laid over another shape (`dq.unsqueeze(1)`, `dq[:, None]`)."""
+        laid = []
+        for node in ast.walk(self.method):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LAYING:
+                base = node.func.value
+            elif isinstance(node, ast.Subscript):
+                base = node.value
+            else:
+                continue
+            if self.seg(base) == name:
+                laid.append(self.seg(node))
+        return list(dict.fromkeys([name, *laid]))
 
     def __iter__(self) -> Iterator[Change]:
         found = [*self._formula(), *self._missing_term(), *self._path_terms(), *self._out_of_place(), *self._moved(),
@@ -410,6 +442,9 @@ class Edits:
             if self._parenthesized(node) and re.fullmatch(r"[\w.]+|torch\.\w+\(.*\)", new) and binding(new) == 7 \
                     and not _in_call(node, value):
                 return Change(node_start - 1, node_end + 1, new, kind, rank)  # `(x - mu)` for `x_norm`: no `(x_norm)`
+            if self._parenthesized(node) and not _in_call(node, value) and binding(new) < 7 and \
+                    binding(new) >= _binding_needed(node, value):  # `(2 * pi) ** 0.5` for `(2 * pi)`: no `((…) ** 0.5)`
+                return Change(node_start - 1, node_end + 1, new, kind, rank)
             if new.startswith("(") and new.endswith(")") and wrapped(new) and self.text[node_start - 1:node_start] == "(" \
                     and self.text[node_end:node_end + 1] == ")":
                 new = new[1:-1]  # the code's own parentheses are around it already
@@ -434,17 +469,31 @@ class Edits:
         groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and isinstance(n.op, (ast.Add, ast.Sub))
                   and n is not value and self._parenthesized(n)]  # `(1 + t)` of `0.5 * (1 + t) + …`: a term too
         whole = [] if isinstance(statement, ast.Expr) else self._unmade([value, *_terms(value), *groups], value)
-        for term in dict.fromkeys(whole):  # the whole, and each term of a sum
+        made_before = [spelling for name, line in self.carrying.items() if line < statement.lineno
+                       for spelling in self.spellings(name)]
+        # deeper: a term of a parenthesised sum (`(cdf + h * pdf)`), what a sum reduces (`(out.g * a).sum(0)`)
+        received = [n.func.value for n in ast.walk(value) if isinstance(n, ast.Call) and isinstance(
+            n.func, ast.Attribute) and n.func.attr in ("sum", "mean") and not _called(n.func.value, value)]
+        deeper = [] if isinstance(statement, ast.Expr) else [term for term in dict.fromkeys([*self._unmade(
+            [t for node in [*groups, *received] for t in (node, *_terms(node))], value), *_terms(value)])
+            if term not in whole]  # (and a name a matrix product reads, `x.T @ (dh * f)`, after where dh is made)
+        for term in [*dict.fromkeys(whole), *deeper]:  # the whole, and each term of a sum
+            plain = term in whole
             times = f"({self.seg(term)})" if _loose(term) else self.seg(term)  # what `* x` may follow as it is
-            for factor in scaled:
+            for factor in scaled if plain else ():
                 yield at(term, f"{times}{factor}", "scale")
             for gradient in self.gradients:
-                yield at(term, f"{times} * {gradient}", "upstream")
+                yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=plain)
                 if term is value:  # the path that skips the layer (a residual's `+ out.g`)
                     yield at(term, f"{self.seg(term)} + {gradient}", "upstream")
+            for gradient in made_before:  # one the method made from out.g (`dq`), as it writes it (`dq.unsqueeze(1)`)
+                yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=False)
             for name in [*self.tensors, *(f"({x} > 0)" for x in [*self.inputs, *self._clamped()])]:
                 if not self.gradient(name):
-                    yield at(term, f"{times} * {name}", "factor")
+                    yield replace(at(term, f"{times} * {name}", "factor"), plain=plain)
+            for name in self.tensors:  # a division left out (`inp * d` where `inp * d / a` belongs)
+                if not self.gradient(name) and name not in self.inputs:
+                    yield replace(at(term, f"{times} / {name}", "factor"), plain=False)
         names = {self.seg(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))} & set(self.tensors)
         for name in names:  # one tensor for another everywhere in the statement (`inp * (1 - inp)` for `s * (1 - s)`)
             for other in self.tensors:
@@ -716,7 +765,8 @@ class Edits:
 
         def through(codes: list[str]) -> list[list[str]]:  # each product's term, by the weight it reads
             spelled = dict.fromkeys(self.spelled(w) for code in codes for w in re.findall(r"@ ([\w.]+)", code))
-            return [[f"{g} @ {w}{self.t}" for g in self.locals] for w in spelled if w in weights]
+            return [[*(f"{g} @ {w}{self.t}" for g in self.locals), *(f"{w}{self.t} @ {g}" for g in self.locals)]
+                    for w in spelled if w in weights]  # (`x @ w`'s, and a weight that multiplies from the left)
 
         said = [self._in_my_words(code) for code in re.findall(r"the term it adds comes to `([^`]+)`", self.hint)]
         hinted = [t for ts in through(re.findall(r"the path through `[^`]+` in `([^`]+)`", self.hint)) for t in ts]
@@ -743,6 +793,14 @@ class Edits:
                     group_start, group_end = self.span(group)
                     for term in ["1", *(t for t in self.tensors if not self.gradient(t))]:
                         yield Change(group_start, group_end, f"{term} + {self.text[group_start:group_end]}", "term", rank)
+                if isinstance(group, ast.Call) and isinstance(group.func, ast.Attribute) and group.func.attr in LAYING:
+                    laid_start, laid_end = self.span(group.func.value)  # `(g + w.T @ g).reshape(…)`: the term inside
+                    if self._parenthesized(group.func.value):
+                        laid_start, laid_end = laid_start - 1, laid_end + 1
+                    for kind, term in [*(("hinted", t) for t in hinted), *(("derived", t) for t in said if t)]:
+                        inside = self.text[laid_start:laid_end]
+                        inside = inside[1:-1] if inside.startswith("(") and wrapped(inside) else inside
+                        yield Change(laid_start, laid_end, f"({inside} + {term})", kind, rank)
 
     def _softmax_term(self, value: ast.expr, at) -> Iterator[Change]:
         """Softmax's second term left out (`p * dp` where `p * (dp - (dp * p).sum(-1, keepdim=True))`
@@ -793,7 +851,9 @@ class Edits:
                 continue
             seg = self.seg(node)
             for name in unused:
-                yield at(node, f"{f'({seg})' if _loose(node) else seg} * {name}", kind)  # a factor it forgot
+                # a factor it forgot (as it reads it: `g.unsqueeze(-1)`; a reduction's, laid back over its axis)
+                for spelling in dict.fromkeys([*self.spellings(name), f"{name}.unsqueeze(-1)"]):
+                    yield at(node, f"{f'({seg})' if _loose(node) else seg} * {spelling}", kind)
                 added = [f"+ {name}", f"- {name}", *(f"+ {name} / {b}" for b in [self.batch] if b),
                          *(f"+ {x} * {name}" for x in [*self.tensors, *numbers] if not self.gradient(x) and x != name)]
                 for term in added:
@@ -865,6 +925,24 @@ class Edits:
                 if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
                     yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
                 yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
+        if re.search(r"output `[\w.]+` where its gradient `[\w.]+` belongs", self.hint):  # `out` read for `out.g`
+            read_for_gradient = {id(n.value) for n in ast.walk(value) if isinstance(n, ast.Attribute) and n.attr == "g"}
+            for gradient in self.gradients:
+                for node in ast.walk(value):
+                    if isinstance(node, (ast.Name, ast.Attribute)) and id(node) not in read_for_gradient and \
+                            f"{self.seg(node)}.g" == gradient:
+                        yield at(node, gradient, "hinted")
+        if "is missing its first term" in self.hint:  # softmax's `p * -(dp * p).sum(-1)`: its `dp` before the minus
+            for node in ast.walk(value):
+                if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                    for gradient in [*self.gradients, *(n for n, line in self.carrying.items() if line < value.lineno)]:
+                        yield at(node, f"({gradient} - {self.seg(node.operand)})", "hinted")
+        for name in re.findall(r"missing the 1 of \(1 - ([\w.]+)\)", self.hint):  # `s * -s` for `s * (1 - s)`
+            spelled = self.spelled(name)
+            for node in ast.walk(value):
+                if spelled and isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
+                        self.seg(node.operand) == spelled:
+                    yield at(node, f"(1 - {spelled})", "hinted")
         for code in re.findall(r"is missing its (?:first |second |third )?term, `([^`]+)`", self.hint):
             mine = self._in_my_words(code)  # (a closed form's term, in gradtui's names: `- out.exp() * out.g.sum(…)`)
             if mine is not None:
@@ -889,6 +967,16 @@ class Edits:
                     for node in ast.walk(value):
                         if isinstance(node, ast.expr) and shape is not None and _shape_of(self.seg(node)) == shape:
                             yield at(node, put, "hinted")
+                # the code's numbers in a form of their own (`2 ** 0.5` for `math.sqrt(2)`, `torch.pi` for `math.pi`):
+                # the part found by its value, and the right code around the code's own part
+                mine, new = self._in_my_words(wrong_here, numbers=False), self._in_my_words(right_here, numbers=False)
+                folded = _shape_of(_folded(mine))
+                if folded is None or mine not in new or folded == _shape_of(mine):
+                    continue
+                for node in ast.walk(value):
+                    if isinstance(node, ast.expr) and not isinstance(node, ast.Constant) and \
+                            _shape_of(_folded(self.seg(node))) == folded:
+                        yield at(node, self._math_as_mine(new.replace(mine, self.seg(node))), "hinted")
             yield from self._bound(value, wrong, right, at)
 
     def _bound(self, value: ast.expr, wrong: str, right: str, at) -> Iterator[Change]:
@@ -938,10 +1026,10 @@ class Edits:
 
         return ast.unparse(Named().visit(tree))
 
-    def _in_my_words(self, code: str, define=None) -> str | None:
+    def _in_my_words(self, code: str, define=None, numbers: bool = True) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
         (None: it names one the method lacks); `define` spells a name the method lacks by a helper
-        of its own."""
+        of its own; `numbers`: `math`'s, in a file that imports none, as their values."""
         missing = []
 
         def spelled(found: re.Match) -> str:
@@ -954,9 +1042,32 @@ class Edits:
             return spelling or name
 
         mine = CODE_NAME.sub(spelled, code)
-        if "math." in mine and not re.search(r"^\s*(import math|from math import)", self.text, re.MULTILINE):
+        if numbers and "math." in mine and not re.search(r"^\s*(import math|from math import)", self.text, re.MULTILINE):
             mine = _math_as_numbers(mine)  # (`math.sqrt(2 / math.pi)` in a file that imports no math: its number)
         return None if missing else mine
+
+    def _math_as_mine(self, code: str) -> str:
+        """gradtui's `math.sqrt(…)` and `math.pi` in a file that imports no math: `(…) ** 0.5`, and `torch.pi`."""
+        if "math." not in code or re.search(r"^\s*(import math|from math import)", self.text, re.MULTILINE):
+            return code
+        try:
+            tree = ast.parse(code, mode="eval")
+        except SyntaxError:
+            return code
+
+        class Mine(ast.NodeTransformer):
+            def visit_Call(self, node: ast.Call) -> ast.AST:
+                self.generic_visit(node)
+                if ast.unparse(node.func) == "math.sqrt" and len(node.args) == 1:
+                    return ast.BinOp(node.args[0], ast.Pow(), ast.Constant(0.5))
+                return node
+
+            def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+                if ast.unparse(node) == "math.pi":
+                    return ast.Attribute(ast.Name("torch", ast.Load()), "pi", ast.Load())
+                return self.generic_visit(node)
+
+        return _math_as_numbers(ast.unparse(Mine().visit(tree)))
 
     def _accumulated(self, statement: ast.stmt, rank: int) -> Iterator[Change]:
         """A second path's gradient assigned where it must add (`dx = a` after `dx = b`: `dx += a`); `g[ids]
@@ -1220,6 +1331,51 @@ def _math_as_numbers(code: str) -> str:
     return ast.unparse(Evaluated().visit(tree))
 
 
+CONSTANTS = {"math.pi": math.pi, "torch.pi": math.pi, "np.pi": math.pi, "numpy.pi": math.pi, "math.e": math.e}
+
+
+def _folded(code: str) -> str:
+    """`code` with each part made of numbers alone written as its value, rounded (`self.h / 2 ** 0.5` and `h /
+    math.sqrt(2)` alike: `h / 1.4142135624`), to find a part of a hint's code in code that writes its numbers
+    its own way."""
+    try:
+        tree = ast.parse(code.strip(), mode="eval")
+    except SyntaxError:
+        return code
+
+    def number(node: ast.AST) -> float | None:
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            return node.value
+        if isinstance(node, ast.Attribute):
+            return CONSTANTS.get(ast.unparse(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = number(node.operand)
+            return None if inner is None else -inner
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "math.sqrt" and len(node.args) == 1:
+            inner = number(node.args[0])
+            return None if inner is None or inner < 0 else math.sqrt(inner)
+        if isinstance(node, ast.BinOp) and type(node.op) in FOLDABLE:
+            left, right = number(node.left), number(node.right)
+            try:
+                return None if left is None or right is None else FOLDABLE[type(node.op)](left, right)
+            except (ArithmeticError, ValueError):
+                return None
+        return None
+
+    class Folded(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            value = number(node) if isinstance(node, ast.expr) else None
+            if isinstance(value, (int, float)) and not isinstance(value, complex):
+                return ast.Constant(float(f"{value:.10g}"))
+            return self.generic_visit(node)
+
+    return ast.unparse(Folded().visit(tree))
+
+
+FOLDABLE = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+            ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
+
+
 def _pairs(target: ast.expr, value: ast.expr) -> list[tuple[ast.expr, ast.expr]]:
     """What an assignment names, each with its value: `p, y = self.p, self.y` names two."""
     if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
@@ -1268,9 +1424,21 @@ def _binds(pattern: ast.AST, node: ast.AST, free: set[str], bound: dict[str, str
         return isinstance(node, ast.expr) and bound.setdefault(pattern.id, seg(node)) == seg(node)
     if type(pattern) is not type(node):
         return False
+    spread = False  # (a call's last argument standing for the rest of its arguments, keywords too)
     for field in pattern._fields:
         mine, theirs = getattr(pattern, field), getattr(node, field, None)
         if field == "ctx":
+            continue
+        if field == "args" and isinstance(pattern, ast.Call) and not pattern.keywords and node.keywords and mine and len(
+                mine) == len(theirs) and isinstance(mine[-1], ast.Name) and mine[-1].id in free:
+            # `p.sum(dim)` of a hint stands for `self.p.sum(-1, keepdim=True)` too: its `dim` for `-1, keepdim=True`
+            said = ", ".join([seg(theirs[-1]), *map(seg, node.keywords)])
+            if not all(_binds(a, b, free, bound, seg) for a, b in zip(mine[:-1], theirs)) or bound.setdefault(
+                    mine[-1].id, said) != said:
+                return False
+            spread = True
+            continue
+        if field == "keywords" and spread:
             continue
         if isinstance(mine, list):
             if not isinstance(theirs, list) or len(mine) != len(theirs) or not all(

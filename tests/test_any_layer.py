@@ -428,6 +428,14 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("CDistRBF", "sign: `inp[:, None, :] + self.c[None, :, :]`", (
         "l1.g: the derivative of `(inp.unsqueeze(-2) - c.unsqueeze(-3)) ** 2` inside `self.d = torch.cdist(inp, self.c)` (",
         "reads `inp.unsqueeze(-2) + c.unsqueeze(-3)` where `inp.unsqueeze(-2) - c.unsqueeze(-3)` belongs")),
+    ("MixerTokens", "axis: `(g @ self.x.transpose(1, 2)).sum(-1)`", (
+        "mixertokens1.w.g: the derivative of `self.w @ self.x` in `return (self.x + self.w @ self.x).reshape(inp.shape)` (",
+        "is .sum(2) where .sum(0) belongs (the axes it was broadcast along)")),
+    ("AtanGain", "factor dropped: `out.g` for `out.g * (inp * d", "atangain1.a.g is out.g summed to its shape: the "
+     "derivative of the layer's forward is never multiplied in"),
+    ("GlobalMaxNorm", "factor dropped: `inp.sign()`", (
+        "l1.g: the derivative of `self.m = inp.abs().amax()` (", "is left out (the gradient passes through it unchanged): "
+        "its derivative, `(inp.abs() == m)`, is never multiplied in")),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -485,7 +493,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-residual-stacks-path-in-every-block", "a-3d-broadcast-not-summed-back-through-an-unsqueeze",
         "a-logsumexps-whole-derivative-left-out", "a-derivative-left-out-on-one-path-of-a-value-read-twice",
         "a-softmaxs-sum-over-every-element", "the-softmax-inside-scaled-dot-product-attention",
-        "cdist-written-out-its-difference-sign-flipped"])
+        "cdist-written-out-its-difference-sign-flipped", "a-weight-broadcast-over-a-batch-of-tokens-summed-over-another-axis",
+        "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -547,7 +556,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     centres through `inp[:, None, :]`, its broadcast's gradient not summed back (`.sum(1)`, the axis gone); a
     value read by two terms whose derivative one term leaves out (a rotary's `sin(theta)`, its `cos` not
     multiplied into `x2 * s`'s term); a softmax's sum over every element; the softmax inside
-    `F.scaled_dot_product_attention`, said as such; `torch.cdist` by its definition, its difference's sign.
+    `F.scaled_dot_product_attention`, said as such; `torch.cdist` by its definition, its difference's sign; a token
+    mixer's weight, broadcast over the batch by `w @ x`, its gradient summed over another axis; a scalar gain whose
+    whole derivative is left out (its gradient out.g summed); the max's mask left out of a division by the largest |x|.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -261,7 +261,9 @@ def test_what_the_graph_cannot_hold_is_said():
 WRITTEN_WITH = {torch.ops.aten.clamp.default: (0.7, 1.2), torch.ops.aten.clamp_min.default: (0.8,),
                 torch.ops.aten.clamp_max.default: (1.2,), torch.ops.aten.hardtanh.default: (0.7, 1.2),
                 torch.ops.aten.softplus.default: (2.0,), torch.ops.aten.softshrink.default: (0.9,),
-                torch.ops.aten.hardshrink.default: (1.1,), torch.ops.aten.threshold.default: (0.8, 0.0)}
+                torch.ops.aten.hardshrink.default: (1.1,), torch.ops.aten.threshold.default: (0.8, 0.0),
+                torch.ops.aten.amax.default: ([1],), torch.ops.aten.amin.default: ([1], True),  # (max over all: max.default)
+                torch.ops.aten.max.dim: (1,), torch.ops.aten.min.dim: (0,)}
 WITHIN_ONE = (torch.ops.aten.asin.default, torch.ops.aten.acos.default, torch.ops.aten.logit.default,
               torch.ops.aten.atanh.default)  # x scaled into their domain, (-1, 1) or (0, 1)
 ABOVE_ONE = (torch.ops.aten.acosh.default,)  # x moved into its domain, (1, ∞)

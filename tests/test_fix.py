@@ -352,6 +352,50 @@ def test_a_slip_is_fixed_where_it_was_made(tmp_path, capsys, name, forward, back
     assert changed == [fixed], report["fix"]["diff"]
 
 
+GELU_BY_PARTS = ("        cdf = 0.5 * (1 + torch.erf(inp / 2 ** 0.5))\n"
+                 "        pdf = torch.exp(-0.5 * inp ** 2) / (2 * torch.pi) ** 0.5\n"
+                 "        inp.g = out.g * (cdf + inp * pdf)")
+GATE = "        self.z = torch.sigmoid(inp @ self.w)\n        self.t = torch.tanh(inp)\n        return self.z * self.t"
+GATE_BACKWARD = ("        dz = out.g * self.t\n        dt = out.g * self.z\n        dzp = dz * self.z * (1 - self.z)\n"
+                 "        self.w.g = inp.t() @ dzp\n        inp.g = dzp @ self.w.t() + dt * (1 - self.t ** 2)")
+GATED = "Gate(torch.randn(nh, nh, generator=g) / nh ** 0.5)"
+
+
+@pytest.mark.parametrize("name, forward, backward, slip, weights, made", [
+    ("GELU", "        return torch.nn.functional.gelu(inp)", GELU_BY_PARTS,
+     ("cdf = 0.5 * (1 + torch.erf(inp / 2 ** 0.5))", "cdf = 0.5 * torch.erf(inp / 2 ** 0.5)"), (), "GELU()"),
+    ("GELU", "        return torch.nn.functional.gelu(inp)", GELU_BY_PARTS,
+     ("/ (2 * torch.pi) ** 0.5", "/ (2 * torch.pi)"), (), "GELU()"),
+    ("GELU", "        return torch.nn.functional.gelu(inp)", GELU_BY_PARTS, ("-0.5 * inp", "0.5 * inp"), (), "GELU()"),
+    ("Gate", GATE, GATE_BACKWARD, ("dz * self.z * (1 - self.z)", "dz * self.z * -self.z"), ("w",), GATED),
+    ("Gate", GATE, GATE_BACKWARD, ("dt = out.g * self.z", "dt = out * self.z"), ("w",), GATED),
+    ("Scale", "        self.a = torch.tanh(inp)\n        return inp + self.gamma * self.a",
+     "        self.gamma.g = (out.g * self.a).sum(0)\n        inp.g = out.g + out.g * self.gamma * (1 - self.a ** 2)",
+     ("(out.g * self.a).sum(0)", "out.g.sum(0)"), ("gamma",), "Scale(1 + 0.1 * torch.randn(nh, generator=g))"),
+    ("MaxNorm", "        self.m = inp.abs().amax()\n        return inp / self.m",
+     "        inp.g = out.g / self.m - (out.g * inp).sum() / self.m ** 2 * (inp.abs() == self.m) * inp.sign()",
+     ("(inp.abs() == self.m) * inp.sign()", "inp.sign()"), (), "MaxNorm()"),
+], ids=["a-gelus-1-plus-erf-in-its-own-numbers", "a-gelus-root-of-2-pi-in-torch-pi", "a-gelus-minus-in-its-exp",
+        "a-sigmoids-1-minus", "out-for-out-g-in-one-of-two-factors", "a-factor-inside-a-sum", "a-maxs-mask"])
+def test_a_slip_inside_a_derivative_written_in_the_codes_own_pieces_is_mended_there(
+        tmp_path, capsys, name, forward, backward, slip, weights, made):
+    """A derivative written out in pieces of the code's own (a GELU's `cdf` and `pdf` with `2 ** 0.5` and
+    `torch.pi` where gradtui's hint says `math.sqrt(2)` and `math.pi`; a gate's sigmoid and tanh; a gain's
+    sum over the batch; the max's mask of a division by the largest |x|): the one edit of the slip is
+    undone in the line it was made in, in the code's own spelling."""
+    right, wrong = slip
+    assert right in backward
+    path = tmp_path / "mine.py"
+    init = f"    def __init__(self, *weights):\n        {', '.join(f'self.{w}' for w in weights)}, = weights\n\n" \
+        if weights else ""
+    path.write_text(LAYER_FILE.format(name=name, init=init, forward=forward, backward=backward.replace(right, wrong),
+                                      made=made))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path), "--fix")
+    assert report["fix"]["passes"], report["first_mismatch"]
+    removed = [line[1:].strip() for line in report["fix"]["diff"].splitlines() if line[:1] == "-" and line[:3] != "---"]
+    assert len(removed) == 1 and wrong in removed[0], report["fix"]["diff"]
+
+
 def test_a_batched_transpose_is_written_as_the_code_writes_it(tmp_path, capsys):
     """A layer on (batch, sequence, features): `.t()` is no transpose of a 3-D tensor, and the fix
     says `.transpose(-2, -1)` as the user's code does."""
