@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and thirty-two more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and forty more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -85,7 +85,11 @@ row's mean by `expand`, a linear by `diag_embed`, an RBF of `torch.cdist` to lea
 (atan of a learned gain, a max of pairs spread back, a token mixer `x + w @ x` over 3-D tokens, x gated by the
 tanh of a quadratic form by a three-operand einsum, a factorisation machine's pairwise term, an LSTM cell of
 chunked gates, attention with ALiBi's learned distance penalty, the wing loss, a layer-scaled GELU whose
-backward writes its derivative as `cdf` and `pdf`, log cosh by `torch.logaddexp`, a division by the largest |x|);
+backward writes its derivative as `cdf` and `pdf`, log cosh by `torch.logaddexp`, a division by the largest |x|)
+and eight more (attention pooling of tokens by a learned query added back, x gated by the sigmoid of its row's
+logsumexp, a piecewise linear by nested `torch.where`, a sigmoid of x clamped above, a cubic token interaction
+`(x w xᵀ) x`, x plus a learned multiple of the batch's variance (over n − 1), Cauchy's loss of scale 0.7, a division by the
+row's mean absolute deviation + 1);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2787,9 +2791,76 @@ return inp / self.m
 """, """
 onehot = (inp.abs() == self.m).to(inp.dtype) * inp.sign()
 inp.g = out.g / self.m - (out.g * inp).sum() / self.m ** 2 * onehot
+"""),
+    Layer("AttnPoolQuery", """
+self.x = inp.view(-1, 3, 4)
+self.p = torch.softmax(self.x @ self.q, 1)
+self.pool = (self.p.unsqueeze(-1) * self.x).sum(1)
+return (self.x + self.pool.unsqueeze(1)).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 3, 4)
+dpool = g.sum(1)
+dp = (dpool.unsqueeze(1) * self.x).sum(-1)
+ds = self.p * (dp - (dp * self.p).sum(1, keepdim=True))
+self.q.g = (ds.unsqueeze(-1) * self.x).sum((0, 1))
+dx = g + self.p.unsqueeze(-1) * dpool.unsqueeze(1) + ds.unsqueeze(-1) * self.q
+inp.g = dx.reshape(inp.shape)
+""", ("q",)),
+    Layer("LSEGate", """
+self.l = torch.logsumexp(inp, 1, keepdim=True)
+return inp * torch.sigmoid(self.l)
+""", """
+s = torch.sigmoid(self.l)
+ds = (out.g * inp).sum(1, keepdim=True) * s * (1 - s)
+inp.g = out.g * s + ds * torch.softmax(inp, 1)
+"""),
+    Layer("PiecewiseLinear", """
+return torch.where(inp < -1, 0.1 * (inp + 1) - 1, torch.where(inp > 1, 0.1 * (inp - 1) + 1, inp))
+""", """
+inp.g = out.g * torch.where((inp < -1) | (inp > 1), 0.1, 1.0)
+"""),
+    Layer("ClampSigmoid", """
+self.e = torch.exp(torch.clamp(inp, max=2.0))
+return self.e / (1 + self.e)
+""", """
+inp.g = out.g * out * (1 - out) * (inp < 2.0)
+"""),
+    Layer("CubicTokens", """
+self.x = inp.view(-1, 3, 4)
+self.a = self.x @ self.w @ self.x.transpose(1, 2)
+return (self.a @ self.x).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 3, 4)
+dA = g @ self.x.transpose(1, 2)
+self.w.g = (self.x.transpose(1, 2) @ dA @ self.x).sum(0)
+dx = self.a.transpose(1, 2) @ g + dA @ self.x @ self.w.t() + dA.transpose(1, 2) @ self.x @ self.w
+inp.g = dx.reshape(inp.shape)
+""", ("w",)),
+    Layer("VarShift", """
+return inp + self.lam * inp.var(0, keepdim=True)
+""", """
+n = inp.shape[0]
+inp.g = out.g + self.lam * 2 * (inp - inp.mean(0)) / (n - 1) * out.g.sum(0)
+self.lam.g = (out.g * inp.var(0)).sum().reshape(self.lam.shape)
+""", ("lam",)),
+    Layer("CauchyScaled", """
+self.d = inp.squeeze(-1) - targ
+return torch.log(1 + (self.d / 0.7) ** 2).mean()
+""", """
+inp.g = (2 * self.d / (0.49 + self.d ** 2) / self.d.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("MADNorm", """
+self.mad = (inp - inp.mean(1, keepdim=True)).abs().mean(1, keepdim=True)
+return inp / (self.mad + 1)
+""", """
+c = inp - inp.mean(1, keepdim=True)
+sg = c.sign()
+dm = -(out.g * inp).sum(1, keepdim=True) / (self.mad + 1) ** 2
+inp.g = out.g / (self.mad + 1) + dm * (sg - sg.mean(1, keepdim=True)) / inp.shape[1]
 """)
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
+assert len(LAYERS) == len(corpus.LAYERS) + len(MORE), "two layers of one name: the later one hides the other"
 C = corpus.C
 PARAMETERS = {
     "Affine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
@@ -2922,6 +2993,9 @@ PARAMETERS = {
     "LSTMCell": lambda r: (r(C, 4 * C) / C ** 0.5,),
     "ALiBiHead": lambda r: (0.5 + 0.1 * r(1),),
     "LayerScaleGELU": lambda r: (r(C, C) / C ** 0.5, 0.5 + 0.1 * r(C)),
+    "AttnPoolQuery": lambda r: (0.5 * r(4),),
+    "CubicTokens": lambda r: (0.15 * r(4, 4),),
+    "VarShift": lambda r: (0.3 + 0.1 * r(1),),
 }
 
 

@@ -674,7 +674,9 @@ def _var(c: Ctx, **slip):
         return (None,)  # (no other axis there)
     centre = slip.get("centre", 1.0) * (x.sum(over, keepdim=True) if slip.get("summed") else x.mean(over, keepdim=True)) \
         if slip.get("centred", True) else 0
-    return (_kept(c.g, x, dims, _var_keepdim(c)) * slip.get("two", 2.0) * (x - centre) / (n - correction),)
+    centred = torch.ones_like(x) if slip.get("uncentred") else -centre if slip.get("mean_alone") else x - centre
+    count = 1 if slip.get("undivided") else n - correction
+    return (_kept(c.g, x, dims, _var_keepdim(c)) * slip.get("two", 2.0) * centred / count,)
 
 
 def _centring_slips(gradient: Callable[..., tuple]) -> tuple[Slip, ...]:
@@ -683,6 +685,8 @@ def _centring_slips(gradient: Callable[..., tuple]) -> tuple[Slip, ...]:
         Slip(_bessel_words, lambda c: gradient(c, correction=0 if _correction(c) else 1)),
         Slip("is missing the mean: x where x - x.mean() belongs", lambda c: gradient(c, centred=False)),
         Slip("has the mean's sign flipped: x + x.mean() where x - x.mean() belongs", lambda c: gradient(c, centre=-1.0)),
+        Slip("is missing x: -x.mean() alone where x - x.mean() belongs", lambda c: gradient(c, mean_alone=True)),
+        Slip("is missing its factor x - x.mean(), the deviation from the mean", lambda c: gradient(c, uncentred=True)),
         Slip("centres by the sum: x - x.sum() where x - x.mean() belongs", lambda c: gradient(c, summed=True)),
         *(Slip(lambda c, axis=axis: f"centres by the mean over axis {axis}: x - x.mean({axis}) where "
                                     f"x - x.mean({_axes(c)}) belongs", lambda c, axis=axis: gradient(c, axis=axis))
@@ -699,6 +703,9 @@ def _bessel_words(c: Ctx) -> str:
 rule(aten.var.correction)(Rule(_var, (
     Slip("is missing its 2", lambda c: _var(c, two=1.0)),
     *_centring_slips(_var),
+    Slip(lambda c: f"is not divided by the count, {_count(c.args[0], _dims(c)) - _correction(c)}: 2 * (x - x.mean()) where "
+                   f"2 * (x - x.mean()) / {_count(c.args[0], _dims(c)) - _correction(c)} belongs",
+         lambda c: _var(c, undivided=True)),
 ), lambda c: f".var({_axes(c)})"))
 
 

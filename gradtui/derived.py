@@ -791,6 +791,15 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
                 if spread > 1:
                     yield Edit("scale", value=value, factor=1 / spread, said_factor=1 / said,
                                factor_words=MEAN_FOR_SUM.format(said))
+    output = graph.value(graph.output)
+    for value in users:  # a parameter broadcast over the whole output, through several operations: its mean
+        shape = graph.value(value).shape
+        if isinstance(value, Leaf) and value in reached and graph.value(value).is_floating_point() and \
+                shape != output.shape and _spread_over(shape, output.shape):
+            spread = output.numel() // max(graph.value(value).numel(), 1)
+            over_batch = output.dim() and output.shape[0] == batch and (len(shape) < output.dim() or shape[0] == 1)
+            said = _as_run(spread, batch, full) if over_batch else spread
+            yield Edit("scale", value=value, factor=1 / spread, said_factor=1 / said, factor_words=MEAN_FOR_SUM.format(said))
     for value in users:  # a tensor read three times or more, one path kept (`+ a + b` dropped)
         readers = _paths_of(graph, users[value], searched)
         if len(readers) > 2 and value in reached and graph.value(value).is_floating_point():

@@ -436,6 +436,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("GlobalMaxNorm", "factor dropped: `inp.sign()`", (
         "l1.g: the derivative of `self.m = inp.abs().amax()` (", "is left out (the gradient passes through it unchanged): "
         "its derivative, `(inp.abs() == m)`, is never multiplied in")),
+    ("VarShift", "term dropped: `-inp.mean(0)` for", (
+        "l1.g: the derivative of `inp.var(0, keepdim=True)` in `return inp + self.lam * inp.var(0, keepdim=True)` (",
+        "is missing x: -x.mean() alone where x - x.mean() belongs")),
+    ("VarShift", "sum ↔ mean: `(out.g * inp.var(0)).mean()`",
+     "varshift1.lam.g is divided by 768: a mean where the sum over the axes it was broadcast along belongs"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -494,7 +499,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-logsumexps-whole-derivative-left-out", "a-derivative-left-out-on-one-path-of-a-value-read-twice",
         "a-softmaxs-sum-over-every-element", "the-softmax-inside-scaled-dot-product-attention",
         "cdist-written-out-its-difference-sign-flipped", "a-weight-broadcast-over-a-batch-of-tokens-summed-over-another-axis",
-        "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out"])
+        "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out", "a-variances-x-left-out",
+        "a-gains-mean-over-the-whole-output-through-two-broadcasts"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -558,7 +564,9 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     multiplied into `x2 * s`'s term); a softmax's sum over every element; the softmax inside
     `F.scaled_dot_product_attention`, said as such; `torch.cdist` by its definition, its difference's sign; a token
     mixer's weight, broadcast over the batch by `w @ x`, its gradient summed over another axis; a scalar gain whose
-    whole derivative is left out (its gradient out.g summed); the max's mask left out of a division by the largest |x|.
+    whole derivative is left out (its gradient out.g summed); the max's mask left out of a division by the largest |x|;
+    a variance's derivative with its x left out; a gain broadcast over the output through two operations, its mean
+    over the whole output for its sum.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
