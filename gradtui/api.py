@@ -173,7 +173,7 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     autograd, and say what `gradtui check` says. Options are the CLI's, in Python's types (`net="lin,
     relu,lin,mse"` or a sequence, `hidden=64` or a sequence, `rtol=1e-3`), with its defaults; a bad
     value is a ValueError that names it as you wrote it (`rtol=-1: …`)."""
-    from gradtui.fixing import digest_of
+    from gradtui.fixing import digest_of, named_by_an_edit
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
@@ -182,7 +182,9 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
         digest = digest_of(config.layers)
         session = DebugSession(config, data, network, params=params)
     session.run_to_end()
-    return Report(session, replay_in_float64(session) if needs_replay(session) else None, digest)
+    replay = replay_in_float64(session) if needs_replay(session) else None
+    named_by_an_edit(session, replay, digest)  # a slip no search names: the one edit of its line that mends it, if any
+    return Report(session, replay, digest)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:

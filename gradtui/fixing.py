@@ -35,12 +35,13 @@ from gradtui.findings import Location
 from gradtui.formatting import ALSO, NOTEBOOK_CELL, binding, short_path, wrapped
 from gradtui.memory import bounded_memory
 from gradtui.notebook import as_python
-from gradtui.written_slips import differing
+from gradtui.written_slips import differing, same_but_children
 
 SCREEN_ROWS = 128  # the screen's batch: the first rows of the same data (the seed keeps them)
 MOST_CANDIDATES = 400  # per slip: the hint's kind of edit comes first, and most slips fall in the first tens
 MOST_EDITS = 4  # a series longer than this is more than slips
 MORE_AFTER_PARTIAL = 40  # candidates tried after one that mends the gradient at fault but leaves a later one wrong
+UNNAMED_CANDIDATES = 150  # a slip no search names, looked for by the check itself as one edit of the user's line
 
 
 STATEMENT_SLIPS = (  # hints whose slip is a statement, not an expression: only these edits mend them
@@ -1640,11 +1641,87 @@ def digest_of(path: Path | None) -> str | None:
     return file_digest(Path(path)) if path is not None and Path(path).is_file() else None
 
 
-def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, data=None) -> Fix | None:
+def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | None:
+    """Where no slip of the searches fits the first mismatch (its hint the fallback's), the one edit of
+    the user's line that makes it match, run and verified, said in its hint in place of where to look
+    (`gradtui check` and `gradtui.check` ask it; the app shows the fix itself). None: the hint names a
+    slip, the check ran on no layer file, or no one edit among the first `UNNAMED_CANDIDATES` does it."""
+    from gradtui.hints import NO_KNOWN_SLIP
+
+    found = checked(session, replay) if session.config.layers is not None else None
+    if found is None or found.passes or found.first.tensor is None or NO_KNOWN_SLIP not in (found.hint or ""):
+        return None
+    fix = find_fix(session.asked, found, digest, session.data, most_edits=1, most_candidates=UNNAMED_CANDIDATES)
+    if fix is None:
+        return None
+    changed = _one_line_changed(fix.source.text, fix.fixed_text)
+    if changed is None:
+        return None  # (an edit over several lines is shown as the fix, not said in a sentence)
+    line, old, new = changed
+    owner = session if session.first_mismatch is not None else replay.session
+    report = owner.reports[found.first.index]
+    where = f"{fix.source.name}:{line}" if fix.source.cell is None else f"{fix.source.name}, line {line}"
+    parts = _parts_changed(old, new)
+    edit = f"`{parts[1]}` where `{parts[0]}` stands in `{old}`" if parts else f"`{new}` where `{old}` stands"
+    said = f"fits no slip of the forward's operations, but one edit of its line does, run and verified: {edit} ({where})"
+    tensors = tuple(replace(t, hint=t.hint.split(f" and {NO_KNOWN_SLIP};")[0] + f" and {said}")
+                    if t.name == found.first.tensor and t.hint else t for t in report.tensors)
+    owner.reports[found.first.index] = replace(report, tensors=tensors)
+    return fix
+
+
+def _parts_changed(old: str, new: str) -> tuple[str, str] | None:
+    """The smallest parts in which two versions of a statement differ (`self.d` and `self.d ** 2`), where
+    they are smaller than its value."""
+    try:
+        before, after = (ast.parse(line).body for line in (old, new))
+    except SyntaxError:
+        return None
+    if len(before) != 1 or len(after) != 1 or not all(isinstance(s, (ast.Assign, ast.AugAssign)) for s in (*before, *after)):
+        return None
+    a, b = before[0].value, after[0].value
+    old_code, new_code = ast.unparse(a), ast.unparse(b)
+    chain = _one_change(a, b)
+    for x, y in reversed(chain or []):  # the smallest part that changed, widened till each stands once in its line
+        if old_code.count(ast.unparse(x)) == 1 and new_code.count(ast.unparse(y)) == 1:
+            return None if x is a else (ast.unparse(x), ast.unparse(y))
+    return None
+
+
+def _one_change(a: ast.AST, b: ast.AST) -> list[tuple[ast.AST, ast.AST]] | None:
+    """The pairs of expressions from the two trees' roots down to the one place they differ (None: they
+    differ in more than one place, or not at all)."""
+    if ast.dump(a) == ast.dump(b):
+        return None
+    children = list(zip(ast.iter_child_nodes(a), ast.iter_child_nodes(b)))
+    if type(a) is type(b) and same_but_children(a, b) and len(children) == len(list(ast.iter_child_nodes(b))):
+        apart_here = [(x, y) for x, y in children if ast.dump(x) != ast.dump(y)]
+        if len(apart_here) != 1:
+            return None
+        below = _one_change(*apart_here[0])
+        return None if below is None else [(a, b), *below] if isinstance(a, ast.expr) else below
+    return [(a, b)] if isinstance(a, ast.expr) else None
+
+
+def _one_line_changed(before: str, after: str) -> tuple[int, str, str] | None:
+    """The line an edit changes, where it changes one: (its number, counted from 1; it before; it after)."""
+    old, new = before.splitlines(), after.splitlines()
+    changes = [c for c in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if c[0] != "equal"]
+    if len(changes) != 1:
+        return None
+    kind, i, i_end, j, j_end = changes[0]
+    if kind != "replace" or i_end - i != 1 or j_end - j != 1:
+        return None
+    return i + 1, old[i].strip(), new[j].strip()
+
+
+def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, data=None,
+             most_edits: int = MOST_EDITS, most_candidates: int = MOST_CANDIDATES) -> Fix | None:
     """The verified edits that take the check of `config` past its first mismatch (`checked`), one
-    slip after another; None when the first has none (or is not in a file of the user's). `digest`:
-    the file's when the check ran (FixError if it changed since); `data`: the caller's Dataset, each
-    edit checked on it (None: on what `config` loads, as the check did)."""
+    slip after another (at most `most_edits`, each among its first `most_candidates`); None when the
+    first has none (or is not in a file of the user's). `digest`: the file's when the check ran
+    (FixError if it changed since); `data`: the caller's Dataset, each edit checked on it (None: on
+    what `config` loads, as the check did)."""
     grown = checked.first is not None and GROWN.search(checked.hint or "")
     if grown or (checked.first is not None and checked.first.tensor is None):
         # a slip too small to fail where it is made (1/n for 1/(n−1)) fails there in float64 on the first rows; a step
@@ -1662,10 +1739,10 @@ def find_fix(config: RunConfig, checked: Checked, digest: str | None = None, dat
     fixed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gradtui-fix-") as scratch, bounded_memory(config.resolve_device()):
         trial = _Trials(config, source, Path(scratch), data)
-        while checked.first is not None and len(fixed) < MOST_EDITS:
+        while checked.first is not None and len(fixed) < most_edits:
             if user_source(checked.method[0]) is None or Path(user_source(checked.method[0]).path) != source.path:
                 break
-            found = trial.search(source, checked)
+            found = trial.search(source, checked, most_candidates)
             if found is None:
                 break
             source, checked = source.with_text(found[0]), found[1]
@@ -1706,16 +1783,16 @@ class _Trials:
         path.write_text(source.file_text(text))
         return path
 
-    def search(self, source: Source, checked: Checked) -> tuple[str, Checked, str] | None:
-        """An edit of the method at fault that the whole check verifies: (the text with it, the check
-        after it, the gradient it fixed)."""
+    def search(self, source: Source, checked: Checked, most: int = MOST_CANDIDATES) -> tuple[str, Checked, str] | None:
+        """An edit of the method at fault, among its first `most`, that the whole check verifies: (the
+        text with it, the check after it, the gradient it fixed)."""
         method, siblings = method_at(source.python(), checked.method[1] or 0)
         if method is None:
             return None
         screen, before = self._screen(source, checked)
         tried, partial = 0, None
         for change in Edits(source.python(), method, checked.hint, siblings, attributes=checked.attributes):
-            if tried >= MOST_CANDIDATES or (partial is not None and tried >= partial[3] + MORE_AFTER_PARTIAL):
+            if tried >= most or (partial is not None and tried >= partial[3] + MORE_AFTER_PARTIAL):
                 break
             text = change.apply(source.text)
             try:

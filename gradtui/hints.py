@@ -819,6 +819,9 @@ def _why_factor(factor: float, n: int, words: str) -> str:
     return UNNAMED_FACTOR
 
 
+NO_KNOWN_SLIP = "fits no known slip"  # the fallback's words: what follows them is where to look
+
+
 def fallback(e: Evidence) -> str:
     """What is known, when no pattern fits: direction, size, and where it is worst."""
     d = e.diff
@@ -833,7 +836,7 @@ def fallback(e: Evidence) -> str:
         facts.append(f"dtype {e.stats.dtype}, {e.against} {e.ref_stats.dtype}")
     where = ("compare the forward with the reference layer's formula" if e.context.direction == "forward"
              else "compare the formula with the chain-rule factor of this layer")
-    return f"{e.name} differs from {e.against} ({', '.join(facts)}) and fits no known slip; {where}"
+    return f"{e.name} differs from {e.against} ({', '.join(facts)}) and {NO_KNOWN_SLIP}; {where}"
 
 
 Pattern = Callable[[Evidence], "str | None"]

@@ -95,7 +95,7 @@ def differing(wrong: str, right: str) -> list[tuple[str, str]]:
     except SyntaxError:
         return []
     whole = a
-    while type(a) is type(b) and _same_but_children(a, b):
+    while type(a) is type(b) and same_but_children(a, b):
         apart = [(x, y) for x, y in zip(ast.iter_child_nodes(a), ast.iter_child_nodes(b)) if ast.dump(x) != ast.dump(y)]
         if len(apart) != 1 or len(list(ast.iter_child_nodes(a))) != len(list(ast.iter_child_nodes(b))):
             break
@@ -103,7 +103,7 @@ def differing(wrong: str, right: str) -> list[tuple[str, str]]:
     return [] if a is whole or not isinstance(a, ast.expr) else [(ast.unparse(a), ast.unparse(b))]
 
 
-def _same_but_children(a: ast.AST, b: ast.AST) -> bool:
+def same_but_children(a: ast.AST, b: ast.AST) -> bool:
     """Do two nodes of one type agree in all but their child expressions (one operator, one attribute)?"""
     fields = [name for name, value in ast.iter_fields(a) if not isinstance(value, (ast.AST, list))]
     operators = [name for name, value in ast.iter_fields(a) if isinstance(value, (ast.operator, ast.unaryop, ast.cmpop))]
@@ -126,7 +126,7 @@ def apart(wrong: str, right: str) -> tuple[str, str] | None:
         if ast.dump(x) == ast.dump(y):
             return
         pairs = list(zip(ast.iter_child_nodes(x), ast.iter_child_nodes(y)))
-        if type(x) is type(y) and _same_but_children(x, y) and len(pairs) == len(list(ast.iter_child_nodes(y))):
+        if type(x) is type(y) and same_but_children(x, y) and len(pairs) == len(list(ast.iter_child_nodes(y))):
             for child_x, child_y in pairs:
                 walk(child_x, child_y, [*above, (x, y)])
         else:

@@ -396,6 +396,57 @@ def test_a_slip_inside_a_derivative_written_in_the_codes_own_pieces_is_mended_th
     assert len(removed) == 1 and wrong in removed[0], report["fix"]["diff"]
 
 
+CAUCHY_LOSS = '''import torch
+from gradtui.layers import Lin, Module, Relu
+
+
+class Cauchy(Module):
+    def forward(self, inp, targ):
+        self.d = inp.squeeze(-1) - targ
+        return torch.log(1 + (self.d / 0.7) ** 2).mean()
+
+    def bwd(self, out, inp, targ):
+        inp.g = ({derivative} / self.d.shape[0]).unsqueeze(-1)
+
+
+class Model:
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
+        self.loss = Cauchy()
+'''
+
+
+def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_it(tmp_path, capsys):
+    """A loss's derivative written in a closed form of the user's own (`2 d / (0.49 + d²)`, its 0.7² spread
+    over the fraction): a power lost in it is no edit of the forward's operations, so no search names it;
+    the check tries one edit of the line, runs it, and says the one that mends the gradient, in the
+    line's own code and place; nothing is written. Two slips in the line are no one edit: the hint stays
+    the honest fallback."""
+    path = tmp_path / "cauchy.py"
+    path.write_text(CAUCHY_LOSS.format(derivative="2 * self.d / (0.49 + self.d)"))
+    before = path.read_text()
+    code, report = check_json(capsys, "--batch", "300", "--layers", str(path))
+    assert code == 1 and path.read_text() == before
+    said = _first_hint(report)
+    assert "fits no known slip" not in said, said
+    assert ("fits no slip of the forward's operations, but one edit of its line does, run and verified: "
+            "`0.49 + self.d ** 2` where `0.49 + self.d` stands in `inp.g = (2 * self.d / (0.49 + self.d) / "
+            "self.d.shape[0]).unsqueeze(-1)` (") in said and "cauchy.py:11)" in said, said
+    report = gradtui.check(layers=str(path), batch=300)
+    assert "`0.49 + self.d ** 2` where `0.49 + self.d` stands" in report.first_mismatch.hint
+
+    path.write_text(CAUCHY_LOSS.format(derivative="3 * self.d / (0.49 + self.d)"))
+    _, report = check_json(capsys, "--batch", "300", "--layers", str(path))
+    assert "fits no known slip; compare the formula" in _first_hint(report)
+
+
+def _first_hint(document: dict) -> str:
+    """The hint of a check document's first mismatch."""
+    first = document["first_mismatch"]
+    step = next(s for s in document["steps"] if s["index"] == first["index"])
+    return next(t["hint"] for t in step["tensors"] if t["name"] == first["tensor"])
+
+
 def test_a_batched_transpose_is_written_as_the_code_writes_it(tmp_path, capsys):
     """A layer on (batch, sequence, features): `.t()` is no transpose of a 3-D tensor, and the fix
     says `.transpose(-2, -1)` as the user's code does."""
