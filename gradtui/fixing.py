@@ -280,9 +280,10 @@ class Edits:
         self.statements = _statements_nearest_last(method, self.hint)
         self.locals = list(dict.fromkeys(t.id for n in ast.walk(method) if isinstance(n, ast.Assign) for t in n.targets
                                          if isinstance(t, ast.Name)))  # the names the method assigns: `dh`, `ds`
-        # a transpose as the code writes it (a batch's last two axes: `.transpose(1, 2)` of the code's own)
-        own = re.search(r"\.transpose\((?:-2, -1|-1, -2|1, 2|2, 1)\)", text)
-        self.t = own[0] if own else next((t for t in (".mT", ".t()") if t in text), ".T")
+        # a transpose as the code writes it, each way it does (a batch's: `.transpose(1, 2)`; a weight's: `.t()`)
+        written = [m[0] for m in re.finditer(r"\.transpose\((?:-2, -1|-1, -2|1, 2|2, 1)\)", text)]
+        self.transposes = list(dict.fromkeys([*written, *(t for t in (".mT", ".t()") if t in text), ".T"]))
+        self.t = self.transposes[0]
         self.sqrt = "torch.sqrt({})" if "torch.sqrt(" in text else "({}).sqrt()"
         self.tensors = list(dict.fromkeys([*self._tensor_names(), *names]))
         read = [self.seg(n) for n in ast.walk(method) if isinstance(n, ast.Attribute) and n.attr == "g"
@@ -1126,8 +1127,10 @@ class Edits:
                 isinstance(node, ast.Attribute) and node.attr in ("T", "mT")):
             inner = func.value if func is not None else node.value
             yield at(node, self.seg(inner), "transpose")
-        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            yield at(node, f"({seg}){self.t}" if isinstance(node, ast.BinOp) else f"{seg}{self.t}", "transpose")
+        elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)) and not (
+                isinstance(node, ast.Name) and (node.id == "self" or node.id in MODULES)):
+            for t in self.transposes:
+                yield at(node, f"({seg}){t}" if isinstance(node, ast.BinOp) else f"{seg}{t}", "transpose")
 
     def _reshapes(self, node, seg: str, at) -> Iterator[Change]:
         """A dimension of size 1 added, taken away, or the gradient made its tensor's shape."""
@@ -1209,7 +1212,8 @@ class Edits:
                 yield at(node, reduced(receiver, func.attr, f"({axis}{toggled})"), "sum")
         elif isinstance(node, (ast.BinOp, ast.Name, ast.Attribute, ast.Call, ast.Subscript)) and not reduced:
             wrapped = f"({seg})" if isinstance(node, ast.BinOp) else seg
-            hinted = re.findall(r"\((\.sum\([^()]*\)) missing\)", self.hint)  # "(.sum(1) missing)": that one first
+            # "(.sum(1) missing)", "(.sum((0, 1)) missing)": that one first
+            hinted = re.findall(r"\((\.sum\((?:[^()]|\([^()]*\))*\)) missing\)", self.hint)
             for call in dict.fromkeys([*hinted, ".sum(0)", ".sum(0, keepdim=True)", ".sum(-1, keepdim=True)"]):
                 yield at(node, wrapped + call, "sum")
 
@@ -1366,7 +1370,7 @@ def _folded(code: str) -> str:
     class Folded(ast.NodeTransformer):
         def visit(self, node: ast.AST) -> ast.AST:
             value = number(node) if isinstance(node, ast.expr) else None
-            if isinstance(value, (int, float)) and not isinstance(value, complex):
+            if isinstance(value, (int, float)):  # (not a power's complex root)
                 return ast.Constant(float(f"{value:.10g}"))
             return self.generic_visit(node)
 

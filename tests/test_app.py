@@ -1,6 +1,7 @@
 """The app's keys drive the session exactly as the DebugSession API would."""
 
 import asyncio
+import contextlib
 import os
 import random
 import time
@@ -272,7 +273,10 @@ async def test_quitting_during_a_timing_run_ends_the_run_and_its_process(monkeyp
             reached.append("t pressed")
             await until(pilot, lambda: started, "the timing process")
             reached.append("timing process started")
-            await pilot.press("q")
+            # (the pilot then waits for the animator, which a quit may stop with the progress bar's animation
+            # pending: a wait of Textual's test harness that never ends, not the app's; the app closes regardless)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(pilot.press("q"), 10)
             reached.append("q pressed")
         reached.append("app closed")
 
