@@ -250,7 +250,7 @@ HINTED = (
     (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
     (r"N×N", ("squeeze",)),  # (where an (N, 1) met an (N,): summing the N×N is rarely what fixes it)
     (r"sum|summed|axis|axes|keepdim|broadcast|N×N|batch dimension", ("axis", "sum", "shape")),
-    (r"unsqueeze|squeeze|shape|is \(", ("shape",)),
+    (r"unsqueeze|squeeze|shape|is \(", ("shape", "transpose")),  # (a matrix product's operands swapped: another shape)
     (r"sign|minus", ("sign", "operator", "negated")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
     (r"uses `|where `|taken from|for `", ("name",)),
@@ -1646,14 +1646,18 @@ def digest_of(path: Path | None) -> str | None:
 
 
 def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | None:
-    """Where no slip of the searches fits the first mismatch (its hint the fallback's), the one edit of
-    the user's line that makes it match, run and verified, said in its hint in place of where to look
+    """Where no slip of the searches fits the first mismatch (its hint the fallback's, or the bare fact of its
+    shape), the one edit of the user's line that makes it match, run and verified, said in its hint in place
+    of where to look
     (`gradtui check` and `gradtui.check` ask it; the app shows the fix itself). None: the hint names a
     slip, the check ran on no layer file, or no one edit among the first `UNNAMED_CANDIDATES` does it."""
     from gradtui.hints import NO_KNOWN_SLIP
 
     found = checked(session, replay) if session.config.layers is not None else None
-    if found is None or found.passes or found.first.tensor is None or NO_KNOWN_SLIP not in (found.hint or ""):
+    if found is None or found.passes or found.first.tensor is None:
+        return None
+    shapes_alone = re.fullmatch(r"\S+ is \([^)]*\), \S+ is \([^)]*\)", found.hint or "")  # (other_shape's bare fact)
+    if NO_KNOWN_SLIP not in (found.hint or "") and not shapes_alone:
         return None
     fix = find_fix(session.asked, found, digest, session.data, most_edits=1, most_candidates=UNNAMED_CANDIDATES)
     if fix is None:
@@ -1667,9 +1671,11 @@ def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | N
     where = f"{fix.source.name}:{line}" if fix.source.cell is None else f"{fix.source.name}, line {line}"
     parts = _parts_changed(old, new)
     edit = f"`{parts[1]}` where `{parts[0]}` stands in `{old}`" if parts else f"`{new}` where `{old}` stands"
-    said = f"fits no slip of the forward's operations, but one edit of its line does, run and verified: {edit} ({where})"
-    tensors = tuple(replace(t, hint=t.hint.split(f" and {NO_KNOWN_SLIP};")[0] + f" and {said}")
-                    if t.name == found.first.tensor and t.hint else t for t in report.tensors)
+    said = f"run and verified: {edit} ({where})"
+    hint = f"{found.hint}; one edit of its line makes it match, {said}" if shapes_alone else \
+        found.hint.split(f" and {NO_KNOWN_SLIP};")[0] + f" and fits no slip of the forward's operations, but one edit " \
+        f"of its line does, {said}"
+    tensors = tuple(replace(t, hint=hint) if t.name == found.first.tensor and t.hint else t for t in report.tensors)
     owner.reports[found.first.index] = replace(report, tensors=tensors)
     return fix
 

@@ -438,6 +438,22 @@ def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_
     assert "fits no known slip; compare the formula" in _first_hint(report)
 
 
+def test_a_shape_said_alone_gets_the_one_edit_that_mends_it(tmp_path):
+    """A weight's gradient of another shape from a matrix product's operands swapped over a batch of tokens,
+    which no search names (its hint is the shapes alone): the check says the edit of the line, run."""
+    path = tmp_path / "mixer.py"
+    path.write_text(layer_file("Mixer", "        self.x = inp.view(-1, 2, inp.shape[1] // 2)\n"
+                                        "        return (self.x + self.w @ self.x).reshape(inp.shape)",
+                               "        g = out.g.view(-1, 2, inp.shape[1] // 2)\n"
+                               "        self.w.g = (self.x.transpose(1, 2) @ g).sum(0)\n"
+                               "        inp.g = (g + self.w.t() @ g).reshape(inp.shape)", ("w",),
+                               "Mixer(torch.randn(2, 2, generator=g) / 2 ** 0.5)"))
+    said = gradtui.check(layers=str(path), batch=300).first_mismatch.hint
+    assert said.startswith("mixer1.w.g is (") and "; one edit of its line makes it match, run and verified: " \
+        "`self.w.g = (g @ self.x.transpose(1, 2)).sum(0)` where `self.w.g = (self.x.transpose(1, 2) @ g).sum(0)` " \
+        "stands (" in said, said
+
+
 def _first_hint(document: dict) -> str:
     """The hint of a check document's first mismatch."""
     first = document["first_mismatch"]
