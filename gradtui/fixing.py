@@ -237,6 +237,7 @@ HINTED = (
     (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
     (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
+    (r"is missing the mean: x where", ("centre",)),  # a variance's deviation without its mean: `x - x.mean(0)`
     (r"is missing (?:its|the) [\w']+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"without the factor", ("factor",)),
@@ -891,7 +892,8 @@ class Edits:
             r"a (division by|factor) `([^`]+)`(\*\*\d+)? (?:is )?left out", self.hint)] + [
             ("division by", code, "hinted") for code in re.findall(r"is missing (?:the|its) division by `([^`]+)`",
                                                                    self.hint)] + [
-            ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) (?:the|its) factor `([^`]+)`|its "
+            ("factor", code, "hinted") for code in re.findall(r"(?:is missing|without) (?:the|its) factor `([^`]+)`|"
+                                                               r"is missing its factor \((.+?)\): `|its "
                                                                r"derivative, `([^`]+)`, is never multiplied in|is missing "
                                                                r"`([^`]+)`(?: in every gradient through it|:)", self.hint)
             for code in code if code]
@@ -939,8 +941,9 @@ class Edits:
                 if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                     for gradient in [*self.gradients, *(n for n, line in self.carrying.items() if line < value.lineno)]:
                         yield at(node, f"({gradient} - {self.seg(node.operand)})", "hinted")
-        for name in re.findall(r"missing the 1 of \(1 - ([\w.]+)\)", self.hint):  # `s * -s` for `s * (1 - s)`
-            spelled = self.spelled(name)
+        for name in re.findall(r"missing the 1 of \(1 - (.+?)\): ", self.hint):  # `s * -s` for `s * (1 - s)`
+            spelled = self.spelled(name) if re.fullmatch(r"[\w.]+", name) else self._named_within(
+                self._in_my_words(name) or name)  # (`torch.sigmoid(self.l)` as the method names it: `s`)
             for node in ast.walk(value):
                 if spelled and isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
                         self.seg(node.operand) == spelled:

@@ -375,14 +375,23 @@ GATED = "Gate(torch.randn(nh, nh, generator=g) / nh ** 0.5)"
     ("MaxNorm", "        self.m = inp.abs().amax()\n        return inp / self.m",
      "        inp.g = out.g / self.m - (out.g * inp).sum() / self.m ** 2 * (inp.abs() == self.m) * inp.sign()",
      ("(inp.abs() == self.m) * inp.sign()", "inp.sign()"), (), "MaxNorm()"),
+    ("LSEGate", "        self.l = torch.logsumexp(inp, 1, keepdim=True)\n        return inp * torch.sigmoid(self.l)",
+     "        s = torch.sigmoid(self.l)\n        ds = (out.g * inp).sum(1, keepdim=True) * s * (1 - s)\n"
+     "        inp.g = out.g * s + ds * torch.softmax(inp, 1)", ("* s * (1 - s)", "* s * -s"), (), "LSEGate()"),
+    ("VarShift", "        return inp + self.lam * inp.var(0, keepdim=True)",
+     "        n = inp.shape[0]\n        inp.g = out.g + self.lam * 2 * (inp - inp.mean(0)) / (n - 1) * out.g.sum(0)\n"
+     "        self.lam.g = (out.g * inp.var(0)).sum().reshape(self.lam.shape)",
+     ("(inp - inp.mean(0))", "inp"), ("lam",), "VarShift(0.3 + 0.1 * torch.randn(1, generator=g))"),
 ], ids=["a-gelus-1-plus-erf-in-its-own-numbers", "a-gelus-root-of-2-pi-in-torch-pi", "a-gelus-minus-in-its-exp",
-        "a-sigmoids-1-minus", "out-for-out-g-in-one-of-two-factors", "a-factor-inside-a-sum", "a-maxs-mask"])
+        "a-sigmoids-1-minus", "out-for-out-g-in-one-of-two-factors", "a-factor-inside-a-sum", "a-maxs-mask",
+        "a-sigmoids-1-minus-of-an-expression-the-code-names", "a-variances-deviation-without-its-mean"])
 def test_a_slip_inside_a_derivative_written_in_the_codes_own_pieces_is_mended_there(
         tmp_path, capsys, name, forward, backward, slip, weights, made):
     """A derivative written out in pieces of the code's own (a GELU's `cdf` and `pdf` with `2 ** 0.5` and
     `torch.pi` where gradtui's hint says `math.sqrt(2)` and `math.pi`; a gate's sigmoid and tanh; a gain's
-    sum over the batch; the max's mask of a division by the largest |x|): the one edit of the slip is
-    undone in the line it was made in, in the code's own spelling."""
+    sum over the batch; the max's mask of a division by the largest |x|; the `1 - s` of a sigmoid the hint
+    writes as `torch.sigmoid(self.l)`; a variance's `x - x.mean(0)` without its mean): the one edit of the
+    slip is undone in the line it was made in, in the code's own spelling."""
     right, wrong = slip
     assert right in backward
     path = tmp_path / "mine.py"
