@@ -425,7 +425,7 @@ class Model:
 '''
 
 
-def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_it(tmp_path, capsys):
+def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_it(tmp_path, capsys, monkeypatch):
     """A loss's derivative written in a closed form of the user's own (`2 d / (0.49 + d²)`, its 0.7² spread
     over the fraction): a power lost in it is no edit of the forward's operations, so no search names it;
     the check tries one edit of the line, runs it, and says the one that mends the gradient, in the
@@ -443,6 +443,7 @@ def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_
             "self.d.shape[0]).unsqueeze(-1)` (") in said and "cauchy.py:11)" in said, said
 
     path.write_text(CAUCHY_LOSS.format(derivative="3 * self.d / (0.49 + self.d)"))
+    monkeypatch.setattr(fixing, "UNNAMED_CANDIDATES", 40)  # (all of them: no one edit mends two slips; fewer, sooner)
     _, report = check_json(capsys, "--batch", "300", "--layers", str(path))
     assert "fits no known slip; compare the formula" in _first_hint(report)
 
