@@ -52,8 +52,10 @@ class Report:
     check's text, and it renders as check's tables in a terminal (Rich) and in Jupyter (an HTML
     fragment that styles only itself)."""
 
-    def __init__(self, session, replay=None, digest: str | None = None):
+    def __init__(self, session, replay=None, digest: str | None = None, fix=None):
         self.session, self.replay, self.digest = session, replay, digest  # the layer file's, when the check ran
+        if fix is not None:  # found already (the one edit that names a slip and mends every gradient)
+            self._fix = fix
 
     @property
     def steps(self) -> list:
@@ -183,8 +185,9 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
         session = DebugSession(config, data, network, params=params)
     session.run_to_end()
     replay = replay_in_float64(session) if needs_replay(session) else None
-    named_by_an_edit(session, replay, digest)  # a slip no search names: the one edit of its line that mends it, if any
-    return Report(session, replay, digest)
+    named = named_by_an_edit(session, replay, digest)  # a slip no search names: the one edit of its line that mends it
+    # (an edit after which every gradient matches is the fix itself: `Report.fix` does not search for it again)
+    return Report(session, replay, digest, named if named is not None and named.passes else None)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:

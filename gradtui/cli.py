@@ -242,9 +242,10 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
         replay = replay_in_float64(session) if needs_replay(session) else None
         found = session.first_mismatch is not None or (replay is not None and replay.mismatch is not None)
         try:
-            if found:
-                _name_by_an_edit(session, replay, digest, err)
-            fix = _fix(session, replay, digest, err) if args.fix and found else None
+            named = _name_by_an_edit(session, replay, digest, err) if found else None
+            # (an edit after which every gradient matches is the fix itself: not searched for twice)
+            fix = (named if named is not None and named.passes else _fix(session, replay, digest, err)) \
+                if args.fix and found else None
         except FixError as exc:
             err.print(f"gradtui: {escape(str(exc))}")
             return EXIT_BAD_INPUT
@@ -270,12 +271,12 @@ def _check(config: RunConfig, args: argparse.Namespace, err: Console) -> int:
     return EXIT_MISMATCH if found else EXIT_OK
 
 
-def _name_by_an_edit(session: DebugSession, replay: Replay | None, digest: str | None, err: Console) -> None:
+def _name_by_an_edit(session: DebugSession, replay: Replay | None, digest: str | None, err: Console):
     from gradtui.fixing import named_by_an_edit
 
     with err.status("no known slip fits: trying one edit of the line, and running the check with it", spinner="dots") \
             if err.is_terminal else contextlib.nullcontext():
-        named_by_an_edit(session, replay, digest)
+        return named_by_an_edit(session, replay, digest)
 
 
 def _fix(session: DebugSession, replay: Replay | None, digest: str | None, err: Console):

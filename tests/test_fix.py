@@ -436,6 +436,7 @@ def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_
     before = path.read_text()
     report = gradtui.check(layers=str(path), batch=300)
     assert not report.ok and path.read_text() == before
+    assert report.fix.passes and report.fix.edits == 1  # the edit found is the fix: no second search for it
     said = report.first_mismatch.hint
     assert "fits no known slip" not in said, said
     assert ("fits no slip of the forward's operations, but one edit of its line does, run and verified: "
