@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and forty more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and forty-nine more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -89,7 +89,11 @@ backward writes its derivative as `cdf` and `pdf`, log cosh by `torch.logaddexp`
 and eight more (attention pooling of tokens by a learned query added back, x gated by the sigmoid of its row's
 logsumexp, a piecewise linear by nested `torch.where`, a sigmoid of x clamped above, a cubic token interaction
 `(x w xᵀ) x`, x plus a learned multiple of the batch's variance (over n − 1), Cauchy's loss of scale 0.7, a division by the
-row's mean absolute deviation + 1);
+row's mean absolute deviation + 1) and nine more (two heads of attention within each row by `einsum`, a
+cumulative product, a standardisation by `torch.var(…, unbiased=False)` and `rsqrt`, sigmoid(2x) as a softmax of
+`torch.stack([x, -x])`, a maxout of three by `max(-1)` spread back three times by `cat`, a binary cross-entropy
+with a positive weight, x damped by exp of its row's mean |x|, a linear normalised by `sqrt(‖h‖² + 1)`, tanh x ·
+tanh 2x);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -2857,6 +2861,90 @@ c = inp - inp.mean(1, keepdim=True)
 sg = c.sign()
 dm = -(out.g * inp).sum(1, keepdim=True) / (self.mad + 1) ** 2
 inp.g = out.g / (self.mad + 1) + dm * (sg - sg.mean(1, keepdim=True)) / inp.shape[1]
+"""),
+    Layer("EinsumHeads", """
+self.q = inp.view(-1, 2, 2, 3)
+self.s = torch.einsum('nhtd,nhsd->nhts', self.q, self.q) / 3 ** 0.5
+self.p = self.s.softmax(-1)
+return torch.einsum('nhts,nhsd->nhtd', self.p, self.q).reshape(inp.shape)
+""", """
+do = out.g.view(-1, 2, 2, 3)
+dp = torch.einsum('nhtd,nhsd->nhts', do, self.q)
+ds = self.p * (dp - (dp * self.p).sum(-1, keepdim=True)) / 3 ** 0.5
+dq = torch.einsum('nhts,nhtd->nhsd', self.p, do)
+dq = dq + torch.einsum('nhts,nhsd->nhtd', ds, self.q) + torch.einsum('nhts,nhtd->nhsd', ds, self.q)
+inp.g = dq.reshape(inp.shape)
+"""),
+    Layer("CumProd", """
+self.f = 1 + 0.1 * inp
+return torch.cumprod(self.f, 1)
+""", """
+acc = (out.g * out).flip(1).cumsum(1).flip(1)
+inp.g = 0.1 * acc / self.f
+"""),
+    Layer("VarKeyword", """
+self.v = torch.var(inp, dim=1, unbiased=False, keepdim=True)
+self.r = torch.rsqrt(self.v + 1e-5)
+return (inp - inp.mean(1, keepdim=True)) * self.r
+""", """
+D = inp.shape[1]
+xhat = out
+dv = (out.g * (inp - inp.mean(1, keepdim=True))).sum(1, keepdim=True) * -0.5 * self.r ** 3
+dx = out.g * self.r + dv * 2 * (inp - inp.mean(1, keepdim=True)) / D
+inp.g = dx - dx.mean(1, keepdim=True)
+"""),
+    Layer("StackSoftmax", """
+self.p = torch.stack([inp, -inp], -1).softmax(-1)
+return self.p[..., 0]
+""", """
+p0 = self.p[..., 0]
+inp.g = out.g * 2 * p0 * (1 - p0)
+"""),
+    Layer("MaxoutCat", """
+self.z = inp.view(-1, 4, 3)
+self.m, self.idx = self.z.max(-1)
+return torch.cat([self.m, self.m, self.m], 1)
+""", """
+dm = out.g[:, :4] + out.g[:, 4:8] + out.g[:, 8:]
+dz = torch.zeros_like(self.z)
+dz.scatter_(-1, self.idx.unsqueeze(-1), dm.unsqueeze(-1))
+inp.g = dz.view(inp.shape)
+"""),
+    Layer("PosWeightBCE", """
+self.p = torch.sigmoid(inp.squeeze(-1))
+self.t = torch.sigmoid(targ)
+return -(3.0 * self.t * torch.log(self.p) + (1 - self.t) * torch.log(1 - self.p)).mean()
+""", """
+n = self.p.shape[0]
+dp = -(3.0 * self.t / self.p - (1 - self.t) / (1 - self.p)) / n
+inp.g = (dp * self.p * (1 - self.p)).unsqueeze(-1)
+""", loss=True),
+    Layer("ExpAbsGate", """
+self.a = inp.abs().mean(1, keepdim=True)
+self.e = torch.exp(-self.a)
+return inp * self.e
+""", """
+de = (out.g * inp).sum(1, keepdim=True)
+da = -de * self.e
+inp.g = out.g * self.e + da * torch.sign(inp) / inp.shape[1]
+"""),
+    Layer("LinearSqrtNorm", """
+self.h = inp @ self.w
+self.n = (self.h.pow(2).sum(1, keepdim=True) + 1).sqrt()
+return self.h / self.n
+""", """
+dh = out.g / self.n - self.h * (out.g * self.h).sum(1, keepdim=True) / self.n ** 3
+self.w.g = inp.t() @ dh
+inp.g = dh @ self.w.t()
+""", ("w",)),
+    Layer("TwoPathTanh", """
+self.a = torch.tanh(inp)
+self.b = torch.tanh(2 * inp)
+return self.a * self.b
+""", """
+da = out.g * self.b
+db = out.g * self.a
+inp.g = da * (1 - self.a ** 2) + db * 2 * (1 - self.b ** 2)
 """)
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
@@ -2996,6 +3084,7 @@ PARAMETERS = {
     "AttnPoolQuery": lambda r: (0.5 * r(4),),
     "CubicTokens": lambda r: (0.15 * r(4, 4),),
     "VarShift": lambda r: (0.3 + 0.1 * r(1),),
+    "LinearSqrtNorm": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

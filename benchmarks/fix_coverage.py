@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from gradtui.config import RunConfig
-from gradtui.fixing import find_fix, run_check
+import torch
 
 HERE = Path(__file__).resolve().parent
 
@@ -48,8 +48,9 @@ class Case:
     name: str
     code: str
     net: tuple[str, ...]
-    words: str  # the hint's expected words: the slip is named when they are in it
-    data: object = None  # the data it runs on (a gradtui.data.Dataset), when not the synthetic rows
+    words: str | None  # the hint's expected words: the slip is named when they are in it (None: when it is not the fallback)
+    data: tuple | None = None  # the x and y it runs on, when not the synthetic rows
+    params: dict | None = None  # tensors the file's Model loads (saved beside it, at PARAMS_PATH)
 
 
 def kind_cases() -> list[Case]:
@@ -96,8 +97,6 @@ PARAMS = {"LayerNorm": "(1 + 0.1 * torch.randn(width, generator=g), 0.1 * torch.
 
 
 def any_layer_cases() -> list[Case]:
-    from gradtui.data import Dataset
-
     corpus = _module("any_layer_coverage")
     cases = []
     for slip in corpus.SLIPS:
@@ -107,7 +106,7 @@ def any_layer_cases() -> list[Case]:
         data = None
         if slip.layer in FIRST:  # its x, as the any-layer corpus draws it
             _, x, y, *_ = corpus.network(layer, lambda *params: None, slip.dtype)
-            data = Dataset(x, y, "the corpus's")
+            data = (x, y)
         for style in ("module", "call"):
             code = corpus.source(layer, style, layer.backward.replace(slip.old, slip.new, 1))
             if slip.layer in FIRST:
@@ -123,9 +122,42 @@ def any_layer_cases() -> list[Case]:
     return cases
 
 
+MUTANT_MODEL = '''
+
+class Model:
+    """The mutant benchmark's network around the layer (its loss after two Lins), its parameters as it draws them."""
+
+    def __init__(self, *sizes):
+        first, own, last = torch.load(PARAMS_PATH).values()
+        self.layers = {layers}
+        self.loss = {loss}
+'''
+
+
+def mutant_cases(names: list[str]) -> list[Case]:
+    """Every one-edit mutant of these layers of benchmarks/any_layer_mutants.py in the module style, in a file whose
+    Model builds the network that benchmark builds (a `.float()` added, a slip of float64 runs, is left out)."""
+    mutants = _module("any_layer_mutants")
+    corpus = mutants.corpus
+    cases = []
+    for name in names:
+        layer = mutants.LAYERS[name]
+        model, x, y, _, own = mutants.network(layer, lambda *params: None, torch.float32)
+        params = {"first": (model[0].w, model[0].b), "own": own, "last": (model[2].w, model[2].b)}
+        layers, loss = ("[Lin(*first), Relu(), Lin(*last)]", f"{name}()") if layer.loss else \
+            (f"[Lin(*first), {name}(*own), Lin(*last)]", "Mse()")
+        header = "import torch\nfrom gradtui.layers import Lin, Module, Mse, Relu\n\n"
+        for edit, backward in mutants.mutants(layer):
+            if ".float() added" not in edit:
+                code = header + corpus.source(layer, "module", backward) + MUTANT_MODEL.format(layers=layers, loss=loss)
+                cases.append(Case("mutants", f"{name}: {edit}", code, (), None, (x, y), params))
+    return cases
+
+
 @dataclass
 class Outcome:
     case: Case
+    slip: bool  # the check fails at a gradient (a mutant may compute the right gradients, or raise)
     named: bool
     fixed: bool
     applied: bool | None  # None: no fix to apply
@@ -135,36 +167,62 @@ class Outcome:
 
 
 def run(case: Case, folder: Path, number: int) -> Outcome:
+    """The slipped file checked as `gradtui.check(layers=…)` checks it, its fix as `Report.fix` finds it, and that
+    fix applied with `patch` to another copy and checked again."""
+    import gradtui
+    from gradtui.hints import NO_KNOWN_SLIP
+
+    code = case.code
+    if case.params is not None:
+        torch.save(case.params, folder / f"params_{number}.pt")
+        code = code.replace("PARAMS_PATH", repr(str(folder / f"params_{number}.pt")))
     path = folder / f"slip_{number}.py"
-    path.write_text(case.code)
-    config = RunConfig(net=case.net, batch=64 if case.data is None else len(case.data.x), layers=path, init="random",
-                       seed=1)
-    checked = run_check(config, data=case.data)
-    hint = checked.hint or ""
-    named = checked.first is not None and any(words in hint for words in case.words.split(" | "))
+    path.write_text(code)
+    x, y = case.data if case.data is not None else (None, None)
+    options = dict(x=x, y=y, init="random", seed=1) | ({"net": case.net} if case.net else {}) | \
+        ({} if case.data is not None else {"batch": 64})
+    report = gradtui.check(layers=path, **options)
+    first = report.first_mismatch
+    if first is None or first.tensor is None:
+        return Outcome(case, False, False, False, None, "", 0.0)
+    hint = first.hint or ""
+    if case.words is None:
+        named = NO_KNOWN_SLIP not in hint and not re.fullmatch(r"\S+ is \([^)]*\), \S+ is \([^)]*\)", hint)
+    else:
+        named = any(words in hint for words in case.words.split(" | "))
     if not named:
-        return Outcome(case, False, False, None, hint, 0.0)
+        return Outcome(case, True, False, False, None, hint, 0.0)
     started = time.perf_counter()
-    fix = find_fix(config, checked, data=case.data)
+    fix = report.fix
     seconds = time.perf_counter() - started
     if fix is None:
-        return Outcome(case, True, False, None, hint, seconds)
+        return Outcome(case, True, True, False, None, hint, seconds)
     patched = folder / f"patched_{number}.py"
     diff = folder / f"fix_{number}.diff"
     diff.write_text(fix.diff)
     done = subprocess.run(["patch", "--silent", "-o", str(patched), str(path), str(diff)], capture_output=True,
                           text=True)
-    applied = done.returncode == 0 and run_check(replace(config, layers=patched), data=case.data).passes
-    return Outcome(case, True, True, applied, fix.diff, seconds, fix.tried)
+    applied = done.returncode == 0 and gradtui.check(layers=patched, **options).ok
+    return Outcome(case, True, True, True, applied, fix.diff, seconds, fix.tried)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", choices=("kinds", "any"), help="one corpus only")
+    parser.add_argument("--corpus", choices=("kinds", "any", "mutants"),
+                        help="one corpus only (mutants: only when asked, and best with --some or --layer)")
+    parser.add_argument("--layer", action="append", metavar="NAME",
+                        help="the mutants of this layer of benchmarks/any_layer_mutants.py (repeatable; default: all it writes)")
     parser.add_argument("--some", type=int, default=1, metavar="K", help="every K-th slip only")
     parser.add_argument("-v", "--verbose", action="store_true", help="print each fix")
     options = parser.parse_args()
-    cases = ([] if options.corpus == "any" else kind_cases()) + ([] if options.corpus == "kinds" else any_layer_cases())
+    if options.corpus == "mutants":
+        written = [layer.name for layer in _module("any_layer_mutants").MORE]
+        unknown = sorted(set(options.layer or ()) - set(written))
+        if unknown:
+            parser.error(f"--layer {unknown[0]}: not one of benchmarks/any_layer_mutants.py's own layers")
+        cases = mutant_cases(options.layer or written)
+    else:
+        cases = ([] if options.corpus == "any" else kind_cases()) + ([] if options.corpus == "kinds" else any_layer_cases())
     cases = cases[::options.some]
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="gradtui-fixes-") as folder:
@@ -179,7 +237,7 @@ def main() -> int:
     print(f"\n{'corpus':10s} {'slips':>5s} {'named':>5s} {'verified fix':>16s} {'passes applied':>15s} {'median s':>9s} "
           f"{'edits tried (median, most)':>27s}")
     for corpus in dict.fromkeys(case.corpus for case in cases):
-        mine = [o for o in outcomes if o.case.corpus == corpus]
+        mine = [o for o in outcomes if o.case.corpus == corpus and o.slip]
         named = [o for o in mine if o.named]
         fixed = [o for o in named if o.fixed]
         applied = sum(bool(o.applied) for o in fixed)

@@ -260,7 +260,7 @@ def _option(name: str, value):
     if value is None:
         return None
     if name == "net":
-        return parse_net(value) if isinstance(value, str) else _sequence(value, str, refuse, "layer kinds")
+        return parse_net(value if isinstance(value, str) else ",".join(_sequence(value, str, refuse, "layer kinds")))
     if name in ("hidden", "versions"):
         if isinstance(value, str):
             return parse_hidden(value) if name == "hidden" else tuple(int(part) for part in value.split(","))

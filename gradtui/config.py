@@ -48,7 +48,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
 def parse_net(text: str) -> tuple[str, ...]:
     """'lin,batchnorm,tanh,lin,cross_entropy' -> its kinds, checked."""
     kinds = tuple(part.strip() for part in text.split(","))
-    problem = check_kinds(kinds)
+    problem = check_kinds(kinds, typed=True)
     if problem:
         raise InputError(f"--net {text!r}: {problem}")
     return kinds

@@ -96,6 +96,8 @@ class Edit:
     # backward that loops as its forward does writes the slip once, and makes it in every pass)
     via: int | None = None  # "drop": only the gradient that arrives from this reader of the node's result is edited (a
     # derivative written out term by term, `g1 * x2 * c`, the chain factor of `s = sin(theta)` left out in one term)
+    member: int | None = None  # a cat's or a stack's piece (the index in its list of tensors) the edit is at, alone: its
+    # path dropped, its share of the gradient sign-flipped or scaled, or taken from `out` or 1 (the backward slices it)
 
     def edits_node(self, index: int) -> bool:
         return index == self.node or index in self.passes
@@ -194,6 +196,15 @@ def _local(graph: Graph, node: Node, g: torch.Tensor, edit: Edit | None) -> tupl
         if node.op in RULES:
             raise
         raise Unsupported(f"gradtui has no derivative for {node.op}, nor can autograd give one ({error})") from error
+    if mine and edit.member is not None:  # at one piece of a cat or a stack only
+        pieces = list(grads[edit.operand])
+        if edit.kind == "scale":
+            pieces[edit.member] = pieces[edit.member] * edit.factor
+        elif wrong_g is not None:
+            ctx.g = wrong_g
+            pieces[edit.member] = rule.vjp(ctx)[edit.operand][edit.member]
+        grads[edit.operand] = pieces
+        return tuple(grads)
     if mine and edit.kind == "g-T" and edit.operand < len(grads):  # one operand's gradient from g transposed
         ctx.g = g.mT
         grads[edit.operand] = rule.vjp(ctx)[edit.operand]
@@ -458,9 +469,14 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
             local = _summed(_local(graph, node, grads[flowing[0]] - part, None), _local(graph, node, part, edit))
         else:
             local = _local(graph, node, grads[flowing[0]], edit)
-        for position, value, grad in _sent(node, local):
+        for position, value, grad, member in _sent(node, local):
             if not isinstance(value, (Leaf, Ref)) or grad is None or value in cut \
                     or not graph.value(value).is_floating_point():
+                continue
+            if edit is not None and edit.kind == "path" and edit.node == node.index and edit.member is not None:
+                if edit.member == member:  # one piece of a cat (of a tensor it joins more than once, as often)
+                    continue
+                grads[value] = grads[value] + grad if value in grads else grad
                 continue
             if edit is not None and edit.kind == "path" and node.index in edit.passes and position == edit.operand:
                 continue  # (in an earlier pass of its loop)
@@ -478,13 +494,15 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
     return grads
 
 
-def _sent(node: Node, local: tuple) -> Iterator[tuple[int, object, torch.Tensor | None]]:
-    """(position, operand, its gradient) for each operand a node's gradients go to (a cat's list, item by item)."""
+def _sent(node: Node, local: tuple) -> Iterator[tuple[int, object, torch.Tensor | None, int | None]]:
+    """(position, operand, its gradient, its index in a list) for each operand a node's gradients go to (a
+    cat's list, item by item; None: no list)."""
     for position, operand in enumerate(node.args[:len(local)]):
         if isinstance(operand, (list, tuple)) and isinstance(local[position], (list, tuple)):
-            yield from ((position, value, grad) for value, grad in zip(operand, local[position]))
+            yield from ((position, value, grad, member) for member, (value, grad) in enumerate(zip(operand,
+                                                                                               local[position])))
         else:
-            yield position, operand, local[position]
+            yield position, operand, local[position], None
 
 
 def _arriving_from(graph: Graph, reader: int, index: int, grads: dict) -> torch.Tensor:
@@ -493,7 +511,7 @@ def _arriving_from(graph: Graph, reader: int, index: int, grads: dict) -> torch.
     if Ref(reader) not in grads:
         raise Unsupported("no gradient reaches the reader")
     node, share = graph.nodes[reader], None
-    for _, value, grad in _sent(node, _local(graph, node, grads[Ref(reader)], None)):
+    for _, value, grad, _ in _sent(node, _local(graph, node, grads[Ref(reader)], None)):
         if value == Ref(index) and grad is not None:
             share = grad if share is None else share + grad
     if share is None or share.shape != graph.nodes[index].outputs[0].shape:
@@ -760,6 +778,18 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
                 yield Edit("g-out", node.index)
             if g_own:
                 yield Edit("g-own", node.index)
+        for position, members in enumerate(node.args):  # one piece of a cat or a stack (the backward slices out.g)
+            if not isinstance(members, (list, tuple)) or len(members) < 2:
+                continue
+            for member, value in enumerate(members):
+                if isinstance(value, (Leaf, Ref)) and value in reached:
+                    yield Edit("path", node.index, position, value=value, member=member)
+                    for factor, said, words_of_it in constants[:3]:  # its sign, 2 and 1/2 (not the sizes: rarely)
+                        yield Edit("scale", node.index, position, factor=factor, said_factor=said,
+                                   factor_words=words_of_it, member=member)
+                    yield Edit("ones", node.index, position, member=member)
+                    if g_out:
+                        yield Edit("g-out", node.index, position, member=member)
         if len(operands) > 1:  # on one path only (`out` for `out.g` in one of two terms that read it)
             for position, _ in operands:
                 yield Edit("ones", node.index, position)
@@ -1145,6 +1175,15 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
         paths = " and ".join(f"`{_expression(graph, other)}`" for other in dropped)
         return (f"{target} keeps only the path of `{name_of(graph, edit.value, leaf_names)}` through "
                 f"{_at(graph, node, leaf_names)}: its paths through {paths} are missing")
+    if edit.member is not None:
+        operation = f"the derivative of {_at(graph, node, leaf_names)} towards its {_piece(graph, node, edit, leaf_names)},"
+        if edit.kind == "path":
+            return f"{target}: {operation} is missing: the path through it is left out"
+        if edit.kind == "ones":
+            return f"{target}: {operation} does not multiply in the gradient coming from above"
+        if edit.kind == "g-out":
+            return f"{target}: {operation} is computed from the layer's output `out` where its gradient `out.g` belongs"
+        return f"{target}: {operation} is {edit.factor_words}"
     if edit.kind == "path":
         path = _derivative_said(graph, graph.output, Leaf(role), leaf_names, (node.index, edit.value)) \
             if role and graph.value(graph.output).dim() else None
@@ -1501,6 +1540,26 @@ def _fraction(value: float) -> str | None:
     if size and abs(1 / size - round(1 / size)) <= 1e-6 / size:
         return f"{sign}1/{round(1 / size)}"
     return None
+
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _piece(graph: Graph, node: Node, edit: Edit, leaf_names: dict[str, str]) -> str:
+    """A cat's or a stack's piece as its backward slices the gradient: "second piece, `out.g[:, 4:8]`"."""
+    members, out = node.args[edit.operand], node.outputs[0]
+    dim = node.args[edit.operand + 1] if len(node.args) > edit.operand + 1 else node.kwargs.get("dim", 0)
+    dim = int(dim) % out.dim()
+    if node.name == "stack":
+        index = str(edit.member)
+    else:
+        start = sum(graph.value(m).shape[dim] for m in members[:edit.member] if isinstance(m, (Leaf, Ref)))
+        stop = start + graph.value(members[edit.member]).shape[dim]  # (as slices are written: `:4`, `8:`)
+        index = f"{start or ''}:{stop if stop < out.shape[dim] else ''}"
+    index = f"..., {index}" if dim == out.dim() - 1 and dim > 1 else ":, " * dim + index
+    dout = _placeholders(graph, node, leaf_names)["dout"]
+    order = ORDINALS[edit.member] if edit.member < len(ORDINALS) else f"{edit.member + 1}th"
+    return f"{order} piece, `{dout}[{index}]`"
 
 
 def path_through(graph: Graph, node: Node, value: Leaf | Ref, leaf_names: dict[str, str]) -> tuple[str, int]:

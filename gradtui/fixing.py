@@ -237,7 +237,7 @@ HINTED = (
     (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
     (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
-    (r"is missing the mean: x where", ("centre",)),  # a variance's deviation without its mean: `x - x.mean(0)`
+    (r"is missing the mean: x where|is missing x: ", ("centre",)),  # a variance's deviation without its mean, or its x
     (r"is missing (?:its|the) [\w']+ term|without the \w+ term", ("term",)),
     (r"without the factor `out\.g`|out\.g, left out|does not multiply in|gradient from above, the chain rule", ("upstream",)),
     (r"without the factor", ("factor",)),
@@ -379,12 +379,15 @@ class Edits:
             found += [self.seg(t) for n in ast.walk(other) if isinstance(n, ast.Assign) for target in n.targets
                       for t in (target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])
                       if isinstance(t, ast.Attribute) and _is_self(t.value)]
+        counters = {n.id for loop in ast.walk(self.method) if isinstance(loop, (ast.For, ast.comprehension))
+                    and isinstance(loop.iter, ast.Call) and ast.unparse(loop.iter.func) == "range"
+                    for n in ast.walk(loop.target) if isinstance(n, ast.Name)}  # `j` of `for j in range(3)`: a number
         for node in ast.walk(self.method):
             if isinstance(node, ast.Attribute) and isinstance(node.value, (ast.Name, ast.Attribute)) and not _called(
-                    node, self.method):
+                    node, self.method) and _root(node) not in MODULES:  # (not `torch.nn.functional`)
                 found.append(self.seg(node))
             elif isinstance(node, ast.Name) and node.id not in MODULES and node.id != "self" and not _called(
-                    node, self.method):
+                    node, self.method) and node.id not in counters:
                 found.append(node.id)
         return list(dict.fromkeys(name for name in found if not name.endswith((".shape", ".dtype", ".device"))))
 
@@ -489,6 +492,9 @@ class Edits:
                 yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=plain)
                 if term is value:  # the path that skips the layer (a residual's `+ out.g`)
                     yield at(term, f"{self.seg(term)} + {gradient}", "upstream")
+            for gradient in self.gradients:  # a statistic's gradient from above: out.g summed over what it spreads to
+                for axis in self.axes:
+                    yield replace(at(term, f"{times} * {gradient}.sum({axis}, keepdim=True)", "upstream"), plain=False)
             for gradient in made_before:  # one the method made from out.g (`dq`), as it writes it (`dq.unsqueeze(1)`)
                 yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=False)
             for name in [*self.tensors, *(f"({x} > 0)" for x in [*self.inputs, *self._clamped()])]:
@@ -512,13 +518,21 @@ class Edits:
                 for scaled in (node.value * 2, node.value / 2):
                     yield at(node, str(int(scaled)) if float(scaled).is_integer() else f"{scaled:g}", "scale")
             if not isinstance(node, ast.expr) or isinstance(node, (ast.Constant, ast.Starred, ast.Slice)) or _in_args(
-                    node, value) or _called(node, value) or id(node) in measured:  # (nor is `torch.zeros_like`)
+                    node, value) or _called(node, value) or id(node) in measured or isinstance(
+                    getattr(node, "ctx", None), ast.Store):  # (nor is `torch.zeros_like`, nor the `j` a loop sets)
                 continue
             seg = self.seg(node)
             yield from self._transposes(node, seg, at)
             yield from self._sums(node, seg, at, id(node) in reduced)
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield at(node, self.seg(node.operand), "sign")
+                centred = _reduced_operand(node.operand)  # `-x.mean(0)` alone: the deviation `x - x.mean(0)`
+                if centred is not None:
+                    yield at(node, f"({self.seg(centred)} - {self.seg(node.operand)})", "centre")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and _shape_of(self.seg(node.left)) == \
+                    _shape_of(self.seg(node.right)):  # `x - x`, always 0: the mean it subtracts left out
+                for axis in self.axes:
+                    yield at(node.right, f"{self.seg(node.right)}.mean({axis}, keepdim=True)", "centre")
             elif node is not value and (isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) or (
                     isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)))):
                 # one factor's sign, inside: after the plainer edits of a sign (an operator turned, a minus taken away)
@@ -901,6 +915,16 @@ class Edits:
             if self.batch:  # "times 64 × `std`": N the batch, as the method writes it (`n`, `inp.shape[0]`)
                 scaled = f"{code} / {self.batch}" if count.startswith("1/") else f"{self.batch} * {code}"
                 missing.append(("division by" if operator == "times" else "factor", scaled, "hinted"))
+        statistic = self._statistic()
+        if statistic is not None:  # a variance's slips, said as x and x.mean(): in the forward's own operand and axes
+            operand, axes = statistic
+            if "is missing its factor x - x.mean()" in self.hint:
+                missing.append(("factor", f"{operand} - {operand}.mean({axes}, keepdim=True)", "hinted"))
+            for count in re.findall(r"is not divided by the count, (\d+):", self.hint):
+                over = [f"{operand}.shape[{axes}]"] if re.fullmatch(r"-?\d", axes) else []
+                sizes = [*([self.batch] if self.batch and axes == "0" else []), *over]
+                missing += [("division by", size, "hinted") for each in sizes for size in (f"{each} - 1", each)]
+                missing.append(("division by", count, "hinted"))
         # the derivative a forward comes to, written out by gradtui: after what the code's own names give
         missing += [("factor", code, "derived") for code in re.findall(
             r"(?:its derivative|multiplied in; it|from above; it) comes to `([^`]+)`", self.hint)]
@@ -909,26 +933,10 @@ class Edits:
                 r"[\w.]+", code) else self._in_my_words(code)
             if spelled is None:
                 continue
-            spelled = self._named_within(spelled)
-            spelled = spelled if binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
-            extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
-            for node in ast.walk(value):
-                if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:
-                    yield at(node, self.seg(node.left), kind)
-                elif isinstance(node, ast.BinOp) and extra is ast.Mult and isinstance(node.op, ast.Mult) and \
-                        self.seg(node.left) == spelled:
-                    yield at(node, self.seg(node.right), kind)
-            groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
-            # and what a sum or mean reduces (`x.mean(-1)`): a path's gradient from above belongs inside it
-            reduced = [operand for n in ast.walk(value) if (operand := _reduced_operand(n)) is not None and not (
-                operand is getattr(n.func, "value", None) and isinstance(operand, ast.Call))]
-            # (and a term inside one of those: `x2` of `g1 * (-x1 * s - x2)`, a derivative written term by term)
-            inner = [term for group in [*groups, *reduced] for term in _terms(group)]
-            for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced, *inner], value)):
-                times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
-                if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
-                    yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
-                yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
+            # (and read by the name the method gives a call of the same function: `s` of `s = torch.sigmoid(b)`, where
+            # the hint's `torch.sigmoid(h[:, 12:])` is a chunk's piece the method names `b`)
+            for named in dict.fromkeys([self._named_within(spelled, by_function=True), self._named_within(spelled)]):
+                yield from self._multiplied_in(value, at, operator, named, kind)
         if re.search(r"output `[\w.]+` where its gradient `[\w.]+` belongs", self.hint):  # `out` read for `out.g`
             read_for_gradient = {id(n.value) for n in ast.walk(value) if isinstance(n, ast.Attribute) and n.attr == "g"}
             for gradient in self.gradients:
@@ -948,6 +956,11 @@ class Edits:
                 if spelled and isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and \
                         self.seg(node.operand) == spelled:
                     yield at(node, f"(1 - {spelled})", "hinted")
+        for code in re.findall(r"towards its \w+ piece, `([^`]+)`, is missing", self.hint):  # a cat's slice of out.g
+            mine = self._in_my_words(code)
+            base = mine.split("[")[0] if mine else None
+            if mine and any(isinstance(n, ast.Subscript) and self.seg(n.value) == base for n in ast.walk(value)):
+                yield at(value, f"{self.seg(value)} + {mine}", "hinted")  # (where the statement adds the other slices)
         for code in re.findall(r"is missing its (?:first |second |third )?term, `([^`]+)`", self.hint):
             mine = self._in_my_words(code)  # (a closed form's term, in gradtui's names: `- out.exp() * out.g.sum(…)`)
             if mine is not None:
@@ -964,9 +977,9 @@ class Edits:
                 mine, new = self._in_my_words(wrong_here), self._in_my_words(right_here)
                 if mine is None or new is None:
                     continue
-                named = self._named_within(mine)  # (and with what the method names read by its names: `1 + s`; not a
-                # name whole, which is mended where it is made)
-                pairs = [(mine, new), *([(named, self._named_within(new))] if not named.isidentifier() else [])]
+                # (and with what the method names read by its names: `1 + s`; a name whole, `s` read where `s * (1 + a
+                # * (1 - s))` belongs, where it is read, as where it is made)
+                pairs = [(mine, new), (self._named_within(mine), self._named_within(new))]
                 for found, put in dict.fromkeys(pairs):
                     shape = _shape_of(found)
                     for node in ast.walk(value):
@@ -1011,15 +1024,50 @@ class Edits:
         code = re.sub(r"\s*\*\*\s*", " ** ", code) if " ** " in self.text else code  # (`h**2` as the code spaces it)
         return CODE_NAME.sub(written, code)
 
-    def _named_within(self, code: str) -> str:
+    def _multiplied_in(self, value: ast.expr, at, operator: str, spelled: str, kind: str) -> Iterator[Change]:
+        """`spelled` put back as a factor or a divisor the code left out: where the code has one too many, that one
+        taken away; else each term (of the statement, of a group, of what a sum reduces) times or divided by it."""
+        spelled = spelled if binding(spelled) >= 6 else f"({spelled})"  # `torch.sqrt(v)`, `d ** 2` as they are
+        extra = ast.Div if operator == "factor" else ast.Mult  # where the code has one too many, it goes first
+        for node in ast.walk(value):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, extra) and self.seg(node.right) == spelled:
+                yield at(node, self.seg(node.left), kind)
+            elif isinstance(node, ast.BinOp) and extra is ast.Mult and isinstance(node.op, ast.Mult) and \
+                    self.seg(node.left) == spelled:
+                yield at(node, self.seg(node.right), kind)
+        groups = [n for n in ast.walk(value) if isinstance(n, ast.BinOp) and self._parenthesized(n)]
+        # and what a sum or mean reduces (`x.mean(-1)`): a path's gradient from above belongs inside it
+        reduced = [operand for n in ast.walk(value) if (operand := _reduced_operand(n)) is not None and not (
+            operand is getattr(n.func, "value", None) and isinstance(operand, ast.Call))]
+        # and each piece a cat or a stack joins (`out.g * a * s` of `torch.cat([out.g * s, out.g * a * s], -1)`)
+        pieces = [piece for n in ast.walk(value) if isinstance(n, (ast.List, ast.Tuple)) for piece in n.elts]
+        # (and a term inside one of those: `x2` of `g1 * (-x1 * s - x2)`, a derivative written term by term)
+        inner = [term for group in [*groups, *reduced, *pieces] for term in _terms(group)]
+        for term in dict.fromkeys(self._unmade([value, *_terms(value), *groups, *reduced, *pieces, *inner], value)):
+            times = f"({self.seg(term)})" if _loose(term) else self.seg(term)
+            if operator == "factor" and re.fullmatch(r"\d+(?:\.\d*)?", spelled):  # `2 * x`, as a number is written
+                yield at(term, f"{spelled} * {self.seg(term) if binding(term) >= binding('2 * x') else times}", kind)
+            yield at(term, f"{times} {'/' if operator == 'division by' else '*'} {spelled}", kind)
+
+    def _named_within(self, code: str, by_function: bool = False) -> str:
         """`code` with each part the method assigns a name to read by that name (`dy` for `out.g * 1.5`,
-        where `dy = out.g * 1.5`; `1 + s` for `1 + torch.sigmoid(inp)`, where `s = torch.sigmoid(inp)`)."""
+        where `dy = out.g * 1.5`; `1 + s` for `1 + torch.sigmoid(inp)`, where `s = torch.sigmoid(inp)`).
+        `by_function`: a call read by the one name the method gives a call of that function, whatever its
+        operand (`s` for `torch.sigmoid(self.h[:, 12:])`, where `s = torch.sigmoid(b)`)."""
         try:
             tree = ast.parse(code, mode="eval")
         except SyntaxError:
             return code
-        names = {ast.dump(value): target.id for n in ast.walk(self.method) if isinstance(n, ast.Assign)
-                 and len(n.targets) == 1 for target, value in _pairs(n.targets[0], n.value) if isinstance(target, ast.Name)}
+        assigned = [(target.id, value) for n in ast.walk(self.method) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                    for target, value in _pairs(n.targets[0], n.value) if isinstance(target, ast.Name)]
+        names = {ast.dump(value): name for name, value in assigned}
+        if by_function:
+            calls: dict[str, list[str]] = {}
+            for name, value in assigned:
+                if isinstance(value, ast.Call):
+                    calls.setdefault(ast.dump(value.func), []).append(name)
+            names |= {ast.dump(node): calls[key][0] for node in ast.walk(tree) if isinstance(node, ast.Call) and ast.dump(
+                node) not in names and len(calls.get(key := ast.dump(node.func), [])) == 1}
 
         if not any(ast.dump(node) in names for node in ast.walk(tree)):
             return code  # (as it is: an unparse would respell its characters, `1e-5` as `1e-05`)
@@ -1030,6 +1078,21 @@ class Edits:
                 return ast.Name(name, ast.Load()) if name else super().generic_visit(node)
 
         return ast.unparse(Named().visit(tree))
+
+    def _statistic(self) -> tuple[str, str] | None:
+        """The operand and the axes of the variance or std whose derivative the hint says is wrong, as the
+        forward writes them: (`inp`, `0`) of "the derivative of `inp.var(0, keepdim=True)`"."""
+        found = re.search(r"the derivative of `([^`]+)`", self.hint)
+        try:
+            call = ast.parse(found[1], mode="eval").body if found else None
+        except SyntaxError:
+            return None
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("var", "std")):
+            return None
+        args = list(call.args)
+        operand = args.pop(0) if ast.unparse(call.func.value) in MODULES and args else call.func.value
+        dims = args[0] if args else next((k.value for k in call.keywords if k.arg in ("dim", "axis")), None)
+        return ast.unparse(operand), "" if dims is None else ast.unparse(dims)
 
     def _in_my_words(self, code: str, define=None, numbers: bool = True) -> str | None:
         """gradtui's `code` with each tensor as the method writes it, its characters otherwise kept
@@ -1114,7 +1177,7 @@ class Edits:
     def _everywhere(self, value: ast.expr, name: str, other: str, rank: int) -> Iterator[Change]:
         start, end = self.span(value)
         nodes = sorted((self.span(n) for n in ast.walk(value) if isinstance(n, (ast.Name, ast.Attribute))
-                        and self.seg(n) == name), reverse=True)
+                        and isinstance(n.ctx, ast.Load) and self.seg(n) == name), reverse=True)
         if len(nodes) < 2:
             return
         text = self.text[start:end]
@@ -1472,6 +1535,13 @@ def _in_place_call(node: ast.AST) -> bool:
     return isinstance(node, ast.Expr) and (_in_place(node.value) or (
         isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute)
         and node.value.func.attr in ("append", "insert") and isinstance(node.value.func.value, ast.Name)))
+
+
+def _root(node: ast.expr) -> str | None:
+    """The name an attribute chain starts from: `torch` of `torch.nn.functional`."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _is_self(node: ast.AST) -> bool:

@@ -672,6 +672,8 @@ class _Dtypes(TorchFunctionMode):
         if not results:
             return out
         floating = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        if getattr(func, "__name__", "") in FLOAT32_BACKWARD:
+            self.narrowed.add(torch.float32)
         source = args[0] if args and floating and args[0] is floating[0] else None
         for result in results:
             if source is not None and torch.finfo(result.dtype).bits < torch.finfo(source.dtype).bits and not (
@@ -689,6 +691,9 @@ class _Dtypes(TorchFunctionMode):
 
 
 _CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat16"})
+# functions whose backward autograd computes to float32's precision in any dtype (hardsigmoid's 1/6 is a float: 3e-8
+# off in float64), so that a gradient through them is judged as a float32 one: a right backward is right
+FLOAT32_BACKWARD = frozenset({"hardsigmoid", "hardsigmoid_"})
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

@@ -42,10 +42,11 @@ def network_kinds(hidden: tuple[int, ...]) -> tuple[str, ...]:
     return ("lin", "relu") * len(hidden) + ("lin", "mse")
 
 
-def check_kinds(kinds: tuple[str, ...], model: bool = False) -> str | None:
+def check_kinds(kinds: tuple[str, ...], model: bool = False, typed: bool = False) -> str | None:
     """Why this list of layer kinds is no network we can build, or None. A `model`'s own layers may
-    give the loss its input whatever they are; --net's must end in a lin, which sizes it."""
-    unknown = [kind for kind in kinds if kind not in KINDS]
+    give the loss its input whatever they are; --net's must end in a lin, which sizes it. `typed`: as
+    --net names them, where the kinds are gradtui's own (not a class a layer file checked before entered)."""
+    unknown = [kind for kind in kinds if kind not in ((*LAYERS, *LOSSES) if typed else KINDS)]
     if unknown:
         return f"unknown layer kind {unknown[0]!r}; choose from {', '.join(LAYERS)} and a final {' or '.join(LOSSES)}"
     if not kinds or not KINDS[kinds[-1]].loss:

@@ -441,6 +441,12 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "is missing x: -x.mean() alone where x - x.mean() belongs")),
     ("VarShift", "sum ↔ mean: `(out.g * inp.var(0)).mean()`",
      "varshift1.lam.g is divided by 768: a mean where the sum over the axes it was broadcast along belongs"),
+    ("MaxoutCat", "out for out.g: `out` for `out.g`#1",
+     ("l1.g: the derivative of `torch.cat([self.m, self.m, self.m], 1)` (", ") towards its second piece, `out.g[:, 4:8]`, "
+      "is computed from the layer's output `out` where its gradient `out.g` belongs")),
+    ("MaxoutCat", "term dropped: `out.g[:, :4] + out.g[:, 4:8]` for",
+     "towards its third piece, `out.g[:, 8:]`, is missing: the path through it is left out"),
+    ("MaxoutCat", "sign: `out.g[:, :4] - out.g[:, 4:8]`", "towards its second piece, `out.g[:, 4:8]`, is sign-flipped"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -500,7 +506,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-softmaxs-sum-over-every-element", "the-softmax-inside-scaled-dot-product-attention",
         "cdist-written-out-its-difference-sign-flipped", "a-weight-broadcast-over-a-batch-of-tokens-summed-over-another-axis",
         "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out", "a-variances-x-left-out",
-        "a-gains-mean-over-the-whole-output-through-two-broadcasts"])
+        "a-gains-mean-over-the-whole-output-through-two-broadcasts", "a-cats-piece-from-out",
+        "a-cats-piece-left-out", "a-cats-piece-sign-flipped"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -566,7 +573,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     mixer's weight, broadcast over the batch by `w @ x`, its gradient summed over another axis; a scalar gain whose
     whole derivative is left out (its gradient out.g summed); the max's mask left out of a division by the largest |x|;
     a variance's derivative with its x left out; a gain broadcast over the output through two operations, its mean
-    over the whole output for its sum.
+    over the whole output for its sum; one piece of a cat of one tensor three times (a maxout spread back), its
+    slice of out.g taken from `out`, left out, or sign-flipped.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
@@ -574,3 +582,18 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     outcome = generated.run(generated.LAYERS[layer], "module", said_edit, backward, tmp_path, i)
     assert outcome.kind == "named" and outcome.placed, outcome.said
     assert all(part in outcome.said for part in ([words] if isinstance(words, str) else words)), outcome.said
+
+
+def test_a_right_backward_through_hardsigmoid_passes_in_float64(tmp_path):
+    """Autograd's own float64 hardsigmoid backward multiplies by 1/6 rounded to float32 (3e-8 off): a right
+    backward through it is judged from there on with float32's tolerance, in a float64 run and in the float64
+    replay of a float32 one, and passes."""
+    path = tmp_path / "mine.py"
+    path.write_text("import torch\nfrom gradtui.layers import Lin, Module, Mse\n\n\nclass HardSigmoid3(Module):\n"
+                    "    def forward(self, inp):\n        return torch.nn.functional.hardsigmoid(inp * 3)\n\n"
+                    "    def bwd(self, out, inp):\n        inside = (inp * 3 > -3) & (inp * 3 < 3)\n"
+                    "        inp.g = out.g * inside * 3 / 6\n\n\nclass Model:\n    def __init__(self, w1, b1, w2, b2):\n"
+                    "        self.layers, self.loss = [Lin(w1, b1), HardSigmoid3(), Lin(w2, b2)], Mse()\n")
+    for dtype in ("float32", "float64"):
+        report = gradtui.check(layers=str(path), dtype=dtype, init="random")
+        assert report.ok, (dtype, report.first_mismatch)

@@ -960,3 +960,49 @@ def test_a_factor_left_out_of_torch_sum_goes_back_inside_it(tmp_path, capsys):
     _, report = check_json(capsys, "--batch", "64", "--layers", str(path), "--fix")
     assert report["fix"]["passes"], report["first_mismatch"]
     assert "+        divar = torch.sum(dxhat * self.xmu, 0)\n" in report["fix"]["diff"], report["fix"]["diff"]
+
+
+VAR_SHIFT = "        return inp + self.lam * inp.var(0, keepdim=True)"
+VAR_SHIFT_BACKWARD = ("        n = inp.shape[0]\n"
+                      "        inp.g = out.g + self.lam * 2 * (inp - inp.mean(0)) / (n - 1) * out.g.sum(0)\n"
+                      "        self.lam.g = (out.g * inp.var(0)).sum().reshape(self.lam.shape)")
+
+
+@pytest.mark.parametrize("slip, fixed", [
+    (("(inp - inp.mean(0))", "-inp.mean(0)"), "(inp - inp.mean(0))"),
+    (("(inp - inp.mean(0))", "(inp - inp)"), "(inp - inp.mean(0, keepdim=True))"),
+    ((" * (inp - inp.mean(0))", ""), "* (inp - inp.mean(0, keepdim=True))"),
+    ((" / (n - 1)", ""), "/ (n - 1)"),
+    ((" * out.g.sum(0)", ""), "* out.g.sum(0, keepdim=True)"),
+], ids=["the-x-of-its-deviation-left-out", "its-mean-left-out-x-minus-x", "its-deviation-left-out",
+        "its-count-left-out", "the-gradient-from-above-summed-left-out"])
+def test_a_variances_slip_written_inline_is_mended_in_the_forwards_own_operand_and_axes(tmp_path, slip, fixed):
+    """A variance's derivative written out inline, `2 * (inp - inp.mean(0)) / (n - 1)`, whose hint says
+    its slip in the table's words (x, x.mean(), the count 63): the fix writes it with the forward's own
+    operand, axes and sizes (`inp`, 0, `n - 1` of `n = inp.shape[0]`), and a gradient from above that
+    the statistic sums over the rows it spreads to."""
+    path = tmp_path / "mine.py"
+    path.write_text(layer_file("VarShift", VAR_SHIFT, VAR_SHIFT_BACKWARD.replace(*slip, 1), weights=("lam",),
+                               made="VarShift(torch.full((1,), 0.3))"))
+    report = gradtui.check(layers=str(path), batch=64)
+    assert report.first_mismatch.tensor == "l1.g", report.first_mismatch
+    assert report.fix is not None and report.fix.passes, report.first_mismatch.hint
+    added = [line for line in report.fix.diff.splitlines() if line.startswith("+ ")]
+    assert len(added) == 1 and fixed in added[0], report.fix.diff
+
+
+def test_a_loops_counter_and_a_module_are_never_taken_for_tensors_by_the_search(tmp_path):
+    """`for j in range(3)` binds a number, and `torch.nn.functional` is a module: no edit renames either
+    (one that put `torch.nn.functional` for `j` would assign the module in the trial, for the whole process)."""
+    path = tmp_path / "mine.py"
+    backward = ("        g = out.g.unsqueeze(1)\n"
+                "        inp.g = torch.nn.functional.conv_transpose1d(g, self.k.view(1, 1, 3), padding=1).squeeze(1)\n"
+                "        xp = torch.nn.functional.pad(inp, (1, 1))\n"
+                "        self.k.g = torch.stack([(out.g * xp[:, j:j + inp.shape[1]]).mean() for j in range(3)])")
+    path.write_text(layer_file("Conv", "        return torch.nn.functional.conv1d(inp.unsqueeze(1), self.k.view(1, 1, 3), "
+                                       "padding=1).squeeze(1)", backward, weights=("k",),
+                               made="Conv(torch.tensor([0.3, 0.9, -0.4]))"))
+    report = gradtui.check(layers=str(path), batch=64)
+    assert report.first_mismatch.tensor == "conv1.k.g"
+    assert report.fix.passes and "for j in range(3)])" in report.fix.diff
+    assert callable(torch.nn.functional.gelu)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from conftest import SAMPLES, check_json, run_cli
 
+import gradtui
 from gradtui.config import RunConfig
 from gradtui.layers import BatchNorm, CrossEntropy, Tanh
 from gradtui.session import DebugSession
@@ -64,6 +65,21 @@ def test_synthetic_targets_are_class_labels():
 def test_a_net_we_cannot_build_is_one_line_and_exit_2(capsys, net, words):
     code, out, err = run_cli(capsys, "check", "--net", net)
     assert code == 2 and not out and len(err.strip().splitlines()) == 1 and words in err
+
+
+def test_a_class_a_layer_file_entered_before_is_no_kind_net_knows(tmp_path, capsys):
+    """A layer file's own class is stepped as a kind of its own in that check; a later --net in the same
+    process (a notebook's second call) knows gradtui's kinds only, as a fresh one does."""
+    path = tmp_path / "conv.py"
+    path.write_text("import torch\nfrom gradtui.layers import Lin, Module, Mse\n\n\nclass Conv(Module):\n"
+                    "    def forward(self, inp):\n        return inp * 2\n\n    def bwd(self, out, inp):\n"
+                    "        inp.g = 2 * out.g\n\n\nclass Model:\n    def __init__(self, w1, b1, w2, b2):\n"
+                    "        self.layers, self.loss = [Lin(w1, b1), Conv(), Lin(w2, b2)], Mse()\n")
+    assert gradtui.check(layers=str(path), batch=64).ok
+    code, _, err = run_cli(capsys, "check", "--net", "lin,conv,mse")
+    assert code == 2 and "unknown layer kind 'conv'" in err
+    with pytest.raises(ValueError, match="net=.*unknown layer kind 'conv'"):
+        gradtui.check(net=["lin", "conv", "lin", "mse"])
 
 
 def test_widths_that_do_not_fit_the_net(capsys):
