@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and forty-nine more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and fifty-nine more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -93,7 +93,11 @@ row's mean absolute deviation + 1) and nine more (two heads of attention within 
 cumulative product, a standardisation by `torch.var(…, unbiased=False)` and `rsqrt`, sigmoid(2x) as a softmax of
 `torch.stack([x, -x])`, a maxout of three by `max(-1)` spread back three times by `cat`, a binary cross-entropy
 with a positive weight, x damped by exp of its row's mean |x|, a linear normalised by `sqrt(‖h‖² + 1)`, tanh x ·
-tanh 2x);
+tanh 2x) and ten more (a channel shuffle by `view` and `transpose` then a gain, a reversal of the features by an
+index and `index_add_`, a normalisation over the tokens of a 3-D view in its closed form, a squared ReLU of a
+learned threshold, a division by `sqrt(Σ w x² + 1)` of a learned w, x gated by the sigmoid of its row's power
+mean, x erf x, a Laplace NLL whose scale the target sets, a softsign of a learned scale, a logsumexp of pairs and
+its negation by `cat`);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -118,12 +122,15 @@ where a float32 rounding in a float64 run crosses the bound in one gradient on g
 on autograd's) and
 named (a hint that is not the fallback's "fits no known slip", nor a bare statement of shapes).
 
+With --right, no mutant: each layer's own backward, in both styles, in float32 and float64; gradtui must pass
+every one (a false ✗ is printed, and the exit is 1).
+
 With --kernel, each layer is written as an engineer writes a fused kernel instead: its forward inside a
 torch.autograd.Function, whose backward and the layer's call one function of the gradient, so that
 autograd through it would run the slip itself; gradtui judges it by finite differences and names the slip
 on the backward derived from the Function's own forward (the ground truth is the module style's).
 
-    python benchmarks/any_layer_mutants.py [--layer NAME] [--kernel] [-v]
+    python benchmarks/any_layer_mutants.py [--layer NAME] [--kernel | --right] [-v]
 """
 
 from __future__ import annotations
@@ -2945,6 +2952,94 @@ return self.a * self.b
 da = out.g * self.b
 db = out.g * self.a
 inp.g = da * (1 - self.a ** 2) + db * 2 * (1 - self.b ** 2)
+"""),
+    Layer("ChannelShuffleScale", """
+self.z = inp.view(-1, 3, 4).transpose(1, 2).reshape(inp.shape)
+return self.z * self.w
+""", """
+self.w.g = (out.g * self.z).sum(0)
+dz = out.g * self.w
+inp.g = dz.view(-1, 4, 3).transpose(1, 2).reshape(inp.shape)
+""", ("w",)),
+    Layer("PermuteGather", """
+self.perm = torch.arange(inp.shape[1] - 1, -1, -1)
+self.z = inp[:, self.perm]
+return torch.tanh(self.z) + inp
+""", """
+dz = out.g * (1 - torch.tanh(self.z) ** 2)
+dx = torch.zeros_like(inp)
+dx.index_add_(1, self.perm, dz)
+inp.g = dx + out.g
+"""),
+    Layer("InstanceNormTokens", """
+self.x = inp.view(-1, 3, 4)
+self.mu = self.x.mean(1, keepdim=True)
+self.sd = (self.x.var(1, keepdim=True, unbiased=False) + 1e-5).sqrt()
+self.xh = (self.x - self.mu) / self.sd
+return self.xh.reshape(inp.shape)
+""", """
+g = out.g.view(-1, 3, 4)
+T = 3
+dx = (T * g - g.sum(1, keepdim=True) - self.xh * (g * self.xh).sum(1, keepdim=True)) / (T * self.sd)
+inp.g = dx.reshape(inp.shape)
+"""),
+    Layer("ReluSqThreshold", """
+self.d = inp - self.t
+self.r = torch.relu(self.d)
+return self.r ** 2
+""", """
+dd = out.g * 2 * self.r
+inp.g = dd
+self.t.g = -dd.sum(0)
+""", ("t",)),
+    Layer("WeightedL2Norm", """
+self.s = ((self.w * inp ** 2).sum(1, keepdim=True) + 1.0).sqrt()
+return inp / self.s
+""", """
+k = (out.g * inp).sum(1, keepdim=True) / self.s ** 3
+inp.g = out.g / self.s - k * self.w * inp
+self.w.g = (-0.5 * k * inp ** 2).sum(0)
+""", ("w",)),
+    Layer("PowerMeanGate", """
+self.m = (inp.abs() ** 3).mean(1, keepdim=True)
+self.p = self.m ** (1 / 3)
+return inp * torch.sigmoid(self.p)
+""", """
+sg = torch.sigmoid(self.p)
+dp = (out.g * inp).sum(1, keepdim=True) * sg * (1 - sg)
+dm = dp * (1 / 3) * self.m ** (-2 / 3)
+inp.g = out.g * sg + dm * 3 * inp.abs() ** 2 * torch.sign(inp) / inp.shape[1]
+"""),
+    Layer("XErf", """
+self.e = torch.erf(inp)
+return inp * self.e
+""", """
+pdf = 2 / torch.pi ** 0.5 * torch.exp(-inp ** 2)
+inp.g = out.g * (self.e + inp * pdf)
+"""),
+    Layer("LaplaceNLL", """
+self.d = inp.squeeze(-1) - targ
+self.b = 1 + 0.5 * targ.abs()
+return (self.d.abs() / self.b + torch.log(self.b)).mean()
+""", """
+n = self.d.shape[0]
+inp.g = (torch.sign(self.d) / self.b / n).unsqueeze(-1)
+""", loss=True),
+    Layer("ScaledSoftsign", """
+self.q = 1 + inp.abs() / self.a
+return inp / self.q
+""", """
+inp.g = out.g / self.q ** 2
+self.a.g = (out.g * inp * inp.abs() / (self.a ** 2 * self.q ** 2)).sum().reshape(self.a.shape)
+""", ("a",)),
+    Layer("LSEPairs", """
+self.z = inp.view(-1, 6, 2)
+self.l = torch.logsumexp(self.z, -1)
+return torch.cat([self.l, -self.l], 1)
+""", """
+dl = out.g[:, :6] - out.g[:, 6:]
+p = torch.softmax(self.z, -1)
+inp.g = (dl.unsqueeze(-1) * p).reshape(inp.shape)
 """)
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
@@ -3085,6 +3180,10 @@ PARAMETERS = {
     "CubicTokens": lambda r: (0.15 * r(4, 4),),
     "VarShift": lambda r: (0.3 + 0.1 * r(1),),
     "LinearSqrtNorm": lambda r: (r(C, C) / C ** 0.5,),
+    "ChannelShuffleScale": lambda r: (1 + 0.1 * r(C),),
+    "ReluSqThreshold": lambda r: (0.1 * r(C),),
+    "WeightedL2Norm": lambda r: (1 + 0.2 * r(C).abs(),),
+    "ScaledSoftsign": lambda r: (1.5 + 0.1 * r(1),),
 }
 
 
@@ -3270,12 +3369,38 @@ def run(layer: Layer, style: str, edit: str, backward: str, directory: Path, ind
     return Outcome(layer.name, style, edit, "fallback" if generic else "named", placed, hint)
 
 
+def false_verdicts(names: list[str], directory: Path) -> list[str]:
+    """gradtui on each layer's own backward, which is right, in both styles, in float32 and float64: what it
+    fails or raises on (nothing, when nothing false is said)."""
+    said = []
+    for index, name in enumerate(names):
+        layer = LAYERS[name]
+        for style in ("module", "call"):
+            cls = getattr(corpus.loaded(corpus.source(layer, style, layer.backward), directory, f"right_{index}_{style}"),
+                          layer.name)
+            for dtype in (torch.float32, torch.float64):
+                model, x, y, _, _ = network(layer, cls, dtype)
+                report = gradtui.check(model, x.to(dtype) if x.is_floating_point() else x, y.to(dtype))
+                if not report.ok:
+                    said.append(f"[{name} {style} {str(dtype).removeprefix('torch.')}] {report.first_mismatch}")
+    return said
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--layer", choices=sorted(LAYERS))
     parser.add_argument("--kernel", action="store_true", help="each layer's forward inside a torch.autograd.Function")
+    parser.add_argument("--right", action="store_true",
+                        help="no mutants: each layer's own backward, which must pass in float32 and in float64")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every mutant and what gradtui said")
     args = parser.parse_args()
+    if args.right:
+        torch.set_num_threads(1)
+        names = [args.layer] if args.layer else list(LAYERS)
+        with tempfile.TemporaryDirectory() as directory:
+            said = false_verdicts(names, Path(directory))
+        print("\n".join(said) + f"\n{len(names)} layers, 2 styles, float32 and float64: {len(said)} false verdicts")
+        sys.exit(1 if said else 0)
     styles = ("kernel",) if args.kernel else ("module", "call")
     torch.set_num_threads(1)
     outcomes, index = [], 0

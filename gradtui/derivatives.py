@@ -1138,8 +1138,11 @@ def _batch_norm(c: Ctx, slip: NormSlip = RIGHT):
 
 
 def _averaged(c: Ctx) -> str:
-    """A normalisation's mean over what it normalises, as code writes it: a layer norm's last axes, a batch's 0."""
+    """A normalisation's mean over what it normalises, as code writes it: a layer norm's last axes, a batch's 0,
+    the one axis of a normalisation over another (a token axis, `.mean(1, keepdim=True)`)."""
     shape = c.args[1]
+    if isinstance(shape, int):
+        return f".mean({shape}, keepdim=True)"
     if not isinstance(shape, (list, tuple)):
         return ".mean(0, keepdim=True)"
     return f".mean({-1 if len(shape) == 1 else tuple(range(-len(shape), 0))}, keepdim=True)"
@@ -1280,6 +1283,7 @@ rule(aten.native_layer_norm.default)(Rule(_layer_norm, _norm_slips(_layer_norm, 
 rule(aten.native_batch_norm.default)(Rule(_batch_norm, _norm_slips(_batch_norm, _NORM_SLIPS), "batch_norm"))
 
 
+
 def _rms_norm(c: Ctx, slip: NormSlip = RIGHT):
     x, shape, weight, eps = c.args[0], c.args[1], c.arg(2), c.arg(3) or torch.finfo(c.args[0].dtype).eps
     dims = list(range(x.dim() - len(shape), x.dim()))
@@ -1367,6 +1371,30 @@ rule(l2_normalize)(Rule(_l2_normalize, tuple(Slip(words, (lambda c, s=s: _l2_nor
     ("is missing its first term, `{dout}` itself (the path straight through its input)", {"first_term": False}),
     (lambda c: f"is missing its division by the norm, `/ {{inp}}.norm(dim={c.args[1]}, keepdim=True)`", {"divided": False}),
 )), "normalize"))
+
+
+def _norm_over(x: torch.Tensor, dim: int, eps: float = 1e-5, **written) -> torch.Tensor:
+    """(x − mean) / sqrt(var + eps) over one axis that is neither the last nor a 2-D batch's (the tokens of
+    `x.view(n, t, c)`, normalised per sample and feature): no aten operator is it."""
+    var = x.var(dim, unbiased=bool(written.get(UNBIASED)), keepdim=True)
+    return (x - x.mean(dim, keepdim=True)) * (var + eps).rsqrt()
+
+
+norm_over = Composite("norm_over", _norm_over)
+
+
+def _normalised_over(c: Ctx, slip: NormSlip = RIGHT):
+    x, dim, eps = c.args[0], c.args[1], c.arg(2, 1e-5)
+    unbiased = bool(c.kwargs.get(UNBIASED))
+    rstd = (x.var(dim, unbiased=unbiased, keepdim=True) + eps).rsqrt()
+    dx, _, _ = _normalised(c, x, [dim % x.dim()], rstd, None, None, eps=eps, unbiased=unbiased, slip=slip)
+    return dx, None, None
+
+
+rule(norm_over)(Rule(_normalised_over, _norm_slips(_normalised_over, tuple(
+    (words, slip) for words, slip in _NORM_SLIPS if not {"gain", "gain_over", "bias_over"} & set(slip))),
+    "instance_norm"))  # (F.instance_norm's: one axis per sample and feature, the tokens here)
+
 
 
 # -- matrix products ------------------------------------------------------------------------

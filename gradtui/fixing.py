@@ -477,6 +477,8 @@ class Edits:
         whole = [] if isinstance(statement, ast.Expr) else self._unmade([value, *_terms(value), *groups], value)
         made_before = [spelling for name, line in self.carrying.items() if line < statement.lineno
                        for spelling in self.spellings(name)]
+        # (the gradient from above of a statistic, `inp.var(0, keepdim=True)`: out.g summed over the rows it spreads to)
+        statistic_from_above = "from above" in self.hint and re.search(r"\.(?:var|std|mean|sum)\([^`]*`", self.hint)
         # deeper: a term of a parenthesised sum (`(cdf + h * pdf)`), what a sum reduces (`(out.g * a).sum(0)`)
         received = [n.func.value for n in ast.walk(value) if isinstance(n, ast.Call) and isinstance(
             n.func, ast.Attribute) and n.func.attr in ("sum", "mean") and not _called(n.func.value, value)]
@@ -492,8 +494,8 @@ class Edits:
                 yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=plain)
                 if term is value:  # the path that skips the layer (a residual's `+ out.g`)
                     yield at(term, f"{self.seg(term)} + {gradient}", "upstream")
-            for gradient in self.gradients:  # a statistic's gradient from above: out.g summed over what it spreads to
-                for axis in self.axes:
+            for gradient in self.gradients if statistic_from_above else ():  # a statistic's gradient from above: out.g
+                for axis in self.axes:  # summed over what the statistic spreads to
                     yield replace(at(term, f"{times} * {gradient}.sum({axis}, keepdim=True)", "upstream"), plain=False)
             for gradient in made_before:  # one the method made from out.g (`dq`), as it writes it (`dq.unsqueeze(1)`)
                 yield replace(at(term, f"{times} * {gradient}", "upstream"), plain=False)

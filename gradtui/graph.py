@@ -29,7 +29,7 @@ from torch._decomp import decomposition_table
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 from torch.utils._pytree import tree_flatten, tree_map
 
-from gradtui.derivatives import MADE_LIKE, NO_GRADIENT, RULES, UNBIASED, l2_normalize
+from gradtui.derivatives import MADE_LIKE, NO_GRADIENT, RULES, UNBIASED, l2_normalize, norm_over
 
 TORCH_DIR = str(Path(torch.__file__).resolve().parent)
 GRADTUI_DIR = str(Path(__file__).resolve().parent)
@@ -574,7 +574,7 @@ def _regrouped_source(source: Source | None, number: bool, kept: int) -> Source 
 def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
     """`(x - mu) * rstd`, `(x - mu) / std`, `x * rrms` over the last axis, however the statistics were
     computed: layer_norm, or rms_norm, of x; over the batch (axis 0, of a 2-D x) batch_norm (without a
-    gain: what multiplies it after is its own node).
+    gain: what multiplies it after is its own node); over a middle axis (the tokens of a 3-D view), norm_over.
     Known by its values, x found among what it was made from; the caller holds the fused graph's
     derivative to the recorded one's before it is searched."""
     value = node.outputs[0] if node.outputs else None
@@ -582,7 +582,8 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
             or value.shape[-1] < 2:
         return None
     made_from = sorted(_made_from(graph, node, value.shape), key=lambda v: getattr(v, "node", -1))
-    axes = [(-1, True), (-1, False)] + ([(0, True)] if value.dim() == 2 and value.shape[0] >= 2 else [])
+    axes = [(-1, True), (-1, False)] + ([(0, True)] if value.dim() == 2 and value.shape[0] >= 2 else []) + [
+        (axis, True) for axis in range(1, value.dim() - 1) if value.shape[axis] >= 2]  # (a 3-D view's tokens)
     exact = value.to(torch.float64)  # (its statistics found in float64: a float32 cast's sums would blur its eps)
     for x in made_from:  # the first made: x, not x - mu (whose mean's path would stay outside)
         data = graph.value(x).to(value.dtype).to(torch.float64)
@@ -606,6 +607,8 @@ def _normalised_by_hand(graph: Graph, node: Node) -> Node | None:
             said = replace(node.source, expression=None) if node.source is not None and (
                 node.source.name or _the_output_as_it_is(graph, node)) else node.source
             written = {WRITTEN_OUT: True, **({UNBIASED: True} if unbiased else {})}
+            if 0 < axis < value.dim() - 1:
+                return Node(node.index, norm_over, (x, axis, eps), written, [value], said)
             if axis == 0:
                 return Node(node.index, torch.ops.aten.native_batch_norm.default,
                             (x, None, None, None, None, True, 0.0, eps), written,

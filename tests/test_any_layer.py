@@ -447,6 +447,11 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("MaxoutCat", "term dropped: `out.g[:, :4] + out.g[:, 4:8]` for",
      "towards its third piece, `out.g[:, 8:]`, is missing: the path through it is left out"),
     ("MaxoutCat", "sign: `out.g[:, :4] - out.g[:, 4:8]`", "towards its second piece, `out.g[:, 4:8]`, is sign-flipped"),
+    ("InstanceNormTokens", "sum ↔ mean: `g.mean(1, keepdim=True)`",
+     ("l1.g: the derivative of `instance_norm` in `self.xh = (self.x - self.mu) / self.sd` (",
+      "averages the mean's term twice: `dxh.mean(1, keepdim=True)` where `dxh.sum(1, keepdim=True)` belongs")),
+    ("InstanceNormTokens", "factor dropped: `g` for `g * self.xh`",
+     "has `dxh.mean(1, keepdim=True)` where `(dxh * xh).mean(1, keepdim=True)` belongs in the variance's term"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
         "a-division-by-a-forward-tensor", "an-operand-made-again-sign", "an-operand-made-again-out", "a-broadcasts-mean",
         "tanh-squared-twice", "a-power-raised", "an-operands-constant-doubled", "a-closed-forms-square-too-many",
@@ -507,7 +512,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "cdist-written-out-its-difference-sign-flipped", "a-weight-broadcast-over-a-batch-of-tokens-summed-over-another-axis",
         "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out", "a-variances-x-left-out",
         "a-gains-mean-over-the-whole-output-through-two-broadcasts", "a-cats-piece-from-out",
-        "a-cats-piece-left-out", "a-cats-piece-sign-flipped"])
+        "a-cats-piece-left-out", "a-cats-piece-sign-flipped", "a-token-norms-mean-term-averaged-twice",
+        "a-token-norms-variance-term-without-xhat"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -574,7 +580,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     whole derivative is left out (its gradient out.g summed); the max's mask left out of a division by the largest |x|;
     a variance's derivative with its x left out; a gain broadcast over the output through two operations, its mean
     over the whole output for its sum; one piece of a cat of one tensor three times (a maxout spread back), its
-    slice of out.g taken from `out`, left out, or sign-flipped.
+    slice of out.g taken from `out`, left out, or sign-flipped; a normalisation over the tokens of a 3-D view in its
+    closed form, said in that form's terms over its own axis.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)
@@ -595,5 +602,12 @@ def test_a_right_backward_through_hardsigmoid_passes_in_float64(tmp_path):
                     "        inp.g = out.g * inside * 3 / 6\n\n\nclass Model:\n    def __init__(self, w1, b1, w2, b2):\n"
                     "        self.layers, self.loss = [Lin(w1, b1), HardSigmoid3(), Lin(w2, b2)], Mse()\n")
     for dtype in ("float32", "float64"):
-        report = gradtui.check(layers=str(path), dtype=dtype, init="random")
+        report = gradtui.check(layers=str(path), dtype=dtype, init="random", batch=256)
         assert report.ok, (dtype, report.first_mismatch)
+
+
+def test_a_right_backward_is_said_right_in_every_tenth_layer_of_the_mutant_benchmark(tmp_path):
+    """Nothing false on code that is right: the layers' own backwards (every tenth of benchmarks/any_layer_mutants.py's
+    layers; `--right` runs them all), in both styles, in float32 (and its float64 replay) and in float64, all pass."""
+    names = list(generated.LAYERS)[::10]
+    assert generated.false_verdicts(names, tmp_path) == []

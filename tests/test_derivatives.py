@@ -45,6 +45,10 @@ FORWARDS = {
     "layer norm, by hand": (lambda x, w, b: w * (x - x.mean(-1, keepdim=True)) / torch.sqrt(
         x.var(-1, keepdim=True, unbiased=False) + 1e-5) + b, (rand(N, C), gain(), rand(C, seed=2))),
     "layer norm, in steps": (layer_norm_steps, (rand(N, C), gain(), rand(C, seed=2))),
+    "a norm over the tokens of a view, by hand": (lambda x: (lambda t: (t - t.mean(1, keepdim=True)) / (t.var(
+        1, keepdim=True, unbiased=False) + 1e-5).sqrt())(x.view(N, 2, 3)).reshape(N, C), (rand(N, C),)),
+    "a norm over the tokens of a view by `std` (over n − 1), by hand": (lambda x: (lambda t: (t - t.mean(
+        1, keepdim=True)) / (t.std(1, keepdim=True) + 1e-5))(x.view(N, 3, 2)).reshape(N, C), (rand(N, C),)),
     "rms norm": (lambda x, w: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w, (rand(N, C), gain())),
     "batch norm, F": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (rand(N, C), gain(), rand(C))),
     "batch norm, by hand": (lambda x, w, b: w * (x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt() + b,
