@@ -54,7 +54,7 @@ WHOLE_FORMULA = 70  # a derivative longer than this is said by the part a slip c
 # backward that multiplies nothing in, before a swap that cancels to the same numbers), one tensor for
 # another, ….
 KINDS_OF_EDIT = ("rule", "path", "drop", "identity", "swap", "swap-out", "reduce", "scale", "transpose", "g-T", "ones",
-                 "g-out", "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out")
+                 "g-out", "g-own", "recompute", "written", "line", "part", "only", "root-ones", "root-out", "at-output")
 RANK = {kind: rank for rank, kind in enumerate(KINDS_OF_EDIT)}
 RANK["g-T"] = RANK["transpose"]  # g transposed is a transpose
 
@@ -291,6 +291,25 @@ def _operand_made_again(graph: Graph, node: Node, edit: Edit, shape: torch.Size 
     return made
 
 
+def _at_the_output(graph: Graph, leaf: Leaf) -> Graph:
+    """The graph run again with the layer's output where its input `leaf` stood (of one shape): a backward
+    whose every derivative reads `out` for `inp` (`torch.tanh(out)` for log cosh's `torch.tanh(inp)`)."""
+    leaves, nodes = {**graph.leaves, leaf.name: graph.value(graph.output).detach()}, []
+    for node in graph.nodes:
+        done = Graph(leaves, nodes, graph.output, graph.unsupported)
+        try:
+            value = node.op(*_resolve(done, node.args), **_resolve(done, {k: v for k, v in node.kwargs.items()
+                                                                          if k != WRITTEN_OUT}))
+        except (RuntimeError, TypeError, ValueError, IndexError) as error:
+            raise Unsupported(f"{node.op} does not run again at the output ({error})") from error
+        outputs = list(value) if isinstance(value, (tuple, list)) else [value]
+        if len(outputs) != len(node.outputs) or any(
+                not isinstance(o, torch.Tensor) or o.shape != r.shape for o, r in zip(outputs, node.outputs)):
+            raise Unsupported(f"{node.op} gives other values again at the output")
+        nodes.append(replace(node, outputs=outputs))
+    return Graph(leaves, nodes, graph.output, graph.unsupported)
+
+
 def _run_again(graph: Graph, edit: Edit) -> Graph:
     """The graph whose operation `edit.node` (one of OWN_VALUE) has its value made again as the edit makes
     its operand, and every operation after it that reads what changed run again on it."""
@@ -428,6 +447,8 @@ def gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None, cu
     they can)."""
     if graph.unsupported:
         raise Unsupported(graph.unsupported)
+    if edit is not None and edit.kind == "at-output":  # every derivative read at the output: the right ones there
+        return gradients(_at_the_output(graph, edit.value), g, None, cut, given, down_to=down_to, loose=loose)
     given = given or {}
     if resume is None:
         out = graph.value(graph.output)
@@ -560,7 +581,7 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
 
 
-ROOT_EDITS = frozenset({"identity", "root-ones", "root-out"})  # edits of the gradient from above: the whole runs
+ROOT_EDITS = frozenset({"identity", "root-ones", "root-out", "at-output"})  # edits of the whole: the whole runs
 
 
 def states(graph: Graph, g: torch.Tensor | None, cut: frozenset = frozenset(), given: dict | None = None) -> dict:
@@ -854,6 +875,10 @@ def _edits(graph: Graph, batch: int, upstream: torch.Tensor | None = None, grads
                         yield Edit("drop", node.index, position, via=reader)
     yield Edit("root-ones")
     yield Edit("root-out")
+    output = graph.value(graph.output)
+    for name, value in graph.leaves.items():  # the whole backward read at the output where the input belongs
+        if output.dim() and value.is_floating_point() and value.shape == output.shape and Leaf(name) in reached:
+            yield Edit("at-output", value=Leaf(name))
     if graph.value(graph.output).dim():  # a layer, not a loss: its gradient from above passed on as it came, or
         yield Edit("identity")  # its output given as the gradient
         yield Edit("identity", value=graph.output)
@@ -1158,6 +1183,9 @@ def words(graph: Graph, edit: Edit, target: str, leaf_names: dict[str, str], row
                 f"layer's forward is never multiplied in{f'; it comes to `{code}`' if code and code != ONE else ''}")
     if edit.kind == "scale" and edit.node is None:
         return f"{target} is {edit.factor_words}"
+    if edit.kind == "at-output":
+        return (f"{target} is the backward read at the layer's output: `out` where `{name_of(graph, edit.value, leaf_names)}`"
+                " belongs, in every derivative that reads it")
     node = graph.nodes[edit.node]
     if edit.kind == "line":
         code = _derivative_said(graph, Ref(node.index), edit.value, leaf_names)
@@ -1846,8 +1874,12 @@ class Probe:
                     if all(said != other for _, other, _ in found):
                         at = graph.nodes[edit.node].source if edit.node is not None else None
                         found.append((rank, said, at))
-        if not found:  # (a factor is no story for a gradient of another shape)
-            return self._tensor_factor(run, role, target, yours, right, tolerance) if spread is None else []
+        if not found or all(rank[1] == RANK["at-output"] for rank, _, _ in found):
+            # (a factor is no story for a gradient of another shape; and it is the likelier one where the backward read
+            # at the output gives the same numbers: a normalisation's `/ n` left out, whose output has a norm of 1)
+            factor = self._tensor_factor(run, role, target, yours, right, tolerance) if spread is None else []
+            if factor or not found:
+                return factor
         found.sort(key=lambda item: item[0])
         best = found[0][0][:2]  # what else gives the same numbers, as likely a story, at another operation: said beside it
         told = {}

@@ -561,15 +561,19 @@ def test_the_softmax_term_the_fix_search_keys_on_is_the_one_the_table_says():
      "        inp.g = (n * out.g - out.g.sum(0) - xhat * (out.g * xhat).sum(0)) / n",
      "l1.g is autograd's times `torch.sqrt(self.var + 1e-5)` in `return (inp - self.mu) / torch.sqrt(self.var + 1e-5)` (",
      "inp.g = (n * out.g - out.g.sum(0) - xhat * (out.g * xhat).sum(0)) / n / torch.sqrt(self.var + 1e-5)"),
+    ("LogCosh", "        return torch.log(torch.cosh(inp))", "        inp.g = out.g * torch.tanh(out)",
+     "l1.g is the backward read at the layer's output: `out` where `inp` belongs", "inp.g = out.g * torch.tanh(inp)"),
 ], ids=["a-division-by-a-forward-tensor-left-out", "an-operand-made-again-with-its-sign-flipped",
         "a-term-of-a-factor-made-again-sign-flipped", "a-softplus-by-hand-its-derivative-at-the-output",
-        "a-division-by-n-times-a-forward-tensor-left-out", "a-division-by-an-unnamed-expression-left-out"])
+        "a-division-by-n-times-a-forward-tensor-left-out", "a-division-by-an-unnamed-expression-left-out",
+        "a-closed-form-read-at-the-output"])
 def test_a_slip_in_what_a_backward_recomputes_is_named_and_fixed(tmp_path, name, forward, backward, words, fixed):
     """Slips no one edit of the derived backward gives, in code written elsewhere: a closed form's
     `/ n` left out (the gradient is autograd's times a tensor of the forward, named or not), or its
     `/ (n * std)` (N the whole batch's 300, not the search's 256 rows); an operand the
     derivative makes again (`sign(inp + 0.5)` of `(inp - 0.5).abs()`, `1 - t` of `0.5 * inp * (1 +
-    t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output.
+    t)`); Mish's softplus written as `log(1 + exp(x))`, its derivative sigmoid taken at the output; log cosh's
+    `tanh(inp)` read at the output, which no one derivative's edit gives (log's and cosh's both read it).
     Each is named at the forward line, and the fix the hint leads to is verified."""
     path = tmp_path / "mine.py"
     path.write_text(layer_file(name, forward, backward))
