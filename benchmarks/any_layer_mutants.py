@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and fifty-nine more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and sixty-nine more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -97,7 +97,10 @@ tanh 2x) and ten more (a channel shuffle by `view` and `transpose` then a gain, 
 index and `index_add_`, a normalisation over the tokens of a 3-D view in its closed form, a squared ReLU of a
 learned threshold, a division by `sqrt(Σ w x² + 1)` of a learned w, x gated by the sigmoid of its row's power
 mean, x erf x, a Laplace NLL whose scale the target sets, a softsign of a learned scale, a logsumexp of pairs and
-its negation by `cat`);
+its negation by `cat`) and ten more (an ELU + 1 feature map normalised over its row, a mix of two sigmoids, `torch.sinc`,
+an RMS norm of a learned log-epsilon, a cubic by `torch.stack` of powers and a learned vector, a min-max normalisation
+of each row, a log-softmax over pairs, a cross-entropy over three logits `stack([x, 2x, -x])` by `gather`, a bias, GELU
+and a fixed mask fused, x cos(x w));
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -3040,7 +3043,95 @@ return torch.cat([self.l, -self.l], 1)
 dl = out.g[:, :6] - out.g[:, 6:]
 p = torch.softmax(self.z, -1)
 inp.g = (dl.unsqueeze(-1) * p).reshape(inp.shape)
-""")
+"""),
+    Layer("EluFeatureMap", """
+self.phi = torch.nn.functional.elu(inp) + 1
+self.s = self.phi.sum(1, keepdim=True)
+return self.phi / self.s
+""", """
+dphi = out.g / self.s - (out.g * self.phi).sum(1, keepdim=True) / self.s ** 2
+inp.g = dphi * torch.where(inp > 0, torch.ones_like(inp), self.phi)
+"""),
+    Layer("LogisticMix", """
+self.a = torch.sigmoid(inp)
+self.b = torch.sigmoid(3 * inp - 1)
+return 0.5 * self.a + 0.5 * self.b
+""", """
+inp.g = out.g * (0.5 * self.a * (1 - self.a) + 1.5 * self.b * (1 - self.b))
+"""),
+    Layer("SincAct", """
+return torch.sinc(inp)
+""", """
+px = torch.pi * inp
+inp.g = out.g * (torch.cos(px) * px - torch.sin(px)) / (px * inp)
+"""),
+    Layer("LearnedEpsRMS", """
+self.ms = inp.pow(2).mean(-1, keepdim=True)
+self.r = torch.rsqrt(self.ms + torch.exp(self.e))
+return inp * self.r
+""", """
+D = inp.shape[-1]
+dr = (out.g * inp).sum(-1, keepdim=True)
+dms = -0.5 * dr * self.r ** 3
+inp.g = out.g * self.r + dms * 2 * inp / D
+self.e.g = (dms * torch.exp(self.e)).sum().reshape(self.e.shape)
+""", ("e",)),
+    Layer("PolyStack", """
+self.p = torch.stack([inp, inp ** 2, inp ** 3], -1)
+return self.p @ self.c
+""", """
+self.c.g = torch.einsum('ni,nik->k', out.g, self.p)
+inp.g = out.g * (self.c[0] + 2 * self.c[1] * inp + 3 * self.c[2] * inp ** 2)
+""", ("c",)),
+    Layer("MinMaxNorm", """
+self.lo = inp.min(1, keepdim=True).values
+self.hi = inp.max(1, keepdim=True).values
+self.r = self.hi - self.lo + 1
+return (inp - self.lo) / self.r
+""", """
+dlo = -(out.g / self.r).sum(1, keepdim=True) + (out.g * (inp - self.lo)).sum(1, keepdim=True) / self.r ** 2
+dhi = -(out.g * (inp - self.lo)).sum(1, keepdim=True) / self.r ** 2
+inp.g = out.g / self.r + dlo * (inp == self.lo) + dhi * (inp == self.hi)
+"""),
+    Layer("PairLogSoftmax", """
+self.z = inp.view(-1, 6, 2)
+return self.z.log_softmax(-1).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 6, 2)
+p = self.z.softmax(-1)
+inp.g = (g - p * g.sum(-1, keepdim=True)).reshape(inp.shape)
+"""),
+    Layer("ThreeClassCE", """
+self.logits = torch.stack([inp.squeeze(-1), 2 * inp.squeeze(-1), -inp.squeeze(-1)], -1)
+self.y = (targ > 0).long() + (targ > 1).long()
+self.lp = torch.log_softmax(self.logits, -1)
+return -self.lp.gather(1, self.y.unsqueeze(1)).mean()
+""", """
+n = self.logits.shape[0]
+dlogits = torch.softmax(self.logits, -1)
+dlogits[torch.arange(n), self.y] -= 1
+dlogits = dlogits / n
+inp.g = (dlogits[:, 0] + 2 * dlogits[:, 1] - dlogits[:, 2]).unsqueeze(-1)
+""", loss=True),
+    Layer("FusedBiasGeluMask", """
+self.h = inp + self.b
+self.m = (torch.arange(inp.shape[1]) % 3 != 0).to(inp.dtype)
+return torch.nn.functional.gelu(self.h) * self.m / 0.9
+""", """
+cdf = 0.5 * (1 + torch.erf(self.h / 2 ** 0.5))
+pdf = torch.exp(-0.5 * self.h ** 2) / (2 * torch.pi) ** 0.5
+dh = out.g * self.m / 0.9 * (cdf + self.h * pdf)
+inp.g = dh
+self.b.g = dh.sum(0)
+""", ("b",)),
+    Layer("CosGate", """
+self.z = inp @ self.w
+return inp * torch.cos(self.z)
+""", """
+dz = -(out.g * inp) * torch.sin(self.z)
+self.w.g = inp.t() @ dz
+inp.g = out.g * torch.cos(self.z) + dz @ self.w.t()
+""", ("w",))
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 assert len(LAYERS) == len(corpus.LAYERS) + len(MORE), "two layers of one name: the later one hides the other"
@@ -3184,6 +3275,10 @@ PARAMETERS = {
     "ReluSqThreshold": lambda r: (0.1 * r(C),),
     "WeightedL2Norm": lambda r: (1 + 0.2 * r(C).abs(),),
     "ScaledSoftsign": lambda r: (1.5 + 0.1 * r(1),),
+    "LearnedEpsRMS": lambda r: (-3 + 0.1 * r(1),),
+    "PolyStack": lambda r: (0.3 * r(3),),
+    "FusedBiasGeluMask": lambda r: (0.1 * r(C),),
+    "CosGate": lambda r: (r(C, C) / C ** 0.5,),
 }
 
 

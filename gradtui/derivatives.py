@@ -595,6 +595,14 @@ rule(aten.cosh.default)(_unary(
 rule(aten.atan.default)(_unary(lambda c: 1 / (1 + c.args[0] ** 2), "atan", written="1 / (1 + {inp}**2)"))
 rule(aten.asin.default)(_unary(lambda c: torch.rsqrt(1 - c.args[0] ** 2), "asin", written="torch.rsqrt(1 - {inp}**2)"))
 rule(aten.acos.default)(_unary(lambda c: -torch.rsqrt(1 - c.args[0] ** 2), "acos", written="-torch.rsqrt(1 - {inp}**2)"))
+def _sinc(c: Ctx) -> torch.Tensor:
+    """d/dx sin(πx)/(πx) = (cos(πx)·πx − sin(πx)) / (πx²), 0 at x = 0 (where sinc is flat)."""
+    px = math.pi * c.args[0]
+    return torch.where(c.args[0] == 0, torch.zeros_like(px), (torch.cos(px) * px - torch.sin(px)) / (px * c.args[0]))
+
+
+rule(aten.sinc.default)(_unary(_sinc, "sinc", written="(torch.cos(math.pi * {inp}) * math.pi * {inp} - torch.sin("
+                                                      "math.pi * {inp})) / (math.pi * {inp}**2)"))
 rule(aten.asinh.default)(_unary(lambda c: torch.rsqrt(c.args[0] ** 2 + 1), "asinh", written="1 / torch.sqrt({inp}**2 + 1)"))
 rule(aten.acosh.default)(_unary(lambda c: torch.rsqrt(c.args[0] ** 2 - 1), "acosh", written="1 / torch.sqrt({inp}**2 - 1)"))
 rule(aten.atanh.default)(_unary(lambda c: 1 / (1 - c.args[0] ** 2), "atanh", written="1 / (1 - {inp}**2)"))

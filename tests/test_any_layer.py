@@ -452,6 +452,9 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
       "averages the mean's term twice: `dxh.mean(1, keepdim=True)` where `dxh.sum(1, keepdim=True)` belongs")),
     ("LogCoshAct", "out for inp", "l1.g is the backward read at the layer's output: `out` where `inp` belongs, in every "
                                    "derivative that reads it"),
+    ("SincAct", "term dropped: `-torch.sin(px)` for",
+     ("l1.g: the derivative of `torch.sinc(inp)` (", ") has `-torch.sin(math.pi * inp)` where `torch.cos(math.pi * inp) * "
+      "math.pi * inp - torch.sin(math.pi * inp)` belongs")),
     ("InstanceNormTokens", "factor dropped: `g` for `g * self.xh`",
      "has `dxh.mean(1, keepdim=True)` where `(dxh * xh).mean(1, keepdim=True)` belongs in the variance's term"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -515,7 +518,8 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-scalar-gains-derivative-left-out-whole", "a-maxs-mask-left-out", "a-variances-x-left-out",
         "a-gains-mean-over-the-whole-output-through-two-broadcasts", "a-cats-piece-from-out",
         "a-cats-piece-left-out", "a-cats-piece-sign-flipped", "a-token-norms-mean-term-averaged-twice",
-        "a-closed-form-read-at-the-output", "a-token-norms-variance-term-without-xhat"])
+        "a-closed-form-read-at-the-output", "sincs-derivative-written-out-a-term-left-out",
+        "a-token-norms-variance-term-without-xhat"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -583,7 +587,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     a variance's derivative with its x left out; a gain broadcast over the output through two operations, its mean
     over the whole output for its sum; one piece of a cat of one tensor three times (a maxout spread back), its
     slice of out.g taken from `out`, left out, or sign-flipped; a normalisation over the tokens of a 3-D view in its
-    closed form, said in that form's terms over its own axis; a closed form (log cosh's `tanh(inp)`) read at the output.
+    closed form, said in that form's terms over its own axis; a closed form (log cosh's `tanh(inp)`) read at the output;
+    `torch.sinc`'s derivative written out, a term left out.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

@@ -164,6 +164,7 @@ FORWARDS = {
     "inverse hyperbolic functions, hypot, x ** w, shrinks, threshold": (lambda x, w: torch.asinh(x) + torch.atanh(
         torch.tanh(x)) + torch.acosh(x.abs() + 1.5) + torch.hypot(x, w) + x.abs() ** w + F.softshrink(x, 0.3) + F.hardshrink(
         x, 0.3) + F.threshold(x, 0.1, 0.0), (rand(N, C), rand(C, seed=1).abs() + 0.5)),
+    "sinc": (lambda x: torch.sinc(x) + torch.sinc(x * 0), (rand(N, C),)),
     "decomposed: glu, prelu, 2 ** x": (lambda x, w: F.glu(x, -1).sum(1) + F.prelu(x, w[:1]).sum(1) + (2 ** x).sum(1),
                                        (rand(N, C), rand(C, seed=1).abs() + 0.5)),
     "decomposed: cross-entropy with label smoothing": (lambda x: F.cross_entropy(x, torch.arange(N) % C, label_smoothing=0.1),
