@@ -531,14 +531,14 @@ class Edits:
                 centred = _reduced_operand(node.operand)  # `-x.mean(0)` alone: the deviation `x - x.mean(0)`
                 if centred is not None:
                     yield at(node, f"({self.seg(centred)} - {self.seg(node.operand)})", "centre")
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and _shape_of(self.seg(node.left)) == \
-                    _shape_of(self.seg(node.right)):  # `x - x`, always 0: the mean it subtracts left out
-                for axis in self.axes:
-                    yield at(node.right, f"{self.seg(node.right)}.mean({axis}, keepdim=True)", "centre")
             elif node is not value and (isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)) or (
                     isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)))):
                 # one factor's sign, inside: after the plainer edits of a sign (an operator turned, a minus taken away)
                 yield at(node, f"-{seg if binding(node) >= 4 else f'({seg})'}", "negated")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and _shape_of(self.seg(node.left)) == \
+                    _shape_of(self.seg(node.right)):  # `x - x`, always 0: the mean it subtracts left out
+                for axis in self.axes:
+                    yield at(node.right, f"{self.seg(node.right)}.mean({axis}, keepdim=True)", "centre")
             if isinstance(node, ast.BinOp):
                 yield from self._binary(node, at)
                 yield from self._squeezes(node, at)
