@@ -562,6 +562,33 @@ def _part(graph: Graph, root: Node, g: torch.Tensor, edit: Edit) -> torch.Tensor
     return grads[edit.value]
 
 
+ONE_PATH_KINDS = frozenset({"g-out", "ones", "drop", "scale", "transpose", "rule", "swap"})  # (made on one path only)
+ONE_PATH_TRIES = 300  # edits tried so, each with every (value, reader) pair below it: a search only where none names
+
+
+def on_one_path(graph: Graph, g: torch.Tensor | None, edit: Edit, reader: int, value: Leaf | Ref, right: dict,
+                wrong: dict) -> dict[str, torch.Tensor | None]:
+    """The leaves' gradients with `edit` made on one path only: what reaches `value` from its reader `reader` as the
+    edit makes it, every other share right (`right`, `wrong`: the gradients without and with the edit)."""
+    node = graph.nodes[reader]
+
+    def share(grads: dict, local_edit: Edit | None) -> torch.Tensor:
+        if Ref(reader) not in grads:
+            raise Unsupported("no gradient reaches the reader")
+        sent = [grad for _, sent_to, grad, _ in _sent(node, _local(graph, node, grads[Ref(reader)], local_edit))
+                if sent_to == value and grad is not None]
+        if not sent:
+            raise Unsupported("the reader sends the value nothing")
+        return sum(sent[1:], sent[0])
+
+    delta = share(wrong, edit if edit.edits_node(reader) else None) - share(right, None)
+    if delta.shape != right[value].shape:
+        raise Unsupported("the edit sends the value a gradient of another shape")
+    grads = {**right, value: right[value] + delta} if isinstance(value, Leaf) else gradients(
+        graph, g, given={value: right[value] + delta})
+    return {name: grads.get(Leaf(name)) for name in graph.leaves}
+
+
 def _first_visited(graph: Graph, edit: Edit) -> int:
     """The node the chain rule under an edit differs from the right one at, first."""
     return edit.at if edit.kind == "only" else max((edit.node, *edit.passes))
@@ -1887,6 +1914,57 @@ class Probe:
             if rank[:2] == best:
                 told.setdefault(rank[-1], (said, at))  # two slips of one operation's derivative, the same numbers: one
         return list(told.values())[:2]
+
+    def one_path_slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[tuple[str, Source | None]]:
+        """Asked where nothing else names the mismatch: one edit made on one path only, the share of a value's
+        gradient that one of its readers sends it (`on_one_path`): a backward that writes that value's gradient
+        a term per reader (a min-max normalisation's `dlo`, through `x - lo` and through `hi - lo`) with the
+        slip in one term. In the code's own steps, at most ONE_PATH_TRIES edits."""
+        run = self.run()
+        if run is None or not run.trusted:
+            return []
+        yours, right = run.yours.get(role), run.derived.get(role)
+        if not isinstance(yours, torch.Tensor) or right is None or not yours.is_floating_point() or \
+                yours.shape != right.shape or close(yours, right, _loosest(tolerance, yours)):
+            return []
+        return self._on_one_path(run, role, target, yours, _loosest(tolerance, yours), (run.batch, self._full_batch()))
+
+    def _on_one_path(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, tolerance, rows
+                     ) -> list[tuple[str, Source | None]]:
+        graph, right_max = run.graph, float(yours.abs().max()) if yours.numel() else 0.0
+        try:
+            right = gradients(graph, run.upstream)
+        except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+            return []
+        shared = {value: _paths_of(graph, readers) for value, readers in graph.users().items()}
+        # (a value the code names before an input, and the reader nearest the edit first: "on its path to `lo`
+        # through `hi - lo`", not the same numbers said as a path to `inp` through the min that makes `lo`)
+        shared = {value: sorted(readers, reverse=True) for value, readers in sorted(
+            shared.items(), key=lambda item: isinstance(item[0], Leaf)) if len(readers) > 1 and value in right}
+        tried = 0
+        for edit in edits(graph, run.batch, run.upstream, right, rows[1]):
+            if edit.node is None or edit.kind not in ONE_PATH_KINDS or tried >= ONE_PATH_TRIES:
+                continue
+            tried += 1
+            try:
+                wrong = gradients(graph, run.upstream, edit)
+            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
+                continue
+            for value, readers in shared.items():
+                for reader in (r for r in readers if r <= edit.node):
+                    try:
+                        grads = on_one_path(graph, run.upstream, edit, reader, value, right, wrong)
+                    except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                        continue
+                    mine = grads.get(role)
+                    if mine is None or mine.shape != yours.shape or _lost(mine, right_max) or not close(
+                            yours, mine, tolerance) or close(right[Leaf(role)], mine, tolerance):
+                        continue
+                    node = graph.nodes[reader]
+                    said = (f"{words(graph, edit, target, self.leaf_names, rows, role)}, on its path to "
+                            f"`{name_of(graph, value, self.leaf_names)}` through {_at(graph, node, self.leaf_names)} only")
+                    return [(said, graph.nodes[edit.node].source)]
+        return []
 
     def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
                        tolerance) -> list[tuple[str, Source | None]]:

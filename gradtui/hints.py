@@ -421,6 +421,19 @@ def graph_slip(e: Evidence) -> str | None:
     return AtLine(said, None if at is None else (at.file, at.line, at.code))
 
 
+def one_path_slip(e: Evidence) -> str | None:
+    """One edit of the backward derived from the forward, made on one of the paths a value's gradient comes by
+    (the user's backward writes that gradient a term per path, the slip in one term), where nothing else names it."""
+    probe = e.context.probe
+    if probe is None or e.context.direction != "backward" or not e.value.is_floating_point():
+        return None
+    found = probe.one_path_slips(e.context.role, e.name, e.tolerance)
+    if not found:
+        return None
+    said, at = found[0]
+    return AtLine(said, None if at is None else (at.file, at.line, at.code))
+
+
 class AtLine(str):
     """A hint that names a line of the forward (where the slip's derivative belongs): `at` is
     (file, line, code), for the faces that show it beside the backward's code."""
@@ -866,6 +879,8 @@ PATTERNS: tuple[Pattern, ...] = (
     reduced_over_the_features, other_shape, constant_scale,
     # a derivative off by a constant, everywhere or on one side of 0
     derivative_off_by_a_constant,
+    # last: one edit of the derived backward made on one path only (a gradient written a term per reader)
+    one_path_slip,
 )
 
 

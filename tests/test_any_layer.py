@@ -455,6 +455,10 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     ("SincAct", "term dropped: `-torch.sin(px)` for",
      ("l1.g: the derivative of `torch.sinc(inp)` (", ") has `-torch.sin(math.pi * inp)` where `torch.cos(math.pi * inp) * "
       "math.pi * inp - torch.sin(math.pi * inp)` belongs")),
+    ("MinMaxNorm", "out for out.g: `out` for `out.g`#1",
+     ("l1.g: the derivative of `(inp - self.lo) / self.r` (", ") towards `r` is computed from the layer's output `out` where "
+      "its gradient `out.g` belongs, on its path to `lo` through `self.hi - self.lo` in `self.r = self.hi - self.lo + 1` (",
+      ") only")),
     ("InstanceNormTokens", "factor dropped: `g` for `g * self.xh`",
      "has `dxh.mean(1, keepdim=True)` where `(dxh * xh).mean(1, keepdim=True)` belongs in the variance's term"),
 ], ids=["a-batched-products-axis", "softmax-sum-without-its-gradient", "closed-form-sum-left-out", "closed-form-xhat-alone",
@@ -519,7 +523,7 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
         "a-gains-mean-over-the-whole-output-through-two-broadcasts", "a-cats-piece-from-out",
         "a-cats-piece-left-out", "a-cats-piece-sign-flipped", "a-token-norms-mean-term-averaged-twice",
         "a-closed-form-read-at-the-output", "sincs-derivative-written-out-a-term-left-out",
-        "a-token-norms-variance-term-without-xhat"])
+        "a-slip-on-one-path-of-a-gradient-written-a-term-per-path", "a-token-norms-variance-term-without-xhat"])
 def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path, layer, edit, words):
     """Mutants of benchmarks/any_layer_mutants.py whose slip is no plain edit of one derivative: a
     weight's per-sample products summed over the wrong axis, a batch norm's closed form in its
@@ -588,7 +592,8 @@ def test_a_generated_mutant_in_code_written_as_users_write_it_is_named(tmp_path,
     over the whole output for its sum; one piece of a cat of one tensor three times (a maxout spread back), its
     slice of out.g taken from `out`, left out, or sign-flipped; a normalisation over the tokens of a 3-D view in its
     closed form, said in that form's terms over its own axis; a closed form (log cosh's `tanh(inp)`) read at the output;
-    `torch.sinc`'s derivative written out, a term left out.
+    `torch.sinc`'s derivative written out, a term left out; a min-max normalisation's `dlo` written a term per path,
+    `out` for `out.g` in the term through `hi - lo`: one edit on one path only.
     `words`: what the hint says, or the parts it says."""
     edit, nth = edit.split("#") if "#" in edit else (edit, 0)  # `#1`: its second mutant of those words
     found = ((i, e, backward) for i, (e, backward) in enumerate(generated.mutants(generated.LAYERS[layer])) if edit in e)

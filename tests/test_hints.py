@@ -413,6 +413,41 @@ def square_plus(two: float):
     return (two * R + 1) * g, (2 * R + 1) * g
 
 
+class Spread:
+    """out = inp / (hi - lo + 1), hi and lo the row's max and min, whose backward writes hi's and lo's gradients each
+    from r's: with `lo_factor` 1, right; -1, lo's made from `out` where `out.g` belongs (one edit on one path only);
+    3.7, no edit of any path."""
+
+    def __init__(self, lo_factor: float):
+        self.lo_factor = lo_factor
+
+    def __call__(self, inp):
+        self.inp, self.lo, self.hi = inp, inp.min(1, keepdim=True).values, inp.max(1, keepdim=True).values
+        self.r = self.hi - self.lo + 1
+        self.out = inp / self.r
+        return self.out
+
+    def backward(self):
+        g, x, r = self.out.g, self.inp, self.r
+        dr = -(g * x).sum(1, keepdim=True) / r ** 2
+        dr_lo = -((self.out if self.lo_factor == -1 else g) * x).sum(1, keepdim=True) / r ** 2 * abs(self.lo_factor)
+        self.inp.g = g / r + dr * (x == self.hi) - dr_lo * (x == self.lo)
+
+
+def spread(lo_factor: float):
+    """The user's gradient of Spread(lo_factor) on R, against the right one, and its probe."""
+    from gradtui.derived import Probe
+
+    g = seeded(8, 3, seed=4)
+    mine, right = Spread(lo_factor), Spread(1.0)
+    for layer in (mine, right):
+        layer(R.clone())
+        layer.out.g = g
+        layer.backward()
+    probe = Probe(lambda params: Spread(lo_factor), lambda layer, x, targ: layer(x), {"inp": R}, g, torch.zeros(8))
+    return mine.inp.g, right.inp.g, {**BACKWARD, "role": "inp", "probe": probe}
+
+
 def square_plus_probe(two: float):
     from gradtui.derived import Probe
 
@@ -470,6 +505,8 @@ PATTERN_CASES = {
                              lambda: evidence(8 / 3 * R, R, **BACKWARD, tensors={"inp": seeded(8, 8)})),
     hints.constant_scale: (lambda: evidence(3.7 * R, R, **BACKWARD),
                            lambda: evidence(3.7 * R + seeded(8, 3, seed=9), R, **BACKWARD)),
+    hints.one_path_slip: (lambda: evidence(*spread(-1.0)[:2], **spread(-1.0)[2]),
+                          lambda: evidence(*spread(3.7)[:2], **spread(3.7)[2])),
     hints.fallback: (lambda: evidence(R + seeded(8, 3, seed=9), R, **BACKWARD), None),
 }
 
