@@ -401,10 +401,8 @@ def _as(value, dtype: torch.dtype):
 def graph_slip(e: Evidence) -> str | None:
     """One edit of the backward derived from the layer's own forward operations (any layer, known kind
     or not) that gives the user's gradient, named at the forward line whose derivative it breaks."""
-    probe = e.context.probe
-    if probe is None or e.context.direction != "backward" or not e.value.is_floating_point():
-        return None
-    found = probe.slips(e.context.role, e.name, e.tolerance)
+    probe = _probe(e)
+    found = probe.slips(e.context.role, e.name, e.tolerance) if probe is not None else None
     if not found:
         return None
     (said, at), *others = found
@@ -418,20 +416,21 @@ def graph_slip(e: Evidence) -> str | None:
     term = probe.closed_form_term(e.context.role, e.tolerance)
     if term is not None:  # a layer norm written out: the term its closed form writes, for a backward in that form
         said = f"{said}; in {term}"
-    return AtLine(said, None if at is None else (at.file, at.line, at.code))
+    return AtLine.of(said, at)
 
 
 def one_path_slip(e: Evidence) -> str | None:
     """One edit of the backward derived from the forward, made on one of the paths a value's gradient comes by
     (the user's backward writes that gradient a term per path, the slip in one term), where nothing else names it."""
+    probe = _probe(e)
+    found = probe.one_path_slips(e.context.role, e.name, e.tolerance) if probe is not None else None
+    return AtLine.of(*found[0]) if found else None
+
+
+def _probe(e: Evidence):
+    """The derived backward's search of a backward step's floating gradient (None: none is asked)."""
     probe = e.context.probe
-    if probe is None or e.context.direction != "backward" or not e.value.is_floating_point():
-        return None
-    found = probe.one_path_slips(e.context.role, e.name, e.tolerance)
-    if not found:
-        return None
-    said, at = found[0]
-    return AtLine(said, None if at is None else (at.file, at.line, at.code))
+    return probe if probe is not None and e.context.direction == "backward" and e.value.is_floating_point() else None
 
 
 class AtLine(str):
@@ -442,6 +441,11 @@ class AtLine(str):
         said = super().__new__(cls, text)
         said.at = at
         return said
+
+    @classmethod
+    def of(cls, text: str, at) -> AtLine:
+        """The hint at a forward statement (`at`, a graph Source; None: at none)."""
+        return cls(text, None if at is None else (at.file, at.line, at.code))
 
 
 # -- values of the right shape that no single edit gives ------------------------------------------
