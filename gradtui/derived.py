@@ -1931,11 +1931,12 @@ class Probe:
 
     def _on_one_path(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, tolerance, rows
                      ) -> list[tuple[str, Source | None]]:
-        graph, right_max = run.graph, float(yours.abs().max()) if yours.numel() else 0.0
+        graph = run.graph
         try:
             right = gradients(graph, run.upstream)
         except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
             return []
+        right_max = float(right[Leaf(role)].abs().max()) if Leaf(role) in right and right[Leaf(role)].numel() else 0.0
         shared = {value: _paths_of(graph, readers) for value, readers in graph.users().items()}
         # (a value the code names before an input, and the reader nearest the edit first: "on its path to `lo`
         # through `hi - lo`", not the same numbers said as a path to `inp` through the min that makes `lo`)
@@ -1943,7 +1944,9 @@ class Probe:
             shared.items(), key=lambda item: isinstance(item[0], Leaf)) if len(readers) > 1 and value in right}
         tried = 0
         for edit in edits(graph, run.batch, run.upstream, right, rows[1]):
-            if edit.node is None or edit.kind not in ONE_PATH_KINDS or tried >= ONE_PATH_TRIES:
+            if tried >= ONE_PATH_TRIES:
+                break
+            if edit.node is None or edit.kind not in ONE_PATH_KINDS:
                 continue
             tried += 1
             try:
