@@ -3414,6 +3414,7 @@ class Outcome:
     kind: str  # right | raised | missed (every gradient said to match) | within (a cast's rounding, so) | named | fallback
     placed: bool
     said: str
+    search_s: float = 0.0  # the seconds its check spent in the search on the derived backward (main's runs)
 
 
 def kernel_source(layer: Layer, backward: str) -> str:
@@ -3496,17 +3497,21 @@ def main() -> None:
             said = false_verdicts(names, Path(directory))
         print("\n".join(said) + f"\n{len(names)} layers, 2 styles, float32 and float64: {len(said)} false verdicts")
         sys.exit(1 if said else 0)
+    from search_clock import SearchClock
+
     styles = ("kernel",) if args.kernel else ("module", "call")
     torch.set_num_threads(1)
     outcomes, index = [], 0
-    with tempfile.TemporaryDirectory() as directory:
+    with tempfile.TemporaryDirectory() as directory, SearchClock() as clock:
         for layer in LAYERS.values():
             if args.layer and layer.name != args.layer:
                 continue
             for edit, backward in mutants(layer):
                 for style in styles:
                     index += 1
+                    clock.seconds = 0.0
                     outcomes.append(run(layer, style, edit, backward, Path(directory), index))
+                    outcomes[-1].search_s = clock.seconds
     width = max(map(len, LAYERS)) + 2
     print(f"{'layer':<{width}}{'mutants':>8}{'wrong':>7}{'placed':>8}{'named':>12}{'fallback':>10}")
     for name in [*LAYERS, "all"]:
@@ -3521,6 +3526,14 @@ def main() -> None:
     print(f"(wrong: the mutant's gradient differs and its backward runs; {counts['right']} mutants compute the "
           f"right gradients, {counts['raised']} raise; {counts['missed']} wrong ones passed as right, and {counts['within']} "
           "float32 casts whose rounding on gradtui's data is within the tolerance)")
+    searched = sorted((o for o in outcomes if o.kind in ("named", "fallback")), key=lambda o: o.search_s)
+    if searched:
+        slowest = searched[-1]
+        print(f"the search on the derived backward, per wrong mutant's check: median "
+              f"{searched[len(searched) // 2].search_s * 1000:.0f} ms, 99% within "
+              f"{searched[int(len(searched) * 0.99) - 1].search_s * 1000:.0f} ms, the slowest "
+              f"{slowest.search_s * 1000:.0f} ms ({slowest.layer}, {slowest.edit.split(':')[0]}); "
+              f"{sum(o.search_s > 0.5 for o in searched)} over 500 ms")
     for o in outcomes:
         if args.verbose or o.kind in ("fallback", "missed") or (o.kind in ("named", "fallback") and not o.placed):
             print(f"{'' if o.placed else 'MISPLACED '}{o.kind} [{o.layer} {o.style}] {o.edit}\n    {o.said}")

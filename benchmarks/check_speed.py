@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import torch
+from search_clock import SearchClock
 
 from gradtui.config import DEFAULT_BATCH, RunConfig
 from gradtui.reference import finite_differences
@@ -110,25 +111,13 @@ ANY_LAYER_SLIP = Path(__file__).resolve().parent.parent / "samples" / "layernorm
 
 def any_layer_search_seconds(batch: int, runs: int) -> list[float]:
     """What the search on the derived backward costs a session that has a slip in a layer gradtui has
-    no entry for: the time inside Probe.slips (the probe's run included), a fresh session each run."""
-    from gradtui import derived
-
-    spent, original = [], derived.Probe.slips
-
-    def timed(probe, *args):
-        start = time.perf_counter()
-        try:
-            return original(probe, *args)
-        finally:
-            spent[-1] += time.perf_counter() - start
-
-    derived.Probe.slips = timed
-    try:
+    no entry for: the time inside derived.Probe (the probe's run included), a fresh session each run."""
+    spent = []
+    with SearchClock() as clock:
         for _ in range(runs):
-            spent.append(0.0)
+            clock.seconds = 0.0
             DebugSession(RunConfig(device="cpu", batch=batch, layers=ANY_LAYER_SLIP)).run_to_end()
-    finally:
-        derived.Probe.slips = original
+            spent.append(clock.seconds)
     return spent
 
 

@@ -566,10 +566,12 @@ ONE_PATH_KINDS = frozenset({"g-out", "ones", "drop", "scale", "transpose", "rule
 ONE_PATH_TRIES = 300  # edits tried so, each with every (value, reader) pair below it: a search only where none names
 
 
-def on_one_path(graph: Graph, g: torch.Tensor | None, edit: Edit, reader: int, value: Leaf | Ref, right: dict,
+def on_one_path(graph: Graph, g: torch.Tensor | None, edit: Edit, reader: int, value: Leaf | Ref, before: dict,
                 wrong: dict) -> dict[str, torch.Tensor | None]:
     """The leaves' gradients with `edit` made on one path only: what reaches `value` from its reader `reader` as the
-    edit makes it, every other share right (`right`, `wrong`: the gradients without and with the edit)."""
+    edit makes it, every other share right (`before`: the right gradients before each node, `states`; `wrong`: the
+    gradients with the edit)."""
+    right = before["right"]
     node = graph.nodes[reader]
 
     def share(grads: dict, local_edit: Edit | None) -> torch.Tensor:
@@ -585,7 +587,7 @@ def on_one_path(graph: Graph, g: torch.Tensor | None, edit: Edit, reader: int, v
     if delta.shape != right[value].shape:
         raise Unsupported("the edit sends the value a gradient of another shape")
     grads = {**right, value: right[value] + delta} if isinstance(value, Leaf) else gradients(
-        graph, g, given={value: right[value] + delta})
+        graph, g, given={value: right[value] + delta}, resume=(value.node, before[value.node]))
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
 
 
@@ -598,14 +600,18 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
              cut: frozenset = frozenset(), before: dict | None = None) -> dict[str, torch.Tensor | None]:
     """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph; with
     `before` (`states`), an edit at a node runs the chain rule from that node down only."""
-    if edit is not None and edit.everywhere:  # the forward run again from the value made again, its backward right
-        grads = gradients(_run_again(graph, edit), g, cut=cut)
-    elif before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
-        start = _first_visited(graph, edit)
-        grads = gradients(graph, g, edit, cut, resume=(start, before[start]))
-    else:
-        grads = gradients(graph, g, edit, cut)
+    grads = _edited(graph, g, edit, cut, before)
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
+
+
+def _edited(graph: Graph, g: torch.Tensor | None, edit: Edit | None, cut: frozenset, before: dict | None) -> dict:
+    """`backward`'s gradients, of every value the chain rule reaches."""
+    if edit is not None and edit.everywhere:  # the forward run again from the value made again, its backward right
+        return gradients(_run_again(graph, edit), g, cut=cut)
+    if before is not None and edit is not None and edit.node is not None and edit.kind not in ROOT_EDITS:
+        start = _first_visited(graph, edit)
+        return gradients(graph, g, edit, cut, resume=(start, before[start]))
+    return gradients(graph, g, edit, cut)
 
 
 ROOT_EDITS = frozenset({"identity", "root-ones", "root-out", "at-output"})  # edits of the whole: the whole runs
@@ -1716,6 +1722,9 @@ class ProbeRun:
     trusted: bool  # the derived backward agrees with autograd through the same forward (where autograd can follow)
     whole: Graph | None | bool = False  # the graph with what it writes out by hand fused (False: not looked for yet)
     regrouped: Graph | None | bool = False  # the graph with a normalisation's gain taken after it (False: as above)
+    searched: list | None = None  # every edit of the search with its gradients, for all the layer's (None: not run yet)
+    edited: dict = field(default_factory=dict)  # the one-path search's edits' gradients, by the edit's place in it
+    one_path: dict = field(default_factory=dict)  # and as made on one path only, by (edit's place, reader, value)
 
 
 @dataclass
@@ -1847,60 +1856,38 @@ class Probe:
             yours.shape, right.shape) else None
         own, yours = yours, yours.expand(right.shape) if spread is not None else yours
         found: list[tuple[tuple, str]] = []  # ((fewer of the layer's other gradients broken, kind's rank, …), words)
-        # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
-        # from its own derivative is the likelier story); a max's path kept or cut
         whole = self._fused(run)
-        views = []
-        for graph in filter(None, (whole, self._regrouped(run), run.graph)):
-            try:  # the right gradients before each node, once a view; with every value's at the end
-                uncut = states(graph, run.upstream)
-                right_here = uncut["right"]
-                views += [(graph, right_here, cut, uncut if not cut else states(graph, run.upstream, cut))
-                          for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
-            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
-                continue
         rows, right_max = (run.batch, self._full_batch()), float(right.abs().max()) if right.numel() else 0.0
-        recorded_searched = any(view[0] is run.graph for view in views)
-        for graph, right_here, cut, before in views:
-            for edit in edits(graph, run.batch, run.upstream, right_here, rows[1]):
-                if edit.value in cut or (edit.kind == "drop" and graph is whole and Ref(edit.node) == graph.output
-                                         and _by_hand(graph, run.graph, edit.node)) or (
-                        edit.kind in ROOT_EDITS and graph is not run.graph and recorded_searched):
-                    continue  # (a layer's whole function by hand, its derivative left out: the root's story, in its
-                    # steps; and the root's stories are the same on every view: said in the code's own steps)
-                try:
-                    grads = backward(graph, run.upstream, edit, cut, before)
-                except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
-                    continue
-                value = grads.get(role)
-                exact = spread is not None and value is not None and value.shape == spread  # `out.g.sum()`, as it is
-                mine = own if exact else yours
-                if value is None or value.shape != mine.shape or (value.shape == right.shape and close(
-                        value, right, tolerance)):
-                    continue
-                if close(mine, value, tolerance) or (not exact and self._fits(run, graph, edit, role, yours, tolerance)):
-                    if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
-                            run, graph, edit, cut, role, mine, tolerance):
-                        continue  # (an edit that loses the gradient is no story: many do; a factor is)
-                    said = words(graph, edit, target, self.leaf_names, rows, role) + (
-                        f", in each of the {len(edit.passes) + 1} passes of its loop" if edit.passes and
-                        edit.variant[:1] != ("next",) else ", in each pass after the first" if edit.passes else "") + (
-                        "" if spread is None or exact else f" (and what is left is {tuple(spread)} where autograd's is "
-                                                           f"{tuple(right.shape)}: the same values, broadcast)")
-                    named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
-                        if edit.kind == "path" else 0
-                    # a closed-form slip of an operation written out step by step comes after a path of those
-                    # steps: with the same numbers, the steps' own names are the likelier story (so does a whole
-                    # term of a softmax by hand left out); a value made again everywhere after the one place
-                    kind = RANK["path"] + 0.5 if edit.kind == "rule" and (graph.nodes[edit.node].kwargs.get(
-                        WRITTEN_OUT) or (edit.slip.drops_a_path and graph.nodes[edit.node].name in (
-                            "_softmax", "_log_softmax") and _by_hand(graph, run.graph, edit.node))) \
-                        else RANK[edit.kind] + 0.5 * edit.everywhere
-                    rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
-                            named, edit.node if edit.node is not None else len(graph.nodes))
-                    if all(said != other for _, other, _ in found):
-                        at = graph.nodes[edit.node].source if edit.node is not None else None
-                        found.append((rank, said, at))
+        for graph, cut, edit, grads in self._searched(run):
+            value = grads.get(role)
+            exact = spread is not None and value is not None and value.shape == spread  # `out.g.sum()`, as it is
+            mine = own if exact else yours
+            if value is None or value.shape != mine.shape or (value.shape == right.shape and close(
+                    value, right, tolerance)):
+                continue
+            if close(mine, value, tolerance) or (not exact and self._fits(run, graph, edit, role, yours, tolerance)):
+                if (edit.kind != "scale" and _lost(value, right_max)) or self._as_if_dropped(
+                        run, graph, edit, cut, role, mine, tolerance):
+                    continue  # (an edit that loses the gradient is no story: many do; a factor is)
+                said = words(graph, edit, target, self.leaf_names, rows, role) + (
+                    f", in each of the {len(edit.passes) + 1} passes of its loop" if edit.passes and
+                    edit.variant[:1] != ("next",) else ", in each pass after the first" if edit.passes else "") + (
+                    "" if spread is None or exact else f" (and what is left is {tuple(spread)} where autograd's is "
+                                                       f"{tuple(right.shape)}: the same values, broadcast)")
+                named = path_through(graph, graph.nodes[edit.node], edit.value, self.leaf_names)[1] \
+                    if edit.kind == "path" else 0
+                # a closed-form slip of an operation written out step by step comes after a path of those
+                # steps: with the same numbers, the steps' own names are the likelier story (so does a whole
+                # term of a softmax by hand left out); a value made again everywhere after the one place
+                kind = RANK["path"] + 0.5 if edit.kind == "rule" and (graph.nodes[edit.node].kwargs.get(
+                    WRITTEN_OUT) or (edit.slip.drops_a_path and graph.nodes[edit.node].name in (
+                        "_softmax", "_log_softmax") and _by_hand(graph, run.graph, edit.node))) \
+                    else RANK[edit.kind] + 0.5 * edit.everywhere
+                rank = (-self._agreeing(run, grads, role, tolerance), kind, graph is not whole, graph is run.graph,
+                        named, edit.node if edit.node is not None else len(graph.nodes))
+                if all(said != other for _, other, _ in found):
+                    at = graph.nodes[edit.node].source if edit.node is not None else None
+                    found.append((rank, said, at))
         if not found or all(rank[1] == RANK["at-output"] for rank, _, _ in found):
             # (a factor is no story for a gradient of another shape; and it is the likelier one where the backward read
             # at the output gives the same numbers: a normalisation's `/ n` left out, whose output has a norm of 1)
@@ -1914,6 +1901,38 @@ class Probe:
             if rank[:2] == best:
                 told.setdefault(rank[-1], (said, at))  # two slips of one operation's derivative, the same numbers: one
         return list(told.values())[:2]
+
+    def _searched(self, run: ProbeRun) -> list[tuple[Graph, frozenset, Edit, dict]]:
+        """Every edit of the search, on each view of the graph, with the gradients it gives all the layer's
+        leaves: run once, for whichever of its gradients is asked first, and read for the others."""
+        if run.searched is not None:
+            return run.searched
+        run.searched = []
+        # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
+        # from its own derivative is the likelier story); a max's path kept or cut
+        whole = self._fused(run)
+        views = []
+        for graph in filter(None, (whole, self._regrouped(run), run.graph)):
+            try:  # the right gradients before each node, once a view; with every value's at the end
+                uncut = states(graph, run.upstream)
+                right_here = uncut["right"]
+                views += [(graph, right_here, cut, uncut if not cut else states(graph, run.upstream, cut))
+                          for cut in dict.fromkeys((frozenset(), zero_paths(graph, run.upstream, right_here)))]
+            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
+                continue
+        recorded_searched = any(view[0] is run.graph for view in views)
+        for graph, right_here, cut, before in views:
+            for edit in edits(graph, run.batch, run.upstream, right_here, self._full_batch()):
+                if edit.value in cut or (edit.kind == "drop" and graph is whole and Ref(edit.node) == graph.output
+                                         and _by_hand(graph, run.graph, edit.node)) or (
+                        edit.kind in ROOT_EDITS and graph is not run.graph and recorded_searched):
+                    continue  # (a layer's whole function by hand, its derivative left out: the root's story, in its
+                    # steps; and the root's stories are the same on every view: said in the code's own steps)
+                try:
+                    run.searched.append((graph, cut, edit, backward(graph, run.upstream, edit, cut, before)))
+                except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
+                    continue
+        return run.searched
 
     def one_path_slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[tuple[str, Source | None]]:
         """Asked where nothing else names the mismatch: one edit made on one path only, the share of a value's
@@ -1933,9 +1952,10 @@ class Probe:
                      ) -> list[tuple[str, Source | None]]:
         graph = run.graph
         try:
-            right = gradients(graph, run.upstream)
+            before = states(graph, run.upstream)
         except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
             return []
+        right = before["right"]
         right_max = float(right[Leaf(role)].abs().max()) if Leaf(role) in right and right[Leaf(role)].numel() else 0.0
         shared = {value: _paths_of(graph, readers) for value, readers in graph.users().items()}
         # (a value the code names before an input, and the reader nearest the edit first: "on its path to `lo`
@@ -1949,17 +1969,10 @@ class Probe:
             if edit.node is None or edit.kind not in ONE_PATH_KINDS:
                 continue
             tried += 1
-            try:
-                wrong = gradients(graph, run.upstream, edit)
-            except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
-                continue
             for value, readers in shared.items():
                 for reader in (r for r in readers if r <= edit.node):
-                    try:
-                        grads = on_one_path(graph, run.upstream, edit, reader, value, right, wrong)
-                    except (Unsupported, RuntimeError, ValueError, IndexError, TypeError):
-                        continue
-                    mine = grads.get(role)
+                    grads = self._one_path(run, before, (tried, reader, value), edit)
+                    mine = grads.get(role) if grads is not None else None
                     if mine is None or mine.shape != yours.shape or _lost(mine, right_max) or not close(
                             yours, mine, tolerance) or close(right[Leaf(role)], mine, tolerance):
                         continue
@@ -1968,6 +1981,25 @@ class Probe:
                             f"`{name_of(graph, value, self.leaf_names)}` through {_at(graph, node, self.leaf_names)} only")
                     return [(said, graph.nodes[edit.node].source)]
         return []
+
+    @staticmethod
+    def _one_path(run: ProbeRun, before: dict, place: tuple, edit: Edit) -> dict | None:
+        """The leaves' gradients with `edit` made on the path `place` names only (None where it cannot be made so):
+        made once, for whichever of the layer's gradients asks first."""
+        failures = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)
+        if place[0] not in run.edited:
+            try:
+                run.edited[place[0]] = _edited(run.graph, run.upstream, edit, frozenset(), before)
+            except failures:
+                run.edited[place[0]] = None
+        if place not in run.one_path:
+            try:
+                wrong = run.edited[place[0]]
+                run.one_path[place] = None if wrong is None else on_one_path(
+                    run.graph, run.upstream, edit, place[1], place[2], before, wrong)
+            except failures:
+                run.one_path[place] = None
+        return run.one_path[place]
 
     def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
                        tolerance) -> list[tuple[str, Source | None]]:
