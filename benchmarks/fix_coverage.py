@@ -170,7 +170,7 @@ def run(case: Case, folder: Path, number: int) -> Outcome:
     """The slipped file checked as `gradtui.check(layers=…)` checks it, its fix as `Report.fix` finds it, and that
     fix applied with `patch` to another copy and checked again."""
     import gradtui
-    from gradtui.hints import NO_KNOWN_SLIP
+    from gradtui.findings import NO_KNOWN_SLIP
 
     code = case.code
     if case.params is not None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from gradtui.running import StepError
 from gradtui.steps import Step
 
+NO_KNOWN_SLIP = "fits no known slip"  # a hint's fallback's words: what follows them is where to look
+
 
 @dataclass(frozen=True)
 class TensorStats:

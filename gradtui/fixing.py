@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradtui.config import RunConfig
-from gradtui.findings import Location
+from gradtui.findings import NO_KNOWN_SLIP, Location
 from gradtui.formatting import ALSO, NOTEBOOK_CELL, binding, short_path, wrapped
 from gradtui.memory import bounded_memory
 from gradtui.notebook import as_python
@@ -220,20 +220,23 @@ CODE_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?!\w|\s*\(|\s*=(?!=))")
 IN_PLACE = re.compile(r"[a-z]\w*[a-z0-9]_")  # a tensor method that changes its tensor: `clamp_min_`, `index_add_`
 LAYING = frozenset({"unsqueeze", "view", "reshape", "expand_as"})  # a tensor laid over another shape
 AUGMENTED = {ast.Add: ("+=", "-="), ast.Sub: ("-=", "+="), ast.Mult: ("*=", "/="), ast.Div: ("/=", "*=")}
-KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "scale", "drop",
-         "operator", "negated", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate", "term",
-         "inplace", "move", "unused", "size", "derived", "constant")
+KINDS = ("formula", "hinted", "step", "unread", "name", "transpose", "axis", "sum", "sign", "reduction", "number", "scale",
+         "drop", "operator", "negated", "squeeze", "shape", "cast", "power", "upstream", "mask", "factor", "centre", "accumulate",
+         "term", "inplace", "move", "unused", "size", "derived", "constant")
+# Where no slip is named: a number doubled or halved, an axis, an operator, a sign, one name for another, a power, a
+# factor of the whole, before the rest (each kind's plain forms, then the others).
+BLIND = ("number", "axis", "operator", "negated", "sign", "reduction", "name", "power", "scale", "sum")
 # What a hint says, and the kinds of edit that fix what it says (tried first, in this order).
 SOFTMAX_SECOND_TERM = "- out * (out.g * out).sum(dim)"  # as the table's softmax slip says it (a test holds them one)
 HINTED = (
     (r", and shaped \(", ("formula",)),  # two slips in one gradient (its values and its shape): the hint's whole fix
     (r"the layer's derivative [+−] ", ("constant",)),  # its constant, as the hint says it: a few edits
     # one edit inside a derivative written out (GELU's, in the code's `cdf` and `pdf`): a number, an operator, a sign
-    (r"(?:has|is) +where +belongs", ("scale", "operator", "sign", "negated", "power", "drop")),
+    (r"(?:has|is) +where +belongs", ("number", "scale", "operator", "sign", "negated", "power", "drop")),
     (r"the forward changed \S+ in place", ("inplace",)),  # (the forward to mend: its output computed out of place)
     (r"where the pass before's", ("step",)),  # (an RNN's h of step t for its h of step t - 1)
     (r"must add", ("accumulate",)),  # (before "twice", which its words say)
-    (r"once too often", ("drop", "scale")),  # (before "sum", which "or the forward sums where …" says)
+    (r"once too often", ("drop", "number", "scale")),  # (before "sum", which "or the forward sums where …" says)
     (r"is left out: the gradient of|left out as a whole", ("term", "factor")),  # a derivative never multiplied in
     (r"passes through it unchanged", ("factor", "upstream")),  # an operation's derivative never multiplied in
     (r"a mean where the sum belongs|a sum where the mean belongs", ("reduction",)),
@@ -245,7 +248,7 @@ HINTED = (
     (r"the mask|\(inp > 0\)|its derivative, the mask", ("mask", "name")),
     (r"where it multiplies|where it divides|(?:multiplies|divides) by it", ("operator",)),
     # (`the -0.5 of … left out`; not an operation's derivative left out, which a few edits multiply in, "derived")
-    (r"missing its \d|missing `\d|times -?\d|(?<!derivative )of .+? left out", ("scale",)),
+    (r"missing its \d|missing `\d|times -?\d|(?<!derivative )of .+? left out", ("number", "scale")),
     (r"twice|once more|sqrt|power|its square", ("power", "drop")),
     (r"transpos", ("transpose",)),
     (r"matrix product", ("transpose",)),  # (an N×N product's operands swapped: a few edits, tried first)
@@ -255,7 +258,7 @@ HINTED = (
     (r"sign|minus", ("sign", "operator", "negated")),
     (r"`out` where|out\.g` belongs|from above|the gradient coming|out\.g", ("name", "upstream")),
     (r"uses `|where `|taken from|for `", ("name",)),
-    (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("reduction", "scale", "drop")),
+    (r"× what it should be|divided by|twice|half|Bessel|1/N|N =|n−1|division|mean", ("reduction", "number", "scale", "drop")),
     (r"once more", ("drop",)),
     (r"the path through", ("accumulate", "centre", "upstream", "factor", "term")),  # (`=` for `+=`: rare, and the plainest)
     (r"its sign belongs|sign\(", ("signum",)),  # (never otherwise: `.sign()` of anything passes for a mask)
@@ -298,6 +301,7 @@ class Edits:
         # `out.g`, even where the method forgot to read it; and the gradients it sets, one of them computed from another
         self.gradients = list(dict.fromkeys([*read, *outputs, *set_before, *gradients]))
         self.inputs = [name for name in self.tensors if name.split(".")[-1] in ("inp", "x", "input")]
+        self.outputs = [name for name in self.tensors if name in returned or name.split(".")[-1] in ("out", "output")]
         self.batch = self._batch_expression()
         self.axes = list(dict.fromkeys(self.seg(n.args[0]) for n in ast.walk(method) if isinstance(n, ast.Call)
                                        and isinstance(n.func, ast.Attribute) and n.func.attr in ("mean", "sum")
@@ -305,6 +309,7 @@ class Edits:
         self.shapes = [f"{self.seg(t.value)}.shape" for n in ast.walk(method) if isinstance(n, ast.Assign)
                        for t in n.targets if isinstance(t, ast.Attribute) and t.attr == "g"]
         self.order = _kinds_for(hint)
+        self.blind = NO_KNOWN_SLIP in self.hint  # no slip named: each kind's plain forms first, then the rest
         self.carrying = self._carrying()
 
     def _carrying(self) -> dict[str, int]:
@@ -350,7 +355,11 @@ class Edits:
                 return after_unread[statement] - 10 ** 5 if statement in after_unread else plain[change.statement]
             return change.statement
 
-        seen, ordered = set(), sorted(found, key=lambda c: (self.order.index(c.kind), not c.plain, rank(c)))
+        def place(change: Change) -> tuple:
+            kind = self.order.index(change.kind)
+            return (not change.plain, kind, rank(change)) if self.blind else (kind, not change.plain, rank(change))
+
+        seen, ordered = set(), sorted(found, key=place)
         for change in ordered:
             key = (change.start, change.end, change.new)
             if key not in seen:
@@ -390,6 +399,9 @@ class Edits:
                     node, self.method) and node.id not in counters:
                 found.append(node.id)
         return list(dict.fromkeys(name for name in found if not name.endswith((".shape", ".dtype", ".device"))))
+
+    def _input_and_output(self, name: str, other: str) -> bool:
+        return (name in self.inputs and other in self.outputs) or (name in self.outputs and other in self.inputs)
 
     def gradient(self, name: str) -> bool:
         """`out.g`, `self.inp.g`: a gradient; `self.g`, a layer's gain called g, is not."""
@@ -518,7 +530,7 @@ class Edits:
             if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value and not _in_args(
                     node, value) and id(node) not in measured:  # `4 * d` where `2 * d` belongs, in a where's branch too
                 for scaled in (node.value * 2, node.value / 2):
-                    yield at(node, str(int(scaled)) if float(scaled).is_integer() else f"{scaled:g}", "scale")
+                    yield at(node, str(int(scaled)) if float(scaled).is_integer() else f"{scaled:g}", "number")
             if not isinstance(node, ast.expr) or isinstance(node, (ast.Constant, ast.Starred, ast.Slice)) or _in_args(
                     node, value) or _called(node, value) or id(node) in measured or isinstance(
                     getattr(node, "ctx", None), ast.Store):  # (nor is `torch.zeros_like`, nor the `j` a loop sets)
@@ -556,7 +568,8 @@ class Edits:
                         yield at(node, gradient, "name")
                 for other in self.tensors:  # (never into a divisor: a tensor there is 0 somewhere, and 0/0 NaN)
                     if other != seg and (not self.gradient(other) or other in self.gradients):
-                        yield at(node, other, "name")
+                        # (the layer's output for its input, or the other way round, before any other two tensors)
+                        yield replace(at(node, other, "name"), plain=self._input_and_output(seg, other))
             if isinstance(node, ast.Attribute) and self.gradient(seg) and self.seg(node.value) in self.tensors:
                 yield at(node, self.seg(node.value), "name")
             if isinstance(node, ast.BinOp) and (self._parenthesized(node) or _in_call(node, value)):
@@ -1337,6 +1350,8 @@ def _kinds_for(hint: str | None) -> list[str]:
     if "comes to `" in (hint or ""):  # gradtui's own writing of what is missing: a few edits, each the whole of it,
         first.insert(1, "derived")  # after the kind the hint's words ask for first, before the many others
     rest = [kind for kind in KINDS if kind not in ASKED_ONLY]
+    if NO_KNOWN_SLIP in (hint or ""):  # no slip named: the edits that undo the commonest slips of a line first
+        first = [*BLIND, *first]
     # the user's own line, edited as the hint says, first; then a gradient the code computes and never reads
     return list(dict.fromkeys(["hinted", "unread", *first, "formula", *rest]))
 
@@ -1726,7 +1741,6 @@ def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | N
     of where to look
     (`gradtui check` and `gradtui.check` ask it; the app shows the fix itself). None: the hint names a
     slip, the check ran on no layer file, or no one edit among the first `UNNAMED_CANDIDATES` does it."""
-    from gradtui.hints import NO_KNOWN_SLIP
 
     found = checked(session, replay) if session.config.layers is not None else None
     if found is None or found.passes or found.first.tensor is None:

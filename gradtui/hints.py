@@ -24,6 +24,7 @@ import torch
 
 from gradtui.compare import ALL_BUT_ZERO, as_numbers, close
 from gradtui.config import DEFAULT_TOLERANCES
+from gradtui.findings import NO_KNOWN_SLIP
 from gradtui.formatting import ALSO, place, shape_in_words
 from gradtui.formula import Expr, Formula, Reduce, ShapeError
 from gradtui.kinds import KINDS, ROLE_WORDS, Family, Kind, formula_env
@@ -834,9 +835,6 @@ def _why_factor(factor: float, n: int, words: str) -> str:
     if "Bessel" in words:
         return "the forward and the backward disagree on dividing the variance by n or by n−1"
     return UNNAMED_FACTOR
-
-
-NO_KNOWN_SLIP = "fits no known slip"  # the fallback's words: what follows them is where to look
 
 
 def fallback(e: Evidence) -> str:

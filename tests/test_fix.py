@@ -449,6 +449,46 @@ def test_a_slip_no_search_names_is_named_by_the_one_edit_of_its_line_that_mends_
     assert "fits no known slip; compare the formula" in _first_hint(report)
 
 
+SQUASH = '''import torch
+from gradtui.layers import Lin, Module, Mse, Relu
+
+
+class Squash(Module):
+    def forward(self, inp):
+        self.s = (inp ** 2).sum(1, keepdim=True)
+        self.n = self.s.sqrt()
+        return self.s / (1 + self.s) * inp / self.n
+
+    def bwd(self, out, inp):
+        f = self.n / (1 + self.s)
+        df = (1 - self.s) / (2 * self.n * (1 + self.s) ** 2)
+        inp.g = out.g * f + 2 * inp * df * (out.g * inp).sum(1, keepdim=True)
+
+
+class Model:
+    def __init__(self, w1, b1, w2, b2):
+        self.layers = [Lin(w1, b1), Squash(), Relu(), Lin(w2, b2)]
+        self.loss = Mse()
+'''
+
+
+@pytest.mark.parametrize("right, wrong, edit", [
+    ("(1 + self.s) ** 2)", "(1 - self.s) ** 2)", "`(1 + self.s) ** 2` where `(1 - self.s) ** 2` stands"),  # a sign
+    ("(out.g * inp).sum(1", "(out.g * inp).sum(0", "`1` where `0` stands"),  # an axis
+    ("df = (1 - self.s)", "df = (1 - self.n)", "`1 - self.n ** 2` where `1 - self.n` stands"),  # n for n², which is s
+], ids=["sign", "axis", "one-tensor-for-another"])
+def test_a_slip_inside_the_users_own_closed_form_is_named_by_the_edit_that_undoes_it(tmp_path, right, wrong, edit):
+    """A capsule network's squash, its backward through a closed form of the user's own (`df`, the derivative of
+    `n / (1 + s)` by s): a slip inside it is no edit of one forward operation's derivative, so no search names
+    it. Where no slip is named, the edit search tries first what undoes the commonest slips of a line (a
+    number halved or doubled, an axis, an operator, a sign, the layer's output for its input, a power), within
+    its budget; the edit it says is the one it ran (`n ** 2` is s, so `1 - n ** 2` mends `1 - n`)."""
+    path = tmp_path / "squash.py"
+    path.write_text(SQUASH.replace(right, wrong, 1))
+    said = gradtui.check(layers=str(path), batch=128).first_mismatch.hint
+    assert f"fits no slip of the forward's operations, but one edit of its line does, run and verified: {edit}" in said, said
+
+
 def test_a_shape_said_alone_gets_the_one_edit_that_mends_it(tmp_path):
     """A weight's gradient of another shape from a matrix product's operands swapped over a batch of tokens,
     which no search names (its hint is the shapes alone): the check says the edit of the line, run."""
