@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and sixty-nine more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and eighty more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -100,7 +100,10 @@ mean, x erf x, a Laplace NLL whose scale the target sets, a softsign of a learne
 its negation by `cat`) and ten more (an ELU + 1 feature map normalised over its row, a mix of two sigmoids, `torch.sinc`,
 an RMS norm of a learned log-epsilon, a cubic by `torch.stack` of powers and a learned vector, a min-max normalisation
 of each row, a log-softmax over pairs, a cross-entropy over three logits `stack([x, 2x, -x])` by `gather`, a bias, GELU
-and a fixed mask fused, x cos(x w));
+and a fixed mask fused, x cos(x w)) and eleven more (arctan, a capsule network's squash `s / (1 + s) · x / √s` by a
+closed form of its own, a Huber loss by `where`, a Poisson loss, attention of three tokens of a row over each other, a
+layer-scaled tanh of a linear, x erf(x), an RMS norm of three groups through `view`, a mix with the row rolled, a pair's
+max subtracted, BCE with logits by softplus);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -3131,7 +3134,92 @@ return inp * torch.cos(self.z)
 dz = -(out.g * inp) * torch.sin(self.z)
 self.w.g = inp.t() @ dz
 inp.g = out.g * torch.cos(self.z) + dz @ self.w.t()
-""", ("w",))
+""", ("w",)),
+    Layer("AtanAct", """
+return torch.atan(inp)
+""", """
+inp.g = out.g / (1 + inp ** 2)
+"""),
+    Layer("Squash", """
+self.s = (inp ** 2).sum(1, keepdim=True)
+self.n = self.s.sqrt()
+return self.s / (1 + self.s) * inp / self.n
+""", """
+f = self.n / (1 + self.s)
+df = (1 - self.s) / (2 * self.n * (1 + self.s) ** 2)
+inp.g = out.g * f + 2 * inp * df * (out.g * inp).sum(1, keepdim=True)
+"""),
+    Layer("HuberLoss", """
+self.d = inp.squeeze(-1) - targ
+self.small = self.d.abs() < 1
+return torch.where(self.small, 0.5 * self.d ** 2, self.d.abs() - 0.5).mean()
+""", """
+n = self.d.shape[0]
+inp.g = (torch.where(self.small, self.d, self.d.sign()) / n).unsqueeze(-1)
+""", loss=True),
+    Layer("PoissonLoss", """
+return (torch.exp(inp.squeeze(-1)) - targ * inp.squeeze(-1)).mean()
+""", """
+inp.g = ((torch.exp(inp.squeeze(-1)) - targ) / targ.shape[0]).unsqueeze(-1)
+""", loss=True),
+    Layer("TokenAttention", """
+self.q = inp.view(-1, 3, 4)
+self.a = torch.softmax(self.q @ self.q.transpose(1, 2) / 2, -1)
+return (self.a @ self.q).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 3, 4)
+da = g @ self.q.transpose(1, 2)
+ds = self.a * (da - (da * self.a).sum(-1, keepdim=True)) / 2
+dq = self.a.transpose(1, 2) @ g + ds @ self.q + ds.transpose(1, 2) @ self.q
+inp.g = dq.reshape(inp.shape)
+"""),
+    Layer("ResidualTanhLinear", """
+self.t = torch.tanh(inp @ self.w)
+return inp + self.gamma * self.t
+""", """
+dh = out.g * self.gamma * (1 - self.t ** 2)
+inp.g = out.g + dh @ self.w.t()
+self.w.g = inp.t() @ dh
+self.gamma.g = (out.g * self.t).sum(0)
+""", ("gamma", "w")),
+    Layer("ErfGate", """
+return inp * torch.erf(inp)
+""", """
+inp.g = out.g * (torch.erf(inp) + 2 / torch.pi ** 0.5 * inp * torch.exp(-inp ** 2))
+"""),
+    Layer("GroupRMS", """
+self.z = inp.view(-1, 3, 4)
+self.r = torch.rsqrt((self.z ** 2).mean(-1, keepdim=True) + 1e-6)
+self.zh = (self.z * self.r).reshape(inp.shape)
+return self.zh * self.w
+""", """
+dzh = (out.g * self.w).view(-1, 3, 4)
+self.w.g = (out.g * self.zh).sum(0)
+dz = self.r * dzh - self.z * self.r ** 3 * (dzh * self.z).mean(-1, keepdim=True)
+inp.g = dz.reshape(inp.shape)
+""", ("w",)),
+    Layer("RollMix", """
+self.m = inp + 0.5 * inp.roll(1, 1)
+return self.m * self.s
+""", """
+inp.g = (out.g + 0.5 * out.g.roll(-1, 1)) * self.s
+self.s.g = (out.g * self.m).sum().reshape(1)
+""", ("s",)),
+    Layer("PairMaxShift", """
+self.m = inp.view(-1, 6, 2).amax(-1, keepdim=True)
+return (inp.view(-1, 6, 2) - self.m).reshape(inp.shape)
+""", """
+g = out.g.view(-1, 6, 2)
+hit = (inp.view(-1, 6, 2) == self.m).to(g.dtype)
+inp.g = (g - hit * g.sum(-1, keepdim=True)).reshape(inp.shape)
+"""),
+    Layer("BCELogitsLoss", """
+self.z = inp.squeeze(-1)
+self.t = (targ > 0).to(inp.dtype)
+return (torch.nn.functional.softplus(self.z) - self.t * self.z).mean()
+""", """
+inp.g = ((torch.sigmoid(self.z) - self.t) / self.z.shape[0]).unsqueeze(-1)
+""", loss=True)
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 assert len(LAYERS) == len(corpus.LAYERS) + len(MORE), "two layers of one name: the later one hides the other"
@@ -3279,6 +3367,9 @@ PARAMETERS = {
     "PolyStack": lambda r: (0.3 * r(3),),
     "FusedBiasGeluMask": lambda r: (0.1 * r(C),),
     "CosGate": lambda r: (r(C, C) / C ** 0.5,),
+    "ResidualTanhLinear": lambda r: (0.5 + 0.1 * r(C), r(C, C) / C ** 0.5),
+    "GroupRMS": lambda r: (1 + 0.1 * r(C),),
+    "RollMix": lambda r: (1 + 0.1 * r(1),),
 }
 
 

@@ -1710,6 +1710,8 @@ def unguarded(graph: Graph, found: list[Guard]) -> Graph:
 # -- the user's layer on the first rows ------------------------------------------------------------
 
 TARGET = "targ"  # a loss's target, in the probe's graph: a leaf held constant
+SEARCH_FAILS = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)  # (a slip's)
+KEPT_BYTES = 64 * 2 ** 20  # a layer's search results kept for its other gradients: a wide layer's are run again instead
 
 
 @dataclass
@@ -1722,9 +1724,19 @@ class ProbeRun:
     trusted: bool  # the derived backward agrees with autograd through the same forward (where autograd can follow)
     whole: Graph | None | bool = False  # the graph with what it writes out by hand fused (False: not looked for yet)
     regrouped: Graph | None | bool = False  # the graph with a normalisation's gain taken after it (False: as above)
-    searched: list | None = None  # every edit of the search with its gradients, for all the layer's (None: not run yet)
+    # what a search of one of the layer's gradients computed, kept for its others, within KEPT_BYTES in all:
+    searched: list | None = None  # every edit of the search with its gradients (None: not run yet, or too big to keep)
     edited: dict = field(default_factory=dict)  # the one-path search's edits' gradients, by the edit's place in it
     one_path: dict = field(default_factory=dict)  # and as made on one path only, by (edit's place, reader, value)
+    kept: int = 0  # the bytes they hold
+
+    def keeps(self, grads: dict) -> bool:
+        """Whether `grads` fits in what is left of KEPT_BYTES (and, if so, counted in)."""
+        size = sum(t.numel() * t.element_size() for t in grads.values() if isinstance(t, torch.Tensor))
+        if self.kept + size > KEPT_BYTES:
+            return False
+        self.kept += size
+        return True
 
 
 @dataclass
@@ -1902,12 +1914,23 @@ class Probe:
                 told.setdefault(rank[-1], (said, at))  # two slips of one operation's derivative, the same numbers: one
         return list(told.values())[:2]
 
-    def _searched(self, run: ProbeRun) -> list[tuple[Graph, frozenset, Edit, dict]]:
+    def _searched(self, run: ProbeRun) -> Iterator[tuple[Graph, frozenset, Edit, dict]]:
         """Every edit of the search, on each view of the graph, with the gradients it gives all the layer's
-        leaves: run once, for whichever of its gradients is asked first, and read for the others."""
+        leaves: run once, for whichever of its gradients is asked first, and read for the others (where they
+        fit in KEPT_BYTES)."""
         if run.searched is not None:
-            return run.searched
-        run.searched = []
+            yield from run.searched
+            return
+        kept: list | None = []
+        for found in self._search(run):
+            if kept is not None and run.keeps(found[3]):
+                kept.append(found)
+            else:
+                kept = None
+            yield found
+        run.searched = kept
+
+    def _search(self, run: ProbeRun) -> Iterator[tuple[Graph, frozenset, Edit, dict]]:
         # a softmax or sigmoid written by hand is also searched as the one function it is, first (a backward
         # from its own derivative is the likelier story); a max's path kept or cut
         whole = self._fused(run)
@@ -1929,10 +1952,10 @@ class Probe:
                     continue  # (a layer's whole function by hand, its derivative left out: the root's story, in its
                     # steps; and the root's stories are the same on every view: said in the code's own steps)
                 try:
-                    run.searched.append((graph, cut, edit, backward(graph, run.upstream, edit, cut, before)))
-                except (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError):
+                    grads = backward(graph, run.upstream, edit, cut, before)
+                except SEARCH_FAILS:
                     continue
-        return run.searched
+                yield graph, cut, edit, grads
 
     def one_path_slips(self, role: str, target: str, tolerance: tuple[float, float]) -> list[tuple[str, Source | None]]:
         """Asked where nothing else names the mismatch: one edit made on one path only, the share of a value's
@@ -1969,9 +1992,10 @@ class Probe:
             if edit.node is None or edit.kind not in ONE_PATH_KINDS:
                 continue
             tried += 1
-            for value, readers in shared.items():
+            wrong = self._edited(run, before, tried, edit)
+            for value, readers in shared.items() if wrong is not None else ():
                 for reader in (r for r in readers if r <= edit.node):
-                    grads = self._one_path(run, before, (tried, reader, value), edit)
+                    grads = self._one_path(run, before, (tried, reader, value), edit, wrong)
                     mine = grads.get(role) if grads is not None else None
                     if mine is None or mine.shape != yours.shape or _lost(mine, right_max) or not close(
                             yours, mine, tolerance) or close(right[Leaf(role)], mine, tolerance):
@@ -1983,23 +2007,31 @@ class Probe:
         return []
 
     @staticmethod
-    def _one_path(run: ProbeRun, before: dict, place: tuple, edit: Edit) -> dict | None:
+    def _edited(run: ProbeRun, before: dict, place: int, edit: Edit) -> dict | None:
+        """Every value's gradient with `edit`, the one-path search's `place`-th (None where it cannot be made)."""
+        if place in run.edited:
+            return run.edited[place]
+        try:
+            wrong = _edited(run.graph, run.upstream, edit, frozenset(), before)
+        except SEARCH_FAILS:
+            wrong = None
+        if wrong is None or run.keeps(wrong):
+            run.edited[place] = wrong
+        return wrong
+
+    @staticmethod
+    def _one_path(run: ProbeRun, before: dict, place: tuple, edit: Edit, wrong: dict) -> dict | None:
         """The leaves' gradients with `edit` made on the path `place` names only (None where it cannot be made so):
-        made once, for whichever of the layer's gradients asks first."""
-        failures = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)
-        if place[0] not in run.edited:
-            try:
-                run.edited[place[0]] = _edited(run.graph, run.upstream, edit, frozenset(), before)
-            except failures:
-                run.edited[place[0]] = None
-        if place not in run.one_path:
-            try:
-                wrong = run.edited[place[0]]
-                run.one_path[place] = None if wrong is None else on_one_path(
-                    run.graph, run.upstream, edit, place[1], place[2], before, wrong)
-            except failures:
-                run.one_path[place] = None
-        return run.one_path[place]
+        made once, for whichever of the layer's gradients asks first (where it fits in KEPT_BYTES)."""
+        if place in run.one_path:
+            return run.one_path[place]
+        try:
+            grads = on_one_path(run.graph, run.upstream, edit, place[1], place[2], before, wrong)
+        except SEARCH_FAILS:
+            grads = None
+        if grads is None or run.keeps(grads):
+            run.one_path[place] = grads
+        return grads
 
     def _tensor_factor(self, run: ProbeRun, role: str, target: str, yours: torch.Tensor, right: torch.Tensor,
                        tolerance) -> list[tuple[str, Source | None]]:

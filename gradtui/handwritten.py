@@ -36,8 +36,8 @@ from gradtui.compare import close
 from gradtui.config import DEFAULT_TOLERANCES
 from gradtui.derived import (
     RANK,
+    SEARCH_FAILS,
     Edit,
-    Unsupported,
     _context,
     _reduced_size,
     edits,
@@ -58,7 +58,6 @@ SAME_VALUE = {dtype: (rtol / 10, atol / 10) for dtype, (rtol, atol) in DEFAULT_T
 KIND_ORDER = {"swap": -1}
 NOT_NAMED = "no single slip in one derivative gives these numbers"  # the fallback's last words
 MOST_EDITS_TRIED = 2000  # per flagged line: the hint's kind of edit comes first, over every line that writes the tensor
-SEARCH_FAILS = (Unsupported, RuntimeError, ValueError, IndexError, TypeError, AttributeError, ZeroDivisionError)
 
 
 class NotFollowed(Exception):

@@ -162,6 +162,28 @@ def test_every_generated_mutant_that_changes_a_gradient_is_placed(tmp_path, laye
     assert sum(o.kind == "named" for o in wrong) >= 0.85 * len(wrong), [(o.edit, o.said) for o in wrong]
 
 
+def test_a_layers_search_run_once_for_all_its_gradients_says_what_a_search_for_each_says(tmp_path, monkeypatch):
+    """A slip that breaks two gradients of a layer-scaled residual `inp + gamma * tanh(inp @ w)` (a sign in its `dh`,
+    which both `inp.g` and `w.g` read): the search of the derived backward runs once, for the first, and the other
+    reads what it computed. A wide layer's results do not fit
+    in what is kept (KEPT_BYTES), and each gradient's search runs again: the same hints either way."""
+    from gradtui import derived
+
+    layer = generated.LAYERS["ResidualTanhLinear"]
+    backward = next(b for e, b in generated.mutants(layer) if e.startswith("sign: `1 + self.t ** 2`"))
+    said = []
+    for index, kept in enumerate((derived.KEPT_BYTES, 0)):
+        monkeypatch.setattr(derived, "KEPT_BYTES", kept)
+        cls = getattr(generated.corpus.loaded(generated.corpus.source(layer, "module", backward), tmp_path, f"tanh_{index}"),
+                      layer.name)
+        model, x, y, _, _ = generated.network(layer, cls, torch.float32)
+        report = gradtui.check(model, x, y)
+        said.append([(t.name, t.hint.replace(f"tanh_{index}.py", "tanh.py")) for step in report.steps
+                     for t in step.tensors if t.hint and "already differs" not in t.hint])
+    assert len(said[0]) == 2 and all("fits no known slip" not in hint for _, hint in said[0]), said[0]
+    assert said[0] == said[1]
+
+
 @pytest.mark.parametrize("layer, edit, words", [
     ("Attention", "axis: `(inp.transpose(-2, -1) @ dq).sum(-1)`",
      "sums its per-sample products, `inp.transpose(-2, -1) @ g` (batch × 12 × 4), over axis 2 (or -1) with .sum(2) "
