@@ -1732,11 +1732,15 @@ class ProbeRun:
 
     def keeps(self, grads: dict) -> bool:
         """Whether `grads` fits in what is left of KEPT_BYTES (and, if so, counted in)."""
-        size = sum(t.numel() * t.element_size() for t in grads.values() if isinstance(t, torch.Tensor))
+        size = _bytes(grads)
         if self.kept + size > KEPT_BYTES:
             return False
         self.kept += size
         return True
+
+
+def _bytes(grads: dict) -> int:
+    return sum(t.numel() * t.element_size() for t in grads.values() if isinstance(t, torch.Tensor))
 
 
 @dataclass
@@ -1925,7 +1929,8 @@ class Probe:
         for found in self._search(run):
             if kept is not None and run.keeps(found[3]):
                 kept.append(found)
-            else:
+            elif kept is not None:  # (too big to keep whole: what was kept so far is let go)
+                run.kept -= sum(_bytes(earlier[3]) for earlier in kept)
                 kept = None
             yield found
         run.searched = kept
