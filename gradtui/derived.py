@@ -600,11 +600,11 @@ def backward(graph: Graph, g: torch.Tensor | None, edit: Edit | None = None,
              cut: frozenset = frozenset(), before: dict | None = None) -> dict[str, torch.Tensor | None]:
     """The gradient of Σ out·g (of the loss itself, when g is None) for each leaf of the graph; with
     `before` (`states`), an edit at a node runs the chain rule from that node down only."""
-    grads = _edited(graph, g, edit, cut, before)
+    grads = _all_gradients(graph, g, edit, cut, before)
     return {name: grads.get(Leaf(name)) for name in graph.leaves}
 
 
-def _edited(graph: Graph, g: torch.Tensor | None, edit: Edit | None, cut: frozenset, before: dict | None) -> dict:
+def _all_gradients(graph: Graph, g: torch.Tensor | None, edit: Edit | None, cut: frozenset, before: dict | None) -> dict:
     """`backward`'s gradients, of every value the chain rule reaches."""
     if edit is not None and edit.everywhere:  # the forward run again from the value made again, its backward right
         return gradients(_run_again(graph, edit), g, cut=cut)
@@ -1997,7 +1997,7 @@ class Probe:
             if edit.node is None or edit.kind not in ONE_PATH_KINDS:
                 continue
             tried += 1
-            wrong = self._edited(run, before, tried, edit)
+            wrong = self._with_edit(run, before, tried, edit)
             for value, readers in shared.items() if wrong is not None else ():
                 for reader in (r for r in readers if r <= edit.node):
                     grads = self._one_path(run, before, (tried, reader, value), edit, wrong)
@@ -2012,12 +2012,12 @@ class Probe:
         return []
 
     @staticmethod
-    def _edited(run: ProbeRun, before: dict, place: int, edit: Edit) -> dict | None:
+    def _with_edit(run: ProbeRun, before: dict, place: int, edit: Edit) -> dict | None:
         """Every value's gradient with `edit`, the one-path search's `place`-th (None where it cannot be made)."""
         if place in run.edited:
             return run.edited[place]
         try:
-            wrong = _edited(run.graph, run.upstream, edit, frozenset(), before)
+            wrong = _all_gradients(run.graph, run.upstream, edit, frozenset(), before)
         except SEARCH_FAILS:
             wrong = None
         if wrong is None or run.keeps(wrong):
