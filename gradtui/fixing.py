@@ -1680,15 +1680,18 @@ class Checked:
         return self.first is None
 
 
-def run_check(config: RunConfig, screen: bool = False, data=None) -> Checked:
+def run_check(config: RunConfig, screen: bool = False, data=None, past: Checked | None = None) -> Checked:
     """The check of `config` (its layer file a copy), stepped to the end and replayed in float64 as
     `gradtui check` is; or, as a screen, with no hint and no replay (it asks only what matches).
-    `data`: the caller's Dataset, in place of what the config loads."""
+    `data`: the caller's Dataset, in place of what the config loads. `past`: the check an edit screened
+    must get past; a screen whose first mismatch does not stops there (most edits tried mend nothing, and
+    the steps after would not change what the screen says)."""
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
     session = DebugSession(config, data, hints=not screen)
-    session.run_to_end()
+    if past is None or session.run_to_mismatch() is None or _past(checked(session), past):
+        session.run_to_end()
     replay = replay_in_float64(session) if not screen and needs_replay(session) else None
     return checked(session, replay)
 
@@ -1925,17 +1928,19 @@ class _Trials:
         return own, run_check(replace(own[0], layers=self.copy(source, source.text)), screen=True, data=self.data)
 
     def _screened(self, source: Source, text: str, screen: tuple, checked: Checked, before: Checked) -> bool:
-        seen = self._checked(source, text, screen, screen=True)
+        seen = self._checked(source, text, screen, screen=True, past=checked)
         return seen is not None and _past(seen, checked) and before.matched <= seen.matched
 
-    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False) -> Checked | None:
-        """The check of the file with `text`, with `run`'s options and data (None: what they load)."""
+    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False,
+                 past: Checked | None = None) -> Checked | None:
+        """The check of the file with `text`, with `run`'s options and data (None: what they load); `past`:
+        the check of the file as it is, whose slip the edit must get past."""
         config, data = run
         copy = self.copy(source, text)
         try:
             with warnings.catch_warnings():  # (what an edit tried says, `x.T` of a vector, is no word of the user's code)
                 warnings.simplefilter("ignore")
-                found = run_check(replace(config, layers=copy), screen, data)
+                found = run_check(replace(config, layers=copy), screen, data, past)
         except Exception:  # the edit made the user's file unloadable: not a fix
             return None
         file, line = found.method

@@ -294,7 +294,11 @@ def _file_model(namespace: dict, config: RunConfig, n_in: int, device, path: Pat
     if not arguments:
         namespace.update(params)
     with torch.random.fork_rng(devices=[]):  # a Model that draws its own weights draws the same ones each run
-        torch.manual_seed(config.seed)
+        # (the CPU's generator alone: torch.manual_seed queues a seed for every accelerator torch knows, a stack
+        # trace each, milliseconds that every run of a fix's edits would pay)
+        torch.random.default_generator.manual_seed(config.seed)
+        if torch.device(device).type == "cuda":
+            torch.cuda.manual_seed_all(config.seed)
         try:
             with captured():
                 model = model_class(*arguments)

@@ -179,9 +179,13 @@ def source_location(cls: type, direction: str) -> tuple[str | None, int | None]:
     """Where the method that runs for a step in this direction starts (the user's forward/bwd)."""
     try:
         method = method_for(cls, direction)
-        return inspect.getsourcefile(method), inspect.getsourcelines(method)[1]
+        file = inspect.getsourcefile(method)
     except (TypeError, OSError):
         return None, None
+    code = getattr(inspect.unwrap(method), "__code__", None)
+    if file is None or code is None:
+        return None, None
+    return file, code.co_firstlineno  # (its first decorator's line, as inspect's source lines start)
 
 
 def first_line(exc: BaseException) -> str:

@@ -668,10 +668,10 @@ class _Dtypes(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        results = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        results = _floating_tensors(out)
         if not results:
             return out
-        floating = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+        floating = _floating_tensors(args) + (_floating_tensors(list(kwargs.values())) if kwargs else [])
         if getattr(func, "__name__", "") in FLOAT32_BACKWARD:
             self.narrowed.add(torch.float32)
         source = args[0] if args and floating and args[0] is floating[0] else None
@@ -688,6 +688,16 @@ class _Dtypes(TorchFunctionMode):
     def run(self, code):
         with self:
             return code()
+
+
+def _floating_tensors(value) -> list[torch.Tensor]:
+    """The floating tensors in an operation's arguments or results: most are a tensor or a tuple of them,
+    taken without the pytree walk that every call of a backward would pay for."""
+    if isinstance(value, torch.Tensor):
+        return [value] if value.is_floating_point() else []
+    if isinstance(value, (tuple, list)) and all(not isinstance(v, (tuple, list, dict)) for v in value):
+        return [v for v in value if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    return [t for t in tree_flatten(value)[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
 
 
 _CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat16"})
