@@ -143,7 +143,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import importlib.util
 import sys
 import tempfile
@@ -155,6 +154,7 @@ from pathlib import Path
 import torch
 
 import gradtui
+from gradtui.written_slips import copied_tree
 
 
 def _corpus():
@@ -3488,7 +3488,7 @@ def one_edit_mutants(code: str, edits_of=edits):
     number = 0
     while True:
         mutant = Mutant(number, edits_of)
-        mutated = ast.unparse(ast.fix_missing_locations(mutant.visit(copy.deepcopy(tree))))
+        mutated = ast.unparse(ast.fix_missing_locations(mutant.visit(copied_tree(tree))))
         if mutant.edit is None:
             return
         yield mutant.edit, mutated

