@@ -18,6 +18,8 @@ import torch  # noqa: E402
 
 from gradtui.cli import main
 
+pytest_plugins = ["pytester"]  # a user's own test of their layers, run by pytest inside the test
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 

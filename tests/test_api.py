@@ -3,8 +3,6 @@
 import importlib.util
 import io
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -111,19 +109,21 @@ def test_a_mismatch_is_found_and_the_assertion_says_what_check_says():
     assert_backward(Model(module("correct.py"), *weights), x, y)  # silent when right
 
 
-def test_pytest_shows_the_callers_line_and_the_verdict(tmp_path):
+def test_pytest_shows_the_callers_line_and_the_verdict(pytester):
     """In a failing test, the assertion is the user's own line: gradtui's frame is hidden."""
-    test = tmp_path / "test_users_layers.py"
-    test.write_text(f"import sys\nsys.path.insert(0, {str(SAMPLES)!r})\nimport torch\nimport transposed\n"
-                    "from gradtui.layers import Mse, Relu\nfrom gradtui.testing import assert_backward\n\n\n"
-                    "def test_backward():\n    g = torch.Generator().manual_seed(0)\n"
-                    "    w1, w2 = torch.randn(6, 4, generator=g), torch.randn(4, 1, generator=g)\n"
-                    "    layers = [transposed.Lin(w1, torch.zeros(4)), Relu(), transposed.Lin(w2, torch.zeros(1))]\n"
-                    "    assert_backward(layers + [Mse()], torch.randn(16, 6, generator=g), torch.randn(16, generator=g))\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", str(test)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert "1 failed" in done.stdout and "E       AssertionError: ✗ first mismatch: step 5 (backward lin2, w2.g)" in done.stdout
-    assert "gradtui/testing.py" not in done.stdout and "    assert_backward(layers" in done.stdout
+    pytester.makepyfile(test_users_layers=(
+        f"import sys\nsys.path.insert(0, {str(SAMPLES)!r})\nimport torch\nimport transposed\n"
+        "from gradtui.layers import Mse, Relu\nfrom gradtui.testing import assert_backward\n\n\n"
+        "def test_backward():\n    g = torch.Generator().manual_seed(0)\n"
+        "    w1, w2 = torch.randn(6, 4, generator=g), torch.randn(4, 1, generator=g)\n"
+        "    layers = [transposed.Lin(w1, torch.zeros(4)), Relu(), transposed.Lin(w2, torch.zeros(1))]\n"
+        "    assert_backward(layers + [Mse()], torch.randn(16, 6, generator=g), torch.randn(16, generator=g))\n"))
+    # (in this process: the suite's own plugins, whose state is the process's, left out of the inner run)
+    plugins = ("cacheprovider", "randomly", "asyncio", "textual-snapshot", "syrupy", "hypothesispytest", "timeout")
+    done = pytester.runpytest_inprocess("-q", *(f"-pno:{plugin}" for plugin in plugins))
+    out = str(done.stdout)
+    assert "1 failed" in out and "E       AssertionError: ✗ first mismatch: step 5 (backward lin2, w2.g)" in out
+    assert "gradtui/testing.py" not in out and "    assert_backward(layers" in out
 
 
 def test_layers_and_loss_without_a_model_and_the_json_of_check():

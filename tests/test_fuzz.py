@@ -34,7 +34,7 @@ def first_step_reading(session: DebugSession, target: str) -> int:
     raise AssertionError(target)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(runs())
 def test_the_engine_survives_anything_and_finds_where_nan_is_born(run):
     batch, n_in, hidden, dtype, seed, injections = run

@@ -130,6 +130,7 @@ class GradTUI(App[int]):
         self.replay: ReplayVerdict | None = None  # the float64 replay of a matching pass, once run
         self._subtitle_state = ""  # " · loading torch…", …: what the header says is under way
         self.header_text = ""  # the header's whole line, for the help screen
+        self._fix_panel: FixPanel | None = None  # once composed: the footer asks after it on every refresh
 
     # -- layout -------------------------------------------------------------------------
 
@@ -140,7 +141,8 @@ class GradTUI(App[int]):
                 yield Pipeline(id="pipeline")
                 with Vertical(id="right"):
                     yield StepPanel(id="step")
-                    yield FixPanel(id="fix")
+                    self._fix_panel = FixPanel(id="fix")
+                    yield self._fix_panel
                     yield TensorTable(id="tensors")
                     yield HistogramPanel(id="histogram")
             with TabPane("Timing", id="timing"):
@@ -202,10 +204,9 @@ class GradTUI(App[int]):
 
     def _can_fix(self, action: str) -> bool:
         """A fix's keys are in the footer only while they can do something: it has room for no more."""
-        panels = self.query(FixPanel)  # none yet while the screen is composed
-        if not panels:
+        panel = self._fix_panel
+        if panel is None or not panel.is_mounted:
             return False
-        panel = panels.first()
         if action == "write_fix":
             return panel.can_write
         if action == "undo_fix":
@@ -417,7 +418,7 @@ class GradTUI(App[int]):
     # -- the fix (the panel finds, writes and undoes it; the layer file's watch reloads) ------
 
     def action_fix(self) -> None:
-        panel = self.query_one(FixPanel)
+        panel = self._fix_panel
         if panel.display and panel.fix is not None and not panel.can_undo:  # shown: f hides it again
             panel.display = False
             self.remove_class("-fixing")
@@ -430,11 +431,11 @@ class GradTUI(App[int]):
         self.refresh_bindings()
 
     def action_write_fix(self) -> None:
-        self.notify(self.query_one(FixPanel).write(self.config.layers), title="w", timeout=6)
+        self.notify(self._fix_panel.write(self.config.layers), title="w", timeout=6)
         self.refresh_bindings()
 
     def action_undo_fix(self) -> None:
-        self.notify(self.query_one(FixPanel).undo(), title="u", timeout=6)
+        self.notify(self._fix_panel.undo(), title="u", timeout=6)
         self.refresh_bindings()
 
     # -- timing (the pane runs it) ---------------------------------------------------------------
