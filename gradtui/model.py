@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib.machinery
 import importlib.util
 import inspect
 import linecache
@@ -83,6 +84,17 @@ def load_layer_file(path: Path | str) -> dict[str, type]:
     return _found(path, _namespace(path)[0])
 
 
+class _SourceAlways(importlib.machinery.SourceFileLoader):
+    """A layer file's source compiled at each load, never a cached .pyc: Python keys that cache by the file's
+    size and its modification time in whole seconds, so an edit of the same length within the second (`sum(0`
+    for `sum(1`, a fix written, a save the app reloads) would run as the code before it. Nor does it leave a
+    __pycache__ beside the user's file."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
 def _namespace(path: Path) -> tuple[dict, list[str]]:
     """The names a layer file defines (a module's, or a notebook's kept statements'), and what to
     tell the user about loading it."""
@@ -91,7 +103,7 @@ def _namespace(path: Path) -> tuple[dict, list[str]]:
     if path.suffix == ".ipynb":
         return load_notebook(path)
     module_name = f"gradtui_user_layers_{abs(hash(path.resolve()))}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=_SourceAlways(module_name, str(path)))
     if spec is None or spec.loader is None:
         raise InputError(f"--layers {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)

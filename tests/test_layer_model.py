@@ -3,6 +3,8 @@ among them, built with what its __init__ takes (nothing, the weights, or the wid
 cannot be stepped (the course's nn.Module version) is said once, and the file's classes run."""
 
 import json
+import os
+import sys
 
 from conftest import SAMPLES, check_json, run_cli, settle
 from test_notebook import notebook
@@ -33,6 +35,22 @@ def test_a_model_with_a_layer_gradtui_does_not_know_runs_from_the_command_line(c
     assert code == 0 and report["ok"]
     assert [s["layer"] for s in report["steps"][:5]] == ["lin1", "layernorm1", "relu1", "lin2", "mse"]
     assert backward_names(report, "layernorm1") == ["l1.g", "layernorm1.weight.g", "layernorm1.bias.g"]
+
+
+def test_an_edit_of_the_same_length_in_the_same_second_is_the_code_that_runs(capsys, tmp_path, monkeypatch):
+    """`sum(0` for `sum(1` keeps the file's size; saved within the second of the last load, its modification
+    time is the same too, and a cached .pyc (where Python writes them) would run the code before the edit."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)  # as on a machine that keeps bytecode
+    path = tmp_path / "mine.py"
+    right = (SAMPLES / "correct.py").read_text()
+    path.write_text(right)
+    stamp = path.stat().st_mtime_ns
+    assert check_json(capsys, "--batch", "64", "--layers", str(path))[0] == 0
+    path.write_text(right.replace("inp.g = (inp > 0).float() * out.g", "inp.g = (inp < 0).float() * out.g"))
+    os.utime(path, ns=(stamp, stamp))
+    code, report = check_json(capsys, "--batch", "64", "--layers", str(path))
+    assert code == 1 and report["first_mismatch"]["layer"] == "relu1"
+    assert not (tmp_path / "__pycache__").exists()  # nothing left beside the user's file
 
 
 def test_its_wrong_backward_is_found_at_its_step(capsys, tmp_path):
