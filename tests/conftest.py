@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+# The suite keeps bytecode where the environment says not to (PYTHONDONTWRITEBYTECODE): without it each xdist
+# worker compiles gradtui again and pytest rewrites the assertions of every plugin module again, and so does
+# every process a test starts (a session process, `gradtui bench`): a sixth of the suite's time here. gradtui
+# itself never reads a user's layer file from bytecode (model._SourceAlways).
+sys.dont_write_bytecode = False
+
 # The same floating-point results on every x86 CPU of the last decade, whatever its vector units
 # (MKL's and ATen's AVX-512 kernels round otherwise than their AVX2 ones), for what the suite checks
 # to the digit, a snapshot's statistics. (ATen's unvectorised kernels would hold on any CPU, at a
@@ -16,7 +22,7 @@ os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")
 import torch  # noqa: E402
 
-from gradtui.cli import main
+from gradtui.cli import main  # noqa: E402
 
 pytest_plugins = ["pytester"]  # a user's own test of their layers, run by pytest inside the test
 
