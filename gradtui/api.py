@@ -186,8 +186,10 @@ def check(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> R
     session.run_to_end()
     replay = replay_in_float64(session) if needs_replay(session) else None
     named = named_by_an_edit(session, replay, digest)  # a slip no search names: the one edit of its line that mends it
-    # (an edit after which every gradient matches is the fix itself: `Report.fix` does not search for it again)
-    return Report(session, replay, digest, named if named is not None and named.passes else None)
+    # (an edit after which every gradient matches is the fix itself: `Report.fix` does not search for it again; on
+    # the caller's objects it is said in the hint, and there is no layer file for `fix` to write)
+    found = named if named is not None and named.passes and config.layers is not None else None
+    return Report(session, replay, digest, found)
 
 
 def debug(model=None, x=None, y=None, *, layers=None, loss=None, **options) -> Report | None:

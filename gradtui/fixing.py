@@ -17,6 +17,7 @@ edits, and the verdict after the last one. An edit that was not run is never sho
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
 import hashlib
 import itertools
@@ -1680,16 +1681,18 @@ class Checked:
         return self.first is None
 
 
-def run_check(config: RunConfig, screen: bool = False, data=None, past: Checked | None = None) -> Checked:
+def run_check(config: RunConfig, screen: bool = False, data=None, past: Checked | None = None, network=None,
+              params=None) -> Checked:
     """The check of `config` (its layer file a copy), stepped to the end and replayed in float64 as
     `gradtui check` is; or, as a screen, with no hint and no replay (it asks only what matches).
     `data`: the caller's Dataset, in place of what the config loads. `past`: the check an edit screened
     must get past; a screen whose first mismatch does not stops there (most edits tried mend nothing, and
-    the steps after would not change what the screen says)."""
+    the steps after would not change what the screen says). `network`, `params`: the caller's objects and
+    weights, in place of what the config's layer file builds."""
     from gradtui.replay import needs_replay, replay_in_float64
     from gradtui.session import DebugSession
 
-    session = DebugSession(config, data, hints=not screen)
+    session = DebugSession(config, data, network, params=params, hints=not screen)
     if past is None or session.run_to_mismatch() is None or _past(checked(session), past):
         session.run_to_end()
     replay = replay_in_float64(session) if not screen and needs_replay(session) else None
@@ -1745,13 +1748,14 @@ def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | N
     (`gradtui check` and `gradtui.check` ask it; the app shows the fix itself). None: the hint names a
     slip, the check ran on no layer file, or no one edit among the first `UNNAMED_CANDIDATES` does it."""
 
-    found = checked(session, replay) if session.config.layers is not None else None
-    if found is None or found.passes or found.first.tensor is None:
+    found = checked(session, replay)
+    if found.passes or found.first.tensor is None:
         return None
     shapes_alone = re.fullmatch(r"\S+ is \([^)]*\), \S+ is \([^)]*\)", found.hint or "")  # (other_shape's bare fact)
     if NO_KNOWN_SLIP not in (found.hint or "") and not shapes_alone:
         return None
-    fix = find_fix(session.asked, found, digest, session.data, most_edits=1, most_candidates=UNNAMED_CANDIDATES)
+    fix = find_fix(session.asked, found, digest, session.data, most_edits=1, most_candidates=UNNAMED_CANDIDATES) \
+        if session.config.layers is not None else _one_edit_on_objects(session, found)
     if fix is None:
         return None
     changed = _one_line_changed(fix.source.text, fix.fixed_text)
@@ -1770,6 +1774,25 @@ def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | N
     tensors = tuple(replace(t, hint=hint) if t.name == found.first.tensor and t.hint else t for t in report.tensors)
     owner.reports[found.first.index] = replace(report, tensors=tensors)
     return fix
+
+
+def _one_edit_on_objects(session, found: Checked) -> Fix | None:
+    """named_by_an_edit's search where the check ran on the caller's own objects: the class at fault is in a
+    file of the user's, and each edit of its method is run on those objects, the method replaced in its class
+    for the run (the file is not written)."""
+    source = user_source(found.method[0])
+    if source is None or source.cell is not None:
+        return None
+    spec = session.steps[found.first.index].spec
+    trials = _ObjectTrials(session, session.network.class_for(spec), found.method[1])
+    with bounded_memory(session.config.resolve_device()):
+        result = trials.search(source, found, UNNAMED_CANDIDATES)
+    if result is None:
+        return None
+    text, after, said = result
+    verdict = "with this edit every gradient matches" if after.passes else \
+        f"with this edit, {_said(after.first)} still mismatches"
+    return Fix(source, text, (said,), after.passes, verdict, file_digest(source.path), trials.tried)
 
 
 def _parts_changed(old: str, new: str) -> tuple[str, str] | None:
@@ -1947,6 +1970,61 @@ class _Trials:
         if file is not None and file.startswith(str(copy)):  # the copy's method is the user's file's, at that line
             found.method = (str(source.path) + file[len(str(copy)):], line)
         return found
+
+
+class _ObjectTrials(_Trials):
+    """The caller's objects, with their class's method at fault (the one whose definition starts at `line`)
+    replaced, for each run, by the method as an edit of its file writes it; screened in their own dtype."""
+
+    def __init__(self, session, cls: type, line: int | None):
+        self.config, self.data, self.count, self.tried = session.asked, session.data, 0, 0
+        self.network, self.params, self.cls, self.line = session.network, session.params, cls, line or 0
+
+    def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
+        """On the first rows where they show the same slip (a check of the caller's 50,000 rows is no screen),
+        else on all of them."""
+        from gradtui.data import Dataset
+
+        rows = min(len(self.data.x), SCREEN_ROWS)
+        data = Dataset(self.data.x[:rows], self.data.y[:rows], self.data.source)
+        first = (replace(self.config, replay=False, batch=rows), data)
+        seen = self._checked(source, source.text, first, screen=True)
+        if seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
+                checked.first.index, checked.first.tensor):
+            return first, seen
+        own = (replace(self.config, replay=False), self.data)
+        return own, self._checked(source, source.text, own, screen=True)
+
+    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False,
+                 past: Checked | None = None) -> Checked | None:
+        config, data = run
+        method, _ = method_at(text, self.line)
+        owner = next((klass for klass in self.cls.__mro__ if method is not None and method.name in vars(klass)), None)
+        # the globals the method reads: its module's, as its own function has them (a module loaded from a path
+        # need not be in sys.modules)
+        module_globals = getattr(getattr(vars(owner)[method.name], "__func__", vars(owner)[method.name]), "__globals__",
+                                 None) if owner is not None else None
+        if module_globals is None:
+            return None
+        scope: dict = {}
+        try:  # (the node keeps the file's lines: a step that raises in it is said at the file's line)
+            exec(compile(ast.Module(body=[method], type_ignores=[]), str(source.path), "exec"), dict(module_globals), scope)
+            with warnings.catch_warnings(), _replaced(owner, method.name, scope[method.name]):
+                warnings.simplefilter("ignore")
+                return run_check(config, screen, data, past, self.network, self.params)
+        except Exception:  # the edit makes a method that cannot be defined, or that the session cannot run
+            return None
+
+
+@contextlib.contextmanager
+def _replaced(cls: type, name: str, value):
+    """`cls.name` is `value` inside the block, and what it was after it."""
+    before = vars(cls)[name]
+    setattr(cls, name, value)
+    try:
+        yield
+    finally:
+        setattr(cls, name, before)
 
 
 def _said(location: Location) -> str:

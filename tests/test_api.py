@@ -11,7 +11,7 @@ from conftest import SAMPLES
 from rich.console import Console
 
 import gradtui
-from gradtui.layers import Mse, Relu
+from gradtui.layers import Lin, Mse, Relu
 from gradtui.testing import assert_backward
 
 
@@ -615,3 +615,49 @@ def test_integer_x_is_numbers_for_a_lin_and_ids_for_a_lookup():
                                                                             torch.zeros(1)), Mse()], ids, targets)
     assert report.ok, report.verdict  # ids (200, 3) -> (200, 3, 10) -> a Lin over each position -> (200, 3, 1)
     assert report.to_dict()["config"]["dtype"] == "float32"
+
+
+ROW_SCALE = '''import torch
+
+
+class RowScale:
+    def __call__(self, inp):
+        self.inp = inp
+        self.den = (inp * inp).sum(1, keepdim=True) + 1
+        self.out = inp / self.den
+        return self.out
+
+    def backward(self):
+        g, inp = self.out.g, self.inp
+        dden = -(g * inp).sum(1, keepdim=True) / self.den ** 2
+        inp.g = g / self.den + dden * 2 * inp
+'''
+
+
+@pytest.mark.parametrize("slip", [False, True], ids=["right", "summed-over-the-batch"])
+def test_a_slip_no_search_names_is_named_on_the_callers_objects_by_the_one_edit_of_its_line(tmp_path, slip):
+    """A term of the user's own closed form summed over the wrong axis is no edit of the forward's derivative;
+    on objects, as from a layer file, the one edit of the line that mends it is run and said. The run
+    replaces the method in its class and puts it back; the user's file is not written."""
+    path = tmp_path / "rowscale.py"
+    path.write_text(ROW_SCALE.replace(".sum(1, keepdim=True) / self", ".sum(0, keepdim=True) / self") if slip else ROW_SCALE)
+    spec = importlib.util.spec_from_file_location("rowscale", path)
+    classes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(classes)
+    backward, text = classes.RowScale.backward, path.read_text()
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 12, generator=g), torch.randn(64, generator=g)
+    w1, w2 = torch.randn(12, 12, generator=g) / 3, torch.randn(12, 1, generator=g) / 3
+
+    class Model:
+        def __init__(self):
+            self.layers, self.loss = [Lin(w1, torch.zeros(12)), classes.RowScale(), Lin(w2, torch.zeros(1))], Mse()
+
+    report = gradtui.check(Model(), x, y)
+    assert report.ok is not slip
+    if slip:
+        assert report.first_mismatch.tensor == "l1.g" and report.first_mismatch.hint.endswith(
+            "one edit of its line does, run and verified: `1` where `0` stands in "
+            f"`dden = -(g * inp).sum(0, keepdim=True) / self.den ** 2` ({path}:13)")
+        assert report.fix is None  # (a fix is an edit of a layer file: said here, not written)
+    assert classes.RowScale.backward is backward and path.read_text() == text
