@@ -20,6 +20,7 @@ import ast
 import contextlib
 import difflib
 import hashlib
+import inspect
 import itertools
 import json
 import keyword
@@ -1785,6 +1786,8 @@ def _one_edit_on_objects(session, found: Checked) -> Fix | None:
         return None
     spec = session.steps[found.first.index].spec
     trials = _ObjectTrials(session, session.network.class_for(spec), found.method[1])
+    if not trials.runs_the_file(source):
+        return None
     with bounded_memory(session.config.resolve_device()):
         result = trials.search(source, found, UNNAMED_CANDIDATES)
     if result is None:
@@ -1995,25 +1998,57 @@ class _ObjectTrials(_Trials):
         own = (replace(self.config, replay=False), self.data)
         return own, self._checked(source, source.text, own, screen=True)
 
-    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False,
-                 past: Checked | None = None) -> Checked | None:
-        config, data = run
+    def runs_the_file(self, source: Source) -> bool:
+        """The method as the file writes it is the one that runs (not a file edited since its module was
+        imported): else an edit of the file says nothing of the code that ran."""
+        compiled = self._compiled(source, source.text)
+        if compiled is None:
+            return False
+        owner, name, function = compiled
+        codes = [getattr(inspect.unwrap(getattr(f, "__func__", f)), "__code__", None) for f in (function, vars(owner)[name])]
+        if None in codes:
+            return False
+        return _code_key(codes[0]) == _code_key(codes[1])
+
+    def _compiled(self, source: Source, text: str) -> tuple[type, str, object] | None:
+        """(the class that defines the method, its name, the method as `text` writes it); None where it cannot be
+        defined."""
         method, _ = method_at(text, self.line)
         owner = next((klass for klass in self.cls.__mro__ if method is not None and method.name in vars(klass)), None)
+        if owner is None:
+            return None
         # the globals the method reads: its module's, as its own function has them (a module loaded from a path
         # need not be in sys.modules)
-        module_globals = getattr(getattr(vars(owner)[method.name], "__func__", vars(owner)[method.name]), "__globals__",
-                                 None) if owner is not None else None
+        running = vars(owner)[method.name]
+        module_globals = getattr(getattr(running, "__func__", running), "__globals__", None)
         if module_globals is None:
             return None
         scope: dict = {}
         try:  # (the node keeps the file's lines: a step that raises in it is said at the file's line)
             exec(compile(ast.Module(body=[method], type_ignores=[]), str(source.path), "exec"), dict(module_globals), scope)
-            with warnings.catch_warnings(), _replaced(owner, method.name, scope[method.name]):
+        except Exception:
+            return None
+        return owner, method.name, scope[method.name]
+
+    def _checked(self, source: Source, text: str, run: tuple, screen: bool = False,
+                 past: Checked | None = None) -> Checked | None:
+        compiled = self._compiled(source, text)
+        if compiled is None:
+            return None
+        config, data = run
+        try:
+            with warnings.catch_warnings(), _replaced(*compiled):
                 warnings.simplefilter("ignore")
                 return run_check(config, screen, data, past, self.network, self.params)
-        except Exception:  # the edit makes a method that cannot be defined, or that the session cannot run
+        except Exception:  # a method the session cannot run
             return None
+
+
+def _code_key(code) -> tuple:
+    """What a function's code does and where it is written (not code objects' ==: one compiled alone has no
+    class in its qualified name, nor have the comprehensions inside it)."""
+    consts = tuple(_code_key(c) if hasattr(c, "co_code") else c for c in code.co_consts)
+    return code.co_code, consts, code.co_names, code.co_varnames, code.co_firstlineno, code.co_linetable
 
 
 @contextlib.contextmanager

@@ -661,3 +661,24 @@ def test_a_slip_no_search_names_is_named_on_the_callers_objects_by_the_one_edit_
             f"`dden = -(g * inp).sum(0, keepdim=True) / self.den ** 2` ({path}:13)")
         assert report.fix is None  # (a fix is an edit of a layer file: said here, not written)
     assert classes.RowScale.backward is backward and path.read_text() == text
+
+
+def test_a_file_edited_since_its_module_was_imported_is_not_edited_for_a_hint(tmp_path):
+    """The code that ran is the module's as it was imported: an edit of the file as it is now says nothing of it."""
+    path = tmp_path / "rowscale.py"
+    wrong = ROW_SCALE.replace(".sum(1, keepdim=True) / self", ".sum(0, keepdim=True) / self")
+    path.write_text(wrong.replace("        dden =", "        rows = [len(r) for r in inp]\n        dden ="))
+    spec = importlib.util.spec_from_file_location("rowscale", path)
+    classes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(classes)
+    x, y = torch.randn(64, 12), torch.randn(64)
+
+    class Model:
+        def __init__(self):
+            self.layers, self.loss = [classes.RowScale(), Lin(torch.randn(12, 1), torch.zeros(1))], Mse()
+
+    # (a comprehension in the method: its code is compared too)
+    assert "one edit of its line does" in gradtui.check(Model(), x, y).first_mismatch.hint
+    path.write_text(wrong.replace("        dden =", "        n = len(inp)\n        dden ="))  # saved, not imported again
+    assert gradtui.check(Model(), x, y).first_mismatch.hint.endswith("fits no known slip; compare the formula with "
+                                                                      "the chain-rule factor of this layer")
