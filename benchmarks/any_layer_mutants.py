@@ -1,5 +1,5 @@
 """Slips generated, not picked, in layers gradtui has no entry for: every one-edit mutant of the backward
-of each layer of benchmarks/any_layer_coverage.py and of three hundred and eighty more written here as
+of each layer of benchmarks/any_layer_coverage.py and of three hundred and ninety more written here as
 users write them (activations: LeakyReLU and ELU each in two styles, an ELU with a learned alpha, SELU,
 softplus, softplus with a beta, squareplus `(x + sqrt(x² + 4)) / 2`, tanh, tanh from its exponentials,
 Mish, hardtanh, hard-swish, Swish with a gain per feature, PReLU, a sine, a sine of a learned
@@ -103,7 +103,10 @@ of each row, a log-softmax over pairs, a cross-entropy over three logits `stack(
 and a fixed mask fused, x cos(x w)) and eleven more (arctan, a capsule network's squash `s / (1 + s) · x / √s` by a
 closed form of its own, a Huber loss by `where`, a Poisson loss, attention of three tokens of a row over each other, a
 layer-scaled tanh of a linear, x erf(x), an RMS norm of three groups through `view`, a mix with the row rolled, a pair's
-max subtracted, BCE with logits by softplus);
+max subtracted, BCE with logits by softplus) and ten more (x times its softsign, x minus its row's logsumexp, x gated by
+a sigmoid of x @ w, twice a clamp to [-1, 1], a division by the fourth root of the row's mean square, a BerHu loss, a
+gain by softplus of a learned vector and a bias, x times its own softmax, x + tanh(x) sigmoid(x), x scaled by its
+cosine with a learned vector);
 losses: `F.smooth_l1_loss`,
 `F.huber_loss`, `F.binary_cross_entropy_with_logits`, `F.mse_loss`, `F.l1_loss`, `F.soft_margin_loss`,
 `F.binary_cross_entropy` of a sigmoid, its derivative as `(p - y) / (p (1 - p))`,
@@ -3219,12 +3222,91 @@ self.t = (targ > 0).to(inp.dtype)
 return (torch.nn.functional.softplus(self.z) - self.t * self.z).mean()
 """, """
 inp.g = ((torch.sigmoid(self.z) - self.t) / self.z.shape[0]).unsqueeze(-1)
-""", loss=True)
+""", loss=True),
+    Layer("SoftsignGate", """
+self.a = inp.abs()
+return inp * inp / (1 + self.a)
+""", """
+inp.g = out.g * inp * (2 + self.a) / (1 + self.a) ** 2
+"""),
+    Layer("LSENorm", """
+self.lse = torch.logsumexp(inp, 1, keepdim=True)
+return inp - self.lse
+""", """
+p = torch.exp(inp - self.lse)
+inp.g = out.g - p * out.g.sum(1, keepdim=True)
+"""),
+    Layer("GateByW", """
+self.s = torch.sigmoid(inp @ self.w)
+return inp * self.s
+""", """
+ds = (out.g * inp).sum(1, keepdim=True) * self.s * (1 - self.s)
+self.w.g = inp.t() @ ds
+inp.g = out.g * self.s + ds @ self.w.t()
+""", ("w",)),
+    Layer("ClampTwice", """
+self.m = (inp > -1) & (inp < 1)
+return 2 * inp.clamp(-1, 1)
+""", """
+inp.g = 2 * out.g * self.m
+"""),
+    Layer("PowerNorm", """
+self.q = (inp ** 2).mean(1, keepdim=True)
+self.r = self.q ** -0.25
+return inp * self.r
+""", """
+c = inp.shape[1]
+dq = (out.g * inp).sum(1, keepdim=True) * -0.25 * self.q ** -1.25
+inp.g = out.g * self.r + dq * 2 * inp / c
+"""),
+    Layer("BerHuLoss", """
+self.d = inp.squeeze(-1) - targ
+self.small = self.d.abs() <= 1
+return torch.where(self.small, self.d.abs(), (self.d ** 2 + 1) / 2).mean()
+""", """
+n = self.d.shape[0]
+inp.g = (torch.where(self.small, self.d.sign(), self.d) / n).unsqueeze(-1)
+""", loss=True),
+    Layer("SoftplusGain", """
+self.gain = torch.nn.functional.softplus(self.a)
+return inp * self.gain + self.b
+""", """
+self.a.g = (out.g * inp).sum(0) * torch.sigmoid(self.a)
+self.b.g = out.g.sum(0)
+inp.g = out.g * self.gain
+""", ("a", "b")),
+    Layer("SelfSoftmaxGate", """
+self.p = torch.softmax(inp, 1)
+return inp * self.p
+""", """
+gp = out.g * inp
+inp.g = out.g * self.p + self.p * (gp - (gp * self.p).sum(1, keepdim=True))
+"""),
+    Layer("TanhSigProduct", """
+self.t, self.s = torch.tanh(inp), torch.sigmoid(inp)
+return inp + self.t * self.s
+""", """
+inp.g = out.g * (1 + (1 - self.t ** 2) * self.s + self.t * self.s * (1 - self.s))
+"""),
+    Layer("RowCosine", """
+self.n = inp.norm(dim=1, keepdim=True)
+self.vn = self.v.norm()
+self.c = (inp @ self.v).unsqueeze(1) / (self.n * self.vn)
+return inp * self.c
+""", """
+gc = (out.g * inp).sum(1, keepdim=True)
+dc_dx = self.v / (self.n * self.vn) - self.c * inp / self.n ** 2
+inp.g = out.g * self.c + gc * dc_dx
+self.v.g = (gc * (inp / (self.n * self.vn) - self.c * self.v / self.vn ** 2)).sum(0)
+""", ("v",))
 )
 LAYERS = {**corpus.LAYERS, **{layer.name: layer for layer in MORE}}
 assert len(LAYERS) == len(corpus.LAYERS) + len(MORE), "two layers of one name: the later one hides the other"
 C = corpus.C
 PARAMETERS = {
+    "GateByW": lambda r: (r(C, 1) / C ** 0.5,),
+    "SoftplusGain": lambda r: (0.1 * r(C), 0.1 * r(C)),
+    "RowCosine": lambda r: (r(C),),
     "Affine": lambda r: (1 + 0.1 * r(C), 0.1 * r(C)),
     "Swish": lambda r: (1 + 0.1 * r(C),),
     "LinearT": lambda r: (r(C, C) / C ** 0.5, 0.1 * r(C)),
