@@ -1747,7 +1747,8 @@ def named_by_an_edit(session, replay=None, digest: str | None = None) -> Fix | N
     shape), the one edit of the user's line that makes it match, run and verified, said in its hint in place
     of where to look
     (`gradtui check` and `gradtui.check` ask it; the app shows the fix itself). None: the hint names a
-    slip, the check ran on no layer file, or no one edit among the first `UNNAMED_CANDIDATES` does it."""
+    slip, the code at fault is in no file of the user's (or, on objects, not the code that ran), or no one edit
+    among the first `UNNAMED_CANDIDATES` does it."""
 
     found = checked(session, replay)
     if found.passes or found.first.tensor is None:
