@@ -25,11 +25,14 @@ class Dataset:
     source: str  # "synthetic" or the file's path
     warnings: tuple[str, ...] = ()
 
-    def first_rows_in_float64(self, rows: int) -> Dataset:
-        """The first `rows` rows, their numbers in float64 (integer ids and labels stay integers)."""
+    def first_rows(self, rows: int, dtype: torch.dtype | None = None) -> Dataset:
+        """The first `rows` rows; with `dtype`, their numbers in it (integer ids and labels stay integers)."""
         x, y = self.x[:rows], self.y[:rows]
-        return Dataset(x.to(torch.float64) if x.is_floating_point() else x,
-                       y.to(torch.float64) if y.is_floating_point() else y, self.source)
+        return Dataset(x.to(dtype) if dtype is not None and x.is_floating_point() else x,
+                       y.to(dtype) if dtype is not None and y.is_floating_point() else y, self.source)
+
+    def first_rows_in_float64(self, rows: int) -> Dataset:
+        return self.first_rows(rows, torch.float64)
 
 
 def synthetic(batch: int, seed: int, classes: int = DEFAULT_CLASSES) -> tuple[torch.Tensor, torch.Tensor]:

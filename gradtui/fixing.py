@@ -17,7 +17,6 @@ edits, and the verdict after the last one. An edit that was not run is never sho
 from __future__ import annotations
 
 import ast
-import contextlib
 import difflib
 import hashlib
 import inspect
@@ -31,6 +30,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from unittest import mock
 
 from gradtui.config import RunConfig
 from gradtui.findings import NO_KNOWN_SLIP, Location
@@ -1987,11 +1987,8 @@ class _ObjectTrials(_Trials):
     def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
         """On the first rows where they show the same slip (a check of the caller's 50,000 rows is no screen),
         else on all of them."""
-        from gradtui.data import Dataset
-
         rows = min(len(self.data.x), SCREEN_ROWS)
-        data = Dataset(self.data.x[:rows], self.data.y[:rows], self.data.source)
-        first = (replace(self.config, replay=False, batch=rows), data)
+        first = (replace(self.config, replay=False, batch=rows), self.data.first_rows(rows))
         seen = self._checked(source, source.text, first, screen=True)
         if seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
                 checked.first.index, checked.first.tensor):
@@ -2038,7 +2035,7 @@ class _ObjectTrials(_Trials):
             return None
         config, data = run
         try:
-            with warnings.catch_warnings(), _replaced(*compiled):
+            with warnings.catch_warnings(), mock.patch.object(*compiled):
                 warnings.simplefilter("ignore")
                 return run_check(config, screen, data, past, self.network, self.params)
         except Exception:  # a method the session cannot run
@@ -2050,17 +2047,6 @@ def _code_key(code) -> tuple:
     class in its qualified name, nor have the comprehensions inside it)."""
     consts = tuple(_code_key(c) if hasattr(c, "co_code") else c for c in code.co_consts)
     return code.co_code, consts, code.co_names, code.co_varnames, code.co_firstlineno, code.co_linetable
-
-
-@contextlib.contextmanager
-def _replaced(cls: type, name: str, value):
-    """`cls.name` is `value` inside the block, and what it was after it."""
-    before = vars(cls)[name]
-    setattr(cls, name, value)
-    try:
-        yield
-    finally:
-        setattr(cls, name, before)
 
 
 def _said(location: Location) -> str:

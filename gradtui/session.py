@@ -693,11 +693,9 @@ class _Dtypes(TorchFunctionMode):
 def _floating_tensors(value) -> list[torch.Tensor]:
     """The floating tensors in an operation's arguments or results: most are a tensor or a tuple of them,
     taken without the pytree walk that every call of a backward would pay for."""
-    if isinstance(value, torch.Tensor):
-        return [value] if value.is_floating_point() else []
-    if isinstance(value, (tuple, list)) and all(not isinstance(v, (tuple, list, dict)) for v in value):
-        return [v for v in value if isinstance(v, torch.Tensor) and v.is_floating_point()]
-    return [t for t in tree_flatten(value)[0] if isinstance(t, torch.Tensor) and t.is_floating_point()]
+    flat = (value,) if isinstance(value, torch.Tensor) else value if isinstance(value, (tuple, list)) and not any(
+        isinstance(v, (tuple, list, dict)) for v in value) else tree_flatten(value)[0]
+    return [t for t in flat if isinstance(t, torch.Tensor) and t.is_floating_point()]
 
 
 _CASTS = frozenset({"to", "type", "type_as", "float", "double", "half", "bfloat16"})
