@@ -1787,7 +1787,7 @@ def _one_edit_on_objects(session, found: Checked) -> Fix | None:
         return None
     spec = session.steps[found.first.index].spec
     trials = _ObjectTrials(session, session.network.class_for(spec), found.method[1])
-    if not trials.runs_the_file(source):
+    if not trials.runs_the_file(source) or not trials.shows_the_slip(source, found):
         return None
     with bounded_memory(session.config.resolve_device()):
         result = trials.search(source, found, UNNAMED_CANDIDATES)
@@ -1978,23 +1978,23 @@ class _Trials:
 
 class _ObjectTrials(_Trials):
     """The caller's objects, with their class's method at fault (the one whose definition starts at `line`)
-    replaced, for each run, by the method as an edit of its file writes it; screened in their own dtype."""
+    replaced, for each run, by the method as an edit of its file writes it; screened on their first rows."""
 
     def __init__(self, session, cls: type, line: int | None):
         self.config, self.data, self.count, self.tried = session.asked, session.data, 0, 0
         self.network, self.params, self.cls, self.line = session.network, session.params, cls, line or 0
 
-    def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
-        """On the first rows where they show the same slip (a check of the caller's 50,000 rows is no screen),
-        else on all of them."""
+    def shows_the_slip(self, source: Source, checked: Checked) -> bool:
+        """The screen, the first rows in the run's own dtype, shows the check's slip: else no edit is searched for (a
+        search screened on all of a caller's 50,000 rows would take minutes in `gradtui.check`, for a hint)."""
         rows = min(len(self.data.x), SCREEN_ROWS)
-        first = (replace(self.config, replay=False, batch=rows), self.data.first_rows(rows))
-        seen = self._checked(source, source.text, first, screen=True)
-        if seen is not None and seen.first is not None and (seen.first.index, seen.first.tensor) == (
-                checked.first.index, checked.first.tensor):
-            return first, seen
-        own = (replace(self.config, replay=False), self.data)
-        return own, self._checked(source, source.text, own, screen=True)
+        self._first_rows = (replace(self.config, replay=False, batch=rows), self.data.first_rows(rows))
+        self._seen = self._checked(source, source.text, self._first_rows, screen=True)
+        return self._seen is not None and self._seen.first is not None and (
+            self._seen.first.index, self._seen.first.tensor) == (checked.first.index, checked.first.tensor)
+
+    def _screen(self, source: Source, checked: Checked) -> tuple[tuple, Checked]:
+        return self._first_rows, self._seen
 
     def runs_the_file(self, source: Source) -> bool:
         """The method as the file writes it is the one that runs (not a file edited since its module was
